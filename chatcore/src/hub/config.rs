@@ -1,0 +1,154 @@
+//! [`Limits`]: the hub's size and rate bounds.
+
+use std::time::Duration;
+
+use crate::{Error, Result};
+
+/// Size and time bounds the hub enforces. Every field has a default chosen for a public chat
+/// server; change them with the `with_*` setters, which check invariants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest message text, in UTF-8 bytes. Default 8 KiB: several screens of text, while a
+    /// 1 MiB paste is refused.
+    pub max_text_bytes: usize,
+    /// Largest nonce, in bytes. Default 128: room for a UUID or a hash, not for abuse of the
+    /// dedupe index.
+    pub max_nonce_bytes: usize,
+    /// Outbound queue of each session, in frames. Default 1024: several seconds of a busy room;
+    /// a session that falls further behind is disconnected as a slow consumer and resumes.
+    pub queue_capacity: usize,
+    /// Messages sent in `joined` when a client joins without a resume point. Default 50.
+    pub history_on_join: u32,
+    /// Largest history page a client may ask for. Default 200.
+    pub max_history_page: u32,
+    /// Most missed messages replayed inside `joined` on resume; beyond it the client pages.
+    /// Default 500.
+    pub resume_limit: u32,
+    /// Rooms one session may have joined at once. Default 256.
+    pub max_rooms_per_session: usize,
+    /// How long a room waits for a missing seq (lost on the bus, or a commit whose ack was
+    /// lost) before reading it from the store. Default 200 ms.
+    pub gap_timeout: Duration,
+    /// How often a node renews its presence lease for each room with local members
+    /// ([`BusEvent::Roster`](crate::bus::BusEvent::Roster)). Default 3 s.
+    pub presence_heartbeat: Duration,
+    /// How long another node's presence stays valid without renewal. Default 9 s: three
+    /// missed heartbeats. A dead node's users leave everyone's presence within this plus one
+    /// sweep (at most 1 s): 10 s with the defaults.
+    pub presence_lease: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_text_bytes: 8 * 1024,
+            max_nonce_bytes: 128,
+            queue_capacity: 1024,
+            history_on_join: 50,
+            max_history_page: 200,
+            resume_limit: 500,
+            max_rooms_per_session: 256,
+            gap_timeout: Duration::from_millis(200),
+            presence_heartbeat: Duration::from_secs(3),
+            presence_lease: Duration::from_secs(9),
+        }
+    }
+}
+
+impl Limits {
+    /// Sets [`Limits::max_text_bytes`] (at least 1).
+    pub fn with_max_text_bytes(mut self, bytes: usize) -> Result<Self> {
+        if bytes == 0 {
+            return Err(Error::Config("max_text_bytes must be at least 1".into()));
+        }
+        self.max_text_bytes = bytes;
+        Ok(self)
+    }
+
+    /// Sets [`Limits::queue_capacity`] (at least 8, so a join's frames always fit).
+    pub fn with_queue_capacity(mut self, frames: usize) -> Result<Self> {
+        if frames < 8 {
+            return Err(Error::Config("queue_capacity must be at least 8".into()));
+        }
+        self.queue_capacity = frames;
+        Ok(self)
+    }
+
+    /// Sets [`Limits::history_on_join`] (at most `max_history_page`).
+    pub fn with_history_on_join(mut self, messages: u32) -> Result<Self> {
+        if messages > self.max_history_page.max(crate::store::MAX_PAGE) {
+            return Err(Error::Config(format!(
+                "history_on_join must be at most {}",
+                crate::store::MAX_PAGE
+            )));
+        }
+        self.history_on_join = messages;
+        Ok(self)
+    }
+
+    /// Sets [`Limits::max_history_page`] (1 to the store's page limit).
+    pub fn with_max_history_page(mut self, messages: u32) -> Result<Self> {
+        if messages == 0 || messages > crate::store::MAX_PAGE {
+            return Err(Error::Config(format!(
+                "max_history_page must be between 1 and {}",
+                crate::store::MAX_PAGE
+            )));
+        }
+        self.max_history_page = messages;
+        Ok(self)
+    }
+
+    /// Sets [`Limits::resume_limit`] (1 to the store's page limit).
+    pub fn with_resume_limit(mut self, messages: u32) -> Result<Self> {
+        if messages == 0 || messages > crate::store::MAX_PAGE {
+            return Err(Error::Config(format!(
+                "resume_limit must be between 1 and {}",
+                crate::store::MAX_PAGE
+            )));
+        }
+        self.resume_limit = messages;
+        Ok(self)
+    }
+
+    /// Sets [`Limits::presence_heartbeat`] and [`Limits::presence_lease`]; the lease must be
+    /// at least twice the heartbeat so one lost renewal does not flap presence.
+    pub fn with_presence(mut self, heartbeat: Duration, lease: Duration) -> Result<Self> {
+        if heartbeat.is_zero() || lease < heartbeat * 2 {
+            return Err(Error::Config(
+                "presence_lease must be at least twice presence_heartbeat (and both non-zero)"
+                    .into(),
+            ));
+        }
+        self.presence_heartbeat = heartbeat;
+        self.presence_lease = lease;
+        Ok(self)
+    }
+
+    /// Sets [`Limits::gap_timeout`].
+    pub fn with_gap_timeout(mut self, timeout: Duration) -> Self {
+        self.gap_timeout = timeout;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setters_check_invariants() {
+        assert!(Limits::default().with_max_text_bytes(0).is_err());
+        assert!(Limits::default().with_queue_capacity(2).is_err());
+        assert!(Limits::default().with_max_history_page(0).is_err());
+        assert!(Limits::default().with_resume_limit(100_000).is_err());
+        let s = Duration::from_secs(1);
+        assert!(Limits::default().with_presence(s, s).is_err());
+        assert!(Limits::default().with_presence(Duration::ZERO, s).is_err());
+        assert!(Limits::default().with_presence(s, s * 2).is_ok());
+        let l = Limits::default()
+            .with_queue_capacity(16)
+            .and_then(|l| l.with_max_text_bytes(10))
+            .expect("valid");
+        assert_eq!((l.queue_capacity, l.max_text_bytes), (16, 10));
+    }
+}

@@ -1,0 +1,70 @@
+//! # chatcore
+//!
+//! The transport-agnostic core of an embeddable real-time chat engine: the wire protocol and
+//! its two codecs, the [`Hub`] with its rooms and sessions, and the [`Store`](store::Store),
+//! [`Bus`](bus::Bus) and [`Authenticator`](auth::Authenticator) traits with in-memory
+//! implementations. It knows no socket, database or Redis: transports and backends are
+//! separate crates (`chatcore-transport-ws`, `chatcore-store-sqlite`,
+//! `chatcore-store-postgres`, `chatcore-bus-redis`).
+//!
+//! ## The contract
+//!
+//! 1. Every stored message of a room has a seq 1, 2, 3… with no gap and no reuse.
+//! 2. A send is acknowledged only after the store committed it.
+//! 3. Every online member receives each message once and in seq order; a client that rejoins
+//!    with `resume_after` gets everything after it exactly once, then live messages.
+//! 4. A retried send with the same nonce returns the original ack.
+//! 5. Each session's outbound queue is bounded; a consumer that cannot keep up is
+//!    disconnected ([`CloseReason::SlowConsumer`]) and nobody else slows down.
+//! 6. Bad input gets an error frame with a stable [`ErrorCode`] and the request id.
+//! 7. Typing and presence are never stored.
+//!
+//! ## Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> chatcore::Result<()> {
+//! use chatcore::{Hub, Outgoing, auth::Credentials};
+//! use chatcore::protocol::{Codec, Command, Event, Request};
+//!
+//! let hub = Hub::builder().build().await?;
+//! let ann = hub.authenticate(&Credentials::Guest("ann".into())).await?;
+//! let (mut session, mut outbound) = hub.connect(ann, Codec::Json)?;
+//! session.handle(Request::new(1, Command::Join { room: "general".into(), resume_after: None })).await;
+//! session.handle(Request::new(2, Command::Send {
+//!     room: "general".into(), text: "hello".into(), nonce: None,
+//!     kind: Default::default(), reply_to: None,
+//! })).await;
+//! loop {
+//!     let Outgoing::Frame(frame) = outbound.recv().await else { break };
+//!     if let Event::Ack { seq, .. } = frame.event() {
+//!         assert_eq!(*seq, 1);
+//!         break;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! ## Features
+//!
+//! - `jwt` (default): [`auth::JwtAuthenticator`], HS256 session tokens.
+//! - `test-support`: [`testing`], the Store and Bus contract suites every backend runs.
+
+pub mod auth;
+pub mod bus;
+mod error;
+mod hub;
+pub mod names;
+pub mod protocol;
+pub mod store;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use error::{BoxError, Error, ErrorCode, Result};
+pub use hub::{CloseReason, Hub, HubBuilder, Limits, Outbound, Outgoing, Session, StatsSnapshot};
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -1,0 +1,262 @@
+//! The two wire codecs over the same types: JSON (text frames) and MessagePack (binary frames).
+//!
+//! MessagePack frames are maps with field names (`rmp_serde::to_vec_named`), not positional
+//! arrays: a few bytes larger, but a peer with an older or newer field set still decodes them.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Event, Request, RequestId};
+use crate::ErrorCode;
+
+/// A wire codec, chosen per connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Codec {
+    /// JSON in text frames. The default.
+    #[default]
+    Json,
+    /// MessagePack maps in binary frames.
+    MsgPack,
+}
+
+/// Every command `type` this version understands, to tell an unknown type from a bad field.
+const COMMAND_TYPES: &[&str] = &[
+    "join", "leave", "send", "dm", "typing", "history", "who", "rooms", "ping",
+];
+
+/// Why a frame could not be decoded. Small and allocation-light: this is the hot path's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The request id, when the frame was well-formed enough to read it.
+    pub id: Option<RequestId>,
+    /// [`ErrorCode::BadFrame`], [`ErrorCode::UnknownType`] or [`ErrorCode::BadRequest`].
+    pub code: ErrorCode,
+    /// What was wrong, for humans.
+    pub detail: String,
+}
+
+/// Reads only `id` and `type` of a frame that failed to decode, to explain why.
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(default)]
+    id: Option<RequestId>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+impl Codec {
+    /// The WebSocket subprotocol name that selects this codec.
+    pub fn subprotocol(self) -> &'static str {
+        match self {
+            Codec::Json => "chatcore.v1.json",
+            Codec::MsgPack => "chatcore.v1.msgpack",
+        }
+    }
+
+    /// The codec a WebSocket subprotocol name selects.
+    pub fn from_subprotocol(name: &str) -> Option<Self> {
+        match name {
+            "chatcore.v1.json" => Some(Codec::Json),
+            "chatcore.v1.msgpack" => Some(Codec::MsgPack),
+            _ => None,
+        }
+    }
+
+    /// `true` when this codec travels in binary frames.
+    pub fn is_binary(self) -> bool {
+        matches!(self, Codec::MsgPack)
+    }
+
+    /// Encodes any protocol value (an [`Event`] or a [`Request`]).
+    pub fn encode<T: Serialize>(self, value: &T) -> Vec<u8> {
+        // Our protocol types have only string map keys and no fallible `Serialize` impls, so
+        // neither encoder can fail on them.
+        match self {
+            Codec::Json => serde_json::to_vec(value).expect("protocol types always encode"),
+            Codec::MsgPack => rmp_serde::to_vec_named(value).expect("protocol types always encode"),
+        }
+    }
+
+    /// Decodes a client request, explaining precisely what was wrong when it fails.
+    pub fn decode_request(self, bytes: &[u8]) -> Result<Request, DecodeError> {
+        match self.decode::<Request>(bytes) {
+            Ok(req) => Ok(req),
+            Err(detail) => Err(self.explain(bytes, detail)),
+        }
+    }
+
+    /// Decodes a server event (used by clients).
+    pub fn decode_event(self, bytes: &[u8]) -> Result<Event, DecodeError> {
+        self.decode::<Event>(bytes).map_err(|detail| DecodeError {
+            id: None,
+            code: ErrorCode::BadFrame,
+            detail,
+        })
+    }
+
+    fn decode<T: for<'de> Deserialize<'de>>(self, bytes: &[u8]) -> Result<T, String> {
+        match self {
+            Codec::Json => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+            Codec::MsgPack => rmp_serde::from_slice(bytes).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn explain(self, bytes: &[u8], detail: String) -> DecodeError {
+        let Ok(probe) = self.decode::<Probe>(bytes) else {
+            return DecodeError {
+                id: None,
+                code: ErrorCode::BadFrame,
+                detail: format!("not a {} object: {detail}", self.name()),
+            };
+        };
+        let (code, detail) = match probe.kind.as_deref() {
+            None => (ErrorCode::BadFrame, "missing field `type`".to_owned()),
+            Some(t) if !COMMAND_TYPES.contains(&t) => {
+                (ErrorCode::UnknownType, format!("unknown frame type `{t}`"))
+            }
+            Some(_) => (ErrorCode::BadRequest, detail),
+        };
+        DecodeError {
+            id: probe.id,
+            code,
+            detail,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Codec::Json => "JSON",
+            Codec::MsgPack => "MessagePack",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Command, MessageKind};
+
+    fn send() -> Request {
+        Request::new(
+            9,
+            Command::Send {
+                room: "r".into(),
+                text: "héllo 👋".into(),
+                nonce: Some("n".into()),
+                kind: MessageKind::Emote,
+                reply_to: Some(2),
+            },
+        )
+    }
+
+    #[test]
+    fn both_codecs_round_trip_requests() {
+        for codec in [Codec::Json, Codec::MsgPack] {
+            let bytes = codec.encode(&send());
+            assert_eq!(codec.decode_request(&bytes), Ok(send()), "{codec:?}");
+        }
+    }
+
+    #[test]
+    fn every_command_type_is_listed() {
+        let cmds = [
+            Command::Join {
+                room: "r".into(),
+                resume_after: None,
+            },
+            Command::Leave { room: "r".into() },
+            Command::Dm {
+                to: "u".into(),
+                text: "t".into(),
+                nonce: None,
+            },
+            Command::Typing {
+                room: "r".into(),
+                on: true,
+            },
+            Command::History {
+                room: "r".into(),
+                before: None,
+                after: None,
+                limit: None,
+            },
+            Command::Who { room: "r".into() },
+            Command::Rooms {},
+            Command::Ping {},
+        ];
+        for cmd in cmds {
+            let v = serde_json::to_value(&cmd).expect("encode");
+            let t = v["type"].as_str().expect("type");
+            assert!(COMMAND_TYPES.contains(&t), "{t}");
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_bad_frame() {
+        let err = Codec::Json
+            .decode_request(b"{not json")
+            .expect_err("must fail");
+        assert_eq!(err.code, ErrorCode::BadFrame);
+        assert_eq!(err.id, None);
+    }
+
+    #[test]
+    fn malformed_msgpack_is_bad_frame() {
+        let err = Codec::MsgPack
+            .decode_request(&[0xc1, 0xff, 0x00])
+            .expect_err("must fail");
+        assert_eq!(err.code, ErrorCode::BadFrame);
+    }
+
+    #[test]
+    fn unknown_type_echoes_id() {
+        let err = Codec::Json
+            .decode_request(br#"{"type":"explode","id":42}"#)
+            .expect_err("must fail");
+        assert_eq!(err.code, ErrorCode::UnknownType);
+        assert_eq!(err.id, Some(42));
+    }
+
+    #[test]
+    fn missing_field_is_bad_request_with_id() {
+        let err = Codec::Json
+            .decode_request(br#"{"type":"send","id":5,"room":"r"}"#)
+            .expect_err("must fail");
+        assert_eq!(err.code, ErrorCode::BadRequest);
+        assert_eq!(err.id, Some(5));
+        assert!(err.detail.contains("text"), "{}", err.detail);
+    }
+
+    #[test]
+    fn missing_type_is_bad_frame() {
+        let err = Codec::Json
+            .decode_request(br#"{"id":5}"#)
+            .expect_err("must fail");
+        assert_eq!(err.code, ErrorCode::BadFrame);
+        assert_eq!(err.id, Some(5));
+    }
+
+    #[test]
+    fn wrong_field_type_is_bad_request() {
+        let err = Codec::Json
+            .decode_request(br#"{"type":"typing","room":"r","on":"yes"}"#)
+            .expect_err("must fail");
+        assert_eq!(err.code, ErrorCode::BadRequest);
+    }
+
+    #[test]
+    fn subprotocols_round_trip() {
+        for c in [Codec::Json, Codec::MsgPack] {
+            assert_eq!(Codec::from_subprotocol(c.subprotocol()), Some(c));
+        }
+        assert_eq!(Codec::from_subprotocol("chatcore.v2.json"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let _ = Codec::Json.decode_request(&bytes);
+            let _ = Codec::MsgPack.decode_request(&bytes);
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! [`MemoryStore`]: everything in process memory. For tests, benchmarks and throwaway servers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{
+    Appended, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom, Pending, Role, RoomRecord,
+    SearchQuery, Store,
+};
+use crate::protocol::{Message, RoomKind};
+use crate::{Error, Result};
+
+/// A [`Store`] in process memory: "commits" are immediate and nothing survives the process.
+/// Memory grows with every message; use it for tests and demos, not for production.
+///
+/// Clones share the same data.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    // A std mutex: no `.await` ever happens while it is held, and every critical section is a
+    // few map operations.
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    rooms: HashMap<String, RoomData>,
+    /// (sender, nonce) → (room, seq) of the original message.
+    nonces: HashMap<(String, String), (String, u64)>,
+    closed: bool,
+}
+
+#[derive(Debug)]
+struct RoomData {
+    record: RoomRecord,
+    /// `messages[i]` has seq `i + 1`.
+    messages: Vec<Message>,
+    members: BTreeMap<String, Member>,
+    reads: HashMap<String, u64>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A poisoned lock only means another thread panicked mid-operation; every operation
+        // leaves the maps consistent before it can panic, so keep serving.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn append_now(&self, msg: NewMessage) -> Result<Appended> {
+        let mut inner = self.lock();
+        if inner.closed {
+            return Err(Error::Closed);
+        }
+        if let Some(nonce) = &msg.nonce {
+            let key = (msg.sender.clone(), nonce.clone());
+            if let Some((room, seq)) = inner.nonces.get(&key) {
+                let original = inner
+                    .rooms
+                    .get(room)
+                    .and_then(|r| r.messages.get((*seq - 1) as usize))
+                    .cloned()
+                    .ok_or_else(|| Error::store("nonce index points at a missing message"))?;
+                return Ok(Appended {
+                    message: original,
+                    duplicate: true,
+                });
+            }
+        }
+        let room = inner
+            .rooms
+            .get_mut(&msg.room)
+            .ok_or_else(|| Error::UnknownRoom(msg.room.clone()))?;
+        let seq = room.messages.len() as u64 + 1;
+        let message = msg.into_message(seq);
+        room.messages.push(message.clone());
+        room.record.last_seq = seq;
+        if let Some(nonce) = &message.nonce {
+            inner.nonces.insert(
+                (message.sender.clone(), nonce.clone()),
+                (message.room.clone(), seq),
+            );
+        }
+        Ok(Appended {
+            message,
+            duplicate: false,
+        })
+    }
+}
+
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+#[async_trait::async_trait]
+impl Store for MemoryStore {
+    fn append(&self, msg: NewMessage) -> Pending<Appended> {
+        let result = self.append_now(msg);
+        Box::pin(async move { result })
+    }
+
+    async fn create_room(&self, room: NewRoom) -> Result<RoomRecord> {
+        let mut inner = self.lock();
+        let data = inner
+            .rooms
+            .entry(room.name.clone())
+            .or_insert_with(|| RoomData {
+                record: RoomRecord {
+                    name: room.name,
+                    kind: room.kind,
+                    topic: None,
+                    creator: room.creator,
+                    created: room.created,
+                    last_seq: 0,
+                    members: 0,
+                },
+                messages: Vec::new(),
+                members: BTreeMap::new(),
+                reads: HashMap::new(),
+            });
+        Ok(data.record.clone())
+    }
+
+    async fn room(&self, name: &str) -> Result<Option<RoomRecord>> {
+        Ok(self.lock().rooms.get(name).map(|r| r.record.clone()))
+    }
+
+    async fn list_rooms(&self, viewer: Option<&str>) -> Result<Vec<RoomRecord>> {
+        let inner = self.lock();
+        let mut rooms: Vec<RoomRecord> = inner
+            .rooms
+            .values()
+            .filter(|r| {
+                r.record.kind == RoomKind::Public
+                    || viewer.is_some_and(|v| r.members.contains_key(v))
+            })
+            .map(|r| r.record.clone())
+            .collect();
+        rooms.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(rooms)
+    }
+
+    async fn history(&self, room: &str, query: HistoryQuery) -> Result<HistoryPage> {
+        query.check()?;
+        let inner = self.lock();
+        let Some(data) = inner.rooms.get(room) else {
+            return Ok(HistoryPage::default());
+        };
+        let last = data.messages.len() as u64;
+        let lo = query.after.unwrap_or(0); // exclusive
+        let hi = query.before.map_or(last + 1, |b| b.min(last + 1)); // exclusive
+        if hi <= lo + 1 {
+            return Ok(HistoryPage::default());
+        }
+        let limit = u64::from(query.clamped_limit());
+        let available = hi - lo - 1;
+        let take = available.min(limit);
+        let (first, has_more) = if query.is_forward() {
+            (lo + 1, available > take)
+        } else {
+            (hi - take, available > take)
+        };
+        let messages = data.messages[(first - 1) as usize..(first - 1 + take) as usize].to_vec();
+        Ok(HistoryPage { messages, has_more })
+    }
+
+    async fn last_seq(&self, room: &str) -> Result<u64> {
+        Ok(self
+            .lock()
+            .rooms
+            .get(room)
+            .map_or(0, |r| r.messages.len() as u64))
+    }
+
+    async fn add_member(&self, room: &str, user: &str, role: Role) -> Result<()> {
+        let mut inner = self.lock();
+        let data = inner
+            .rooms
+            .get_mut(room)
+            .ok_or_else(|| Error::UnknownRoom(room.to_owned()))?;
+        data.members
+            .entry(user.to_owned())
+            .or_insert_with(|| Member {
+                user: user.to_owned(),
+                role,
+                joined: crate::now_millis(),
+            });
+        data.record.members = data.members.len() as u64;
+        Ok(())
+    }
+
+    async fn remove_member(&self, room: &str, user: &str) -> Result<()> {
+        let mut inner = self.lock();
+        if let Some(data) = inner.rooms.get_mut(room) {
+            data.members.remove(user);
+            data.record.members = data.members.len() as u64;
+        }
+        Ok(())
+    }
+
+    async fn member(&self, room: &str, user: &str) -> Result<Option<Member>> {
+        Ok(self
+            .lock()
+            .rooms
+            .get(room)
+            .and_then(|r| r.members.get(user).cloned()))
+    }
+
+    async fn members(&self, room: &str) -> Result<Vec<Member>> {
+        Ok(self
+            .lock()
+            .rooms
+            .get(room)
+            .map(|r| r.members.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn search(&self, query: SearchQuery) -> Result<Vec<Message>> {
+        let wanted: Vec<String> = words(&query.text).collect();
+        if wanted.is_empty() {
+            return Err(Error::BadQuery("no words to search for".into()));
+        }
+        let inner = self.lock();
+        let mut hits: Vec<Message> = inner
+            .rooms
+            .values()
+            .filter(|r| query.room.as_deref().is_none_or(|q| q == r.record.name))
+            .flat_map(|r| r.messages.iter())
+            .filter(|m| {
+                let have: Vec<String> = words(&m.text).collect();
+                wanted.iter().all(|w| have.contains(w))
+            })
+            .cloned()
+            .collect();
+        hits.sort_by(|a, b| b.ts.cmp(&a.ts).then(b.seq.cmp(&a.seq)));
+        hits.truncate(query.limit.min(super::MAX_PAGE) as usize);
+        Ok(hits)
+    }
+
+    async fn set_read(&self, room: &str, user: &str, seq: u64) -> Result<()> {
+        let mut inner = self.lock();
+        let data = inner
+            .rooms
+            .get_mut(room)
+            .ok_or_else(|| Error::UnknownRoom(room.to_owned()))?;
+        let pos = data.reads.entry(user.to_owned()).or_insert(0);
+        *pos = (*pos).max(seq);
+        Ok(())
+    }
+
+    async fn read_position(&self, room: &str, user: &str) -> Result<u64> {
+        Ok(self
+            .lock()
+            .rooms
+            .get(room)
+            .and_then(|r| r.reads.get(user).copied())
+            .unwrap_or(0))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.lock().closed = true;
+        Ok(())
+    }
+}

@@ -1,0 +1,139 @@
+//! Contract suites every backend runs, written once here (feature `test-support`).
+//!
+//! A backend crate gets one `#[tokio::test]` per contract case with a single line:
+//!
+//! ```ignore
+//! chatcore::store_contract_tests!(MyFactory::new().await);
+//! chatcore::bus_contract_tests!(match my_bus_factory().await { Some(f) => f, None => return });
+//! ```
+//!
+//! The expression is evaluated inside each generated test's async body, so it may `.await`,
+//! and may `return` early to skip when a service is not configured (see [`service_url`]).
+
+pub mod bus;
+pub mod store;
+
+use std::sync::Arc;
+
+use crate::bus::Bus;
+use crate::store::Store;
+
+/// Makes the stores a contract case runs against.
+#[async_trait::async_trait]
+pub trait StoreFactory: Send + Sync + 'static {
+    /// A store on fresh, empty data (each factory owns its own database or schema).
+    async fn open(&self) -> Arc<dyn Store>;
+    /// The same data opened again after the test closed the previous store; `None` when the
+    /// backend is not durable (durability cases are then skipped).
+    async fn reopen(&self) -> Option<Arc<dyn Store>>;
+}
+
+/// Makes the nodes a bus contract case runs against.
+#[async_trait::async_trait]
+pub trait BusFactory: Send + Sync + 'static {
+    /// A new, not yet started node on the shared bus under test. Nodes of one factory see
+    /// each other; nodes of different factories never do.
+    async fn node(&self, node_id: &str) -> Arc<dyn Bus>;
+}
+
+/// The URL of a real service for integration tests, from the environment variable `var`.
+///
+/// When it is unset: with `CHATCORE_REQUIRE_SERVICES=1` (CI) this panics, because a missing
+/// service must fail the run; otherwise it prints that the test was skipped and returns `None`.
+pub fn service_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CHATCORE_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => {
+            panic!(
+                "{var} is not set but CHATCORE_REQUIRE_SERVICES=1: start the service and set {var}"
+            )
+        }
+        _ => {
+            eprintln!("skipped: set {var} to run this test against a real service");
+            None
+        }
+    }
+}
+
+/// The in-memory store as a contract factory.
+#[derive(Debug, Default)]
+pub struct MemoryStoreFactory;
+
+#[async_trait::async_trait]
+impl StoreFactory for MemoryStoreFactory {
+    async fn open(&self) -> Arc<dyn Store> {
+        Arc::new(crate::store::MemoryStore::new())
+    }
+    async fn reopen(&self) -> Option<Arc<dyn Store>> {
+        None
+    }
+}
+
+/// The in-process bus as a contract factory: every node joins one [`LocalNetwork`](crate::bus::LocalNetwork).
+#[derive(Debug, Default)]
+pub struct LocalBusFactory {
+    network: crate::bus::LocalNetwork,
+}
+
+#[async_trait::async_trait]
+impl BusFactory for LocalBusFactory {
+    async fn node(&self, node_id: &str) -> Arc<dyn Bus> {
+        Arc::new(self.network.node(node_id))
+    }
+}
+
+/// Generates one `#[tokio::test]` per [`Store`] contract case. See the [module docs](self).
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($factory:expr) => {
+        $crate::__contract_cases!(store, $factory;
+            append_assigns_gapless_seq_per_room,
+            append_to_unknown_room_fails,
+            appends_commit_in_call_order,
+            concurrent_appends_are_gapless,
+            nonce_returns_the_original,
+            concurrent_retries_store_once,
+            history_paging_edges,
+            history_bad_cursor,
+            history_of_unknown_room_is_empty,
+            rooms_are_created_once,
+            room_visibility,
+            memberships,
+            hostile_strings_round_trip,
+            search_finds_words,
+            search_rejects_nothing_to_find,
+            search_survives_hostile_queries,
+            read_positions_never_move_back,
+            close_commits_queued_appends,
+            durable_across_reopen,
+        );
+    };
+}
+
+/// Generates one `#[tokio::test]` per [`Bus`] contract case. See the [module docs](self).
+#[macro_export]
+macro_rules! bus_contract_tests {
+    ($factory:expr) => {
+        $crate::__contract_cases!(bus, $factory;
+            delivers_to_other_nodes_not_self,
+            delivers_every_event_kind,
+            only_subscribed_rooms_are_delivered,
+            unsubscribe_stops_delivery,
+            ping_succeeds_when_connected,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_cases {
+    ($suite:ident, $factory:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let factory = $factory;
+                $crate::testing::$suite::$case(&factory).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,11 @@
+//! The Store and Bus contract suites against the in-memory backends.
+
+use chatcore::testing::{LocalBusFactory, MemoryStoreFactory};
+
+mod store {
+    chatcore::store_contract_tests!(super::MemoryStoreFactory);
+}
+
+mod bus {
+    chatcore::bus_contract_tests!(super::LocalBusFactory::default());
+}

@@ -1,0 +1,221 @@
+//! Contract 8 inside one process: two hubs share a store and a bus. Order and exactly-once
+//! hold across nodes even when the bus loses messages (gaps are repaired from the store).
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use chatcore::bus::{Bus, BusEvent, BusHandler, LocalBus, LocalNetwork};
+use chatcore::protocol::{Command, Event};
+use chatcore::store::MemoryStore;
+use chatcore::{Hub, Limits, Result};
+use common::{Client, seqs};
+
+/// Drops every third message event it publishes (Redis pub/sub during a failover), and can
+/// go silent altogether (a node that died without saying goodbye).
+struct LossyBus {
+    inner: LocalBus,
+    published: AtomicU64,
+    lossy: bool,
+    dead: Arc<AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl Bus for LossyBus {
+    fn node_id(&self) -> &str {
+        self.inner.node_id()
+    }
+    async fn start(&self, handler: Arc<dyn BusHandler>) -> Result<()> {
+        self.inner.start(handler).await
+    }
+    async fn subscribe(&self, room: &str) -> Result<()> {
+        self.inner.subscribe(room).await
+    }
+    async fn unsubscribe(&self, room: &str) -> Result<()> {
+        self.inner.unsubscribe(room).await
+    }
+    fn publish(&self, event: BusEvent) {
+        if self.dead.load(Ordering::Relaxed) {
+            return;
+        }
+        if self.lossy
+            && matches!(event, BusEvent::Message(_))
+            && self.published.fetch_add(1, Ordering::Relaxed) % 3 == 2
+        {
+            return;
+        }
+        self.inner.publish(event);
+    }
+    async fn ping(&self) -> Result<()> {
+        self.inner.ping().await
+    }
+    async fn close(&self) -> Result<()> {
+        self.inner.close().await
+    }
+}
+
+async fn nodes(lossy: bool) -> (Hub, Hub) {
+    let (a, b, _) = nodes_with_kill_switch(lossy).await;
+    (a, b)
+}
+
+/// Two nodes; the returned switch silences node b's bus for good.
+async fn nodes_with_kill_switch(lossy: bool) -> (Hub, Hub, Arc<AtomicBool>) {
+    let store = Arc::new(MemoryStore::new());
+    let net = LocalNetwork::new();
+    let limits = Limits::default()
+        .with_gap_timeout(Duration::from_millis(20))
+        .with_presence(Duration::from_millis(50), Duration::from_millis(300))
+        .expect("limits");
+    let kill_b = Arc::new(AtomicBool::new(false));
+    let mut hubs = Vec::new();
+    for id in ["a", "b"] {
+        let bus: Arc<dyn Bus> = Arc::new(LossyBus {
+            inner: net.node(id),
+            published: AtomicU64::new(0),
+            lossy,
+            dead: if id == "b" {
+                Arc::clone(&kill_b)
+            } else {
+                Arc::default()
+            },
+        });
+        hubs.push(
+            Hub::builder()
+                .shared_store(store.clone())
+                .shared_bus(bus)
+                .limits(limits.clone())
+                .build()
+                .await
+                .expect("hub"),
+        );
+    }
+    let b = hubs.pop().expect("b");
+    let a = hubs.pop().expect("a");
+    (a, b, kill_b)
+}
+
+async fn chat_across(lossy: bool) {
+    let (a, b) = nodes(lossy).await;
+    let mut readers = Vec::new();
+    for (hub, name) in [(&a, "ra"), (&b, "rb")] {
+        let mut c = Client::connect(hub, name).await;
+        c.join("r").await;
+        readers.push(c);
+    }
+    let each = 60;
+    let mut tasks = Vec::new();
+    for (hub, name) in [(&a, "sa"), (&b, "sb")] {
+        let mut c = Client::connect(hub, name).await;
+        c.join("r").await;
+        tasks.push(tokio::spawn(async move {
+            for i in 0..each {
+                c.send("r", &i.to_string()).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("sender");
+    }
+    for mut r in readers {
+        let got = r.messages("r", 2 * each).await;
+        assert_eq!(
+            seqs(&got),
+            (1..=2 * each as u64).collect::<Vec<_>>(),
+            "{}",
+            r.session.user()
+        );
+    }
+    if lossy {
+        assert!(a.stats().gaps_repaired + b.stats().gaps_repaired > 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_nodes_see_every_message_once_in_order() {
+    chat_across(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_bus_messages_are_repaired_from_the_store() {
+    chat_across(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_and_typing_cross_nodes() {
+    let (a, b) = nodes(false).await;
+    let mut ann = Client::connect(&a, "ann").await;
+    ann.join("r").await;
+    let mut bob = Client::connect(&b, "bob").await;
+    bob.join("r").await;
+    let e = ann
+        .until(|e| matches!(e, chatcore::protocol::Event::UserJoined { .. }))
+        .await;
+    assert_eq!(
+        e,
+        chatcore::protocol::Event::UserJoined {
+            room: "r".into(),
+            user: "bob".into()
+        }
+    );
+    bob.request(chatcore::protocol::Command::Typing {
+        room: "r".into(),
+        on: true,
+    })
+    .await;
+    let e = ann
+        .until(|e| matches!(e, chatcore::protocol::Event::Typing { .. }))
+        .await;
+    assert_eq!(
+        e,
+        chatcore::protocol::Event::Typing {
+            room: "r".into(),
+            user: "bob".into(),
+            on: true
+        }
+    );
+    drop(bob);
+    let e = ann
+        .until(|e| matches!(e, chatcore::protocol::Event::UserLeft { .. }))
+        .await;
+    assert_eq!(
+        e,
+        chatcore::protocol::Event::UserLeft {
+            room: "r".into(),
+            user: "bob".into()
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_users_leave_presence_within_the_lease() {
+    let (a, b, kill_b) = nodes_with_kill_switch(false).await;
+    let mut ann = Client::connect(&a, "ann").await;
+    ann.join("r").await;
+    let mut bob = Client::connect(&b, "bob").await;
+    bob.join("r").await;
+    ann.until(|e| matches!(e, Event::UserJoined { user, .. } if user == "bob"))
+        .await;
+    // Leases keep bob online while node b is alive (several heartbeats pass).
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let id = ann.request(Command::Who { room: "r".into() }).await;
+        let Event::Presence { online, .. } = ann.reply(id).await else {
+            panic!("who")
+        };
+        assert_eq!(online, ["ann", "bob"]);
+    }
+    // Node b dies without a word: no leave, no more renewals.
+    kill_b.store(true, Ordering::Relaxed);
+    let e = ann.until(|e| matches!(e, Event::UserLeft { .. })).await;
+    assert_eq!(
+        e,
+        Event::UserLeft {
+            room: "r".into(),
+            user: "bob".into()
+        }
+    );
+    drop(bob);
+}

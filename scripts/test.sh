@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real services: installs and starts Redis, PostgreSQL and
+# Chromium when missing (scripts/services.sh), then `cargo test --workspace`.
+# Extra arguments go to cargo test (e.g. `scripts/test.sh -p chatcore`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(scripts/services.sh)"
+export CHATCORE_TEST_REDIS_URL CHATCORE_TEST_POSTGRES_URL
+exec cargo test --workspace "$@"
