@@ -1,0 +1,330 @@
+//! [`WsConfig`]: limits, timeouts and policies of the transport.
+
+use std::time::Duration;
+
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::origin::OriginPattern;
+use crate::{Error, Result};
+
+/// Settings of the WebSocket transport and its HTTP surface.
+///
+/// Every field has a default suited to a public chat server. Fields are public for reading;
+/// change them with the consuming `with_*` setters, which check invariants:
+///
+/// ```
+/// use std::time::Duration;
+/// use chatcore_transport_ws::WsConfig;
+///
+/// let config = WsConfig::default()
+///     .with_max_connections(50_000)?
+///     .with_keepalive(Duration::from_secs(15), Duration::from_secs(45))?
+///     .with_allowed_origins(["https://chat.example.com"])?;
+/// # Ok::<(), chatcore_transport_ws::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WsConfig {
+    /// Largest WebSocket message (and frame) a client may send, in bytes. Default is 64 KiB,
+    /// because the largest legitimate request (a `send` at the hub's 8 KiB text limit, JSON
+    /// escaped) is far below it while a 1 MiB paste is refused before it is buffered. A larger
+    /// message gets close code 1009.
+    pub max_message_bytes: usize,
+    /// Read buffer of each connection, in bytes. Default is 4 KiB, because tungstenite
+    /// allocates (and zero-fills) this buffer up front per connection: its own 128 KiB default
+    /// costs ~135 KiB per idle connection and measurably more CPU per message.
+    pub read_buffer_bytes: usize,
+    /// Bytes the writer collects before it writes to the socket. Default is 16 KiB, because
+    /// coalesced bursts of small chat frames then go out in one system call, while an idle
+    /// connection does not hold a large buffer. Every batch is flushed regardless.
+    pub write_buffer_bytes: usize,
+    /// Open WebSocket connections at most; the next upgrade request gets HTTP 503. Default is
+    /// 10,000, because each connection costs two tasks, its buffers and a session queue, and
+    /// a server should refuse clearly before it runs out of memory or file descriptors.
+    pub max_connections: usize,
+    /// How often the server pings an idle peer. Default is 20 s, because that keeps NAT and
+    /// proxy mappings alive (most drop idle TCP after 30–60 s) at negligible cost.
+    pub ping_interval: Duration,
+    /// A connection from which nothing arrived (no frame, no pong) for this long is closed
+    /// with code 4000, checked at each ping tick. Default is 60 s, because that is three
+    /// missed pings: a dead peer is found within about a minute, a slow network is tolerated.
+    pub idle_timeout: Duration,
+    /// A socket write (one coalesced batch, a ping or a close) that takes longer is abandoned
+    /// and the connection dropped. Default is 10 s, because a peer whose TCP window stays
+    /// shut that long is gone or hopelessly behind; it reconnects and resumes.
+    pub write_timeout: Duration,
+    /// How long the server waits for the peer's half of the close handshake (and for it to
+    /// end the TCP connection) after sending a close frame. Default is 3 s, because healthy
+    /// peers answer in one round trip and a stuck one must not hold resources.
+    pub close_timeout: Duration,
+    /// Sustained frames per second a connection may send. Default is 30, because a person
+    /// types far slower and a well-behaved bot batches; frames over the rate are answered with
+    /// `rate_limited` errors and not handled.
+    pub frames_per_second: u32,
+    /// Frames a connection may send in a burst above the sustained rate. Default is 100,
+    /// because a client that reconnects rejoins all its rooms at once.
+    pub frame_burst: u32,
+    /// Rejected (rate-limited) frames tolerated before the connection is closed with code
+    /// 1008; the count resets once the client lets its allowance refill completely. Default is
+    /// 50, because a client that ignores that many `rate_limited` errors is flooding.
+    pub max_rate_limited: u32,
+    /// Browser origins allowed to open a WebSocket, besides the same host and (by default)
+    /// loopback, as `scheme://host[:port]`; `"*"` allows every origin. Default is empty,
+    /// because a WebSocket is not covered by the same-origin policy: without this check any
+    /// web page a user visits could chat in their name (cross-site WebSocket hijacking).
+    /// Requests without an `Origin` header (non-browser clients) are always allowed.
+    pub allowed_origins: Vec<String>,
+    /// Allows origins on loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`). Default is
+    /// `true`, because that is where development front-ends run; a remote site cannot have
+    /// a loopback origin.
+    pub allow_loopback_origins: bool,
+    /// Deadline of one REST request. Default is 30 s, because every endpoint answers from
+    /// memory or one store query; a stuck store yields a 503 instead of a hung client.
+    pub request_timeout: Duration,
+    /// Largest REST request body, in bytes. Default is 16 KiB, because the only body the API
+    /// takes is a small JSON object (`POST /api/token`).
+    pub max_body_bytes: usize,
+    /// On shutdown, how long [`serve`](crate::serve) waits for sends in flight to commit, and
+    /// then again for connections to write their queued frames and close. Default is 10 s,
+    /// because that is well within the usual 30 s a process supervisor grants after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 64 * 1024,
+            read_buffer_bytes: 4 * 1024,
+            write_buffer_bytes: 16 * 1024,
+            max_connections: 10_000,
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(3),
+            frames_per_second: 30,
+            frame_burst: 100,
+            max_rate_limited: 50,
+            allowed_origins: Vec::new(),
+            allow_loopback_origins: true,
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 16 * 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Smallest accepted [`WsConfig::max_message_bytes`]: any real request must fit.
+const MIN_MESSAGE_BYTES: usize = 1024;
+/// Smallest accepted [`WsConfig::read_buffer_bytes`].
+const MIN_READ_BUFFER: usize = 256;
+
+impl WsConfig {
+    /// Sets [`WsConfig::max_message_bytes`] (at least 1 KiB).
+    pub fn with_max_message_bytes(mut self, bytes: usize) -> Result<Self> {
+        if bytes < MIN_MESSAGE_BYTES {
+            return Err(Error::config(format!(
+                "max_message_bytes must be at least {MIN_MESSAGE_BYTES}"
+            )));
+        }
+        self.max_message_bytes = bytes;
+        Ok(self)
+    }
+
+    /// Sets [`WsConfig::read_buffer_bytes`] (at least 256).
+    pub fn with_read_buffer_bytes(mut self, bytes: usize) -> Result<Self> {
+        if bytes < MIN_READ_BUFFER {
+            return Err(Error::config(format!(
+                "read_buffer_bytes must be at least {MIN_READ_BUFFER}"
+            )));
+        }
+        self.read_buffer_bytes = bytes;
+        Ok(self)
+    }
+
+    /// Sets [`WsConfig::write_buffer_bytes`] (0 writes every frame at once).
+    pub fn with_write_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.write_buffer_bytes = bytes;
+        self
+    }
+
+    /// Sets [`WsConfig::max_connections`] (1 to [`tokio::sync::Semaphore::MAX_PERMITS`]).
+    pub fn with_max_connections(mut self, connections: usize) -> Result<Self> {
+        if connections == 0 || connections > tokio::sync::Semaphore::MAX_PERMITS {
+            return Err(Error::config(format!(
+                "max_connections must be between 1 and {}",
+                tokio::sync::Semaphore::MAX_PERMITS
+            )));
+        }
+        self.max_connections = connections;
+        Ok(self)
+    }
+
+    /// Sets [`WsConfig::ping_interval`] and [`WsConfig::idle_timeout`]: both non-zero, and the
+    /// idle timeout longer than the ping interval (a live peer answers every ping).
+    pub fn with_keepalive(
+        mut self,
+        ping_interval: Duration,
+        idle_timeout: Duration,
+    ) -> Result<Self> {
+        if ping_interval.is_zero() {
+            return Err(Error::config("ping_interval must be greater than zero"));
+        }
+        if idle_timeout <= ping_interval {
+            return Err(Error::config(
+                "idle_timeout must be longer than ping_interval, or live peers would time out",
+            ));
+        }
+        self.ping_interval = ping_interval;
+        self.idle_timeout = idle_timeout;
+        Ok(self)
+    }
+
+    /// Sets [`WsConfig::write_timeout`] (non-zero).
+    pub fn with_write_timeout(mut self, timeout: Duration) -> Result<Self> {
+        if timeout.is_zero() {
+            return Err(Error::config("write_timeout must be greater than zero"));
+        }
+        self.write_timeout = timeout;
+        Ok(self)
+    }
+
+    /// Sets [`WsConfig::close_timeout`] (non-zero).
+    pub fn with_close_timeout(mut self, timeout: Duration) -> Result<Self> {
+        if timeout.is_zero() {
+            return Err(Error::config("close_timeout must be greater than zero"));
+        }
+        self.close_timeout = timeout;
+        Ok(self)
+    }
+
+    /// Sets the per-connection rate limit: [`WsConfig::frames_per_second`],
+    /// [`WsConfig::frame_burst`] and [`WsConfig::max_rate_limited`], each at least 1.
+    pub fn with_rate_limit(
+        mut self,
+        frames_per_second: u32,
+        burst: u32,
+        max_rate_limited: u32,
+    ) -> Result<Self> {
+        if frames_per_second == 0 || burst == 0 || max_rate_limited == 0 {
+            return Err(Error::config(
+                "frames_per_second, frame_burst and max_rate_limited must be at least 1",
+            ));
+        }
+        self.frames_per_second = frames_per_second;
+        self.frame_burst = burst;
+        self.max_rate_limited = max_rate_limited;
+        Ok(self)
+    }
+
+    /// Sets [`WsConfig::allowed_origins`]. Each entry is `"*"` or a browser origin
+    /// `scheme://host[:port]` (http or https, no path).
+    pub fn with_allowed_origins<I, S>(mut self, origins: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let origins: Vec<String> = origins.into_iter().map(Into::into).collect();
+        for o in &origins {
+            if o != "*" && OriginPattern::parse(o).is_none() {
+                return Err(Error::config(format!(
+                    "allowed origin {o:?} is not \"*\" or scheme://host[:port]"
+                )));
+            }
+        }
+        self.allowed_origins = origins;
+        Ok(self)
+    }
+
+    /// Sets [`WsConfig::allow_loopback_origins`].
+    pub fn with_loopback_origins(mut self, allow: bool) -> Self {
+        self.allow_loopback_origins = allow;
+        self
+    }
+
+    /// Sets [`WsConfig::request_timeout`] (non-zero).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Result<Self> {
+        if timeout.is_zero() {
+            return Err(Error::config("request_timeout must be greater than zero"));
+        }
+        self.request_timeout = timeout;
+        Ok(self)
+    }
+
+    /// Sets [`WsConfig::max_body_bytes`] (at least 256).
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Result<Self> {
+        if bytes < 256 {
+            return Err(Error::config("max_body_bytes must be at least 256"));
+        }
+        self.max_body_bytes = bytes;
+        Ok(self)
+    }
+
+    /// Sets [`WsConfig::shutdown_grace`].
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// The tungstenite settings derived from this configuration.
+    pub(crate) fn tungstenite(&self) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .read_buffer_size(self.read_buffer_bytes)
+            .write_buffer_size(self.write_buffer_bytes)
+            .max_message_size(Some(self.max_message_bytes))
+            .max_frame_size(Some(self.max_message_bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_sane() {
+        let c = WsConfig::default();
+        assert_eq!(c.max_message_bytes, 64 * 1024);
+        assert!(c.read_buffer_bytes <= 8 * 1024);
+        assert!(c.idle_timeout > c.ping_interval);
+        let t = c.tungstenite();
+        assert_eq!(t.read_buffer_size, 4 * 1024);
+        assert_eq!(t.max_message_size, Some(64 * 1024));
+        assert_eq!(t.max_frame_size, Some(64 * 1024));
+    }
+
+    #[test]
+    fn setters_check_invariants() {
+        let c = WsConfig::default();
+        assert!(c.clone().with_max_message_bytes(10).is_err());
+        assert!(c.clone().with_read_buffer_bytes(0).is_err());
+        assert!(c.clone().with_max_connections(0).is_err());
+        assert!(
+            c.clone()
+                .with_keepalive(Duration::from_secs(10), Duration::from_secs(10))
+                .is_err()
+        );
+        assert!(
+            c.clone()
+                .with_keepalive(Duration::ZERO, Duration::from_secs(10))
+                .is_err()
+        );
+        assert!(c.clone().with_write_timeout(Duration::ZERO).is_err());
+        assert!(c.clone().with_close_timeout(Duration::ZERO).is_err());
+        assert!(c.clone().with_rate_limit(0, 1, 1).is_err());
+        assert!(c.clone().with_allowed_origins(["example.com"]).is_err());
+        assert!(
+            c.clone()
+                .with_allowed_origins(["https://a.b/path"])
+                .is_err()
+        );
+        assert!(c.clone().with_request_timeout(Duration::ZERO).is_err());
+        assert!(c.clone().with_max_body_bytes(1).is_err());
+        let ok = c
+            .with_allowed_origins(["*", "https://chat.example.com:8443"])
+            .and_then(|c| c.with_rate_limit(5, 10, 3))
+            .and_then(|c| c.with_keepalive(Duration::from_secs(1), Duration::from_secs(3)))
+            .expect("valid");
+        assert_eq!(ok.frames_per_second, 5);
+        assert_eq!(ok.idle_timeout, Duration::from_secs(3));
+        assert_eq!(ok.allowed_origins.len(), 2);
+    }
+}

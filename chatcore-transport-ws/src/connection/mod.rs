@@ -1,0 +1,211 @@
+//! One WebSocket connection: a reader task, a writer task, and the close handshake.
+//!
+//! ```text
+//! socket ──read──> Reader ── decode ──> Session::handle_frame ──> hub
+//!                    │  (error frames, close requests: Control)
+//!                    v
+//! socket <─write── Writer <── Outbound (session queue), pings, Control
+//! ```
+//!
+//! The reader runs on the connection's task; the writer on a task of its own, because one
+//! task `select!`-ing over both re-polls the read half on every delivery (measured at half
+//! the throughput). They share the socket through `futures`' split halves and talk through a
+//! small control channel (reader → writer) and a watch of the writer's state (writer →
+//! reader). When both are done the halves are reunited and the TCP connection is ended
+//! gracefully: our FIN first, then the peer's remaining bytes are read and discarded (bounded),
+//! so a close frame is never lost to a TCP reset.
+
+mod rate;
+mod reader;
+mod writer;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use chatcore::protocol::Frame;
+use chatcore::{Outbound, Session};
+use futures::StreamExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+use crate::WsConfig;
+use crate::metrics::Metrics;
+
+/// Most bytes read and discarded while ending a connection (the rest of an oversized message,
+/// the peer's close frame). Past it the socket is simply dropped.
+const MAX_DRAIN_BYTES: usize = 8 << 20;
+/// Transport-generated frames (error replies) waiting for the writer.
+const CONTROL_QUEUE: usize = 32;
+
+/// What every connection shares with the transport.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnContext {
+    pub(crate) config: Arc<WsConfig>,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+/// Reader → writer requests.
+#[derive(Debug)]
+enum Control {
+    /// A frame made by the transport itself (a `bad_frame` or `rate_limited` error).
+    Frame(Arc<Frame>),
+    /// Send a close frame with this code and reason, then stop.
+    Close { code: u16, reason: String },
+}
+
+/// What the writer is doing, watched by the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriterState {
+    /// Writing frames.
+    Running,
+    /// Sent a close frame: the reader now only waits for the peer's close.
+    CloseSent,
+    /// A write failed or timed out: the socket is unusable.
+    Dead,
+    /// The reader went away (the peer closed); nothing more to write.
+    Stopped,
+}
+
+/// When the peer last sent anything (a frame, a ping or a pong), for the idle timeout.
+#[derive(Debug)]
+struct Activity {
+    start: Instant,
+    /// Milliseconds after `start`.
+    last: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        self.last
+            .store(self.start.elapsed().as_millis() as u64, Relaxed);
+    }
+
+    fn idle(&self) -> Duration {
+        self.start
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.last.load(Relaxed)))
+    }
+}
+
+/// Aborts the writer task if the connection future is dropped (server kill switch).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Keeps the open-connections gauge right however the connection ends.
+struct OpenGuard(Arc<Metrics>);
+
+impl OpenGuard {
+    fn new(metrics: &Arc<Metrics>) -> Self {
+        metrics.connections_open.increment(1.0);
+        Self(Arc::clone(metrics))
+    }
+}
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.connections_open.decrement(1.0);
+    }
+}
+
+/// Runs a connection whose HTTP upgrade is done, until it is closed. The session is dropped
+/// (its user goes offline) once the writer has finished.
+pub(crate) async fn run<S>(io: S, session: Session, outbound: Outbound, ctx: ConnContext)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let _open = OpenGuard::new(&ctx.metrics);
+    let ws =
+        WebSocketStream::from_raw_socket(io, Role::Server, Some(ctx.config.tungstenite())).await;
+    let (sink, stream) = ws.split();
+    let activity = Arc::new(Activity::new());
+    let (ctl_tx, ctl_rx) = mpsc::channel(CONTROL_QUEUE);
+    let (state_tx, state_rx) = watch::channel(WriterState::Running);
+
+    let writer = writer::Writer::new(
+        outbound,
+        ctl_rx,
+        state_tx,
+        Arc::clone(&activity),
+        ctx.clone(),
+    );
+    let mut writer = AbortOnDrop(tokio::spawn(writer.run(sink)));
+    let mut session = session;
+    let reader = reader::Reader::new(session.codec(), ctl_tx, state_rx, activity, ctx.clone());
+    let (stream, read_end) = reader.run(stream, &mut session).await;
+    let written = (&mut writer.0).await;
+    tracing::debug!(
+        session = session.id(),
+        user = session.user(),
+        ?read_end,
+        "connection ended"
+    );
+    drop(session);
+
+    let Ok((sink, write_end)) = written else {
+        return;
+    };
+    if write_end == WriterState::Dead || read_end == reader::ReadEnd::WriterDead {
+        return; // the socket cannot take writes: just drop it
+    }
+    if let Ok(ws) = stream.reunite(sink) {
+        finish(ws.into_inner(), ctx.config.close_timeout).await;
+    }
+}
+
+/// Ends the TCP connection politely: FIN first, then read (and discard) whatever the peer
+/// still sends until it closes its side, within a time and byte budget. Closing a socket
+/// with unread input would send a reset, which can destroy the close frame in flight.
+async fn finish<S>(mut io: S, budget: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let drained = tokio::time::timeout(budget, async {
+        if io.shutdown().await.is_err() {
+            return;
+        }
+        let mut buf = vec![0u8; 8 * 1024];
+        let mut total = 0;
+        while total < MAX_DRAIN_BYTES {
+            match io.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::debug!("peer did not end the connection within the close timeout");
+    }
+}
+
+/// Cuts a close reason to the 123 bytes a close frame can carry, on a character boundary.
+fn close_reason_text(reason: &str) -> &str {
+    const MAX: usize = 123;
+    if reason.len() <= MAX {
+        return reason;
+    }
+    let mut end = MAX;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,245 @@
+//! The read pump: socket → rate limit → codec check → `Session::handle_frame`.
+
+use std::sync::Arc;
+
+use chatcore::protocol::{Codec, Event, Frame};
+use chatcore::{ErrorCode, Session};
+use futures::StreamExt;
+use futures::stream::SplitStream;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::rate::{RateLimiter, Verdict};
+use super::{Activity, ConnContext, Control, WriterState};
+use crate::close;
+
+type Stream<S> = SplitStream<WebSocketStream<S>>;
+
+/// How reading ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReadEnd {
+    /// The close handshake finished, timed out, or the peer vanished.
+    Closed,
+    /// Reading failed (oversized message, invalid UTF-8, protocol violation); the writer was
+    /// asked to send the matching close frame. The WebSocket can no longer be read.
+    Failed,
+    /// The writer cannot write any more: drop the connection.
+    WriterDead,
+}
+
+/// Why the main loop stopped, before the close handshake is finished.
+enum Stop {
+    End(ReadEnd),
+    /// The peer sent a close frame; tungstenite queued the reply.
+    PeerClosed,
+    /// The writer sent a close frame; wait for the peer's.
+    CloseSent,
+}
+
+/// Owns the read half and the per-connection rate limiter.
+pub(super) struct Reader {
+    codec: Codec,
+    ctl: mpsc::Sender<Control>,
+    writer: watch::Receiver<WriterState>,
+    activity: Arc<Activity>,
+    limiter: RateLimiter,
+    ctx: ConnContext,
+    /// We asked the writer to close: handle no more frames.
+    closing: bool,
+}
+
+impl Reader {
+    pub(super) fn new(
+        codec: Codec,
+        ctl: mpsc::Sender<Control>,
+        writer: watch::Receiver<WriterState>,
+        activity: Arc<Activity>,
+        ctx: ConnContext,
+    ) -> Self {
+        let c = &ctx.config;
+        let limiter = RateLimiter::new(c.frames_per_second, c.frame_burst, c.max_rate_limited);
+        Self {
+            codec,
+            ctl,
+            writer,
+            activity,
+            limiter,
+            ctx,
+            closing: false,
+        }
+    }
+
+    /// Reads until the connection is over, and hands the read half back for reuniting.
+    pub(super) async fn run<S>(
+        mut self,
+        mut stream: Stream<S>,
+        session: &mut Session,
+    ) -> (Stream<S>, ReadEnd)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let stop = self.pump(&mut stream, session).await;
+        let timeout = self.ctx.config.close_timeout;
+        let Reader { ctl, activity, .. } = self;
+        // Without a sender the writer stops (after any close it was asked to send).
+        drop(ctl);
+        let end = match stop {
+            Stop::End(end) => end,
+            // Reading on flushes our queued close reply (peer close) or receives the peer's
+            // (our close); either way tungstenite then ends the stream.
+            Stop::PeerClosed | Stop::CloseSent => {
+                let deadline = Instant::now() + timeout;
+                while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, stream.next()).await {
+                    activity.touch();
+                }
+                ReadEnd::Closed
+            }
+        };
+        (stream, end)
+    }
+
+    async fn pump<S>(&mut self, stream: &mut Stream<S>, session: &mut Session) -> Stop
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        loop {
+            match *self.writer.borrow_and_update() {
+                WriterState::Running => {}
+                WriterState::CloseSent => return Stop::CloseSent,
+                WriterState::Dead | WriterState::Stopped => return Stop::End(ReadEnd::WriterDead),
+            }
+            let item = tokio::select! {
+                biased;
+                changed = self.writer.changed() => {
+                    if changed.is_err() && *self.writer.borrow() == WriterState::Running {
+                        // The writer task is gone without saying why (it panicked).
+                        return Stop::End(ReadEnd::WriterDead);
+                    }
+                    continue;
+                }
+                item = stream.next() => item,
+            };
+            let message = match item {
+                None => return Stop::End(ReadEnd::Closed),
+                Some(Err(e)) => return Stop::End(self.failed(e).await),
+                Some(Ok(m)) => m,
+            };
+            self.activity.touch();
+            self.ctx.metrics.frames_received.increment(1);
+            match message {
+                Message::Text(text) => self.data(session, text.as_bytes(), false).await,
+                Message::Binary(bytes) => self.data(session, &bytes, true).await,
+                Message::Ping(_) | Message::Pong(_) => {
+                    // Tungstenite answers pings itself; they still count against the rate.
+                    if self.limiter.check(Instant::now()) == Verdict::Abuse {
+                        self.close(close::POLICY, "rate limit exceeded repeatedly")
+                            .await;
+                    }
+                }
+                Message::Close(_) => return Stop::PeerClosed,
+                Message::Frame(_) => {}
+            }
+        }
+    }
+
+    /// One data message.
+    async fn data(&mut self, session: &mut Session, bytes: &[u8], binary: bool) {
+        self.ctx
+            .metrics
+            .bytes_received
+            .increment(bytes.len() as u64);
+        if self.closing || session.close_reason().is_some() {
+            return; // the session is over; the writer is closing the socket
+        }
+        let matches_codec = binary == self.codec.is_binary();
+        match self.limiter.check(Instant::now()) {
+            Verdict::Allow => {}
+            Verdict::Reject => {
+                self.ctx.metrics.rate_limited.increment(1);
+                let id = if matches_codec {
+                    self.request_id(bytes)
+                } else {
+                    None
+                };
+                let c = &self.ctx.config;
+                let text = format!(
+                    "rate limited: at most {} frames per second (bursts of {}); this frame was not handled",
+                    c.frames_per_second, c.frame_burst
+                );
+                self.reply(Event::error(id, ErrorCode::RateLimited, text));
+                return;
+            }
+            Verdict::Abuse => {
+                self.ctx.metrics.rate_limited.increment(1);
+                self.close(close::POLICY, "rate limit exceeded repeatedly")
+                    .await;
+                return;
+            }
+        }
+        if !matches_codec {
+            let text = if binary {
+                "binary frame on the chatcore.v1.json subprotocol: send JSON in text frames"
+            } else {
+                "text frame on the chatcore.v1.msgpack subprotocol: send MessagePack in binary frames"
+            };
+            self.reply(Event::error(None, ErrorCode::BadFrame, text));
+            return;
+        }
+        session.handle_frame(bytes).await;
+    }
+
+    /// The request id of a frame, for replies the session does not make itself.
+    fn request_id(&self, bytes: &[u8]) -> Option<u64> {
+        match self.codec.decode_request(bytes) {
+            Ok(request) => request.id,
+            Err(e) => e.id,
+        }
+    }
+
+    /// Queues a transport-made frame; dropped when the writer is far behind (the client is
+    /// flooding us, and the error is advisory).
+    fn reply(&self, event: Event) {
+        let _ = self.ctl.try_send(Control::Frame(Frame::new(event)));
+    }
+
+    /// Asks the writer to close the connection; no more frames are handled.
+    async fn close(&mut self, code: u16, reason: &str) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        let reason = super::close_reason_text(reason).to_owned();
+        let _ = self.ctl.send(Control::Close { code, reason }).await;
+    }
+
+    /// A read error: maps it to a close code when the peer can still be told.
+    async fn failed(&mut self, e: WsError) -> ReadEnd {
+        let (code, reason) = match &e {
+            WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
+                close::TOO_BIG,
+                format!("message too big: {size} bytes, the limit is {max_size}"),
+            ),
+            WsError::Capacity(other) => (close::TOO_BIG, other.to_string()),
+            WsError::Utf8(_) => (
+                close::INVALID_PAYLOAD,
+                "text frame is not valid UTF-8".to_owned(),
+            ),
+            WsError::Io(_)
+            | WsError::ConnectionClosed
+            | WsError::AlreadyClosed
+            | WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                tracing::debug!(error = %e, "peer went away");
+                return ReadEnd::Closed;
+            }
+            WsError::Protocol(p) => (close::PROTOCOL_ERROR, format!("protocol error: {p}")),
+            other => (close::PROTOCOL_ERROR, other.to_string()),
+        };
+        tracing::debug!(code, %reason, "closing after a read error");
+        self.close(code, &reason).await;
+        ReadEnd::Failed
+    }
+}

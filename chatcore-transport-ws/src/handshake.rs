@@ -1,0 +1,314 @@
+//! `GET /ws`: everything decided before the upgrade, in this order: a valid WebSocket request
+//! (else 400/426), an allowed `Origin` (else 403), a known subprotocol (else 400), valid
+//! credentials (else 401), a free connection slot (else 503), an open hub (else 503). Only
+//! then does the server answer 101 and hand the socket to [`connection::run`].
+//!
+//! The upgrade is done here rather than through axum's `WebSocketUpgrade` because ending a
+//! connection well needs the raw socket back after the WebSocket is done with it (see
+//! [`connection`](crate::connection)): after an oversized message tungstenite can no longer
+//! read, and only the raw socket can drain the rest so the 1009 close frame is not lost to a
+//! TCP reset. Only HTTP/1.1 upgrades are supported.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, Request, State};
+use axum::response::{IntoResponse, Response};
+use chatcore::auth::Credentials;
+use chatcore::protocol::Codec;
+use http::header::{
+    AUTHORIZATION, CONNECTION, HeaderMap, RETRY_AFTER, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use http::{HeaderValue, StatusCode};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+use crate::connection::{self, ConnContext};
+use crate::http::ApiError;
+use crate::metrics::Rejection;
+use crate::origin;
+use crate::server::Shared;
+
+/// Credentials a browser can only pass in the URL (it cannot set headers on a WebSocket).
+#[derive(Debug, Default, Deserialize)]
+struct WsQuery {
+    /// A JWT, as an alternative to `Authorization: Bearer`.
+    token: Option<String>,
+    /// A guest name, when the authenticator lets guests in.
+    user: Option<String>,
+}
+
+type Refusal = (Rejection, ApiError);
+
+/// The `/ws` handler.
+pub(crate) async fn upgrade(State(shared): State<Arc<Shared>>, mut request: Request) -> Response {
+    match accept(&shared, &mut request).await {
+        Ok(response) => response,
+        Err((why, error)) => {
+            shared.metrics.rejected(why);
+            tracing::debug!(reason = ?why, status = %error.status(), "WebSocket handshake refused");
+            error.into_response()
+        }
+    }
+}
+
+async fn accept(shared: &Arc<Shared>, request: &mut Request) -> Result<Response, Refusal> {
+    let headers = request.headers();
+    let key = websocket_key(headers)?;
+    origin::check(&shared.config, headers)
+        .map_err(|r| (Rejection::Origin, ApiError::forbidden(r.0)))?;
+    let (codec, echo) = choose_codec(headers)?;
+    let hub = &shared.hub;
+    let credentials = credentials(headers, request, hub.authenticator().allows_guests())
+        .map_err(|e| (Rejection::Unauthorized, e))?;
+    let identity = hub.authenticate(&credentials).await.map_err(|e| {
+        (
+            Rejection::Unauthorized,
+            ApiError::unauthorized(e.to_string()),
+        )
+    })?;
+    let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
+        let error = ApiError::bad_request(
+            "bad_request",
+            "this connection cannot be upgraded; open the WebSocket over HTTP/1.1",
+        );
+        return Err((Rejection::BadRequest, error));
+    };
+    let permit = Arc::clone(&shared.permits)
+        .try_acquire_owned()
+        .map_err(|_| {
+            let message = format!(
+                "the server is at its limit of {} connections; retry later",
+                shared.config.max_connections
+            );
+            (
+                Rejection::Capacity,
+                ApiError::unavailable(message).with_header(RETRY_AFTER, "5"),
+            )
+        })?;
+    let (session, outbound) = hub.connect(identity, codec).map_err(|e| {
+        let error = match e {
+            chatcore::Error::Closed => ApiError::unavailable("the server is shutting down"),
+            other => ApiError::from_core(&other),
+        };
+        (Rejection::Unavailable, error)
+    })?;
+
+    shared.metrics.connections_total.increment(1);
+    let ctx = ConnContext {
+        config: Arc::clone(&shared.config),
+        metrics: Arc::clone(&shared.metrics),
+    };
+    let kill = shared.kill.clone();
+    shared.tracker.spawn(async move {
+        let _permit = permit;
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                tracing::debug!(error = %e, "HTTP upgrade failed");
+                return;
+            }
+        };
+        let run = connection::run(TokioIo::new(upgraded), session, outbound, ctx);
+        tokio::select! {
+            () = kill.cancelled() => tracing::debug!("connection dropped at the end of shutdown"),
+            () = Box::pin(run) => {}
+        }
+    });
+
+    let mut response = (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (CONNECTION, HeaderValue::from_static("upgrade")),
+            (UPGRADE, HeaderValue::from_static("websocket")),
+        ],
+    )
+        .into_response();
+    let accept_key = derive_accept_key(key.as_bytes());
+    if let Ok(value) = HeaderValue::from_str(&accept_key) {
+        response.headers_mut().insert(SEC_WEBSOCKET_ACCEPT, value);
+    }
+    if echo {
+        response.headers_mut().insert(
+            SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static(codec.subprotocol()),
+        );
+    }
+    Ok(response)
+}
+
+/// `true` when a comma-separated header lists `token` (case-insensitively).
+fn lists(headers: &HeaderMap, name: http::header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Checks the upgrade headers and returns `Sec-WebSocket-Key`.
+fn websocket_key(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
+    if !lists(headers, CONNECTION, "upgrade") || !lists(headers, UPGRADE, "websocket") {
+        let error = ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "bad_request",
+            "this endpoint speaks WebSocket: send a GET with `Connection: Upgrade` and `Upgrade: websocket`",
+        )
+        .with_header(UPGRADE, "websocket")
+        .with_header(CONNECTION, "Upgrade");
+        return Err((Rejection::BadRequest, error));
+    }
+    if headers
+        .get(SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        let error = ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "bad_request",
+            "unsupported WebSocket version: this server speaks version 13 (RFC 6455)",
+        )
+        .with_header(SEC_WEBSOCKET_VERSION, "13");
+        return Err((Rejection::BadRequest, error));
+    }
+    match headers.get(SEC_WEBSOCKET_KEY) {
+        Some(key) if key.len() == 24 => Ok(key.clone()),
+        _ => Err((
+            Rejection::BadRequest,
+            ApiError::bad_request("bad_request", "missing or malformed Sec-WebSocket-Key"),
+        )),
+    }
+}
+
+/// The codec from `Sec-WebSocket-Protocol`, and whether to echo it. No subprotocol asked for
+/// means JSON; subprotocols asked for of which none is known are refused (a browser would
+/// fail a connection that answers without one of them anyway).
+fn choose_codec(headers: &HeaderMap) -> Result<(Codec, bool), Refusal> {
+    let offered: Vec<&str> = headers
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if offered.is_empty() {
+        return Ok((Codec::Json, false));
+    }
+    match offered.iter().find_map(|p| Codec::from_subprotocol(p)) {
+        Some(codec) => Ok((codec, true)),
+        None => {
+            let message = format!(
+                "unsupported subprotocol {}; this server speaks {} and {}",
+                offered.join(", "),
+                Codec::Json.subprotocol(),
+                Codec::MsgPack.subprotocol()
+            );
+            Err((
+                Rejection::Subprotocol,
+                ApiError::bad_request("bad_request", message),
+            ))
+        }
+    }
+}
+
+/// A bearer token from `Authorization`, if the header is there.
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is not ASCII"))?;
+    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::unauthorized(
+            "unsupported Authorization scheme; use `Authorization: Bearer <token>`",
+        ));
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(ApiError::unauthorized("empty bearer token"));
+    }
+    Ok(Some(token.to_owned()))
+}
+
+/// The credentials of a WebSocket handshake: a bearer header, else `?token=`, else a guest
+/// `?user=` when guests are allowed.
+fn credentials(
+    headers: &HeaderMap,
+    request: &Request,
+    guests: bool,
+) -> Result<Credentials, ApiError> {
+    if let Some(token) = bearer(headers)? {
+        return Ok(Credentials::Token(token));
+    }
+    let Query(query) = Query::<WsQuery>::try_from_uri(request.uri())
+        .map_err(|e| ApiError::bad_request("bad_request", format!("bad query string: {e}")))?;
+    if let Some(token) = query.token.filter(|t| !t.is_empty()) {
+        return Ok(Credentials::Token(token));
+    }
+    match query.user {
+        Some(user) if guests => Ok(Credentials::Guest(user)),
+        Some(_) => Err(ApiError::unauthorized(
+            "guests are not allowed on this server; present a token (`Authorization: Bearer …` or `?token=…`)",
+        )),
+        None if guests => Err(ApiError::unauthorized(
+            "missing credentials: pick a name with `?user=NAME`, or present a token (`?token=…`)",
+        )),
+        None => Err(ApiError::unauthorized(
+            "missing credentials: present a token (`Authorization: Bearer …` or `?token=…`)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.append(*k, HeaderValue::from_static(v));
+        }
+        m
+    }
+
+    #[test]
+    fn codec_negotiation() {
+        assert_eq!(choose_codec(&h(&[])).map(|c| c.0).ok(), Some(Codec::Json));
+        let both = h(&[(
+            "sec-websocket-protocol",
+            "chatcore.v2.json, chatcore.v1.msgpack",
+        )]);
+        assert_eq!(choose_codec(&both).ok(), Some((Codec::MsgPack, true)));
+        let unknown = h(&[("sec-websocket-protocol", "graphql-ws")]);
+        assert!(choose_codec(&unknown).is_err());
+    }
+
+    #[test]
+    fn upgrade_headers_are_checked() {
+        let ok = h(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "WebSocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ]);
+        assert!(websocket_key(&ok).is_ok());
+        let plain = h(&[("connection", "keep-alive")]);
+        let (_, e) = websocket_key(&plain).expect_err("not an upgrade");
+        assert_eq!(e.status(), StatusCode::UPGRADE_REQUIRED);
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer(&h(&[])).ok(), Some(None));
+        let t = h(&[("authorization", "bearer abc")]);
+        assert_eq!(bearer(&t).ok(), Some(Some("abc".to_owned())));
+        assert!(bearer(&h(&[("authorization", "Basic abc")])).is_err());
+        assert!(bearer(&h(&[("authorization", "Bearer ")])).is_err());
+    }
+}

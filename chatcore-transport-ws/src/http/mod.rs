@@ -1,0 +1,79 @@
+//! The HTTP surface as one axum [`Router`]: routes, and the tower-http layers around them.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /` | the browser client (`static/index.html`) |
+//! | `GET /ws` | WebSocket upgrade (see [`handshake`](crate::handshake)) |
+//! | `GET /health` | 200 `ok` while the process runs |
+//! | `GET /ready` | 200 `ready` when store and bus answer, else 503 with the reason |
+//! | `GET /metrics` | Prometheus text format |
+//! | `GET /api/rooms` | `{"rooms":[RoomSummary…]}` |
+//! | `GET /api/rooms/{room}` | one `RoomSummary` |
+//! | `GET /api/rooms/{room}/messages?before=&after=&limit=` | `{"room","messages","has_more"}` |
+//! | `POST /api/token` | `{"user":"NAME"}` → `{"token","user"}` |
+
+mod api;
+mod error;
+
+pub(crate) use error::ApiError;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::{Request, StatusCode};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::handshake;
+use crate::server::Shared;
+
+/// Builds the router over shared transport state.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let config = &shared.config;
+    let layers = ServiceBuilder::new()
+        .layer(CatchPanicLayer::custom(panic_response))
+        // Spans name the path only: a query string may carry a token (`/ws?token=…`).
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            tracing::debug_span!("http", method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            config.request_timeout,
+        ))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes));
+    Router::new()
+        .route("/", get(api::index))
+        .route("/ws", get(handshake::upgrade))
+        .route("/health", get(api::health))
+        .route("/ready", get(api::ready))
+        .route("/metrics", get(api::metrics))
+        .route("/api/rooms", get(api::list_rooms))
+        .route("/api/rooms/{room}", get(api::room_info))
+        .route("/api/rooms/{room}/messages", get(api::history))
+        .route("/api/token", post(api::issue_token))
+        .fallback(api::not_found)
+        .layer(layers)
+        .with_state(shared)
+}
+
+/// A handler panicked: answer 500 in the usual error shape, and log it.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = detail, "HTTP handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal server error",
+    )
+    .into_response()
+}

@@ -1,0 +1,212 @@
+//! Connection cap, origin policy, subprotocol negotiation and the slow consumer, over real
+//! sockets.
+
+mod common;
+
+use chatcore::protocol::{Codec, Event};
+use chatcore::{Hub, Limits};
+use common::*;
+
+#[tokio::test]
+async fn over_the_connection_cap_is_503_until_a_slot_frees() {
+    let config = config().with_max_connections(2).expect("config");
+    let server = TestServer::with(Hub::builder(), config).await;
+    let a = Client::guest(&server, "a").await;
+    let _b = Client::guest(&server, "b").await;
+    let (status, body) = refusal(open(&server, "?user=c", None, &[]).await);
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("\"unavailable\"") && body.contains("limit of 2"),
+        "{body}"
+    );
+
+    drop(a);
+    // The slot frees once the server has finished with the old connection.
+    let retry = async {
+        loop {
+            match open(&server, "?user=c", None, &[]).await {
+                Ok(ws) => return Client::from_ws(ws, Codec::Json).await,
+                Err(_) => tokio::task::yield_now().await,
+            }
+        }
+    };
+    let mut c = tokio::time::timeout(BOUND, retry)
+        .await
+        .expect("a slot frees");
+    c.join("room").await;
+}
+
+#[tokio::test]
+async fn origins_are_checked() {
+    let server = TestServer::start().await;
+    let (status, body) = refusal(
+        open(
+            &server,
+            "?user=ann",
+            None,
+            &[("Origin", "https://evil.example")],
+        )
+        .await,
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("evil.example"), "{body}");
+    let same_host = format!("http://{}", server.addr);
+    for origin in [same_host.as_str(), "http://localhost:5173"] {
+        let ws = open(&server, "?user=ann", None, &[("Origin", origin)]).await;
+        assert!(ws.is_ok(), "{origin} is allowed");
+    }
+
+    let listed = config()
+        .with_allowed_origins(["https://app.example"])
+        .expect("config");
+    let server = TestServer::with(Hub::builder(), listed.with_loopback_origins(false)).await;
+    assert!(
+        open(
+            &server,
+            "?user=ann",
+            None,
+            &[("Origin", "https://app.example")]
+        )
+        .await
+        .is_ok()
+    );
+    let (status, _) = refusal(
+        open(
+            &server,
+            "?user=ann",
+            None,
+            &[("Origin", "http://localhost:5173")],
+        )
+        .await,
+    );
+    assert_eq!(status, 403);
+    still_serves(&server).await;
+}
+
+#[tokio::test]
+async fn subprotocols_are_negotiated_or_refused() {
+    let server = TestServer::start().await;
+    let (status, body) = refusal(open(&server, "?user=ann", Some("graphql-ws"), &[]).await);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("chatcore.v1.json") && body.contains("chatcore.v1.msgpack"),
+        "{body}"
+    );
+    // The first known one offered wins (tungstenite checks that it is echoed).
+    let ws = open(
+        &server,
+        "?user=ann",
+        Some("chatcore.v2.json, chatcore.v1.msgpack"),
+        &[],
+    )
+    .await
+    .expect("msgpack");
+    let mut c = Client::from_ws(ws, Codec::MsgPack).await;
+    c.join("general").await;
+    let r = get(server.addr, "/ws?user=ann").await;
+    assert_eq!(r.status, 426, "a plain GET is told to upgrade: {}", r.body);
+    still_serves(&server).await;
+}
+
+#[tokio::test]
+async fn a_slow_consumer_is_disconnected_and_nobody_else_slows_down() {
+    let limits = Limits::default().with_queue_capacity(8).expect("limits");
+    let server = TestServer::with(Hub::builder().limits(limits), config()).await;
+    let mut slow = Client::guest(&server, "slow").await;
+    slow.join("firehose").await;
+    let mut reader = Client::guest(&server, "reader").await;
+    reader.join("firehose").await;
+    let mut sender = Client::guest(&server, "sender").await;
+    sender.join("firehose").await;
+
+    // The reader keeps up and must see every message in order.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let reading = tokio::spawn(async move {
+        loop {
+            match reader.next().await {
+                Ok(Event::Message(m)) => {
+                    if tx.send(m.seq).is_err() {
+                        return reader;
+                    }
+                }
+                Ok(Event::UserLeft { user, .. }) if user == "slow" => return reader,
+                Ok(_) => {}
+                Err(code) => panic!("reader closed: {code:?}"),
+            }
+        }
+    });
+
+    // Big messages fill the slow client's socket buffers, then its 8-frame queue.
+    let text = "y".repeat(8 * 1024);
+    let mut sent = 0u64;
+    while server.hub.stats().slow_consumers == 0 {
+        assert!(sent < 5_000, "the slow consumer was never disconnected");
+        let seq = sender.say("firehose", &text).await;
+        sent += 1;
+        assert_eq!(seq, sent, "the sender's acks keep coming");
+    }
+    let mut seqs = Vec::new();
+    while seqs.len() < sent as usize {
+        let seq = tokio::time::timeout(BOUND, rx.recv())
+            .await
+            .expect("reader keeps up")
+            .expect("seq");
+        seqs.push(seq);
+    }
+    assert_eq!(
+        seqs,
+        (1..=sent).collect::<Vec<_>>(),
+        "the reader got everything in order"
+    );
+
+    // The slow client reads its backlog, then the distinct close code.
+    assert_eq!(slow.close_code().await, Some(4008));
+    let _reader = tokio::time::timeout(BOUND, reading)
+        .await
+        .expect("presence updated")
+        .expect("reader");
+    sender.say("firehose", "after").await;
+}
+
+#[tokio::test]
+async fn the_101_answer_follows_rfc_6455() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET /ws?user=ann HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Protocol: chatcore.v1.json\r\n\r\n",
+        server.addr
+    );
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(BOUND, tcp.read(&mut byte))
+            .await
+            .expect("answer")
+            .expect("read");
+        assert_eq!(
+            n,
+            1,
+            "connection closed early: {}",
+            String::from_utf8_lossy(&head)
+        );
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    // The accept key of the RFC's own example.
+    assert!(
+        head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
+    assert!(
+        head.contains("sec-websocket-protocol: chatcore.v1.json"),
+        "{head}"
+    );
+    assert!(head.contains("upgrade: websocket"), "{head}");
+}
