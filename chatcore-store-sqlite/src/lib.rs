@@ -1,0 +1,144 @@
+//! # chatcore-store-sqlite
+//!
+//! A durable [`Store`](chatcore::store::Store) for chatcore in one SQLite file: rooms,
+//! memberships, messages with per-room sequence numbers, read positions and full-text search.
+//! It is the default store of `chat-server` (`--store sqlite://chat.db`) and the right
+//! choice for a single node; several nodes sharing one database need
+//! `chatcore-store-postgres`.
+//!
+//! ## Example
+//!
+//! ```no_run
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> chatcore::Result<()> {
+//! use std::sync::Arc;
+//!
+//! use chatcore::protocol::RoomKind;
+//! use chatcore::store::{HistoryQuery, NewMessage, NewRoom, Store};
+//! use chatcore_store_sqlite::{SqliteConfig, SqliteStore, Synchronous};
+//!
+//! // Defaults: `SqliteStore::open("chat.db")`. Here every commit is also fsynced.
+//! let store = SqliteStore::open_with(
+//!     SqliteConfig::new("chat.db").with_synchronous(Synchronous::Full),
+//! )?;
+//! store
+//!     .create_room(NewRoom {
+//!         name: "general".into(),
+//!         kind: RoomKind::Public,
+//!         creator: "ann".into(),
+//!         created: chatcore::now_millis(),
+//!     })
+//!     .await?;
+//!
+//! // `append` queues at once; the future resolves when the message is committed.
+//! let pending = store.append(NewMessage {
+//!     room: "general".into(),
+//!     id: "01J0000000000000000000000".into(),
+//!     sender: "ann".into(),
+//!     kind: Default::default(),
+//!     text: "hello".into(),
+//!     ts: chatcore::now_millis(),
+//!     nonce: Some("n-1".into()),
+//!     reply_to: None,
+//! });
+//! let appended = pending.await?;
+//! assert_eq!(appended.message.seq, 1);
+//!
+//! let page = store.history("general", HistoryQuery::latest(50)).await?;
+//! assert_eq!(page.messages.len(), 1);
+//!
+//! // The hub takes any `Store` behind an `Arc`.
+//! let _shared: Arc<dyn Store> = Arc::new(store.clone());
+//! store.close().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## How it works
+//!
+//! **Threads.** Opening the store starts one *writer thread*, which owns the only write
+//! connection, and [`SqliteConfig::readers`] *reader threads*, each with its own
+//! `query_only` connection. Every change (append, create room, membership, read position) is
+//! a command sent over one FIFO channel to the writer, with a oneshot channel for the reply.
+//! Reads (history, search, lookups) go to whichever reader thread is free. The database is in
+//! WAL mode, so readers see the last commit and never wait for the writer. No async runtime
+//! thread ever blocks on SQLite.
+//!
+//! **Batching (group commit).** [`append`](chatcore::store::Store::append) is not `async`: it
+//! puts the message on the writer's queue before it returns, and the returned future waits
+//! for the reply. The writer blocks for the first command, takes everything else already
+//! queued (up to [`SqliteConfig::max_batch`]), runs it in one transaction and commits, then
+//! replies to all of them. Whatever arrives during a commit goes into the next one, so the
+//! cost of a commit is shared by every message waiting for it, and appends called in sequence
+//! commit in that order. A command that fails on its own (unknown room) writes nothing and
+//! does not disturb its batch; a database error rolls the transaction back, and its commands
+//! are run again one per transaction so only the faulty one fails.
+//!
+//! **Checkpoints.** Committed pages are copied from the WAL back into the database file by a
+//! third thread with its own connection, signalled by the writer's WAL hook once the log
+//! passes [`SqliteConfig::checkpoint_pages`], so the writer never stops for a checkpoint's
+//! copy and `fsync`.
+//!
+//! **Sequence numbers** are assigned inside the commit from a per-room cache of the newest
+//! seq kept on the writer thread (loaded from the database on first use). When a transaction
+//! fails the cache is dropped and reloaded from what was committed, so a failed write never
+//! burns a number: seqs stay 1, 2, 3… without gaps.
+//!
+//! **Durability.** `synchronous=NORMAL` by default: an acknowledged message survives a crash
+//! of the process; a power cut may take back the last commits (never corrupt the file).
+//! [`Synchronous::Full`] fsyncs the WAL at every commit, so acknowledged messages survive a
+//! power cut too, at the price of one fsync per batch.
+//!
+//! **Schema.** Versioned migrations inside the crate, applied at open and recorded in
+//! `PRAGMA user_version` ([`SCHEMA_VERSION`]); a database written by a newer version is
+//! refused with [`Error::SchemaTooNew`](chatcore::Error::SchemaTooNew).
+//!
+//! | table | key | holds |
+//! |---|---|---|
+//! | `rooms` | `id` (integer), `name` unique | kind, topic, creator, created |
+//! | `memberships` | `(room_id, user)` | role, joined; indexed by user for room lists |
+//! | `messages` | `(room_id, seq)`, `WITHOUT ROWID` | id, sender, kind, ts, nonce, reply_to, body; unique `(sender, nonce)` |
+//! | `message_fts` | rowid = `room_id << 32 \| seq` | FTS5, contentless, `detail=none`: the words of each body |
+//! | `users` | `name` | password hash (nullable), created — for accounts |
+//! | `read_positions` | `(room_id, user)` | seq |
+//!
+//! Messages are clustered by `(room_id, seq)`, so a page of history is one range read of
+//! one b-tree whatever the size of the table, and an append writes one row of it plus the
+//! `(sender, nonce)` index entry when there is a nonce. The full-text key packs the room id
+//! and the seq into one integer, which caps a database at 2^31 - 1 rooms and 2^32 - 1
+//! messages per room (an append beyond fails with a store error). The newest seq and the member count of a room
+//! are computed from those keys, not stored.
+//!
+//! **Search.** A word is a run of alphanumeric characters, compared lowercased; a message
+//! matches when it has every word of the query. The store splits the text itself: the index
+//! receives each message's words lowercased and joined by spaces, and the query's words are
+//! sent to FTS5 `MATCH` as double-quoted strings, so FTS5 operators in a user's text (`OR`,
+//! `NEAR(`, `*`, `-`, `:`, quotes, parentheses) are plain words and can never break the query.
+//! Results come newest first. Index entries are keyed `room_id << 32 | seq` and added at the
+//! end of each batch in ascending key order, so FTS5 writes one segment per batch; segments
+//! are merged 16 at a time (`automerge=16`).
+//!
+//! **Shutdown.** [`close`](chatcore::store::Store::close) commits everything queued before
+//! it, closes the write connection and stops the writer; later writes fail with
+//! [`Error::Closed`](chatcore::Error::Closed) while reads keep working. Dropping the last
+//! clone of the store does the same, then stops the reader threads.
+//!
+//! Text is always bound as a parameter, never spliced into SQL: quotes, `%`, `_`, NUL
+//! characters, emoji, right-to-left text and long strings are stored and read back exactly.
+//!
+//! ## Features
+//!
+//! None. SQLite is compiled in (rusqlite's `bundled` feature), with FTS5.
+
+mod checkpoint;
+mod config;
+mod queries;
+mod reader;
+mod rows;
+mod schema;
+mod search;
+mod store;
+mod writer;
+
+pub use config::{SqliteConfig, Synchronous};
+pub use schema::SCHEMA_VERSION;
+pub use store::SqliteStore;
+pub use writer::WriterStats;

@@ -1,0 +1,144 @@
+//! The reads, each a plain function of a connection (run on a reader thread).
+
+use chatcore::protocol::Message;
+use chatcore::store::{HistoryPage, HistoryQuery, MAX_PAGE, Member, RoomRecord, SearchQuery};
+use chatcore::{Error, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::rows::{self, MESSAGE_COLUMNS, ROOM_COLUMNS, clamp_u64, from_sql_u64};
+
+pub(crate) fn room(conn: &Connection, name: &str) -> Result<Option<RoomRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.name = ?1"
+    ))
+    .and_then(|mut s| s.query_row([name], rows::room).optional())
+    .map_err(Error::store)
+}
+
+pub(crate) fn list_rooms(conn: &Connection, viewer: Option<&str>) -> Result<Vec<RoomRecord>> {
+    // With no viewer `user = NULL` is never true: public rooms only.
+    conn.prepare_cached(&format!(
+        "SELECT {ROOM_COLUMNS} FROM rooms r \
+         WHERE r.kind = 'public' \
+            OR EXISTS (SELECT 1 FROM memberships WHERE room_id = r.id AND user = ?1) \
+         ORDER BY r.name"
+    ))
+    .and_then(|mut s| s.query_map([viewer], rows::room)?.collect())
+    .map_err(Error::store)
+}
+
+/// A page of history; the cursor rules are [`HistoryQuery`]'s. Asks for one row more than
+/// the page holds: whether it comes back is `has_more`.
+pub(crate) fn history(conn: &Connection, room: &str, query: HistoryQuery) -> Result<HistoryPage> {
+    query.check()?;
+    let limit = query.clamped_limit() as usize;
+    let before = query.before.map_or(i64::MAX, clamp_u64);
+    let mut messages = if let Some(after) = query.after {
+        let Ok(after) = i64::try_from(after) else {
+            return Ok(HistoryPage::default());
+        };
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages m \
+                 WHERE m.room_id = (SELECT id FROM rooms WHERE name = ?1) \
+                   AND m.seq > ?2 AND m.seq < ?3 \
+                 ORDER BY m.seq ASC LIMIT ?4"
+            ))
+            .map_err(Error::store)?;
+        stmt.query_map(params![room, after, before, limit as i64 + 1], |row| {
+            rows::message(row, 0, room.to_owned())
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Message>>>())
+        .map_err(Error::store)?
+    } else {
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages m \
+                 WHERE m.room_id = (SELECT id FROM rooms WHERE name = ?1) AND m.seq < ?2 \
+                 ORDER BY m.seq DESC LIMIT ?3"
+            ))
+            .map_err(Error::store)?;
+        stmt.query_map(params![room, before, limit as i64 + 1], |row| {
+            rows::message(row, 0, room.to_owned())
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<Message>>>())
+        .map_err(Error::store)?
+    };
+    let has_more = messages.len() > limit;
+    messages.truncate(limit);
+    if !query.is_forward() {
+        messages.reverse();
+    }
+    Ok(HistoryPage { messages, has_more })
+}
+
+pub(crate) fn last_seq(conn: &Connection, room: &str) -> Result<u64> {
+    conn.prepare_cached(
+        "SELECT coalesce(max(seq), 0) FROM messages \
+         WHERE room_id = (SELECT id FROM rooms WHERE name = ?1)",
+    )
+    .and_then(|mut s| s.query_row([room], |r| r.get::<_, i64>(0)))
+    .map(from_sql_u64)
+    .map_err(Error::store)
+}
+
+pub(crate) fn member(conn: &Connection, room: &str, user: &str) -> Result<Option<Member>> {
+    conn.prepare_cached(
+        "SELECT user, role, joined FROM memberships \
+         WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) AND user = ?2",
+    )
+    .and_then(|mut s| s.query_row([room, user], rows::member).optional())
+    .map_err(Error::store)
+}
+
+pub(crate) fn members(conn: &Connection, room: &str) -> Result<Vec<Member>> {
+    conn.prepare_cached(
+        "SELECT user, role, joined FROM memberships \
+         WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) ORDER BY user",
+    )
+    .and_then(|mut s| s.query_map([room], rows::member)?.collect())
+    .map_err(Error::store)
+}
+
+pub(crate) fn read_position(conn: &Connection, room: &str, user: &str) -> Result<u64> {
+    conn.prepare_cached(
+        "SELECT seq FROM read_positions \
+         WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) AND user = ?2",
+    )
+    .and_then(|mut s| s.query_row([room, user], |r| r.get::<_, i64>(0)).optional())
+    .map(|seq| seq.map_or(0, from_sql_u64))
+    .map_err(Error::store)
+}
+
+/// Full-text search, newest first. `expression` comes from
+/// [`match_expression`](crate::search::match_expression), never from the user directly.
+pub(crate) fn search(
+    conn: &Connection,
+    expression: &str,
+    query: &SearchQuery,
+) -> Result<Vec<Message>> {
+    let limit = query.limit.min(MAX_PAGE);
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    conn.prepare_cached(&search_sql())
+        .and_then(|mut s| {
+            s.query_map(params![expression, query.room, i64::from(limit)], |row| {
+                rows::message(row, 1, row.get(0)?)
+            })?
+            .collect()
+        })
+        .map_err(Error::store)
+}
+
+/// The search statement: full-text hits first, each joined to its message by primary key.
+pub(crate) fn search_sql() -> String {
+    format!(
+        "SELECT r.name, {MESSAGE_COLUMNS} FROM message_fts \
+         JOIN messages m \
+           ON m.room_id = (message_fts.rowid >> 32) AND m.seq = (message_fts.rowid & 4294967295) \
+         JOIN rooms r ON r.id = m.room_id \
+         WHERE message_fts MATCH ?1 AND (?2 IS NULL OR r.name = ?2) \
+         ORDER BY m.ts DESC, m.seq DESC, m.room_id DESC LIMIT ?3"
+    )
+}

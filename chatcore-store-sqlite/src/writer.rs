@@ -1,0 +1,515 @@
+//! The writer thread: owns the only write connection and commits queued commands in batches.
+//!
+//! Every change goes through one FIFO channel. The thread blocks for the first command, then
+//! takes whatever else is already queued (up to `max_batch`) and runs it all in one
+//! transaction: everything that arrived while the previous commit ran goes into the next one
+//! (group commit). Replies go out only after the commit, so an acknowledged message is
+//! durable.
+//!
+//! Full-text entries of a batch are added just before the commit, sorted by key (see
+//! `index_pending`).
+//!
+//! A command that fails for a reason of its own (unknown room) writes nothing and does not
+//! disturb its batch. A database error aborts the whole transaction; the batch is then run
+//! again one command per transaction, so only the command that really fails reports the error.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Receiver;
+
+use chatcore::protocol::Message;
+use chatcore::store::{Appended, NewMessage, NewRoom, Role, RoomRecord};
+use chatcore::{Error, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+use crate::rows::{self, MESSAGE_COLUMNS, ROOM_COLUMNS, from_sql_u64, to_sql_u64};
+
+/// What the store sends the writer thread.
+pub(crate) enum Command {
+    /// A change, committed with the next batch.
+    Write(Write),
+    /// Commit everything queued before this, close the connection, reply, stop.
+    Close(oneshot::Sender<()>),
+    /// Tests: commit what is queued, then wait until the latch fires (or is dropped) before
+    /// taking more, so a test can queue a known batch.
+    #[cfg(test)]
+    Hold(std::sync::mpsc::Receiver<()>),
+}
+
+/// One change and where its result goes.
+pub(crate) enum Write {
+    /// Store a message (seq assigned at commit).
+    Append {
+        /// The message.
+        msg: NewMessage,
+        /// Its full-text index text, prepared on the caller's thread to spare the writer.
+        words: String,
+        /// The result.
+        reply: oneshot::Sender<Result<Appended>>,
+    },
+    /// Create a room unless it exists.
+    CreateRoom {
+        room: NewRoom,
+        reply: oneshot::Sender<Result<RoomRecord>>,
+    },
+    /// Add a durable member (keeps an existing member's role).
+    AddMember {
+        room: String,
+        user: String,
+        role: Role,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Remove a durable member.
+    RemoveMember {
+        room: String,
+        user: String,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Move a read position forwards.
+    SetRead {
+        room: String,
+        user: String,
+        seq: u64,
+        reply: oneshot::Sender<Result<()>>,
+    },
+}
+
+/// What a write produced inside the transaction; turned into the reply after the commit.
+enum Outcome {
+    /// A new message got this seq.
+    Stored(u64),
+    /// The nonce was used before; this is the original.
+    Duplicate(Message),
+    /// A room record.
+    Room(RoomRecord),
+    /// Nothing to report.
+    Done,
+}
+
+impl Write {
+    fn reply(self, outcome: Result<Outcome>) {
+        fn mismatch<T>() -> Result<T> {
+            Err(Error::store(
+                "sqlite writer produced the wrong kind of result",
+            ))
+        }
+        // A send fails only when the caller stopped waiting; the write stands either way.
+        match self {
+            Write::Append { msg, reply, .. } => {
+                let _ = reply.send(outcome.and_then(|o| match o {
+                    Outcome::Stored(seq) => Ok(Appended {
+                        message: msg.into_message(seq),
+                        duplicate: false,
+                    }),
+                    Outcome::Duplicate(message) => Ok(Appended {
+                        message,
+                        duplicate: true,
+                    }),
+                    _ => mismatch(),
+                }));
+            }
+            Write::CreateRoom { reply, .. } => {
+                let _ = reply.send(outcome.and_then(|o| match o {
+                    Outcome::Room(r) => Ok(r),
+                    _ => mismatch(),
+                }));
+            }
+            Write::AddMember { reply, .. }
+            | Write::RemoveMember { reply, .. }
+            | Write::SetRead { reply, .. } => {
+                let _ = reply.send(outcome.map(|_| ()));
+            }
+        }
+    }
+}
+
+/// Counters the writer keeps, read by [`SqliteStore::stats`](crate::SqliteStore::stats).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    commits: AtomicU64,
+    writes: AtomicU64,
+    failed_commits: AtomicU64,
+    largest_batch: AtomicU64,
+}
+
+/// A snapshot of the writer thread's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriterStats {
+    /// Transactions committed. `writes / commits` is the average batch size.
+    pub commits: u64,
+    /// Write commands (appends, room and membership changes) that reached the writer.
+    pub writes: u64,
+    /// Transactions that failed and were rolled back (their commands were retried one by
+    /// one).
+    pub failed_commits: u64,
+    /// Most commands committed in one transaction so far.
+    pub largest_batch: u64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> WriterStats {
+        WriterStats {
+            commits: self.commits.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
+            failed_commits: self.failed_commits.load(Ordering::Relaxed),
+            largest_batch: self.largest_batch.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A failure that aborts the transaction (as opposed to a per-command `chatcore::Error`).
+type Fatal = rusqlite::Error;
+
+/// State owned by the writer thread.
+pub(crate) struct Writer {
+    conn: Connection,
+    max_batch: usize,
+    counters: Arc<Counters>,
+    /// Room name → id. Rooms are never deleted, so an entry stays valid; cleared with the
+    /// other caches when a transaction fails (it may hold a room that was rolled back).
+    room_ids: HashMap<String, i64>,
+    /// Room id → newest seq, including writes of the open transaction. Loaded from the
+    /// database on first use; cleared when a transaction fails, so a failed write never
+    /// burns a number.
+    last_seq: HashMap<i64, u64>,
+    /// Full-text entries of the open transaction: (key, index of the append in the batch).
+    fts_pending: Vec<(i64, usize)>,
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Connection, max_batch: usize, counters: Arc<Counters>) -> Self {
+        Self {
+            conn,
+            max_batch,
+            counters,
+            room_ids: HashMap::new(),
+            last_seq: HashMap::new(),
+            fts_pending: Vec::new(),
+        }
+    }
+
+    /// The thread's body: runs until [`Command::Close`] or until every sender is gone,
+    /// committing everything received before either.
+    pub(crate) fn run(mut self, commands: Receiver<Command>) {
+        let mut batch: Vec<Write> = Vec::with_capacity(self.max_batch);
+        let mut close_reply = None;
+        while let Ok(first) = commands.recv() {
+            let mut next = Some(first);
+            while let Some(command) = next.take() {
+                match command {
+                    Command::Write(w) => batch.push(w),
+                    Command::Close(reply) => {
+                        close_reply = Some(reply);
+                        break;
+                    }
+                    #[cfg(test)]
+                    Command::Hold(latch) => {
+                        self.process(&mut batch);
+                        let _ = latch.recv();
+                    }
+                }
+                if batch.len() >= self.max_batch {
+                    break;
+                }
+                // Empty or disconnected: commit what we have.
+                next = commands.try_recv().ok();
+            }
+            self.process(&mut batch);
+            if close_reply.is_some() {
+                break;
+            }
+        }
+        // Dropping the WAL hook drops its sender: the checkpoint thread stops.
+        let no_hook: Option<fn(&mut rusqlite::hooks::Wal, i32) -> rusqlite::Result<()>> = None;
+        if let Err(e) = self.conn.wal_hook(no_hook) {
+            tracing::warn!(error = %e, "sqlite store: removing the WAL hook failed");
+        }
+        if let Err((_, e)) = self.conn.close() {
+            tracing::warn!(error = %e, "sqlite store: closing the write connection failed");
+        }
+        if let Some(reply) = close_reply {
+            let _ = reply.send(());
+        }
+        // Dropping `commands` now fails every command queued after the close: its caller
+        // sees `Error::Closed`.
+    }
+
+    /// Commits `batch` (leaving it empty) and sends every reply.
+    fn process(&mut self, batch: &mut Vec<Write>) {
+        if batch.is_empty() {
+            return;
+        }
+        self.counters
+            .writes
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        match self.commit(batch) {
+            Ok(outcomes) => {
+                self.counters
+                    .largest_batch
+                    .fetch_max(batch.len() as u64, Ordering::Relaxed);
+                for (write, outcome) in batch.drain(..).zip(outcomes) {
+                    write.reply(outcome);
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                tracing::warn!(error = %e, "sqlite store: write failed");
+                if let Some(write) = batch.pop() {
+                    write.reply(Err(Error::store(e)));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    commands = batch.len(),
+                    "sqlite store: batch failed; retrying its commands one by one"
+                );
+                for write in batch.drain(..) {
+                    let outcome = match self.commit(std::slice::from_ref(&write)) {
+                        Ok(mut o) => o
+                            .pop()
+                            .unwrap_or_else(|| Err(Error::store("sqlite writer lost a result"))),
+                        Err(e) => Err(Error::store(e)),
+                    };
+                    write.reply(outcome);
+                }
+            }
+        }
+    }
+
+    /// Runs `batch` in one transaction. `Err` means nothing was written and the caches were
+    /// reset to what the database holds.
+    fn commit(&mut self, batch: &[Write]) -> Result<Vec<Result<Outcome>>, Fatal> {
+        let result = self.try_commit(batch);
+        match &result {
+            Ok(_) => {
+                self.counters.commits.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.counters.failed_commits.fetch_add(1, Ordering::Relaxed);
+                if !self.conn.is_autocommit() {
+                    if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+                        tracing::warn!(error = %e, "sqlite store: rollback failed");
+                    }
+                }
+                self.room_ids.clear();
+                self.last_seq.clear();
+            }
+        }
+        result
+    }
+
+    fn try_commit(&mut self, batch: &[Write]) -> Result<Vec<Result<Outcome>>, Fatal> {
+        self.fts_pending.clear();
+        self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for (index, write) in batch.iter().enumerate() {
+            outcomes.push(self.apply(index, write)?);
+        }
+        self.index_pending(batch)?;
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(outcomes)
+    }
+
+    /// Adds the batch's new messages to the full-text index, in ascending key order.
+    ///
+    /// FTS5 buffers a transaction's postings in memory only while rowids ascend; a smaller
+    /// rowid makes it write the buffer out as a new segment. Keys are `room_id << 32 | seq`,
+    /// so appends interleaved across rooms would flush at nearly every message (measured:
+    /// three times the cost of the whole append). Sorted, each batch is one segment.
+    fn index_pending(&mut self, batch: &[Write]) -> Result<(), Fatal> {
+        if self.fts_pending.is_empty() {
+            return Ok(());
+        }
+        self.fts_pending.sort_unstable_by_key(|&(key, _)| key);
+        let mut insert = self
+            .conn
+            .prepare_cached("INSERT INTO message_fts (rowid, words) VALUES (?1, ?2)")?;
+        for &(key, index) in &self.fts_pending {
+            if let Some(Write::Append { words, .. }) = batch.get(index) {
+                insert.execute(params![key, words])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One command inside the open transaction. A per-command error (`Ok(Err(_))`) must be
+    /// detected before the command writes anything.
+    fn apply(&mut self, index: usize, write: &Write) -> Result<Result<Outcome>, Fatal> {
+        match write {
+            Write::Append { msg, words, .. } => {
+                let (outcome, key) = self.append(msg)?;
+                if let (Some(key), false) = (key, words.is_empty()) {
+                    self.fts_pending.push((key, index));
+                }
+                Ok(outcome)
+            }
+            Write::CreateRoom { room, .. } => self.create_room(room).map(Ok),
+            Write::AddMember {
+                room, user, role, ..
+            } => {
+                let Some(room_id) = self.room_id(room)? else {
+                    return Ok(Err(Error::UnknownRoom(room.clone())));
+                };
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO memberships (room_id, user, role, joined) \
+                         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![
+                        room_id,
+                        user,
+                        role.as_str(),
+                        chatcore::now_millis()
+                    ])?;
+                Ok(Ok(Outcome::Done))
+            }
+            Write::RemoveMember { room, user, .. } => {
+                if let Some(room_id) = self.room_id(room)? {
+                    self.conn
+                        .prepare_cached("DELETE FROM memberships WHERE room_id = ?1 AND user = ?2")?
+                        .execute(params![room_id, user])?;
+                }
+                Ok(Ok(Outcome::Done))
+            }
+            Write::SetRead {
+                room, user, seq, ..
+            } => {
+                let Some(room_id) = self.room_id(room)? else {
+                    return Ok(Err(Error::UnknownRoom(room.clone())));
+                };
+                let current: Option<i64> = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT seq FROM read_positions WHERE room_id = ?1 AND user = ?2",
+                    )?
+                    .query_row(params![room_id, user], |r| r.get(0))
+                    .optional()?;
+                // Compared as u64 in Rust: stored bit for bit, large values are negative
+                // in SQL.
+                if current.is_none_or(|c| from_sql_u64(c) < *seq) {
+                    self.conn
+                        .prepare_cached(
+                            "INSERT INTO read_positions (room_id, user, seq) VALUES (?1, ?2, ?3) \
+                             ON CONFLICT (room_id, user) DO UPDATE SET seq = excluded.seq",
+                        )?
+                        .execute(params![room_id, user, to_sql_u64(*seq)])?;
+                }
+                Ok(Ok(Outcome::Done))
+            }
+        }
+    }
+
+    /// Stores one message; with a new row, also returns its full-text key.
+    fn append(&mut self, msg: &NewMessage) -> Result<(Result<Outcome>, Option<i64>), Fatal> {
+        // Same order as MemoryStore: a known (sender, nonce) answers with the original even
+        // if the room is wrong.
+        if let Some(nonce) = &msg.nonce {
+            let original = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT r.name, {MESSAGE_COLUMNS} FROM messages m \
+                     JOIN rooms r ON r.id = m.room_id \
+                     WHERE m.sender = ?1 AND m.nonce = ?2"
+                ))?
+                .query_row(params![msg.sender, nonce], |row| {
+                    rows::message(row, 1, row.get(0)?)
+                })
+                .optional()?;
+            if let Some(original) = original {
+                return Ok((Ok(Outcome::Duplicate(original)), None));
+            }
+        }
+        let Some(room_id) = self.room_id(&msg.room)? else {
+            return Ok((Err(Error::UnknownRoom(msg.room.clone())), None));
+        };
+        let seq = self.last_seq(room_id)? + 1;
+        if seq > rows::MAX_SEQ || room_id > rows::MAX_ROOM_ID {
+            let full = format!(
+                "room {} is full: this store holds at most {} messages per room and {} rooms",
+                msg.room,
+                rows::MAX_SEQ,
+                rows::MAX_ROOM_ID
+            );
+            return Ok((Err(Error::store(full)), None));
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO messages \
+                 (room_id, seq, id, sender, kind, ts, nonce, reply_to, body) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                room_id,
+                to_sql_u64(seq),
+                msg.id,
+                msg.sender,
+                msg.kind.as_str(),
+                msg.ts,
+                msg.nonce,
+                msg.reply_to.map(to_sql_u64),
+                msg.text,
+            ])?;
+        // The full-text entry is added at the end of the batch (`index_pending`).
+        // Only now, with the row written: a failure above leaves the cache untouched (and a
+        // failed commit clears it).
+        self.last_seq.insert(room_id, seq);
+        Ok((
+            Ok(Outcome::Stored(seq)),
+            Some(rows::fts_rowid(room_id, seq)),
+        ))
+    }
+
+    fn create_room(&mut self, room: &NewRoom) -> Result<Outcome, Fatal> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO rooms (name, kind, topic, creator, created) \
+                 VALUES (?1, ?2, NULL, ?3, ?4) ON CONFLICT (name) DO NOTHING",
+            )?
+            .execute(params![
+                room.name,
+                room.kind.as_str(),
+                room.creator,
+                room.created
+            ])?;
+        let record = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.name = ?1"
+            ))?
+            .query_row([&room.name], rows::room)?;
+        Ok(Outcome::Room(record))
+    }
+
+    /// The room's id: from the cache, else from the database (an uncommitted room of this
+    /// batch included).
+    fn room_id(&mut self, name: &str) -> Result<Option<i64>, Fatal> {
+        if let Some(id) = self.room_ids.get(name) {
+            return Ok(Some(*id));
+        }
+        let id: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM rooms WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = id {
+            self.room_ids.insert(name.to_owned(), id);
+        }
+        Ok(id)
+    }
+
+    fn last_seq(&mut self, room_id: i64) -> Result<u64, Fatal> {
+        if let Some(seq) = self.last_seq.get(&room_id) {
+            return Ok(*seq);
+        }
+        let seq: i64 = self
+            .conn
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = ?1")?
+            .query_row([room_id], |r| r.get(0))?;
+        let seq = from_sql_u64(seq);
+        self.last_seq.insert(room_id, seq);
+        Ok(seq)
+    }
+}

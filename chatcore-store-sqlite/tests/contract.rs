@@ -1,0 +1,43 @@
+//! The shared `Store` contract suite (`chatcore::testing`), run against `SqliteStore`.
+
+use std::sync::Arc;
+
+use chatcore::store::Store;
+use chatcore::testing::StoreFactory;
+use chatcore_store_sqlite::{SqliteConfig, SqliteStore};
+
+/// Each factory owns a temporary directory holding one database file; the directory (and
+/// the file) is deleted when the factory is dropped at the end of the test.
+struct SqliteFactory {
+    dir: tempfile::TempDir,
+}
+
+impl SqliteFactory {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    fn config(&self) -> SqliteConfig {
+        // Two readers: the suite runs many tests at once on a small machine.
+        SqliteConfig::new(self.dir.path().join("chat.db"))
+            .with_readers(2)
+            .expect("readers")
+    }
+}
+
+#[async_trait::async_trait]
+impl StoreFactory for SqliteFactory {
+    async fn open(&self) -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open_with(self.config()).expect("open sqlite store"))
+    }
+
+    async fn reopen(&self) -> Option<Arc<dyn Store>> {
+        Some(Arc::new(
+            SqliteStore::open_with(self.config()).expect("reopen sqlite store"),
+        ))
+    }
+}
+
+chatcore::store_contract_tests!(SqliteFactory::new());
