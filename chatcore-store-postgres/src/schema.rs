@@ -1,0 +1,164 @@
+//! Versioned migrations, applied at open under an advisory lock.
+//!
+//! The schema's version lives in the one-row table `chatcore_schema`. [`migrate`] takes a
+//! transaction-scoped advisory lock derived from the schema name, so two nodes starting at
+//! once apply each migration exactly once: the second waits, then finds nothing to do. All of
+//! it runs in one transaction (PostgreSQL DDL is transactional), so a failed migration leaves
+//! the previous version intact.
+
+use chatcore::{Error, Result};
+use deadpool_postgres::Client;
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// `MIGRATIONS[i]` upgrades a schema from version `i` to `i + 1`. Append only: a released
+/// migration is never edited, so every database reaches the same shape.
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1];
+
+/// Version 1: rooms, users, memberships, messages, read positions.
+///
+/// User-supplied strings are `BYTEA` (exact bytes, NUL included, byte-wise order like Rust's
+/// `String`), except `messages.body`: see the crate docs ("Strings and NUL").
+const V1: &str = r#"
+CREATE TABLE rooms (
+    id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name      BYTEA  NOT NULL UNIQUE,
+    kind      TEXT   NOT NULL,
+    topic     BYTEA,
+    creator   BYTEA  NOT NULL,
+    created   BIGINT NOT NULL,
+    last_seq  BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE TABLE users (
+    name          BYTEA  PRIMARY KEY,
+    display_name  BYTEA,
+    password_hash TEXT,
+    created       BIGINT NOT NULL
+);
+
+CREATE TABLE memberships (
+    room_id    BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    user_name  BYTEA  NOT NULL,
+    role       TEXT   NOT NULL,
+    joined     BIGINT NOT NULL,
+    PRIMARY KEY (room_id, user_name)
+);
+CREATE INDEX memberships_by_user ON memberships (user_name);
+
+-- No foreign key to rooms: the writer holds the room's row lock while it inserts, and a
+-- per-row FK trigger would cost more than the rest of the insert.
+CREATE TABLE messages (
+    room_id    BIGINT NOT NULL,
+    seq        BIGINT NOT NULL,
+    id         BYTEA  NOT NULL,
+    sender     BYTEA  NOT NULL,
+    kind       TEXT   NOT NULL,
+    body       TEXT   NOT NULL,
+    body_exact BYTEA,
+    ts         BIGINT NOT NULL,
+    nonce      BYTEA,
+    reply_to   BIGINT,
+    -- The body's distinct words, lower-cased, split by the writer (see the crate docs).
+    search     TSVECTOR NOT NULL,
+    PRIMARY KEY (room_id, seq)
+);
+-- UNIQUE (sender, nonce) for the rows that have a nonce (NULLs never conflict anyway; the
+-- partial index just skips them).
+CREATE UNIQUE INDEX messages_sender_nonce ON messages (sender, nonce) WHERE nonce IS NOT NULL;
+CREATE INDEX messages_search ON messages USING GIN (search);
+
+CREATE TABLE read_positions (
+    room_id    BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    user_name  BYTEA  NOT NULL,
+    seq        BIGINT NOT NULL,
+    PRIMARY KEY (room_id, user_name)
+);
+"#;
+
+/// Creates `schema` when missing and brings it to [`SCHEMA_VERSION`]; fails with
+/// [`Error::SchemaTooNew`] on a database written by a newer build. `client`'s `search_path`
+/// must already be `schema`.
+pub(crate) async fn migrate(client: &mut Client, schema: &str) -> Result<()> {
+    let tx = client.transaction().await.map_err(Error::store)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(schema)])
+        .await
+        .map_err(Error::store)?;
+    let exists = tx
+        .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+        .await
+        .map_err(Error::store)?
+        .is_some();
+    if !exists {
+        // `schema` passed `check_schema`: lower-case letters, digits and `_` only.
+        tx.batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
+            .await
+            .map_err(Error::store)?;
+    }
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS chatcore_schema (
+             one     BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+             version BIGINT  NOT NULL
+         )",
+    )
+    .await
+    .map_err(Error::store)?;
+    let found: i64 = match tx
+        .query_opt("SELECT version FROM chatcore_schema", &[])
+        .await
+        .map_err(Error::store)?
+    {
+        Some(row) => row.try_get(0).map_err(Error::store)?,
+        None => 0,
+    };
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return tx.commit().await.map_err(Error::store);
+    }
+    let from = usize::try_from(found)
+        .map_err(|_| crate::error::corrupt(format!("negative schema version {found}")))?;
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(from) {
+        tracing::info!(
+            schema,
+            version = i + 1,
+            "applying chatcore schema migration"
+        );
+        tx.batch_execute(migration).await.map_err(Error::store)?;
+    }
+    tx.execute(
+        "INSERT INTO chatcore_schema (one, version) VALUES (TRUE, $1)
+         ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version",
+        &[&SCHEMA_VERSION],
+    )
+    .await
+    .map_err(Error::store)?;
+    tx.commit().await.map_err(Error::store)
+}
+
+/// The advisory lock guarding migrations of `schema` (FNV-1a of a fixed prefix and the name,
+/// so different schemas migrate independently).
+fn lock_key(schema: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in "chatcore-schema:".bytes().chain(schema.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_differ_per_schema() {
+        assert_ne!(lock_key("a"), lock_key("b"));
+        assert_eq!(lock_key("a"), lock_key("a"));
+    }
+}

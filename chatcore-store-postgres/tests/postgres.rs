@@ -1,0 +1,531 @@
+//! PostgreSQL-specific behaviour beyond the shared contract: several nodes on one schema,
+//! batching, NUL storage, migrations, plans and errors.
+//!
+//! Needs `CHATCORE_TEST_POSTGRES_URL` (except `unreachable_server_is_one_clear_line`).
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chatcore::Error;
+use chatcore::protocol::{MessageKind, RoomKind};
+use chatcore::store::{HistoryQuery, MAX_PAGE, NewMessage, NewRoom, Role, SearchQuery, Store};
+use chatcore_store_postgres::{PostgresConfig, PostgresStore, SCHEMA_VERSION};
+use common::PgFactory;
+
+macro_rules! factory {
+    () => {
+        match PgFactory::new().await {
+            Some(f) => f,
+            None => return,
+        }
+    };
+}
+
+fn msg(room: &str, sender: &str, text: &str, nonce: Option<&str>) -> NewMessage {
+    NewMessage {
+        room: room.to_owned(),
+        id: ulid::Ulid::generate().to_string(),
+        sender: sender.to_owned(),
+        kind: MessageKind::Text,
+        text: text.to_owned(),
+        ts: chatcore::now_millis(),
+        nonce: nonce.map(str::to_owned),
+        reply_to: None,
+    }
+}
+
+async fn room(store: &impl Store, name: &str) {
+    store
+        .create_room(NewRoom {
+            name: name.to_owned(),
+            kind: RoomKind::Public,
+            creator: "creator".to_owned(),
+            created: 1,
+        })
+        .await
+        .expect("create_room");
+}
+
+/// Three nodes (separate stores and pools) write the same rooms at once, many appends in
+/// flight each: every room still gets 1..=n, and each writer's messages keep their order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_share_one_gapless_sequence() {
+    let f = factory!();
+    let nodes: Vec<Arc<PostgresStore>> = vec![
+        Arc::new(f.store().await),
+        Arc::new(f.store().await),
+        Arc::new(f.store().await),
+    ];
+    let rooms = ["r0", "r1", "r2"];
+    for r in rooms {
+        room(&*nodes[0], r).await;
+    }
+    let writers_per_node = 4;
+    let each = 150;
+    let mut tasks = Vec::new();
+    for (n, node) in nodes.iter().enumerate() {
+        for w in 0..writers_per_node {
+            let node = Arc::clone(node);
+            tasks.push(tokio::spawn(async move {
+                let sender = format!("n{n}w{w}");
+                // Queue everything first (many in flight), then await in order.
+                let pending: Vec<_> = (0..each)
+                    .map(|i| {
+                        node.append(msg(rooms[i % rooms.len()], &sender, &i.to_string(), None))
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                for p in pending {
+                    let m = p.await.expect("append").message;
+                    got.push((m.room, m.seq));
+                }
+                got
+            }));
+        }
+    }
+    let mut per_room: HashMap<String, Vec<u64>> = HashMap::new();
+    for t in tasks {
+        let got = t.await.expect("writer");
+        let mut last: HashMap<&str, u64> = HashMap::new();
+        for (r, seq) in &got {
+            let prev = last.insert(r, *seq).unwrap_or(0);
+            assert!(*seq > prev, "a writer's messages to {r} keep their order");
+        }
+        for (r, seq) in got {
+            per_room.entry(r).or_default().push(seq);
+        }
+    }
+    let total: usize = per_room.values().map(Vec::len).sum();
+    assert_eq!(total, nodes.len() * writers_per_node * each);
+    for (r, mut seqs) in per_room {
+        seqs.sort_unstable();
+        let n = seqs.len() as u64;
+        assert_eq!(seqs, (1..=n).collect::<Vec<_>>(), "room {r} is gapless");
+        for node in &nodes {
+            assert_eq!(node.last_seq(&r).await.expect("last_seq"), n);
+        }
+        let page = nodes[1]
+            .history(&r, HistoryQuery::after(0, MAX_PAGE))
+            .await
+            .expect("history");
+        assert_eq!(page.messages.len() as u64, n);
+        assert!(page.messages.iter().zip(1..).all(|(m, s)| m.seq == s));
+    }
+    for node in &nodes {
+        node.close().await.expect("close");
+    }
+}
+
+/// The same (sender, nonce) sent through several nodes to different rooms at once is stored
+/// once; everyone gets the original, and no seq is burned anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nonce_races_across_nodes_store_once() {
+    let f = factory!();
+    let nodes = [f.store().await, f.store().await, f.store().await];
+    let rooms = ["a", "b", "c", "d"];
+    for r in rooms {
+        room(&nodes[0], r).await;
+    }
+    for round in 0..10 {
+        let nonce = format!("retry-{round}");
+        let pending: Vec<_> = (0..12)
+            .map(|i| {
+                nodes[i % nodes.len()].append(msg(rooms[i % rooms.len()], "ann", "x", Some(&nonce)))
+            })
+            .collect();
+        let mut originals = 0;
+        let mut stored = Vec::new();
+        for p in pending {
+            let a = p.await.expect("append");
+            originals += usize::from(!a.duplicate);
+            stored.push((a.message.room, a.message.seq, a.message.id));
+        }
+        assert_eq!(originals, 1, "round {round}: exactly one original");
+        stored.dedup();
+        assert_eq!(stored.len(), 1, "round {round}: everyone sees the original");
+    }
+    let mut total = 0;
+    for r in rooms {
+        let last = nodes[2].last_seq(r).await.expect("last_seq");
+        let page = nodes[2]
+            .history(r, HistoryQuery::after(0, 100))
+            .await
+            .expect("history");
+        assert!(page.messages.iter().zip(1..).all(|(m, s)| m.seq == s));
+        assert_eq!(page.messages.len() as u64, last, "room {r} has no gap");
+        total += last;
+    }
+    assert_eq!(total, 10, "one message per round");
+}
+
+/// Appends queued before the pipeline runs commit in one transaction, grouped by room, with
+/// duplicates (earlier in the batch and from a previous batch) and an unknown room in the
+/// middle of the batch handled per message.
+#[tokio::test]
+async fn one_transaction_per_batch() {
+    let f = factory!();
+    let store = f
+        .store_with(f.config().with_pipelines(1).expect("pipelines"))
+        .await;
+    for r in ["a", "b", "c", "d"] {
+        room(&store, r).await;
+    }
+    let earlier = store
+        .append(msg("a", "ann", "earlier", Some("old")))
+        .await
+        .expect("append");
+    // The current-thread runtime cannot run the pipeline until this test awaits, so all of
+    // these are in the queue when it wakes.
+    let mut pending = Vec::new();
+    for i in 0..1000 {
+        let r = ["a", "b", "c", "d"][i % 4];
+        pending.push(store.append(msg(r, "bob", &i.to_string(), None)));
+    }
+    pending.push(store.append(msg("nowhere", "bob", "lost", None)));
+    pending.push(store.append(msg("b", "ann", "first", Some("new"))));
+    pending.push(store.append(msg("c", "ann", "again", Some("new"))));
+    pending.push(store.append(msg("d", "ann", "retry", Some("old"))));
+    pending.push(store.append(msg("nowhere", "cy", "x", Some("n"))));
+    pending.push(store.append(msg("a", "cy", "y", Some("n"))));
+    let mut results = Vec::new();
+    for p in pending {
+        results.push(p.await);
+    }
+    let tail = results.split_off(1000);
+    let mut per_room: HashMap<String, Vec<u64>> = HashMap::new();
+    for r in results {
+        let m = r.expect("append").message;
+        per_room.entry(m.room).or_default().push(m.seq);
+    }
+    assert_eq!(per_room["a"], (2..=251).collect::<Vec<_>>());
+    assert_eq!(per_room["b"], (1..=250).collect::<Vec<_>>());
+    assert!(matches!(tail[0], Err(Error::UnknownRoom(_))));
+    let first = tail[1].as_ref().expect("first use");
+    assert!(!first.duplicate);
+    assert_eq!((first.message.room.as_str(), first.message.seq), ("b", 251));
+    let again = tail[2].as_ref().expect("same batch retry");
+    assert!(again.duplicate);
+    assert_eq!(again.message, first.message);
+    let retry = tail[3].as_ref().expect("earlier batch retry");
+    assert!(retry.duplicate);
+    assert_eq!(retry.message, earlier.message);
+    // A nonce whose first use failed (unknown room) is free for the next message.
+    assert!(matches!(tail[4], Err(Error::UnknownRoom(_))));
+    let cy = tail[5].as_ref().expect("after a failed use");
+    assert!(!cy.duplicate);
+    assert_eq!((cy.message.room.as_str(), cy.message.seq), ("a", 252));
+    assert_eq!(store.last_seq("c").await.expect("last_seq"), 250);
+    assert_eq!(store.last_seq("d").await.expect("last_seq"), 250);
+
+    // Rows written by one transaction share its xmin.
+    let raw = f.raw().await;
+    let row = raw
+        .query_one(
+            "SELECT count(DISTINCT xmin::text), count(*) FROM messages WHERE seq > 1 OR room_id <> \
+             (SELECT id FROM rooms WHERE name = 'a'::bytea)",
+            &[],
+        )
+        .await
+        .expect("xmin");
+    let (transactions, rows): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!(rows, 1002);
+    assert_eq!(
+        transactions, 1,
+        "the whole queue committed in one transaction"
+    );
+
+    // With a smaller max_batch the same queue takes ceil(n / max_batch) transactions.
+    let small = f
+        .store_with(
+            f.config()
+                .with_pipelines(1)
+                .expect("pipelines")
+                .with_max_batch(100)
+                .expect("max_batch"),
+        )
+        .await;
+    room(&small, "e").await;
+    let pending: Vec<_> = (0..1000)
+        .map(|i| small.append(msg("e", "bob", &i.to_string(), None)))
+        .collect();
+    for (i, p) in pending.into_iter().enumerate() {
+        assert_eq!(p.await.expect("append").message.seq, i as u64 + 1);
+    }
+    let row = raw
+        .query_one(
+            "SELECT count(DISTINCT xmin::text) FROM messages \
+             WHERE room_id = (SELECT id FROM rooms WHERE name = 'e'::bytea)",
+            &[],
+        )
+        .await
+        .expect("xmin");
+    assert_eq!(row.get::<_, i64>(0), 10);
+}
+
+/// NUL in every kind of string is stored and read back exactly; only bodies with NUL keep an
+/// exact copy; the words around a NUL are searchable.
+#[tokio::test]
+async fn nul_round_trips_everywhere() {
+    let f = factory!();
+    let store = f.store().await;
+    let name = "r\0oom";
+    let rec = store
+        .create_room(NewRoom {
+            name: name.into(),
+            kind: RoomKind::Private,
+            creator: "cre\0ator".into(),
+            created: 5,
+        })
+        .await
+        .expect("create");
+    assert_eq!(
+        (rec.name.as_str(), rec.creator.as_str()),
+        (name, "cre\0ator")
+    );
+    // A room whose name differs only after the NUL is a different room.
+    room(&store, "r").await;
+    store
+        .add_member(name, "us\0er", Role::Moderator)
+        .await
+        .expect("add");
+    let mut m = msg(name, "se\0nder", "\0lead\0ing and trail\0", Some("no\0nce"));
+    m.id = "id\0".into();
+    let stored = store.append(m.clone()).await.expect("append").message;
+    assert_eq!(stored.text, m.text);
+    let page = store
+        .history(name, HistoryQuery::latest(10))
+        .await
+        .expect("history");
+    let got = &page.messages[0];
+    assert_eq!(
+        (
+            got.room.as_str(),
+            got.id.as_str(),
+            got.sender.as_str(),
+            got.text.as_str()
+        ),
+        (name, "id\0", "se\0nder", m.text.as_str())
+    );
+    assert_eq!(got.nonce.as_deref(), Some("no\0nce"));
+    let retry = store.append(m.clone()).await.expect("retry");
+    assert!(retry.duplicate);
+    assert_eq!(&retry.message, got);
+    let members = store.members(name).await.expect("members");
+    assert_eq!(members[0].user, "us\0er");
+    assert!(store.member(name, "us").await.expect("member").is_none());
+    assert_eq!(
+        store.list_rooms(Some("us\0er")).await.expect("list")[..]
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>(),
+        ["r", name],
+        "byte order: \"r\" sorts before \"r\\0oom\""
+    );
+    store.set_read(name, "us\0er", 1).await.expect("set_read");
+    assert_eq!(store.read_position(name, "us\0er").await.expect("read"), 1);
+    assert_eq!(store.read_position(name, "us").await.expect("read"), 0);
+    for word in ["lead", "ing", "TRAIL"] {
+        let hits = store
+            .search(SearchQuery {
+                room: Some(name.into()),
+                text: word.into(),
+                limit: 10,
+            })
+            .await
+            .expect("search");
+        assert_eq!(hits.len(), 1, "{word}");
+        assert_eq!(hits[0].text, m.text);
+    }
+    store
+        .append(msg("r", "ann", "plain", None))
+        .await
+        .expect("append");
+    let raw = f.raw().await;
+    let rows = raw
+        .query(
+            "SELECT body, body_exact IS NULL FROM messages ORDER BY body",
+            &[],
+        )
+        .await
+        .expect("rows");
+    let bodies: Vec<(String, bool)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        bodies,
+        [
+            (" lead ing and trail ".to_owned(), false),
+            ("plain".to_owned(), true)
+        ]
+    );
+}
+
+/// A fresh schema is created at the current version; reopening changes nothing; a newer
+/// version is refused; nodes starting at once migrate once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_are_versioned() {
+    let f = factory!();
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let config = f.config();
+            tokio::spawn(async move { PostgresStore::connect(config).await })
+        })
+        .collect();
+    for o in opens {
+        o.await.expect("task").expect("concurrent open");
+    }
+    let raw = f.raw().await;
+    let version: i64 = raw
+        .query_one("SELECT version FROM chatcore_schema", &[])
+        .await
+        .expect("version")
+        .get(0);
+    assert_eq!(version, SCHEMA_VERSION);
+    let store = f.store().await;
+    assert_eq!(store.schema(), f.schema);
+    store.ping().await.expect("ping");
+    let count: i64 = raw
+        .query_one("SELECT count(*) FROM chatcore_schema", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(count, 1);
+
+    raw.execute(
+        "UPDATE chatcore_schema SET version = $1",
+        &[&(SCHEMA_VERSION + 1)],
+    )
+    .await
+    .expect("bump");
+    let err = PostgresStore::connect(f.config())
+        .await
+        .expect_err("newer schema");
+    match err {
+        Error::SchemaTooNew { found, supported } => {
+            assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
+/// History pages are served by the primary key, and search by its GIN index, also with the
+/// generic plans prepared statements end up using.
+#[tokio::test]
+async fn queries_use_the_indexes() {
+    let f = factory!();
+    let store = f.store().await;
+    for r in ["a", "b"] {
+        room(&store, r).await;
+    }
+    let pending: Vec<_> = (0..4000)
+        .map(|i| {
+            store.append(msg(
+                ["a", "b"][i % 2],
+                "ann",
+                &format!("word{i} common"),
+                None,
+            ))
+        })
+        .collect();
+    for p in pending {
+        p.await.expect("append");
+    }
+    let raw = f.raw().await;
+    raw.batch_execute("ANALYZE; SET plan_cache_mode = force_generic_plan")
+        .await
+        .expect("analyze");
+    let plan = |sql: String| {
+        let raw = &raw;
+        async move {
+            raw.query(&sql, &[])
+                .await
+                .expect("explain")
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    };
+    for order in ["DESC", "ASC"] {
+        raw.batch_execute(&format!(
+            "DEALLOCATE ALL; PREPARE h(bytea, bigint, bigint, bigint) AS \
+             SELECT m.seq, m.id, m.sender, m.kind, m.body, m.body_exact, m.ts, m.nonce, m.reply_to \
+             FROM messages m WHERE m.room_id = (SELECT id FROM rooms WHERE name = $1) \
+             AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq {order} LIMIT $4"
+        ))
+        .await
+        .expect("prepare");
+        let p = plan("EXPLAIN EXECUTE h('a'::bytea, 0, 9223372036854775807, 51)".into()).await;
+        assert!(
+            p.contains("Index Scan") && p.contains("messages_pkey"),
+            "{order}:\n{p}"
+        );
+        assert!(!p.contains("Sort"), "{order}: no sort needed:\n{p}");
+    }
+    raw.batch_execute("SET enable_seqscan = off")
+        .await
+        .expect("set");
+    let p = plan(
+        "EXPLAIN SELECT m.seq FROM messages m JOIN rooms r ON r.id = m.room_id \
+         WHERE m.search @@ $$'word7'$$::text::tsquery ORDER BY m.ts DESC LIMIT 10"
+            .into(),
+    )
+    .await;
+    assert!(
+        p.contains("messages_search"),
+        "search uses the GIN index:\n{p}"
+    );
+    let hits = store
+        .search(SearchQuery {
+            room: None,
+            text: "WORD7".into(),
+            limit: 10,
+        })
+        .await
+        .expect("search");
+    assert_eq!(hits.len(), 1);
+}
+
+/// Opening against a server that is not there fails with one line that says what to do.
+#[tokio::test]
+async fn unreachable_server_is_one_clear_line() {
+    let config = PostgresConfig::new("postgres://chat:secret@127.0.0.1:1/chat");
+    let err = PostgresStore::connect(config)
+        .await
+        .expect_err("nothing listens on port 1");
+    let text = err.to_string();
+    eprintln!("{text}");
+    assert!(matches!(err, Error::Store(_)), "{err:?}");
+    assert!(
+        text.contains("cannot reach PostgreSQL at 127.0.0.1:1/chat"),
+        "{text}"
+    );
+    assert!(
+        text.contains("is it running? check the --store URL"),
+        "{text}"
+    );
+    assert!(!text.contains('\n'), "{text}");
+    assert!(!text.contains("secret"), "never print the password: {text}");
+    let bad = PostgresStore::connect(PostgresConfig::new("postgres://[::1")).await;
+    assert!(matches!(bad, Err(Error::Config(_))), "{bad:?}");
+}
+
+/// After close, appends fail with `Closed` while reads keep working.
+#[tokio::test]
+async fn closed_store_refuses_appends() {
+    let f = factory!();
+    let store = f.store().await;
+    room(&store, "r").await;
+    store
+        .append(msg("r", "ann", "in", None))
+        .await
+        .expect("append");
+    let clone = store.clone();
+    clone.close().await.expect("close");
+    let err = store
+        .append(msg("r", "ann", "out", None))
+        .await
+        .expect_err("closed");
+    assert!(matches!(err, Error::Closed), "{err:?}");
+    assert_eq!(store.last_seq("r").await.expect("reads still work"), 1);
+}
