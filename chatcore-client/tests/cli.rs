@@ -1,0 +1,369 @@
+//! `chat-cli` end to end: the built binary against a real server.
+
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::process::{Output, Stdio};
+
+use chatcore::Hub;
+use chatcore_client::Client;
+use common::*;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_chat-cli");
+
+/// The binary, with no `CHATCORE_…` variables inherited from the test's environment.
+fn cli(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CHATCORE_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.args(args).kill_on_drop(true);
+    cmd
+}
+
+/// Runs to completion with `stdin` as input.
+async fn run(mut cmd: Command, stdin: &str) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn chat-cli");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.as_bytes())
+        .await
+        .expect("write stdin");
+    drop(input);
+    within(child.wait_with_output())
+        .await
+        .expect("chat-cli output")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit code, and for failures a single `chat-cli: error: …` line on stderr.
+fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+    if code != 0 {
+        let err = stderr(o);
+        assert_eq!(err.lines().count(), 1, "one line on stderr: {err:?}");
+    }
+}
+
+fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_then_history_and_rooms() {
+    let server = TestServer::start().await;
+    let url = server.url();
+    let sent = run(
+        cli(&[
+            "--server", &url, "--user", "ann", "send", "general", "hello", "world",
+        ]),
+        "",
+    )
+    .await;
+    assert_exit(&sent, 0);
+    assert_eq!(stdout(&sent), "sent #1 to general\n");
+
+    // Anonymous: over REST.
+    let history = run(cli(&["--server", &url, "history", "general", "--json"]), "").await;
+    assert_exit(&history, 0);
+    let lines = json_lines(&history);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0]["seq"].as_u64(), lines[0]["sender"].as_str()),
+        (Some(1), Some("ann"))
+    );
+    assert_eq!(lines[0]["text"], "hello world");
+
+    // Standard input: one message per non-blank line; JSON acks.
+    let piped = run(
+        cli(&[
+            "--server", &url, "--user", "ann", "--json", "send", "general", "-",
+        ]),
+        "one\n\n  \ntwo\n",
+    )
+    .await;
+    assert_exit(&piped, 0);
+    let acks = json_lines(&piped);
+    assert_eq!(
+        acks.iter().map(|a| a["seq"].as_u64()).collect::<Vec<_>>(),
+        [Some(2), Some(3)]
+    );
+
+    // With an identity: over the WebSocket, and the environment twins work.
+    let mut env_cmd = cli(&["history", "general", "--before", "3", "--limit", "1"]);
+    env_cmd
+        .env("CHATCORE_SERVER", &url)
+        .env("CHATCORE_USER", "bob")
+        .env("CHATCORE_JSON", "true");
+    let page = run(env_cmd, "").await;
+    assert_exit(&page, 0);
+    let lines = json_lines(&page);
+    assert_eq!((lines.len(), lines[0]["text"].as_str()), (1, Some("one")));
+
+    let plain = run(cli(&["--server", &url, "history", "general"]), "").await;
+    assert_exit(&plain, 0);
+    let text = stdout(&plain);
+    assert!(
+        text.lines()
+            .nth(2)
+            .is_some_and(|l| l.ends_with("#3 <ann> two")),
+        "{text}"
+    );
+
+    let rooms = run(cli(&["--server", &url, "--json", "rooms"]), "").await;
+    assert_exit(&rooms, 0);
+    let rooms = json_lines(&rooms);
+    assert_eq!(
+        (rooms[0]["name"].as_str(), rooms[0]["last_seq"].as_u64()),
+        (Some("general"), Some(3))
+    );
+    let rooms = run(
+        cli(&[
+            "--server", &url, "--user", "ann", "--codec", "msgpack", "rooms",
+        ]),
+        "",
+    )
+    .await;
+    assert_exit(&rooms, 0);
+    assert!(
+        stdout(&rooms).starts_with("general (public)"),
+        "{}",
+        stdout(&rooms)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_prints_messages_from_another_client() {
+    let server = TestServer::start().await;
+    let (ann, _events) = Client::connect(config(&server.url(), "ann"))
+        .await
+        .expect("ann");
+    ann.join("general").await.expect("join");
+    for text in ["old 1", "old 2", "old 3"] {
+        ann.send("general", text).await.expect("send");
+    }
+    let mut cmd = cli(&[
+        "--server",
+        &server.url(),
+        "--user",
+        "bob",
+        "tail",
+        "general",
+        "--since",
+        "1",
+        "--json",
+    ]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn tail");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut next = async || -> serde_json::Value {
+        let line = within(lines.next_line())
+            .await
+            .expect("read")
+            .expect("a line");
+        serde_json::from_str(&line).expect("JSON")
+    };
+    assert_eq!(next().await["text"], "old 2");
+    assert_eq!(next().await["text"], "old 3");
+    server.wait_online("general", "bob").await;
+    ann.send("general", "live one").await.expect("send");
+    let live = next().await;
+    assert_eq!(
+        (live["seq"].as_u64(), live["text"].as_str()),
+        (Some(4), Some("live one"))
+    );
+    child.kill().await.expect("kill tail");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_into_head_exits_after_one_message() {
+    let server = TestServer::start().await;
+    let line = format!(
+        "'{BIN}' --server {} --user carol tail general --json | head -n 1",
+        server.url()
+    );
+    let mut sh = Command::new("sh");
+    sh.args(["-c", &line]).kill_on_drop(true);
+    sh.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = sh.spawn().expect("spawn sh");
+    server.wait_online("general", "carol").await;
+    let (ann, _events) = Client::connect(config(&server.url(), "ann"))
+        .await
+        .expect("ann");
+    ann.join("general").await.expect("join");
+    ann.send("general", "only this").await.expect("send");
+    // The pipeline ends without another message: tail notices head is gone.
+    let out = within(child.wait_with_output()).await.expect("pipeline");
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["text"], "only this");
+    assert!(
+        stderr(&out).is_empty(),
+        "quiet on a closed pipe: {}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2() {
+    for args in [
+        &[][..],
+        &["--bogus", "rooms"],
+        &["send", "general"],
+        &["history", "general", "--limit", "zero"],
+        &["tail"],
+    ] {
+        let out = run(cli(args), "").await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).is_empty());
+    }
+    let no_identity = run(cli(&["send", "general", "hi"]), "").await;
+    assert_exit(&no_identity, 2);
+    assert!(
+        stderr(&no_identity).contains("--user"),
+        "{}",
+        stderr(&no_identity)
+    );
+    let both = run(
+        cli(&["--token", "t", "--user", "u", "send", "general", "hi"]),
+        "",
+    )
+    .await;
+    assert_exit(&both, 2);
+    let tls = run(
+        cli(&[
+            "--server",
+            "https://example.com",
+            "--user",
+            "u",
+            "send",
+            "r",
+            "hi",
+        ]),
+        "",
+    )
+    .await;
+    assert_exit(&tls, 2);
+    let help = run(cli(&["--help"]), "").await;
+    assert_exit(&help, 0);
+    assert!(stdout(&help).contains("Exit codes"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_exits_3() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    drop(listener);
+    for args in [
+        &["--server", &url, "--user", "ann", "send", "general", "hi"][..],
+        &["--server", &url, "rooms"],
+        &["--server", &url, "token", "ann"],
+    ] {
+        let out = run(cli(args), "").await;
+        assert_exit(&out, 3);
+        assert!(
+            stderr(&out).starts_with("chat-cli: error: cannot connect to"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_and_server_errors_exit_4_and_5() {
+    let server = TestServer::with(Hub::builder().authenticator(jwt(false))).await;
+    let url = server.url();
+    let guest = run(
+        cli(&["--server", &url, "--user", "ann", "send", "general", "hi"]),
+        "",
+    )
+    .await;
+    assert_exit(&guest, 4);
+    assert!(
+        stderr(&guest).contains("unauthorized"),
+        "{}",
+        stderr(&guest)
+    );
+    let refused = run(cli(&["--server", &url, "token", "ann"]), "").await;
+    assert_exit(&refused, 4);
+    let bad_token = run(cli(&["--server", &url, "--token", "nope", "rooms"]), "").await;
+    assert_exit(&bad_token, 4);
+
+    let dana = token("dana");
+    let ok = run(
+        cli(&["--server", &url, "--token", &dana, "send", "general", "hi"]),
+        "",
+    )
+    .await;
+    assert_exit(&ok, 0);
+    let missing = run(
+        cli(&[
+            "--server",
+            &url,
+            "--token",
+            &dana,
+            "history",
+            "no-such-room",
+        ]),
+        "",
+    )
+    .await;
+    assert_exit(&missing, 5);
+    assert!(
+        stderr(&missing).contains("unknown_room"),
+        "{}",
+        stderr(&missing)
+    );
+    let missing = run(cli(&["--server", &url, "history", "no-such-room"]), "").await;
+    assert_exit(&missing, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_then_send_with_it() {
+    let server = TestServer::with(Hub::builder().authenticator(jwt(true))).await;
+    let url = server.url();
+    let issued = run(cli(&["--server", &url, "token", "erin"]), "").await;
+    assert_exit(&issued, 0);
+    let token = stdout(&issued).trim().to_owned();
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+    let mut cmd = cli(&["send", "general", "signed"]);
+    cmd.env("CHATCORE_SERVER", &url)
+        .env("CHATCORE_TOKEN", &token)
+        .env("CHATCORE_USER", "ignored");
+    let sent = run(cmd, "").await;
+    assert_exit(&sent, 0);
+    let stored = server.stored("general").await;
+    assert_eq!(
+        (stored[0].sender.as_str(), stored[0].text.as_str()),
+        ("erin", "signed")
+    );
+    let json = run(cli(&["--server", &url, "--json", "token", "erin"]), "").await;
+    assert_eq!(json_lines(&json)[0]["user"], "erin");
+}
