@@ -1,0 +1,599 @@
+//! [`FredDriver`]: the [`Driver`] on Redis, through two fred connections.
+//!
+//! One connection publishes (a [`Client`], pipelined); one is subscribed (a
+//! [`SubscriberClient`]): a subscribed RESP2 connection cannot run other commands.
+//!
+//! Subscriptions are re-established by this driver rather than by fred's
+//! `manage_subscriptions`, for three reasons found in fred 10.1:
+//!
+//! - fred tracks only channels whose `SUBSCRIBE` went through, while the hub's wish to hear a
+//!   room must survive a `subscribe` made while Redis was down;
+//! - its `resubscribe_all` sends `SUBSCRIBE`/`PSUBSCRIBE` without arguments when none are
+//!   tracked (Redis answers with an error that fred expects no reply for);
+//! - `SUBSCRIBE` and `UNSUBSCRIBE` complete when written, not when Redis applied them, so the
+//!   driver confirms each change with a `PING` on the same connection (see
+//!   `Shared::send_subscribe`).
+//!
+//! So the driver keeps the set of wanted channels and the set confirmed on the current
+//! connection, and reconciles them after every reconnect and every few seconds.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use fred::clients::{Client, SubscriberClient};
+use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
+use fred::types::config::{Config, Options, ReconnectPolicy, UnresponsiveConfig};
+use fred::types::{Builder, ClusterHash, CustomCommand, Message, Value};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use super::{Driver, Events, Incoming, Outgoing};
+use crate::config::RedisBusConfig;
+use crate::error::redact_url;
+use crate::{Error, Result};
+
+/// How often wanted and confirmed subscriptions are compared outside reconnects (a
+/// `SUBSCRIBE` that timed out while connected is retried this late at worst).
+const RECONCILE_EVERY: Duration = Duration::from_secs(5);
+
+/// Channels per `SUBSCRIBE` when re-subscribing many at once.
+const SUBSCRIBE_CHUNK: usize = 512;
+
+/// Publishes `KEYS[i]`'s payload `ARGV[i]` for every `i`: a batch of `PUBLISH`es as one
+/// command. Redis still runs one `PUBLISH` per event, in order; the client builds, sends and
+/// awaits one command per batch instead of one per event, which is where a pipeline of
+/// `PUBLISH`es spends its time (about twice the throughput measured here, see
+/// BENCHMARKS.md). Used on a single Redis (or sentinel) with classic pub/sub; Redis Cluster
+/// refuses multi-slot scripts, so there batches stay pipelines of (S)PUBLISH.
+const PUBLISH_BATCH_SCRIPT: &str =
+    "for i = 1, #KEYS do redis.call('PUBLISH', KEYS[i], ARGV[i]) end return #KEYS";
+
+/// The Redis driver. Clones share the connections.
+#[derive(Clone)]
+pub(crate) struct FredDriver {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for FredDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FredDriver")
+            .field("sharded", &self.shared.sharded)
+            .field("connected", &self.is_connected())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    /// Publishes (pipelined) and answers pings.
+    publisher: Client,
+    /// Subscribed to the room channels; nothing else.
+    subscriber: SubscriberClient,
+    sharded: bool,
+    /// Publish batches with [`PUBLISH_BATCH_SCRIPT`] rather than as pipelines.
+    scripted: bool,
+    /// Applied to every command we wait for: fail at once while disconnected (rather than
+    /// waiting in fred's unbounded retry buffer) and never wait longer than the timeout.
+    options: Options,
+    command_timeout: Duration,
+    /// Wanted and confirmed subscriptions. A tokio mutex, held across the (un)subscribe round
+    /// trip, so that subscribe, unsubscribe and reconciliation never interleave.
+    subs: tokio::sync::Mutex<Subs>,
+    reconnects: AtomicU64,
+    closed: AtomicBool,
+    /// The reconnect watcher; aborted by `close`. std mutex: never held across an await.
+    watcher: Mutex<Option<JoinHandle<()>>>,
+    /// Bumped each time the subscribed connection is back after a disconnect with every
+    /// wanted channel subscribed again; [`FredEvents`] turns it into
+    /// [`Incoming::Resubscribed`], so the hub repairs what was lost meanwhile.
+    resubscribed: watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Subs {
+    /// Channels the bus wants to hear.
+    wanted: HashSet<String>,
+    /// Channels Redis confirmed on the current connection.
+    active: HashSet<String>,
+    /// The connection was lost since the last [`Incoming::Resubscribed`]: report one once
+    /// every wanted channel is subscribed again.
+    resync_pending: bool,
+}
+
+impl FredDriver {
+    /// Connects both connections; fails with a one-line [`Error::Connect`] when Redis cannot
+    /// be reached.
+    pub(crate) async fn connect(config: &RedisBusConfig) -> Result<Self> {
+        let url = redact_url(&config.url);
+        let scheme = config
+            .url
+            .split_once("://")
+            .map_or("", |(scheme, _)| scheme);
+        if !matches!(
+            scheme,
+            "redis"
+                | "redis-cluster"
+                | "redis-sentinel"
+                | "rediss"
+                | "rediss-cluster"
+                | "rediss-sentinel"
+        ) {
+            return Err(Error::Config(format!(
+                "invalid Redis URL {url}: expected redis://host:port (or redis-cluster://, redis-sentinel://)"
+            )));
+        }
+        let fred_config = Config::from_url(&config.url)
+            .map_err(|e| Error::Config(format!("invalid Redis URL {url}: {}", e.details())))?;
+        let scripted = !config.sharded && !fred_config.server.is_clustered();
+        let policy = ReconnectPolicy::new_exponential(
+            0, // retry forever
+            millis(config.reconnect_min),
+            millis(config.reconnect_max),
+            2,
+        );
+        let mut builder = Builder::from_config(fred_config);
+        builder
+            .set_policy(policy)
+            .with_connection_config(|c| {
+                c.connection_timeout = config.connect_timeout;
+                c.internal_command_timeout = config.command_timeout;
+                // A connection that leaves a command unanswered this long is closed and
+                // reopened: with the liveness pings of `watch`, this catches connections that
+                // died silently (a network partition, a vanished host), not only closed ones.
+                c.unresponsive = UnresponsiveConfig {
+                    max_timeout: Some(config.command_timeout),
+                    interval: (config.command_timeout / 4)
+                        .clamp(Duration::from_millis(10), Duration::from_secs(1)),
+                };
+            })
+            .with_performance_config(|p| p.default_command_timeout = config.command_timeout);
+        let publisher = builder.build()?;
+        builder
+            .with_performance_config(|p| p.broadcast_channel_capacity = config.broadcast_capacity);
+        let subscriber = builder.build_subscriber_client()?;
+
+        let connect_error = |e: fred::error::Error| Error::Connect {
+            url: url.clone(),
+            reason: tidy_reason(e.details()),
+        };
+        publisher.init().await.map_err(connect_error)?;
+        if let Err(e) = subscriber.init().await {
+            let _ = publisher.quit().await;
+            return Err(connect_error(e));
+        }
+
+        let options = Options {
+            fail_fast: true,
+            timeout: Some(config.command_timeout),
+            max_attempts: Some(1),
+            ..Options::default()
+        };
+        let shared = Arc::new(Shared {
+            publisher,
+            subscriber,
+            sharded: config.sharded,
+            scripted,
+            options,
+            command_timeout: config.command_timeout,
+            subs: tokio::sync::Mutex::default(),
+            reconnects: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            watcher: Mutex::new(None),
+            resubscribed: watch::Sender::new(0),
+        });
+        let watcher = tokio::spawn(watch(Arc::clone(&shared)));
+        *shared
+            .watcher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(watcher);
+        Ok(Self { shared })
+    }
+}
+
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// fred reports I/O errors as their `Debug` text (`Os { code: 111, kind: ConnectionRefused,
+/// message: "Connection refused" }`); keep the human part for a one-line error.
+fn tidy_reason(details: &str) -> String {
+    for field in ["message: \"", "error: \""] {
+        if let Some(start) = details.find(field) {
+            let rest = &details[start + field.len()..];
+            if let Some(end) = rest.find('"') {
+                return rest[..end].to_owned();
+            }
+        }
+    }
+    details.trim_end_matches('.').replace('\n', " ")
+}
+
+/// Whether a failed command is worth retrying later (the connection was lost or slow) rather
+/// than a refusal by Redis (permissions, bad arguments).
+fn is_transient(e: &fred::error::Error) -> bool {
+    use fred::error::ErrorKind as K;
+    matches!(e.kind(), K::IO | K::Canceled | K::Timeout | K::Backpressure)
+}
+
+impl Driver for FredDriver {
+    type Events = FredEvents;
+
+    fn publish_batch(&self, batch: Vec<Outgoing>) -> impl Future<Output = Result<()>> + Send {
+        let shared = Arc::clone(&self.shared);
+        async move {
+            if shared.scripted && batch.len() > 1 {
+                return shared.publish_script(batch).await;
+            }
+            let pipeline = shared.publisher.pipeline();
+            let queued = pipeline.with_options(&shared.options);
+            // Queueing completes without waiting; `unconstrained` keeps Tokio's cooperative
+            // budget from suspending it halfway, so the whole batch is handed to the connection
+            // (by `last`) during this future's first poll, as the Driver contract requires.
+            tokio::task::unconstrained(async {
+                for Outgoing {
+                    channel, payload, ..
+                } in batch
+                {
+                    let payload = Value::Bytes(payload);
+                    if shared.sharded {
+                        queued.spublish::<(), _, _>(channel, payload).await?;
+                    } else {
+                        queued.publish::<(), _, _>(channel, payload).await?;
+                    }
+                }
+                Ok::<_, fred::error::Error>(())
+            })
+            .await?;
+            let _: Value = pipeline.last().await.map_err(|e| {
+                if is_transient(&e) {
+                    Error::Disconnected
+                } else {
+                    Error::from(e)
+                }
+            })?;
+            Ok(())
+        }
+    }
+
+    async fn subscribe(&self, channel: &str) -> Result<()> {
+        let shared = &self.shared;
+        let mut subs = shared.subs.lock().await;
+        subs.wanted.insert(channel.to_owned());
+        if subs.active.contains(channel) || !shared.subscriber.is_connected() {
+            return Ok(()); // already there, or done by reconciliation after reconnecting
+        }
+        match shared.send_subscribe(true, vec![channel.to_owned()]).await {
+            Ok(()) => {
+                subs.active.insert(channel.to_owned());
+                Ok(())
+            }
+            Err(e) if is_transient(&e) => {
+                tracing::warn!(channel, error = %e, "subscribe failed; retrying after reconnect");
+                Ok(())
+            }
+            Err(e) => {
+                subs.wanted.remove(channel);
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn unsubscribe(&self, channel: &str) -> Result<()> {
+        let shared = &self.shared;
+        let mut subs = shared.subs.lock().await;
+        subs.wanted.remove(channel);
+        if !subs.active.contains(channel) || !shared.subscriber.is_connected() {
+            return Ok(());
+        }
+        match shared.send_subscribe(false, vec![channel.to_owned()]).await {
+            Ok(()) => {
+                subs.active.remove(channel);
+                Ok(())
+            }
+            Err(e) => {
+                // The bus filters the room's messages already; reconciliation retries.
+                tracing::warn!(channel, error = %e, "unsubscribe failed; retrying later");
+                Ok(())
+            }
+        }
+    }
+
+    fn is_connected(&self) -> bool {
+        self.shared.publisher.is_connected() && self.shared.subscriber.is_connected()
+    }
+
+    async fn ping(&self) -> Result<()> {
+        if !self.is_connected() {
+            return Err(Error::Disconnected);
+        }
+        let _: Value = self
+            .shared
+            .publisher
+            .with_options(&self.shared.options)
+            .ping(None)
+            .await
+            .map_err(|e| {
+                if is_transient(&e) {
+                    Error::Disconnected
+                } else {
+                    Error::from(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    fn events(&self) -> FredEvents {
+        let mut resubscribed = self.shared.resubscribed.subscribe();
+        resubscribed.mark_unchanged();
+        FredEvents {
+            rx: self.shared.subscriber.message_rx(),
+            resubscribed,
+        }
+    }
+
+    fn reconnects(&self) -> u64 {
+        self.shared.reconnects.load(Ordering::Relaxed)
+    }
+
+    async fn close(&self) {
+        let shared = &self.shared;
+        if shared.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(watcher) = shared
+            .watcher
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            watcher.abort();
+        }
+        // QUIT also stops a reconnection loop that is waiting between attempts.
+        let quit = async {
+            let (a, b) = tokio::join!(shared.subscriber.quit(), shared.publisher.quit());
+            a.and(b)
+        };
+        match tokio::time::timeout(shared.command_timeout, quit).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "QUIT failed"),
+            Err(_) => tracing::debug!("QUIT timed out"),
+        }
+    }
+}
+
+impl Shared {
+    /// Sends a `PING` on each connected connection without waiting for the answers.
+    fn ping_both(&self) {
+        let timeout = self.command_timeout;
+        if self.publisher.is_connected() {
+            let publisher = self.publisher.clone();
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(timeout, publisher.ping::<Value>(None)).await;
+            });
+        }
+        if self.subscriber.is_connected() {
+            let subscriber = self.subscriber.clone();
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(timeout, subscriber.ping::<Value>(None)).await;
+            });
+        }
+    }
+
+    /// One `EVAL` of [`PUBLISH_BATCH_SCRIPT`] for the batch. The command reaches the
+    /// connection during the first poll, like a pipeline.
+    async fn publish_script(&self, batch: Vec<Outgoing>) -> Result<()> {
+        let mut args = Vec::with_capacity(2 + 2 * batch.len());
+        args.push(Value::from_static_str(PUBLISH_BATCH_SCRIPT));
+        args.push(Value::Integer(batch.len() as i64));
+        let mut payloads = Vec::with_capacity(batch.len());
+        for Outgoing {
+            channel, payload, ..
+        } in batch
+        {
+            args.push(Value::String(channel.into()));
+            payloads.push(Value::Bytes(payload));
+        }
+        args.extend(payloads);
+        let eval = CustomCommand::new_static("EVAL", ClusterHash::Random, false);
+        let _: Value = self
+            .publisher
+            .with_options(&self.options)
+            .custom(eval, args)
+            .await
+            .map_err(|e| {
+                if is_transient(&e) {
+                    Error::Disconnected
+                } else {
+                    Error::from(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    /// One `(S)SUBSCRIBE` or `(S)UNSUBSCRIBE` for `channels`, returning once Redis applied
+    /// it, bounded by the command timeout. Sharded commands go one hash slot at a time (Redis
+    /// Cluster refuses cross-slot ones); fred waits for `SSUBSCRIBE`'s own reply.
+    async fn send_subscribe(
+        &self,
+        subscribe: bool,
+        channels: Vec<String>,
+    ) -> Result<(), fred::error::Error> {
+        let s = &self.subscriber;
+        let round_trip = async {
+            if !self.sharded {
+                if subscribe {
+                    s.subscribe(channels).await?;
+                } else {
+                    s.unsubscribe(channels).await?;
+                }
+                // fred completes (UN)SUBSCRIBE once written, not when Redis has applied it.
+                // Redis answers a connection's commands in order, so a PING answered on the
+                // same connection proves the change is in effect: events published from now
+                // on reach this node (what the hub relies on before reading the last seq).
+                let _: Value = s.ping(None).await?;
+                return Ok(());
+            }
+            let mut by_slot: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+            for channel in channels {
+                let slot = fred::util::redis_keyslot(channel.as_bytes());
+                by_slot.entry(slot).or_default().push(channel);
+            }
+            for (_, group) in by_slot {
+                if subscribe {
+                    s.ssubscribe(group).await?;
+                } else {
+                    s.sunsubscribe(group).await?;
+                }
+            }
+            Ok(())
+        };
+        tokio::time::timeout(self.command_timeout, round_trip)
+            .await
+            .unwrap_or_else(|_| {
+                Err(fred::error::Error::new(
+                    fred::error::ErrorKind::Timeout,
+                    "subscription change timed out",
+                ))
+            })
+    }
+
+    /// Makes the confirmed subscriptions match the wanted ones. After a reconnect nothing is
+    /// confirmed, so everything wanted is subscribed again.
+    async fn reconcile(&self, reconnected: bool) {
+        let mut subs = self.subs.lock().await;
+        if reconnected {
+            subs.active.clear();
+            subs.resync_pending = true;
+        }
+        if !self.subscriber.is_connected() {
+            return;
+        }
+        let missing: Vec<String> = subs.wanted.difference(&subs.active).cloned().collect();
+        for chunk in missing.chunks(SUBSCRIBE_CHUNK) {
+            match self.send_subscribe(true, chunk.to_vec()).await {
+                Ok(()) => subs.active.extend(chunk.iter().cloned()),
+                Err(e) => {
+                    tracing::warn!(channels = chunk.len(), error = %e, "re-subscribing failed; retrying later");
+                    return;
+                }
+            }
+        }
+        if subs.resync_pending {
+            subs.resync_pending = false;
+            if !missing.is_empty() {
+                tracing::info!(
+                    channels = missing.len(),
+                    "re-subscribed after reconnecting to Redis"
+                );
+            }
+            self.resubscribed.send_modify(|n| *n += 1);
+        }
+        let extra: Vec<String> = subs.active.difference(&subs.wanted).cloned().collect();
+        for chunk in extra.chunks(SUBSCRIBE_CHUNK) {
+            if self.send_subscribe(false, chunk.to_vec()).await.is_ok() {
+                for channel in chunk {
+                    subs.active.remove(channel);
+                }
+            }
+        }
+    }
+}
+
+/// Counts reconnections, re-subscribes after the subscribed connection's, and every
+/// [`RECONCILE_EVERY`] reconciles subscriptions and pings both connections (an idle
+/// connection that died silently then has an unanswered command, and fred's unresponsive
+/// check replaces it).
+async fn watch(shared: Arc<Shared>) {
+    let mut publisher = shared.publisher.reconnect_rx();
+    let mut subscriber = shared.subscriber.reconnect_rx();
+    let mut tick = tokio::time::interval(RECONCILE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            r = publisher.recv() => match r {
+                Ok(server) => {
+                    shared.reconnects.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(%server, "bus publishing connection reconnected to Redis");
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            r = subscriber.recv() => match r {
+                Ok(server) => {
+                    shared.reconnects.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(%server, "bus subscribed connection reconnected to Redis");
+                    shared.reconcile(true).await;
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => shared.reconcile(true).await,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = tick.tick() => {
+                shared.reconcile(false).await;
+                shared.ping_both();
+            }
+        }
+    }
+}
+
+/// The subscribed connection's messages, and news of its re-subscriptions.
+#[derive(Debug)]
+pub(crate) struct FredEvents {
+    rx: broadcast::Receiver<Message>,
+    resubscribed: watch::Receiver<u64>,
+}
+
+impl Events for FredEvents {
+    async fn next(&mut self) -> Option<Incoming> {
+        let received = tokio::select! {
+            // Both arms are cancel safe: a message not taken stays in the broadcast buffer.
+            changed = self.resubscribed.changed() => match changed {
+                Ok(()) => return Some(Incoming::Resubscribed),
+                Err(_) => return None, // the driver is gone
+            },
+            received = self.rx.recv() => received,
+        };
+        match received {
+            Ok(message) => {
+                let payload = match message.value {
+                    Value::Bytes(bytes) => bytes,
+                    Value::String(text) => text.into_inner(),
+                    _ => Bytes::new(), // not a payload of ours: counted as a decode error
+                };
+                Some(Incoming::Message {
+                    channel: message.channel.into_inner(),
+                    payload,
+                })
+            }
+            Err(broadcast::error::RecvError::Lagged(n)) => Some(Incoming::Lagged(n)),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tidy_reason;
+
+    #[test]
+    fn io_errors_read_like_sentences() {
+        assert_eq!(
+            tidy_reason(
+                r#"Os { code: 111, kind: ConnectionRefused, message: "Connection refused" }"#
+            ),
+            "Connection refused"
+        );
+        assert_eq!(
+            tidy_reason(
+                r#"Custom { kind: Uncategorized, error: "failed to lookup address information: Name or service not known" }"#
+            ),
+            "failed to lookup address information: Name or service not known"
+        );
+        assert_eq!(
+            tidy_reason("Connection closed.\nbye"),
+            "Connection closed.\nbye".replace('\n', " ")
+        );
+        assert_eq!(tidy_reason("Timeout."), "Timeout");
+    }
+}

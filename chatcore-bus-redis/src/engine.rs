@@ -1,0 +1,546 @@
+//! The bus logic over any [`Driver`]: the publish queue and its pipelined drain, the receive
+//! loop (decode, drop own events and unsubscribed rooms), loss reporting in both directions,
+//! counters and shutdown.
+//!
+//! **Losses this node caused** (a full queue, a batch that failed while Redis was away): the
+//! newest seq of each room whose `Message` or `Head` was dropped is remembered and announced
+//! again as a `Head` once publishing works, so other nodes read the lost messages from the
+//! store even when no later message of the room would reveal the gap.
+//!
+//! **Losses this node suffered** (its reader fell behind, or the subscribed connection was
+//! down): the handler hears [`BusHandler::on_gap_suspected`] and checks its rooms against
+//! the store.
+
+use std::collections::{HashMap, HashSet};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use chatcore::bus::{BusEvent, BusHandler};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::driver::{Driver, Events, Incoming, Outgoing};
+use crate::stats::{BusStats, Counters, worth_logging};
+use crate::wire::{self, Rejected};
+use crate::{Error, Result};
+
+/// Pipelines in flight at once. More than one keeps Redis busy while the previous batch's
+/// replies travel back; the replies of one connection come back in order, so a few suffice.
+const MAX_IN_FLIGHT: usize = 4;
+
+/// How often the drain task tries to re-announce the heads of rooms whose events were
+/// dropped. Short enough that a restarted Redis is followed by repairs within a fraction of a
+/// second; a timer tick this rare costs nothing.
+const LOST_HEADS_EVERY: Duration = Duration::from_millis(250);
+
+/// Newest dropped seq per room (see the module docs). std mutex: held for a map operation,
+/// never across an await, and only on the loss path.
+type LostHeads = Arc<Mutex<HashMap<String, u64>>>;
+
+/// What [`Engine::new`] needs to know.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) node_id: String,
+    /// `{prefix}room:`, prepended to a room name to make its channel.
+    pub(crate) room_prefix: String,
+    pub(crate) publish_queue: usize,
+    pub(crate) max_batch: usize,
+    /// How long `close` waits for the queue to drain.
+    pub(crate) flush_timeout: Duration,
+}
+
+/// The bus over a driver. Dropping it stops its tasks: the drain task flushes what is queued
+/// and disconnects the driver, the receive task is aborted.
+pub(crate) struct Engine<D: Driver> {
+    node_id: Arc<str>,
+    room_prefix: Arc<str>,
+    driver: D,
+    /// Encoded events waiting for the drain task. Bounded: a full queue drops (and counts).
+    queue: mpsc::Sender<Outgoing>,
+    queue_capacity: usize,
+    /// Set by `close`; `publish` checks it so nothing is queued after the flush began.
+    closed: AtomicBool,
+    /// Tells the drain task to flush and stop.
+    shutdown: Arc<Notify>,
+    /// The drain task, awaited by `close`. std mutex: only taken to move the handle out.
+    drain: Mutex<Option<JoinHandle<()>>>,
+    /// Rooms whose events are delivered. Checked on every received message, so a message
+    /// still in flight when a room was unsubscribed is not delivered. std lock: never held
+    /// across an await.
+    rooms: Arc<RwLock<HashSet<String>>>,
+    counters: Arc<Counters>,
+    /// Rooms whose newest `Message`/`Head` was dropped, to announce again.
+    lost_heads: LostHeads,
+    /// The receive task, started by `start`; aborted on close or drop.
+    receiver: Mutex<Option<AbortOnDrop>>,
+    flush_timeout: Duration,
+}
+
+impl<D: Driver> std::fmt::Debug for Engine<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("node_id", &self.node_id)
+            .field("room_prefix", &self.room_prefix)
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<D: Driver> Engine<D> {
+    /// Wraps a connected driver and starts the drain task. Must run inside a Tokio runtime.
+    pub(crate) fn new(driver: D, settings: Settings) -> Self {
+        let (queue, rx) = mpsc::channel(settings.publish_queue);
+        let shutdown = Arc::new(Notify::new());
+        let counters = Arc::new(Counters::default());
+        let lost_heads = LostHeads::default();
+        let drain = tokio::spawn(drain(
+            Drain {
+                driver: driver.clone(),
+                shutdown: Arc::clone(&shutdown),
+                counters: Arc::clone(&counters),
+                lost_heads: Arc::clone(&lost_heads),
+                node_id: settings.node_id.clone(),
+                room_prefix: settings.room_prefix.clone(),
+            },
+            rx,
+            settings.max_batch,
+        ));
+        Self {
+            node_id: settings.node_id.into(),
+            room_prefix: settings.room_prefix.into(),
+            driver,
+            queue,
+            queue_capacity: settings.publish_queue,
+            closed: AtomicBool::new(false),
+            shutdown,
+            drain: Mutex::new(Some(drain)),
+            rooms: Arc::default(),
+            counters,
+            lost_heads,
+            receiver: Mutex::new(None),
+            flush_timeout: settings.flush_timeout,
+        }
+    }
+
+    pub(crate) fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    fn channel(&self, room: &str) -> String {
+        format!("{}{room}", self.room_prefix)
+    }
+
+    /// Starts delivering received events to `handler`.
+    pub(crate) fn start(&self, handler: Arc<dyn BusHandler>) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let mut receiver = self.receiver.lock().unwrap_or_else(PoisonError::into_inner);
+        if receiver.is_some() {
+            return Err(Error::Config("the bus was already started".into()));
+        }
+        let ctx = Receiver {
+            node_id: Arc::clone(&self.node_id),
+            room_prefix: Arc::clone(&self.room_prefix),
+            rooms: Arc::clone(&self.rooms),
+            counters: Arc::clone(&self.counters),
+            handler,
+        };
+        *receiver = Some(AbortOnDrop(tokio::spawn(ctx.run(self.driver.events()))));
+        Ok(())
+    }
+
+    pub(crate) async fn subscribe(&self, room: &str) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let added = self.rooms_mut().insert(room.to_owned());
+        let result = self.driver.subscribe(&self.channel(room)).await;
+        if result.is_err() && added {
+            self.rooms_mut().remove(room);
+        }
+        result
+    }
+
+    pub(crate) async fn unsubscribe(&self, room: &str) -> Result<()> {
+        self.rooms_mut().remove(room);
+        if self.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.driver.unsubscribe(&self.channel(room)).await
+    }
+
+    /// Encodes and queues; never waits. Drops (and counts) when the queue is full or closed.
+    pub(crate) fn publish(&self, event: BusEvent) {
+        if self.closed.load(Ordering::Acquire) {
+            Counters::add(&self.counters.dropped, 1);
+            return;
+        }
+        let payload = match wire::encode(&self.node_id, &event) {
+            Ok(payload) => payload,
+            Err(e) => {
+                Counters::add(&self.counters.dropped, 1);
+                tracing::error!(room = event.room(), error = %e, "cannot encode a bus event; dropped");
+                return;
+            }
+        };
+        let item = Outgoing {
+            channel: self.channel(event.room()),
+            payload,
+            head: head_of(&event),
+        };
+        if let Err(e) = self.queue.try_send(item) {
+            if let Some(seq) = head_of(&event) {
+                remember_lost(&self.lost_heads, event.room(), seq);
+            }
+            let dropped = Counters::add(&self.counters.dropped, 1);
+            if worth_logging(dropped) {
+                let why = match e {
+                    mpsc::error::TrySendError::Full(_) => "the publish queue is full",
+                    mpsc::error::TrySendError::Closed(_) => "the bus is closed",
+                };
+                tracing::warn!(dropped, "bus event dropped: {why}");
+            }
+        }
+    }
+
+    pub(crate) async fn ping(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        self.driver.ping().await
+    }
+
+    /// Stops accepting events, flushes the queue (within the flush timeout), stops receiving
+    /// and disconnects. Idempotent.
+    pub(crate) async fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.shutdown.notify_one();
+        let drain = self
+            .drain
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // The drain task disconnects the driver once flushed; if it cannot finish, we do.
+        let mut flushed = false;
+        if let Some(drain) = drain {
+            let abort = drain.abort_handle();
+            flushed = tokio::time::timeout(self.flush_timeout, drain)
+                .await
+                .is_ok_and(|joined| joined.is_ok());
+            if !flushed {
+                abort.abort();
+                tracing::warn!("bus queue not flushed within {:?}", self.flush_timeout);
+            }
+        }
+        self.receiver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if !flushed {
+            self.driver.close().await;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn stats(&self) -> BusStats {
+        let c = &self.counters;
+        BusStats {
+            published: Counters::get(&c.published),
+            dropped: Counters::get(&c.dropped),
+            received: Counters::get(&c.received),
+            own: Counters::get(&c.own),
+            decode_errors: Counters::get(&c.decode_errors),
+            lagged: Counters::get(&c.lagged),
+            gaps_suspected: Counters::get(&c.gaps_suspected),
+            heads_reannounced: Counters::get(&c.heads_reannounced),
+            reconnects: self.driver.reconnects(),
+            queued: self.queue_capacity.saturating_sub(self.queue.capacity()) as u64,
+            connected: !self.closed.load(Ordering::Acquire) && self.driver.is_connected(),
+            rooms: self
+                .rooms
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .len() as u64,
+        }
+    }
+
+    fn rooms_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashSet<String>> {
+        self.rooms.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The seq announced by an event whose loss other nodes must learn about.
+fn head_of(event: &BusEvent) -> Option<u64> {
+    match event {
+        BusEvent::Message(m) => Some(m.seq),
+        BusEvent::Head { seq, .. } => Some(*seq),
+        _ => None,
+    }
+}
+
+fn remember_lost(lost: &LostHeads, room: &str, seq: u64) {
+    let mut lost = lost.lock().unwrap_or_else(PoisonError::into_inner);
+    match lost.get_mut(room) {
+        Some(head) => *head = (*head).max(seq),
+        None => {
+            lost.insert(room.to_owned(), seq);
+        }
+    }
+}
+
+/// A batch being sent: its outcome, its size, and the newest seq per channel it carried.
+type Pending = Pin<Box<dyn Future<Output = Sent> + Send>>;
+
+/// What a batch's future reports.
+struct Sent {
+    result: Result<()>,
+    events: usize,
+    /// Newest `Message`/`Head` seq per channel in the batch, remembered if it failed.
+    heads: HashMap<String, u64>,
+}
+
+/// What the drain task shares with the engine.
+struct Drain<D> {
+    driver: D,
+    shutdown: Arc<Notify>,
+    counters: Arc<Counters>,
+    lost_heads: LostHeads,
+    node_id: String,
+    room_prefix: String,
+}
+
+impl<D: Driver> Drain<D> {
+    /// Counts a batch's outcome; remembers the heads of a lost one.
+    fn settle(&self, sent: Sent, failed_batches: &mut u64) {
+        let Sent {
+            result,
+            events,
+            heads,
+        } = sent;
+        match result {
+            Ok(()) => {
+                Counters::add(&self.counters.published, events as u64);
+            }
+            Err(e) => {
+                Counters::add(&self.counters.dropped, events as u64);
+                for (channel, seq) in heads {
+                    if let Some(room) = channel.strip_prefix(&self.room_prefix) {
+                        remember_lost(&self.lost_heads, room, seq);
+                    }
+                }
+                *failed_batches += 1;
+                if worth_logging(*failed_batches) {
+                    tracing::warn!(events, failed_batches = *failed_batches, error = %e, "bus publish batch dropped");
+                }
+            }
+        }
+    }
+
+    /// `Head` events for the rooms whose newest events were lost, once Redis is back.
+    fn lost_heads_batch(&self) -> Vec<Outgoing> {
+        if !self.driver.is_connected() {
+            return Vec::new();
+        }
+        let lost = std::mem::take(
+            &mut *self
+                .lost_heads
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let mut batch = Vec::with_capacity(lost.len());
+        for (room, seq) in lost {
+            let channel = format!("{}{room}", self.room_prefix);
+            let event = BusEvent::Head { room, seq };
+            if let Ok(payload) = wire::encode(&self.node_id, &event) {
+                batch.push(Outgoing {
+                    channel,
+                    payload,
+                    head: Some(seq),
+                });
+            }
+        }
+        Counters::add(&self.counters.heads_reannounced, batch.len() as u64);
+        batch
+    }
+
+    /// Starts sending `batch` as one pipeline. Polls it once now, so the batch reaches the
+    /// connection before any later one does; returns its outcome if it is already known.
+    fn send(
+        &self,
+        batch: Vec<Outgoing>,
+        in_flight: &mut FuturesUnordered<Pending>,
+    ) -> Option<Sent> {
+        let events = batch.len();
+        let mut heads: HashMap<String, u64> = HashMap::new();
+        for item in &batch {
+            if let Some(seq) = item.head {
+                match heads.get_mut(&item.channel) {
+                    Some(head) => *head = (*head).max(seq),
+                    None => {
+                        heads.insert(item.channel.clone(), seq);
+                    }
+                }
+            }
+        }
+        let driver = self.driver.clone();
+        let mut send: Pending = Box::pin(async move {
+            Sent {
+                result: driver.publish_batch(batch).await,
+                events,
+                heads,
+            }
+        });
+        match futures::FutureExt::now_or_never(send.as_mut()) {
+            Some(sent) => Some(sent),
+            None => {
+                in_flight.push(send);
+                None
+            }
+        }
+    }
+}
+
+/// Drains the publish queue: takes what is there (up to `max_batch`), sends it as one
+/// pipeline, keeps up to [`MAX_IN_FLIGHT`] pipelines in flight, and re-announces lost heads
+/// every [`LOST_HEADS_EVERY`]. On shutdown, or when every sender is gone, flushes what is
+/// queued, waits for the replies and disconnects the driver.
+async fn drain<D: Driver>(d: Drain<D>, mut rx: mpsc::Receiver<Outgoing>, max_batch: usize) {
+    let mut in_flight: FuturesUnordered<Pending> = FuturesUnordered::new();
+    let mut buf = Vec::with_capacity(max_batch);
+    let mut closing = false;
+    let mut failed_batches = 0u64;
+    let mut retry = tokio::time::interval(LOST_HEADS_EVERY);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            Some(sent) = in_flight.next(), if !in_flight.is_empty() => {
+                d.settle(sent, &mut failed_batches);
+            }
+            () = d.shutdown.notified(), if !closing => {
+                closing = true;
+                rx.close(); // what is queued is still received, then `recv_many` returns 0
+            }
+            n = rx.recv_many(&mut buf, max_batch), if in_flight.len() < MAX_IN_FLIGHT => {
+                if n == 0 {
+                    break;
+                }
+                let batch = std::mem::replace(&mut buf, Vec::with_capacity(max_batch));
+                if let Some(sent) = d.send(batch, &mut in_flight) {
+                    d.settle(sent, &mut failed_batches);
+                }
+            }
+            _ = retry.tick(), if !closing && in_flight.len() < MAX_IN_FLIGHT => {
+                let batch = d.lost_heads_batch();
+                if !batch.is_empty() {
+                    if let Some(sent) = d.send(batch, &mut in_flight) {
+                        d.settle(sent, &mut failed_batches);
+                    }
+                }
+            }
+        }
+    }
+    while let Some(sent) = in_flight.next().await {
+        d.settle(sent, &mut failed_batches);
+    }
+    d.driver.close().await;
+}
+
+/// The receive loop's state.
+struct Receiver {
+    node_id: Arc<str>,
+    room_prefix: Arc<str>,
+    rooms: Arc<RwLock<HashSet<String>>>,
+    counters: Arc<Counters>,
+    handler: Arc<dyn BusHandler>,
+}
+
+impl Receiver {
+    async fn run(self, mut events: impl Events) {
+        while let Some(incoming) = events.next().await {
+            match incoming {
+                Incoming::Message { channel, payload } => self.deliver(&channel, &payload),
+                Incoming::Lagged(n) => {
+                    let lagged = Counters::add(&self.counters.lagged, n);
+                    tracing::warn!(
+                        lost = n,
+                        lagged,
+                        "bus reader fell behind; messages lost (repaired from the store)"
+                    );
+                    self.gap_suspected();
+                }
+                Incoming::Resubscribed => {
+                    tracing::info!(
+                        "bus re-subscribed after a disconnect; checking rooms against the store"
+                    );
+                    self.gap_suspected();
+                }
+            }
+        }
+    }
+
+    fn gap_suspected(&self) {
+        Counters::add(&self.counters.gaps_suspected, 1);
+        self.handler.on_gap_suspected();
+    }
+
+    fn deliver(&self, channel: &[u8], payload: &[u8]) {
+        let Some(room) = channel.strip_prefix(self.room_prefix.as_bytes()) else {
+            return; // not a room channel of ours
+        };
+        let Ok(room) = std::str::from_utf8(room) else {
+            return; // we never subscribe to such a channel
+        };
+        if !self
+            .rooms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(room)
+        {
+            return; // unsubscribed while the message was in flight
+        }
+        match wire::decode(room, payload) {
+            Ok(envelope) if *envelope.origin == *self.node_id => {
+                Counters::add(&self.counters.own, 1);
+            }
+            Ok(envelope) => {
+                Counters::add(&self.counters.received, 1);
+                self.handler.on_event(envelope);
+            }
+            Err(reason) => {
+                let errors = Counters::add(&self.counters.decode_errors, 1);
+                if worth_logging(errors) {
+                    let reason = match reason {
+                        Rejected::Undecodable => "not a MessagePack bus envelope",
+                        Rejected::WrongRoom => "event of another room",
+                    };
+                    tracing::warn!(
+                        room,
+                        bytes = payload.len(),
+                        decode_errors = errors,
+                        "ignored a bus payload: {reason}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,137 @@
+//! The wire format: an [`Envelope`] as a MessagePack map with named fields.
+//!
+//! Named fields (`rmp_serde::to_vec_named`) rather than the smaller positional arrays, so a
+//! node of a newer version can add fields (to the envelope, to an event, to a message) and an
+//! older node still decodes what it knows: nodes of two versions coexist during a rolling
+//! upgrade. An event kind an old node does not know fails to decode there and is counted as a
+//! decode error, which is harmless (the bus is at most once).
+
+use bytes::Bytes;
+use chatcore::bus::{BusEvent, Envelope};
+use serde::Serialize;
+
+/// The same shape as [`Envelope`], borrowed, so encoding needs no clone of the event.
+#[derive(Serialize)]
+struct EnvelopeRef<'a> {
+    origin: &'a str,
+    event: &'a BusEvent,
+}
+
+/// Encodes an event published by `origin`.
+pub(crate) fn encode(origin: &str, event: &BusEvent) -> Result<Bytes, rmp_serde::encode::Error> {
+    rmp_serde::to_vec_named(&EnvelopeRef { origin, event }).map(Bytes::from)
+}
+
+/// Why a payload was not delivered. A small plain enum: this is the hot receive path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejected {
+    /// Not a MessagePack envelope of a known event.
+    Undecodable,
+    /// A valid envelope whose event belongs to another room than the channel it came on.
+    WrongRoom,
+}
+
+/// Decodes a payload that arrived on `room`'s channel.
+pub(crate) fn decode(room: &str, payload: &[u8]) -> Result<Envelope, Rejected> {
+    let envelope: Envelope = rmp_serde::from_slice(payload).map_err(|_| Rejected::Undecodable)?;
+    if envelope.event.room() != room {
+        return Err(Rejected::WrongRoom);
+    }
+    Ok(envelope)
+}
+
+#[cfg(test)]
+mod tests {
+    use chatcore::protocol::{Message, MessageKind};
+
+    use super::*;
+
+    fn events() -> Vec<BusEvent> {
+        vec![
+            BusEvent::Message(Message {
+                room: "r".into(),
+                seq: 42,
+                id: "01J".into(),
+                sender: "ann".into(),
+                kind: MessageKind::Emote,
+                text: "waves 🦀 \0".into(),
+                ts: 1_700_000_000_000,
+                nonce: Some("n1".into()),
+                reply_to: Some(7),
+            }),
+            BusEvent::Typing {
+                room: "r".into(),
+                user: "bob".into(),
+                on: true,
+            },
+            BusEvent::Presence {
+                room: "r".into(),
+                user: "cy".into(),
+                online: false,
+                version: 3,
+            },
+            BusEvent::Head {
+                room: "r".into(),
+                seq: 42,
+            },
+            BusEvent::Roster {
+                room: "r".into(),
+                users: vec!["ann".into(), "bob".into()],
+                version: 4,
+                lease_ms: 15_000,
+            },
+        ]
+    }
+
+    #[test]
+    fn round_trips_every_kind() {
+        for event in events() {
+            let bytes = encode("node-1", &event).expect("encode");
+            let env = decode("r", &bytes).expect("decode");
+            assert_eq!(env.origin, "node-1");
+            assert_eq!(env.event, event);
+        }
+    }
+
+    #[test]
+    fn same_bytes_as_the_owned_envelope() {
+        for event in events() {
+            let owned = rmp_serde::to_vec_named(&Envelope {
+                origin: "n".into(),
+                event: event.clone(),
+            })
+            .expect("encode");
+            assert_eq!(
+                encode("n", &event).expect("encode").as_ref(),
+                owned.as_slice()
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_garbage_and_wrong_rooms() {
+        for garbage in [&b""[..], b"hello", b"\x81\xa6origin", b"\xc1", &[0xff; 64]] {
+            assert_eq!(decode("r", garbage).err(), Some(Rejected::Undecodable));
+        }
+        let bytes = encode("n", &events()[1]).expect("encode");
+        assert_eq!(decode("other", &bytes).err(), Some(Rejected::WrongRoom));
+    }
+
+    #[test]
+    fn tolerates_fields_added_by_a_newer_node() {
+        #[derive(Serialize)]
+        struct Newer<'a> {
+            origin: &'a str,
+            event: &'a BusEvent,
+            trace_id: u64,
+        }
+        let event = events().remove(2);
+        let bytes = rmp_serde::to_vec_named(&Newer {
+            origin: "n",
+            event: &event,
+            trace_id: 9,
+        })
+        .expect("encode");
+        assert_eq!(decode("r", &bytes).expect("decode").event, event);
+    }
+}
