@@ -1,0 +1,28 @@
+//! Shared helpers of the example binaries.
+//!
+//! - `chat-server` ([`cli`], [`server`]): flags with `CHATCORE_…` environment twins, backends
+//!   chosen by URL ([`backends`]), the loopback-aware guest policy ([`auth`]), logging
+//!   ([`logging`]) and ctrl-c/SIGTERM shutdown ([`shutdown`]).
+//! - `embed-axum` ([`embed`]): chat mounted into an existing axum service.
+//!
+//! ## Features
+//!
+//! - `sqlite` (default): `--store sqlite://PATH`.
+//! - `postgres`: `--store postgres://…`.
+//! - `redis`: `--bus redis://…`, for several nodes sharing one PostgreSQL store.
+
+pub mod auth;
+pub mod backends;
+pub mod bus_metrics;
+pub mod cli;
+pub mod embed;
+mod error;
+pub mod logging;
+#[cfg(feature = "postgres")]
+mod postgres;
+pub mod server;
+pub mod shutdown;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use error::{Result, StartupError};

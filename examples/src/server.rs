@@ -1,0 +1,296 @@
+//! `chat-server` from flags to a running server: [`ServerPlan`] checks every setting before
+//! anything is opened, [`run`] opens the store, builds the hub and serves until shutdown.
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+
+use chatcore::{Hub, Limits};
+use chatcore_transport_ws::{Transport, WsConfig};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::AuthPolicy;
+use crate::backends::{BusUrl, StoreUrl, default_node_id};
+use crate::bus_metrics::{self, BusMetrics};
+use crate::cli::ServerArgs;
+use crate::error::{Result, StartupError};
+
+/// Everything the flags decided, validated: building it is where configuration errors show
+/// up, before a port is bound or a database is touched.
+#[derive(Debug, Clone)]
+pub struct ServerPlan {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Which store.
+    pub store: StoreUrl,
+    /// Which bus.
+    pub bus: BusUrl,
+    /// This node's name on the bus.
+    pub node_id: String,
+    /// Prefix of the bus's channels.
+    pub bus_prefix: String,
+    /// Who may connect.
+    pub auth: AuthPolicy,
+    /// The hub's limits (history on join, message size).
+    pub limits: Limits,
+    /// The transport's settings (the WebSocket message limit follows the text limit).
+    pub ws: WsConfig,
+}
+
+impl ServerPlan {
+    /// Validates the flags.
+    pub fn from_args(args: &ServerArgs) -> Result<Self> {
+        let store = StoreUrl::parse(&args.store)?;
+        let bus = BusUrl::parse(&args.bus)?;
+        let node_id = match args.node_id.as_deref().map(str::trim) {
+            Some("") => return Err(StartupError::Config("--node-id must not be empty".into())),
+            Some(id) => id.to_owned(),
+            None => default_node_id(),
+        };
+        let auth = AuthPolicy::decide(args.listen, args.jwt_secret.as_deref(), args.allow_guests)?;
+        let limits = Limits::default()
+            .with_history_on_join(args.history_on_join)
+            .map_err(|e| config_error("--history-on-join", e))?
+            .with_max_text_bytes(args.max_message_bytes)
+            .map_err(|e| config_error("--max-message-bytes", e))?;
+        Ok(Self {
+            listen: args.listen,
+            store,
+            bus,
+            node_id,
+            bus_prefix: args.bus_prefix.clone(),
+            auth,
+            ws: ws_config(&limits)?
+                .with_max_connections(args.max_connections)
+                .and_then(|ws| {
+                    let burst = args.frames_per_second.max(100);
+                    ws.with_rate_limit(args.frames_per_second, burst, 50)
+                })
+                .map_err(|e| {
+                    StartupError::Config(format!("--max-connections/--frames-per-second: {e}"))
+                })?,
+            limits,
+        })
+    }
+}
+
+fn config_error(flag: &str, e: chatcore::Error) -> StartupError {
+    StartupError::Config(format!("{flag}: {e}"))
+}
+
+/// The transport settings for `limits`: defaults, with a WebSocket message limit that fits a
+/// `send` at the text limit even if every byte needs JSON escaping (`\u0001` is 6 bytes).
+pub fn ws_config(limits: &Limits) -> Result<WsConfig> {
+    let defaults = WsConfig::default();
+    let needed = limits.max_text_bytes.saturating_mul(6).saturating_add(1024);
+    if needed <= defaults.max_message_bytes {
+        return Ok(defaults);
+    }
+    defaults
+        .with_max_message_bytes(needed)
+        .map_err(|e| StartupError::Config(format!("--max-message-bytes: {e}")))
+}
+
+/// Binds, opens the store and the bus, builds the hub, prints the URL to open, and serves
+/// until `shutdown` resolves; then drains and closes everything.
+pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
+    let listener = TcpListener::bind(plan.listen)
+        .await
+        .map_err(|source| StartupError::Listen {
+            addr: plan.listen,
+            source,
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| StartupError::Listen {
+            addr: plan.listen,
+            source,
+        })?;
+    let (hub, bus_metrics) = open_hub(&plan).await?;
+    tracing::info!(
+        listen = %local,
+        store = %plan.store.display(),
+        bus = %plan.bus.display(),
+        node = %plan.node_id,
+        auth = plan.auth.describe(),
+        history_on_join = plan.limits.history_on_join,
+        max_message_bytes = plan.limits.max_text_bytes,
+        "chat-server ready"
+    );
+    println!(
+        "chatcore is running: open {} in a browser",
+        browser_url(local)
+    );
+    if local.ip().is_unspecified() {
+        println!("(listening on every interface, port {})", local.port());
+    }
+    serve(
+        listener,
+        Transport::new(hub, plan.ws),
+        bus_metrics,
+        shutdown,
+    )
+    .await
+}
+
+/// Opens the store and builds the hub the plan describes.
+pub async fn build_hub(plan: &ServerPlan) -> Result<Hub> {
+    open_hub(plan).await.map(|(hub, _)| hub)
+}
+
+/// The hub, and the bus's own counters for `/metrics` when it has any.
+async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>)> {
+    if matches!(plan.bus, BusUrl::Redis(_)) && !matches!(plan.store, StoreUrl::Postgres(_)) {
+        tracing::warn!(
+            store = %plan.store.display(),
+            "--bus redis with a store of this process only: every node numbers and keeps its \
+             own messages; give all nodes one --store postgres://…"
+        );
+    }
+    let store = plan.store.open().await?;
+    let opened = match plan.bus.open(&plan.node_id, &plan.bus_prefix).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            let _ = store.close().await;
+            return Err(e);
+        }
+    };
+    let mut builder = Hub::builder()
+        .shared_store(store)
+        .shared_authenticator(plan.auth.authenticator()?)
+        .limits(plan.limits.clone());
+    if let Some(bus) = opened.bus {
+        builder = builder.shared_bus(bus);
+    }
+    let hub = builder
+        .build()
+        .await
+        .map_err(|e| StartupError::Bus(format!("cannot start the hub: {e}")))?;
+    Ok((hub, opened.metrics))
+}
+
+/// [`chatcore_transport_ws::serve`], with the bus's counters appended to `/metrics`.
+async fn serve(
+    listener: TcpListener,
+    transport: Transport,
+    bus_metrics: Option<BusMetrics>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
+    let serve_error = |e: &dyn std::fmt::Display| StartupError::Serve(e.to_string());
+    let config = transport.config();
+    let grace = config.shutdown_grace + config.close_timeout;
+    let router = match bus_metrics {
+        Some(metrics) => bus_metrics::layer(transport.router(), metrics),
+        None => transport.router(),
+    };
+    let stop = CancellationToken::new();
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(stop.clone().cancelled_owned())
+        .into_future();
+    tokio::pin!(server);
+    tokio::pin!(shutdown);
+    tokio::select! {
+        served = &mut server => {
+            // The listener failed. Still close the hub properly.
+            let closed = transport.shutdown().await;
+            served.map_err(|e| serve_error(&e))?;
+            return closed.map_err(|e| serve_error(&e));
+        }
+        () = &mut shutdown => {}
+    }
+    tracing::info!("shutting down: no new connections");
+    stop.cancel();
+    let (closed, served) = tokio::join!(
+        transport.shutdown(),
+        tokio::time::timeout(grace, &mut server)
+    );
+    match served {
+        Ok(result) => result.map_err(|e| serve_error(&e))?,
+        Err(_) => tracing::warn!("HTTP connections still open after the shutdown grace"),
+    }
+    tracing::info!("shut down");
+    closed.map_err(|e| serve_error(&e))
+}
+
+/// The URL a person opens for a server listening on `addr` (loopback for a wildcard address).
+pub fn browser_url(addr: SocketAddr) -> String {
+    let mut shown = addr;
+    if addr.ip().is_unspecified() {
+        shown.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{shown}/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan(args: &[&str]) -> Result<ServerPlan> {
+        let argv = std::iter::once("chat-server").chain(args.iter().copied());
+        ServerPlan::from_args(&ServerArgs::try_parse_from(argv).expect("flags"))
+    }
+
+    #[test]
+    fn urls_to_open() {
+        assert_eq!(
+            browser_url("127.0.0.1:8080".parse().expect("addr")),
+            "http://127.0.0.1:8080/"
+        );
+        assert_eq!(
+            browser_url("0.0.0.0:80".parse().expect("addr")),
+            "http://127.0.0.1:80/"
+        );
+        assert_eq!(
+            browser_url("[::]:8080".parse().expect("addr")),
+            "http://[::1]:8080/"
+        );
+    }
+
+    #[test]
+    fn limits_come_from_flags() {
+        let p = plan(&[
+            "--listen=127.0.0.1:0",
+            "--store=memory://",
+            "--history-on-join=7",
+            "--max-message-bytes=100000",
+        ])
+        .expect("plan");
+        assert_eq!(p.limits.history_on_join, 7);
+        assert_eq!(p.limits.max_text_bytes, 100_000);
+        assert!(p.ws.max_message_bytes >= 600_000);
+        assert!(plan(&["--store=memory://", "--max-message-bytes=0"]).is_err());
+        assert!(plan(&["--store=memory://", "--history-on-join=5000"]).is_err());
+    }
+
+    #[tokio::test]
+    async fn serves_until_shutdown() {
+        let p = plan(&["--listen=127.0.0.1:0", "--store=memory://"]).expect("plan");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(run(p, async move {
+            let _ = rx.await;
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tx.send(()).expect("server still running");
+        let result = tokio::time::timeout(std::time::Duration::from_secs(20), server)
+            .await
+            .expect("shuts down in time")
+            .expect("no panic");
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn port_in_use_is_explained() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = taken.local_addr().expect("addr").to_string();
+        let p = plan(&[&format!("--listen={addr}"), "--store=memory://"]).expect("plan");
+        let msg = run(p, std::future::pending())
+            .await
+            .expect_err("port taken")
+            .to_string();
+        assert!(msg.contains("--listen"), "{msg}");
+    }
+}

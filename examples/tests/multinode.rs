@@ -1,0 +1,794 @@
+//! Several real `chat-server` processes on one PostgreSQL and one Redis, talked to by
+//! `chatcore-client` clients: chat, DMs, presence and typing across nodes; one order and
+//! exactly-once delivery under concurrent senders on every node; a Redis restart while
+//! messages flow; a node killed with SIGKILL.
+//!
+//! Needs `CHATCORE_TEST_REDIS_URL` and `CHATCORE_TEST_POSTGRES_URL` (skipped without them,
+//! failing with `CHATCORE_REQUIRE_SERVICES=1`), and the `postgres` and `redis` features, which
+//! `scripts/test.sh` turns on. Each test has its own PostgreSQL schema and Redis channel
+//! prefix; the Redis restart test runs a `redis-server` of its own. Server logs go to
+//! `$TMPDIR/chatcore-multinode-*.log` and are removed when the test passes.
+
+#[cfg(not(all(feature = "postgres", feature = "redis")))]
+#[test]
+fn multinode_tests_need_the_postgres_and_redis_features() {
+    let why = "the multi-node tests need `--features postgres,redis` (scripts/test.sh turns \
+               them on)";
+    if std::env::var("CHATCORE_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+        panic!("{why}, but CHATCORE_REQUIRE_SERVICES=1");
+    }
+    eprintln!("skipped: {why}");
+}
+
+#[cfg(all(feature = "postgres", feature = "redis"))]
+mod multinode {
+    use std::collections::{BTreeMap, HashSet};
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use chatcore::protocol::Message;
+    use chatcore::testing::service_url;
+    use chatcore_client::{
+        Client, ClientConfig, ClientEvent, ConnectionState, Events, HistoryQuery, RestClient,
+    };
+    use chatcore_store_postgres::{PostgresConfig, PostgresStore};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::process::{Child, Command};
+    use tokio::time::Instant;
+
+    /// How long anything that should just work may take (a bound against hangs).
+    const PATIENCE: f64 = 20.0;
+
+    /// The documented bound for a dead node's users to leave presence: the core's roster
+    /// lease (9 s) plus its expiry check (1 s).
+    const PRESENCE_BOUND: Duration = Duration::from_secs(10);
+
+    /// What observing the leave may add to [`PRESENCE_BOUND`] on a busy machine: the notice
+    /// travelling to the client, and this test's 25 ms polling of `who`.
+    const OBSERVATION_SLACK: Duration = Duration::from_millis(500);
+
+    /// Polls `$cond` (which may `.await`) every 25 ms until it holds; panics after `$secs`.
+    macro_rules! wait_until {
+        ($secs:expr, $what:expr, $cond:expr) => {{
+            let deadline = Instant::now() + Duration::from_secs_f64($secs);
+            loop {
+                if $cond {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    panic!("timed out after {} s waiting for {}", $secs, $what);
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }};
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Fixture: services, nodes, clients.
+    // ---------------------------------------------------------------------------------
+
+    /// One test's share of the services: its own schema and channel prefix.
+    struct Cluster {
+        pg_url: String,
+        schema: String,
+        redis_url: String,
+        prefix: String,
+        nodes: Vec<Node>,
+    }
+
+    /// A `chat-server` process; killed when dropped.
+    struct Node {
+        id: String,
+        addr: SocketAddr,
+        child: Child,
+        /// Its stderr (the server's log), kept when the test fails.
+        log: std::path::PathBuf,
+    }
+
+    impl Node {
+        fn url(&self) -> String {
+            format!("http://{}", self.addr)
+        }
+    }
+
+    /// A name no other test (or earlier run) uses.
+    fn unique(tag: &str) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() % 1_000_000_000_000);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        format!("mn_{tag}_{}_{nanos}_{n}", std::process::id())
+    }
+
+    impl Cluster {
+        /// The services, or `None` (skipped) when the environment does not name them.
+        fn services() -> Option<(String, String)> {
+            let redis = service_url("CHATCORE_TEST_REDIS_URL");
+            let pg = service_url("CHATCORE_TEST_POSTGRES_URL");
+            Some((redis?, pg?))
+        }
+
+        /// `nodes` servers on `redis_url` (the shared Redis unless the test has its own).
+        async fn start(tag: &str, nodes: usize, redis_url: String, pg_url: String) -> Self {
+            let schema = unique(tag);
+            let mut cluster = Self {
+                pg_url,
+                prefix: format!("{schema}:"),
+                schema,
+                redis_url,
+                nodes: Vec::new(),
+            };
+            for i in 1..=nodes {
+                let node = cluster.spawn(&format!("n{i}")).await;
+                cluster.nodes.push(node);
+            }
+            cluster
+        }
+
+        fn store_url(&self) -> String {
+            let sep = if self.pg_url.contains('?') { '&' } else { '?' };
+            format!("{}{sep}schema={}", self.pg_url, self.schema)
+        }
+
+        /// Starts a node and waits until `/ready` answers 200.
+        async fn spawn(&self, id: &str) -> Node {
+            let log_path =
+                std::env::temp_dir().join(format!("chatcore-multinode-{}-{id}.log", self.schema));
+            let log = std::fs::File::create(&log_path).expect("log file");
+            let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
+                .env_clear()
+                .env("CHATCORE_LISTEN", "127.0.0.1:0")
+                .env("CHATCORE_STORE", self.store_url())
+                .env("CHATCORE_BUS", &self.redis_url)
+                .env("CHATCORE_BUS_PREFIX", &self.prefix)
+                .env("CHATCORE_NODE_ID", id)
+                .env("CHATCORE_LOG", "info")
+                .env("RUST_BACKTRACE", "1")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(log)
+                .kill_on_drop(true)
+                .spawn()
+                .expect("run chat-server");
+            let stdout = child.stdout.take().expect("stdout");
+            let mut lines = BufReader::new(stdout).lines();
+            let addr = tokio::time::timeout(Duration::from_secs(60), async {
+                while let Some(line) = lines.next_line().await.expect("read stdout") {
+                    if let Some(rest) = line.split("http://").nth(1) {
+                        let addr = rest.split('/').next().unwrap_or_default();
+                        return addr.parse::<SocketAddr>().expect("listen address");
+                    }
+                }
+                panic!("chat-server {id} exited; see {}", log_path.display());
+            })
+            .await
+            .unwrap_or_else(|_| {
+                panic!("chat-server {id} did not start; see {}", log_path.display())
+            });
+            // Keep reading, so the pipe never fills.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            let node = Node {
+                id: id.to_owned(),
+                addr,
+                child,
+                log: log_path,
+            };
+            wait_until!(
+                PATIENCE,
+                format!("{id} to be ready"),
+                http_get(addr, "/ready").await.0 == 200
+            );
+            node
+        }
+
+        fn node(&self, id: &str) -> &Node {
+            self.nodes.iter().find(|n| n.id == id).expect("node")
+        }
+
+        /// Stops the nodes, drops the schema and removes the logs (the test passed).
+        async fn finish(mut self) {
+            for node in &mut self.nodes {
+                let _ = node.child.kill().await;
+                let _ = std::fs::remove_file(&node.log);
+            }
+            let config = PostgresConfig::new(self.pg_url.clone())
+                .with_schema(self.schema.clone())
+                .expect("schema name");
+            if let Err(e) = PostgresStore::drop_schema(&config).await {
+                eprintln!("could not drop schema {}: {e}", self.schema);
+            }
+        }
+    }
+
+    /// A plain HTTP/1.1 GET: status and body (0 when the server cannot be reached).
+    async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+        let Ok(mut stream) = TcpStream::connect(addr).await else {
+            return (0, String::new());
+        };
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        if stream.write_all(request.as_bytes()).await.is_err() {
+            return (0, String::new());
+        }
+        let mut raw = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await;
+        if !matches!(read, Ok(Ok(_))) {
+            return (0, String::new());
+        }
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (status, body.to_owned())
+    }
+
+    /// Everything a client's event stream yielded, collected by a task.
+    #[derive(Clone, Default)]
+    struct Inbox(Arc<Mutex<Vec<ClientEvent>>>);
+
+    impl Inbox {
+        fn collect(mut events: Events) -> Self {
+            let inbox = Self::default();
+            let sink = inbox.clone();
+            tokio::spawn(async move {
+                while let Some(event) = events.recv().await {
+                    sink.lock().push(event);
+                }
+            });
+            inbox
+        }
+
+        fn lock(&self) -> std::sync::MutexGuard<'_, Vec<ClientEvent>> {
+            self.0.lock().unwrap_or_else(|p| p.into_inner())
+        }
+
+        fn any(&self, pred: impl Fn(&ClientEvent) -> bool) -> bool {
+            self.lock().iter().any(pred)
+        }
+
+        fn count(&self, pred: impl Fn(&ClientEvent) -> bool) -> usize {
+            self.lock().iter().filter(|e| pred(e)).count()
+        }
+
+        /// Messages of `room`, in the order they were yielded.
+        fn messages(&self, room: &str) -> Vec<Message> {
+            self.lock()
+                .iter()
+                .filter_map(|e| match e {
+                    ClientEvent::Message(m) if m.room == room => Some(m.clone()),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    /// A guest client of `url` that reconnects quickly, and its collected events.
+    async fn client(url: &str, user: &str) -> (Client, Inbox) {
+        let config = ClientConfig::new(url)
+            .expect("url")
+            .with_guest(user)
+            .with_backoff(Duration::from_millis(50), Duration::from_millis(500))
+            .expect("backoff");
+        let (client, events) = Client::connect(config).await.expect("connect");
+        (client, Inbox::collect(events))
+    }
+
+    fn user_joined(room: &str, user: &str) -> impl Fn(&ClientEvent) -> bool {
+        let (room, user) = (room.to_owned(), user.to_owned());
+        move |e| matches!(e, ClientEvent::UserJoined { room: r, user: u } if *r == room && *u == user)
+    }
+
+    fn user_left(room: &str, user: &str) -> impl Fn(&ClientEvent) -> bool {
+        let (room, user) = (room.to_owned(), user.to_owned());
+        move |e| matches!(e, ClientEvent::UserLeft { room: r, user: u } if *r == room && *u == user)
+    }
+
+    /// The whole history of `room` from a node's REST API, oldest first.
+    async fn rest_history(node: &Node, room: &str) -> Vec<Message> {
+        let rest = RestClient::new(&node.url()).expect("rest client");
+        let mut all = Vec::new();
+        loop {
+            let after = all.last().map_or(0, |m: &Message| m.seq);
+            let page = rest
+                .history(room, HistoryQuery::after(after).with_limit(100))
+                .await
+                .expect("history");
+            all.extend(page.messages);
+            if !page.has_more {
+                return all;
+            }
+        }
+    }
+
+    /// Waits (up to [`PATIENCE`]) until `done`; the assertion after it says what is wrong.
+    async fn settle(done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs_f64(PATIENCE);
+        while !done() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// `(seq, id)` of messages, for comparing what different parties saw.
+    fn ids(messages: &[Message]) -> Vec<(u64, String)> {
+        messages.iter().map(|m| (m.seq, m.id.clone())).collect()
+    }
+
+    /// Asserts `seen` is exactly `expected` (sorted by seq): every one once, in order.
+    fn assert_exactly_once_in_order(who: &str, seen: &[Message], expected: &BTreeMap<u64, String>) {
+        let seen = ids(seen);
+        let want: Vec<(u64, String)> = expected.iter().map(|(s, i)| (*s, i.clone())).collect();
+        if seen != want {
+            let dupes = seen.len() - seen.iter().collect::<HashSet<_>>().len();
+            let missing: Vec<u64> = expected
+                .keys()
+                .filter(|s| !seen.iter().any(|(x, _)| x == *s))
+                .copied()
+                .collect();
+            let first = seen.iter().zip(&want).position(|(a, b)| a != b);
+            let seqs: Vec<u64> = seen.iter().map(|(s, _)| *s).collect();
+            panic!(
+                "{who}: {} messages seen, {} expected; {dupes} duplicates; missing seqs \
+                 {missing:?}; first difference at index {first:?}; seen seqs {seqs:?}",
+                seen.len(),
+                want.len()
+            );
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Tests.
+    // ---------------------------------------------------------------------------------
+
+    /// Clients of two nodes chat in a room and in a DM, see each other's presence and
+    /// typing, and read the same history from either node.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chat_dm_presence_typing_and_history_across_nodes() {
+        let Some((redis, pg)) = Cluster::services() else {
+            return;
+        };
+        let cluster = Cluster::start("chat", 2, redis, pg).await;
+        let (n1, n2) = (cluster.node("n1"), cluster.node("n2"));
+        let (ann, ann_in) = client(&n1.url(), "ann").await;
+        let (bob, bob_in) = client(&n2.url(), "bob").await;
+
+        ann.join("lobby").await.expect("join");
+        bob.join("lobby").await.expect("join");
+        // Presence: each sees the other online (bob's node learns of ann from her node's
+        // roster within its 3 s period, ann's from bob's join).
+        wait_until!(PATIENCE, "ann to see bob online", {
+            ann.who("lobby")
+                .await
+                .expect("who")
+                .contains(&"bob".to_owned())
+        });
+        wait_until!(PATIENCE, "bob to see ann online", {
+            bob.who("lobby").await.expect("who") == ["ann", "bob"]
+        });
+        assert!(
+            ann_in.any(user_joined("lobby", "bob")),
+            "ann got bob's join notice"
+        );
+
+        // Chat both ways.
+        let hi = ann.send("lobby", "hi bob").await.expect("send");
+        let yo = bob.send("lobby", "yo ann").await.expect("send");
+        assert_eq!((hi.seq, yo.seq), (1, 2));
+        for (who, inbox) in [("ann", &ann_in), ("bob", &bob_in)] {
+            wait_until!(PATIENCE, format!("{who} to have both messages"), {
+                inbox.messages("lobby").len() == 2
+            });
+            let texts: Vec<String> = inbox
+                .messages("lobby")
+                .into_iter()
+                .map(|m| m.text)
+                .collect();
+            assert_eq!(texts, ["hi bob", "yo ann"], "{who}");
+        }
+
+        // Typing crosses nodes.
+        ann.typing("lobby", true).expect("typing");
+        wait_until!(PATIENCE, "bob to see ann typing", {
+            bob_in.any(|e| {
+                matches!(e, ClientEvent::Typing { room, user, on: true } if room == "lobby" && user == "ann")
+            })
+        });
+
+        // A DM from ann (n1) to bob (n2). The hub auto-joins only the recipient's sessions
+        // on the sender's node, so bob, on another node, opens the conversation by joining
+        // it (as a client does from its room list); from then on both directions are live.
+        let first = ann.dm("bob", "psst").await.expect("dm");
+        let dm_room = first.room.clone();
+        let joined = bob
+            .join(dm_room.clone())
+            .await
+            .expect("bob opens the DM room");
+        assert_eq!(
+            joined
+                .history
+                .iter()
+                .map(|m| m.text.as_str())
+                .collect::<Vec<_>>(),
+            ["psst"]
+        );
+        let second = ann.dm("bob", "still there?").await.expect("dm");
+        let reply = bob.dm("ann", "yes").await.expect("dm");
+        assert_eq!(
+            (second.room.as_str(), reply.room.as_str()),
+            (dm_room.as_str(), dm_room.as_str())
+        );
+        wait_until!(PATIENCE, "bob to get the live DM", {
+            bob_in
+                .messages(&dm_room)
+                .iter()
+                .any(|m| m.text == "still there?")
+        });
+        wait_until!(PATIENCE, "ann to get bob's reply", {
+            ann_in.messages(&dm_room).iter().any(|m| m.text == "yes")
+        });
+        let ann_dm: Vec<String> = ann_in
+            .messages(&dm_room)
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(ann_dm, ["psst", "still there?", "yes"]);
+
+        // History is the same from either node, over REST and over the socket.
+        let h1 = rest_history(n1, "lobby").await;
+        let h2 = rest_history(n2, "lobby").await;
+        assert_eq!(ids(&h1), ids(&h2));
+        assert_eq!(ids(&h1), ids(&bob_in.messages("lobby")));
+        let page = bob
+            .history(dm_room.clone(), HistoryQuery::latest())
+            .await
+            .expect("history");
+        let via_ann = ann
+            .history(dm_room, HistoryQuery::latest())
+            .await
+            .expect("history");
+        assert_eq!(ids(&page.messages), ids(&via_ann.messages));
+        assert_eq!(page.messages.len(), 3);
+
+        // Leaving is seen across nodes.
+        bob.leave("lobby").await.expect("leave");
+        wait_until!(
+            PATIENCE,
+            "ann to see bob leave",
+            ann_in.any(user_left("lobby", "bob"))
+        );
+        // The bus metrics are exported.
+        let (status, metrics) = http_get(n1.addr, "/metrics").await;
+        assert_eq!(status, 200);
+        assert!(
+            metrics.contains("chatcore_redis_published_total"),
+            "{metrics}"
+        );
+        assert!(metrics.contains("chatcore_redis_connected 1"), "{metrics}");
+        cluster.finish().await;
+    }
+
+    /// Two senders on each of three nodes send at once: every client sees every message
+    /// exactly once, in one order (seq), the same order the store holds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_senders_on_every_node_see_one_order() {
+        let Some((redis, pg)) = Cluster::services() else {
+            return;
+        };
+        const PER_SENDER: usize = 40;
+        let cluster = Cluster::start("order", 3, redis, pg).await;
+        let mut clients = Vec::new();
+        for (i, node) in cluster.nodes.iter().enumerate() {
+            for j in 0..2 {
+                let user = format!("u{i}{j}");
+                let (c, inbox) = client(&node.url(), &user).await;
+                c.join("busy").await.expect("join");
+                clients.push((user, c, inbox));
+            }
+        }
+        let senders: Vec<_> = clients
+            .iter()
+            .map(|(user, c, _)| {
+                let (user, c) = (user.clone(), c.clone());
+                tokio::spawn(async move {
+                    let mut acks = Vec::new();
+                    for k in 0..PER_SENDER {
+                        let ack = c.send("busy", format!("{user} #{k}")).await.expect("send");
+                        acks.push((ack.seq, ack.msg_id));
+                    }
+                    acks
+                })
+            })
+            .collect();
+        let mut expected = BTreeMap::new();
+        for sender in senders {
+            for (seq, id) in sender.await.expect("sender") {
+                assert!(expected.insert(seq, id).is_none(), "seq {seq} acked twice");
+            }
+        }
+        let total = PER_SENDER * clients.len();
+        assert_eq!(expected.len(), total);
+        assert_eq!(
+            expected.keys().copied().collect::<Vec<_>>(),
+            (1..=total as u64).collect::<Vec<_>>()
+        );
+        for (user, _, inbox) in &clients {
+            settle(|| inbox.messages("busy").len() >= total).await;
+            assert_exactly_once_in_order(user, &inbox.messages("busy"), &expected);
+        }
+        let stored = rest_history(cluster.node("n3"), "busy").await;
+        assert_eq!(ids(&stored), expected.into_iter().collect::<Vec<_>>());
+        cluster.finish().await;
+    }
+
+    /// A `redis-server` of this test's own, on a free port, killed on drop.
+    struct PrivateRedis {
+        port: u16,
+        child: Option<Child>,
+    }
+
+    impl PrivateRedis {
+        async fn start() -> Self {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let mut redis = Self { port, child: None };
+            redis.spawn().await;
+            redis
+        }
+
+        fn url(&self) -> String {
+            format!("redis://127.0.0.1:{}", self.port)
+        }
+
+        async fn spawn(&mut self) {
+            let child = Command::new("redis-server")
+                .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("redis-server (apt-get install -y redis-server)");
+            self.child = Some(child);
+            let port = self.port;
+            wait_until!(PATIENCE, "redis-server to listen", {
+                TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+            });
+        }
+
+        async fn kill(&mut self) {
+            if let Some(mut child) = self.child.take() {
+                let _ = child.kill().await;
+            }
+        }
+    }
+
+    /// Messages flow from both nodes while Redis is killed and restarted: afterwards every
+    /// client has every acknowledged message exactly once, in order. Meanwhile `/ready`
+    /// says the bus is down.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_restart_while_messages_flow_loses_nothing() {
+        let Some((_, pg)) = Cluster::services() else {
+            return;
+        };
+        let mut redis = PrivateRedis::start().await;
+        let cluster = Cluster::start("restart", 2, redis.url(), pg).await;
+        let (n1, n2) = (cluster.node("n1"), cluster.node("n2"));
+        let mut clients = Vec::new();
+        for (node, user) in [(n1, "ann"), (n1, "amy"), (n2, "bob"), (n2, "ben")] {
+            let (c, inbox) = client(&node.url(), user).await;
+            c.join("flow").await.expect("join");
+            clients.push((user, c, inbox));
+        }
+        // ann (n1) and bob (n2) send every 20 ms until told to stop.
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let senders: Vec<_> = [0, 2]
+            .into_iter()
+            .map(|i| {
+                let (user, c) = (clients[i].0, clients[i].1.clone());
+                let stop = Arc::clone(&stop);
+                tokio::spawn(async move {
+                    let mut acks = Vec::new();
+                    let stopped = stop.notified();
+                    tokio::pin!(stopped);
+                    for k in 0.. {
+                        tokio::select! {
+                            () = &mut stopped => break,
+                            () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                        }
+                        let ack = c.send("flow", format!("{user} #{k}")).await.expect("send");
+                        acks.push((ack.seq, ack.msg_id));
+                    }
+                    acks
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        redis.kill().await;
+        wait_until!(PATIENCE, "/ready to report the bus down", {
+            let (status, body) = http_get(n1.addr, "/ready").await;
+            status == 503 && body.contains("bus")
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await; // messages flow without Redis
+        redis.spawn().await;
+        wait_until!(PATIENCE, "both nodes ready again", {
+            http_get(n1.addr, "/ready").await.0 == 200 && http_get(n2.addr, "/ready").await.0 == 200
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await; // and with Redis again
+        stop.notify_waiters();
+
+        let mut expected = BTreeMap::new();
+        for sender in senders {
+            for (seq, id) in sender.await.expect("sender") {
+                expected.insert(seq, id);
+            }
+        }
+        let total = expected.len();
+        assert!(total > 20, "messages flowed: {total}");
+        assert_eq!(
+            expected.keys().copied().collect::<Vec<_>>(),
+            (1..=total as u64).collect::<Vec<_>>()
+        );
+        for (_, _, inbox) in &clients {
+            settle(|| inbox.messages("flow").len() >= total).await;
+        }
+        for (user, _, inbox) in &clients {
+            println!(
+                "{user}: {} of {total} messages",
+                inbox.messages("flow").len()
+            );
+        }
+        for node in [n1, n2] {
+            let (_, metrics) = http_get(node.addr, "/metrics").await;
+            let lines: Vec<&str> = metrics
+                .lines()
+                .filter(|l| {
+                    !l.starts_with('#')
+                        && (l.contains("redis") || l.contains("gap") || l.contains("bus"))
+                })
+                .collect();
+            println!("{}: {lines:?}", node.id);
+        }
+        for (user, _, inbox) in &clients {
+            assert_exactly_once_in_order(user, &inbox.messages("flow"), &expected);
+        }
+        cluster.finish().await;
+        redis.kill().await;
+    }
+
+    /// A load balancer in miniature: each connection goes to the first backend that accepts
+    /// it, so when a node dies its clients reconnect to the next one.
+    async fn failover_proxy(backends: Vec<SocketAddr>) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut down, _)) = listener.accept().await {
+                let backends = backends.clone();
+                tokio::spawn(async move {
+                    for backend in backends {
+                        if let Ok(mut up) = TcpStream::connect(backend).await {
+                            let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    /// SIGKILL one of three nodes: its users leave presence on the others within the bound,
+    /// with leave notices; a client that was on it reconnects (through the proxy) to another
+    /// node and resumes without gap or duplicate while others keep sending.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn killed_node_users_leave_and_clients_resume_on_another_node() {
+        let Some((redis, pg)) = Cluster::services() else {
+            return;
+        };
+        let mut cluster = Cluster::start("kill", 3, redis, pg).await;
+        let [n1, n2, n3] = ["n1", "n2", "n3"].map(|id| cluster.node(id).addr);
+        let proxy = failover_proxy(vec![n3, n1]).await;
+        let (ann, ann_in) = client(&format!("http://{n1}"), "ann").await;
+        let (bob, bob_in) = client(&format!("http://{n2}"), "bob").await;
+        let (carol, _carol_in) = client(&format!("http://{n3}"), "carol").await; // gone with n3
+        let (dave, dave_in) = client(&format!("http://{proxy}"), "dave").await; // n3, then n1
+        for c in [&ann, &bob, &carol, &dave] {
+            c.join("room").await.expect("join");
+        }
+        for (who, c) in [("ann", &ann), ("bob", &bob)] {
+            wait_until!(PATIENCE, format!("{who} to see all four online"), {
+                c.who("room").await.expect("who") == ["ann", "bob", "carol", "dave"]
+            });
+        }
+        let mut expected = BTreeMap::new();
+        for k in 0..5 {
+            let ack = ann
+                .send("room", format!("before #{k}"))
+                .await
+                .expect("send");
+            expected.insert(ack.seq, ack.msg_id);
+        }
+        wait_until!(
+            PATIENCE,
+            "dave to have the first messages",
+            dave_in.messages("room").len() == 5
+        );
+
+        // Kill n3 while bob keeps sending.
+        let victim = cluster.nodes.iter_mut().find(|n| n.id == "n3").expect("n3");
+        victim.child.start_kill().expect("SIGKILL n3");
+        let killed = Instant::now();
+        let _ = victim.child.wait().await;
+        let sender = {
+            let bob = bob.clone();
+            tokio::spawn(async move {
+                let mut acks = Vec::new();
+                for k in 0..30 {
+                    let ack = bob
+                        .send("room", format!("during #{k}"))
+                        .await
+                        .expect("send");
+                    acks.push((ack.seq, ack.msg_id));
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                acks
+            })
+        };
+
+        // carol is gone from presence on n1 and n2 within the bound, with a leave notice.
+        // (dave is back, through n1, long before.)
+        let bound = (PRESENCE_BOUND + OBSERVATION_SLACK).as_secs_f64();
+        for (who, c, inbox) in [("ann", &ann, &ann_in), ("bob", &bob, &bob_in)] {
+            wait_until!(
+                bound - killed.elapsed().as_secs_f64().min(bound),
+                format!("{who} to see carol leave"),
+                {
+                    let online = c.who("room").await.expect("who");
+                    !online.contains(&"carol".to_owned()) && inbox.any(user_left("room", "carol"))
+                }
+            );
+        }
+        let took = killed.elapsed();
+        assert!(
+            took <= PRESENCE_BOUND + OBSERVATION_SLACK,
+            "presence took {took:?}"
+        );
+        println!("carol left presence {took:?} after the kill");
+
+        for (seq, id) in sender.await.expect("sender") {
+            expected.insert(seq, id);
+        }
+        let after = ann.send("room", "after").await.expect("send");
+        expected.insert(after.seq, after.msg_id);
+        let total = expected.len();
+        assert_eq!(total, 36);
+        wait_until!(
+            PATIENCE,
+            "dave to resume",
+            matches!(dave.state(), ConnectionState::Connected(_))
+        );
+        for (who, inbox) in [("ann", &ann_in), ("bob", &bob_in), ("dave", &dave_in)] {
+            settle(|| inbox.messages("room").len() >= total).await;
+            assert_exactly_once_in_order(who, &inbox.messages("room"), &expected);
+        }
+        assert!(
+            dave_in.count(|e| matches!(e, ClientEvent::State(ConnectionState::Connected(_)))) >= 1,
+            "dave reconnected"
+        );
+        assert!(
+            ann.who("room")
+                .await
+                .expect("who")
+                .contains(&"dave".to_owned())
+        );
+        cluster.finish().await;
+    }
+}
