@@ -1,0 +1,248 @@
+//! What changes the state ([`Action`]) and what the state asks of the world ([`Effect`]).
+
+use std::time::Instant;
+
+use chatcore_client::{Message, RoomKind};
+
+/// The connection as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnStatus {
+    /// The first connection attempt is under way.
+    Connecting,
+    /// Connected as `user`.
+    Connected {
+        /// The authenticated user name.
+        user: String,
+    },
+    /// The connection ended; the client is about to retry.
+    Disconnected {
+        /// Why, for people.
+        reason: String,
+    },
+    /// Waiting for reconnect attempt `attempt` (from 1).
+    Reconnecting {
+        /// Attempt number since the connection was lost.
+        attempt: u32,
+    },
+    /// The client stopped for good (credentials refused, …).
+    Closed {
+        /// Why, for people.
+        reason: String,
+    },
+}
+
+/// One input to [`App::update`](crate::app::App::update).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    // ---- time and terminal ----
+    /// The clock advanced (drives typing expiry and debounce).
+    Tick(Instant),
+    /// The terminal was resized.
+    Resize(u16, u16),
+
+    // ---- keys (mapped by `event`) ----
+    /// Type a character into the input line (insert or command mode).
+    Char(char),
+    /// Pasted text (bracketed paste): typed in one go, newlines as spaces, never sent.
+    Paste(String),
+    /// Delete the character before the cursor.
+    Backspace,
+    /// Delete the character under the cursor.
+    Delete,
+    /// Delete the word before the cursor.
+    DeleteWord,
+    /// Clear the input line.
+    ClearLine,
+    /// Move the cursor left.
+    CursorLeft,
+    /// Move the cursor right.
+    CursorRight,
+    /// Move the cursor to the start of the line.
+    CursorHome,
+    /// Move the cursor to the end of the line.
+    CursorEnd,
+    /// Enter: send the input, run the command, or change the selected setting.
+    Submit,
+    /// Enter insert mode.
+    InsertMode,
+    /// Enter insert mode with `/` typed (a slash command).
+    SlashMode,
+    /// Enter command mode (`:`).
+    CommandMode,
+    /// Back to normal mode / close an overlay.
+    Escape,
+    /// A first `g` was pressed; a second one scrolls to the top.
+    PendingG,
+    /// Scroll towards older messages by this many messages.
+    ScrollUp(usize),
+    /// Scroll towards newer messages by this many messages.
+    ScrollDown(usize),
+    /// Scroll half a page towards older messages.
+    HalfPageUp,
+    /// Scroll half a page towards newer messages.
+    HalfPageDown,
+    /// Scroll to the oldest message (loading history).
+    ScrollTop,
+    /// Scroll to the newest message.
+    ScrollBottom,
+    /// Select the next room.
+    NextRoom,
+    /// Select the previous room.
+    PrevRoom,
+    /// Select the room at this position (0-based).
+    SelectRoom(usize),
+    /// Toggle the help overlay.
+    ToggleHelp,
+    /// Toggle the user list.
+    ToggleUsers,
+    /// Open or close the settings view.
+    ToggleSettings,
+    /// A mouse click at (column, row).
+    Click(u16, u16),
+    /// Quit.
+    Quit,
+
+    // ---- from the network ----
+    /// The connection changed state.
+    Conn(ConnStatus),
+    /// A room was joined (answer to a join, or a DM the server joined us to).
+    Joined {
+        /// Room name.
+        room: String,
+        /// Room kind.
+        kind: RoomKind,
+        /// The room's newest seq at the join.
+        last_seq: u64,
+        /// Users online.
+        online: Vec<String>,
+        /// Recent messages, oldest first (empty on a resumed join: they arrive as messages).
+        history: Vec<Message>,
+    },
+    /// A room was left.
+    Left(String),
+    /// A message arrived (live or replayed).
+    Message(Message),
+    /// A page of older messages arrived.
+    History {
+        /// Room name.
+        room: String,
+        /// Messages, oldest first.
+        messages: Vec<Message>,
+        /// More exist below the oldest.
+        has_more: bool,
+    },
+    /// Who is online in a room (a snapshot).
+    Presence {
+        /// Room name.
+        room: String,
+        /// Users online.
+        online: Vec<String>,
+    },
+    /// A user came online (`true`) or went offline in a room.
+    UserPresence {
+        /// Room name.
+        room: String,
+        /// User name.
+        user: String,
+        /// Online?
+        online: bool,
+    },
+    /// Someone started or stopped typing.
+    Typing {
+        /// Room name.
+        room: String,
+        /// Who.
+        user: String,
+        /// Typing?
+        on: bool,
+    },
+    /// A pending send was stored by the server.
+    Sent {
+        /// The local id of the pending send.
+        local_id: u64,
+    },
+    /// A pending send failed.
+    SendFailed {
+        /// The local id of the pending send.
+        local_id: u64,
+        /// Why.
+        error: String,
+    },
+    /// Something to tell the user (the answer to `:rooms`, …).
+    Info(String),
+    /// An error to show on the message line.
+    Error(String),
+}
+
+/// A command for the network task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetCmd {
+    /// Join a room.
+    Join(String),
+    /// Leave a room.
+    Leave(String),
+    /// Send a message (`emote` for `/me`).
+    Send {
+        /// Local id, echoed in [`Action::Sent`] / [`Action::SendFailed`].
+        local_id: u64,
+        /// Room name.
+        room: String,
+        /// Text.
+        text: String,
+        /// An emote (`/me`).
+        emote: bool,
+    },
+    /// Send a direct message.
+    Dm {
+        /// Local id, echoed in [`Action::Sent`] / [`Action::SendFailed`].
+        local_id: u64,
+        /// Recipient.
+        to: String,
+        /// Text.
+        text: String,
+    },
+    /// Start or stop the typing indicator.
+    Typing {
+        /// Room name.
+        room: String,
+        /// Typing?
+        on: bool,
+    },
+    /// Fetch messages older than `before`.
+    History {
+        /// Room name.
+        room: String,
+        /// Seq bound (exclusive).
+        before: u64,
+    },
+    /// List the server's rooms (answered with [`Action::Info`]).
+    Rooms,
+    /// Reconnect as another guest name (`/nick`) or to another server.
+    Reconnect {
+        /// New server URL.
+        server: String,
+        /// New guest name.
+        user: String,
+    },
+    /// Close the connection.
+    Close,
+}
+
+/// Something [`App::update`](crate::app::App::update) asks the runner to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Hand a command to the network task.
+    Net(NetCmd),
+    /// Tell the user about a mention or a direct message (bell or desktop, per settings).
+    Notify {
+        /// Title: room and sender.
+        title: String,
+        /// The message text.
+        body: String,
+    },
+    /// Write the settings to the config file.
+    SaveConfig,
+    /// Leave the program.
+    Quit,
+}
