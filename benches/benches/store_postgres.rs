@@ -1,0 +1,457 @@
+//! PostgreSQL store benchmarks (`chatcore-store-postgres`):
+//!
+//! 1. **Append throughput.** Durable appends (`synchronous_commit` as the server has it) of
+//!    100-byte messages, each with a nonce as clients send them, into 8 rooms; one pipelining
+//!    task per room keeps many appends in flight without awaiting each. Goal: at least
+//!    100,000 messages/s. Also reports the ack latency (append call → commit reply) and the
+//!    average batch size.
+//! 2. **The same without nonces** (no dedupe lookup, no unique-index entry).
+//! 3. **Two nodes.** Two stores (separate pools and pipelines) on one schema write the same
+//!    8 rooms at once, as two chat servers would: the rooms' row locks serialize them.
+//! 4. **History latency.** A page of 50 at random `before` cursors in a room of
+//!    `messages / 2` messages, one request at a time.
+//!
+//! ```text
+//! cargo bench -p chatcore-benches --bench store_postgres
+//! ```
+//!
+//! Environment: `CHATCORE_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`; the benchmark works in a schema of its own and
+//! drops it at the end), `CHATCORE_BENCH_MESSAGES` (messages in phase 1, default 500,000),
+//! `CHATCORE_BENCH_QUERIES` (history pages, default 10,000), `CHATCORE_BENCH_PIPELINES` and
+//! `CHATCORE_BENCH_MAX_BATCH` (store settings, default the store's defaults),
+//! `CHATCORE_BENCH_PHASES` (which phases to run, e.g. `1,4`; default all).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use chatcore::protocol::{MessageKind, RoomKind};
+use chatcore::store::{HistoryQuery, NewMessage, NewRoom, Pending, Store};
+use chatcore_store_postgres::{PostgresConfig, PostgresStore, WriteStats};
+use hdrhistogram::Histogram;
+
+/// Appends each producer keeps in flight before awaiting the oldest.
+const WINDOW: usize = 4096;
+const ROOMS: usize = 8;
+const BODY_BYTES: usize = 100;
+const PAGE: u32 = 50;
+
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+}
+
+/// A small deterministic PRNG (xorshift64*), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const WORDS: &[&str] = &[
+    "hello",
+    "world",
+    "chat",
+    "room",
+    "message",
+    "rust",
+    "postgres",
+    "async",
+    "batch",
+    "commit",
+    "latency",
+    "throughput",
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "it",
+    "that",
+    "for",
+    "on",
+    "with",
+    "as",
+    "this",
+    "was",
+    "but",
+    "be",
+    "have",
+    "from",
+    "or",
+    "one",
+    "all",
+    "would",
+    "there",
+    "their",
+    "what",
+    "so",
+    "up",
+    "out",
+    "if",
+    "about",
+    "who",
+    "get",
+    "which",
+    "go",
+    "me",
+    "when",
+    "make",
+    "can",
+    "like",
+    "time",
+    "no",
+    "just",
+    "him",
+    "know",
+    "take",
+    "people",
+    "into",
+    "year",
+    "your",
+    "good",
+    "some",
+    "could",
+    "them",
+    "see",
+    "other",
+    "than",
+    "then",
+    "now",
+    "look",
+    "only",
+    "come",
+    "its",
+    "over",
+    "think",
+    "also",
+    "back",
+    "after",
+    "use",
+    "two",
+    "how",
+    "our",
+    "work",
+    "first",
+    "well",
+    "way",
+    "even",
+    "new",
+    "want",
+    "because",
+    "any",
+    "these",
+    "give",
+    "day",
+    "most",
+    "us",
+    "deploy",
+    "ship",
+];
+
+/// A body of exactly `BODY_BYTES` bytes of words (so full-text indexing does real work).
+fn body(rng: &mut Rng) -> String {
+    let mut s = String::with_capacity(BODY_BYTES + 16);
+    while s.len() < BODY_BYTES {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+    }
+    s.truncate(BODY_BYTES);
+    s
+}
+
+/// How producers make their messages.
+#[derive(Clone, Copy)]
+struct Shape {
+    nonces: bool,
+    /// Distinguishes producers writing the same room (ids and nonces stay unique).
+    producer: u64,
+}
+
+fn message(room: &str, n: u64, rng: &mut Rng, shape: Shape) -> NewMessage {
+    let sender = format!("user{}", rng.below(1000));
+    NewMessage {
+        room: room.to_owned(),
+        id: format!("01BENCH{:03}{n:016}", shape.producer),
+        nonce: shape
+            .nonces
+            .then(|| format!("{room}-{}-{n}", shape.producer)),
+        sender,
+        kind: MessageKind::Text,
+        text: body(rng),
+        ts: chatcore::now_millis(),
+        reply_to: None,
+    }
+}
+
+async fn create_room(store: &PostgresStore, name: &str) {
+    store
+        .create_room(NewRoom {
+            name: name.to_owned(),
+            kind: RoomKind::Public,
+            creator: "bench".into(),
+            created: chatcore::now_millis(),
+        })
+        .await
+        .expect("create room");
+}
+
+/// Appends `count` messages to `room`, keeping up to `WINDOW` in flight; returns the ack
+/// latency of each (µs).
+async fn produce(
+    store: PostgresStore,
+    room: String,
+    count: usize,
+    seed: u64,
+    shape: Shape,
+) -> Histogram<u64> {
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let mut rng = Rng(seed | 1);
+    let mut in_flight: VecDeque<(Instant, Pending<_>)> = VecDeque::with_capacity(WINDOW);
+    for n in 0..count {
+        if in_flight.len() >= WINDOW {
+            let (start, p) = in_flight.pop_front().expect("non-empty");
+            p.await.expect("append");
+            hist.saturating_record(start.elapsed().as_micros() as u64);
+        }
+        let m = message(&room, n as u64, &mut rng, shape);
+        in_flight.push_back((Instant::now(), store.append(m)));
+        // Let the other producers and the reply wake-ups run now and then.
+        if n % 256 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    for (start, p) in in_flight {
+        p.await.expect("append");
+        hist.saturating_record(start.elapsed().as_micros() as u64);
+    }
+    hist
+}
+
+struct Throughput {
+    messages: usize,
+    elapsed: Duration,
+    acks: Histogram<u64>,
+    batches: u64,
+    appends: u64,
+    retries: u64,
+}
+
+impl Throughput {
+    fn print(&self, label: &str) {
+        let rate = self.messages as f64 / self.elapsed.as_secs_f64();
+        println!(
+            "{label}: {} messages in {:.2} s = {:.0} messages/s; {} commits, average batch \
+             {:.0}, {} retries; ack latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.messages,
+            self.elapsed.as_secs_f64(),
+            rate,
+            self.batches,
+            self.appends as f64 / self.batches.max(1) as f64,
+            self.retries,
+            self.acks.value_at_quantile(0.50) as f64 / 1000.0,
+            self.acks.value_at_quantile(0.99) as f64 / 1000.0,
+            self.acks.max() as f64 / 1000.0,
+        );
+    }
+}
+
+fn stats_sum(stores: &[PostgresStore]) -> WriteStats {
+    let mut sum = WriteStats::default();
+    for s in stores.iter().map(PostgresStore::write_stats) {
+        sum.batches += s.batches;
+        sum.appends += s.appends;
+        sum.retries += s.retries;
+    }
+    sum
+}
+
+/// `total` messages spread over `rooms` rooms; every store (node) runs one producer per room.
+async fn throughput(
+    stores: &[PostgresStore],
+    prefix: &str,
+    rooms: usize,
+    total: usize,
+    nonces: bool,
+) -> Throughput {
+    for r in 0..rooms {
+        create_room(&stores[0], &format!("{prefix}{r}")).await;
+    }
+    let producers = rooms * stores.len();
+    let before = stats_sum(stores);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (node, store) in stores.iter().enumerate() {
+        for r in 0..rooms {
+            let p = node * rooms + r;
+            let count = total / producers + usize::from(p < total % producers);
+            let shape = Shape {
+                nonces,
+                producer: node as u64,
+            };
+            tasks.push(tokio::spawn(produce(
+                store.clone(),
+                format!("{prefix}{r}"),
+                count,
+                p as u64 * 7919 + 1,
+                shape,
+            )));
+        }
+    }
+    let mut acks = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    for t in tasks {
+        acks.add(t.await.expect("producer")).expect("merge");
+    }
+    let elapsed = start.elapsed();
+    let after = stats_sum(stores);
+    Throughput {
+        messages: total,
+        elapsed,
+        acks,
+        batches: after.batches - before.batches,
+        appends: after.appends - before.appends,
+        retries: after.retries - before.retries,
+    }
+}
+
+/// `queries` pages of 50 at random `before` cursors in a room of `size` messages, one at a
+/// time; latency in ns.
+async fn history(store: &PostgresStore, room: &str, size: u64, queries: usize) -> Histogram<u64> {
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..queries {
+        // before in [PAGE + 1, size + 1]: every page is full.
+        let before = u64::from(PAGE) + 1 + rng.below(size - u64::from(PAGE) + 1);
+        let start = Instant::now();
+        let page = store
+            .history(room, HistoryQuery::before(before, PAGE))
+            .await
+            .expect("history");
+        hist.saturating_record(start.elapsed().as_nanos() as u64);
+        assert_eq!(page.messages.len(), PAGE as usize);
+        assert_eq!(page.messages[PAGE as usize - 1].seq, before - 1);
+    }
+    hist
+}
+
+fn print_latency(label: &str, hist: &Histogram<u64>) {
+    let us = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "{label}: {} pages; p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
+        hist.len(),
+        us(0.50),
+        us(0.90),
+        us(0.99),
+        us(0.999),
+        hist.max() as f64 / 1000.0,
+    );
+}
+
+async fn run() {
+    let url = std::env::var("CHATCORE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let messages = env_usize("CHATCORE_BENCH_MESSAGES").unwrap_or(500_000);
+    let queries = env_usize("CHATCORE_BENCH_QUERIES").unwrap_or(10_000);
+    let mut config = PostgresConfig::new(url)
+        .with_schema(format!("chatcore_bench_{}", std::process::id()))
+        .expect("schema");
+    if let Some(p) = env_usize("CHATCORE_BENCH_PIPELINES") {
+        config = config.with_pipelines(p).expect("pipelines");
+    }
+    if let Some(b) = env_usize("CHATCORE_BENCH_MAX_BATCH") {
+        config = config.with_max_batch(b).expect("max_batch");
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "store_postgres: {cores} cores, {BODY_BYTES}-byte bodies, {ROOMS} rooms, {WINDOW} appends \
+         in flight per room, {} pipelines, max batch {}, schema {}",
+        config.pipelines, config.max_batch, config.schema
+    );
+    let _ = PostgresStore::drop_schema(&config).await;
+    let store = match PostgresStore::connect(config.clone()).await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("store_postgres: {e}");
+            std::process::exit(1);
+        }
+    };
+    let nodes = [store.clone()];
+    let phases = std::env::var("CHATCORE_BENCH_PHASES").unwrap_or_else(|_| "1,2,3,4".into());
+    let run = |phase: &str| phases.split(',').any(|p| p.trim() == phase);
+
+    // 1. Throughput with nonces.
+    if run("1") {
+        let t = throughput(&nodes, "room-", ROOMS, messages, true).await;
+        t.print("append with nonces");
+    }
+
+    // 2. Without nonces.
+    if run("2") {
+        let t = throughput(&nodes, "plain-", ROOMS, messages / 2, false).await;
+        t.print("append without nonces");
+    }
+
+    // 3. Two nodes on the same rooms.
+    if run("3") {
+        let second = PostgresStore::connect(config.clone())
+            .await
+            .expect("second node");
+        let both = [store.clone(), second.clone()];
+        let t = throughput(&both, "shared-", ROOMS, messages / 2, true).await;
+        t.print("append from 2 nodes into the same rooms");
+        second.close().await.expect("close");
+    }
+
+    // 4. History: one room of `messages / 2` messages.
+    if !run("4") {
+        store.close().await.expect("close");
+        drop((store, nodes));
+        let _ = PostgresStore::drop_schema(&config).await;
+        return;
+    }
+    let size = (messages / 2).max(PAGE as usize + 1);
+    let fill = throughput(&nodes, "big-", 1, size, true).await;
+    fill.print("append, 1 room (history setup)");
+    let big = "big-0";
+    assert_eq!(store.last_seq(big).await.expect("last_seq"), size as u64);
+    history(&store, big, size as u64, queries / 10).await; // warm-up
+    let h = history(&store, big, size as u64, queries).await;
+    print_latency(
+        &format!("history page of {PAGE}, room of {size}, random before"),
+        &h,
+    );
+
+    store.close().await.expect("close");
+    drop((store, nodes));
+    if let Err(e) = PostgresStore::drop_schema(&config).await {
+        eprintln!(
+            "store_postgres: could not drop schema {}: {e}",
+            config.schema
+        );
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run());
+}

@@ -1,0 +1,471 @@
+//! SQLite store benchmarks (`chatcore-store-sqlite`):
+//!
+//! 1. **Append throughput.** Durable appends (WAL, `synchronous=NORMAL`) of 100-byte
+//!    messages into 8 rooms, one pipelining task per room keeping many appends in flight
+//!    without awaiting each. Goal: at least 200,000 messages/s. Also reports the ack latency
+//!    (append call → commit reply) and the average batch size.
+//! 2. **The same with `synchronous=FULL`** (an fsync per batch), smaller, for comparison.
+//! 3. **History latency.** A page of 50 from a room of 1,000,000 messages at random `before`
+//!    cursors, one request at a time. Goal: p99 at most 1 ms.
+//! 4. **History latency while appends run** (reads never wait for the writer; on 2 cores
+//!    they do share the CPU).
+//!
+//! ```text
+//! cargo bench -p chatcore-benches --bench store_sqlite
+//! ```
+//!
+//! Environment: `CHATCORE_BENCH_DIR` (directory for the temporary database, default the
+//! system temp dir), `CHATCORE_BENCH_MESSAGES` (messages in phase 1 and in the history
+//! room, default 1,000,000), `CHATCORE_BENCH_QUERIES` (history pages, default 20,000),
+//! `CHATCORE_BENCH_WINDOW` (appends in flight per producer, default 1024).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use chatcore::protocol::{MessageKind, RoomKind};
+use chatcore::store::{HistoryQuery, NewMessage, NewRoom, Pending, Store};
+use chatcore_store_sqlite::{SqliteConfig, SqliteStore, Synchronous};
+use hdrhistogram::Histogram;
+
+/// Appends each producer keeps in flight before awaiting the oldest (default; see
+/// `CHATCORE_BENCH_WINDOW`).
+const WINDOW: usize = 1024;
+
+fn window() -> usize {
+    env_usize("CHATCORE_BENCH_WINDOW", WINDOW).max(1)
+}
+const ROOMS: usize = 8;
+const BODY_BYTES: usize = 100;
+const PAGE: u32 = 50;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// A small deterministic PRNG (xorshift64*), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const WORDS: &[&str] = &[
+    "hello",
+    "world",
+    "chat",
+    "room",
+    "message",
+    "rust",
+    "sqlite",
+    "async",
+    "batch",
+    "commit",
+    "latency",
+    "throughput",
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "it",
+    "that",
+    "for",
+    "on",
+    "with",
+    "as",
+    "this",
+    "was",
+    "but",
+    "be",
+    "have",
+    "from",
+    "or",
+    "one",
+    "all",
+    "would",
+    "there",
+    "their",
+    "what",
+    "so",
+    "up",
+    "out",
+    "if",
+    "about",
+    "who",
+    "get",
+    "which",
+    "go",
+    "me",
+    "when",
+    "make",
+    "can",
+    "like",
+    "time",
+    "no",
+    "just",
+    "him",
+    "know",
+    "take",
+    "people",
+    "into",
+    "year",
+    "your",
+    "good",
+    "some",
+    "could",
+    "them",
+    "see",
+    "other",
+    "than",
+    "then",
+    "now",
+    "look",
+    "only",
+    "come",
+    "its",
+    "over",
+    "think",
+    "also",
+    "back",
+    "after",
+    "use",
+    "two",
+    "how",
+    "our",
+    "work",
+    "first",
+    "well",
+    "way",
+    "even",
+    "new",
+    "want",
+    "because",
+    "any",
+    "these",
+    "give",
+    "day",
+    "most",
+    "us",
+    "deploy",
+    "ship",
+];
+
+/// A body of exactly `BODY_BYTES` bytes of words (so full-text indexing does real work).
+fn body(rng: &mut Rng) -> String {
+    let mut s = String::with_capacity(BODY_BYTES + 16);
+    while s.len() < BODY_BYTES {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+    }
+    s.truncate(BODY_BYTES);
+    s
+}
+
+fn message(room: &str, n: u64, rng: &mut Rng) -> NewMessage {
+    NewMessage {
+        room: room.to_owned(),
+        id: format!("01BENCH{n:019}"),
+        sender: format!("user{}", rng.below(1000)),
+        kind: MessageKind::Text,
+        text: body(rng),
+        ts: chatcore::now_millis(),
+        nonce: None,
+        reply_to: None,
+    }
+}
+
+async fn create_room(store: &SqliteStore, name: &str) {
+    store
+        .create_room(NewRoom {
+            name: name.to_owned(),
+            kind: RoomKind::Public,
+            creator: "bench".into(),
+            created: chatcore::now_millis(),
+        })
+        .await
+        .expect("create room");
+}
+
+/// Appends `count` messages to `room`, keeping up to `WINDOW` in flight; returns the ack
+/// latency of each (µs).
+async fn produce(store: SqliteStore, room: String, count: usize, seed: u64) -> Histogram<u64> {
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let mut rng = Rng(seed | 1);
+    let window = window();
+    let mut in_flight: VecDeque<(Instant, Pending<_>)> = VecDeque::with_capacity(window);
+    for n in 0..count {
+        if in_flight.len() >= window {
+            let (start, p) = in_flight.pop_front().expect("non-empty");
+            p.await.expect("append");
+            hist.saturating_record(start.elapsed().as_micros() as u64);
+        }
+        let m = message(&room, n as u64, &mut rng);
+        in_flight.push_back((Instant::now(), store.append(m)));
+        // Let the other producers and the reply wake-ups run now and then.
+        if n % 256 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    for (start, p) in in_flight {
+        p.await.expect("append");
+        hist.saturating_record(start.elapsed().as_micros() as u64);
+    }
+    hist
+}
+
+/// CPU seconds used so far by each kind of thread of this process (from `/proc`, Linux
+/// only; empty elsewhere). Reader threads are summed as `sqlite-reader`, tokio workers as
+/// `tokio`.
+fn thread_cpu() -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = &stat[open + 1..close];
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // utime and stime: fields 14 and 15 of stat(5), in clock ticks (USER_HZ = 100).
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let seconds = (ticks(11) + ticks(12)) / 100.0;
+        let kind = if comm.starts_with("sqlite-reader") {
+            "sqlite-reader"
+        } else if comm.starts_with("tokio") {
+            "tokio"
+        } else if comm.starts_with("sqlite-") {
+            comm
+        } else {
+            "other"
+        };
+        *out.entry(kind.to_owned()).or_insert(0.0) += seconds;
+    }
+    out
+}
+
+/// CPU used between two [`thread_cpu`] snapshots, per kind of thread.
+fn cpu_since(before: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    thread_cpu()
+        .into_iter()
+        .map(|(k, v)| {
+            let used = v - before.get(&k).copied().unwrap_or(0.0);
+            (k, used)
+        })
+        .filter(|(_, v)| *v > 0.0)
+        .collect()
+}
+
+struct Throughput {
+    messages: usize,
+    elapsed: Duration,
+    acks: Histogram<u64>,
+    commits: u64,
+    writes: u64,
+    largest_batch: u64,
+    cpu: BTreeMap<String, f64>,
+}
+
+impl Throughput {
+    fn print(&self, label: &str) {
+        let rate = self.messages as f64 / self.elapsed.as_secs_f64();
+        println!(
+            "{label}: {} messages in {:.2} s = {:.0} messages/s; {} commits, average batch \
+             {:.0}, largest {}; ack latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.messages,
+            self.elapsed.as_secs_f64(),
+            rate,
+            self.commits,
+            self.writes as f64 / self.commits.max(1) as f64,
+            self.largest_batch,
+            self.acks.value_at_quantile(0.50) as f64 / 1000.0,
+            self.acks.value_at_quantile(0.99) as f64 / 1000.0,
+            self.acks.max() as f64 / 1000.0,
+        );
+        let cpu: Vec<String> = self
+            .cpu
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.2} s"))
+            .collect();
+        println!("    CPU: {}", cpu.join(", "));
+        if let Some(writer) = self.cpu.get("sqlite-writer") {
+            let per = writer * 1e6 / self.messages as f64;
+            println!(
+                "    writer thread: {per:.2} µs CPU per message (a writer with a core to itself \
+                 would reach about {:.0} messages/s)",
+                1e6 / per
+            );
+        }
+    }
+}
+
+/// Phase 1/2: `total` messages spread over `rooms` pipelining producers.
+async fn throughput(store: &SqliteStore, prefix: &str, rooms: usize, total: usize) -> Throughput {
+    for r in 0..rooms {
+        create_room(store, &format!("{prefix}{r}")).await;
+    }
+    let before = store.stats();
+    let cpu_before = thread_cpu();
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..rooms)
+        .map(|r| {
+            let count = total / rooms + usize::from(r < total % rooms);
+            tokio::spawn(produce(
+                store.clone(),
+                format!("{prefix}{r}"),
+                count,
+                r as u64 * 7919 + 1,
+            ))
+        })
+        .collect();
+    let mut acks = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    for t in tasks {
+        acks.add(t.await.expect("producer")).expect("merge");
+    }
+    let elapsed = start.elapsed();
+    let cpu = cpu_since(&cpu_before);
+    let after = store.stats();
+    Throughput {
+        messages: total,
+        elapsed,
+        acks,
+        commits: after.commits - before.commits,
+        writes: after.writes - before.writes,
+        largest_batch: after.largest_batch,
+        cpu,
+    }
+}
+
+/// Phase 3/4: `queries` pages of 50 at random `before` cursors in a room of `size` messages,
+/// one at a time; latency in ns.
+async fn history(store: &SqliteStore, room: &str, size: u64, queries: usize) -> Histogram<u64> {
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..queries {
+        // before in [PAGE + 1, size + 1]: every page is full.
+        let before = u64::from(PAGE) + 1 + rng.below(size - u64::from(PAGE) + 1);
+        let start = Instant::now();
+        let page = store
+            .history(room, HistoryQuery::before(before, PAGE))
+            .await
+            .expect("history");
+        hist.saturating_record(start.elapsed().as_nanos() as u64);
+        assert_eq!(page.messages.len(), PAGE as usize);
+        assert_eq!(page.messages[PAGE as usize - 1].seq, before - 1);
+    }
+    hist
+}
+
+fn print_latency(label: &str, hist: &Histogram<u64>) {
+    let us = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "{label}: {} pages; p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
+        hist.len(),
+        us(0.50),
+        us(0.90),
+        us(0.99),
+        us(0.999),
+        hist.max() as f64 / 1000.0,
+    );
+}
+
+fn temp_dir() -> tempfile::TempDir {
+    match std::env::var_os("CHATCORE_BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir).expect("temporary directory"),
+        None => tempfile::tempdir().expect("temporary directory"),
+    }
+}
+
+async fn run() {
+    let messages = env_usize("CHATCORE_BENCH_MESSAGES", 1_000_000);
+    let queries = env_usize("CHATCORE_BENCH_QUERIES", 20_000);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "store_sqlite: {cores} cores, {BODY_BYTES}-byte bodies, {ROOMS} rooms, {} appends \
+         in flight per room",
+        window()
+    );
+
+    let dir = temp_dir();
+    let store =
+        SqliteStore::open_with(SqliteConfig::new(dir.path().join("bench.db"))).expect("open");
+
+    // 1. Throughput, synchronous=NORMAL.
+    let t = throughput(&store, "room-", ROOMS, messages).await;
+    t.print("append (synchronous=NORMAL)");
+
+    // 3. History: one room of `messages` messages (filled through the store itself).
+    let fill = throughput(&store, "big-", 1, messages).await;
+    fill.print("append, 1 room (history setup)");
+    let big = "big-0";
+    assert_eq!(
+        store.last_seq(big).await.expect("last_seq"),
+        messages as u64
+    );
+    history(&store, big, messages as u64, queries / 10).await; // warm-up
+    let h = history(&store, big, messages as u64, queries).await;
+    print_latency(
+        &format!("history page of {PAGE}, room of {messages}, random before"),
+        &h,
+    );
+
+    // 4. The same while 8 producers append to other rooms.
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move { throughput(&store, "busy-", ROOMS, messages / 2).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let h = history(&store, big, messages as u64, queries / 4).await;
+    print_latency("history page of 50 while appending", &h);
+    writer
+        .await
+        .expect("writer")
+        .print("append during history reads");
+
+    store.close().await.expect("close");
+    drop(store);
+
+    // 2. Throughput, synchronous=FULL, smaller.
+    let full_dir = temp_dir();
+    let full = SqliteStore::open_with(
+        SqliteConfig::new(full_dir.path().join("bench-full.db"))
+            .with_synchronous(Synchronous::Full),
+    )
+    .expect("open");
+    let t = throughput(&full, "room-", ROOMS, (messages / 5).max(ROOMS)).await;
+    t.print("append (synchronous=FULL)");
+    full.close().await.expect("close");
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run());
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Runs every chat-load scenario against chatcore (memory store and SQLite store) and the
+# baseline-server in one go, the server pinned to CPU 0 and the load generator to CPU 1, and
+# prints a table with chatcore ÷ baseline ratios. Raw results (one JSON object per run) go to
+# $OUT (default /var/tmp/chat-load-results.jsonl).
+#
+#   benches/run-scenarios.sh                  # every scenario, 10 s each
+#   DURATION=5 benches/run-scenarios.sh fanout latency
+#   SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh fanout
+#
+# Scenarios: fanout rooms idle latency latency20 (latency20 = the latency scenario at
+# 20 msg/s, i.e. 20,000 deliveries/s), and fanout-wN (fanout with N sends in flight instead
+# of 4; not in the default set). Needs `ulimit -n` ≥ 20000 (idle opens 19,000).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/chatcore-target}"
+BIN="$CARGO_TARGET_DIR/release"
+DURATION="${DURATION:-10}"
+OUT="${OUT:-/var/tmp/chat-load-results.jsonl}"
+SERVERS="${SERVERS:-chatcore-memory chatcore-sqlite baseline}"
+SCENARIOS=("$@")
+[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(fanout rooms idle latency latency20)
+SERVER_CPU="${SERVER_CPU:-0}"
+LOAD_CPU="${LOAD_CPU:-1}"
+
+cargo build --release -p chatcore-benches --bin chat-load --bin baseline-server
+cargo build --release -p chatcore-examples --bin chat-server
+
+WORK="$(mktemp -d /var/tmp/chat-load.XXXXXX)"
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+: >"$OUT"
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+start_server() { # $1 = server kind, $2 = port
+    case "$1" in
+    chatcore-memory | chatcore-sqlite)
+        local store="memory://"
+        [ "$1" = chatcore-sqlite ] && store="sqlite://$WORK/chat-$2.db"
+        taskset -c "$SERVER_CPU" "$BIN/chat-server" --listen "127.0.0.1:$2" --store "$store" \
+            --max-connections 20000 --frames-per-second 100000 --log warn \
+            >"$WORK/server-$2.log" 2>&1 &
+        ;;
+    baseline)
+        taskset -c "$SERVER_CPU" "$BIN/baseline-server" --listen "127.0.0.1:$2" \
+            >"$WORK/server-$2.log" 2>&1 &
+        ;;
+    esac
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "server $1 did not start:" >&2
+    cat "$WORK/server-$2.log" >&2
+    return 1
+}
+
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+for scenario in "${SCENARIOS[@]}"; do
+    args=(--scenario "$scenario")
+    case "$scenario" in
+    latency20) args=(--scenario latency --rate 20) ;;
+    fanout-w*) args=(--scenario fanout --window "${scenario#fanout-w}") ;;
+    esac
+    for server in $SERVERS; do
+        target=chatcore
+        [ "$server" = baseline ] && target=baseline
+        port="$(free_port)"
+        start_server "$server" "$port"
+        echo "== $scenario / $server (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+        if ! taskset -c "$LOAD_CPU" "$BIN/chat-load" "${args[@]}" --target "$target" \
+            --server "127.0.0.1:$port" \
+            --server-pid "$SERVER_PID" --duration "$DURATION" --json \
+            --label "$scenario/$server" >>"$OUT"; then
+            echo "chat-load failed for $scenario/$server" >&2
+        fi
+        stop_server
+        sleep 1
+    done
+done
+
+python3 - "$OUT" <<'EOF'
+import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by = {r["label"]: r for r in runs}
+def us(v): return f"{v/1000:.2f} ms" if v >= 1000 else f"{v} µs"
+hdr = f"{'scenario/server':<28}{'conn':>7}{'conn/s':>8}{'deliv/s':>10}{'acks/s':>8}{'p50':>10}{'p99':>10}{'p99.9':>10}{'max':>10}{'err':>5}{'disc':>5}{'srv CPU%':>9}{'µs/deliv':>9}{'KiB/conn':>9}{'load CPU%':>10}  loadavg"
+print(hdr)
+for r in runs:
+    s = r.get("server") or {}
+    l = r["latency_us"]
+    per = s.get("cpu_us_per_delivery")
+    print(f"{r['label']:<28}{r['connected']:>7}{r['connect_rate']:>8.0f}{r['deliveries_per_s']:>10.0f}{r['acks_per_s']:>8.0f}"
+          f"{us(l['p50']):>10}{us(l['p99']):>10}{us(l['p999']):>10}{us(l['max']):>10}{r['errors']:>5}{r['disconnects']:>5}"
+          f"{s.get('cpu_pct',0):>9.0f}{(per if per is not None else float('nan')):>9.2f}{s.get('rss_per_connection_kib',0):>9.2f}{r['load_cpu_pct']:>10.0f}  {r['loadavg_start']}")
+print()
+print("ratios chatcore ÷ baseline (same scenario, same run)")
+print(f"{'scenario/store':<28}{'deliv/s':>9}{'p50':>8}{'p99':>8}{'µs/deliv':>9}{'KiB/conn':>9}{'conn/s':>8}")
+def ratio(a, b): return a / b if b else float('nan')
+for r in runs:
+    scen, srv = r["label"].split("/", 1)
+    b = by.get(f"{scen}/baseline")
+    if srv == "baseline" or not b: continue
+    s, bs = r.get("server") or {}, b.get("server") or {}
+    print(f"{r['label']:<28}{ratio(r['deliveries_per_s'], b['deliveries_per_s']):>9.2f}"
+          f"{ratio(r['latency_us']['p50'], b['latency_us']['p50']):>8.2f}{ratio(r['latency_us']['p99'], b['latency_us']['p99']):>8.2f}"
+          f"{ratio(s.get('cpu_us_per_delivery') or 0, bs.get('cpu_us_per_delivery') or 0):>9.2f}"
+          f"{ratio(s.get('rss_per_connection_kib',0), bs.get('rss_per_connection_kib',0)):>9.2f}{ratio(r['connect_rate'], b['connect_rate']):>8.2f}")
+EOF
