@@ -47,7 +47,7 @@
 //! ## Features
 //!
 //! - `jwt` (default): [`auth::JwtAuthenticator`], HS256 session tokens.
-//! - `test-support`: [`testing`], the Store and Bus contract suites every backend runs.
+//! - `test-support`: the `testing` module, the Store and Bus contract suites every backend runs.
 
 pub mod auth;
 pub mod bus;

@@ -17,7 +17,7 @@ pub(crate) struct Stats {
     pub(crate) fanouts: AtomicU64,
 }
 
-/// A point-in-time copy of [`Stats`].
+/// A point-in-time copy of the hub's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
     /// Sessions currently connected.

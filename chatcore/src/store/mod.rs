@@ -4,7 +4,7 @@
 //! failed write never burns a number and writers on several nodes still get one gapless
 //! sequence per room. [`MemoryStore`] is the in-process implementation, also used in tests;
 //! `chatcore-store-sqlite` and `chatcore-store-postgres` are the durable ones. Every backend
-//! passes the same contract suite ([`crate::testing`]).
+//! passes the same contract suite (`chatcore::testing`, feature `test-support`).
 
 mod memory;
 mod types;
