@@ -80,6 +80,10 @@ mod tests {
                 version: 4,
                 lease_ms: 15_000,
             },
+            BusEvent::Invite {
+                user: "bob".into(),
+                room: "dm:ann:bob".into(),
+            },
         ]
     }
 
@@ -87,7 +91,7 @@ mod tests {
     fn round_trips_every_kind() {
         for event in events() {
             let bytes = encode("node-1", &event).expect("encode");
-            let env = decode("r", &bytes).expect("decode");
+            let env = decode(event.room(), &bytes).expect("decode");
             assert_eq!(env.origin, "node-1");
             assert_eq!(env.event, event);
         }

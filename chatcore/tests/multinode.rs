@@ -219,3 +219,54 @@ async fn a_dead_nodes_users_leave_presence_within_the_lease() {
     );
     drop(bob);
 }
+
+/// A direct message reaches its recipient on another node without the recipient asking: the
+/// sender's node invites, the recipient's node joins their sessions (history included), and
+/// later messages arrive live, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_messages_reach_a_recipient_on_another_node() {
+    let (a, b) = nodes(false).await;
+    let mut ann = Client::connect(&a, "ann").await;
+    let mut bob = Client::connect(&b, "bob").await;
+    let mut eve = Client::connect(&b, "eve").await;
+    let id = ann
+        .request(Command::Dm {
+            to: "bob".into(),
+            text: "psst".into(),
+            nonce: None,
+        })
+        .await;
+    ann.reply(id).await;
+    let joined = bob.until(|e| matches!(e, Event::Joined { .. })).await;
+    let Event::Joined { room, history, .. } = joined else {
+        unreachable!()
+    };
+    assert_eq!(room, "dm:ann:bob");
+    let mut texts: Vec<String> = history.iter().map(|m| m.text.clone()).collect();
+    if texts.is_empty() {
+        // The invite can win the race with the commit: then the message follows live.
+        let Event::Message(m) = bob.until(|e| matches!(e, Event::Message(_))).await else {
+            unreachable!()
+        };
+        texts.push(m.text);
+    }
+    assert_eq!(texts, ["psst"]);
+
+    let id = ann
+        .request(Command::Dm {
+            to: "bob".into(),
+            text: "again".into(),
+            nonce: None,
+        })
+        .await;
+    ann.reply(id).await;
+    let Event::Message(m) = bob.until(|e| matches!(e, Event::Message(_))).await else {
+        unreachable!()
+    };
+    assert_eq!((m.seq, m.text.as_str()), (2, "again"));
+
+    // Nobody else on bob's node was pulled into the conversation.
+    eve.request(Command::Ping {}).await;
+    let e = eve.event().await;
+    assert!(matches!(e, Event::Pong { .. }), "eve saw {e:?}");
+}

@@ -400,23 +400,17 @@ mod multinode {
             })
         });
 
-        // A DM from ann (n1) to bob (n2). The hub auto-joins only the recipient's sessions
-        // on the sender's node, so bob, on another node, opens the conversation by joining
-        // it (as a client does from its room list); from then on both directions are live.
+        // A DM from ann (n1) to bob (n2): n1 invites over the bus and n2 joins bob's session
+        // to the conversation by itself, first message included; then both directions are
+        // live.
         let first = ann.dm("bob", "psst").await.expect("dm");
         let dm_room = first.room.clone();
-        let joined = bob
-            .join(dm_room.clone())
-            .await
-            .expect("bob opens the DM room");
-        assert_eq!(
-            joined
-                .history
-                .iter()
-                .map(|m| m.text.as_str())
-                .collect::<Vec<_>>(),
-            ["psst"]
-        );
+        wait_until!(PATIENCE, "bob, on another node, to be joined to the DM", {
+            bob_in.any(|e| {
+                matches!(e, ClientEvent::Joined(j)
+                    if j.room == dm_room && j.history.iter().any(|m| m.text == "psst"))
+            }) || bob_in.messages(&dm_room).iter().any(|m| m.text == "psst")
+        });
         let second = ann.dm("bob", "still there?").await.expect("dm");
         let reply = bob.dm("ann", "yes").await.expect("dm");
         assert_eq!(

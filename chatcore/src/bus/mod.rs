@@ -67,7 +67,21 @@ pub enum BusEvent {
         /// How long this roster stays valid without renewal, in milliseconds.
         lease_ms: u64,
     },
+    /// Someone sent `user` a direct message in the `dm:` room `room`. It travels on the
+    /// [`INVITES`] channel, which every hub subscribes to, so the node where `user` is
+    /// connected joins their sessions to the conversation, as the sender's node does for
+    /// sessions of its own.
+    Invite {
+        /// The recipient.
+        user: String,
+        /// The direct room.
+        room: String,
+    },
 }
+
+/// The channel of [`BusEvent::Invite`]. Not a valid room name (room names hold no spaces),
+/// so no room can share it.
+pub const INVITES: &str = "invites to direct rooms";
 
 impl BusEvent {
     /// The room this event belongs to.
@@ -78,6 +92,7 @@ impl BusEvent {
             | BusEvent::Head { room, .. }
             | BusEvent::Presence { room, .. }
             | BusEvent::Roster { room, .. } => room,
+            BusEvent::Invite { .. } => INVITES,
         }
     }
 }

@@ -93,6 +93,7 @@ impl HubBuilder {
         });
         bus.start(Arc::new(HubBusHandler(Arc::downgrade(&inner))))
             .await?;
+        bus.subscribe(crate::bus::INVITES).await?;
         Hub::spawn_announcer(&inner);
         Hub::spawn_presence(&inner);
         Ok(Hub { inner })

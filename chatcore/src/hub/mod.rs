@@ -337,6 +337,30 @@ impl Hub {
         self.load_room(&name, None).await
     }
 
+    /// Another node delivered a direct message to `user` in `room`: joins `user`'s sessions
+    /// here to it (the `joined` frame carries the message), unless already joined.
+    async fn on_invite(&self, user: &str, room: &str) {
+        let is_party = names::dm_members(room).is_some_and(|(a, b)| a == user || b == user);
+        let sessions = self.sessions_of(user);
+        if !is_party || sessions.is_empty() {
+            return;
+        }
+        let room = match self.load_room(room, None).await {
+            Ok(room) => room,
+            Err(e) => {
+                tracing::warn!(room, error = %e, "cannot open the direct room of an invite");
+                return;
+            }
+        };
+        for session in sessions {
+            if !session.rooms().contains_key(&room.name) {
+                if let Err(e) = self.attach(&session, &room, None, None).await {
+                    tracing::debug!(room = %room.name, error = %e, "invite not joined");
+                }
+            }
+        }
+    }
+
     /// Live local sessions of a user.
     fn sessions_of(&self, user: &str) -> Vec<Arc<SessionShared>> {
         self.sessions()
@@ -486,6 +510,11 @@ impl Hub {
 
     fn on_bus_event(&self, envelope: Envelope) {
         Stats::bump(&self.inner.stats.bus_received);
+        if let BusEvent::Invite { user, room } = envelope.event {
+            let hub = self.clone();
+            tokio::spawn(async move { hub.on_invite(&user, &room).await });
+            return;
+        }
         let Some(room) = self.loaded(envelope.event.room()) else {
             return;
         };
@@ -524,6 +553,8 @@ impl Hub {
                 let lease = Duration::from_millis(lease_ms);
                 room.remote_roster(&envelope.origin, users, version, lease);
             }
+            // Handled above: it names a room this node may not have loaded yet.
+            BusEvent::Invite { .. } => {}
         }
     }
 }

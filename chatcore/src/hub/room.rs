@@ -231,6 +231,11 @@ impl Room {
         self.lock().online_set().into_iter().collect()
     }
 
+    /// `true` when another node reports `user` online in this room.
+    pub(crate) fn online_elsewhere(&self, user: &str) -> bool {
+        self.lock().remote_online(user)
+    }
+
     /// Users online on this node, sorted (what this node's roster announces).
     pub(crate) fn local_users(&self) -> Vec<String> {
         self.lock().online.keys().cloned().collect()

@@ -192,7 +192,7 @@ impl Hub {
     /// Makes the session a live member and queues its `joined` frame: a snapshot taken under
     /// the room lock splits stored history (up to `last_seq`) from live delivery (after it),
     /// so the seam has no gap and no duplicate.
-    async fn attach(
+    pub(super) async fn attach(
         &self,
         s: &Arc<SessionShared>,
         room: &Arc<Room>,
@@ -398,7 +398,8 @@ impl Hub {
     }
 
     /// A direct message: creates the two-member room on first use, joins the sender and the
-    /// recipient's sessions on this node to it, then sends.
+    /// recipient's sessions on this node to it, invites the recipient's sessions on other
+    /// nodes unless they are in the room already, then sends.
     async fn dm(
         &self,
         s: &Arc<SessionShared>,
@@ -415,6 +416,12 @@ impl Hub {
                     Err(e) => return Err(e),
                 }
             }
+        }
+        if !room.online_elsewhere(to) {
+            self.inner.bus.publish(BusEvent::Invite {
+                user: to.to_owned(),
+                room: room.name.clone(),
+            });
         }
         self.send(s, &room, id, text, nonce, MessageKind::Text, None)
     }
