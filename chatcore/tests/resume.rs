@@ -4,7 +4,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chatcore::protocol::{Command, Event, Message};
 use chatcore::{Hub, Limits};
@@ -113,8 +113,17 @@ async fn resume_under_concurrent_sends_has_no_gap_or_duplicate_at_the_seam() {
     sender.join("r").await;
     let done = Arc::new(AtomicBool::new(false));
     let finished = Arc::clone(&done);
+    // The sender stays at most WINDOW messages ahead of what the reader has, so the reader
+    // needs several rounds whatever the scheduling (each round gains at most WINDOW + 40),
+    // and every resume happens while sends are in flight.
+    const WINDOW: u64 = 30;
+    let progress = Arc::new(AtomicU64::new(0));
+    let reader_progress = Arc::clone(&progress);
     let sending = tokio::spawn(async move {
         for i in 0..total {
+            while i >= reader_progress.load(Ordering::SeqCst) + WINDOW {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
             sender.send_nowait("r", &i.to_string(), None).await;
             if i % 7 == 0 {
                 tokio::task::yield_now().await;
@@ -139,6 +148,7 @@ async fn resume_under_concurrent_sends_has_no_gap_or_duplicate_at_the_seam() {
             let (_, complete) = take_joined(e, &mut got);
             assert!(complete);
         }
+        progress.store(got.last().map_or(0, |m| m.seq), Ordering::SeqCst);
         // Read a few live messages, then drop the connection mid-stream.
         let want = 1 + (round as usize * 13) % 40;
         let mut read = 0;
@@ -147,6 +157,7 @@ async fn resume_under_concurrent_sends_has_no_gap_or_duplicate_at_the_seam() {
                 Ok(chatcore::Outgoing::Frame(f)) => {
                     if let Event::Message(m) = f.event() {
                         got.push(m.clone());
+                        progress.store(m.seq, Ordering::SeqCst);
                         read += 1;
                     }
                 }
