@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use chatcore::protocol::{MessageKind, RoomKind};
 use chatcore::store::{HistoryQuery, NewMessage, NewRoom, Pending, Store};
+use chatcore_benches::workload::{Rng, body};
 use chatcore_store_postgres::{PostgresConfig, PostgresStore, WriteStats};
 use hdrhistogram::Histogram;
 
@@ -40,138 +41,6 @@ fn env_usize(name: &str) -> Option<usize> {
     std::env::var(name)
         .ok()
         .and_then(|v| v.replace('_', "").parse().ok())
-}
-
-/// A small deterministic PRNG (xorshift64*), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-const WORDS: &[&str] = &[
-    "hello",
-    "world",
-    "chat",
-    "room",
-    "message",
-    "rust",
-    "postgres",
-    "async",
-    "batch",
-    "commit",
-    "latency",
-    "throughput",
-    "the",
-    "a",
-    "of",
-    "and",
-    "to",
-    "in",
-    "is",
-    "it",
-    "that",
-    "for",
-    "on",
-    "with",
-    "as",
-    "this",
-    "was",
-    "but",
-    "be",
-    "have",
-    "from",
-    "or",
-    "one",
-    "all",
-    "would",
-    "there",
-    "their",
-    "what",
-    "so",
-    "up",
-    "out",
-    "if",
-    "about",
-    "who",
-    "get",
-    "which",
-    "go",
-    "me",
-    "when",
-    "make",
-    "can",
-    "like",
-    "time",
-    "no",
-    "just",
-    "him",
-    "know",
-    "take",
-    "people",
-    "into",
-    "year",
-    "your",
-    "good",
-    "some",
-    "could",
-    "them",
-    "see",
-    "other",
-    "than",
-    "then",
-    "now",
-    "look",
-    "only",
-    "come",
-    "its",
-    "over",
-    "think",
-    "also",
-    "back",
-    "after",
-    "use",
-    "two",
-    "how",
-    "our",
-    "work",
-    "first",
-    "well",
-    "way",
-    "even",
-    "new",
-    "want",
-    "because",
-    "any",
-    "these",
-    "give",
-    "day",
-    "most",
-    "us",
-    "deploy",
-    "ship",
-];
-
-/// A body of exactly `BODY_BYTES` bytes of words (so full-text indexing does real work).
-fn body(rng: &mut Rng) -> String {
-    let mut s = String::with_capacity(BODY_BYTES + 16);
-    while s.len() < BODY_BYTES {
-        if !s.is_empty() {
-            s.push(' ');
-        }
-        s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
-    }
-    s.truncate(BODY_BYTES);
-    s
 }
 
 /// How producers make their messages.
@@ -192,7 +61,7 @@ fn message(room: &str, n: u64, rng: &mut Rng, shape: Shape) -> NewMessage {
             .then(|| format!("{room}-{}-{n}", shape.producer)),
         sender,
         kind: MessageKind::Text,
-        text: body(rng),
+        text: body(rng, BODY_BYTES),
         ts: chatcore::now_millis(),
         reply_to: None,
     }
