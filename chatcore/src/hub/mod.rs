@@ -139,7 +139,7 @@ impl Hub {
             return Err(Error::Closed);
         }
         let id = self.inner.next_session.fetch_add(1, Relaxed) + 1;
-        let (shared, rx) = SessionShared::new(
+        let shared = SessionShared::new(
             id,
             Arc::from(identity.user.as_str()),
             codec,
@@ -154,7 +154,7 @@ impl Hub {
             session: id,
             max_text_bytes: self.inner.limits.max_text_bytes,
         });
-        let outbound = Outbound::new(rx, Arc::clone(&shared));
+        let outbound = Outbound::new(Arc::clone(&shared));
         Ok((Session::new(self.clone(), shared), outbound))
     }
 
