@@ -26,8 +26,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use chatcore::protocol::{MessageKind, RoomKind};
-use chatcore::store::{HistoryQuery, NewMessage, NewRoom, Pending, Store};
-use chatcore_benches::workload::{Rng, body};
+use chatcore::store::{NewMessage, NewRoom, Pending, Store};
+use chatcore_benches::workload::{Rng, body, history, print_latency};
 use chatcore_store_postgres::{PostgresConfig, PostgresStore, WriteStats};
 use hdrhistogram::Histogram;
 
@@ -197,39 +197,6 @@ async fn throughput(
     }
 }
 
-/// `queries` pages of 50 at random `before` cursors in a room of `size` messages, one at a
-/// time; latency in ns.
-async fn history(store: &PostgresStore, room: &str, size: u64, queries: usize) -> Histogram<u64> {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for _ in 0..queries {
-        // before in [PAGE + 1, size + 1]: every page is full.
-        let before = u64::from(PAGE) + 1 + rng.below(size - u64::from(PAGE) + 1);
-        let start = Instant::now();
-        let page = store
-            .history(room, HistoryQuery::before(before, PAGE))
-            .await
-            .expect("history");
-        hist.saturating_record(start.elapsed().as_nanos() as u64);
-        assert_eq!(page.messages.len(), PAGE as usize);
-        assert_eq!(page.messages[PAGE as usize - 1].seq, before - 1);
-    }
-    hist
-}
-
-fn print_latency(label: &str, hist: &Histogram<u64>) {
-    let us = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
-    println!(
-        "{label}: {} pages; p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
-        hist.len(),
-        us(0.50),
-        us(0.90),
-        us(0.99),
-        us(0.999),
-        hist.max() as f64 / 1000.0,
-    );
-}
-
 async fn run() {
     let url = std::env::var("CHATCORE_TEST_POSTGRES_URL")
         .ok()
@@ -299,8 +266,8 @@ async fn run() {
     fill.print("append, 1 room (history setup)");
     let big = "big-0";
     assert_eq!(store.last_seq(big).await.expect("last_seq"), size as u64);
-    history(&store, big, size as u64, queries / 10).await; // warm-up
-    let h = history(&store, big, size as u64, queries).await;
+    history(&store, big, size as u64, PAGE, queries / 10).await; // warm-up
+    let h = history(&store, big, size as u64, PAGE, queries).await;
     print_latency(
         &format!("history page of {PAGE}, room of {size}, random before"),
         &h,

@@ -23,8 +23,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use chatcore::protocol::{MessageKind, RoomKind};
-use chatcore::store::{HistoryQuery, NewMessage, NewRoom, Pending, Store};
-use chatcore_benches::workload::{Rng, body};
+use chatcore::store::{NewMessage, NewRoom, Pending, Store};
+use chatcore_benches::workload::{Rng, body, history, print_latency};
 use chatcore_store_sqlite::{SqliteConfig, SqliteStore, Synchronous};
 use hdrhistogram::Histogram;
 
@@ -229,39 +229,6 @@ async fn throughput(store: &SqliteStore, prefix: &str, rooms: usize, total: usiz
     }
 }
 
-/// Phase 3/4: `queries` pages of 50 at random `before` cursors in a room of `size` messages,
-/// one at a time; latency in ns.
-async fn history(store: &SqliteStore, room: &str, size: u64, queries: usize) -> Histogram<u64> {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for _ in 0..queries {
-        // before in [PAGE + 1, size + 1]: every page is full.
-        let before = u64::from(PAGE) + 1 + rng.below(size - u64::from(PAGE) + 1);
-        let start = Instant::now();
-        let page = store
-            .history(room, HistoryQuery::before(before, PAGE))
-            .await
-            .expect("history");
-        hist.saturating_record(start.elapsed().as_nanos() as u64);
-        assert_eq!(page.messages.len(), PAGE as usize);
-        assert_eq!(page.messages[PAGE as usize - 1].seq, before - 1);
-    }
-    hist
-}
-
-fn print_latency(label: &str, hist: &Histogram<u64>) {
-    let us = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
-    println!(
-        "{label}: {} pages; p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
-        hist.len(),
-        us(0.50),
-        us(0.90),
-        us(0.99),
-        us(0.999),
-        hist.max() as f64 / 1000.0,
-    );
-}
-
 fn temp_dir() -> tempfile::TempDir {
     match std::env::var_os("CHATCORE_BENCH_DIR") {
         Some(dir) => tempfile::tempdir_in(dir).expect("temporary directory"),
@@ -295,8 +262,8 @@ async fn run() {
         store.last_seq(big).await.expect("last_seq"),
         messages as u64
     );
-    history(&store, big, messages as u64, queries / 10).await; // warm-up
-    let h = history(&store, big, messages as u64, queries).await;
+    history(&store, big, messages as u64, PAGE, queries / 10).await; // warm-up
+    let h = history(&store, big, messages as u64, PAGE, queries).await;
     print_latency(
         &format!("history page of {PAGE}, room of {messages}, random before"),
         &h,
@@ -308,7 +275,7 @@ async fn run() {
         tokio::spawn(async move { throughput(&store, "busy-", ROOMS, messages / 2).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let h = history(&store, big, messages as u64, queries / 4).await;
+    let h = history(&store, big, messages as u64, PAGE, queries / 4).await;
     print_latency("history page of 50 while appending", &h);
     writer
         .await

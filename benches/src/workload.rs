@@ -1,4 +1,10 @@
-//! Deterministic message bodies for the store benchmarks, so runs and stores compare.
+//! The store benchmarks' shared workload: deterministic message bodies (so runs and stores
+//! compare) and the history-latency phase.
+
+use std::time::Instant;
+
+use chatcore::store::{HistoryQuery, Store};
+use hdrhistogram::Histogram;
 
 /// A small deterministic PRNG (xorshift64*), so runs are comparable.
 pub struct Rng(pub u64);
@@ -132,4 +138,49 @@ pub fn body(rng: &mut Rng, bytes: usize) -> String {
     }
     s.truncate(bytes);
     s
+}
+
+/// `queries` history pages of `page` messages at random `before` cursors in a room of `size`
+/// messages, one request at a time; the latency of each, in nanoseconds.
+///
+/// # Panics
+///
+/// When a page fails or is not full: the benchmark must measure real pages.
+pub async fn history(
+    store: &dyn Store,
+    room: &str,
+    size: u64,
+    page: u32,
+    queries: usize,
+) -> Histogram<u64> {
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let page64 = u64::from(page);
+    for _ in 0..queries {
+        // before in [page + 1, size + 1]: every page is full.
+        let before = page64 + 1 + rng.below(size - page64 + 1);
+        let start = Instant::now();
+        let got = store
+            .history(room, HistoryQuery::before(before, page))
+            .await
+            .expect("history");
+        hist.saturating_record(start.elapsed().as_nanos() as u64);
+        assert_eq!(got.messages.len(), page as usize);
+        assert_eq!(got.messages[page as usize - 1].seq, before - 1);
+    }
+    hist
+}
+
+/// Prints a history latency histogram (recorded in nanoseconds) as one line in µs.
+pub fn print_latency(label: &str, hist: &Histogram<u64>) {
+    let us = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "{label}: {} pages; p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
+        hist.len(),
+        us(0.50),
+        us(0.90),
+        us(0.99),
+        us(0.999),
+        hist.max() as f64 / 1000.0,
+    );
 }
