@@ -86,7 +86,7 @@ impl SessionShared {
             return false;
         }
         let mut queue = self.queue();
-        let free = self.capacity - queue.len().min(self.capacity);
+        let free = self.capacity.saturating_sub(queue.len());
         if frame.is_droppable() && free < self.capacity / 4 {
             drop(queue);
             Stats::bump(&self.stats.dropped_ephemeral);
