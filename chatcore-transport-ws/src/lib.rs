@@ -142,7 +142,7 @@ pub mod close;
 
 pub use config::WsConfig;
 pub use error::{Error, Result};
-pub use server::{Transport, router, serve};
+pub use server::{Transport, router, serve, serve_router};
 
 #[doc(no_inline)]
 pub use axum::Router;

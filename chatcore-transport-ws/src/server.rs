@@ -123,12 +123,28 @@ where
     F: Future<Output = ()> + Send,
 {
     let transport = Transport::new(hub, config);
+    let router = transport.router();
+    serve_router(listener, transport, router, shutdown).await
+}
+
+/// [`serve`] with a router of your own making: `transport.router()` with extra routes or
+/// layers (a `/metrics` addition, authentication, tracing). The shutdown is the same:
+/// `transport` closes its hub and waits for its connections.
+pub async fn serve_router<F>(
+    listener: TcpListener,
+    transport: Transport,
+    router: Router,
+    shutdown: F,
+) -> Result<()>
+where
+    F: Future<Output = ()> + Send,
+{
     let grace = transport.config().shutdown_grace + transport.config().close_timeout;
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "chat transport listening");
     }
     let stop = CancellationToken::new();
-    let server = axum::serve(listener, transport.router())
+    let server = axum::serve(listener, router)
         .with_graceful_shutdown(stop.clone().cancelled_owned())
         .into_future();
     tokio::pin!(server);

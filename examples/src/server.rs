@@ -1,13 +1,12 @@
 //! `chat-server` from flags to a running server: [`ServerPlan`] checks every setting before
 //! anything is opened, [`run`] opens the store, builds the hub and serves until shutdown.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 
 use chatcore::{Hub, Limits};
 use chatcore_transport_ws::{Transport, WsConfig};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::auth::AuthPolicy;
 use crate::backends::{BusUrl, StoreUrl, default_node_id};
@@ -176,40 +175,13 @@ async fn serve(
     bus_metrics: Option<BusMetrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
-    let serve_error = |e: &dyn std::fmt::Display| StartupError::Serve(e.to_string());
-    let config = transport.config();
-    let grace = config.shutdown_grace + config.close_timeout;
     let router = match bus_metrics {
         Some(metrics) => bus_metrics::layer(transport.router(), metrics),
         None => transport.router(),
     };
-    let stop = CancellationToken::new();
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(stop.clone().cancelled_owned())
-        .into_future();
-    tokio::pin!(server);
-    tokio::pin!(shutdown);
-    tokio::select! {
-        served = &mut server => {
-            // The listener failed. Still close the hub properly.
-            let closed = transport.shutdown().await;
-            served.map_err(|e| serve_error(&e))?;
-            return closed.map_err(|e| serve_error(&e));
-        }
-        () = &mut shutdown => {}
-    }
-    tracing::info!("shutting down: no new connections");
-    stop.cancel();
-    let (closed, served) = tokio::join!(
-        transport.shutdown(),
-        tokio::time::timeout(grace, &mut server)
-    );
-    match served {
-        Ok(result) => result.map_err(|e| serve_error(&e))?,
-        Err(_) => tracing::warn!("HTTP connections still open after the shutdown grace"),
-    }
-    tracing::info!("shut down");
-    closed.map_err(|e| serve_error(&e))
+    chatcore_transport_ws::serve_router(listener, transport, router, shutdown)
+        .await
+        .map_err(|e| StartupError::Serve(e.to_string()))
 }
 
 /// The URL a person opens for a server listening on `addr` (loopback for a wildcard address).
