@@ -217,6 +217,15 @@ fn is_transient(e: &fred::error::Error) -> bool {
     matches!(e.kind(), K::IO | K::Canceled | K::Timeout | K::Backpressure)
 }
 
+/// A failed command: `Disconnected` when it was the connection, the error itself otherwise.
+fn classify(e: fred::error::Error) -> Error {
+    if is_transient(&e) {
+        Error::Disconnected
+    } else {
+        Error::from(e)
+    }
+}
+
 impl Driver for FredDriver {
     type Events = FredEvents;
 
@@ -246,13 +255,7 @@ impl Driver for FredDriver {
                 Ok::<_, fred::error::Error>(())
             })
             .await?;
-            let _: Value = pipeline.last().await.map_err(|e| {
-                if is_transient(&e) {
-                    Error::Disconnected
-                } else {
-                    Error::from(e)
-                }
-            })?;
+            let _: Value = pipeline.last().await.map_err(classify)?;
             Ok(())
         }
     }
@@ -314,13 +317,7 @@ impl Driver for FredDriver {
             .with_options(&self.shared.options)
             .ping(None)
             .await
-            .map_err(|e| {
-                if is_transient(&e) {
-                    Error::Disconnected
-                } else {
-                    Error::from(e)
-                }
-            })?;
+            .map_err(classify)?;
         Ok(())
     }
 
@@ -402,13 +399,7 @@ impl Shared {
             .with_options(&self.options)
             .custom(eval, args)
             .await
-            .map_err(|e| {
-                if is_transient(&e) {
-                    Error::Disconnected
-                } else {
-                    Error::from(e)
-                }
-            })?;
+            .map_err(classify)?;
         Ok(())
     }
 
