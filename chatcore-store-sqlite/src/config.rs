@@ -84,6 +84,16 @@ pub struct SqliteConfig {
     /// Bytes of the file each reader maps into memory (`PRAGMA mmap_size`), saving a copy per
     /// page read. Default 256 MiB; 0 turns memory mapping off.
     pub mmap_bytes: u64,
+    /// Where the full-text search index lives. `None` (the default) puts it beside the
+    /// database, at the database's path with `-search` appended (`chatcore.db-search`). The
+    /// file is derived data: it may be deleted while the store is closed, and is rebuilt from
+    /// the messages at the next open.
+    pub index_path: Option<PathBuf>,
+    /// How long a search waits for the index to take in every message committed before the
+    /// search was called. The index trails the appends by a few milliseconds; if it lags
+    /// longer than this (a huge catch-up after an upgrade, a failing disk), the search
+    /// answers from what is indexed so far. Default 5 s.
+    pub search_wait: Duration,
 }
 
 impl Default for SqliteConfig {
@@ -97,6 +107,8 @@ impl Default for SqliteConfig {
             cache_kib: 32 * 1024,
             checkpoint_pages: 4096,
             mmap_bytes: 256 * 1024 * 1024,
+            index_path: None,
+            search_wait: Duration::from_secs(5),
         }
     }
 }
@@ -184,6 +196,28 @@ impl SqliteConfig {
     }
 
     /// Checks the invariants the setters check, for a config whose fields were set directly.
+    /// Sets [`SqliteConfig::index_path`].
+    pub fn with_index_path(mut self, path: impl AsRef<Path>) -> Self {
+        self.index_path = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Sets [`SqliteConfig::search_wait`].
+    pub fn with_search_wait(mut self, wait: Duration) -> Self {
+        self.search_wait = wait;
+        self
+    }
+
+    /// The search index file's path: [`SqliteConfig::index_path`], or the database's path
+    /// with `-search` appended.
+    pub fn index_path(&self) -> PathBuf {
+        self.index_path.clone().unwrap_or_else(|| {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push("-search");
+            PathBuf::from(name)
+        })
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         self.clone().with_readers(self.readers)?;
         self.clone().with_max_batch(self.max_batch)?;
@@ -191,6 +225,11 @@ impl SqliteConfig {
         if self.path.as_os_str().is_empty() || self.path == Path::new(":memory:") {
             return Err(Error::Config(
                 "the SQLite store needs a file path (in-memory databases are not supported)".into(),
+            ));
+        }
+        if self.index_path() == self.path {
+            return Err(Error::Config(
+                "the search index needs a file of its own, not the database's path".into(),
             ));
         }
         Ok(())
@@ -222,6 +261,19 @@ mod tests {
         bad.readers = 0;
         assert!(bad.validate().is_err());
         assert!(SqliteConfig::new(":memory:").validate().is_err());
+        let same = SqliteConfig::new("x.db").with_index_path("x.db");
+        assert!(
+            same.validate().is_err(),
+            "the index cannot be the database itself"
+        );
+    }
+
+    #[test]
+    fn the_index_sits_beside_the_database_unless_told() {
+        let c = SqliteConfig::new("/var/lib/chat.db");
+        assert_eq!(c.index_path(), PathBuf::from("/var/lib/chat.db-search"));
+        let c = c.with_index_path("/fast/chat-index");
+        assert_eq!(c.index_path(), PathBuf::from("/fast/chat-index"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! # chatcore-store-sqlite
 //!
-//! A durable [`Store`](chatcore::store::Store) for chatcore in one SQLite file: rooms,
-//! memberships, messages with per-room sequence numbers, read positions and full-text search.
+//! A durable [`Store`](chatcore::store::Store) for chatcore in one SQLite file (plus a
+//! second file for the search index, rebuilt from the first if lost): rooms, memberships,
+//! messages with per-room sequence numbers, read positions and full-text search.
 //! It is the default store of `chat-server` (`--store sqlite://chat.db`) and the right
 //! choice for a single node; several nodes sharing one database need
 //! `chatcore-store-postgres`.
@@ -59,7 +60,8 @@
 //! `query_only` connection. Every change (append, create room, membership, read position) is
 //! a command sent over one FIFO channel to the writer, with a oneshot channel for the reply.
 //! Reads (history, search, lookups) go to whichever reader thread is free. The database is in
-//! WAL mode, so readers see the last commit and never wait for the writer. No async runtime
+//! WAL mode, so readers see the last commit and never wait for the writer. A fourth kind of
+//! thread, the *indexer*, keeps the search index up to date (see **Search**). No async runtime
 //! thread ever blocks on SQLite.
 //!
 //! **Batching (group commit).** [`append`](chatcore::store::Store::append) is not `async`: it
@@ -89,32 +91,47 @@
 //!
 //! **Schema.** Versioned migrations inside the crate, applied at open and recorded in
 //! `PRAGMA user_version` ([`SCHEMA_VERSION`]); a database written by a newer version is
-//! refused with [`Error::SchemaTooNew`](chatcore::Error::SchemaTooNew).
+//! refused with [`Error::SchemaTooNew`](chatcore::Error::SchemaTooNew). Version 2 rewrites
+//! the messages table of a version-1 database in the new layout, so the first open after the
+//! upgrade takes time in proportion to its size, and the search index is then rebuilt in the
+//! background.
 //!
 //! | table | key | holds |
 //! |---|---|---|
 //! | `rooms` | `id` (integer), `name` unique | kind, topic, creator, created |
 //! | `memberships` | `(room_id, user)` | role, joined; indexed by user for room lists |
-//! | `messages` | `(room_id, seq)`, `WITHOUT ROWID` | id, sender, kind, ts, nonce, reply_to, body; unique `(sender, nonce)` |
-//! | `message_fts` | rowid = `room_id << 32 \| seq` | FTS5, contentless, `detail=none`: the words of each body |
+//! | `messages` | `pos` (integer, commit order); unique `(room_id, seq)` | id, sender, kind, ts, nonce, reply_to, body; unique `(nonce, sender)` |
+//! | `meta` | `key` | `database_id`, which the index file checks it was built from |
 //! | `users` | `name` | password hash (nullable), created — for accounts |
 //! | `read_positions` | `(room_id, user)` | seq |
 //!
-//! Messages are clustered by `(room_id, seq)`, so a page of history is one range read of
-//! one b-tree whatever the size of the table, and an append writes one row of it plus the
-//! `(sender, nonce)` index entry when there is a nonce. The full-text key packs the room id
-//! and the seq into one integer, which caps a database at 2^31 - 1 rooms and 2^32 - 1
-//! messages per room (an append beyond fails with a store error). The newest seq and the member count of a room
-//! are computed from those keys, not stored.
+//! Every message gets `pos`, its place in commit order across all rooms, as its primary key:
+//! appends always land at the right edge of the table, where SQLite fills pages completely
+//! and splits them cheaply. A page of history is one range of the small `(room_id, seq)`
+//! index plus one primary-key lookup per message, whatever the size of the table. The
+//! `(nonce, sender)` index leads with the nonce, so time-ordered nonces (ULIDs, as
+//! `chatcore-client` makes them) are also added at the right edge of their index. The newest
+//! seq and the member count of a room are computed from those keys, not stored.
 //!
 //! **Search.** A word is a run of alphanumeric characters, compared lowercased; a message
 //! matches when it has every word of the query. The store splits the text itself: the index
 //! receives each message's words lowercased and joined by spaces, and the query's words are
 //! sent to FTS5 `MATCH` as double-quoted strings, so FTS5 operators in a user's text (`OR`,
 //! `NEAR(`, `*`, `-`, `:`, quotes, parentheses) are plain words and can never break the query.
-//! Results come newest first. Index entries are keyed `room_id << 32 | seq` and added at the
-//! end of each batch in ascending key order, so FTS5 writes one segment per batch; segments
-//! are merged 16 at a time (`automerge=16`).
+//! Results come newest first.
+//!
+//! The FTS5 index (contentless, `detail=none`, keyed by `pos`) lives in a file of its own,
+//! [`SqliteConfig::index_path`] (by default the database's path with `-search` appended),
+//! attached to every reader connection. Appends do not index: after each commit the writer
+//! tells the indexer thread the newest `pos`, and the indexer reads the new messages back
+//! and indexes them in its own transactions, recording in the same transaction how far it
+//! got. It runs at a lower CPU priority (Linux), so when the cores are busy the index lags a
+//! little and acknowledgements do not. A search first waits until every message committed
+//! before it was called is indexed (at most [`SqliteConfig::search_wait`]), so an
+//! acknowledged message is always found. The index file is derived data: deleted, copied
+//! from another database, or ahead of the messages (after a power cut took back the last
+//! commits of the database), it is rebuilt from the messages at the next open; a file at
+//! that path that is not a chatcore index is refused, never overwritten.
 //!
 //! **Shutdown.** [`close`](chatcore::store::Store::close) commits everything queued before
 //! it, closes the write connection and stops the writer; later writes fail with
@@ -130,6 +147,7 @@
 
 mod checkpoint;
 mod config;
+mod indexer;
 mod queries;
 mod reader;
 mod rows;

@@ -134,9 +134,8 @@ pub(crate) fn search(
 /// The search statement: full-text hits first, each joined to its message by primary key.
 pub(crate) fn search_sql() -> String {
     format!(
-        "SELECT r.name, {MESSAGE_COLUMNS} FROM message_fts \
-         JOIN messages m \
-           ON m.room_id = (message_fts.rowid >> 32) AND m.seq = (message_fts.rowid & 4294967295) \
+        "SELECT r.name, {MESSAGE_COLUMNS} FROM search.message_fts \
+         JOIN messages m ON m.pos = message_fts.rowid \
          JOIN rooms r ON r.id = m.room_id \
          WHERE message_fts MATCH ?1 AND (?2 IS NULL OR r.name = ?2) \
          ORDER BY m.ts DESC, m.seq DESC, m.room_id DESC LIMIT ?3"

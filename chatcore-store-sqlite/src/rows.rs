@@ -32,20 +32,6 @@ pub(crate) fn clamp_u64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Largest room id the full-text key has room for (2^31 - 1 rooms).
-pub(crate) const MAX_ROOM_ID: i64 = (1 << 31) - 1;
-
-/// Largest seq the full-text key has room for: 2^32 - 1 messages per room (a single SQLite
-/// file would hold terabytes before a room got there).
-pub(crate) const MAX_SEQ: u64 = (1 << 32) - 1;
-
-/// The full-text index's rowid for a message: `room_id << 32 | seq`. Both parts are
-/// checked against [`MAX_ROOM_ID`] and [`MAX_SEQ`] before a message is stored; the search
-/// query splits the key again with `>> 32` and `& 0xFFFFFFFF`.
-pub(crate) fn fts_rowid(room_id: i64, seq: u64) -> i64 {
-    (room_id << 32) | (seq as i64)
-}
-
 /// Reads [`MESSAGE_COLUMNS`] starting at column `first`.
 pub(crate) fn message(row: &Row<'_>, first: usize, room: String) -> rusqlite::Result<Message> {
     Ok(Message {

@@ -1,6 +1,6 @@
 //! The schema, its migrations (`PRAGMA user_version`) and the connection settings.
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::SqliteConfig;
 use chatcore::{Error, Result};
@@ -85,7 +85,86 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (room_id, user)
     ) WITHOUT ROWID;
     "#,
+    // 2: messages in commit order, the full-text index in a file of its own.
+    //
+    // `messages` becomes a rowid table keyed by `pos`, the message's place in commit order
+    // across all rooms: every append lands at the right edge of the table, where SQLite
+    // splits a full page cheaply and leaves it full. Clustered by (room_id, seq) instead,
+    // appends to different rooms each split pages in the middle of the b-tree, which cost
+    // a quarter of the writer's time and left pages partly empty. A page of history is a
+    // range of the small (room_id, seq) index plus one lookup by `pos` per message.
+    //
+    // The full-text index moves to its own file, kept up by the indexer thread off the
+    // append path (see indexer.rs): it follows `pos` and rebuilds itself from the messages.
+    // `meta` names this database, so an index file can tell whether it was built from it.
+    //
+    // The nonce index leads with the nonce: clients make time-ordered nonces (ULIDs, as
+    // chatcore-client does), so new entries land at the right edge of the index and a batch
+    // dirties a few pages instead of one per sender (each dirty page is written whole to the
+    // WAL at every commit).
+    r#"
+    DROP TABLE message_fts;
+    CREATE TABLE messages_v2 (
+        pos      INTEGER PRIMARY KEY,
+        room_id  INTEGER NOT NULL REFERENCES rooms (id),
+        seq      INTEGER NOT NULL,
+        id       TEXT    NOT NULL,
+        sender   TEXT    NOT NULL,
+        kind     TEXT    NOT NULL,
+        ts       INTEGER NOT NULL,
+        nonce    TEXT,
+        reply_to INTEGER,
+        body     TEXT    NOT NULL
+    );
+    INSERT INTO messages_v2 (room_id, seq, id, sender, kind, ts, nonce, reply_to, body)
+        SELECT room_id, seq, id, sender, kind, ts, nonce, reply_to, body FROM messages
+        ORDER BY room_id, seq;
+    DROP TABLE messages;
+    ALTER TABLE messages_v2 RENAME TO messages;
+    CREATE UNIQUE INDEX messages_by_room_seq ON messages (room_id, seq);
+    -- Idempotent send: one message per (sender, nonce), across rooms.
+    CREATE UNIQUE INDEX messages_by_nonce ON messages (nonce, sender) WHERE nonce IS NOT NULL;
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO meta (key, value) VALUES ('database_id', lower(hex(randomblob(16))));
+    "#,
 ];
+
+/// `PRAGMA application_id` of a chatcore search index file ("chfi").
+const INDEX_APPLICATION_ID: i64 = 0x6368_6669;
+
+/// The layout of the index file. The file is derived data: one of another version (or
+/// built from another database) is deleted and rebuilt, never migrated.
+const INDEX_VERSION: i64 = 1;
+
+/// The index file's tables. Contentless FTS5: it stores only the index. rowid = the
+/// message's `pos`, so a hit finds its message by primary key with no extra index; the
+/// indexed text is the message's words, lowercased and joined by spaces
+/// (see search.rs), so the `ascii` tokenizer splits it exactly where the store's word rules
+/// say. No positions (detail=none) and no per-document sizes (columnsize=0): the store only
+/// ever asks "which documents hold all these words". Segments are merged 16 at a time
+/// instead of 4, so each posting is rewritten about half as often. `indexed` holds the
+/// newest `pos` indexed (every message up to it is in the index), committed together with
+/// the entries.
+const INDEX_SCHEMA: &str = r#"
+    CREATE TABLE source (
+        database_id TEXT NOT NULL
+    );
+    CREATE TABLE indexed (
+        pos INTEGER NOT NULL
+    );
+    INSERT INTO indexed (pos) VALUES (0);
+    CREATE VIRTUAL TABLE message_fts USING fts5 (
+        words,
+        content = '',
+        detail = none,
+        columnsize = 0,
+        tokenize = 'ascii'
+    );
+    INSERT INTO message_fts (message_fts, rank) VALUES ('automerge', 16);
+"#;
 
 /// The schema version this build writes: the number of migrations.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -116,6 +195,13 @@ pub(crate) fn open_writer(config: &SqliteConfig) -> Result<Connection> {
         .map_err(Error::store)?;
     conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(Error::store)?;
+    // The `REFERENCES rooms` clauses document the schema; the writer enforces them itself
+    // (it resolves every room id from the rooms table, and rooms are never deleted).
+    // Enforced by SQLite (on by default in this build), each message insert would look its
+    // room up again and keep a statement journal to undo a failed multi-row insert:
+    // measured, about a sixth of the writer's work.
+    conn.pragma_update(None, "foreign_keys", false)
+        .map_err(Error::store)?;
     // After a checkpoint lets the log start over, cut the file back to 64 MiB.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
         .map_err(Error::store)?;
@@ -123,7 +209,142 @@ pub(crate) fn open_writer(config: &SqliteConfig) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Opens one reader connection (after the writer made sure the schema is current).
+/// This database's identity (`meta.database_id`, set by migration 2).
+pub(crate) fn database_id(conn: &Connection) -> Result<String> {
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = 'database_id'",
+        [],
+        |r| r.get(0),
+    )
+    .map_err(Error::store)
+}
+
+/// Opens the search index file for writing, creating it when missing. An index file of
+/// another layout version, or built from another database, is deleted and recreated empty
+/// (the indexer then rebuilds it from the messages); a file that is not a chatcore index at
+/// all is refused, never deleted.
+pub(crate) fn open_index(config: &SqliteConfig, database_id: &str) -> Result<Connection> {
+    let path = config.index_path();
+    let open = || -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(Error::store)?;
+        common_pragmas(&conn, config)?;
+        Ok(conn)
+    };
+    let conn = open()?;
+    let conn = match index_state(&conn, database_id)? {
+        IndexState::Current => conn,
+        IndexState::Empty => conn,
+        IndexState::Stale => {
+            tracing::info!(path = %path.display(),
+                "sqlite store: the search index belongs to another database or version; \
+                 rebuilding it");
+            drop(conn);
+            remove_index_files(&path)?;
+            open()?
+        }
+    };
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(Error::store)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::store(format!(
+            "could not switch {} to WAL mode (journal_mode is {mode})",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(Error::store)?;
+    if index_state(&conn, database_id)? == IndexState::Empty {
+        let create = || -> rusqlite::Result<()> {
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE;
+                 {INDEX_SCHEMA}
+                 PRAGMA application_id = {INDEX_APPLICATION_ID};
+                 PRAGMA user_version = {INDEX_VERSION};"
+            ))?;
+            conn.execute(
+                "INSERT INTO source (database_id) VALUES (?1)",
+                [database_id],
+            )?;
+            conn.execute_batch("COMMIT")
+        };
+        create().map_err(|e| {
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            Error::store(format!("creating the search index {}: {e}", path.display()))
+        })?;
+    }
+    Ok(conn)
+}
+
+/// What an opened index file holds.
+#[derive(Debug, PartialEq, Eq)]
+enum IndexState {
+    /// Nothing yet.
+    Empty,
+    /// An index of this layout, built from this database.
+    Current,
+    /// A chatcore index of another layout or from another database.
+    Stale,
+}
+
+fn index_state(conn: &Connection, database_id: &str) -> Result<IndexState> {
+    let pragma = |name: &str| -> Result<i64> {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .map_err(Error::store)
+    };
+    let app_id = pragma("application_id")?;
+    if app_id == 0 && table_count(conn)? == 0 {
+        return Ok(IndexState::Empty);
+    }
+    if app_id != INDEX_APPLICATION_ID {
+        return Err(Error::Config(format!(
+            "{} is not a chatcore search index (application_id {app_id:#x}); move it away",
+            conn.path().unwrap_or("the index file")
+        )));
+    }
+    if pragma("user_version")? != INDEX_VERSION {
+        return Ok(IndexState::Stale);
+    }
+    let source: Option<String> = conn
+        .query_row("SELECT database_id FROM source", [], |r| r.get(0))
+        .optional()
+        .map_err(Error::store)?;
+    Ok(if source.as_deref() == Some(database_id) {
+        IndexState::Current
+    } else {
+        IndexState::Stale
+    })
+}
+
+/// Deletes an index file and its WAL and shared-memory files.
+fn remove_index_files(path: &std::path::Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::store(format!(
+                    "cannot remove the stale search index {}: {e}",
+                    std::path::Path::new(&name).display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens one reader connection (after the writer made sure the schema is current), with the
+/// search index file attached as `search` (after the indexer created it).
 pub(crate) fn open_reader(config: &SqliteConfig) -> Result<Connection> {
     // Opened read-write but `query_only`: a read-only handle cannot rebuild the WAL index
     // after a crash, a query_only one can, and neither can change data.
@@ -133,6 +354,15 @@ pub(crate) fn open_reader(config: &SqliteConfig) -> Result<Connection> {
     )
     .map_err(Error::store)?;
     common_pragmas(&conn, config)?;
+    let index = config.index_path();
+    let index = index.to_str().ok_or_else(|| {
+        Error::Config(format!(
+            "the search index path {} is not valid UTF-8",
+            index.display()
+        ))
+    })?;
+    conn.execute("ATTACH DATABASE ?1 AS search", [index])
+        .map_err(Error::store)?;
     conn.pragma_update(None, "query_only", true)
         .map_err(Error::store)?;
     conn.pragma_update(None, "mmap_size", config.mmap_bytes as i64)
@@ -157,7 +387,7 @@ fn common_pragmas(conn: &Connection, config: &SqliteConfig) -> Result<()> {
         .map_err(Error::store)?;
     conn.pragma_update(None, "cache_size", -i64::from(config.cache_kib))
         .map_err(Error::store)?;
-    conn.set_prepared_statement_cache_capacity(32);
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
 
@@ -255,7 +485,7 @@ mod tests {
             "rooms",
             "memberships",
             "messages",
-            "message_fts",
+            "meta",
             "users",
             "read_positions",
         ] {
@@ -294,6 +524,89 @@ mod tests {
         }
         let conn = Connection::open(dir.path().join("t.db")).expect("raw open");
         assert_eq!(version(&conn), SCHEMA_VERSION + 1);
+    }
+
+    /// A database written by the first release (messages clustered by (room_id, seq), the
+    /// full-text index inside) keeps its messages, nonces and seqs, and becomes searchable
+    /// again through the new index file.
+    #[tokio::test]
+    async fn version_1_databases_are_upgraded() {
+        use chatcore::store::{HistoryQuery, NewMessage, SearchQuery, Store};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        {
+            let conn = Connection::open(&path).expect("raw open");
+            conn.execute_batch(&format!(
+                "{}\nPRAGMA application_id = {APPLICATION_ID};\nPRAGMA user_version = 1;",
+                MIGRATIONS[0]
+            ))
+            .expect("version 1");
+            conn.execute_batch(
+                "INSERT INTO rooms (id, name, kind, creator, created) VALUES
+                     (1, 'a', 'public', 'ann', 1), (2, 'b', 'public', 'ann', 1);
+                 INSERT INTO messages (room_id, seq, id, sender, kind, ts, nonce, body) VALUES
+                     (2, 1, 'i1', 'ann', 'text', 10, 'n-1', 'older words here'),
+                     (1, 1, 'i2', 'bob', 'text', 11, NULL, 'hello there'),
+                     (2, 2, 'i3', 'ann', 'text', 12, 'n-2', 'hello again');
+                 INSERT INTO message_fts (rowid, words) VALUES
+                     ((1 << 32) | 1, 'hello there'), ((2 << 32) | 1, 'older words here'),
+                     ((2 << 32) | 2, 'hello again');",
+            )
+            .expect("version 1 rows");
+        }
+        let store = crate::SqliteStore::open_with(config(&dir)).expect("upgrade");
+        let conn = Connection::open(&path).expect("raw open");
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+        let page = store
+            .history("b", HistoryQuery::latest(10))
+            .await
+            .expect("history");
+        let texts: Vec<_> = page
+            .messages
+            .iter()
+            .map(|m| (m.seq, m.text.as_str()))
+            .collect();
+        assert_eq!(texts, [(1, "older words here"), (2, "hello again")]);
+        let hello = store
+            .search(SearchQuery {
+                room: None,
+                text: "hello".into(),
+                limit: 10,
+            })
+            .await
+            .expect("search");
+        let found: Vec<_> = hello.iter().map(|m| (m.room.as_str(), m.seq)).collect();
+        assert_eq!(found, [("b", 2), ("a", 1)]);
+        let retry = store
+            .append(NewMessage {
+                room: "b".into(),
+                id: "i4".into(),
+                sender: "ann".into(),
+                kind: Default::default(),
+                text: "older words here".into(),
+                ts: 13,
+                nonce: Some("n-1".into()),
+                reply_to: None,
+            })
+            .await
+            .expect("retry");
+        assert!(retry.duplicate && retry.message.id == "i1", "{retry:?}");
+        let next = store
+            .append(NewMessage {
+                room: "b".into(),
+                id: "i5".into(),
+                sender: "ann".into(),
+                kind: Default::default(),
+                text: "new".into(),
+                ts: 14,
+                nonce: Some("n-3".into()),
+                reply_to: None,
+            })
+            .await
+            .expect("append");
+        assert_eq!(next.message.seq, 3);
+        store.close().await.expect("close");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use chatcore::{Error, Result};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::indexer::{Indexer, Progress};
 use crate::reader::{JoinOnDrop, Readers};
 use crate::writer::{Command, Counters, Write, Writer, WriterStats};
 use crate::{SqliteConfig, checkpoint, queries, schema, search};
@@ -39,10 +40,12 @@ struct Inner {
     // Field order matters: `writer` (the sender) drops before `threads` joins, so the
     // thread sees its queue close, commits what is left and exits.
     writer: Sender<Command>,
-    /// The writer thread, then the checkpoint thread.
+    /// The writer thread, then the checkpoint and indexer threads.
     threads: JoinOnDrop,
     readers: Readers,
     counters: Arc<Counters>,
+    /// What the search indexer has caught up with.
+    progress: Arc<Progress>,
     config: SqliteConfig,
 }
 
@@ -72,6 +75,8 @@ impl SqliteStore {
     pub fn open_with(config: SqliteConfig) -> Result<Self> {
         config.validate()?;
         let mut write_conn = schema::open_writer(&config)?;
+        let index_conn = schema::open_index(&config, &schema::database_id(&write_conn)?)?;
+        let (indexer, progress) = Indexer::new(schema::open_reader(&config)?, index_conn)?;
         let checkpointer = checkpoint::start(
             &mut write_conn,
             schema::open_checkpointer(&config)?,
@@ -83,20 +88,31 @@ impl SqliteStore {
         let readers = Readers::start(read_conns)?;
         let counters = Arc::new(Counters::default());
         let (writer, commands) = channel();
-        let state = Writer::new(write_conn, config.max_batch, Arc::clone(&counters));
+        let state = Writer::new(
+            write_conn,
+            config.max_batch,
+            Arc::clone(&counters),
+            Arc::clone(&progress),
+        );
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || state.run(commands))
             .map_err(|e| Error::store(format!("cannot start the writer thread: {e}")))?;
+        let indexer = std::thread::Builder::new()
+            .name("sqlite-indexer".into())
+            .spawn(move || indexer.run())
+            .map_err(|e| Error::store(format!("cannot start the indexer thread: {e}")))?;
         tracing::debug!(path = %config.path.display(), "sqlite store: opened");
         Ok(Self {
             inner: Arc::new(Inner {
                 closed: AtomicBool::new(false),
                 writer,
-                // The writer first: the checkpointer stops when the write connection closes.
-                threads: JoinOnDrop(vec![thread, checkpointer]),
+                // The writer first: the checkpointer stops when the write connection closes,
+                // the indexer when the writer has stopped.
+                threads: JoinOnDrop(vec![thread, checkpointer, indexer]),
                 readers,
                 counters,
+                progress,
                 config,
             }),
         })
@@ -109,7 +125,7 @@ impl SqliteStore {
 
     /// The writer's counters: commits, writes, batch sizes. Cheap; suitable for metrics.
     pub fn stats(&self) -> WriterStats {
-        self.inner.counters.snapshot()
+        self.inner.counters.snapshot(&self.inner.progress)
     }
 
     /// Queues a command for the writer thread.
@@ -140,12 +156,7 @@ impl Store for SqliteStore {
         // Everything here runs before returning: the command is in the writer's FIFO queue
         // when `append` returns, so appends called in sequence commit in that order.
         let (tx, rx) = oneshot::channel();
-        let words = search::index_text(&msg.text);
-        let sent = self.send(Command::Write(Write::Append {
-            msg,
-            words,
-            reply: tx,
-        }));
+        let sent = self.send(Command::Write(Write::Append { msg, reply: tx }));
         Box::pin(async move {
             sent?;
             rx.await.map_err(|_| Error::Closed)?
@@ -224,6 +235,14 @@ impl Store for SqliteStore {
 
     async fn search(&self, query: SearchQuery) -> Result<Vec<Message>> {
         let expression = search::match_expression(&query.text)?;
+        let wait = self.inner.config.search_wait;
+        if !self.inner.progress.wait_indexed(wait).await {
+            tracing::warn!(
+                ?wait,
+                "sqlite store: the search index lags behind the messages; \
+                 answering from what is indexed so far"
+            );
+        }
         self.inner
             .readers
             .run(move |c| queries::search(c, &expression, &query))
@@ -371,6 +390,112 @@ mod tests {
         assert_eq!(after.largest_batch, 100);
     }
 
+    fn nonced(room: &str, sender: &str, text: &str, nonce: &str) -> NewMessage {
+        NewMessage {
+            sender: sender.into(),
+            nonce: Some(nonce.into()),
+            ..msg(room, text)
+        }
+    }
+
+    /// Nonces are checked by the unique index, not by a lookup before each insert: a repeat
+    /// inside one batch, a repeat of a committed nonce, and a repeat naming another (or an
+    /// unknown) room all answer with the original and burn no seq.
+    #[tokio::test]
+    async fn repeated_nonces_in_one_batch_store_once_and_burn_no_seq() {
+        let f = Fixture::new();
+        room(&f.store, "r").await;
+        room(&f.store, "s").await;
+        let first = f
+            .store
+            .append(nonced("r", "ann", "one", "n-1"))
+            .await
+            .expect("append");
+        let before = f.store.stats();
+        let pending: Vec<_> = held(&f.store, || {
+            vec![
+                f.store.append(nonced("r", "ann", "two", "n-2")),
+                f.store.append(nonced("r", "ann", "two again", "n-2")),
+                f.store.append(nonced("s", "ann", "one elsewhere", "n-1")),
+                f.store.append(nonced("ghost", "ann", "one nowhere", "n-1")),
+                f.store.append(nonced("r", "bob", "bob's n-1", "n-1")),
+                f.store.append(nonced("r", "ann", "three", "n-3")),
+            ]
+        });
+        let mut got = Vec::new();
+        for p in pending {
+            let a = p.await.expect("append");
+            got.push((a.duplicate, a.message.room, a.message.seq, a.message.text));
+        }
+        let after = f.store.stats();
+        assert_eq!(after.commits - before.commits, 1, "one batch");
+        assert_eq!(after.messages - before.messages, 3, "three new messages");
+        let want = [
+            (false, "r", 2, "two"),
+            (true, "r", 2, "two"),
+            (true, "r", 1, "one"),
+            (true, "r", 1, "one"),
+            (false, "r", 3, "bob's n-1"),
+            (false, "r", 4, "three"),
+        ];
+        let got: Vec<_> = got
+            .iter()
+            .map(|(d, r, s, t)| (*d, r.as_str(), *s, t.as_str()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(first.message.seq, 1);
+        assert_eq!(f.store.last_seq("s").await.expect("last_seq"), 0);
+        let unknown = f
+            .store
+            .append(nonced("ghost", "ann", "x", "never-used"))
+            .await
+            .expect_err("unknown room");
+        assert!(matches!(unknown, Error::UnknownRoom(_)), "{unknown:?}");
+    }
+
+    /// Appends are inserted 32 rows per statement; a repeated nonce in the middle of a
+    /// large batch undoes only its own statement, and the numbers stay gapless.
+    #[tokio::test]
+    async fn a_repeated_nonce_deep_in_a_batch_leaves_no_gap() {
+        let f = Fixture::new();
+        room(&f.store, "r").await;
+        room(&f.store, "s").await;
+        let pending: Vec<_> = held(&f.store, || {
+            (0..100)
+                .map(|i| {
+                    let nonce = if i == 70 { 10 } else { i };
+                    let room = if i % 2 == 0 { "r" } else { "s" };
+                    f.store
+                        .append(nonced(room, "ann", &format!("m{i}"), &nonce.to_string()))
+                })
+                .collect()
+        });
+        let mut seqs = std::collections::HashMap::<String, Vec<u64>>::new();
+        for (i, p) in pending.into_iter().enumerate() {
+            let a = p.await.expect("append");
+            if i == 70 {
+                assert!(a.duplicate, "{a:?}");
+                assert_eq!(
+                    (a.message.room.as_str(), a.message.text.as_str()),
+                    ("r", "m10")
+                );
+            } else {
+                assert!(!a.duplicate, "{i}: {a:?}");
+                assert_eq!(a.message.text, format!("m{i}"));
+                seqs.entry(a.message.room).or_default().push(a.message.seq);
+            }
+        }
+        assert_eq!(seqs["r"], (1..=49).collect::<Vec<u64>>());
+        assert_eq!(seqs["s"], (1..=50).collect::<Vec<u64>>());
+        assert_eq!(f.store.stats().commits, 3, "two rooms and one batch");
+        let page = f
+            .store
+            .history("r", HistoryQuery::latest(100))
+            .await
+            .expect("history");
+        assert_eq!(page.messages.len(), 49);
+    }
+
     #[tokio::test]
     async fn a_batch_across_rooms_is_searchable() {
         let f = Fixture::new();
@@ -436,6 +561,9 @@ mod tests {
                 "the database file stayed at {} bytes",
                 size()
             );
+            // A checkpoint copies only what no reader still needs (the search indexer reads
+            // too); the next commit past the threshold signals another.
+            f.store.append(msg("r", "poke")).await.expect("append");
             // Nothing else runs on this test's runtime: blocking it is fine.
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
@@ -774,13 +902,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn history_page_is_a_primary_key_range_read() {
+    async fn history_page_is_an_index_range_read() {
         let f = Fixture::new();
         let conn = f.raw();
         for sql in [
-            "SELECT seq FROM messages m WHERE m.room_id = (SELECT id FROM rooms WHERE name = ?1) \
+            "SELECT body FROM messages m WHERE m.room_id = (SELECT id FROM rooms WHERE name = ?1) \
              AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3",
-            "SELECT seq FROM messages m WHERE m.room_id = (SELECT id FROM rooms WHERE name = ?1) \
+            "SELECT body FROM messages m WHERE m.room_id = (SELECT id FROM rooms WHERE name = ?1) \
              AND m.seq > ?2 AND m.seq < ?3 ORDER BY m.seq ASC LIMIT ?4",
         ] {
             let mut stmt = conn
@@ -796,12 +924,18 @@ mod tests {
                 .expect("rows");
             let plan = plan.join(" | ");
             assert!(
-                plan.contains("USING PRIMARY KEY (room_id=? AND seq"),
+                plan.contains("USING INDEX messages_by_room_seq (room_id=? AND seq"),
                 "{plan}"
             );
             assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
         }
         // Search: the full-text index drives, each hit is one primary-key lookup.
+        let index = f.store.config().index_path();
+        conn.execute(
+            "ATTACH DATABASE ?1 AS search",
+            [index.to_str().expect("utf-8 path")],
+        )
+        .expect("attach the index");
         let mut stmt = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {}", queries::search_sql()))
             .expect("explain");
@@ -811,9 +945,12 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .expect("rows");
         let plan = plan.join(" | ");
-        assert!(plan.starts_with("SCAN message_fts VIRTUAL TABLE"), "{plan}");
         assert!(
-            plan.contains("SEARCH m USING PRIMARY KEY (room_id=? AND seq=?)"),
+            plan.starts_with("SCAN search.message_fts VIRTUAL TABLE"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("SEARCH m USING INTEGER PRIMARY KEY (rowid=?)"),
             "{plan}"
         );
     }

@@ -6,8 +6,9 @@
 //! (group commit). Replies go out only after the commit, so an acknowledged message is
 //! durable.
 //!
-//! Full-text entries of a batch are added just before the commit, sorted by key (see
-//! `index_pending`).
+//! Every new message gets the next `pos` (its place in commit order across rooms, the
+//! table's primary key). The writer does not touch the full-text index: after each commit it
+//! tells the indexer thread the newest `pos` (see `indexer.rs`).
 //!
 //! A command that fails for a reason of its own (unknown room) writes nothing and does not
 //! disturb its batch. A database error aborts the whole transaction; the batch is then run
@@ -24,6 +25,7 @@ use chatcore::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
+use crate::indexer::Progress;
 use crate::rows::{self, MESSAGE_COLUMNS, ROOM_COLUMNS, from_sql_u64, to_sql_u64};
 
 /// What the store sends the writer thread.
@@ -44,8 +46,6 @@ pub(crate) enum Write {
     Append {
         /// The message.
         msg: NewMessage,
-        /// Its full-text index text, prepared on the caller's thread to spare the writer.
-        words: String,
         /// The result.
         reply: oneshot::Sender<Result<Appended>>,
     },
@@ -132,6 +132,7 @@ pub(crate) struct Counters {
     writes: AtomicU64,
     failed_commits: AtomicU64,
     largest_batch: AtomicU64,
+    messages: AtomicU64,
 }
 
 /// A snapshot of the writer thread's counters.
@@ -142,20 +143,29 @@ pub struct WriterStats {
     pub commits: u64,
     /// Write commands (appends, room and membership changes) that reached the writer.
     pub writes: u64,
-    /// Transactions that failed and were rolled back (their commands were retried one by
-    /// one).
+    /// Transactions that failed and were rolled back. A retried nonce fails the fast
+    /// attempt and the batch is run again inserting one message per statement; any other
+    /// failure retries the batch's commands one transaction each.
     pub failed_commits: u64,
     /// Most commands committed in one transaction so far.
     pub largest_batch: u64,
+    /// New messages committed (duplicates and failed appends not counted).
+    pub messages: u64,
+    /// Messages the search indexer has taken into the full-text index. It trails
+    /// `messages` by a few milliseconds; `messages - indexed` is the index's lag (after a
+    /// restart the indexer may also index messages committed before the store opened).
+    pub indexed: u64,
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self) -> WriterStats {
+    pub(crate) fn snapshot(&self, progress: &Progress) -> WriterStats {
         WriterStats {
             commits: self.commits.load(Ordering::Relaxed),
             writes: self.writes.load(Ordering::Relaxed),
             failed_commits: self.failed_commits.load(Ordering::Relaxed),
             largest_batch: self.largest_batch.load(Ordering::Relaxed),
+            messages: self.messages.load(Ordering::Relaxed),
+            indexed: progress.messages_indexed(),
         }
     }
 }
@@ -175,19 +185,34 @@ pub(crate) struct Writer {
     /// database on first use; cleared when a transaction fails, so a failed write never
     /// burns a number.
     last_seq: HashMap<i64, u64>,
-    /// Full-text entries of the open transaction: (key, index of the append in the batch).
-    fts_pending: Vec<(i64, usize)>,
+    /// The newest `pos` of the open transaction (SQLite assigns it: one more than the
+    /// largest, so commit order), for the indexer.
+    last_pos: Option<i64>,
+    /// Messages stored in the open transaction.
+    stored: u64,
+    /// Where the newest committed `pos` is reported to the search indexer.
+    progress: Arc<Progress>,
+    /// [`insert_sql`] for 1, 2, 4 … [`ROWS`] messages.
+    inserts: Vec<String>,
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection, max_batch: usize, counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(
+        conn: Connection,
+        max_batch: usize,
+        counters: Arc<Counters>,
+        progress: Arc<Progress>,
+    ) -> Self {
         Self {
             conn,
             max_batch,
             counters,
             room_ids: HashMap::new(),
             last_seq: HashMap::new(),
-            fts_pending: Vec::new(),
+            last_pos: None,
+            stored: 0,
+            progress,
+            inserts: (0..=ROWS.ilog2()).map(|k| insert_sql(1 << k)).collect(),
         }
     }
 
@@ -222,6 +247,8 @@ impl Writer {
                 break;
             }
         }
+        // Nothing more will be committed: the indexer takes in what is left, then stops.
+        self.progress.close();
         // Dropping the WAL hook drops its sender: the checkpoint thread stops.
         let no_hook: Option<fn(&mut rusqlite::hooks::Wal, i32) -> rusqlite::Result<()>> = None;
         if let Err(e) = self.conn.wal_hook(no_hook) {
@@ -282,10 +309,33 @@ impl Writer {
     /// Runs `batch` in one transaction. `Err` means nothing was written and the caches were
     /// reset to what the database holds.
     fn commit(&mut self, batch: &[Write]) -> Result<Vec<Result<Outcome>>, Fatal> {
-        let result = self.try_commit(batch);
+        let result = self.attempt(batch, Inserts::Many);
+        match result {
+            // A retried nonce made a multi-row insert roll the transaction back: run the
+            // batch again inserting one message per statement, which finds the original.
+            Err(e) if is_unique_violation(&e) => self.attempt(batch, Inserts::One),
+            result => result,
+        }
+    }
+
+    /// One try at committing `batch`; on failure rolls back and resets the caches.
+    fn attempt(
+        &mut self,
+        batch: &[Write],
+        inserts: Inserts,
+    ) -> Result<Vec<Result<Outcome>>, Fatal> {
+        let result = self.try_commit(batch, inserts);
         match &result {
             Ok(_) => {
                 self.counters.commits.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .messages
+                    .fetch_add(self.stored, Ordering::Relaxed);
+                if self.stored > 0 {
+                    if let Some(pos) = self.last_pos {
+                        self.progress.committed(pos);
+                    }
+                }
             }
             Err(_) => {
                 self.counters.failed_commits.fetch_add(1, Ordering::Relaxed);
@@ -296,56 +346,108 @@ impl Writer {
                 }
                 self.room_ids.clear();
                 self.last_seq.clear();
+                self.last_pos = None;
             }
         }
         result
     }
 
-    fn try_commit(&mut self, batch: &[Write]) -> Result<Vec<Result<Outcome>>, Fatal> {
-        self.fts_pending.clear();
+    fn try_commit(
+        &mut self,
+        batch: &[Write],
+        inserts: Inserts,
+    ) -> Result<Vec<Result<Outcome>>, Fatal> {
+        self.stored = 0;
+        self.last_pos = None;
         self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
         let mut outcomes = Vec::with_capacity(batch.len());
-        for (index, write) in batch.iter().enumerate() {
-            outcomes.push(self.apply(index, write)?);
+        // New messages wait here to be inserted [`ROWS`] at a time.
+        let mut rows: Vec<Row<'_>> = Vec::with_capacity(ROWS);
+        for write in batch {
+            if let (Write::Append { msg, .. }, Inserts::Many) = (write, inserts) {
+                if let Some(row) = self.plan(msg)? {
+                    outcomes.push(Ok(Outcome::Stored(row.seq)));
+                    rows.push(row);
+                    if rows.len() == ROWS {
+                        self.insert(&mut rows)?;
+                    }
+                    continue;
+                }
+            }
+            // Anything else may read what the queued rows would write: insert them first.
+            self.insert(&mut rows)?;
+            outcomes.push(self.apply(write)?);
         }
-        self.index_pending(batch)?;
+        self.insert(&mut rows)?;
         self.conn.prepare_cached("COMMIT")?.execute([])?;
         Ok(outcomes)
     }
 
-    /// Adds the batch's new messages to the full-text index, in ascending key order.
-    ///
-    /// FTS5 buffers a transaction's postings in memory only while rowids ascend; a smaller
-    /// rowid makes it write the buffer out as a new segment. Keys are `room_id << 32 | seq`,
-    /// so appends interleaved across rooms would flush at nearly every message (measured:
-    /// three times the cost of the whole append). Sorted, each batch is one segment.
-    fn index_pending(&mut self, batch: &[Write]) -> Result<(), Fatal> {
-        if self.fts_pending.is_empty() {
-            return Ok(());
+    /// Gives a message for a known room its seq, counting on its insert to succeed
+    /// (see [`Writer::insert`]); `None` for an unknown room.
+    fn plan<'m>(&mut self, msg: &'m NewMessage) -> Result<Option<Row<'m>>, Fatal> {
+        let Some(room_id) = self.room_id(&msg.room)? else {
+            return Ok(None);
+        };
+        let seq = self.last_seq(room_id)? + 1;
+        self.last_seq.insert(room_id, seq);
+        self.stored += 1;
+        Ok(Some(Row { msg, room_id, seq }))
+    }
+
+    /// Inserts the planned `rows` (leaving the vector empty) with multi-row statements of
+    /// [`ROWS`], 16, 8, 4, 2 or 1 messages: one statement per many messages instead of one
+    /// each saves most of SQLite's per-statement work, and the few sizes keep the statement
+    /// cache small. The statements are `INSERT OR ROLLBACK`: a retried nonce rolls the whole
+    /// transaction back (and [`Writer::commit`] runs the batch again the careful way)
+    /// instead of SQLite keeping a statement journal, on every insert, to undo one
+    /// statement.
+    fn insert(&mut self, rows: &mut Vec<Row<'_>>) -> Result<(), Fatal> {
+        let mut done = 0;
+        while done < rows.len() {
+            let left = rows.len() - done;
+            let n = if left >= ROWS {
+                ROWS
+            } else {
+                1 << left.ilog2()
+            };
+            self.insert_rows(rows.get(done..done + n).unwrap_or_default())?;
+            self.last_pos = Some(self.conn.last_insert_rowid());
+            done += n;
         }
-        self.fts_pending.sort_unstable_by_key(|&(key, _)| key);
-        let mut insert = self
-            .conn
-            .prepare_cached("INSERT INTO message_fts (rowid, words) VALUES (?1, ?2)")?;
-        for &(key, index) in &self.fts_pending {
-            if let Some(Write::Append { words, .. }) = batch.get(index) {
-                insert.execute(params![key, words])?;
-            }
-        }
+        rows.clear();
         Ok(())
+    }
+
+    /// One multi-row `INSERT` of `rows` (a power of two, at most [`ROWS`]).
+    fn insert_rows(&self, rows: &[Row<'_>]) -> Result<(), Fatal> {
+        let sql = self
+            .inserts
+            .get(rows.len().trailing_zeros() as usize)
+            .ok_or(rusqlite::Error::InvalidQuery)?;
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut at = 1;
+        for row in rows {
+            let m = row.msg;
+            stmt.raw_bind_parameter(at, row.room_id)?;
+            stmt.raw_bind_parameter(at + 1, to_sql_u64(row.seq))?;
+            stmt.raw_bind_parameter(at + 2, &m.id)?;
+            stmt.raw_bind_parameter(at + 3, &m.sender)?;
+            stmt.raw_bind_parameter(at + 4, m.kind.as_str())?;
+            stmt.raw_bind_parameter(at + 5, m.ts)?;
+            stmt.raw_bind_parameter(at + 6, &m.nonce)?;
+            stmt.raw_bind_parameter(at + 7, m.reply_to.map(to_sql_u64))?;
+            stmt.raw_bind_parameter(at + 8, &m.text)?;
+            at += COLUMNS;
+        }
+        stmt.raw_execute().map(drop)
     }
 
     /// One command inside the open transaction. A per-command error (`Ok(Err(_))`) must be
     /// detected before the command writes anything.
-    fn apply(&mut self, index: usize, write: &Write) -> Result<Result<Outcome>, Fatal> {
+    fn apply(&mut self, write: &Write) -> Result<Result<Outcome>, Fatal> {
         match write {
-            Write::Append { msg, words, .. } => {
-                let (outcome, key) = self.append(msg)?;
-                if let (Some(key), false) = (key, words.is_empty()) {
-                    self.fts_pending.push((key, index));
-                }
-                Ok(outcome)
-            }
+            Write::Append { msg, .. } => self.append(msg),
             Write::CreateRoom { room, .. } => self.create_room(room).map(Ok),
             Write::AddMember {
                 room, user, role, ..
@@ -402,64 +504,67 @@ impl Writer {
         }
     }
 
-    /// Stores one message; with a new row, also returns its full-text key.
-    fn append(&mut self, msg: &NewMessage) -> Result<(Result<Outcome>, Option<i64>), Fatal> {
-        // Same order as MemoryStore: a known (sender, nonce) answers with the original even
-        // if the room is wrong.
-        if let Some(nonce) = &msg.nonce {
-            let original = self
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT r.name, {MESSAGE_COLUMNS} FROM messages m \
-                     JOIN rooms r ON r.id = m.room_id \
-                     WHERE m.sender = ?1 AND m.nonce = ?2"
-                ))?
-                .query_row(params![msg.sender, nonce], |row| {
-                    rows::message(row, 1, row.get(0)?)
-                })
-                .optional()?;
-            if let Some(original) = original {
-                return Ok((Ok(Outcome::Duplicate(original)), None));
-            }
-        }
+    /// Stores one message on its own (see [`Writer::insert`] for the usual way).
+    ///
+    /// Nonces are checked optimistically: the row is inserted, and only when the unique
+    /// `(nonce, sender)` index refuses it is the original looked up (a failed statement
+    /// leaves the rest of the transaction intact). Retries are rare, so fresh messages skip
+    /// the lookup.
+    fn append(&mut self, msg: &NewMessage) -> Result<Result<Outcome>, Fatal> {
         let Some(room_id) = self.room_id(&msg.room)? else {
-            return Ok((Err(Error::UnknownRoom(msg.room.clone())), None));
+            // Same order as MemoryStore: a known (sender, nonce) answers with the original
+            // even if the room is wrong.
+            return Ok(match self.original(msg)? {
+                Some(original) => Ok(Outcome::Duplicate(original)),
+                None => Err(Error::UnknownRoom(msg.room.clone())),
+            });
         };
         let seq = self.last_seq(room_id)? + 1;
-        if seq > rows::MAX_SEQ || room_id > rows::MAX_ROOM_ID {
-            let full = format!(
-                "room {} is full: this store holds at most {} messages per room and {} rooms",
-                msg.room,
-                rows::MAX_SEQ,
-                rows::MAX_ROOM_ID
-            );
-            return Ok((Err(Error::store(full)), None));
+        let inserted = self.conn.prepare_cached(INSERT_ONE)?.execute(params![
+            room_id,
+            to_sql_u64(seq),
+            msg.id,
+            msg.sender,
+            msg.kind.as_str(),
+            msg.ts,
+            msg.nonce,
+            msg.reply_to.map(to_sql_u64),
+            msg.text,
+        ]);
+        match inserted {
+            Ok(_) => {}
+            Err(e) if msg.nonce.is_some() && is_unique_violation(&e) => {
+                return match self.original(msg)? {
+                    Some(original) => Ok(Ok(Outcome::Duplicate(original))),
+                    // Not the nonce index after all: a real failure.
+                    None => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
         }
-        self.conn
-            .prepare_cached(
-                "INSERT INTO messages \
-                 (room_id, seq, id, sender, kind, ts, nonce, reply_to, body) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                room_id,
-                to_sql_u64(seq),
-                msg.id,
-                msg.sender,
-                msg.kind.as_str(),
-                msg.ts,
-                msg.nonce,
-                msg.reply_to.map(to_sql_u64),
-                msg.text,
-            ])?;
-        // The full-text entry is added at the end of the batch (`index_pending`).
         // Only now, with the row written: a failure above leaves the cache untouched (and a
         // failed commit clears it).
         self.last_seq.insert(room_id, seq);
-        Ok((
-            Ok(Outcome::Stored(seq)),
-            Some(rows::fts_rowid(room_id, seq)),
-        ))
+        self.last_pos = Some(self.conn.last_insert_rowid());
+        self.stored += 1;
+        Ok(Ok(Outcome::Stored(seq)))
+    }
+
+    /// The stored message with `msg`'s (sender, nonce), if it has a nonce and one is stored.
+    fn original(&mut self, msg: &NewMessage) -> Result<Option<Message>, Fatal> {
+        let Some(nonce) = &msg.nonce else {
+            return Ok(None);
+        };
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT r.name, {MESSAGE_COLUMNS} FROM messages m \
+                 JOIN rooms r ON r.id = m.room_id \
+                 WHERE m.sender = ?1 AND m.nonce = ?2"
+            ))?
+            .query_row(params![msg.sender, nonce], |row| {
+                rows::message(row, 1, row.get(0)?)
+            })
+            .optional()
     }
 
     fn create_room(&mut self, room: &NewRoom) -> Result<Outcome, Fatal> {
@@ -512,4 +617,55 @@ impl Writer {
         self.last_seq.insert(room_id, seq);
         Ok(seq)
     }
+}
+
+/// Whether `e` is a UNIQUE constraint failure (the statement was undone, the transaction
+/// stands).
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    )
+}
+
+/// Messages per multi-row `INSERT` at most (see [`Writer::insert`]); a power of two.
+const ROWS: usize = 32;
+
+/// Parameters per message in [`insert_sql`]. `pos` is not one: SQLite gives a new row one
+/// more than the largest, and a value of ours would make every multi-row insert keep a
+/// statement journal (an explicit key may fail to be an integer mid-statement).
+const COLUMNS: usize = 9;
+
+/// A new message planned for the open transaction.
+struct Row<'m> {
+    msg: &'m NewMessage,
+    room_id: i64,
+    seq: u64,
+}
+
+/// The insert of [`Writer::append`]: a failure undoes only this statement.
+const INSERT_ONE: &str = "INSERT INTO messages \
+     (room_id, seq, id, sender, kind, ts, nonce, reply_to, body) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+/// How a transaction inserts new messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inserts {
+    /// Many per statement ([`Writer::insert`]); a nonce conflict fails the transaction.
+    Many,
+    /// One per statement ([`Writer::append`]); a nonce conflict answers with the original.
+    One,
+}
+
+/// `INSERT OR ROLLBACK INTO messages … VALUES (…), (…)` for `rows` messages, [`COLUMNS`]
+/// parameters each.
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT OR ROLLBACK INTO messages \
+         (room_id, seq, id, sender, kind, ts, nonce, reply_to, body) VALUES ",
+    );
+    let row = format!("({})", ["?"; COLUMNS].join(","));
+    sql.push_str(&vec![row; rows].join(","));
+    sql
 }
