@@ -74,15 +74,20 @@
 //! writers of one room across nodes until `COMMIT`, and a transaction that rolls back takes
 //! its numbers back with it: the sequence stays gapless.
 //!
-//! **Nonces.** `(sender, nonce)` is unique across rooms. Before assigning seqs the pipeline
-//! looks up stored originals of the batch's nonces (one query over `UNNEST`); a nonce
-//! repeated inside the batch refers to its first use. Duplicates return the original with
-//! `duplicate = true` and take no seq. If another node commits one of the batch's nonces
-//! between that lookup and the copy, the unique index on `(sender, nonce)` rejects the
-//! copy, the transaction rolls back (seqs included) and the batch is planned again, now
-//! finding the original. (There is deliberately no `ON CONFLICT (sender, nonce) DO NOTHING`:
-//! a skipped row would leave a hole in the sequence, so the batch must roll back anyway, and
-//! the speculative insertion behind `ON CONFLICT` cost twice as much per row when measured.)
+//! **Nonces.** `(sender, nonce)` is unique across rooms, enforced by a unique index. A
+//! nonce repeated inside a batch refers to its first use (checked in memory). A nonce stored
+//! before is rare (a client retrying after a reconnect), so batches are planned
+//! *optimistically*, without looking nonces up: when one holds a stored nonce, the unique
+//! index rejects the copy, the transaction rolls back (seqs included), and the batch is
+//! planned again after one query over `UNNEST(senders, nonces)` has found the originals.
+//! Duplicates return the original with `duplicate = true` and take no seq. After such a
+//! conflict the pipeline looks nonces up before copying for its next 16 batches, then goes
+//! optimistic again, so a client that keeps repeating old nonces wastes at most one copy per
+//! 16 batches ([`WriteStats::lookups`] counts the batches that looked up). The same rollback
+//! covers another node committing one of the batch's nonces at the same time. (There is
+//! deliberately no `ON CONFLICT (sender, nonce) DO NOTHING`: a skipped row would leave a hole
+//! in the sequence, so the batch must roll back anyway, and the speculative insertion behind
+//! `ON CONFLICT` cost twice as much per row when measured.)
 //!
 //! **Closing.** [`Store::close`](chatcore::store::Store::close) drops the queues, waits until
 //! every pipeline committed what was queued, and from then on appends fail with
@@ -95,7 +100,7 @@
 //! |---|---|---|
 //! | `rooms` | `id`, `name`, `kind`, `topic`, `creator`, `created`, `last_seq` | `id` identity, `UNIQUE (name)` |
 //! | `memberships` | `room_id`, `user_name`, `role`, `joined` | `PRIMARY KEY (room_id, user_name)`, index on `user_name` |
-//! | `messages` | `room_id`, `seq`, `id`, `sender`, `kind`, `body`, `body_exact`, `ts`, `nonce`, `reply_to`, `search` | `PRIMARY KEY (room_id, seq)` (serves every history page), `UNIQUE (sender, nonce)` where a nonce is set, GIN on `search` |
+//! | `messages` | `room_id`, `seq`, `id`, `sender`, `kind`, `body`, `body_exact`, `ts`, `nonce`, `reply_to`, `search` | `PRIMARY KEY (room_id, seq)` (serves every history page), `UNIQUE (nonce, sender)` where a nonce is set (nonce first: time-ordered nonces are added at the index's right edge), GIN on `search` |
 //! | `read_positions` | `room_id`, `user_name`, `seq` | `PRIMARY KEY (room_id, user_name)` |
 //! | `users` | `name`, `display_name`, `password_hash`, `created` | for accounts; unused by the `Store` trait so far |
 //! | `chatcore_schema` | `version` | one row |
@@ -132,13 +137,16 @@
 //!
 //! `cargo bench -p chatcore-benches --bench store_postgres` on a shared 2-core machine with
 //! PostgreSQL 15 on the same host (`synchronous_commit = on`, 100-byte bodies, 8 rooms,
-//! many appends in flight): about 70,000 appends/s with nonces and 105,000/s without, in
-//! batches of about 2,000; a history page of 50 in about 140 µs (p99 about 200 µs). The
-//! database does most of the work, about 20 µs of CPU per message with a nonce: the search
-//! index about 7 µs, the `(sender, nonce)` index about 4 µs plus 2 µs for the nonce lookup,
-//! the row, its primary key and the WAL the rest. The store spends about 5 µs per message
-//! on the client side. Each pipeline keeps one server backend busy, so more cores should
-//! help; on 2 cores, 2 and 4 pipelines performed alike and 8 worse.
+//! many appends in flight): 40,000–60,000 appends/s with nonces, depending on what else the
+//! two cores run, in batches of about 2,000; a history page of 50 in about 140 µs (p99 about
+//! 200 µs) on a quiet machine. The database does most of the work, about 30 µs of CPU per
+//! message with a nonce (measured on a busy machine, see `BENCHMARKS.md`): the `tsvector`
+//! GIN index about 12 µs (no better with a larger `gin_pending_list_limit` or `work_mem`;
+//! `fastupdate = off` costs five times as much), the `(sender, nonce)` index about 8–12 µs,
+//! the row, its primary key and the WAL (about 1 KB per message) the rest. The optimistic
+//! nonce check saves the lookup's 3 µs. The store spends about 5 µs per message on the
+//! client side. Each pipeline keeps one server backend busy, so more cores should help; on
+//! 2 cores, 2 and 4 pipelines performed alike and 8 worse.
 
 mod codec;
 mod config;

@@ -10,11 +10,11 @@ use chatcore::{Error, Result};
 use deadpool_postgres::Client;
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `MIGRATIONS[i]` upgrades a schema from version `i` to `i + 1`. Append only: a released
 /// migration is never edited, so every database reaches the same shape.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
 
 /// Version 1: rooms, users, memberships, messages, read positions.
 ///
@@ -75,6 +75,15 @@ CREATE TABLE read_positions (
     seq        BIGINT NOT NULL,
     PRIMARY KEY (room_id, user_name)
 );
+"#;
+
+/// Version 2: the nonce index leads with the nonce. Clients make time-ordered nonces (ULIDs,
+/// as `chatcore-client` does), so new entries land at the right edge of the index instead of
+/// in every sender's part of it, which touched (and logged whole, after each checkpoint) a
+/// page per sender.
+const V2: &str = r#"
+DROP INDEX messages_sender_nonce;
+CREATE UNIQUE INDEX messages_nonce_sender ON messages (nonce, sender) WHERE nonce IS NOT NULL;
 "#;
 
 /// Creates `schema` when missing and brings it to [`SCHEMA_VERSION`]; fails with

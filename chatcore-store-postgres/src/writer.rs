@@ -8,18 +8,24 @@
 //! 1. `SELECT … FROM rooms WHERE name = ANY($1) ORDER BY name FOR UPDATE` locks every room of
 //!    the batch, in name order (so writers on other nodes never deadlock), and reads each
 //!    room's `last_seq` as of the latest commit.
-//! 2. When messages carry nonces, one query over `UNNEST(senders, nonces)` finds originals
-//!    already stored; a nonce seen earlier in the same batch refers to that message.
+//! 2. Only after a nonce conflict (see below): one query over `UNNEST(senders, nonces)` finds
+//!    originals already stored. A nonce seen earlier in the same batch always refers to that
+//!    message (checked in memory).
 //! 3. The new messages of each room get `last_seq + 1 …`, in queue order. One `UPDATE … FROM
 //!    UNNEST(ids, last_seqs)` moves every room's `last_seq`, and one binary
 //!    `COPY messages FROM STDIN` streams the rows.
 //! 4. `COMMIT`, then every caller's oneshot gets its result.
 //!
-//! If another node committed one of the batch's nonces after step 2, the unique index on
-//! `(sender, nonce)` rejects the copy; the transaction rolls back (returning its seqs) and the
-//! batch is planned again, now finding that original. Serialization failures, deadlocks and a
-//! connection lost before `COMMIT` are retried the same way; nothing is retried once `COMMIT`
-//! was sent, because its outcome is then unknown (a client retry with its nonce is safe).
+//! **Optimistic nonces.** A stored nonce is rare (a client retrying after a reconnect), so a
+//! pipeline normally skips step 2: the unique index on `(nonce, sender)` rejects a copy that
+//! holds a stored nonce, the transaction rolls back (returning its seqs), and the batch is
+//! planned again *with* the lookup, now finding the original. After such a conflict the
+//! pipeline keeps looking up for [`LOOKUP_BATCHES`] more batches, so a client repeating old
+//! nonces costs at most one wasted copy per that many batches. The same path covers another
+//! node committing one of the batch's nonces after the lookup (a race). Serialization
+//! failures, deadlocks and a connection lost before `COMMIT` are retried too; nothing is
+//! retried once `COMMIT` was sent, because its outcome is then unknown (a client retry with
+//! its nonce is safe).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,7 +67,7 @@ const BUMP: &str = "UPDATE rooms SET last_seq = b.last_seq \
 /// There is no `ON CONFLICT (sender, nonce) DO NOTHING` (COPY has none, and in the `INSERT`
 /// form its speculative insertion doubled the cost of each row, 7 → 16 µs): a skipped row
 /// would leave its seq unused, so a nonce conflict must roll the batch back anyway. The
-/// unique index on `(sender, nonce)` rejects the batch instead, and it is planned again.
+/// unique index on `(nonce, sender)` rejects the batch instead, and it is planned again.
 const COPY: &str = "COPY messages \
      (room_id, seq, id, sender, kind, body, body_exact, ts, nonce, reply_to, search) \
      FROM STDIN (FORMAT binary)";
@@ -82,10 +88,17 @@ const COPY_TYPES: [Type; 11] = [
 ];
 
 /// The unique index whose violation means "another writer stored this nonce first".
-const NONCE_INDEX: &str = "messages_sender_nonce";
+const NONCE_INDEX: &str = "messages_nonce_sender";
 
-/// Attempts per batch before its appends fail.
-const MAX_ATTEMPTS: u32 = 5;
+/// Attempts per batch before its appends fail. The first attempt of an optimistic batch may
+/// fail on a stored nonce by design, hence one more than the 5 conflicts tolerated.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// Batches after a nonce conflict that look their nonces up before copying (measured: the
+/// lookup costs the server about 3 µs per message, 10% of an append, so it is skipped while
+/// no stored nonce shows up). A conflict wastes one batch's copy, so a client that keeps
+/// sending stored nonces costs at most one wasted copy per this many batches.
+pub(crate) const LOOKUP_BATCHES: u32 = 16;
 
 /// One queued append and where its result goes.
 struct Job {
@@ -118,6 +131,9 @@ pub struct WriteStats {
     pub retries: u64,
     /// Batches that failed, each failing all of its appends.
     pub failed_batches: u64,
+    /// Committed batches that looked their nonces up before copying (the batch that hit a
+    /// stored nonce and the batches after it; see the crate docs, "Nonces").
+    pub lookups: u64,
 }
 
 /// The atomics behind [`WriteStats`]; relaxed, they are only read for reporting.
@@ -128,6 +144,7 @@ struct Counters {
     duplicates: AtomicU64,
     retries: AtomicU64,
     failed_batches: AtomicU64,
+    lookups: AtomicU64,
 }
 
 impl Writer {
@@ -145,6 +162,7 @@ impl Writer {
                 client: None,
                 max_batch,
                 index,
+                lookups_left: 0,
                 stats: Arc::clone(&stats),
             };
             let guard = RunningGuard(Arc::clone(&running_tx));
@@ -169,6 +187,7 @@ impl Writer {
             duplicates: c.duplicates.load(Ordering::Relaxed),
             retries: c.retries.load(Ordering::Relaxed),
             failed_batches: c.failed_batches.load(Ordering::Relaxed),
+            lookups: c.lookups.load(Ordering::Relaxed),
         }
     }
 
@@ -242,6 +261,10 @@ enum Outcome {
 
 /// Why an attempt failed.
 enum Failure {
+    /// The unique index on `(nonce, sender)` rejected the copy: a nonce of the batch was
+    /// stored before (or by another node meanwhile). Nothing was committed; planning again
+    /// with the lookup finds the original. The connection is healthy.
+    NonceTaken(BoxError),
     /// Nothing was committed; planning again may succeed.
     Retry(BoxError),
     /// Give up on this batch.
@@ -254,12 +277,13 @@ fn classify(e: tokio_postgres::Error) -> Failure {
     let nonce_race = e.as_db_error().is_some_and(|db| {
         *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some(NONCE_INDEX)
     });
-    let transient = nonce_race
-        || e.is_closed()
+    let transient = e.is_closed()
         || e.code().is_some_and(|c| {
             *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
         });
-    if transient {
+    if nonce_race {
+        Failure::NonceTaken(e.into())
+    } else if transient {
         Failure::Retry(e.into())
     } else {
         Failure::Fatal(e.into())
@@ -284,6 +308,9 @@ struct Pipeline {
     max_batch: usize,
     /// For logs.
     index: usize,
+    /// Batches still to look their nonces up before copying; set to [`LOOKUP_BATCHES`] by a
+    /// nonce conflict, 0 means optimistic.
+    lookups_left: u32,
     stats: Arc<Counters>,
 }
 
@@ -305,9 +332,11 @@ impl Pipeline {
     /// Commits one batch; one result per message, in order.
     async fn commit(&mut self, msgs: Vec<NewMessage>) -> Vec<Result<Appended>> {
         let mut attempt = 0;
+        let mut lookup = self.lookups_left > 0;
+        self.lookups_left = self.lookups_left.saturating_sub(1);
         let error = loop {
             attempt += 1;
-            match self.attempt(&msgs).await {
+            match self.attempt(&msgs, lookup).await {
                 Ok(outcomes) => {
                     let duplicates = outcomes
                         .iter()
@@ -317,17 +346,30 @@ impl Pipeline {
                     s.batches.fetch_add(1, Ordering::Relaxed);
                     s.appends.fetch_add(msgs.len() as u64, Ordering::Relaxed);
                     s.duplicates.fetch_add(duplicates as u64, Ordering::Relaxed);
+                    s.lookups.fetch_add(u64::from(lookup), Ordering::Relaxed);
                     return finish(msgs, outcomes);
                 }
                 Err(failure) => {
-                    self.client = None;
+                    if !matches!(failure, Failure::NonceTaken(_)) {
+                        // Start the next attempt on a fresh connection. (After a rejected
+                        // copy the driver has sent `CopyDone`/`Sync` and the dropped
+                        // transaction its `ROLLBACK`: that connection is in sync.)
+                        self.client = None;
+                    }
                     match failure {
+                        Failure::NonceTaken(e) if attempt < MAX_ATTEMPTS => {
+                            lookup = true;
+                            self.lookups_left = LOOKUP_BATCHES;
+                            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!(pipeline = self.index, attempt, error = %e,
+                                "postgres batch holds a stored nonce; looking nonces up");
+                        }
                         Failure::Retry(e) if attempt < MAX_ATTEMPTS => {
                             self.stats.retries.fetch_add(1, Ordering::Relaxed);
                             tracing::debug!(pipeline = self.index, attempt, error = %e,
                                 "postgres batch conflicted; planning it again");
                         }
-                        Failure::Retry(e) => {
+                        Failure::NonceTaken(e) | Failure::Retry(e) => {
                             break BoxError::from(PostgresError::Contended {
                                 attempts: attempt,
                                 last: e.to_string(),
@@ -347,8 +389,13 @@ impl Pipeline {
             .collect()
     }
 
-    /// One try at committing `msgs`: the plan, once committed.
-    async fn attempt(&mut self, msgs: &[NewMessage]) -> Result<Vec<Outcome>, Failure> {
+    /// One try at committing `msgs`: the plan, once committed. `lookup`: find stored
+    /// originals of the batch's nonces first (otherwise the unique index catches them).
+    async fn attempt(
+        &mut self,
+        msgs: &[NewMessage],
+        lookup: bool,
+    ) -> Result<Vec<Outcome>, Failure> {
         let client = match self.client.take() {
             Some(client) => client,
             None => self
@@ -381,8 +428,12 @@ impl Pipeline {
             );
         }
 
-        // 2. Originals of nonces stored before.
-        let originals = originals(&tx, msgs).await?;
+        // 2. Originals of nonces stored before, after a conflict only.
+        let originals = if lookup {
+            originals(&tx, msgs).await?
+        } else {
+            HashMap::new()
+        };
 
         // 3. Plan: seqs in queue order, duplicates, unknown rooms.
         let mut outcomes = Vec::with_capacity(msgs.len());

@@ -264,6 +264,150 @@ async fn one_transaction_per_batch() {
     assert_eq!(row.get::<_, i64>(0), 10);
 }
 
+/// Batches after a nonce conflict that look nonces up (`LOOKUP_BATCHES` in `src/writer.rs`).
+const LOOKUP_BATCHES: u64 = 16;
+
+/// A stored nonce in an optimistic batch (no lookup before the copy): the unique index
+/// rejects the copy, the batch is planned again with the lookup, and the retry returns the
+/// original with `duplicate: true` while the batch's other messages get gapless seqs. The
+/// next batches look nonces up (no more conflicts), then the pipeline is optimistic again.
+#[tokio::test]
+async fn stored_nonce_in_an_optimistic_batch() {
+    let f = factory!();
+    let store = f
+        .store_with(f.config().with_pipelines(1).expect("pipelines"))
+        .await;
+    for r in ["a", "b"] {
+        room(&store, r).await;
+    }
+    let original = store
+        .append(msg("a", "ann", "first", Some("n1")))
+        .await
+        .expect("append")
+        .message;
+    let before = store.write_stats();
+    assert_eq!(
+        (before.lookups, before.retries),
+        (0, 0),
+        "optimistic while no stored nonce shows up"
+    );
+    // One batch: the current-thread runtime runs the pipeline only once this test awaits.
+    let pending = vec![
+        store.append(msg("a", "bob", "x", Some("b1"))),
+        store.append(msg("b", "ann", "retry", Some("n1"))),
+        store.append(msg("a", "bob", "y", Some("b2"))),
+        store.append(msg("a", "cy", "same batch", Some("c1"))),
+        store.append(msg("b", "cy", "same batch again", Some("c1"))),
+        store.append(msg("b", "bob", "z", None)),
+    ];
+    let mut got = Vec::new();
+    for p in pending {
+        got.push(p.await.expect("append"));
+    }
+    let seqs: Vec<(&str, u64, bool)> = got
+        .iter()
+        .map(|a| (a.message.room.as_str(), a.message.seq, a.duplicate))
+        .collect();
+    assert_eq!(
+        seqs,
+        [
+            ("a", 2, false),
+            ("a", 1, true),
+            ("a", 3, false),
+            ("a", 4, false),
+            ("a", 4, true),
+            ("b", 1, false),
+        ]
+    );
+    assert_eq!(got[1].message, original, "the stored original comes back");
+    assert_eq!(got[4].message, got[3].message);
+    let after = store.write_stats();
+    assert_eq!(after.retries, 1, "one optimistic copy was rejected");
+    assert_eq!(after.lookups, 1, "the retry looked the nonces up");
+    assert_eq!(after.duplicates, 2);
+    assert_eq!(store.last_seq("a").await.expect("last_seq"), 4);
+    assert_eq!(store.last_seq("b").await.expect("last_seq"), 1);
+
+    // The next batches look nonces up first: a stored nonce costs no rejected copy.
+    for _ in 0..LOOKUP_BATCHES {
+        let a = store
+            .append(msg("b", "ann", "again", Some("n1")))
+            .await
+            .expect("append");
+        assert!(a.duplicate);
+        assert_eq!(a.message, original);
+    }
+    let stats = store.write_stats();
+    assert_eq!((stats.retries, stats.lookups), (1, 1 + LOOKUP_BATCHES));
+    // Then optimistic again: the next stored nonce is caught by the index once more.
+    let a = store
+        .append(msg("b", "ann", "once more", Some("n1")))
+        .await
+        .expect("append");
+    assert!(a.duplicate);
+    assert_eq!(a.message, original);
+    let stats = store.write_stats();
+    assert_eq!((stats.retries, stats.lookups), (2, 2 + LOOKUP_BATCHES));
+    let fresh = store
+        .append(msg("b", "ann", "new", Some("n2")))
+        .await
+        .expect("append");
+    assert_eq!((fresh.message.seq, fresh.duplicate), (2, false));
+    let page = store
+        .history("b", HistoryQuery::after(0, 10))
+        .await
+        .expect("history");
+    assert_eq!(
+        page.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [1, 2],
+        "no seq burned by the rejected copies"
+    );
+}
+
+/// A nonce stored through another node (another store, pool and pipeline) is found by this
+/// node's optimistic batch: the original comes back, no seq is burned in any room, and the
+/// rest of the batch commits.
+#[tokio::test]
+async fn nonce_stored_by_another_node() {
+    let f = factory!();
+    let config = || f.config().with_pipelines(1).expect("pipelines");
+    let one = f.store_with(config()).await;
+    let two = f.store_with(config()).await;
+    for r in ["r", "s"] {
+        room(&one, r).await;
+    }
+    let original = one
+        .append(msg("r", "ann", "hi", Some("k")))
+        .await
+        .expect("append")
+        .message;
+    let pending = vec![
+        two.append(msg("s", "bob", "1", Some("k"))),
+        two.append(msg("r", "ann", "hi again", Some("k"))),
+        two.append(msg("s", "bob", "2", None)),
+    ];
+    let mut got = Vec::new();
+    for p in pending {
+        got.push(p.await.expect("append"));
+    }
+    // `k` of bob is a different (sender, nonce) pair than ann's.
+    assert_eq!((got[0].message.seq, got[0].duplicate), (1, false));
+    assert!(got[1].duplicate);
+    assert_eq!(got[1].message, original);
+    assert_eq!((got[2].message.seq, got[2].duplicate), (2, false));
+    assert_eq!(two.write_stats().retries, 1);
+    assert_eq!(one.last_seq("r").await.expect("last_seq"), 1);
+    assert_eq!(two.last_seq("s").await.expect("last_seq"), 2);
+    // And the other way round, through the first node.
+    let back = one
+        .append(msg("r", "bob", "dup", Some("k")))
+        .await
+        .expect("append");
+    assert!(back.duplicate);
+    assert_eq!(back.message, got[0].message);
+    assert_eq!(one.last_seq("r").await.expect("last_seq"), 1);
+}
+
 /// NUL in every kind of string is stored and read back exactly; only bodies with NUL keep an
 /// exact copy; the words around a NUL are searchable.
 #[tokio::test]
@@ -406,6 +550,64 @@ async fn migrations_are_versioned() {
         }
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
+}
+
+/// A version-1 schema (nonce index on `(sender, nonce)`) is upgraded in place: the index
+/// leads with the nonce afterwards, and stored nonces still answer with their original.
+#[tokio::test]
+async fn version_1_schemas_are_upgraded() {
+    let f = factory!();
+    let store = f.store().await;
+    room(&store, "r").await;
+    let original = store
+        .append(msg("r", "ann", "first", Some("n-1")))
+        .await
+        .expect("append");
+    store.close().await.expect("close");
+    let raw = f.raw().await;
+    raw.batch_execute(
+        "DROP INDEX messages_nonce_sender;
+         CREATE UNIQUE INDEX messages_sender_nonce ON messages (sender, nonce)
+             WHERE nonce IS NOT NULL;
+         UPDATE chatcore_schema SET version = 1;",
+    )
+    .await
+    .expect("back to version 1");
+
+    let store = f.store().await;
+    let version: i64 = raw
+        .query_one("SELECT version FROM chatcore_schema", &[])
+        .await
+        .expect("version")
+        .get(0);
+    assert_eq!(version, SCHEMA_VERSION);
+    let indexes: Vec<String> = raw
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+             AND indexname LIKE 'messages_%nonce%'",
+            &[],
+        )
+        .await
+        .expect("indexes")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    assert!(
+        indexes[0].contains("messages_nonce_sender") && indexes[0].contains("(nonce, sender)"),
+        "{indexes:?}"
+    );
+    let retry = store
+        .append(msg("r", "ann", "first again", Some("n-1")))
+        .await
+        .expect("retry");
+    assert!(retry.duplicate);
+    assert_eq!(retry.message, original.message);
+    let next = store
+        .append(msg("r", "ann", "second", Some("n-2")))
+        .await
+        .expect("append");
+    assert_eq!(next.message.seq, 2);
 }
 
 /// History pages are served by the primary key, and search by its GIN index, also with the
