@@ -15,12 +15,16 @@
 //! ([`Progress::wait_indexed`]): a message whose append was acknowledged is found by the next
 //! search, while appends no longer pay for indexing.
 //!
-//! The thread runs at a lower CPU priority ([`NICE`] steps, Linux): when the cores are
-//! short, acknowledgements go first and the index lags a little longer instead.
+//! Acknowledgements go first. The indexer works while the writer is idle (waiting for its
+//! next command), which under any load short of saturation is most of the time, so the index
+//! trails by milliseconds. While the writer is busy without a break it waits, unless a search
+//! is waiting for it or the oldest unindexed commit is [`MAX_DEFER`] old; and it runs at a
+//! lower CPU priority ([`NICE`] steps, Linux). So a burst that saturates the cores is
+//! acknowledged at full speed and indexed right after.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chatcore::{Error, Result};
 use rusqlite::{Connection, params};
@@ -34,6 +38,9 @@ const CHUNK: i64 = 16_384;
 
 /// How long the indexer waits before retrying after a database error, at most.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// How long the indexer defers to a writer that never pauses before it indexes anyway.
+const MAX_DEFER: Duration = Duration::from_secs(10);
 
 /// How many nice steps the indexer thread lowers its priority by.
 const NICE: i32 = 10;
@@ -53,12 +60,18 @@ fn lower_priority() {
     }
 }
 
-/// What the writer has committed.
+/// What the writer has committed, and who is waiting.
 #[derive(Debug, Default)]
 struct Pending {
     /// The newest committed `pos`.
     committed: i64,
-    /// The writer has stopped: index what is pending, then stop.
+    /// When the index started lagging behind the commits (`None`: caught up).
+    lagging_since: Option<Instant>,
+    /// The writer is waiting for commands.
+    writer_idle: bool,
+    /// Searches waiting for the index.
+    searches: usize,
+    /// The writer has stopped: the indexer stops too (it catches up at the next open).
     closed: bool,
 }
 
@@ -78,6 +91,9 @@ impl Progress {
         Self {
             pending: Mutex::new(Pending {
                 committed,
+                lagging_since: (committed > indexed).then(Instant::now),
+                writer_idle: true,
+                searches: 0,
                 closed: false,
             }),
             wake: Condvar::new(),
@@ -94,25 +110,35 @@ impl Progress {
     pub(crate) fn committed(&self, pos: i64) {
         let mut pending = self.lock();
         pending.committed = pending.committed.max(pos);
+        pending.lagging_since.get_or_insert_with(Instant::now);
         drop(pending);
         self.wake.notify_one();
+    }
+
+    /// The writer is about to wait for commands (`true`) or has one (`false`).
+    pub(crate) fn writer_idle(&self, idle: bool) {
+        self.lock().writer_idle = idle;
+        if idle {
+            self.wake.notify_one();
+        }
     }
 
     /// Waits (up to `limit`) until every message committed before this call is indexed.
     /// Returns `false` if the index still lags when `limit` runs out. Once the writer has
     /// stopped it does not wait: the indexer may have stopped too.
     pub(crate) async fn wait_indexed(&self, limit: Duration) -> bool {
+        let mut indexed = self.indexed.subscribe();
         let target = {
-            let pending = self.lock();
-            if pending.closed {
+            let mut pending = self.lock();
+            if pending.closed || *indexed.borrow() >= pending.committed {
                 return true;
             }
+            pending.searches += 1;
             pending.committed
         };
-        let mut indexed = self.indexed.subscribe();
-        if *indexed.borrow() >= target {
-            return true;
-        }
+        // The indexer stops deferring to the writer while a search waits.
+        self.wake.notify_one();
+        let _waiting = SearchWaiting(self);
         matches!(
             tokio::time::timeout(limit, indexed.wait_for(|pos| *pos >= target)).await,
             Ok(Ok(_))
@@ -124,28 +150,63 @@ impl Progress {
         self.messages_indexed.load(Ordering::Relaxed)
     }
 
-    /// The writer has stopped: the indexer finishes what is pending (or, far behind, the
-    /// transaction it is in) and stops.
+    /// The writer has stopped: the indexer stops after the transaction it is in.
     pub(crate) fn close(&self) {
         self.lock().closed = true;
         self.wake.notify_one();
     }
 
-    /// Blocks until messages after `done` are committed and returns the newest `pos`, or
-    /// returns `None` once the writer has stopped and nothing is pending.
+    /// Blocks until there is something to index after `done` and the indexer may go ahead
+    /// (see the module docs), and returns the newest committed `pos`; `None` once the
+    /// writer has stopped.
     fn next(&self, done: i64) -> Option<i64> {
         let mut pending = self.lock();
-        while pending.committed <= done && !pending.closed {
+        loop {
+            if pending.closed {
+                return None;
+            }
+            if pending.committed <= done {
+                pending = self
+                    .wake
+                    .wait(pending)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            let lag = pending.lagging_since.map_or(Duration::ZERO, |t| t.elapsed());
+            if pending.writer_idle || pending.searches > 0 || lag >= MAX_DEFER {
+                return Some(pending.committed);
+            }
             pending = self
                 .wake
-                .wait(pending)
-                .unwrap_or_else(PoisonError::into_inner);
+                .wait_timeout(pending, MAX_DEFER - lag)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
-        (pending.committed > done).then_some(pending.committed)
+    }
+
+    /// The indexer got up to `pos`: wakes the searches waiting for it.
+    fn indexed_to(&self, pos: i64) {
+        {
+            let mut pending = self.lock();
+            if pending.committed <= pos {
+                pending.lagging_since = None;
+            }
+        }
+        self.indexed.send_replace(pos);
     }
 
     fn is_closed(&self) -> bool {
         self.lock().closed
+    }
+}
+
+/// Counts a search as waiting while it lives.
+struct SearchWaiting<'a>(&'a Progress);
+
+impl Drop for SearchWaiting<'_> {
+    fn drop(&mut self) {
+        let mut pending = self.0.lock();
+        pending.searches = pending.searches.saturating_sub(1);
     }
 }
 
@@ -207,60 +268,46 @@ impl Indexer {
         Ok((indexer, progress))
     }
 
-    /// The thread's body: indexes what the writer commits until the store closes.
+    /// The thread's body: indexes what the writer commits, a chunk at a time, until the
+    /// store closes.
     pub(crate) fn run(mut self) {
         lower_priority();
         let progress = Arc::clone(&self.progress);
         while let Some(target) = progress.next(self.done) {
             let mut backoff = Duration::from_millis(50);
-            loop {
-                match self.index(target) {
-                    Ok(true) => break,
-                    // Stopped early by a close: the rest is indexed at the next open.
-                    Ok(false) => return,
-                    Err(e) => {
-                        tracing::warn!(error = %e, retry_in = ?backoff,
-                            "sqlite store: search indexing failed");
-                        if progress.is_closed() {
-                            return;
-                        }
-                        std::thread::sleep(backoff);
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
-                    }
+            while let Err(e) = self.index_chunk(target) {
+                tracing::warn!(error = %e, retry_in = ?backoff,
+                    "sqlite store: search indexing failed");
+                if progress.is_closed() {
+                    return;
                 }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
 
-    /// Indexes every message with `done < pos <= target`, a chunk per transaction. Returns
-    /// `false` if it stopped early because the store closed.
-    fn index(&mut self, target: i64) -> rusqlite::Result<bool> {
+    /// Indexes up to [`CHUNK`] messages with `done < pos <= target`, in one transaction.
+    fn index_chunk(&mut self, target: i64) -> rusqlite::Result<()> {
         let mut batch: Vec<(i64, String)> = Vec::new();
-        while self.done < target {
-            batch.clear();
-            {
-                let mut stmt = self.source.prepare_cached(
-                    "SELECT pos, body FROM messages WHERE pos > ?1 AND pos <= ?2 \
-                     ORDER BY pos LIMIT ?3",
-                )?;
-                let mut rows = stmt.query(params![self.done, target, CHUNK])?;
-                while let Some(row) = rows.next()? {
-                    let body = row.get_ref(1)?.as_str()?;
-                    batch.push((row.get(0)?, search::index_text(body)));
-                }
-            }
-            // A short chunk read everything up to `target`.
-            let upto = if (batch.len() as i64) < CHUNK {
-                target
-            } else {
-                batch.last().map_or(target, |(pos, _)| *pos)
-            };
-            self.commit(&batch, upto)?;
-            if self.done < target && self.progress.is_closed() {
-                return Ok(false);
+        {
+            let mut stmt = self.source.prepare_cached(
+                "SELECT pos, body FROM messages WHERE pos > ?1 AND pos <= ?2 \
+                 ORDER BY pos LIMIT ?3",
+            )?;
+            let mut rows = stmt.query(params![self.done, target, CHUNK])?;
+            while let Some(row) = rows.next()? {
+                let body = row.get_ref(1)?.as_str()?;
+                batch.push((row.get(0)?, search::index_text(body)));
             }
         }
-        Ok(true)
+        // A short chunk read everything up to `target`.
+        let upto = if (batch.len() as i64) < CHUNK {
+            target
+        } else {
+            batch.last().map_or(target, |(pos, _)| *pos)
+        };
+        self.commit(&batch, upto)
     }
 
     /// Adds `batch` to the index and records `upto` as indexed, in one transaction.
@@ -276,7 +323,7 @@ impl Indexer {
         self.progress
             .messages_indexed
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        self.progress.indexed.send_replace(upto);
+        self.progress.indexed_to(upto);
         Ok(())
     }
 
@@ -295,5 +342,82 @@ impl Indexer {
             .execute([upto])?;
         self.index.prepare_cached("COMMIT")?.execute([])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::channel;
+
+    use super::*;
+
+    /// Runs `progress.next(done)` on a thread; its answer arrives on the returned channel.
+    fn next_on_a_thread(
+        progress: &Arc<Progress>,
+        done: i64,
+    ) -> std::sync::mpsc::Receiver<Option<i64>> {
+        let (tx, rx) = channel();
+        let progress = Arc::clone(progress);
+        std::thread::spawn(move || {
+            let _ = tx.send(progress.next(done));
+        });
+        rx
+    }
+
+    const BLOCKED: Duration = Duration::from_millis(150);
+    const SOON: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn the_indexer_waits_for_the_writer_to_pause() {
+        let progress = Arc::new(Progress::new(0, 0));
+        progress.writer_idle(false);
+        progress.committed(5);
+        let next = next_on_a_thread(&progress, 0);
+        assert!(next.recv_timeout(BLOCKED).is_err(), "deferred to a busy writer");
+        progress.writer_idle(true);
+        assert_eq!(next.recv_timeout(SOON).expect("goes ahead"), Some(5));
+    }
+
+    #[test]
+    fn an_idle_writer_lets_the_indexer_go_at_once_and_close_stops_it() {
+        let progress = Arc::new(Progress::new(0, 0));
+        let next = next_on_a_thread(&progress, 0);
+        assert!(next.recv_timeout(BLOCKED).is_err(), "nothing to index yet");
+        progress.committed(3);
+        assert_eq!(next.recv_timeout(SOON).expect("indexes"), Some(3));
+        let next = next_on_a_thread(&progress, 3);
+        progress.close();
+        assert_eq!(next.recv_timeout(SOON).expect("stops"), None);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_search_overrides_a_busy_writer() {
+        let progress = Arc::new(Progress::new(0, 0));
+        progress.writer_idle(false);
+        progress.committed(7);
+        let next = next_on_a_thread(&progress, 0);
+        assert!(next.recv_timeout(BLOCKED).is_err(), "deferred to a busy writer");
+        let search = {
+            let progress = Arc::clone(&progress);
+            tokio::spawn(async move { progress.wait_indexed(SOON).await })
+        };
+        let target = tokio::task::spawn_blocking(move || next.recv_timeout(SOON))
+            .await
+            .expect("join");
+        assert_eq!(target.expect("a search makes it go"), Some(7));
+        progress.indexed_to(7);
+        assert!(search.await.expect("join"), "the search saw the index catch up");
+        assert_eq!(progress.lock().searches, 0, "the search no longer counts as waiting");
+        assert!(progress.lock().lagging_since.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_search_gives_up_waiting_after_its_limit() {
+        let progress = Progress::new(0, 0);
+        progress.committed(2);
+        assert!(!progress.wait_indexed(Duration::from_millis(20)).await);
+        assert_eq!(progress.lock().searches, 0);
+        progress.indexed_to(2);
+        assert!(progress.wait_indexed(Duration::from_millis(20)).await);
     }
 }

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, TryRecvError};
 
 use chatcore::protocol::Message;
 use chatcore::store::{Appended, NewMessage, NewRoom, Role, RoomRecord};
@@ -221,7 +221,21 @@ impl Writer {
     pub(crate) fn run(mut self, commands: Receiver<Command>) {
         let mut batch: Vec<Write> = Vec::with_capacity(self.max_batch);
         let mut close_reply = None;
-        while let Ok(first) = commands.recv() {
+        loop {
+            let first = match commands.try_recv() {
+                Ok(command) => command,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    // The search indexer works while the writer waits.
+                    self.progress.writer_idle(true);
+                    let command = commands.recv();
+                    self.progress.writer_idle(false);
+                    match command {
+                        Ok(command) => command,
+                        Err(_) => break,
+                    }
+                }
+            };
             let mut next = Some(first);
             while let Some(command) = next.take() {
                 match command {
@@ -247,7 +261,7 @@ impl Writer {
                 break;
             }
         }
-        // Nothing more will be committed: the indexer takes in what is left, then stops.
+        // Nothing more will be committed: the indexer stops (it catches up at the next open).
         self.progress.close();
         // Dropping the WAL hook drops its sender: the checkpoint thread stops.
         let no_hook: Option<fn(&mut rusqlite::hooks::Wal, i32) -> rusqlite::Result<()>> = None;
