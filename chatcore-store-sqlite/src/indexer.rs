@@ -172,7 +172,9 @@ impl Progress {
                     .unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
-            let lag = pending.lagging_since.map_or(Duration::ZERO, |t| t.elapsed());
+            let lag = pending
+                .lagging_since
+                .map_or(Duration::ZERO, |t| t.elapsed());
             if pending.writer_idle || pending.searches > 0 || lag >= MAX_DEFER {
                 return Some(pending.committed);
             }
@@ -373,7 +375,10 @@ mod tests {
         progress.writer_idle(false);
         progress.committed(5);
         let next = next_on_a_thread(&progress, 0);
-        assert!(next.recv_timeout(BLOCKED).is_err(), "deferred to a busy writer");
+        assert!(
+            next.recv_timeout(BLOCKED).is_err(),
+            "deferred to a busy writer"
+        );
         progress.writer_idle(true);
         assert_eq!(next.recv_timeout(SOON).expect("goes ahead"), Some(5));
     }
@@ -396,7 +401,10 @@ mod tests {
         progress.writer_idle(false);
         progress.committed(7);
         let next = next_on_a_thread(&progress, 0);
-        assert!(next.recv_timeout(BLOCKED).is_err(), "deferred to a busy writer");
+        assert!(
+            next.recv_timeout(BLOCKED).is_err(),
+            "deferred to a busy writer"
+        );
         let search = {
             let progress = Arc::clone(&progress);
             tokio::spawn(async move { progress.wait_indexed(SOON).await })
@@ -406,8 +414,15 @@ mod tests {
             .expect("join");
         assert_eq!(target.expect("a search makes it go"), Some(7));
         progress.indexed_to(7);
-        assert!(search.await.expect("join"), "the search saw the index catch up");
-        assert_eq!(progress.lock().searches, 0, "the search no longer counts as waiting");
+        assert!(
+            search.await.expect("join"),
+            "the search saw the index catch up"
+        );
+        assert_eq!(
+            progress.lock().searches,
+            0,
+            "the search no longer counts as waiting"
+        );
         assert!(progress.lock().lagging_since.is_none());
     }
 
