@@ -100,7 +100,9 @@
 //! |---|---|---|
 //! | `rooms` | `id`, `name`, `kind`, `topic`, `creator`, `created`, `last_seq` | `id` identity, `UNIQUE (name)` |
 //! | `memberships` | `room_id`, `user_name`, `role`, `joined` | `PRIMARY KEY (room_id, user_name)`, index on `user_name` |
-//! | `messages` | `room_id`, `seq`, `id`, `sender`, `kind`, `body`, `body_exact`, `ts`, `nonce`, `reply_to`, `search` | `PRIMARY KEY (room_id, seq)` (serves every history page), `UNIQUE (nonce, sender)` where a nonce is set (nonce first: time-ordered nonces are added at the index's right edge), GIN on `search` |
+//! | `messages` | `room_id`, `seq`, `id`, `sender`, `kind`, `body`, `body_exact`, `ts`, `nonce`, `reply_to`, `search` | `PRIMARY KEY (room_id, seq)` (serves every history page), `UNIQUE (nonce, sender)` where a nonce is set (nonce first: time-ordered nonces are added at the index's right edge); `search` has no index |
+//! | `message_search` | `room_id`, `seq`, `search` | GIN on `search`; filled behind the appends |
+//! | `search_progress` | `room_id`, `seq` | `PRIMARY KEY (room_id)`: the seq up to which the room is in `message_search` |
 //! | `read_positions` | `room_id`, `user_name`, `seq` | `PRIMARY KEY (room_id, user_name)` |
 //! | `users` | `name`, `display_name`, `password_hash`, `created` | for accounts; unused by the `Store` trait so far |
 //! | `chatcore_schema` | `version` | one row |
@@ -124,7 +126,7 @@
 //! in-memory store, so `ann@example.com` contains `example`, and no stemming or stop words.
 //! The writer computes them in Rust and sends the distinct ones as the `tsvector` column
 //! `search` (in the binary `tsvector` format, so PostgreSQL's text-search
-//! parser never runs), indexed by GIN. A query is split the same way; each word becomes a
+//! parser never runs). A query is split the same way; each word becomes a
 //! quoted lexeme of a `tsquery` (`'quick' & 'brown'`) passed as a parameter, so every word
 //! must match and no query syntax of the user's is ever interpreted. No words at all is
 //! [`chatcore::Error::BadQuery`]. Results are newest first (`ts`, then `seq`). Words longer
@@ -133,24 +135,39 @@
 //! `to_tsvector` (and a `regexp_replace` to match the in-memory word rules) in the database
 //! cost several times as much per row as the rest of the insert.
 //!
+//! **Search indexing behind the appends.** The GIN index cost as much as the rest of an
+//! append, so appends no longer pay for it: it lives on `message_search`, and each node runs
+//! an indexer task that copies the words of newly committed messages there, room by room
+//! from `search_progress`, moving a room's progress in the same statement while it holds the
+//! room's progress row (nodes never index a message twice; two passes run side by side,
+//! each skipping rooms another pass holds). Acknowledgements go first: the task waits while
+//! its node's pipelines have appends in flight, for at most 10 s after the oldest unindexed
+//! commit, so the index trails by milliseconds under ordinary load and a burst is indexed
+//! right after it. A search first brings every room up to the commits made before it was
+//! called (waiting for rooms another node is indexing), so it finds every acknowledged
+//! message, whichever node stored it; right after a large burst that can take seconds. The
+//! words are stored twice (`messages.search` and `message_search.search`).
+//!
 //! ## Performance
 //!
 //! `cargo bench -p chatcore-benches --bench store_postgres` on a shared 2-core machine with
 //! PostgreSQL 15 on the same host (`synchronous_commit = on`, 100-byte bodies, 8 rooms,
-//! many appends in flight): 40,000–60,000 appends/s with nonces, depending on what else the
-//! two cores run, in batches of about 2,000; a history page of 50 in about 140 µs (p99 about
-//! 200 µs) on a quiet machine. The database does most of the work, about 30 µs of CPU per
-//! message with a nonce (measured on a busy machine, see `BENCHMARKS.md`): the `tsvector`
-//! GIN index about 12 µs (no better with a larger `gin_pending_list_limit` or `work_mem`;
-//! `fastupdate = off` costs five times as much), the `(sender, nonce)` index about 8–12 µs,
-//! the row, its primary key and the WAL (about 1 KB per message) the rest. The optimistic
-//! nonce check saves the lookup's 3 µs. The store spends about 5 µs per message on the
+//! many appends in flight): 100,000–150,000 acknowledged appends/s with nonces on a quiet
+//! machine, in batches of about 2,000, the search index catching up 4–5 s after a burst of
+//! 500,000; a history page of 50 in about 210 µs (p99 about 330 µs). Measured on a busy
+//! machine before search indexing left the append path (see `BENCHMARKS.md`), an append
+//! with a nonce cost the database about 30 µs of CPU: the `tsvector` GIN index about 12 µs
+//! (no better with a larger `gin_pending_list_limit` or `work_mem`; `fastupdate = off` costs
+//! five times as much), the nonce index (then `(sender, nonce)`, with random senders) about
+//! 8–12 µs, the row, its primary key and the WAL (about 1 KB per message) the rest. The
+//! optimistic nonce check saves the lookup's 3 µs. The store spends about 5 µs per message on the
 //! client side. Each pipeline keeps one server backend busy, so more cores should help; on
 //! 2 cores, 2 and 4 pipelines performed alike and 8 worse.
 
 mod codec;
 mod config;
 mod error;
+mod indexer;
 mod schema;
 mod store;
 mod writer;

@@ -10,11 +10,11 @@ use chatcore::{Error, Result};
 use deadpool_postgres::Client;
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `MIGRATIONS[i]` upgrades a schema from version `i` to `i + 1`. Append only: a released
 /// migration is never edited, so every database reaches the same shape.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
 
 /// Version 1: rooms, users, memberships, messages, read positions.
 ///
@@ -84,6 +84,26 @@ CREATE TABLE read_positions (
 const V2: &str = r#"
 DROP INDEX messages_sender_nonce;
 CREATE UNIQUE INDEX messages_nonce_sender ON messages (nonce, sender) WHERE nonce IS NOT NULL;
+"#;
+
+/// Version 3: search indexing leaves the append path. `messages.search` keeps each message's
+/// words but loses its GIN index; the index lives on `message_search`, filled behind the
+/// appends, and `search_progress` records how far each room is in it (see indexer.rs).
+/// Existing messages are copied over before the index is built (faster than row by row).
+const V3: &str = r#"
+DROP INDEX messages_search;
+CREATE TABLE message_search (
+    room_id BIGINT   NOT NULL,
+    seq     BIGINT   NOT NULL,
+    search  TSVECTOR NOT NULL
+);
+INSERT INTO message_search (room_id, seq, search) SELECT room_id, seq, search FROM messages;
+CREATE INDEX message_search_words ON message_search USING GIN (search);
+CREATE TABLE search_progress (
+    room_id BIGINT PRIMARY KEY REFERENCES rooms (id) ON DELETE CASCADE,
+    seq     BIGINT NOT NULL
+);
+INSERT INTO search_progress (room_id, seq) SELECT id, last_seq FROM rooms;
 "#;
 
 /// Creates `schema` when missing and brings it to [`SCHEMA_VERSION`]; fails with

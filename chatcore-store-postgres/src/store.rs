@@ -1,6 +1,6 @@
 //! [`PostgresStore`]: opening, and every [`Store`] method except the append pipeline.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chatcore::protocol::Message;
 use chatcore::store::{
@@ -16,6 +16,7 @@ use tokio_postgres::NoTls;
 use crate::codec::{self, message_columns, room_columns};
 use crate::config::PostgresConfig;
 use crate::error::PostgresError;
+use crate::indexer::{self, Indexer, Signals};
 use crate::schema;
 use crate::writer::{WriteStats, Writer};
 
@@ -33,8 +34,10 @@ const LIST_ROOMS: &str = concat!(
      ORDER BY r.name"
 );
 
-const CREATE_ROOM: &str = "INSERT INTO rooms (name, kind, creator, created) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING";
+/// A new room starts with nothing to index.
+const CREATE_ROOM: &str = "WITH r AS (INSERT INTO rooms (name, kind, creator, created) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING id) \
+     INSERT INTO search_progress (room_id, seq) SELECT id, 0 FROM r";
 
 /// Newest first within `(after, before)`: backward pages and the latest page.
 const HISTORY_BACKWARD: &str = concat!(
@@ -69,12 +72,15 @@ const MEMBER: &str = "SELECT mb.user_name, mb.role, mb.joined FROM memberships m
 const MEMBERS: &str = "SELECT mb.user_name, mb.role, mb.joined FROM memberships mb \
      JOIN rooms r ON r.id = mb.room_id WHERE r.name = $1 ORDER BY mb.user_name";
 
-/// Served by the GIN index on `messages.search`.
+/// Served by the GIN index on `message_search.search`, each hit joined to its message by
+/// primary key.
 const SEARCH: &str = concat!(
     "SELECT ",
     message_columns!(),
-    ", r.name FROM messages m JOIN rooms r ON r.id = m.room_id \
-     WHERE m.search @@ $1::text::tsquery \
+    ", r.name FROM message_search s \
+     JOIN messages m ON m.room_id = s.room_id AND m.seq = s.seq \
+     JOIN rooms r ON r.id = m.room_id \
+     WHERE s.search @@ $1::text::tsquery \
        AND ($2::bytea IS NULL OR r.name = $2) \
      ORDER BY m.ts DESC, m.seq DESC, r.name LIMIT $3"
 );
@@ -103,6 +109,8 @@ struct Inner {
     pool: Pool,
     /// The append path.
     writer: Writer,
+    /// The search indexer task, until closed.
+    indexer: Mutex<Option<Indexer>>,
     /// For `Debug` and [`PostgresStore::schema`].
     schema: String,
 }
@@ -161,12 +169,20 @@ impl PostgresStore {
         })?;
         schema::migrate(&mut client, &config.schema).await?;
         drop(client);
-        let writer = Writer::start(&pool, config.pipelines, config.max_batch);
+        let signals = Arc::new(Signals::default());
+        let writer = Writer::start(
+            &pool,
+            config.pipelines,
+            config.max_batch,
+            Arc::clone(&signals),
+        );
+        let indexer = Indexer::start(pool.clone(), signals);
         tracing::info!(%target, schema = %config.schema, "postgres store open");
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 writer,
+                indexer: Mutex::new(Some(indexer)),
                 schema: config.schema,
             }),
         })
@@ -433,6 +449,8 @@ impl Store for PostgresStore {
         };
         let room = query.room.as_deref().map(str::as_bytes);
         let limit = i64::from(query.limit.min(MAX_PAGE));
+        // Everything acknowledged before this call, by any node, goes into the index first.
+        indexer::catch_up(&self.inner.pool).await?;
         self.query(SEARCH, &[&tsquery, &room, &limit])
             .await?
             .iter()
@@ -475,6 +493,15 @@ impl Store for PostgresStore {
 
     async fn close(&self) -> Result<()> {
         self.inner.writer.close().await;
+        let indexer = self
+            .inner
+            .indexer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(indexer) = indexer {
+            indexer.stop().await;
+        }
         Ok(())
     }
 }

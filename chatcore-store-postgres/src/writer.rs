@@ -42,6 +42,7 @@ use tokio_postgres::types::Type;
 
 use crate::codec::{self, Lexemes, message_columns};
 use crate::error::{PostgresError, Shared};
+use crate::indexer::Signals;
 
 /// Locks the batch's rooms in a fixed order and reads their counters.
 const LOCK_ROOMS: &str = "SELECT id, name, last_seq FROM rooms \
@@ -115,6 +116,8 @@ pub(crate) struct Writer {
     running: watch::Receiver<usize>,
     /// Counters shared with the pipelines.
     stats: Arc<Counters>,
+    /// Appends in flight and commits, for the search indexer.
+    signals: Arc<Signals>,
 }
 
 /// Counters of the append path since the store opened (for metrics and benchmarks).
@@ -148,8 +151,14 @@ struct Counters {
 }
 
 impl Writer {
-    /// Spawns `pipelines` writer tasks on the current Tokio runtime.
-    pub(crate) fn start(pool: &Pool, pipelines: usize, max_batch: usize) -> Self {
+    /// Spawns `pipelines` writer tasks on the current Tokio runtime. `signals` tell the
+    /// search indexer about appends in flight and commits.
+    pub(crate) fn start(
+        pool: &Pool,
+        pipelines: usize,
+        max_batch: usize,
+        signals: Arc<Signals>,
+    ) -> Self {
         let (running_tx, running) = watch::channel(pipelines);
         let running_tx = Arc::new(running_tx);
         let stats = Arc::new(Counters::default());
@@ -164,6 +173,7 @@ impl Writer {
                 index,
                 lookups_left: 0,
                 stats: Arc::clone(&stats),
+                signals: Arc::clone(&signals),
             };
             let guard = RunningGuard(Arc::clone(&running_tx));
             tokio::spawn(async move {
@@ -175,6 +185,7 @@ impl Writer {
             queues: RwLock::new(Some(queues.into())),
             running,
             stats,
+            signals,
         }
     }
 
@@ -194,6 +205,8 @@ impl Writer {
     /// Queues `msg` on its room's pipeline and returns the future of its commit.
     pub(crate) fn submit(&self, msg: NewMessage) -> Pending<Appended> {
         let (reply, rx) = oneshot::channel();
+        // Counted before it is queued: the pipeline may answer (and count it out) at once.
+        self.signals.in_flight.fetch_add(1, Ordering::Relaxed);
         let queued = {
             let queues = self.queues.read().unwrap_or_else(PoisonError::into_inner);
             match queues.as_deref() {
@@ -207,6 +220,7 @@ impl Writer {
             }
         };
         if !queued {
+            self.signals.in_flight.fetch_sub(1, Ordering::Relaxed);
             return Box::pin(async { Err(Error::Closed) });
         }
         // A dropped reply means the pipeline task is gone (its runtime shut down).
@@ -312,6 +326,8 @@ struct Pipeline {
     /// nonce conflict, 0 means optimistic.
     lookups_left: u32,
     stats: Arc<Counters>,
+    /// Appends in flight and commits, for the search indexer.
+    signals: Arc<Signals>,
 }
 
 impl Pipeline {
@@ -321,10 +337,15 @@ impl Pipeline {
             let (msgs, replies): (Vec<_>, Vec<_>) =
                 jobs.drain(..).map(|j| (j.msg, j.reply)).unzip();
             let results = self.commit(msgs).await;
+            self.signals.committed.notify_one();
+            let answered = replies.len();
             for (reply, result) in replies.into_iter().zip(results) {
                 // The caller may have stopped waiting; the message is stored regardless.
                 let _ = reply.send(result);
             }
+            self.signals
+                .in_flight
+                .fetch_sub(answered, Ordering::Relaxed);
         }
         tracing::debug!(pipeline = self.index, "postgres writer pipeline stopped");
     }
