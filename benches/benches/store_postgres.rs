@@ -27,12 +27,11 @@
 //! `CHATCORE_BENCH_MAX_BATCH` (store settings, default the store's defaults),
 //! `CHATCORE_BENCH_PHASES` (which phases to run, e.g. `1,4`; default all).
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use chatcore::protocol::{MessageKind, RoomKind};
-use chatcore::store::{NewMessage, NewRoom, Pending, SearchQuery, Store};
-use chatcore_benches::workload::{Rng, body, history, print_latency};
+use chatcore::store::{NewMessage, NewRoom, SearchQuery, Store};
+use chatcore_benches::workload::{Rng, body, history, print_latency, produce};
 use chatcore_store_postgres::{PostgresConfig, PostgresStore, WriteStats};
 use hdrhistogram::Histogram;
 
@@ -89,29 +88,6 @@ fn messages(room: &str, count: usize, seed: u64, shape: Shape) -> Vec<NewMessage
     (0..count)
         .map(|n| message(room, n as u64, &mut rng, shape))
         .collect()
-}
-
-/// Appends `msgs`, keeping up to `WINDOW` in flight; returns the ack latency of each (µs).
-async fn produce(store: PostgresStore, msgs: Vec<NewMessage>) -> Histogram<u64> {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-    let mut in_flight: VecDeque<(Instant, Pending<_>)> = VecDeque::with_capacity(WINDOW);
-    for (n, m) in msgs.into_iter().enumerate() {
-        if in_flight.len() >= WINDOW {
-            let (start, p) = in_flight.pop_front().expect("non-empty");
-            p.await.expect("append");
-            hist.saturating_record(start.elapsed().as_micros() as u64);
-        }
-        in_flight.push_back((Instant::now(), store.append(m)));
-        // Let the other producers and the reply wake-ups run now and then.
-        if n % 256 == 0 {
-            tokio::task::yield_now().await;
-        }
-    }
-    for (start, p) in in_flight {
-        p.await.expect("append");
-        hist.saturating_record(start.elapsed().as_micros() as u64);
-    }
-    hist
 }
 
 struct Throughput {
@@ -192,7 +168,7 @@ async fn throughput(
     let start = Instant::now();
     let tasks: Vec<_> = work
         .into_iter()
-        .map(|(store, msgs)| tokio::spawn(produce(store, msgs)))
+        .map(|(store, msgs)| tokio::spawn(produce(store, msgs, WINDOW)))
         .collect();
     let mut acks = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     for t in tasks {

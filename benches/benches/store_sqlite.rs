@@ -23,12 +23,12 @@
 //! `CHATCORE_BENCH_WINDOW` (appends in flight per producer, default 1024),
 //! `CHATCORE_BENCH_PHASES` (which phases to run, e.g. `1,2`; default all).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chatcore::protocol::{MessageKind, RoomKind};
-use chatcore::store::{NewMessage, NewRoom, Pending, Store};
-use chatcore_benches::workload::{Rng, body, history, print_latency};
+use chatcore::store::{NewMessage, NewRoom, Store};
+use chatcore_benches::workload::{Rng, body, history, print_latency, produce};
 use chatcore_store_sqlite::{SqliteConfig, SqliteStore, Synchronous};
 use hdrhistogram::Histogram;
 
@@ -82,30 +82,6 @@ async fn create_room(store: &SqliteStore, name: &str) {
         })
         .await
         .expect("create room");
-}
-
-/// Appends `msgs`, keeping up to `WINDOW` in flight; returns the ack latency of each (µs).
-async fn produce(store: SqliteStore, msgs: Vec<NewMessage>) -> Histogram<u64> {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-    let window = window();
-    let mut in_flight: VecDeque<(Instant, Pending<_>)> = VecDeque::with_capacity(window);
-    for (n, m) in msgs.into_iter().enumerate() {
-        if in_flight.len() >= window {
-            let (start, p) = in_flight.pop_front().expect("non-empty");
-            p.await.expect("append");
-            hist.saturating_record(start.elapsed().as_micros() as u64);
-        }
-        in_flight.push_back((Instant::now(), store.append(m)));
-        // Let the other producers and the reply wake-ups run now and then.
-        if n % 256 == 0 {
-            tokio::task::yield_now().await;
-        }
-    }
-    for (start, p) in in_flight {
-        p.await.expect("append");
-        hist.saturating_record(start.elapsed().as_micros() as u64);
-    }
-    hist
 }
 
 /// CPU seconds used so far by each kind of thread of this process (from `/proc`, Linux
@@ -226,7 +202,7 @@ async fn throughput(store: &SqliteStore, prefix: &str, rooms: usize, total: usiz
     let start = Instant::now();
     let tasks: Vec<_> = work
         .into_iter()
-        .map(|msgs| tokio::spawn(produce(store.clone(), msgs)))
+        .map(|msgs| tokio::spawn(produce(store.clone(), msgs, window())))
         .collect();
     let mut acks = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     for t in tasks {

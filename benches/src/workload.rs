@@ -1,9 +1,10 @@
 //! The store benchmarks' shared workload: deterministic message bodies (so runs and stores
 //! compare) and the history-latency phase.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
-use chatcore::store::{HistoryQuery, Store};
+use chatcore::store::{HistoryQuery, NewMessage, Pending, Store};
 use hdrhistogram::Histogram;
 
 /// A small deterministic PRNG (xorshift64*), so runs are comparable.
@@ -183,4 +184,28 @@ pub fn print_latency(label: &str, hist: &Histogram<u64>) {
         us(0.999),
         hist.max() as f64 / 1000.0,
     );
+}
+
+/// Appends `msgs` to `store`, keeping up to `window` appends in flight (awaiting the oldest
+/// before adding another); returns the ack latency of each (µs), append call to reply.
+pub async fn produce<S: Store>(store: S, msgs: Vec<NewMessage>, window: usize) -> Histogram<u64> {
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let mut in_flight: VecDeque<(Instant, Pending<_>)> = VecDeque::with_capacity(window);
+    for (n, m) in msgs.into_iter().enumerate() {
+        if in_flight.len() >= window.max(1) {
+            let (start, p) = in_flight.pop_front().expect("non-empty");
+            p.await.expect("append");
+            hist.saturating_record(start.elapsed().as_micros() as u64);
+        }
+        in_flight.push_back((Instant::now(), store.append(m)));
+        // Let the other producers and the reply wake-ups run now and then.
+        if n % 256 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    for (start, p) in in_flight {
+        p.await.expect("append");
+        hist.saturating_record(start.elapsed().as_micros() as u64);
+    }
+    hist
 }
