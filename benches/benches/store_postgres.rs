@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use chatcore::protocol::{MessageKind, RoomKind};
 use chatcore::store::{NewMessage, NewRoom, SearchQuery, Store};
-use chatcore_benches::workload::{Rng, body, history, print_latency, produce};
+use chatcore_benches::workload::{Rng, body, history, print_appends, print_latency, produce};
 use chatcore_store_postgres::{PostgresConfig, PostgresStore, WriteStats};
 use hdrhistogram::Histogram;
 
@@ -104,26 +104,20 @@ struct Throughput {
 
 impl Throughput {
     fn print(&self, label: &str) {
-        let rate = self.messages as f64 / self.elapsed.as_secs_f64();
-        println!(
-            "{label}: {} messages in {:.2} s = {:.0} messages/s; {} commits, average batch \
-             {:.0}, {} retries, {} nonce lookups; ack latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            self.messages,
-            self.elapsed.as_secs_f64(),
-            rate,
+        let batches = format!(
+            "{} commits, average batch {:.0}, {} retries, {} nonce lookups",
             self.batches,
             self.appends as f64 / self.batches.max(1) as f64,
             self.retries,
             self.lookups,
-            self.acks.value_at_quantile(0.50) as f64 / 1000.0,
-            self.acks.value_at_quantile(0.99) as f64 / 1000.0,
-            self.acks.max() as f64 / 1000.0,
         );
-        println!(
-            "    search index caught up {:.2} s after the last ack: {:.0} messages/s with \
-             indexing included",
-            (self.indexed - self.elapsed).as_secs_f64(),
-            self.messages as f64 / self.indexed.as_secs_f64(),
+        print_appends(
+            label,
+            self.messages,
+            self.elapsed,
+            self.indexed,
+            &self.acks,
+            &batches,
         );
     }
 }

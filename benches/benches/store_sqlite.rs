@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use chatcore::protocol::{MessageKind, RoomKind};
 use chatcore::store::{NewMessage, NewRoom, Store};
-use chatcore_benches::workload::{Rng, body, history, print_latency, produce};
+use chatcore_benches::workload::{Rng, body, history, print_appends, print_latency, produce};
 use chatcore_store_sqlite::{SqliteConfig, SqliteStore, Synchronous};
 use hdrhistogram::Histogram;
 
@@ -149,25 +149,19 @@ struct Throughput {
 
 impl Throughput {
     fn print(&self, label: &str) {
-        let rate = self.messages as f64 / self.elapsed.as_secs_f64();
-        println!(
-            "{label}: {} messages in {:.2} s = {:.0} messages/s; {} commits, average batch \
-             {:.0}, largest {}; ack latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            self.messages,
-            self.elapsed.as_secs_f64(),
-            rate,
+        let batches = format!(
+            "{} commits, average batch {:.0}, largest {}",
             self.commits,
             self.writes as f64 / self.commits.max(1) as f64,
             self.largest_batch,
-            self.acks.value_at_quantile(0.50) as f64 / 1000.0,
-            self.acks.value_at_quantile(0.99) as f64 / 1000.0,
-            self.acks.max() as f64 / 1000.0,
         );
-        println!(
-            "    search index caught up {:.2} s after the last ack: {:.0} messages/s with \
-             indexing included",
-            (self.indexed - self.elapsed).as_secs_f64(),
-            self.messages as f64 / self.indexed.as_secs_f64(),
+        print_appends(
+            label,
+            self.messages,
+            self.elapsed,
+            self.indexed,
+            &self.acks,
+            &batches,
         );
         let cpu: Vec<String> = self
             .cpu

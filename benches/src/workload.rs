@@ -209,3 +209,31 @@ pub async fn produce<S: Store>(store: S, msgs: Vec<NewMessage>, window: usize) -
     }
     hist
 }
+
+/// Prints one append phase: `messages` acknowledged in `acked` (with the ack latency
+/// percentiles), then how long after the last ack the search index held them all
+/// (`indexed`, measured from the same start). `batches` describes the store's batching.
+pub fn print_appends(
+    label: &str,
+    messages: usize,
+    acked: std::time::Duration,
+    indexed: std::time::Duration,
+    acks: &Histogram<u64>,
+    batches: &str,
+) {
+    println!(
+        "{label}: {messages} messages in {:.2} s = {:.0} messages/s; {batches}; ack latency \
+         p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        acked.as_secs_f64(),
+        messages as f64 / acked.as_secs_f64(),
+        acks.value_at_quantile(0.50) as f64 / 1000.0,
+        acks.value_at_quantile(0.99) as f64 / 1000.0,
+        acks.max() as f64 / 1000.0,
+    );
+    println!(
+        "    search index caught up {:.2} s after the last ack: {:.0} messages/s with \
+         indexing included",
+        indexed.saturating_sub(acked).as_secs_f64(),
+        messages as f64 / indexed.as_secs_f64(),
+    );
+}
