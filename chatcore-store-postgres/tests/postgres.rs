@@ -648,6 +648,65 @@ async fn search_sees_what_another_node_acknowledged() {
     assert_eq!(found, [stored.message]);
 }
 
+/// Three nodes append to the same rooms while their indexers and searches run: every
+/// message lands in the search index exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_index_each_message_once() {
+    let f = factory!();
+    let nodes = [f.store().await, f.store().await, f.store().await];
+    let rooms = ["r0", "r1"];
+    for r in rooms {
+        room(&nodes[0], r).await;
+    }
+    let mut tasks = Vec::new();
+    for (n, node) in nodes.iter().enumerate() {
+        let node = node.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..5 {
+                let pending: Vec<_> = (0..200)
+                    .map(|i| {
+                        let text = format!("common n{n} r{round} i{i}");
+                        node.append(msg(rooms[i % rooms.len()], "ann", &text, None))
+                    })
+                    .collect();
+                for p in pending {
+                    p.await.expect("append");
+                }
+                // Searches index too, racing the background indexers.
+                node.search(SearchQuery {
+                    room: None,
+                    text: "common".into(),
+                    limit: 1,
+                })
+                .await
+                .expect("search");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("node");
+    }
+    let hits = nodes[1]
+        .search(SearchQuery {
+            room: None,
+            text: "common".into(),
+            limit: MAX_PAGE,
+        })
+        .await
+        .expect("search");
+    assert_eq!(hits.len(), MAX_PAGE as usize);
+    let raw = f.raw().await;
+    let row = raw
+        .query_one(
+            "SELECT count(*), count(DISTINCT (room_id, seq)) FROM message_search",
+            &[],
+        )
+        .await
+        .expect("count");
+    let (rows, distinct): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!((rows, distinct), (3000, 3000), "every message indexed once");
+}
+
 /// Without any search, the node's indexer fills the search index behind the appends.
 #[tokio::test]
 async fn the_indexer_fills_the_index_behind_the_appends() {
