@@ -51,6 +51,7 @@
 
 pub mod auth;
 pub mod bus;
+mod clock;
 mod error;
 mod hub;
 pub mod names;
@@ -59,12 +60,6 @@ pub mod store;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use clock::now_millis;
 pub use error::{BoxError, Error, ErrorCode, Result};
 pub use hub::{CloseReason, Hub, HubBuilder, Limits, Outbound, Outgoing, Session, StatsSnapshot};
-
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}

@@ -5,7 +5,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::{Authenticator, Credentials, Identity, guest_identity};
+use super::authenticator::{Authenticator, Credentials, Identity, guest_identity};
 use crate::{Error, Result, names};
 
 /// Claims of a chatcore session token.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio::sync::mpsc;
 
-use super::{Bus, BusEvent, BusHandler, Envelope};
+use super::backend::{Bus, BusEvent, BusHandler, Envelope};
 use crate::Result;
 
 /// A set of nodes that see each other's events, all in one process.

@@ -1,25 +1,22 @@
 //! [`HubBuilder`]: how a hub is configured.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use tokio::sync::Notify;
+use super::config::Limits;
+use crate::auth::Authenticator;
+use crate::bus::Bus;
+use crate::store::Store;
 
-use super::{Hub, HubBusHandler, HubInner, Limits};
-use crate::Result;
-use crate::auth::{Authenticator, GuestAuthenticator};
-use crate::bus::{Bus, LocalBus};
-use crate::store::{MemoryStore, Store};
-
-/// Configures a [`Hub`]. Every part has a default that needs nothing installed: a
-/// [`MemoryStore`], a lone [`LocalBus`], [`GuestAuthenticator`] and [`Limits::default`].
+/// Configures a [`Hub`](crate::Hub). Every part has a default that needs nothing installed: a
+/// [`MemoryStore`](crate::store::MemoryStore), a lone [`LocalBus`](crate::bus::LocalBus),
+/// [`GuestAuthenticator`](crate::auth::GuestAuthenticator) and [`Limits::default`].
+/// [`HubBuilder::build`] starts it.
 #[derive(Default)]
 pub struct HubBuilder {
-    store: Option<Arc<dyn Store>>,
-    bus: Option<Arc<dyn Bus>>,
-    auth: Option<Arc<dyn Authenticator>>,
-    limits: Limits,
+    pub(super) store: Option<Arc<dyn Store>>,
+    pub(super) bus: Option<Arc<dyn Bus>>,
+    pub(super) auth: Option<Arc<dyn Authenticator>>,
+    pub(super) limits: Limits,
 }
 
 impl std::fmt::Debug for HubBuilder {
@@ -71,31 +68,5 @@ impl HubBuilder {
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
-    }
-
-    /// Starts the bus and returns the hub. Must run inside a Tokio runtime.
-    pub async fn build(self) -> Result<Hub> {
-        let bus = self.bus.unwrap_or_else(|| Arc::new(LocalBus::default()));
-        let inner = Arc::new(HubInner {
-            store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
-            bus: Arc::clone(&bus),
-            auth: self.auth.unwrap_or_else(|| Arc::new(GuestAuthenticator)),
-            limits: self.limits,
-            rooms: Mutex::new(HashMap::new()),
-            sessions: Mutex::new(HashMap::new()),
-            next_session: AtomicU64::new(0),
-            stats: Arc::default(),
-            presence_version: AtomicU64::new(crate::now_millis().max(0) as u64 * 1000),
-            dirty: Mutex::new(Vec::new()),
-            shutting_down: AtomicBool::new(false),
-            in_flight: AtomicUsize::new(0),
-            idle: Notify::new(),
-        });
-        bus.start(Arc::new(HubBusHandler(Arc::downgrade(&inner))))
-            .await?;
-        bus.subscribe(crate::bus::INVITES).await?;
-        Hub::spawn_announcer(&inner);
-        Hub::spawn_presence(&inner);
-        Ok(Hub { inner })
     }
 }

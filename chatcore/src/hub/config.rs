@@ -5,7 +5,8 @@ use std::time::Duration;
 use crate::{Error, Result};
 
 /// Size and time bounds the hub enforces. Every field has a default chosen for a public chat
-/// server; change them with the `with_*` setters, which check invariants.
+/// server; change them with the `with_*` setters, which check invariants (fields set directly
+/// are checked by [`Limits::validate`] when the hub is built).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Largest message text, in UTF-8 bytes. Default 8 KiB: several screens of text, while a
@@ -56,72 +57,88 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// Checks every invariant the setters promise; [`HubBuilder::build`](crate::HubBuilder::build)
+    /// calls it, so limits written field by field are checked too.
+    pub fn validate(&self) -> Result<()> {
+        let page = crate::store::MAX_PAGE;
+        let fail = |what: String| Err(Error::Config(what));
+        if self.max_text_bytes == 0 {
+            return fail("max_text_bytes must be at least 1".into());
+        }
+        if self.max_nonce_bytes == 0 {
+            return fail("max_nonce_bytes must be at least 1".into());
+        }
+        if self.queue_capacity < 8 {
+            return fail("queue_capacity must be at least 8".into());
+        }
+        if self.history_on_join > page {
+            return fail(format!("history_on_join must be at most {page}"));
+        }
+        if self.max_history_page == 0 || self.max_history_page > page {
+            return fail(format!("max_history_page must be between 1 and {page}"));
+        }
+        if self.resume_limit == 0 || self.resume_limit > page {
+            return fail(format!("resume_limit must be between 1 and {page}"));
+        }
+        if self.max_rooms_per_session == 0 {
+            return fail("max_rooms_per_session must be at least 1".into());
+        }
+        if self.presence_heartbeat.is_zero() || self.presence_lease < self.presence_heartbeat * 2 {
+            return fail(
+                "presence_lease must be at least twice presence_heartbeat (and both non-zero)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// `self` once [`Limits::validate`] passes.
+    fn checked(self) -> Result<Self> {
+        self.validate().map(|()| self)
+    }
+
     /// Sets [`Limits::max_text_bytes`] (at least 1).
     pub fn with_max_text_bytes(mut self, bytes: usize) -> Result<Self> {
-        if bytes == 0 {
-            return Err(Error::Config("max_text_bytes must be at least 1".into()));
-        }
         self.max_text_bytes = bytes;
-        Ok(self)
+        self.checked()
     }
 
     /// Sets [`Limits::queue_capacity`] (at least 8, so a join's frames always fit).
     pub fn with_queue_capacity(mut self, frames: usize) -> Result<Self> {
-        if frames < 8 {
-            return Err(Error::Config("queue_capacity must be at least 8".into()));
-        }
         self.queue_capacity = frames;
-        Ok(self)
+        self.checked()
     }
 
-    /// Sets [`Limits::history_on_join`] (at most `max_history_page`).
+    /// Sets [`Limits::history_on_join`] (at most the store's page limit).
     pub fn with_history_on_join(mut self, messages: u32) -> Result<Self> {
-        if messages > self.max_history_page.max(crate::store::MAX_PAGE) {
-            return Err(Error::Config(format!(
-                "history_on_join must be at most {}",
-                crate::store::MAX_PAGE
-            )));
-        }
         self.history_on_join = messages;
-        Ok(self)
+        self.checked()
     }
 
     /// Sets [`Limits::max_history_page`] (1 to the store's page limit).
     pub fn with_max_history_page(mut self, messages: u32) -> Result<Self> {
-        if messages == 0 || messages > crate::store::MAX_PAGE {
-            return Err(Error::Config(format!(
-                "max_history_page must be between 1 and {}",
-                crate::store::MAX_PAGE
-            )));
-        }
         self.max_history_page = messages;
-        Ok(self)
+        self.checked()
     }
 
     /// Sets [`Limits::resume_limit`] (1 to the store's page limit).
     pub fn with_resume_limit(mut self, messages: u32) -> Result<Self> {
-        if messages == 0 || messages > crate::store::MAX_PAGE {
-            return Err(Error::Config(format!(
-                "resume_limit must be between 1 and {}",
-                crate::store::MAX_PAGE
-            )));
-        }
         self.resume_limit = messages;
-        Ok(self)
+        self.checked()
+    }
+
+    /// Sets [`Limits::max_rooms_per_session`] (at least 1).
+    pub fn with_max_rooms_per_session(mut self, rooms: usize) -> Result<Self> {
+        self.max_rooms_per_session = rooms;
+        self.checked()
     }
 
     /// Sets [`Limits::presence_heartbeat`] and [`Limits::presence_lease`]; the lease must be
     /// at least twice the heartbeat so one lost renewal does not flap presence.
     pub fn with_presence(mut self, heartbeat: Duration, lease: Duration) -> Result<Self> {
-        if heartbeat.is_zero() || lease < heartbeat * 2 {
-            return Err(Error::Config(
-                "presence_lease must be at least twice presence_heartbeat (and both non-zero)"
-                    .into(),
-            ));
-        }
         self.presence_heartbeat = heartbeat;
         self.presence_lease = lease;
-        Ok(self)
+        self.checked()
     }
 
     /// Sets [`Limits::gap_timeout`].
@@ -150,5 +167,20 @@ mod tests {
             .and_then(|l| l.with_max_text_bytes(10))
             .expect("valid");
         assert_eq!((l.queue_capacity, l.max_text_bytes), (16, 10));
+    }
+
+    #[test]
+    fn fields_written_directly_are_checked_by_validate() {
+        assert!(Limits::default().validate().is_ok());
+        let zero_rooms = Limits {
+            max_rooms_per_session: 0,
+            ..Limits::default()
+        };
+        assert!(zero_rooms.validate().is_err());
+        let tiny_queue = Limits {
+            queue_capacity: 1,
+            ..Limits::default()
+        };
+        assert!(tiny_queue.validate().is_err());
     }
 }

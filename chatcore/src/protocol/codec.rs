@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Event, Request, RequestId};
+use super::event::Event;
+use super::request::{Request, RequestId};
 use crate::ErrorCode;
 
 /// A wire codec, chosen per connection.

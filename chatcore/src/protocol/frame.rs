@@ -4,7 +4,8 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
-use super::{Codec, Event};
+use super::codec::Codec;
+use super::event::Event;
 
 /// An outbound event shared by all the sessions it goes to.
 ///

@@ -3,9 +3,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{
-    Appended, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom, Pending, Role, RoomRecord,
-    SearchQuery, Store,
+use super::backend::{Pending, Store};
+use super::types::{
+    Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Role, RoomRecord,
+    SearchQuery,
 };
 use crate::protocol::{Message, RoomKind};
 use crate::{Error, Result};
@@ -188,7 +189,7 @@ impl Store for MemoryStore {
             .or_insert_with(|| Member {
                 user: user.to_owned(),
                 role,
-                joined: crate::now_millis(),
+                joined: crate::clock::now_millis(),
             });
         data.record.members = data.members.len() as u64;
         Ok(())
@@ -238,7 +239,7 @@ impl Store for MemoryStore {
             .cloned()
             .collect();
         hits.sort_by(|a, b| b.ts.cmp(&a.ts).then(b.seq.cmp(&a.seq)));
-        hits.truncate(query.limit.min(super::MAX_PAGE) as usize);
+        hits.truncate(query.limit.min(MAX_PAGE) as usize);
         Ok(hits)
     }
 

@@ -1,8 +1,11 @@
-//! Plain data carried across the [`Store`](super::Store) trait.
+//! Plain data carried across the [`Store`](super::backend::Store) trait.
 
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{Message, MessageKind, RoomKind};
+
+/// Largest history page or search result any store returns; larger limits are clamped.
+pub const MAX_PAGE: u32 = 1000;
 
 /// A message accepted by the hub and not yet stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,7 +147,7 @@ pub struct HistoryQuery {
     pub before: Option<u64>,
     /// Exclusive lower bound.
     pub after: Option<u64>,
-    /// Page size (clamped to [`MAX_PAGE`](super::MAX_PAGE)); 0 returns no messages.
+    /// Page size (clamped to [`MAX_PAGE`](MAX_PAGE)); 0 returns no messages.
     pub limit: u32,
 }
 
@@ -187,9 +190,9 @@ impl HistoryQuery {
         Ok(())
     }
 
-    /// The limit clamped to [`MAX_PAGE`](super::MAX_PAGE).
+    /// The limit clamped to [`MAX_PAGE`](MAX_PAGE).
     pub fn clamped_limit(&self) -> u32 {
-        self.limit.min(super::MAX_PAGE)
+        self.limit.min(MAX_PAGE)
     }
 
     /// `true` when the page reads forwards (oldest first from `after`).
@@ -215,6 +218,6 @@ pub struct SearchQuery {
     pub room: Option<String>,
     /// The words to find (every word must match, case-insensitively).
     pub text: String,
-    /// Most results (clamped to [`MAX_PAGE`](super::MAX_PAGE)).
+    /// Most results (clamped to [`MAX_PAGE`](MAX_PAGE)).
     pub limit: u32,
 }

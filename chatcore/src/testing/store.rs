@@ -26,7 +26,7 @@ fn msg(room: &str, sender: &str, text: &str, nonce: Option<&str>) -> NewMessage 
         sender: sender.to_owned(),
         kind: MessageKind::Text,
         text: text.to_owned(),
-        ts: crate::now_millis(),
+        ts: crate::clock::now_millis(),
         nonce: nonce.map(str::to_owned),
         reply_to: None,
     }

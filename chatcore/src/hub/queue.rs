@@ -1,11 +1,14 @@
 //! The bounded outbound queue of one session, and how a transport drains it.
+//!
+//! The bottom of the hub: rooms push shared frames into a [`Queue`], the transport's write pump
+//! takes them out through [`Outbound`]. It knows nothing of rooms or commands.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio::sync::Notify;
 
-use super::room::Room;
 use super::stats::Stats;
 use crate::protocol::{Codec, Event, Frame};
 
@@ -30,9 +33,10 @@ impl CloseReason {
     }
 }
 
-/// State of one session shared by its owner, its rooms and its in-flight acks.
+/// The outbound queue of one session, shared by its owner, the rooms it joined and its
+/// in-flight acks.
 #[derive(Debug)]
-pub(crate) struct SessionShared {
+pub(crate) struct Queue {
     pub(crate) id: u64,
     pub(crate) user: Arc<str>,
     pub(crate) codec: Codec,
@@ -44,12 +48,10 @@ pub(crate) struct SessionShared {
     close: OnceLock<CloseReason>,
     /// Wakes the write pump: a frame arrived in an empty queue, or the session closed.
     wake: Notify,
-    /// Rooms this session has joined. A std mutex: only map operations happen under it.
-    pub(crate) rooms: Mutex<HashMap<String, Arc<Room>>>,
     stats: Arc<Stats>,
 }
 
-impl SessionShared {
+impl Queue {
     pub(crate) fn new(
         id: u64,
         user: Arc<str>,
@@ -65,17 +67,12 @@ impl SessionShared {
             capacity,
             close: OnceLock::new(),
             wake: Notify::new(),
-            rooms: Mutex::new(HashMap::new()),
             stats,
         })
     }
 
     fn queue(&self) -> MutexGuard<'_, VecDeque<Arc<Frame>>> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn rooms(&self) -> MutexGuard<'_, HashMap<String, Arc<Room>>> {
-        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Queues a frame. Ephemeral frames are dropped when the queue is three-quarters full;
@@ -89,13 +86,13 @@ impl SessionShared {
         let free = self.capacity.saturating_sub(queue.len());
         if frame.is_droppable() && free < self.capacity / 4 {
             drop(queue);
-            Stats::bump(&self.stats.dropped_ephemeral);
+            self.stats.dropped_ephemeral.fetch_add(1, Relaxed);
             return false;
         }
         if free == 0 {
             drop(queue);
             if self.close(CloseReason::SlowConsumer) {
-                Stats::bump(&self.stats.slow_consumers);
+                self.stats.slow_consumers.fetch_add(1, Relaxed);
                 tracing::info!(session = self.id, user = %self.user, "slow consumer disconnected");
             }
             return false;
@@ -106,7 +103,7 @@ impl SessionShared {
         if was_empty {
             self.wake.notify_one();
         }
-        Stats::bump(&self.stats.deliveries);
+        self.stats.deliveries.fetch_add(1, Relaxed);
         true
     }
 
@@ -141,11 +138,11 @@ pub enum Outgoing {
 /// The receiving end of a session's outbound queue, drained by one transport write pump.
 #[derive(Debug)]
 pub struct Outbound {
-    shared: Arc<SessionShared>,
+    shared: Arc<Queue>,
 }
 
 impl Outbound {
-    pub(crate) fn new(shared: Arc<SessionShared>) -> Self {
+    pub(crate) fn new(shared: Arc<Queue>) -> Self {
         Self { shared }
     }
 
@@ -214,8 +211,8 @@ mod tests {
 
     use super::*;
 
-    fn session(capacity: usize) -> (Arc<SessionShared>, Outbound) {
-        let shared = SessionShared::new(1, Arc::from("ann"), Codec::Json, capacity, Arc::default());
+    fn session(capacity: usize) -> (Arc<Queue>, Outbound) {
+        let shared = Queue::new(1, Arc::from("ann"), Codec::Json, capacity, Arc::default());
         let outbound = Outbound::new(Arc::clone(&shared));
         (shared, outbound)
     }

@@ -1,0 +1,93 @@
+//! Credentials, identities and the [`Authenticator`] trait, with the guest authenticator.
+
+use crate::{Error, Result, names};
+
+/// What a client presented at the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// A bearer token (a JWT).
+    Token(String),
+    /// A guest asking for a name, without a password.
+    Guest(String),
+}
+
+/// An authenticated user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The user name (validated by [`names::validate_user`]).
+    pub user: String,
+}
+
+/// Decides who a connecting client is.
+#[async_trait::async_trait]
+pub trait Authenticator: Send + Sync + 'static {
+    /// Checks credentials. Failures are [`Error::Unauthorized`] with a reason a user can act on.
+    async fn authenticate(&self, credentials: &Credentials) -> Result<Identity>;
+
+    /// `true` when guests (a name, no secret) are let in.
+    fn allows_guests(&self) -> bool;
+
+    /// Issues a session token for `user`, for development set-ups that let guests in. Fails
+    /// when this authenticator cannot sign tokens or does not allow guests.
+    fn issue_token(&self, user: &str) -> Result<String> {
+        let _ = user;
+        Err(Error::Unauthorized(
+            "this server does not issue tokens".into(),
+        ))
+    }
+}
+
+/// Lets anyone in under any valid name, without a password. The default for a server bound to
+/// loopback; tokens are not accepted.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GuestAuthenticator;
+
+#[async_trait::async_trait]
+impl Authenticator for GuestAuthenticator {
+    async fn authenticate(&self, credentials: &Credentials) -> Result<Identity> {
+        guest_identity(credentials)
+    }
+
+    fn allows_guests(&self) -> bool {
+        true
+    }
+}
+
+pub(super) fn guest_identity(credentials: &Credentials) -> Result<Identity> {
+    match credentials {
+        Credentials::Guest(name) => {
+            names::validate_user(name).map_err(|e| Error::Unauthorized(e.to_string()))?;
+            Ok(Identity { user: name.clone() })
+        }
+        Credentials::Token(_) => Err(Error::Unauthorized(
+            "this server has no signing secret and accepts no tokens; connect as a guest".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn guest_accepts_valid_names_only() {
+        let auth = GuestAuthenticator;
+        let id = auth
+            .authenticate(&Credentials::Guest("ann".into()))
+            .await
+            .expect("guest");
+        assert_eq!(id.user, "ann");
+        for bad in ["", "a b", "a:b"] {
+            let err = auth
+                .authenticate(&Credentials::Guest(bad.into()))
+                .await
+                .expect_err(bad);
+            assert!(matches!(err, Error::Unauthorized(_)));
+        }
+        assert!(
+            auth.authenticate(&Credentials::Token("x".into()))
+                .await
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! Bus events and the traits a bus backend implements.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Result;
+use crate::protocol::Message;
+
+/// What travels between nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BusEvent {
+    /// A committed message.
+    Message(Message),
+    /// A typing indicator (ephemeral).
+    Typing {
+        /// Room name.
+        room: String,
+        /// Who.
+        user: String,
+        /// `true` while typing.
+        on: bool,
+    },
+    /// The newest seq the publishing node committed in a room. Sent shortly after a burst of
+    /// commits, so a node that lost the burst's last messages on the bus notices and reads
+    /// them from the store.
+    Head {
+        /// Room name.
+        room: String,
+        /// Newest committed seq.
+        seq: u64,
+    },
+    /// A user's presence on the publishing node changed.
+    Presence {
+        /// Room name.
+        room: String,
+        /// Who.
+        user: String,
+        /// `true` when the user came online on that node, `false` when gone.
+        online: bool,
+        /// The publishing node's presence version: increases with every presence event it
+        /// sends, so a late diff never undoes a newer one.
+        version: u64,
+    },
+    /// The complete list of a room's users online on the publishing node, sent every few
+    /// seconds as a lease: when a node stops renewing (it died), the others drop its users
+    /// once `lease_ms` has passed and tell their members they left.
+    Roster {
+        /// Room name.
+        room: String,
+        /// Users online on the publishing node, sorted.
+        users: Vec<String>,
+        /// The publishing node's presence version (as in `Presence`).
+        version: u64,
+        /// How long this roster stays valid without renewal, in milliseconds.
+        lease_ms: u64,
+    },
+    /// Someone sent `user` a direct message in the `dm:` room `room`. It travels on the
+    /// [`INVITES`] channel, which every hub subscribes to, so the node where `user` is
+    /// connected joins their sessions to the conversation, as the sender's node does for
+    /// sessions of its own.
+    Invite {
+        /// The recipient.
+        user: String,
+        /// The direct room.
+        room: String,
+    },
+}
+
+/// The channel of [`BusEvent::Invite`]. Not a valid room name (room names hold no spaces),
+/// so no room can share it.
+pub const INVITES: &str = "invites to direct rooms";
+
+impl BusEvent {
+    /// The room this event belongs to.
+    pub fn room(&self) -> &str {
+        match self {
+            BusEvent::Message(m) => &m.room,
+            BusEvent::Typing { room, .. }
+            | BusEvent::Head { room, .. }
+            | BusEvent::Presence { room, .. }
+            | BusEvent::Roster { room, .. } => room,
+            BusEvent::Invite { .. } => INVITES,
+        }
+    }
+}
+
+/// An event as received from the bus, with the node that published it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The publishing node's id.
+    pub origin: String,
+    /// The event.
+    pub event: BusEvent,
+}
+
+/// Receives events from other nodes. Implemented by the hub, so a bus crate never depends on
+/// it; called from the bus's own task, so it must not block.
+pub trait BusHandler: Send + Sync + 'static {
+    /// An event of a subscribed room, published by another node.
+    fn on_event(&self, envelope: Envelope);
+
+    /// The bus may have lost events (it reconnected, or its receive buffer overflowed): the
+    /// hub then checks every room with local members against the store.
+    fn on_gap_suspected(&self) {}
+}
+
+/// Cross-node fan-out. One instance per node.
+#[async_trait::async_trait]
+pub trait Bus: Send + Sync + 'static {
+    /// This node's id, unique among the nodes sharing the bus.
+    fn node_id(&self) -> &str;
+
+    /// Connects and starts delivering events of subscribed rooms to `handler`. Called once,
+    /// by the hub's builder.
+    async fn start(&self, handler: Arc<dyn BusHandler>) -> Result<()>;
+
+    /// Starts receiving a room's events (idempotent). The hub calls this when the room gets
+    /// its first local member.
+    async fn subscribe(&self, room: &str) -> Result<()>;
+
+    /// Stops receiving a room's events (idempotent). The hub calls this when the room's last
+    /// local member leaves.
+    async fn unsubscribe(&self, room: &str) -> Result<()>;
+
+    /// Publishes to every other node subscribed to the event's room. Never blocks and never
+    /// fails the caller: delivery is at most once, and losses are repaired through seq.
+    fn publish(&self, event: BusEvent);
+
+    /// Succeeds when the bus is connected (for readiness probes).
+    async fn ping(&self) -> Result<()>;
+
+    /// Flushes what is queued and disconnects. Idempotent.
+    async fn close(&self) -> Result<()>;
+}

@@ -1,0 +1,246 @@
+//! `join` and `leave`, and the resume seam every way into a room goes through ([`attach`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::hub::core::Core;
+use crate::hub::room::Room;
+use crate::hub::session::state::SessionState;
+use crate::protocol::{Event, RequestId, RoomKind};
+use crate::store::{HistoryQuery, NewRoom, Role};
+use crate::{Error, Result, names};
+
+/// `join`: checks who may, creates a public room on first use, records the membership, then
+/// attaches. Everything that can refuse the join is checked before anything is written.
+pub(crate) async fn join(
+    core: &Core,
+    s: &Arc<SessionState>,
+    name: &str,
+    resume_after: Option<u64>,
+    id: Option<RequestId>,
+) -> Result<()> {
+    check_room_slot(core, &s.joined(), name)?;
+    let room = if let Some((a, b)) = names::dm_members(name) {
+        if s.user() != a && s.user() != b {
+            return Err(Error::Forbidden(format!(
+                "{name} is someone else's conversation"
+            )));
+        }
+        core.load_room(name, None).await?
+    } else {
+        names::validate_room(name)?;
+        let create = NewRoom {
+            name: name.to_owned(),
+            kind: RoomKind::Public,
+            creator: s.user().to_owned(),
+            created: crate::clock::now_millis(),
+        };
+        core.load_room(name, Some(create)).await?
+    };
+    match room.kind {
+        RoomKind::Public => core.store.add_member(name, s.user(), Role::Member).await?,
+        RoomKind::Private => {
+            if core.store.member(name, s.user()).await?.is_none() {
+                return Err(Error::Forbidden(format!("{name} is invite-only")));
+            }
+        }
+        RoomKind::Direct => {}
+    }
+    attach(core, s, &room, resume_after, id).await
+}
+
+/// Refuses a join the session has no room for (already joined, or at its limit).
+fn check_room_slot(core: &Core, joined: &HashMap<String, Arc<Room>>, name: &str) -> Result<()> {
+    if joined.contains_key(name) {
+        return Err(Error::invalid("room", format!("already joined {name}")));
+    }
+    let max = core.limits.max_rooms_per_session;
+    if joined.len() >= max {
+        return Err(Error::invalid(
+            "room",
+            format!("a session may join at most {max} rooms"),
+        ));
+    }
+    Ok(())
+}
+
+/// Makes the session a live member and queues its `joined` frame: a snapshot taken under
+/// the room lock splits stored history (up to `last_seq`) from live delivery (after it),
+/// so the seam has no gap and no duplicate.
+pub(crate) async fn attach(
+    core: &Core,
+    s: &Arc<SessionState>,
+    room: &Arc<Room>,
+    resume_after: Option<u64>,
+    id: Option<RequestId>,
+) -> Result<()> {
+    {
+        let mut joined = s.joined();
+        check_room_slot(core, &joined, &room.name)?;
+        joined.insert(room.name.clone(), Arc::clone(room));
+    }
+    let snapshot = {
+        let mut subscribed = room.subscription.lock().await;
+        if !*subscribed {
+            let ready = async {
+                core.bus.subscribe(&room.name).await?;
+                core.store.last_seq(&room.name).await
+            };
+            match ready.await {
+                Ok(last) => {
+                    *subscribed = true;
+                    room.fast_forward(last);
+                }
+                Err(e) => {
+                    s.joined().remove(&room.name);
+                    return Err(e);
+                }
+            }
+        }
+        room.register(Arc::clone(&s.queue))
+    };
+    if snapshot.came_online {
+        core.publish_presence(&room.name, s.user(), true);
+    }
+    let limits = &core.limits;
+    let last = snapshot.last_seq;
+    let query = match resume_after {
+        Some(seen) if seen >= last => None,
+        Some(seen) => Some(HistoryQuery {
+            after: Some(seen),
+            before: Some(last + 1),
+            limit: limits.resume_limit,
+        }),
+        None => Some(HistoryQuery {
+            after: None,
+            before: Some(last + 1),
+            limit: limits.history_on_join,
+        }),
+    };
+    let (history, complete) = match query {
+        None => (Vec::new(), true),
+        Some(q) => match core.store.history(&room.name, q).await {
+            Ok(page) => (page.messages, resume_after.is_none() || !page.has_more),
+            Err(e) => {
+                s.joined().remove(&room.name);
+                detach(core, s, room);
+                return Err(e);
+            }
+        },
+    };
+    room.activate(
+        s.id(),
+        Event::Joined {
+            id,
+            room: room.name.clone(),
+            kind: room.kind,
+            last_seq: last,
+            online: room.online(),
+            history,
+            complete,
+        },
+    );
+    Ok(())
+}
+
+/// `leave`: ends the live membership and, outside direct rooms, the durable one.
+pub(crate) async fn leave(
+    core: &Core,
+    s: &Arc<SessionState>,
+    name: &str,
+    id: Option<RequestId>,
+) -> Result<()> {
+    let room = s.room(name)?;
+    if room.kind != RoomKind::Direct {
+        core.store.remove_member(name, s.user()).await?;
+    }
+    s.joined().remove(name);
+    detach(core, s, &room);
+    maybe_unsubscribe(core, &room).await;
+    s.queue.send(Event::Left {
+        id,
+        room: name.to_owned(),
+    });
+    Ok(())
+}
+
+/// Takes a session out of every room it joined (it ended). Durable memberships stay.
+pub(crate) fn detach_all(core: &Arc<Core>, s: &Arc<SessionState>) {
+    let rooms: Vec<Arc<Room>> = s.joined().drain().map(|(_, r)| r).collect();
+    for room in rooms {
+        detach(core, s, &room);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let core = Arc::clone(core);
+            rt.spawn(async move { maybe_unsubscribe(&core, &room).await });
+        }
+    }
+}
+
+/// Takes a session out of a room's live members (not out of its joined map).
+fn detach(core: &Core, s: &SessionState, room: &Room) {
+    if room.deregister(s.id()) == Some(true) {
+        core.publish_presence(&room.name, s.user(), false);
+    }
+}
+
+/// Drops the bus subscription of a room with no local member left.
+async fn maybe_unsubscribe(core: &Core, room: &Room) {
+    let mut subscribed = room.subscription.lock().await;
+    if *subscribed && room.local_members() == 0 {
+        match core.bus.unsubscribe(&room.name).await {
+            Ok(()) => *subscribed = false,
+            Err(e) => tracing::warn!(room = %room.name, error = %e, "bus unsubscribe failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::auth::Credentials;
+    use crate::protocol::{Codec, Command, Event, Request};
+    use crate::store::{MemoryStore, Store};
+    use crate::{ErrorCode, Hub, Limits, Outgoing};
+
+    /// A join refused for the session's room limit creates no room and no membership.
+    #[tokio::test]
+    async fn a_join_past_the_room_limit_leaves_no_trace() {
+        let store = std::sync::Arc::new(MemoryStore::new());
+        let limits = Limits::default()
+            .with_max_rooms_per_session(1)
+            .expect("valid");
+        let hub = Hub::builder()
+            .shared_store(store.clone())
+            .limits(limits)
+            .build()
+            .await
+            .expect("hub");
+        let ann = hub
+            .authenticate(&Credentials::Guest("ann".into()))
+            .await
+            .expect("guest");
+        let (mut session, mut out) = hub.connect(ann, Codec::Json).expect("session");
+        for (id, room) in [(1, "first"), (2, "second")] {
+            let join = Command::Join {
+                room: room.into(),
+                resume_after: None,
+            };
+            session.handle(Request::new(id, join)).await;
+        }
+        let mut refused = None;
+        while refused.is_none() {
+            let next = tokio::time::timeout(Duration::from_secs(5), out.recv()).await;
+            let Ok(Outgoing::Frame(frame)) = next else {
+                panic!("no answer to the second join")
+            };
+            if let Event::Error { id: Some(2), code, .. } = frame.event() {
+                refused = Some(*code);
+            }
+        }
+        assert_eq!(refused, Some(ErrorCode::Invalid));
+        assert!(store.room("second").await.expect("store").is_none());
+        assert!(store.member("second", "ann").await.expect("store").is_none());
+        assert!(store.member("first", "ann").await.expect("store").is_some());
+    }
+}

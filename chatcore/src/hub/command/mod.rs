@@ -1,0 +1,65 @@
+//! The command layer: one file per command family, and the dispatch table below.
+//!
+//! A command takes the registry ([`Core`]) and the session's state, and goes down from there
+//! (store, bus, room, queue); it never calls back into the session or the hub facade. A new
+//! command gets a file of its own and one arm here.
+
+mod dm;
+mod join;
+mod query;
+mod send;
+mod typing;
+
+use std::sync::Arc;
+
+pub(crate) use join::{attach, detach_all};
+pub(crate) use query::{history, list_rooms, online, room_info};
+
+use super::core::Core;
+use super::session::state::SessionState;
+use crate::Result;
+use crate::protocol::{Command, Event, RequestId};
+
+/// Runs one command for a session. Replies and errors go to the session's queue by the
+/// caller; a `send` is acknowledged there once the store committed it.
+pub(crate) async fn dispatch(
+    core: &Arc<Core>,
+    s: &Arc<SessionState>,
+    id: Option<RequestId>,
+    command: Command,
+) -> Result<()> {
+    match command {
+        Command::Join { room, resume_after } => join::join(core, s, &room, resume_after, id).await,
+        Command::Leave { room } => join::leave(core, s, &room, id).await,
+        Command::Send {
+            room,
+            text,
+            nonce,
+            kind,
+            reply_to,
+        } => {
+            let room = s.room(&room)?;
+            let post = send::Post {
+                text,
+                nonce,
+                kind,
+                reply_to,
+            };
+            send::send(core, s, room, id, post)
+        }
+        Command::Dm { to, text, nonce } => dm::dm(core, s, &to, id, text, nonce).await,
+        Command::Typing { room, on } => typing::typing(core, s, &room, on),
+        Command::History {
+            room,
+            before,
+            after,
+            limit,
+        } => query::history_command(core, s, id, room, before, after, limit).await,
+        Command::Who { room } => query::who_command(core, s, id, room).await,
+        Command::Rooms {} => query::rooms_command(core, s, id).await,
+        Command::Ping {} => {
+            s.queue.send(Event::Pong { id });
+            Ok(())
+        }
+    }
+}

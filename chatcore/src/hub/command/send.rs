@@ -1,0 +1,103 @@
+//! `send`: validate, append, and — once the store committed — ack the sender, tell the other
+//! nodes and deliver to the room.
+
+use std::sync::Arc;
+
+use crate::bus::BusEvent;
+use crate::hub::core::Core;
+use crate::hub::room::Room;
+use crate::hub::session::state::SessionState;
+use crate::hub::stats::Stats;
+use crate::protocol::{Event, MessageKind, RequestId};
+use crate::store::NewMessage;
+use crate::{Error, Result};
+
+/// What a client asked to post.
+#[derive(Debug)]
+pub(crate) struct Post {
+    pub(crate) text: String,
+    pub(crate) nonce: Option<String>,
+    pub(crate) kind: MessageKind,
+    pub(crate) reply_to: Option<u64>,
+}
+
+impl Post {
+    /// Refuses what the hub's limits do not allow, before anything is stored.
+    pub(super) fn check(&self, core: &Core) -> Result<()> {
+        let limits = &core.limits;
+        if self.text.trim().is_empty() {
+            return Err(Error::invalid("text", "must not be empty"));
+        }
+        if self.text.len() > limits.max_text_bytes {
+            return Err(Error::TooLarge {
+                what: "text",
+                size: self.text.len(),
+                limit: limits.max_text_bytes,
+            });
+        }
+        if let Some(n) = &self.nonce {
+            if n.is_empty() || n.len() > limits.max_nonce_bytes {
+                return Err(Error::invalid(
+                    "nonce",
+                    format!("must be 1 to {} bytes", limits.max_nonce_bytes),
+                ));
+            }
+        }
+        if self.kind == MessageKind::Unknown {
+            return Err(Error::invalid("kind", "unknown message kind"));
+        }
+        Ok(())
+    }
+}
+
+/// Validates and queues a message in a joined room; the ack follows the commit on a task of
+/// its own so the session can keep reading (sends pipeline, and still commit in the order
+/// sent).
+pub(crate) fn send(
+    core: &Arc<Core>,
+    s: &Arc<SessionState>,
+    room: Arc<Room>,
+    id: Option<RequestId>,
+    post: Post,
+) -> Result<()> {
+    post.check(core)?;
+    let pending = core.store.append(NewMessage {
+        room: room.name.clone(),
+        id: ulid::Ulid::generate().to_string(),
+        sender: s.user().to_owned(),
+        kind: post.kind,
+        text: post.text,
+        ts: crate::clock::now_millis(),
+        nonce: post.nonce,
+        reply_to: post.reply_to,
+    });
+    let tasks = core.in_flight.clone();
+    let (core, s) = (Arc::clone(core), Arc::clone(s));
+    tasks.spawn(async move {
+        match pending.await {
+            Ok(appended) => {
+                let m = &appended.message;
+                let ack = Event::Ack {
+                    id,
+                    room: m.room.clone(),
+                    seq: m.seq,
+                    msg_id: m.id.clone(),
+                    ts: m.ts,
+                    duplicate: appended.duplicate,
+                };
+                if !appended.duplicate {
+                    Stats::bump(&core.stats.messages_in);
+                    core.bus
+                        .publish(BusEvent::Message(appended.message.clone()));
+                    room.on_local_commit(appended.message);
+                }
+                s.queue.send(ack);
+            }
+            Err(e) => {
+                tracing::warn!(room = %room.name, error = %e, "append failed");
+                s.queue.send(Event::error(id, e.code(), e.to_string()));
+            }
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,348 @@
+//! [`Room`]: local members, presence, and in-order delivery of committed messages.
+//!
+//! The room owns ordering and fan-out. It pushes shared frames into its members' queues
+//! (`super::queue`) and never calls back into sessions, commands or the registry.
+
+mod presence;
+mod repair;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::queue::{CloseReason, Queue};
+use super::stats::Stats;
+use crate::protocol::{Event, Frame, Message, RoomKind};
+use crate::store::Store;
+use presence::{Changes, Presence};
+
+/// One room as loaded on this node.
+///
+/// Committed messages may arrive out of order (concurrent appends finish in any order, the bus
+/// may reorder or lose); the room delivers them to local members strictly in seq order,
+/// holding later ones until the gap is filled, and reads a gap from the store when it lasts
+/// longer than the hub's `gap_timeout` (`repair.rs`).
+pub(crate) struct Room {
+    pub(crate) name: String,
+    pub(crate) kind: RoomKind,
+    /// A std mutex: held only for map updates and queue pushes, never across an await, and
+    /// per room, so rooms never contend with each other.
+    state: Mutex<RoomState>,
+    /// Serializes bus subscribe/unsubscribe with the first join and the last leave. Holds
+    /// whether the bus subscription is active. Never taken on the message path.
+    pub(crate) subscription: tokio::sync::Mutex<bool>,
+    /// Set when a local commit happened since the last `Head` announcement.
+    dirty: AtomicBool,
+    store: Arc<dyn Store>,
+    stats: Arc<Stats>,
+    gap_timeout: Duration,
+    queue_capacity: usize,
+}
+
+impl std::fmt::Debug for Room {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Room")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct RoomState {
+    members: HashMap<u64, LocalMember>,
+    presence: Presence,
+    /// Highest seq delivered to local members; every lower seq was delivered too.
+    delivered: u64,
+    /// Committed messages waiting for a lower seq.
+    pending: BTreeMap<u64, Message>,
+    /// Highest seq known to exist (delivered, pending, or announced by a `Head`).
+    head: u64,
+    /// A gap repair task is scheduled.
+    repairing: bool,
+}
+
+struct LocalMember {
+    queue: Arc<Queue>,
+    /// `Some` while the member's `joined` frame is being prepared: live frames wait here so
+    /// they follow it.
+    joining: Option<Vec<Arc<Frame>>>,
+}
+
+/// The room's state at the moment a session registered.
+pub(crate) struct Snapshot {
+    /// Highest seq already delivered: history up to here comes from the store, everything
+    /// later arrives live.
+    pub(crate) last_seq: u64,
+    /// `true` when the user was not online on this node before.
+    pub(crate) came_online: bool,
+}
+
+impl Room {
+    pub(crate) fn new(
+        name: String,
+        kind: RoomKind,
+        last_seq: u64,
+        store: Arc<dyn Store>,
+        stats: Arc<Stats>,
+        gap_timeout: Duration,
+        queue_capacity: usize,
+    ) -> Self {
+        Self {
+            name,
+            kind,
+            state: Mutex::new(RoomState {
+                delivered: last_seq,
+                head: last_seq,
+                ..RoomState::default()
+            }),
+            dirty: AtomicBool::new(false),
+            subscription: tokio::sync::Mutex::new(false),
+            store,
+            stats,
+            gap_timeout,
+            queue_capacity,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RoomState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a session in the joining state and announces its user if newly online.
+    pub(crate) fn register(&self, queue: Arc<Queue>) -> Snapshot {
+        let mut st = self.lock();
+        let (came_online, visible) = st.presence.add_local(&queue.user);
+        if visible {
+            let frame = Frame::new(Event::UserJoined {
+                room: self.name.clone(),
+                user: queue.user.to_string(),
+            });
+            self.fan_out(&mut st, &frame);
+        }
+        st.members.insert(
+            queue.id,
+            LocalMember {
+                queue,
+                joining: Some(Vec::new()),
+            },
+        );
+        Snapshot {
+            last_seq: st.delivered,
+            came_online,
+        }
+    }
+
+    /// Queues the session's `joined` frame, then every live frame that arrived meanwhile, and
+    /// makes the session a live member. `false` when it was removed in between.
+    pub(crate) fn activate(&self, session_id: u64, joined: Event) -> bool {
+        let mut st = self.lock();
+        let Some(member) = st.members.get_mut(&session_id) else {
+            return false;
+        };
+        let buffered = member.joining.take().unwrap_or_default();
+        member.queue.send(joined);
+        for frame in buffered {
+            member.queue.push(frame);
+        }
+        true
+    }
+
+    /// Removes a session. Returns `Some(true)` when its user went offline on this node (and
+    /// announces it), `None` when it was not a member.
+    pub(crate) fn deregister(&self, session_id: u64) -> Option<bool> {
+        let mut st = self.lock();
+        let member = st.members.remove(&session_id)?;
+        let (went_offline, visible) = st.presence.remove_local(&member.queue.user);
+        if visible {
+            let frame = Frame::new(Event::UserLeft {
+                room: self.name.clone(),
+                user: member.queue.user.to_string(),
+            });
+            self.fan_out(&mut st, &frame);
+        }
+        Some(went_offline)
+    }
+
+    /// Local sessions in the room.
+    pub(crate) fn local_members(&self) -> usize {
+        self.lock().members.len()
+    }
+
+    /// Users online here or on other nodes, sorted.
+    pub(crate) fn online(&self) -> Vec<String> {
+        self.lock().presence.online().into_iter().collect()
+    }
+
+    /// `true` when another node reports `user` online in this room.
+    pub(crate) fn online_elsewhere(&self, user: &str) -> bool {
+        self.lock().presence.remote_online(user)
+    }
+
+    /// Users online on this node, sorted (what this node's roster announces).
+    pub(crate) fn local_users(&self) -> Vec<String> {
+        self.lock().presence.local_users()
+    }
+
+    /// With no local member yet, skips ahead to the store's newest seq: nobody here is owed
+    /// the messages in between (they are history).
+    pub(crate) fn fast_forward(&self, last_seq: u64) {
+        let mut st = self.lock();
+        if st.members.is_empty() && last_seq > st.delivered {
+            st.delivered = last_seq;
+            st.head = st.head.max(last_seq);
+            st.pending = st.pending.split_off(&(last_seq + 1));
+        }
+    }
+
+    /// Sends an event to every live local member but one (typing indicators).
+    pub(crate) fn broadcast_except(&self, event: Event, except: u64) {
+        let frame = Frame::new(event);
+        let st = self.lock();
+        for (id, m) in &st.members {
+            if *id != except && m.joining.is_none() {
+                m.queue.push(frame.clone());
+            }
+        }
+    }
+
+    /// A user's presence changed on another node.
+    pub(crate) fn remote_presence(
+        &self,
+        node: &str,
+        user: &str,
+        online: bool,
+        version: u64,
+        lease: Duration,
+    ) {
+        let mut st = self.lock();
+        let changes = st
+            .presence
+            .remote_presence(node, user, online, version, lease);
+        self.announce(&mut st, changes);
+    }
+
+    /// Another node's complete list of users in this room (a lease renewal).
+    pub(crate) fn remote_roster(
+        &self,
+        node: &str,
+        users: Vec<String>,
+        version: u64,
+        lease: Duration,
+    ) {
+        let mut st = self.lock();
+        let changes = st.presence.remote_roster(node, users, version, lease);
+        self.announce(&mut st, changes);
+    }
+
+    /// Drops the users of nodes whose lease ran out (a node that died), telling local members.
+    pub(crate) fn expire_remote(&self, now: Instant) {
+        let mut st = self.lock();
+        let changes = st.presence.expire(now);
+        self.announce(&mut st, changes);
+    }
+
+    /// Sends `user_joined`/`user_left` for each presence change.
+    fn announce(&self, st: &mut RoomState, changes: Changes) {
+        for user in changes.joined {
+            let event = Event::UserJoined {
+                room: self.name.clone(),
+                user,
+            };
+            self.fan_out(st, &Frame::new(event));
+        }
+        for user in changes.left {
+            let event = Event::UserLeft {
+                room: self.name.clone(),
+                user,
+            };
+            self.fan_out(st, &Frame::new(event));
+        }
+    }
+
+    /// A message this node committed: deliver it and remember to announce the room's head.
+    pub(crate) fn on_local_commit(self: &Arc<Self>, message: Message) {
+        self.dirty.store(true, Relaxed);
+        self.on_committed(message);
+    }
+
+    /// `true` (once) when this node committed to the room since the last call.
+    pub(crate) fn take_dirty(&self) -> bool {
+        self.dirty.load(Relaxed) && self.dirty.swap(false, Relaxed)
+    }
+
+    /// A message was committed (here or on another node): deliver it in seq order.
+    pub(crate) fn on_committed(self: &Arc<Self>, message: Message) {
+        let repair = {
+            let mut st = self.lock();
+            self.accept(&mut st, message);
+            st.start_repair()
+        };
+        if repair {
+            self.spawn_repair();
+        }
+    }
+
+    /// Another node announced its newest seq: anything up to it not seen here is missing.
+    pub(crate) fn on_head(self: &Arc<Self>, seq: u64) {
+        let repair = {
+            let mut st = self.lock();
+            st.head = st.head.max(seq);
+            st.start_repair()
+        };
+        if repair {
+            self.spawn_repair();
+        }
+    }
+
+    /// Highest seq known to be committed (delivered here or waiting for an earlier one).
+    pub(crate) fn head(&self) -> u64 {
+        self.lock().head
+    }
+
+    /// Puts one message in order and delivers every message that became contiguous.
+    fn accept(&self, st: &mut RoomState, message: Message) {
+        if message.seq <= st.delivered {
+            return; // already delivered: a duplicate from the bus or a repair
+        }
+        st.head = st.head.max(message.seq);
+        st.pending.insert(message.seq, message);
+        let started = Instant::now();
+        let mut fanned = 0;
+        while let Some(entry) = st.pending.first_entry() {
+            if *entry.key() != st.delivered + 1 {
+                break;
+            }
+            let message = entry.remove();
+            st.delivered = message.seq;
+            let frame = Frame::new(Event::Message(message));
+            self.fan_out(st, &frame);
+            fanned += 1;
+        }
+        if fanned > 0 {
+            self.stats
+                .fanout_nanos
+                .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
+            self.stats.fanouts.fetch_add(fanned, Relaxed);
+        }
+    }
+
+    /// Queues one shared frame to every local member. Joining members buffer it, bounded like
+    /// the queue itself.
+    fn fan_out(&self, st: &mut RoomState, frame: &Arc<Frame>) {
+        for member in st.members.values_mut() {
+            match &mut member.joining {
+                None => {
+                    member.queue.push(Arc::clone(frame));
+                }
+                Some(buffer) if buffer.len() < self.queue_capacity => {
+                    buffer.push(Arc::clone(frame))
+                }
+                Some(_) => {
+                    member.queue.close(CloseReason::SlowConsumer);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! [`SessionState`]: what one session holds while it lives, shared with its in-flight commands
+//! and with the registry (for direct-message invites and shutdown).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::hub::queue::Queue;
+use crate::hub::room::Room;
+
+/// One session's outbound queue and the rooms it joined.
+#[derive(Debug)]
+pub(crate) struct SessionState {
+    /// Where every frame for this session goes; rooms hold a clone of it.
+    pub(crate) queue: Arc<Queue>,
+    /// Rooms this session has joined. A std mutex: only map operations happen under it,
+    /// never an await.
+    joined: Mutex<HashMap<String, Arc<Room>>>,
+}
+
+impl SessionState {
+    pub(crate) fn new(queue: Arc<Queue>) -> Arc<Self> {
+        Arc::new(Self {
+            queue,
+            joined: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The session id (unique within the hub).
+    pub(crate) fn id(&self) -> u64 {
+        self.queue.id
+    }
+
+    /// The authenticated user.
+    pub(crate) fn user(&self) -> &str {
+        &self.queue.user
+    }
+
+    /// The rooms this session joined, by name.
+    pub(crate) fn joined(&self) -> MutexGuard<'_, HashMap<String, Arc<Room>>> {
+        self.joined.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A joined room, or `NotMember`.
+    pub(crate) fn room(&self, name: &str) -> crate::Result<Arc<Room>> {
+        self.joined()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| crate::Error::NotMember(name.to_owned()))
+    }
+}

@@ -1,0 +1,196 @@
+//! Server→client frames: [`Event`] and the rows it carries.
+
+use serde::{Deserialize, Serialize};
+
+use super::message::{Message, RoomKind};
+use super::request::RequestId;
+use crate::ErrorCode;
+
+/// A server→client frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// First frame of every session.
+    Welcome {
+        /// [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// The authenticated user name.
+        user: String,
+        /// This session's id (unique per hub).
+        session: u64,
+        /// Largest accepted message text, in bytes.
+        max_text_bytes: usize,
+    },
+    /// A stored room message (live, replayed on resume, or part of history).
+    Message(Message),
+    /// The sender's message was committed by the store.
+    Ack {
+        /// Request id of the `send`/`dm`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Room the message was stored in.
+        room: String,
+        /// Its seq in the room.
+        seq: u64,
+        /// Its message id.
+        msg_id: String,
+        /// Commit time, milliseconds since the Unix epoch.
+        ts: i64,
+        /// `true` when this ack answers a retried nonce: nothing new was stored.
+        #[serde(default)]
+        duplicate: bool,
+    },
+    /// A command failed. Nothing was stored.
+    Error {
+        /// Request id of the failed command, when it had one (and could be read).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Stable machine-readable code.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+    },
+    /// The session joined a room.
+    Joined {
+        /// Request id of the `join`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Room name.
+        room: String,
+        /// Room kind.
+        kind: RoomKind,
+        /// The room's newest seq when the join took effect. Every message with a higher seq
+        /// arrives live after this frame.
+        last_seq: u64,
+        /// Users online in the room (presence snapshot), sorted.
+        online: Vec<String>,
+        /// Oldest-first: recent history, or on resume the messages after `resume_after`.
+        history: Vec<Message>,
+        /// `false` when a resume had more missed messages than fit: page the rest with
+        /// `history {after}` up to `last_seq`.
+        complete: bool,
+    },
+    /// The session left a room.
+    Left {
+        /// Request id of the `leave`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Room name.
+        room: String,
+    },
+    /// A user came online in a room.
+    UserJoined {
+        /// Room name.
+        room: String,
+        /// User name.
+        user: String,
+    },
+    /// A user went offline in (or left) a room.
+    UserLeft {
+        /// Room name.
+        room: String,
+        /// User name.
+        user: String,
+    },
+    /// Who is online in a room.
+    Presence {
+        /// Request id of the `who`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Room name.
+        room: String,
+        /// Online users, sorted.
+        online: Vec<String>,
+    },
+    /// Someone started or stopped typing.
+    Typing {
+        /// Room name.
+        room: String,
+        /// Who.
+        user: String,
+        /// `true` while typing.
+        on: bool,
+    },
+    /// A page of history.
+    History {
+        /// Request id of the `history`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Room name.
+        room: String,
+        /// Messages, always oldest first.
+        messages: Vec<Message>,
+        /// `true` when more messages exist past this page in the direction asked.
+        has_more: bool,
+    },
+    /// The room list.
+    Rooms {
+        /// Request id of the `rooms`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Rooms visible to the caller.
+        rooms: Vec<RoomSummary>,
+    },
+    /// Answer to `ping`.
+    Pong {
+        /// Request id of the `ping`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+    },
+}
+
+impl Event {
+    /// An error event.
+    pub fn error(id: Option<RequestId>, code: ErrorCode, message: impl Into<String>) -> Self {
+        Event::Error {
+            id,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// One row of the room list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSummary {
+    /// Room name.
+    pub name: String,
+    /// Room kind.
+    pub kind: RoomKind,
+    /// Topic, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Durable members.
+    pub members: u64,
+    /// Users online on this node.
+    pub online: u64,
+    /// Newest seq.
+    pub last_seq: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::MessageKind;
+
+    #[test]
+    fn message_event_is_flat() {
+        let ev = Event::Message(Message {
+            room: "r".into(),
+            seq: 3,
+            id: "01J".into(),
+            sender: "ann".into(),
+            kind: MessageKind::Text,
+            text: "x".into(),
+            ts: 5,
+            nonce: None,
+            reply_to: None,
+        });
+        let v = serde_json::to_value(&ev).expect("encode");
+        assert_eq!(v["type"], "message");
+        assert_eq!(v["seq"], 3);
+        let back: Event = serde_json::from_value(v).expect("decode");
+        assert_eq!(back, ev);
+    }
+}

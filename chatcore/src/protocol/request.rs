@@ -1,0 +1,147 @@
+//! Client→server frames: [`Request`] and its [`Command`].
+
+use serde::{Deserialize, Serialize};
+
+use super::message::MessageKind;
+
+/// Protocol version carried in the [`Event::Welcome`](super::Event::Welcome) frame and in the WebSocket
+/// subprotocol name (`chatcore.v1.json`, `chatcore.v1.msgpack`).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A client-chosen request id. Acks, errors and replies echo it so a client can match them.
+pub type RequestId = u64;
+
+/// One client→server frame: an optional request id and the command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Echoed in the reply (ack, error, joined, history, …). Optional: fire-and-forget commands
+    /// such as `typing` usually omit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<RequestId>,
+    /// What the client asks for.
+    #[serde(flatten)]
+    pub command: Command,
+}
+
+impl Request {
+    /// A request with an id.
+    pub fn new(id: RequestId, command: Command) -> Self {
+        Self {
+            id: Some(id),
+            command,
+        }
+    }
+}
+
+/// What a client can ask of the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Command {
+    /// Join a room (created as a public room when it does not exist). Answered by
+    /// [`Event::Joined`](super::Event::Joined).
+    Join {
+        /// Room name.
+        room: String,
+        /// Resume point: the last seq this client has seen. With it the server replays every
+        /// message after it (see `PROTOCOL.md`, "Resume"); without it, recent history.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_after: Option<u64>,
+    },
+    /// Leave a room: stop receiving its messages and drop the durable membership.
+    Leave {
+        /// Room name.
+        room: String,
+    },
+    /// Send a message to a room the session has joined. Answered by [`Event::Ack`](super::Event::Ack).
+    Send {
+        /// Room name.
+        room: String,
+        /// Message text (UTF-8, non-empty, at most the hub's `max_text_bytes`).
+        text: String,
+        /// Client-chosen idempotency key: a retried send with the same nonce returns the
+        /// original ack instead of storing a second message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<String>,
+        /// Message kind; `text` when absent.
+        #[serde(default)]
+        kind: MessageKind,
+        /// The seq of the message this one replies to (threads).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<u64>,
+    },
+    /// Send a direct message to a user. Lands in the two-member private room
+    /// [`dm_room`](crate::names::dm_room)`(me, to)`, which both are joined to.
+    Dm {
+        /// Recipient user name.
+        to: String,
+        /// Message text.
+        text: String,
+        /// Idempotency key, as for `send`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<String>,
+    },
+    /// Start or stop the typing indicator in a room. Never stored.
+    Typing {
+        /// Room name.
+        room: String,
+        /// `true` while typing.
+        on: bool,
+    },
+    /// Ask for a page of stored history. Answered by [`Event::History`](super::Event::History).
+    History {
+        /// Room name.
+        room: String,
+        /// Return messages with seq strictly below this (newest first page when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<u64>,
+        /// Return messages with seq strictly above this (oldest first).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<u64>,
+        /// Page size; clamped to the hub's `max_history_page`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Ask who is online in a room. Answered by [`Event::Presence`](super::Event::Presence).
+    Who {
+        /// Room name.
+        room: String,
+    },
+    /// List public rooms and the caller's private rooms. Answered by [`Event::Rooms`](super::Event::Rooms).
+    Rooms {},
+    /// Liveness probe. Answered by [`Event::Pong`](super::Event::Pong).
+    Ping {},
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_json_shape_is_flat_and_tagged() {
+        let req = Request::new(
+            7,
+            Command::Send {
+                room: "general".into(),
+                text: "hi".into(),
+                nonce: Some("n1".into()),
+                kind: MessageKind::Text,
+                reply_to: None,
+            },
+        );
+        let json = serde_json::to_value(&req).expect("encode");
+        assert_eq!(
+            json,
+            serde_json::json!({"id":7,"type":"send","room":"general","text":"hi","nonce":"n1","kind":"text"})
+        );
+        let back: Request = serde_json::from_value(json).expect("decode");
+        assert_eq!(back, req);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_for_forward_compatibility() {
+        let req: Request =
+            serde_json::from_str(r#"{"type":"ping","id":1,"future_field":[1,2]}"#).expect("ok");
+        assert_eq!(req, Request::new(1, Command::Ping {}));
+    }
+}

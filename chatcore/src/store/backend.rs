@@ -1,0 +1,75 @@
+//! The [`Store`] trait a storage backend implements.
+
+use futures::future::BoxFuture;
+
+use super::types::{
+    Appended, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom, Role, RoomRecord, SearchQuery,
+};
+use crate::Result;
+
+/// A store operation already queued, whose result arrives when it commits.
+pub type Pending<T> = BoxFuture<'static, Result<T>>;
+
+/// Durable storage of rooms, memberships and messages.
+///
+/// Implementations are cheap to share behind an `Arc` (clones of a backend share one
+/// connection pool or writer thread). All methods are cancel-safe in the sense that dropping a
+/// returned future never leaves a partial write behind.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Queues `msg` for the next group commit and returns at once; the returned future
+    /// resolves once the message is durable, with its assigned `seq`.
+    ///
+    /// Ordering promise: appends *called* in sequence from one task commit in that order, so a
+    /// session's messages to one room keep their order even though nothing is awaited in
+    /// between. A message whose `(sender, nonce)` was stored before is not stored again: the
+    /// original comes back with [`Appended::duplicate`] set. Appending to a room that does not
+    /// exist fails with [`Error::UnknownRoom`](crate::Error::UnknownRoom).
+    fn append(&self, msg: NewMessage) -> Pending<Appended>;
+
+    /// Creates the room unless it exists, and returns the stored record either way (an
+    /// existing room keeps its kind, creator and creation time).
+    async fn create_room(&self, room: NewRoom) -> Result<RoomRecord>;
+
+    /// The room's record, or `None`.
+    async fn room(&self, name: &str) -> Result<Option<RoomRecord>>;
+
+    /// Rooms visible to `viewer`: every public room, plus the private and direct rooms
+    /// `viewer` is a member of. Sorted by name.
+    async fn list_rooms(&self, viewer: Option<&str>) -> Result<Vec<RoomRecord>>;
+
+    /// A page of a room's messages; see [`HistoryQuery`] for the cursor rules. Messages come
+    /// oldest first. The limit is clamped to [`MAX_PAGE`].
+    async fn history(&self, room: &str, query: HistoryQuery) -> Result<HistoryPage>;
+
+    /// The room's newest seq (0 when it has no messages or does not exist).
+    async fn last_seq(&self, room: &str) -> Result<u64>;
+
+    /// Makes `user` a durable member of `room` (idempotent; an existing member keeps its role).
+    async fn add_member(&self, room: &str, user: &str, role: Role) -> Result<()>;
+
+    /// Removes a durable membership (idempotent).
+    async fn remove_member(&self, room: &str, user: &str) -> Result<()>;
+
+    /// The membership of `user` in `room`, if any.
+    async fn member(&self, room: &str, user: &str) -> Result<Option<Member>>;
+
+    /// Every durable member of a room, sorted by user name.
+    async fn members(&self, room: &str) -> Result<Vec<Member>>;
+
+    /// Full-text search, newest first. A query the backend cannot parse is
+    /// [`Error::BadQuery`](crate::Error::BadQuery), never a panic.
+    async fn search(&self, query: SearchQuery) -> Result<Vec<crate::protocol::Message>>;
+
+    /// Records that `user` has read `room` up to `seq` (never moves backwards).
+    async fn set_read(&self, room: &str, user: &str, seq: u64) -> Result<()>;
+
+    /// How far `user` has read `room` (0 when never).
+    async fn read_position(&self, room: &str, user: &str) -> Result<u64>;
+
+    /// Succeeds when the store can serve requests (for readiness probes).
+    async fn ping(&self) -> Result<()>;
+
+    /// Commits everything queued, then stops accepting writes. Idempotent.
+    async fn close(&self) -> Result<()>;
+}
