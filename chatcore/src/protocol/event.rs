@@ -13,7 +13,7 @@ use crate::ErrorCode;
 pub enum Event {
     /// First frame of every session.
     Welcome {
-        /// [`PROTOCOL_VERSION`].
+        /// [`PROTOCOL_VERSION`](super::PROTOCOL_VERSION).
         protocol: u32,
         /// The authenticated user name.
         user: String,

@@ -2,7 +2,7 @@
 //!
 //! Frames are maps with a `type` tag (`{"type":"send","id":7,...}`), so new fields and new
 //! frame types can be added without breaking old peers: unknown fields are ignored, and an
-//! unknown `type` gets an [`ErrorCode::UnknownType`] error
+//! unknown `type` gets an [`ErrorCode::UnknownType`](crate::ErrorCode::UnknownType) error
 //! that echoes the request id. `PROTOCOL.md` at the repository root documents every frame.
 
 mod codec;

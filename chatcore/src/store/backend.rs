@@ -39,7 +39,7 @@ pub trait Store: Send + Sync + 'static {
     async fn list_rooms(&self, viewer: Option<&str>) -> Result<Vec<RoomRecord>>;
 
     /// A page of a room's messages; see [`HistoryQuery`] for the cursor rules. Messages come
-    /// oldest first. The limit is clamped to [`MAX_PAGE`].
+    /// oldest first. The limit is clamped to [`MAX_PAGE`](super::MAX_PAGE).
     async fn history(&self, room: &str, query: HistoryQuery) -> Result<HistoryPage>;
 
     /// The room's newest seq (0 when it has no messages or does not exist).

@@ -234,13 +234,22 @@ mod tests {
             let Ok(Outgoing::Frame(frame)) = next else {
                 panic!("no answer to the second join")
             };
-            if let Event::Error { id: Some(2), code, .. } = frame.event() {
+            if let Event::Error {
+                id: Some(2), code, ..
+            } = frame.event()
+            {
                 refused = Some(*code);
             }
         }
         assert_eq!(refused, Some(ErrorCode::Invalid));
         assert!(store.room("second").await.expect("store").is_none());
-        assert!(store.member("second", "ann").await.expect("store").is_none());
+        assert!(
+            store
+                .member("second", "ann")
+                .await
+                .expect("store")
+                .is_none()
+        );
         assert!(store.member("first", "ann").await.expect("store").is_some());
     }
 }
