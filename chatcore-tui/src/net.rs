@@ -1,18 +1,17 @@
-//! The bridge between [`chatcore_client`] and the app: one task owns the [`Client`], turns
-//! its events into [`Action`]s and runs [`NetCmd`]s, sending their outcomes back as actions.
+//! The adapter between [`chatcore_client`] and the app: one task owns the [`Client`], turns
+//! its events into [`Action`]s ([`actions`]) and the app's [`NetCmd`]s into client calls.
 //!
-//! The library reconnects and resumes by itself once connected. This task adds what it does
-//! not do: retrying the *first* connection, connecting again after the library gave up (or
-//! after `/nick` and `:server`), rejoining the rooms then with `join_after` so nothing is
-//! lost or repeated, and holding commands typed while no client exists.
+//! Connecting, reconnecting with backoff, resuming every joined room without gap or
+//! duplicate, and retrying sends with their nonce are the library's ([`Client::start`]
+//! connects in the background, so commands typed before the first connection simply wait).
+//! This task adds only what belongs to the TUI: joining the configured rooms once
+//! connected, asking for presence again after a reconnect, and replacing the client when
+//! `/nick` or `:server` changes who or where it is (rejoining the rooms of the old one).
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chatcore_client::{
-    Auth, Client, ClientConfig, ClientEvent, ConnectionState, Error, Events, HistoryQuery,
-    OutgoingMessage,
+    Auth, Client, ClientConfig, ClientEvent, ConnectionState, Events, HistoryQuery, OutgoingMessage,
 };
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
@@ -22,8 +21,9 @@ use crate::app::{Action, ConnStatus, NetCmd};
 const HISTORY_PAGE: u32 = 50;
 /// How long closing may take before the client is dropped anyway.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// First and longest wait between attempts of a fresh connection.
-const RETRY: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(15));
+/// First and longest wait between connection attempts: quick after a blip, and never more
+/// than 15 s behind a server that came back.
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(15));
 
 /// Where to connect and as whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,28 +44,13 @@ impl Target {
         };
         ClientConfig::new(self.server.clone())?
             .with_auth(auth)
-            .with_backoff(RETRY.0, RETRY.1)
+            .with_backoff(BACKOFF.0, BACKOFF.1)
     }
 }
 
-/// Room name → resume point (`None`: join fresh, with recent history). Shared with the
-/// command tasks; a `std` mutex, never held across an `.await`.
-#[derive(Debug, Clone, Default)]
-struct Rooms(Arc<Mutex<BTreeMap<String, Option<u64>>>>);
-
-impl Rooms {
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Option<u64>>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn seen(&self, room: &str, seq: u64) {
-        let mut rooms = self.lock();
-        let entry = rooms.entry(room.to_owned()).or_insert(None);
-        *entry = Some(entry.map_or(seq, |s| s.max(seq)));
-    }
-}
+/// A room to join once connected: fresh (`None`: with recent history) or resumed after a
+/// seq (the rooms of a client that was replaced, on the same server).
+type Wanted = (String, Option<u64>);
 
 /// Starts the network task; returns the sender of commands. Actions go to `actions`.
 pub fn spawn(
@@ -74,247 +59,140 @@ pub fn spawn(
     actions: UnboundedSender<Action>,
 ) -> UnboundedSender<NetCmd> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let rooms = Rooms::default();
-    rooms.lock().extend(autojoin.into_iter().map(|r| (r, None)));
-    tokio::spawn(run(target, rooms, rx, actions));
+    let wanted = autojoin.into_iter().map(|room| (room, None)).collect();
+    tokio::spawn(run(target, wanted, rx, actions));
     tx
 }
 
-/// What ended a connected phase.
-enum Next {
-    /// Connect again (to `target`, possibly changed).
-    Reconnect,
-    /// Stop the task.
-    Stop,
-}
-
+/// Runs one client after another: a new one for each change of server or user.
 async fn run(
     mut target: Target,
-    rooms: Rooms,
+    mut wanted: Vec<Wanted>,
     mut cmds: UnboundedReceiver<NetCmd>,
     tx: UnboundedSender<Action>,
 ) {
-    let mut queued = VecDeque::new();
     loop {
-        let Some((client, events)) =
-            connect(&mut target, &rooms, &mut cmds, &mut queued, &tx).await
-        else {
-            return;
-        };
-        match connected(
-            client,
-            events,
-            &mut target,
-            &rooms,
-            &mut cmds,
-            &mut queued,
-            &tx,
-        )
-        .await
-        {
-            Next::Reconnect => {}
-            Next::Stop => return,
-        }
-    }
-}
-
-/// Connects, retrying with backoff, while holding commands that arrive meanwhile. `None`
-/// when told to stop.
-async fn connect(
-    target: &mut Target,
-    rooms: &Rooms,
-    cmds: &mut UnboundedReceiver<NetCmd>,
-    queued: &mut VecDeque<NetCmd>,
-    tx: &UnboundedSender<Action>,
-) -> Option<(Client, Events)> {
-    let mut attempt = 0u32;
-    let mut delay = RETRY.0;
-    loop {
-        let config = match target.config() {
-            Ok(c) => c,
+        let next = match target.config() {
+            Ok(config) => {
+                let (client, events) = Client::start(config);
+                drive(&client, events, wanted, &mut cmds, &tx).await
+            }
             Err(e) => {
                 let _ = tx.send(Action::Conn(ConnStatus::Closed {
                     reason: e.to_string(),
                 }));
-                wait_for_new_target(target, rooms, cmds, queued).await?;
-                continue;
+                idle(&mut cmds, &tx).await
             }
         };
-        let attempt_fut = Client::connect(config);
-        tokio::pin!(attempt_fut);
-        let result = loop {
-            tokio::select! {
-                r = &mut attempt_fut => break Some(r),
-                cmd = cmds.recv() => match hold(cmd, target, rooms, queued) {
-                    Held::Stop => return None,
-                    Held::Retarget => break None,
-                    Held::Kept => {}
-                },
-            }
+        let Some((server, user, rooms)) = next else {
+            return;
         };
-        match result {
-            None => {
-                attempt = 0;
-                delay = RETRY.0;
-            }
-            Some(Ok(pair)) => return Some(pair),
-            Some(Err(e)) if e.is_auth() || matches!(e, Error::Config(_)) => {
-                let _ = tx.send(Action::Conn(ConnStatus::Closed {
-                    reason: e.to_string(),
-                }));
-                wait_for_new_target(target, rooms, cmds, queued).await?;
-            }
-            Some(Err(e)) => {
-                attempt += 1;
-                let _ = tx.send(Action::Conn(ConnStatus::Disconnected {
-                    reason: e.to_string(),
-                }));
-                let _ = tx.send(Action::Conn(ConnStatus::Reconnecting { attempt }));
-                let sleep = tokio::time::sleep(delay);
-                delay = (delay * 2).min(RETRY.1);
-                tokio::pin!(sleep);
-                loop {
-                    tokio::select! {
-                        () = &mut sleep => break,
-                        cmd = cmds.recv() => match hold(cmd, target, rooms, queued) {
-                            Held::Stop => return None,
-                            Held::Retarget => { attempt = 0; delay = RETRY.0; break }
-                            Held::Kept => {}
-                        },
-                    }
-                }
-            }
+        let same_server = server == target.server;
+        target.server = server;
+        if target.token.is_none() {
+            target.user = user;
         }
+        // Another server's seqs mean nothing here: join its rooms fresh.
+        wanted = rooms
+            .into_iter()
+            .map(|(room, seq)| (room, seq.filter(|_| same_server)))
+            .collect();
+        let _ = tx.send(Action::Conn(ConnStatus::Connecting));
     }
 }
 
-enum Held {
-    Stop,
-    Retarget,
-    Kept,
-}
+/// What ends a client: `None` to stop, or the new server and user with the rooms to
+/// take along.
+type Next = Option<(String, String, Vec<Wanted>)>;
 
-/// A command while not connected: stop, retarget, or keep it for later.
-fn hold(
-    cmd: Option<NetCmd>,
-    target: &mut Target,
-    rooms: &Rooms,
-    queued: &mut VecDeque<NetCmd>,
-) -> Held {
-    match cmd {
-        None | Some(NetCmd::Close) => Held::Stop,
-        Some(NetCmd::Reconnect { server, user }) => {
-            retarget(target, rooms, server, user);
-            Held::Retarget
-        }
-        Some(NetCmd::Typing { .. }) => Held::Kept, // stale by the time we connect: drop
-        Some(other) => {
-            queued.push_back(other);
-            Held::Kept
-        }
-    }
-}
-
-async fn wait_for_new_target(
-    target: &mut Target,
-    rooms: &Rooms,
-    cmds: &mut UnboundedReceiver<NetCmd>,
-    queued: &mut VecDeque<NetCmd>,
-) -> Option<()> {
-    loop {
-        match hold(cmds.recv().await, target, rooms, queued) {
-            Held::Stop => return None,
-            Held::Retarget => return Some(()),
-            Held::Kept => {}
-        }
-    }
-}
-
-fn retarget(target: &mut Target, rooms: &Rooms, server: String, user: String) {
-    if server != target.server {
-        // Another server: its seqs mean nothing here; join fresh.
-        for seq in rooms.lock().values_mut() {
-            *seq = None;
-        }
-    }
-    target.server = server;
-    if target.token.is_none() {
-        target.user = user;
-    }
-}
-
-/// Runs one client until it closes for good or is replaced.
-async fn connected(
-    client: Client,
+/// Bridges one client until the app quits or asks for another server or user.
+async fn drive(
+    client: &Client,
     mut events: Events,
-    target: &mut Target,
-    rooms: &Rooms,
+    mut wanted: Vec<Wanted>,
     cmds: &mut UnboundedReceiver<NetCmd>,
-    queued: &mut VecDeque<NetCmd>,
     tx: &UnboundedSender<Action>,
 ) -> Next {
-    if let Some(session) = client.session() {
-        let _ = tx.send(Action::Conn(ConnStatus::Connected { user: session.user }));
-    }
     let sender = spawn_sender(client.clone(), tx.clone());
-    let joined: Vec<(String, Option<u64>)> =
-        rooms.lock().iter().map(|(r, s)| (r.clone(), *s)).collect();
-    for (room, seq) in joined {
-        spawn_join(&client, rooms, tx, room, seq);
-    }
-    while let Some(cmd) = queued.pop_front() {
-        if let Some(next) = exec(cmd, &client, &sender, target, rooms, tx).await {
-            return next;
-        }
-    }
+    let mut open = true;
     loop {
         tokio::select! {
-            event = events.recv() => match event {
+            event = events.recv(), if open => match event {
                 Some(event) => {
-                    if let Some(next) = on_event(event, &client, rooms, tx) {
-                        return next;
+                    if matches!(event, ClientEvent::State(ConnectionState::Connected(_))) {
+                        // The first connection joins the wanted rooms (their answers carry
+                        // who is online); later ones ask again, as presence is not replayed.
+                        if wanted.is_empty() {
+                            for (room, _) in client.joined_rooms() {
+                                spawn_who(client, tx, room);
+                            }
+                        }
+                        for (room, seq) in wanted.drain(..) {
+                            spawn_join(client, tx, room, seq);
+                        }
+                    }
+                    for action in actions(event) {
+                        let _ = tx.send(action);
                     }
                 }
-                None => return Next::Reconnect,
+                // Closed for good (the last event said why): wait for another target.
+                None => open = false,
             },
-            cmd = cmds.recv() => {
-                let Some(cmd) = cmd else {
-                    close(&client).await;
-                    return Next::Stop;
-                };
-                if let Some(next) = exec(cmd, &client, &sender, target, rooms, tx).await {
-                    return next;
+            cmd = cmds.recv() => match cmd {
+                None | Some(NetCmd::Close) => {
+                    close(client).await;
+                    return None;
                 }
-            }
+                Some(NetCmd::Reconnect { server, user }) => {
+                    let mut rooms: Vec<Wanted> = client
+                        .joined_rooms()
+                        .into_iter()
+                        .map(|(room, seq)| (room, Some(seq)))
+                        .collect();
+                    rooms.append(&mut wanted);
+                    close(client).await;
+                    return Some((server, user, rooms));
+                }
+                Some(cmd) => exec(cmd, client, &sender, tx),
+            },
         }
     }
 }
 
-fn on_event(
-    event: ClientEvent,
-    client: &Client,
-    rooms: &Rooms,
-    tx: &UnboundedSender<Action>,
-) -> Option<Next> {
-    let action = match event {
-        ClientEvent::Message(m) => {
-            rooms.seen(&m.room, m.seq);
-            Action::Message(m)
-        }
-        ClientEvent::Joined(j) => {
-            rooms.seen(&j.room, j.last_seq);
-            Action::Joined {
-                room: j.room,
-                kind: j.kind,
-                last_seq: j.last_seq,
-                online: j.online,
-                history: j.history,
+/// Without a client (its configuration was refused): every command but a new target or
+/// quitting gets an error.
+async fn idle(cmds: &mut UnboundedReceiver<NetCmd>, tx: &UnboundedSender<Action>) -> Next {
+    const WHY: &str = "not connected: set the server with :server URL";
+    loop {
+        let action = match cmds.recv().await {
+            None | Some(NetCmd::Close) => return None,
+            Some(NetCmd::Reconnect { server, user }) => return Some((server, user, Vec::new())),
+            Some(NetCmd::Send { local_id, .. } | NetCmd::Dm { local_id, .. }) => {
+                Action::SendFailed {
+                    local_id,
+                    error: WHY.into(),
+                }
             }
-        }
+            Some(_) => Action::Error(WHY.into()),
+        };
+        let _ = tx.send(action);
+    }
+}
+
+/// What the app sees of one client event.
+pub fn actions(event: ClientEvent) -> Vec<Action> {
+    let action = match event {
+        ClientEvent::Message(m) => Action::Message(m),
+        ClientEvent::Joined(j) => Action::Joined {
+            room: j.room,
+            kind: j.kind,
+            last_seq: j.last_seq,
+            online: j.online,
+            history: j.history,
+        },
         ClientEvent::RejoinFailed { room, error } => {
-            rooms.lock().remove(&room);
-            let _ = tx.send(Action::Error(format!("could not rejoin #{room}: {error}")));
-            Action::Left(room)
+            let error = Action::Error(format!("could not rejoin #{room}: {error}"));
+            return vec![Action::Left(room), error];
         }
         ClientEvent::UserJoined { room, user } => Action::UserPresence {
             room,
@@ -327,57 +205,39 @@ fn on_event(
             online: false,
         },
         ClientEvent::Typing { room, user, on } => Action::Typing { room, user, on },
-        ClientEvent::State(state) => match state {
-            ConnectionState::Connected(info) => {
-                // Presence is not replayed after a reconnect: ask again.
-                for room in rooms.lock().keys() {
-                    spawn_who(client, tx, room.clone());
-                }
-                Action::Conn(ConnStatus::Connected { user: info.user })
-            }
-            ConnectionState::Disconnected(reason) => Action::Conn(ConnStatus::Disconnected {
+        ClientEvent::State(state) => Action::Conn(match state {
+            ConnectionState::Connected(info) => ConnStatus::Connected { user: info.user },
+            ConnectionState::Disconnected(reason) => ConnStatus::Disconnected {
                 reason: reason.to_string(),
-            }),
-            ConnectionState::Reconnecting { attempt, .. } => {
-                Action::Conn(ConnStatus::Reconnecting { attempt })
-            }
-            ConnectionState::Closed(reason) => {
-                let _ = tx.send(Action::Conn(ConnStatus::Disconnected {
-                    reason: reason.to_string(),
-                }));
-                return Some(Next::Reconnect);
-            }
-            _ => return None,
-        },
-        _ => return None,
+            },
+            ConnectionState::Reconnecting { attempt, .. } => ConnStatus::Reconnecting { attempt },
+            ConnectionState::Closed(reason) => ConnStatus::Closed {
+                reason: reason.to_string(),
+            },
+            _ => return Vec::new(),
+        }),
+        _ => return Vec::new(),
     };
-    let _ = tx.send(action);
-    None
+    vec![action]
 }
 
-/// Runs one command; `Some` when the connection phase ends.
-async fn exec(
+/// Runs one command of the app (all but closing and retargeting).
+fn exec(
     cmd: NetCmd,
     client: &Client,
     sender: &UnboundedSender<NetCmd>,
-    target: &mut Target,
-    rooms: &Rooms,
     tx: &UnboundedSender<Action>,
-) -> Option<Next> {
+) {
     match cmd {
-        NetCmd::Join(room) => spawn_join(client, rooms, tx, room, None),
+        NetCmd::Join(room) => spawn_join(client, tx, room, None),
         NetCmd::Leave(room) => {
-            let (client, rooms, tx) = (client.clone(), rooms.clone(), tx.clone());
+            let (client, tx) = (client.clone(), tx.clone());
             tokio::spawn(async move {
-                match client.leave(room.clone()).await {
-                    Ok(()) => {
-                        rooms.lock().remove(&room);
-                        let _ = tx.send(Action::Left(room));
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Action::Error(format!("cannot leave #{room}: {e}")));
-                    }
-                }
+                let action = match client.leave(room.clone()).await {
+                    Ok(()) => Action::Left(room),
+                    Err(e) => Action::Error(format!("cannot leave #{room}: {e}")),
+                };
+                let _ = tx.send(action);
             });
         }
         cmd @ (NetCmd::Send { .. } | NetCmd::Dm { .. }) => {
@@ -427,32 +287,17 @@ async fn exec(
                 let _ = tx.send(action);
             });
         }
-        NetCmd::Reconnect { server, user } => {
-            retarget(target, rooms, server, user);
-            close(client).await;
-            let _ = tx.send(Action::Conn(ConnStatus::Connecting));
-            return Some(Next::Reconnect);
-        }
-        NetCmd::Close => {
-            close(client).await;
-            return Some(Next::Stop);
-        }
+        NetCmd::Reconnect { .. } | NetCmd::Close => {}
     }
-    None
 }
 
 async fn close(client: &Client) {
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, client.close()).await;
 }
 
-fn spawn_join(
-    client: &Client,
-    rooms: &Rooms,
-    tx: &UnboundedSender<Action>,
-    room: String,
-    seq: Option<u64>,
-) {
-    let (client, rooms, tx) = (client.clone(), rooms.clone(), tx.clone());
+/// Joins `room` fresh, or after `seq`; a room that cannot be joined is dropped from the view.
+fn spawn_join(client: &Client, tx: &UnboundedSender<Action>, room: String, seq: Option<u64>) {
+    let (client, tx) = (client.clone(), tx.clone());
     tokio::spawn(async move {
         let result = match seq {
             Some(seq) => client.join_after(room.clone(), seq).await,
@@ -460,7 +305,6 @@ fn spawn_join(
         };
         match result {
             Ok(j) => {
-                rooms.seen(&j.room, j.last_seq);
                 let _ = tx.send(Action::Joined {
                     room: j.room,
                     kind: j.kind,
@@ -470,10 +314,7 @@ fn spawn_join(
                 });
             }
             Err(e) => {
-                if seq.is_some() {
-                    rooms.lock().remove(&room);
-                    let _ = tx.send(Action::Left(room.clone()));
-                }
+                let _ = tx.send(Action::Left(room.clone()));
                 let _ = tx.send(Action::Error(format!("cannot join #{room}: {e}")));
             }
         }
