@@ -11,6 +11,7 @@ mod room;
 
 use std::time::{Duration, Instant};
 
+use chatcore::names::DM_PREFIX;
 use chatcore_client::{Message, RoomKind};
 use ratatui::layout::Rect;
 
@@ -711,7 +712,7 @@ impl App {
         let i = match self.find(&m.room) {
             Some(i) => i,
             None => {
-                let kind = if m.room.starts_with("dm:") {
+                let kind = if m.room.starts_with(DM_PREFIX) {
                     RoomKind::Direct
                 } else {
                     RoomKind::Public
