@@ -459,6 +459,13 @@ impl App {
                 }
             }
             Command::Server(server) => {
+                if server != self.settings.server {
+                    // The rooms are joined afresh there: the old server's messages (and
+                    // seqs, which the new server numbers on its own) do not belong.
+                    for r in &mut self.rooms {
+                        *r = RoomView::new(std::mem::take(&mut r.name), r.kind);
+                    }
+                }
                 self.settings.server.clone_from(&server);
                 self.notice = Some(Notice::Info(format!("connecting to {server}…")));
                 let user = self.settings.user.clone();
