@@ -6,6 +6,7 @@
 //!   every message it missed exactly once and in order, and its own message is stored once.
 //! - `/nick` reconnects as another name and resumes the rooms; `:server` moves to another
 //!   server and joins them there afresh.
+//! - Started before its server, it keeps trying, then joins the configured rooms.
 //!
 //! Skipped like `tmux_e2e.rs` when tmux is missing.
 
@@ -115,6 +116,34 @@ fn nick_and_server_move_the_rooms_to_the_new_connection() {
         !pane.contains("to gus"),
         "the first server's messages are gone: {pane}"
     );
+
+    tmux.keys(&["C-q"]);
+    assert_restored(&wait_exit(&tmux), "0");
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+#[test]
+fn started_before_its_server_it_connects_and_joins_the_configured_rooms() {
+    let Some(tmux_bin) = tmux_binary() else {
+        return;
+    };
+    let (server_bin, cli_bin) = helper_binaries();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let scratch = scratch_dir("early");
+    std::fs::write(scratch.join("tui.toml"), "rooms = [\"lobby\"]\n").expect("config file");
+    let tmux = Tmux::new(tmux_bin, "early");
+    start_tui(&tmux, &format!("http://127.0.0.1:{port}"), "ivy", &scratch);
+    tmux.wait_text("reconnecting (attempt 2)");
+
+    let server = Server::start(&server_bin, Some(port));
+    tmux.wait_for("connected, in the configured room", |p| {
+        p.contains("● connected as ivy") && p.contains("┌ #lobby")
+    });
+    cli(&cli_bin, &server.url, &["send", "lobby", "welcome ivy"]);
+    tmux.wait_text(" bob welcome ivy");
 
     tmux.keys(&["C-q"]);
     assert_restored(&wait_exit(&tmux), "0");
