@@ -134,18 +134,9 @@ impl Tmux {
     }
 
     pub(crate) fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new(&self.binary)
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux");
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        let mut tmux = Command::new(&self.binary);
+        tmux.arg("-L").arg(&self.socket).args(args);
+        succeeded(tmux, &format!("tmux {args:?}"))
     }
 
     /// Types `text` literally.
@@ -183,6 +174,19 @@ impl Tmux {
 
     pub(crate) fn wait_text(&self, text: &str) -> String {
         self.wait_for(text, |p| p.contains(text))
+    }
+
+    /// Runs `:join ROOM` and waits until the room is shown.
+    pub(crate) fn join(&self, room: &str) {
+        self.type_text(&format!(":join {room}"));
+        self.keys(&["Enter"]);
+        self.wait_text(&format!("┌ #{room}"));
+    }
+
+    /// Quits with `Ctrl-q`; asserts exit status 0 and a restored terminal.
+    pub(crate) fn quit(&self) {
+        self.keys(&["C-q"]);
+        assert_restored(&wait_exit(self), "0");
     }
 }
 
@@ -254,15 +258,65 @@ pub(crate) fn scratch_dir(name: &str) -> PathBuf {
 }
 
 pub(crate) fn cli(binary: &Path, server: &str, args: &[&str]) -> String {
-    let out = Command::new(binary)
-        .args(["--server", server, "--user", "bob"])
-        .args(args)
+    let mut cli = Command::new(binary);
+    cli.args(["--server", server, "--user", "bob"]).args(args);
+    let out = succeeded(cli, &format!("chat-cli {args:?}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `command` (`what`, for the message) and returns its output; panics with its stderr
+/// unless it succeeded.
+fn succeeded(mut command: Command, what: &str) -> Output {
+    let out = command
         .output()
-        .expect("run chat-cli");
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
     assert!(
         out.status.success(),
-        "chat-cli {args:?}: {}",
+        "{what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    out
+}
+
+/// One end-to-end scene: the helper binaries, a tmux server and a scratch folder (removed on
+/// drop).
+pub(crate) struct Scene {
+    /// `chat-server`.
+    pub(crate) server_bin: PathBuf,
+    /// `chat-cli`.
+    pub(crate) cli_bin: PathBuf,
+    /// The tmux server that runs `chat-tui`.
+    pub(crate) tmux: Tmux,
+    /// Config file and databases of this scene.
+    pub(crate) scratch: PathBuf,
+}
+
+impl Scene {
+    /// `None` (after printing why) when tmux is missing; see [`tmux_binary`].
+    pub(crate) fn new(name: &str) -> Option<Scene> {
+        let tmux = Tmux::new(tmux_binary()?, name);
+        let (server_bin, cli_bin) = helper_binaries();
+        Some(Scene {
+            server_bin,
+            cli_bin,
+            tmux,
+            scratch: scratch_dir(name),
+        })
+    }
+
+    /// Starts `chat-tui` as `user` against `server` (see [`start_tui`]).
+    pub(crate) fn start_tui(&self, server: &str, user: &str) {
+        start_tui(&self.tmux, server, user, &self.scratch);
+    }
+
+    /// Runs `chat-cli` as `bob` against `server` (see [`cli`]).
+    pub(crate) fn cli(&self, server: &Server, args: &[&str]) -> String {
+        cli(&self.cli_bin, &server.url, args)
+    }
+}
+
+impl Drop for Scene {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
 }
