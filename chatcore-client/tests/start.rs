@@ -87,3 +87,15 @@ async fn a_started_client_refused_for_good_closes_and_fails_what_waited() {
         Err(Error::Unauthorized(_))
     ));
 }
+
+#[tokio::test]
+async fn without_reconnect_a_started_client_makes_one_attempt() {
+    let url = format!("http://{}", free_addr());
+    let (_client, mut events) = Client::start(config(&url, "ann").with_reconnect(false));
+    match next_state(&mut events).await {
+        ConnectionState::Closed(DisconnectReason::GaveUp(e)) => {
+            assert!(matches!(*e, Error::Connect { .. }), "{e:?}");
+        }
+        other => panic!("expected one attempt, got {other:?}"),
+    }
+}

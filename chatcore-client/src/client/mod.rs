@@ -90,8 +90,9 @@ impl Client {
 
     /// Starts a client without waiting for the server: the first connection is made in the
     /// background and retried like a reconnect ([`ConnectionState::Reconnecting`] after each
-    /// failed attempt, with the same backoff) until it succeeds. Must be called within a
-    /// Tokio runtime.
+    /// failed attempt, with the same backoff and [`ClientConfig::max_reconnect_attempts`];
+    /// a single attempt when [`ClientConfig::reconnect`] is off) until it succeeds. Must be
+    /// called within a Tokio runtime.
     ///
     /// For programs that run whether or not the server is up yet (a terminal client started
     /// before its server). Until the first connection, [`Client::state`] is

@@ -138,10 +138,10 @@ async fn reconnect(
         let (delay, attempt) = match last {
             None => (Duration::ZERO, 0),
             Some(last) => {
-                if config
+                let spent = config
                     .max_reconnect_attempts
-                    .is_some_and(|max| backoff.attempts() >= max)
-                {
+                    .is_some_and(|max| backoff.attempts() >= max);
+                if spent || !config.reconnect {
                     return Err(DisconnectReason::GaveUp(Box::new(last)));
                 }
                 let delay = backoff.next_delay();
