@@ -67,9 +67,15 @@ pub enum ClientEvent {
 /// reports [`Disconnected`](ConnectionState::Disconnected); then either
 /// [`Reconnecting`](ConnectionState::Reconnecting) (once per attempt) until `Connected`
 /// again, or [`Closed`](ConnectionState::Closed), after which the event stream ends.
+/// A client made with [`Client::start`](crate::Client::start) is
+/// [`Connecting`](ConnectionState::Connecting) first (not an event); its stream starts with
+/// `Connected`, or with `Reconnecting` when the first attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConnectionState {
+    /// The first connection of a [`Client::start`](crate::Client::start)ed client is being
+    /// made.
+    Connecting,
     /// Connected, and joined rooms are being resumed.
     Connected(SessionInfo),
     /// The connection ended.

@@ -4,6 +4,9 @@
 //! connection that heals itself. A [`Client`] connects to a chatcore server (`chat-server`,
 //! or any service embedding `chatcore-transport-ws`), sends commands and awaits their
 //! replies, and hands everything else that happens to an [`Events`] stream.
+//! [`Client::connect`] makes one attempt and fails when it fails; [`Client::start`] returns
+//! at once and keeps trying in the background, for programs that may start before their
+//! server.
 //!
 //! ```no_run
 //! # async fn demo() -> chatcore_client::Result<()> {

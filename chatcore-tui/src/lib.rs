@@ -12,8 +12,12 @@
 //! - [`app`]: the state and `App::update(Action) -> Vec<Effect>`, pure: no I/O, no clock.
 //! - [`event`]: terminal events (keys per mode, mouse, resize) to [`app::Action`]s.
 //! - [`ui`]: one module per view, each a pure function of the state onto a frame.
-//! - [`net`]: a task that owns the [`chatcore_client::Client`], bridges its events into
-//!   actions over an mpsc channel and runs the commands the state asks for.
+//! - [`net`]: a thin adapter over [`chatcore_client`]: a task that owns the
+//!   [`Client`](chatcore_client::Client), turns its events into actions over an mpsc channel
+//!   and the commands the state asks for into client calls. Connecting (also before the
+//!   server is up), reconnecting with backoff, resuming rooms and retrying sends are the
+//!   library's; the task only joins the configured rooms, refreshes presence after a
+//!   reconnect, and replaces the client for `/nick` and `:server`.
 //! - [`config`], [`theme`], [`notify`], and [`terminal`] (setup and a restore guard, plus a
 //!   panic hook, so the terminal is never left raw).
 //!
@@ -26,7 +30,8 @@
 //! the view keys messages by `(room, seq)` as well, so a replayed or overlapping message
 //! is never shown twice. Text typed while disconnected stays in the input line; a message
 //! sent while disconnected is shown as "sending" and goes out after the reconnect (with
-//! its nonce, so at most once).
+//! its nonce, so at most once); when the server is not back within the client's request
+//! timeout (30 s) it fails and its text returns to the input line.
 //!
 //! ## Features
 //!

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use chatcore::names::DM_PREFIX;
 use chatcore_client::{Message, MessageKind, RoomKind};
 
 use crate::app::{Action, App, ConnStatus};
@@ -43,7 +44,7 @@ pub(crate) fn msg(room: &str, seq: u64, sender: &str, text: &str, ts: i64) -> Me
 /// Delivers the answer to joining `room` with `history`.
 pub(crate) fn join(app: &mut App, room: &str, history: Vec<Message>) {
     let last_seq = history.last().map_or(0, |m| m.seq);
-    let kind = if room.starts_with("dm:") {
+    let kind = if room.starts_with(DM_PREFIX) {
         RoomKind::Direct
     } else {
         RoomKind::Public

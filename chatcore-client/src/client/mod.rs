@@ -84,10 +84,37 @@ impl Client {
     /// refusals (403 origin, 503 full). Reconnecting applies only once connected.
     pub async fn connect(config: ClientConfig) -> Result<(Client, Events)> {
         let opened = connection::open(&config).await?;
+        let status = ConnectionState::Connected(opened.session.clone());
+        Ok(Self::spawn(config, status, Some(opened)))
+    }
+
+    /// Starts a client without waiting for the server: the first connection is made in the
+    /// background and retried like a reconnect ([`ConnectionState::Reconnecting`] after each
+    /// failed attempt, with the same backoff and [`ClientConfig::max_reconnect_attempts`];
+    /// a single attempt when [`ClientConfig::reconnect`] is off) until it succeeds. Must be
+    /// called within a Tokio runtime.
+    ///
+    /// For programs that run whether or not the server is up yet (a terminal client started
+    /// before its server). Until the first connection, [`Client::state`] is
+    /// [`ConnectionState::Connecting`] and commands wait for it (within
+    /// [`ClientConfig::request_timeout`]). When the server refuses the credentials (or the
+    /// attempts run out) the stream ends with [`ConnectionState::Closed`] and waiting
+    /// commands fail with that error, as after a connection was lost.
+    pub fn start(config: ClientConfig) -> (Client, Events) {
+        Self::spawn(config, ConnectionState::Connecting, None)
+    }
+
+    /// Creates the shared state and the supervisor, connected already or not.
+    fn spawn(
+        config: ClientConfig,
+        status: ConnectionState,
+        opened: Option<connection::Opened>,
+    ) -> (Client, Events) {
         let (tx, rx) = mpsc::channel(config.event_buffer);
-        let state = State::new(config.codec, opened.session.clone());
+        let session = opened.as_ref().map(|o| o.session.clone());
+        let state = State::new(config.codec, session);
         let shared = Arc::new(Shared {
-            status: watch::Sender::new(ConnectionState::Connected(opened.session.clone())),
+            status: watch::Sender::new(status),
             closing: watch::Sender::new(false),
             state: Mutex::new(state),
             config,
@@ -96,7 +123,7 @@ impl Client {
         let client = Client {
             handle: Arc::new(Handle(shared)),
         };
-        Ok((client, Events::new(rx)))
+        (client, Events::new(rx))
     }
 
     fn shared(&self) -> &Arc<Shared> {

@@ -75,14 +75,15 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new(codec: Codec, session: SessionInfo) -> Self {
+    /// The state of a client connected already (`session`: the writer follows as soon as the
+    /// supervisor starts) or not yet (`None`: no text limit is known, the server checks it).
+    pub(crate) fn new(codec: Codec, session: Option<SessionInfo>) -> Self {
         Self {
             codec,
             next_id: 0,
             writer: None,
-            max_text_bytes: session.max_text_bytes,
-            // Connected already: the writer follows as soon as the supervisor starts.
-            session: Some(session),
+            max_text_bytes: session.as_ref().map_or(usize::MAX, |s| s.max_text_bytes),
+            session,
             pending: BTreeMap::new(),
             rooms: HashMap::new(),
             closed: None,
@@ -513,7 +514,7 @@ mod tests {
     }
 
     fn connected() -> (State, mpsc::UnboundedReceiver<Outgoing>) {
-        let mut st = State::new(Codec::Json, session());
+        let mut st = State::new(Codec::Json, Some(session()));
         let (tx, rx) = mpsc::unbounded_channel();
         st.install(tx, session());
         (st, rx)

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! Client::connect ──open──> supervise ─┬─ run: install writer, rejoin rooms, retry requests
-//!                                      │        spawn writer + reader, wait for the reader
+//! Client::start ──────────> (connect) ─┤        spawn writer + reader, wait for the reader
 //!                                      ├─ Disconnected → Reconnecting (backoff) → open → run …
 //!                                      └─ Closed: fail waiting callers, end the event stream
 //! ```
@@ -22,13 +22,20 @@ use crate::events::{ClientEvent, ConnectionState};
 /// How long a closing client waits for the server to answer its close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
 
-/// Runs the client's connections, starting with `first`, until it is closed or gives up.
+/// Runs the client's connections, starting with `first` (`None`: make the first connection
+/// here, retrying like a reconnect), until it is closed or gives up.
 pub(crate) async fn supervise(
     shared: Arc<Shared>,
-    first: Opened,
+    first: Option<Opened>,
     events: mpsc::Sender<ClientEvent>,
 ) {
-    let mut opened = first;
+    let mut opened = match first {
+        Some(opened) => opened,
+        None => match reconnect(&shared, &events, None).await {
+            Ok(opened) => opened,
+            Err(reason) => return finish(&shared, &events, reason).await,
+        },
+    };
     let reason = loop {
         let reason = run(&shared, opened, &events).await;
         let closing = shared.is_closing();
@@ -47,18 +54,23 @@ pub(crate) async fn supervise(
         if closing || !shared.config.reconnect || !reason.may_reconnect() {
             break reason;
         }
-        match reconnect(&shared, &events, reason).await {
+        match reconnect(&shared, &events, Some(reason)).await {
             Ok(next) => opened = next,
             Err(reason) => break reason,
         }
     };
+    finish(&shared, &events, reason).await;
+}
+
+/// The client stopped for good: fails waiting callers and reports [`ConnectionState::Closed`].
+async fn finish(shared: &Shared, events: &mpsc::Sender<ClientEvent>, reason: DisconnectReason) {
     let waiting = shared.lock().finish(reason.clone());
     let error = super::state::closed_error(&reason);
     for reply in waiting {
         let _ = reply.send(Err(error.clone()));
     }
-    emit(&shared, &events, ConnectionState::Closed(reason)).await;
-    // Dropping `events` ends the application's stream.
+    emit(shared, events, ConnectionState::Closed(reason)).await;
+    // Dropping `events` (the caller's last sender) ends the application's stream.
 }
 
 /// Runs one connection until it ends, and returns why.
@@ -109,31 +121,36 @@ async fn run(
     reason
 }
 
-/// Reconnects with backoff. `Err` with the final reason when the client closes or gives up.
+/// Reconnects with backoff after the connection was `lost`; with `None` (the first
+/// connection of [`Client::start`](crate::Client::start)) the first attempt goes out at once
+/// and only failed ones are followed by [`ConnectionState::Reconnecting`]. `Err` with the
+/// final reason when the client closes or gives up.
 async fn reconnect(
     shared: &Arc<Shared>,
     events: &mpsc::Sender<ClientEvent>,
-    lost: DisconnectReason,
+    lost: Option<DisconnectReason>,
 ) -> Result<Opened, DisconnectReason> {
     let config = &shared.config;
     let mut backoff = Backoff::new(config.backoff_initial, config.backoff_max);
-    let mut last = Error::Disconnected(lost);
+    let mut last = lost.map(Error::Disconnected);
     let mut closing = shared.closing.subscribe();
     loop {
-        if config
-            .max_reconnect_attempts
-            .is_some_and(|max| backoff.attempts() >= max)
-        {
-            return Err(DisconnectReason::GaveUp(Box::new(last)));
-        }
-        let delay = backoff.next_delay();
-        let attempt = backoff.attempts();
-        emit(
-            shared,
-            events,
-            ConnectionState::Reconnecting { attempt, delay },
-        )
-        .await;
+        let (delay, attempt) = match last {
+            None => (Duration::ZERO, 0),
+            Some(last) => {
+                let spent = config
+                    .max_reconnect_attempts
+                    .is_some_and(|max| backoff.attempts() >= max);
+                if spent || !config.reconnect {
+                    return Err(DisconnectReason::GaveUp(Box::new(last)));
+                }
+                let delay = backoff.next_delay();
+                let attempt = backoff.attempts();
+                let state = ConnectionState::Reconnecting { attempt, delay };
+                emit(shared, events, state).await;
+                (delay, attempt)
+            }
+        };
         let outcome = tokio::select! {
             () = until_closing(&mut closing) => return Err(DisconnectReason::ClientClosed),
             outcome = async {
@@ -149,7 +166,7 @@ async fn reconnect(
             }
             Err(e) => {
                 tracing::debug!(error = %e, attempt, "reconnect attempt failed");
-                last = e;
+                last = Some(e);
             }
         }
     }

@@ -11,6 +11,7 @@ mod room;
 
 use std::time::{Duration, Instant};
 
+use chatcore::names::DM_PREFIX;
 use chatcore_client::{Message, RoomKind};
 use ratatui::layout::Rect;
 
@@ -458,6 +459,13 @@ impl App {
                 }
             }
             Command::Server(server) => {
+                if server != self.settings.server {
+                    // The rooms are joined afresh there: the old server's messages (and
+                    // seqs, which the new server numbers on its own) do not belong.
+                    for r in &mut self.rooms {
+                        *r = RoomView::new(std::mem::take(&mut r.name), r.kind);
+                    }
+                }
                 self.settings.server.clone_from(&server);
                 self.notice = Some(Notice::Info(format!("connecting to {server}…")));
                 let user = self.settings.user.clone();
@@ -711,7 +719,7 @@ impl App {
         let i = match self.find(&m.room) {
             Some(i) => i,
             None => {
-                let kind = if m.room.starts_with("dm:") {
+                let kind = if m.room.starts_with(DM_PREFIX) {
                     RoomKind::Direct
                 } else {
                     RoomKind::Public

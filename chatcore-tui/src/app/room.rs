@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use chatcore::names::dm_members;
 use chatcore_client::{Message, RoomKind};
 
 /// How long a typing indicator lasts without being renewed. Senders renew every
@@ -78,16 +79,9 @@ impl RoomView {
 
     /// The name to show: `@bob` for a direct room `dm:ann:bob` seen by `ann`, `#name` else.
     pub fn display_name(&self, me: &str) -> String {
-        if self.kind == RoomKind::Direct || self.name.starts_with("dm:") {
-            let other = self
-                .name
-                .trim_start_matches("dm:")
-                .split(':')
-                .find(|u| *u != me)
-                .unwrap_or(me);
-            format!("@{other}")
-        } else {
-            format!("#{}", self.name)
+        match dm_members(&self.name) {
+            Some((a, b)) => format!("@{}", if a == me { b } else { a }),
+            None => format!("#{}", self.name),
         }
     }
 

@@ -368,3 +368,18 @@ fn write_saves_the_joined_rooms() {
     assert_eq!(fx, vec![Effect::SaveConfig]);
     assert_eq!(a.settings.rooms, vec!["general"]);
 }
+
+#[test]
+fn another_server_forgets_the_old_servers_messages() {
+    let mut a = app();
+    join(&mut a, "general", vec![msg("general", 1, "bob", "old", TS)]);
+    let same = a.settings.server.clone();
+    command(&mut a, &format!("server {same}"));
+    assert_eq!(a.rooms[0].messages.len(), 1, "the same server keeps them");
+    let fx = command(&mut a, "server http://127.0.0.1:9");
+    assert!(matches!(nets(&fx)[..], [NetCmd::Reconnect { server, .. }] if server.ends_with(":9")));
+    assert_eq!(a.rooms[0].name, "general");
+    assert!(a.rooms[0].messages.is_empty());
+    join(&mut a, "general", vec![msg("general", 1, "bob", "new", TS)]);
+    assert_eq!(a.rooms[0].messages[&1].text, "new");
+}
