@@ -9,8 +9,11 @@ use crate::{Error, Result};
 
 /// Settings of the WebSocket transport and its HTTP surface.
 ///
-/// Every field has a default suited to a public chat server. Fields are public for reading;
-/// change them with the consuming `with_*` setters, which check invariants:
+/// Every setting has a default suited to a public chat server. Read them with the getters of
+/// the same name; change them with the consuming `with_*` setters, which check invariants.
+/// The fields are private so that a `WsConfig` that exists is always valid: a transport
+/// built from it cannot fail (or panic, as a semaphore of more than
+/// [`Semaphore::MAX_PERMITS`](tokio::sync::Semaphore::MAX_PERMITS) permits would) at run time.
 ///
 /// ```
 /// use std::time::Duration;
@@ -25,69 +28,22 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WsConfig {
-    /// Largest WebSocket message (and frame) a client may send, in bytes. Default is 64 KiB,
-    /// because the largest legitimate request (a `send` at the hub's 8 KiB text limit, JSON
-    /// escaped) is far below it while a 1 MiB paste is refused before it is buffered. A larger
-    /// message gets close code 1009.
-    pub max_message_bytes: usize,
-    /// Read buffer of each connection, in bytes. Default is 4 KiB, because tungstenite
-    /// allocates (and zero-fills) this buffer up front per connection: its own 128 KiB default
-    /// costs ~135 KiB per idle connection and measurably more CPU per message.
-    pub read_buffer_bytes: usize,
-    /// Bytes the writer collects before it writes to the socket. Default is 16 KiB, because
-    /// coalesced bursts of small chat frames then go out in one system call, while an idle
-    /// connection does not hold a large buffer. Every batch is flushed regardless.
-    pub write_buffer_bytes: usize,
-    /// Open WebSocket connections at most; the next upgrade request gets HTTP 503. Default is
-    /// 10,000, because each connection costs two tasks, its buffers and a session queue, and
-    /// a server should refuse clearly before it runs out of memory or file descriptors.
-    pub max_connections: usize,
-    /// How often the server pings an idle peer. Default is 20 s, because that keeps NAT and
-    /// proxy mappings alive (most drop idle TCP after 30–60 s) at negligible cost.
-    pub ping_interval: Duration,
-    /// A connection from which nothing arrived (no frame, no pong) for this long is closed
-    /// with code 4000, checked at each ping tick. Default is 60 s, because that is three
-    /// missed pings: a dead peer is found within about a minute, a slow network is tolerated.
-    pub idle_timeout: Duration,
-    /// A socket write (one coalesced batch, a ping or a close) that takes longer is abandoned
-    /// and the connection dropped. Default is 10 s, because a peer whose TCP window stays
-    /// shut that long is gone or hopelessly behind; it reconnects and resumes.
-    pub write_timeout: Duration,
-    /// How long the server waits for the peer's half of the close handshake (and for it to
-    /// end the TCP connection) after sending a close frame. Default is 3 s, because healthy
-    /// peers answer in one round trip and a stuck one must not hold resources.
-    pub close_timeout: Duration,
-    /// Sustained frames per second a connection may send. Default is 30, because a person
-    /// types far slower and a well-behaved bot batches; frames over the rate are answered with
-    /// `rate_limited` errors and not handled.
-    pub frames_per_second: u32,
-    /// Frames a connection may send in a burst above the sustained rate. Default is 100,
-    /// because a client that reconnects rejoins all its rooms at once.
-    pub frame_burst: u32,
-    /// Rejected (rate-limited) frames tolerated before the connection is closed with code
-    /// 1008; the count resets once the client lets its allowance refill completely. Default is
-    /// 50, because a client that ignores that many `rate_limited` errors is flooding.
-    pub max_rate_limited: u32,
-    /// Browser origins allowed to open a WebSocket, besides the same host and (by default)
-    /// loopback, as `scheme://host[:port]`; `"*"` allows every origin. Default is empty,
-    /// because a WebSocket is not covered by the same-origin policy: without this check any
-    /// web page a user visits could chat in their name (cross-site WebSocket hijacking).
-    /// Requests without an `Origin` header (non-browser clients) are always allowed.
-    pub allowed_origins: Vec<String>,
-    /// Allows origins on loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`). Default is
-    /// `true`, because that is where development front-ends run; a remote site cannot have
-    /// a loopback origin.
-    pub allow_loopback_origins: bool,
-    /// Deadline of one REST request. Default is 30 s, because every endpoint answers from
-    /// memory or one store query; a stuck store yields a 503 instead of a hung client.
-    pub request_timeout: Duration,
-    /// Largest REST request body, in bytes. Default is 16 KiB, because the only body the API
-    /// takes is a small JSON object (`POST /api/token`).
-    pub max_body_bytes: usize,
-    /// On shutdown, how long [`serve`](crate::serve) waits for sends in flight to commit, and
-    /// then again for connections to write their queued frames and close. Default is 10 s,
-    /// because that is well within the usual 30 s a process supervisor grants after SIGTERM.
-    pub shutdown_grace: Duration,
+    pub(crate) max_message_bytes: usize,
+    pub(crate) read_buffer_bytes: usize,
+    pub(crate) write_buffer_bytes: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) ping_interval: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+    pub(crate) close_timeout: Duration,
+    pub(crate) frames_per_second: u32,
+    pub(crate) frame_burst: u32,
+    pub(crate) max_rate_limited: u32,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) allow_loopback_origins: bool,
+    pub(crate) request_timeout: Duration,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) shutdown_grace: Duration,
 }
 
 impl Default for WsConfig {
@@ -119,6 +75,117 @@ const MIN_MESSAGE_BYTES: usize = 1024;
 const MIN_READ_BUFFER: usize = 256;
 
 impl WsConfig {
+    /// Largest WebSocket message (and frame) a client may send, in bytes. Default is 64 KiB,
+    /// because the largest legitimate request (a `send` at the hub's 8 KiB text limit, JSON
+    /// escaped) is far below it while a 1 MiB paste is refused before it is buffered. A larger
+    /// message gets close code 1009.
+    pub fn max_message_bytes(&self) -> usize {
+        self.max_message_bytes
+    }
+
+    /// Read buffer of each connection, in bytes. Default is 4 KiB, because tungstenite
+    /// allocates (and zero-fills) this buffer up front per connection: its own 128 KiB default
+    /// costs ~135 KiB per idle connection and measurably more CPU per message.
+    pub fn read_buffer_bytes(&self) -> usize {
+        self.read_buffer_bytes
+    }
+
+    /// Bytes the writer collects before it writes to the socket. Default is 16 KiB, because
+    /// coalesced bursts of small chat frames then go out in one system call, while an idle
+    /// connection does not hold a large buffer. Every batch is flushed regardless.
+    pub fn write_buffer_bytes(&self) -> usize {
+        self.write_buffer_bytes
+    }
+
+    /// Open WebSocket connections at most; the next upgrade request gets HTTP 503. Default is
+    /// 10,000, because each connection costs two tasks, its buffers and a session queue, and
+    /// a server should refuse clearly before it runs out of memory or file descriptors.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// How often the server pings an idle peer. Default is 20 s, because that keeps NAT and
+    /// proxy mappings alive (most drop idle TCP after 30–60 s) at negligible cost.
+    pub fn ping_interval(&self) -> Duration {
+        self.ping_interval
+    }
+
+    /// A connection from which nothing arrived (no frame, no pong) for this long is closed
+    /// with code 4000, checked at each ping tick. Default is 60 s, because that is three
+    /// missed pings: a dead peer is found within about a minute, a slow network is tolerated.
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// A socket write (one coalesced batch, a ping or a close) that takes longer is abandoned
+    /// and the connection dropped. Default is 10 s, because a peer whose TCP window stays
+    /// shut that long is gone or hopelessly behind; it reconnects and resumes.
+    pub fn write_timeout(&self) -> Duration {
+        self.write_timeout
+    }
+
+    /// How long the server waits for the peer's half of the close handshake (and for it to
+    /// end the TCP connection) after sending a close frame. Default is 3 s, because healthy
+    /// peers answer in one round trip and a stuck one must not hold resources.
+    pub fn close_timeout(&self) -> Duration {
+        self.close_timeout
+    }
+
+    /// Sustained frames per second a connection may send. Default is 30, because a person
+    /// types far slower and a well-behaved bot batches; frames over the rate are answered with
+    /// `rate_limited` errors and not handled.
+    pub fn frames_per_second(&self) -> u32 {
+        self.frames_per_second
+    }
+
+    /// Frames a connection may send in a burst above the sustained rate. Default is 100,
+    /// because a client that reconnects rejoins all its rooms at once.
+    pub fn frame_burst(&self) -> u32 {
+        self.frame_burst
+    }
+
+    /// Rejected (rate-limited) frames tolerated before the connection is closed with code
+    /// 1008; the count resets once the client lets its allowance refill completely. Default is
+    /// 50, because a client that ignores that many `rate_limited` errors is flooding.
+    pub fn max_rate_limited(&self) -> u32 {
+        self.max_rate_limited
+    }
+
+    /// Browser origins allowed to open a WebSocket, besides the same host and (by default)
+    /// loopback, as `scheme://host[:port]`; `"*"` allows every origin. Default is empty,
+    /// because a WebSocket is not covered by the same-origin policy: without this check any
+    /// web page a user visits could chat in their name (cross-site WebSocket hijacking).
+    /// Requests without an `Origin` header (non-browser clients) are always allowed.
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.allowed_origins
+    }
+
+    /// Allows origins on loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`). Default is
+    /// `true`, because that is where development front-ends run; a remote site cannot have
+    /// a loopback origin.
+    pub fn allow_loopback_origins(&self) -> bool {
+        self.allow_loopback_origins
+    }
+
+    /// Deadline of one REST request. Default is 30 s, because every endpoint answers from
+    /// memory or one store query; a stuck store yields a 503 instead of a hung client.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// Largest REST request body, in bytes. Default is 16 KiB, because the only body the API
+    /// takes is a small JSON object (`POST /api/token`).
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// On shutdown, how long [`serve`](crate::serve) waits for sends in flight to commit, and
+    /// then again for connections to write their queued frames and close. Default is 10 s,
+    /// because that is well within the usual 30 s a process supervisor grants after SIGTERM.
+    pub fn shutdown_grace(&self) -> Duration {
+        self.shutdown_grace
+    }
+
     /// Sets [`WsConfig::max_message_bytes`] (at least 1 KiB).
     pub fn with_max_message_bytes(mut self, bytes: usize) -> Result<Self> {
         if bytes < MIN_MESSAGE_BYTES {

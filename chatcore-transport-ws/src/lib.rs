@@ -129,6 +129,8 @@
 //! Every route runs under tower-http layers: a panic guard (500), request tracing, a
 //! [`WsConfig::request_timeout`] (503) and a [`WsConfig::max_body_bytes`] body limit (413).
 
+mod api_error;
+mod bearer;
 mod config;
 mod connection;
 mod error;
@@ -137,6 +139,7 @@ mod http;
 mod metrics;
 mod origin;
 mod server;
+mod shared;
 
 pub mod close;
 

@@ -58,6 +58,7 @@ pub mod protocol;
 pub mod store;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod transport;
 
 pub use error::{BoxError, Error, ErrorCode, Result};
 pub use hub::{CloseReason, Hub, HubBuilder, Limits, Outbound, Outgoing, Session, StatsSnapshot};

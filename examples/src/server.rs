@@ -82,7 +82,7 @@ fn config_error(flag: &str, e: chatcore::Error) -> StartupError {
 pub fn ws_config(limits: &Limits) -> Result<WsConfig> {
     let defaults = WsConfig::default();
     let needed = limits.max_text_bytes.saturating_mul(6).saturating_add(1024);
-    if needed <= defaults.max_message_bytes {
+    if needed <= defaults.max_message_bytes() {
         return Ok(defaults);
     }
     defaults
@@ -233,7 +233,7 @@ mod tests {
         .expect("plan");
         assert_eq!(p.limits.history_on_join, 7);
         assert_eq!(p.limits.max_text_bytes, 100_000);
-        assert!(p.ws.max_message_bytes >= 600_000);
+        assert!(p.ws.max_message_bytes() >= 600_000);
         assert!(plan(&["--store=memory://", "--max-message-bytes=0"]).is_err());
         assert!(plan(&["--store=memory://", "--history-on-join=5000"]).is_err());
     }

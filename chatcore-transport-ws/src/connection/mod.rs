@@ -15,7 +15,6 @@
 //! gracefully: our FIN first, then the peer's remaining bytes are read and discarded (bounded),
 //! so a close frame is never lost to a TCP reset.
 
-mod rate;
 mod reader;
 mod writer;
 
@@ -192,19 +191,6 @@ where
     if drained.is_err() {
         tracing::debug!("peer did not end the connection within the close timeout");
     }
-}
-
-/// Cuts a close reason to the 123 bytes a close frame can carry, on a character boundary.
-fn close_reason_text(reason: &str) -> &str {
-    const MAX: usize = 123;
-    if reason.len() <= MAX {
-        return reason;
-    }
-    let mut end = MAX;
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    &reason[..end]
 }
 
 #[cfg(test)]

@@ -184,7 +184,7 @@ impl Writer {
     {
         let frame = CloseFrame {
             code: CloseCode::from(code),
-            reason: super::close_reason_text(reason).into(),
+            reason: chatcore::transport::close::reason_text(reason).into(),
         };
         let timeout = self.ctx.config.write_timeout;
         match tokio::time::timeout(timeout, sink.send(Message::Close(Some(frame)))).await {

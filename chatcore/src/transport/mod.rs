@@ -1,0 +1,14 @@
+//! What every transport needs besides the [`Hub`](crate::Hub): the close codes a session ends
+//! with, a per-connection rate limiter, and the choice of [`Credentials`](crate::auth::Credentials)
+//! from what a client presented.
+//!
+//! Transports (`chatcore-transport-ws`, `chatcore-transport-tcp`) never depend on each other;
+//! what both must do the same way lives here, once, so a WebSocket user and a TCP user see
+//! the same limits, the same refusals and the same close codes.
+
+pub mod close;
+mod credentials;
+mod rate;
+
+pub use credentials::{CredentialHints, choose_credentials};
+pub use rate::{ABUSE, Admission, RateLimiter, Verdict};
