@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use chatcore::transport::{Keepalive, RateLimit};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::origin::OriginPattern;
@@ -32,13 +33,10 @@ pub struct WsConfig {
     pub(crate) read_buffer_bytes: usize,
     pub(crate) write_buffer_bytes: usize,
     pub(crate) max_connections: usize,
-    pub(crate) ping_interval: Duration,
-    pub(crate) idle_timeout: Duration,
+    pub(crate) keepalive: Keepalive,
     pub(crate) write_timeout: Duration,
     pub(crate) close_timeout: Duration,
-    pub(crate) frames_per_second: u32,
-    pub(crate) frame_burst: u32,
-    pub(crate) max_rate_limited: u32,
+    pub(crate) rate_limit: RateLimit,
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) allow_loopback_origins: bool,
     pub(crate) request_timeout: Duration,
@@ -53,13 +51,10 @@ impl Default for WsConfig {
             read_buffer_bytes: 4 * 1024,
             write_buffer_bytes: 16 * 1024,
             max_connections: 10_000,
-            ping_interval: Duration::from_secs(20),
-            idle_timeout: Duration::from_secs(60),
+            keepalive: Keepalive::default(),
             write_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(3),
-            frames_per_second: 30,
-            frame_burst: 100,
-            max_rate_limited: 50,
+            rate_limit: RateLimit::default(),
             allowed_origins: Vec::new(),
             allow_loopback_origins: true,
             request_timeout: Duration::from_secs(30),
@@ -104,17 +99,15 @@ impl WsConfig {
         self.max_connections
     }
 
-    /// How often the server pings an idle peer. Default is 20 s, because that keeps NAT and
-    /// proxy mappings alive (most drop idle TCP after 30–60 s) at negligible cost.
+    /// How often the server pings an idle peer ([`Keepalive::interval`]: 20 s by default).
     pub fn ping_interval(&self) -> Duration {
-        self.ping_interval
+        self.keepalive.interval()
     }
 
     /// A connection from which nothing arrived (no frame, no pong) for this long is closed
-    /// with code 4000, checked at each ping tick. Default is 60 s, because that is three
-    /// missed pings: a dead peer is found within about a minute, a slow network is tolerated.
+    /// with code 4000 ([`Keepalive::idle_timeout`]: 60 s by default).
     pub fn idle_timeout(&self) -> Duration {
-        self.idle_timeout
+        self.keepalive.idle_timeout()
     }
 
     /// A socket write (one coalesced batch, a ping or a close) that takes longer is abandoned
@@ -131,24 +124,11 @@ impl WsConfig {
         self.close_timeout
     }
 
-    /// Sustained frames per second a connection may send. Default is 30, because a person
-    /// types far slower and a well-behaved bot batches; frames over the rate are answered with
-    /// `rate_limited` errors and not handled.
-    pub fn frames_per_second(&self) -> u32 {
-        self.frames_per_second
-    }
-
-    /// Frames a connection may send in a burst above the sustained rate. Default is 100,
-    /// because a client that reconnects rejoins all its rooms at once.
-    pub fn frame_burst(&self) -> u32 {
-        self.frame_burst
-    }
-
-    /// Rejected (rate-limited) frames tolerated before the connection is closed with code
-    /// 1008; the count resets once the client lets its allowance refill completely. Default is
-    /// 50, because a client that ignores that many `rate_limited` errors is flooding.
-    pub fn max_rate_limited(&self) -> u32 {
-        self.max_rate_limited
+    /// The per-connection rate limit (30 frames per second in bursts of 100, closed with
+    /// 1008 after 50 rejections, by default); frames over it are answered with `rate_limited`
+    /// errors and not handled.
+    pub fn rate_limit(&self) -> RateLimit {
+        self.rate_limit
     }
 
     /// Browser origins allowed to open a WebSocket, besides the same host and (by default)
@@ -226,23 +206,15 @@ impl WsConfig {
         Ok(self)
     }
 
-    /// Sets [`WsConfig::ping_interval`] and [`WsConfig::idle_timeout`]: both non-zero, and the
-    /// idle timeout longer than the ping interval (a live peer answers every ping).
+    /// Sets [`WsConfig::ping_interval`] and [`WsConfig::idle_timeout`] (checked by
+    /// [`Keepalive::new`]).
     pub fn with_keepalive(
         mut self,
         ping_interval: Duration,
         idle_timeout: Duration,
     ) -> Result<Self> {
-        if ping_interval.is_zero() {
-            return Err(Error::config("ping_interval must be greater than zero"));
-        }
-        if idle_timeout <= ping_interval {
-            return Err(Error::config(
-                "idle_timeout must be longer than ping_interval, or live peers would time out",
-            ));
-        }
-        self.ping_interval = ping_interval;
-        self.idle_timeout = idle_timeout;
+        self.keepalive =
+            Keepalive::new(ping_interval, idle_timeout).map_err(Error::from_core_config)?;
         Ok(self)
     }
 
@@ -264,22 +236,16 @@ impl WsConfig {
         Ok(self)
     }
 
-    /// Sets the per-connection rate limit: [`WsConfig::frames_per_second`],
-    /// [`WsConfig::frame_burst`] and [`WsConfig::max_rate_limited`], each at least 1.
+    /// Sets [`WsConfig::rate_limit`] (checked by [`RateLimit::new`]): `frames_per_second`
+    /// sustained, bursts of `burst`, closed after `max_rate_limited` rejections.
     pub fn with_rate_limit(
         mut self,
         frames_per_second: u32,
         burst: u32,
         max_rate_limited: u32,
     ) -> Result<Self> {
-        if frames_per_second == 0 || burst == 0 || max_rate_limited == 0 {
-            return Err(Error::config(
-                "frames_per_second, frame_burst and max_rate_limited must be at least 1",
-            ));
-        }
-        self.frames_per_second = frames_per_second;
-        self.frame_burst = burst;
-        self.max_rate_limited = max_rate_limited;
+        self.rate_limit = RateLimit::new(frames_per_second, burst, max_rate_limited)
+            .map_err(Error::from_core_config)?;
         Ok(self)
     }
 
@@ -351,7 +317,7 @@ mod tests {
         let c = WsConfig::default();
         assert_eq!(c.max_message_bytes, 64 * 1024);
         assert!(c.read_buffer_bytes <= 8 * 1024);
-        assert!(c.idle_timeout > c.ping_interval);
+        assert!(c.idle_timeout() > c.ping_interval());
         let t = c.tungstenite();
         assert_eq!(t.read_buffer_size, 4 * 1024);
         assert_eq!(t.max_message_size, Some(64 * 1024));
@@ -390,8 +356,8 @@ mod tests {
             .and_then(|c| c.with_rate_limit(5, 10, 3))
             .and_then(|c| c.with_keepalive(Duration::from_secs(1), Duration::from_secs(3)))
             .expect("valid");
-        assert_eq!(ok.frames_per_second, 5);
-        assert_eq!(ok.idle_timeout, Duration::from_secs(3));
+        assert_eq!(ok.rate_limit().per_second(), 5);
+        assert_eq!(ok.idle_timeout(), Duration::from_secs(3));
         assert_eq!(ok.allowed_origins.len(), 2);
     }
 }

@@ -14,7 +14,9 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::{Activity, ConnContext, Control, WriterState};
+use chatcore::transport::Activity;
+
+use super::{ConnContext, Control, WriterState};
 use crate::close;
 
 type Stream<S> = SplitStream<WebSocketStream<S>>;
@@ -61,7 +63,7 @@ impl Reader {
         ctx: ConnContext,
     ) -> Self {
         let c = &ctx.config;
-        let limiter = RateLimiter::new(c.frames_per_second, c.frame_burst, c.max_rate_limited);
+        let limiter = RateLimiter::new(&c.rate_limit);
         Self {
             codec,
             ctl,

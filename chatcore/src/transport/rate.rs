@@ -4,7 +4,7 @@
 
 use tokio::time::Instant;
 
-use super::close;
+use super::{RateLimit, close};
 use crate::ErrorCode;
 use crate::protocol::{Codec, Event};
 
@@ -57,17 +57,16 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// A full bucket of `burst` tokens refilled at `per_second`; more than `max_rejected`
-    /// rejections without a full refill in between is [`Verdict::Abuse`]. Zero rates and bursts
-    /// count as 1.
-    pub fn new(per_second: u32, burst: u32, max_rejected: u32) -> Self {
+    /// A full bucket for `limit`.
+    pub fn new(limit: &RateLimit) -> Self {
+        let burst = f64::from(limit.burst());
         Self {
-            rate: f64::from(per_second.max(1)),
-            burst: f64::from(burst.max(1)),
-            tokens: f64::from(burst.max(1)),
+            rate: f64::from(limit.per_second()),
+            burst,
+            tokens: burst,
             last: Instant::now(),
             rejected: 0,
-            max_rejected,
+            max_rejected: limit.max_rejected(),
         }
     }
 
@@ -125,7 +124,7 @@ mod tests {
     #[test]
     fn burst_then_rate_then_abuse() {
         let t0 = Instant::now();
-        let mut rl = RateLimiter::new(10, 5, 3);
+        let mut rl = RateLimiter::new(&RateLimit::new(10, 5, 3).expect("valid"));
         for _ in 0..5 {
             assert_eq!(rl.check(t0), Verdict::Allow);
         }
@@ -141,7 +140,7 @@ mod tests {
     #[test]
     fn refusals_echo_the_request_id_and_abuse_closes() {
         let t0 = Instant::now();
-        let mut rl = RateLimiter::new(1, 1, 1);
+        let mut rl = RateLimiter::new(&RateLimit::new(1, 1, 1).expect("valid"));
         let frame = br#"{"type":"ping","id":7}"#;
         assert_eq!(rl.admit(t0, Some((Codec::Json, frame))), Admission::Handle);
         match rl.admit(t0, Some((Codec::Json, frame))) {
@@ -160,7 +159,7 @@ mod tests {
     #[test]
     fn a_full_refill_forgives() {
         let t0 = Instant::now();
-        let mut rl = RateLimiter::new(10, 2, 2);
+        let mut rl = RateLimiter::new(&RateLimit::new(10, 2, 2).expect("valid"));
         rl.check(t0);
         rl.check(t0);
         assert_eq!(rl.check(t0), Verdict::Reject);
