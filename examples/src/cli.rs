@@ -30,6 +30,13 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Also accept chatcore's TCP transport (length-prefixed frames, see PROTOCOL.md) on this
+    /// address, beside the WebSocket listener and on the same hub: TCP and WebSocket users
+    /// chat in the same rooms. Clients connect with `chat-cli --server tcp://ADDR`. Guests are
+    /// let in by default only when both addresses are loopback.
+    #[arg(long, env = "CHATCORE_TCP_LISTEN", value_name = "ADDR")]
+    pub tcp_listen: Option<SocketAddr>,
+
     /// Where rooms and messages are stored, as a URL: `sqlite://PATH` (a file, created when
     /// missing; `sqlite:///abs/path.db` for an absolute path), `memory://` (in memory, lost on
     /// exit), or `postgres://USER:PASSWORD@HOST/DB[?schema=NAME]` (needs the `postgres`
@@ -142,6 +149,7 @@ mod tests {
         let help = ServerArgs::command().render_long_help().to_string();
         for env in [
             "CHATCORE_LISTEN",
+            "CHATCORE_TCP_LISTEN",
             "CHATCORE_STORE",
             "CHATCORE_BUS",
             "CHATCORE_NODE_ID",

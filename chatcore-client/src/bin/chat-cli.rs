@@ -46,7 +46,8 @@ credentials, forbidden), 5 server error.";
 #[command(name = "chat-cli", version, about = "A scriptable chatcore client.", long_about = LONG_ABOUT)]
 struct Cli {
     /// The server: its HTTP base (`http://host:port`, or with the prefix it is mounted under)
-    /// or its socket URL (`ws://host:port/ws`).
+    /// or its socket URL (`ws://host:port/ws`), or `tcp://host:port` for a server's TCP transport
+    /// (`chat-server --tcp-listen`).
     #[arg(
         long,
         global = true,

@@ -4,6 +4,7 @@ mod connection;
 mod rooms;
 mod state;
 mod supervisor;
+mod tcp;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 
 use super::Shared;
@@ -67,8 +66,11 @@ async fn run(
     opened: Opened,
     events: &mpsc::Sender<ClientEvent>,
 ) -> DisconnectReason {
-    let Opened { ws, session } = opened;
-    let (sink, stream) = ws.split();
+    let Opened {
+        sink,
+        stream,
+        session,
+    } = opened;
     let (tx, rx) = mpsc::unbounded_channel();
     let config = &shared.config;
     let mut writer = tokio::spawn(connection::write_loop(
