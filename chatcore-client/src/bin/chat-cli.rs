@@ -317,6 +317,13 @@ fn config(cli: &Cli, auth: Auth) -> Result<ClientConfig, Failure> {
 }
 
 fn rest(cli: &Cli, auth: &Auth) -> Result<RestClient, Failure> {
+    if cli.server.trim_start().starts_with("tcp://") {
+        return Err(Failure::Usage(
+            "this command uses the REST API, which a tcp:// server does not have; \
+             pass the server's http:// address"
+                .into(),
+        ));
+    }
     let api = RestClient::new(&cli.server)
         .map_err(|e| Failure::Usage(e.to_string()))?
         .with_timeout(Duration::from_secs(cli.timeout));
