@@ -91,8 +91,9 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_MAX_MESSAGE_BYTES", default_value_t = 8192)]
     pub max_message_bytes: usize,
 
-    /// Open WebSocket connections at most; further handshakes get HTTP 503. Each connection
-    /// also holds a file descriptor, so `ulimit -n` must be higher.
+    /// Open WebSocket connections at most; further handshakes get HTTP 503. With --tcp-listen
+    /// the TCP transport has a cap of its own of the same size (further connections get close
+    /// 1013). Each connection also holds a file descriptor, so `ulimit -n` must be higher.
     #[arg(long, env = "CHATCORE_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
 

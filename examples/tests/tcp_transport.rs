@@ -177,6 +177,13 @@ async fn websocket_and_tcp_users_chat_and_the_tcp_user_resumes_exactly_once() {
             .await
             .expect("bob sends");
     }
+    // Attempts fail while the proxy is down (each connection ends before a welcome): the
+    // client keeps trying.
+    next(&mut ann_events, |e| {
+        matches!(e, ClientEvent::State(ConnectionState::Reconnecting { attempt, .. }) if attempt >= 3)
+            .then_some(())
+    })
+    .await;
     proxy.restore();
     next(&mut ann_events, |e| {
         matches!(e, ClientEvent::State(ConnectionState::Connected(_))).then_some(())

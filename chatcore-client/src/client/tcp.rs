@@ -59,11 +59,12 @@ pub(crate) async fn open(config: &ClientConfig) -> Result<Opened> {
                     )));
                 }
                 Some(Incoming::Failed(reason)) => return Err(Error::Connect { url, reason }),
+                // Like a reset during a WebSocket upgrade: worth another attempt.
                 None => {
-                    return Err(Error::Protocol(
-                        "the server closed before its welcome; is it a chatcore TCP listener?"
-                            .into(),
-                    ));
+                    return Err(Error::Connect {
+                        url,
+                        reason: "the connection ended before the server's welcome".into(),
+                    });
                 }
             }
         };
