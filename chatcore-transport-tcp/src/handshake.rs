@@ -4,10 +4,10 @@
 
 use chatcore::transport::framed::Hello;
 use chatcore::transport::{CredentialHints, choose_credentials, close};
-use chatcore::{Outbound, Session};
+use chatcore::{Hub, Outbound, Session};
 
+use crate::TcpConfig;
 use crate::connection::{Conn, ReadError};
-use crate::server::Shared;
 
 /// How a TCP client presents credentials, for refusals.
 const HINTS: CredentialHints = CredentialHints {
@@ -16,8 +16,12 @@ const HINTS: CredentialHints = CredentialHints {
 };
 
 /// Runs the handshake; `None` when the connection was refused (and closed) or went away.
-pub(crate) async fn accept(mut conn: Conn, shared: &Shared) -> Option<(Conn, Session, Outbound)> {
-    let timeout = shared.config.handshake_timeout();
+pub(crate) async fn accept(
+    mut conn: Conn,
+    hub: &Hub,
+    config: &TcpConfig,
+) -> Option<(Conn, Session, Outbound)> {
+    let timeout = config.handshake_timeout();
     let first = match tokio::time::timeout(timeout, first_frame(&mut conn)).await {
         Err(_) => {
             let reason = format!("no complete hello within {} s", timeout.as_secs_f32());
@@ -39,7 +43,6 @@ pub(crate) async fn accept(mut conn: Conn, shared: &Shared) -> Option<(Conn, Ses
         }
     };
     let codec = hello.codec();
-    let hub = &shared.hub;
     let guests = hub.authenticator().allows_guests();
     let identity = match choose_credentials(hello.token, hello.user, guests, &HINTS) {
         Ok(credentials) => hub.authenticate(&credentials).await,

@@ -20,11 +20,11 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// State shared by the accept loop and every connection.
 #[derive(Debug)]
-pub(crate) struct Shared {
+struct Shared {
     /// The hub every session belongs to.
-    pub(crate) hub: Hub,
+    hub: Hub,
     /// The settings, shared by every connection.
-    pub(crate) config: Arc<TcpConfig>,
+    config: Arc<TcpConfig>,
     /// One permit per open connection, taken at accept time: the cap also covers peers that
     /// never finish their handshake.
     permits: Arc<Semaphore>,
@@ -123,7 +123,7 @@ impl TcpTransport {
                     conn.refuse(close::TRY_AGAIN_LATER, &reason, None).await;
                     return;
                 };
-                if let Some((conn, session, outbound)) = handshake::accept(conn, &shared).await {
+                if let Some((conn, session, outbound)) = handshake::accept(conn, &shared.hub, &shared.config).await {
                     connection::run(conn, session, outbound, Arc::clone(&shared.config)).await;
                 }
             };

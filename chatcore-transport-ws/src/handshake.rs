@@ -60,8 +60,11 @@ pub(crate) async fn upgrade(State(shared): State<Arc<Shared>>, mut request: Requ
 async fn accept(shared: &Arc<Shared>, request: &mut Request) -> Result<Response, Refusal> {
     let headers = request.headers();
     let key = websocket_key(headers)?;
-    origin::check(&shared.config, headers)
-        .map_err(|r| (Rejection::Origin, ApiError::forbidden(r.0)))?;
+    let policy = origin::Policy {
+        allowed: &shared.config.allowed_origins,
+        loopback: shared.config.allow_loopback_origins,
+    };
+    origin::check(policy, headers).map_err(|r| (Rejection::Origin, ApiError::forbidden(r.0)))?;
     let (codec, echo) = choose_codec(headers)?;
     let hub = &shared.hub;
     let credentials = credentials(headers, request, hub.authenticator().allows_guests())
