@@ -2,8 +2,9 @@
 //! process chat in one room, and the TCP user resumes after losing its connection, getting
 //! exactly the messages it missed, once, in order.
 
+mod common;
+
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -14,7 +15,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
-const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
+use common::chat_server;
+
 const BOUND: Duration = Duration::from_secs(20);
 
 /// `chat-server --tcp-listen 127.0.0.1:0`, killed on drop, with the two addresses it printed.
@@ -26,17 +28,16 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
-        let mut child = tokio::process::Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0", "--tcp-listen", "127.0.0.1:0"])
-            .args(["--store", "memory://", "--log", "warn"])
-            .env_remove("CHATCORE_JWT_SECRET")
-            .env_remove("CHATCORE_ALLOW_GUESTS")
-            .env_remove("CHATCORE_BUS")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn chat-server");
+        let mut child = chat_server(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--tcp-listen",
+            "127.0.0.1:0",
+            "--store",
+            "memory://",
+            "--log",
+            "warn",
+        ]);
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let address = |line: &str, scheme: &str| -> Option<SocketAddr> {
