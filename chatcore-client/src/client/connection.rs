@@ -1,12 +1,12 @@
-//! One connection: the handshake up to `welcome`, and the reader and writer tasks.
+//! One connection: the WebSocket handshake up to `welcome` (a `tcp://` endpoint opens in
+//! [`tcp`](super::tcp)), and the reader and writer tasks of either.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chatcore::ErrorCode;
-use chatcore::protocol::{Codec, Event, PROTOCOL_VERSION};
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use chatcore::protocol::Codec;
+use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 
 use super::Shared;
+use super::link::{FrameSink, FrameStream, Incoming, Opened, session_info};
 use super::state::Outgoing;
 use crate::config::{Auth, ClientConfig};
 use crate::error::{DisconnectReason, Error, Result};
@@ -26,42 +27,10 @@ use crate::types::SessionInfo;
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// What the reader task reads: the events of a connection, whatever carries them.
-pub(crate) type FrameStream = Pin<Box<dyn Stream<Item = Incoming> + Send>>;
-/// Where the writer task writes: WebSocket messages, or their TCP framing.
-pub(crate) type FrameSink = Pin<Box<dyn Sink<WsMessage, Error = WsError> + Send>>;
-
-/// One thing that arrived on a connection.
-#[derive(Debug)]
-pub(crate) enum Incoming {
-    /// An event.
-    Event(Event),
-    /// A frame this version cannot decode (a newer server's event, or garbage).
-    Undecodable(String),
-    /// Keep-alive traffic (a ping, a pong, an empty TCP frame): the server is there.
-    Alive,
-    /// The server's close frame.
-    Close {
-        /// The close code.
-        code: u16,
-        /// Its reason.
-        reason: String,
-    },
-    /// Reading failed; the connection is gone.
-    Failed(String),
-}
-
 /// Most frames the writer feeds before it flushes.
 const MAX_BATCH: usize = 64;
 /// How long the reader waits for the end of the connection after a close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
-
-/// A connection whose `welcome` arrived.
-pub(crate) struct Opened {
-    pub(crate) sink: FrameSink,
-    pub(crate) stream: FrameStream,
-    pub(crate) session: SessionInfo,
-}
 
 /// Connects, authenticates and waits for `welcome`, within `connect_timeout`.
 pub(crate) async fn open(config: &ClientConfig) -> Result<Opened> {
@@ -198,30 +167,6 @@ async fn welcome(ws: &mut Ws, codec: Codec) -> Result<SessionInfo> {
                 e.detail
             ))),
         };
-    }
-}
-
-/// The session a `welcome` opened; any other first event is a protocol error.
-pub(super) fn session_info(first: Event) -> Result<SessionInfo> {
-    match first {
-        Event::Welcome {
-            protocol,
-            user,
-            session,
-            max_text_bytes,
-        } => {
-            if protocol != PROTOCOL_VERSION {
-                return Err(Error::Protocol(format!(
-                    "the server speaks protocol {protocol}, this client {PROTOCOL_VERSION}"
-                )));
-            }
-            Ok(SessionInfo {
-                user,
-                session,
-                max_text_bytes,
-            })
-        }
-        other => Err(Error::Protocol(format!("expected welcome, got {other:?}"))),
     }
 }
 

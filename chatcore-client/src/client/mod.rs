@@ -1,6 +1,7 @@
 //! [`Client`]: typed commands over one self-healing connection.
 
 mod connection;
+mod link;
 mod rooms;
 mod state;
 mod supervisor;

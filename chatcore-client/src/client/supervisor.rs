@@ -13,7 +13,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use super::Shared;
-use super::connection::{self, Opened};
+use super::connection;
+use super::link::Opened;
 use crate::backoff::Backoff;
 use crate::error::{DisconnectReason, Error};
 use crate::events::{ClientEvent, ConnectionState};

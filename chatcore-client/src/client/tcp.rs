@@ -1,7 +1,7 @@
 //! `tcp://host:port`: the same [`Client`](crate::Client) over chatcore's TCP transport
 //! (length-prefixed frames; `PROTOCOL.md`, "TCP transport").
 //!
-//! The hook into the connection code is one line at the top of
+//! The hook into the connection code is one `if` at the top of
 //! [`connection::open`](super::connection::open): a `tcp://` endpoint opens here. What it
 //! returns is the same [`Opened`] a WebSocket gives: a sink of WebSocket messages (framed here:
 //! text and binary frames as payloads, pings as keep-alives, a close as our FIN) and a stream
@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
-use super::connection::{Incoming, Opened, session_info};
+use super::link::{Incoming, Opened, session_info};
 use crate::config::{Auth, ClientConfig};
 use crate::error::{Error, Result};
 
