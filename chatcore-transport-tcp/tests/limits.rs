@@ -1,12 +1,12 @@
-//! Rate limit, connection cap, keep-alive and shutdown over real sockets.
+//! Rate limit, connection cap, keep-alive, slow consumers and shutdown over real sockets.
 
 mod common;
 
 use std::time::Duration;
 
-use chatcore::Hub;
 use chatcore::protocol::{Codec, Command, Event};
 use chatcore::transport::{Keepalive, RateLimit};
+use chatcore::{Hub, Limits};
 use chatcore_transport_tcp::TcpConfig;
 use common::*;
 
@@ -123,4 +123,34 @@ async fn shutdown_delivers_queued_frames_then_1001() {
     assert!(matches!(end, Ended::Close(1001, _)), "{end:?}");
     drop(c);
     shutdown.await.expect("no panic").expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn a_slow_consumer_gets_its_backlog_then_4008() {
+    let limits = Limits::default().with_queue_capacity(8).expect("limits");
+    let fast = RateLimit::new(100_000, 100_000, 1_000).expect("limit");
+    let config = TcpConfig::default().with_rate_limit(fast);
+    let server = TestServer::with(Hub::builder().limits(limits), config).await;
+    let mut slow = Client::guest(&server, "slow", Codec::Json).await;
+    slow.join("firehose").await;
+    let mut sender = Client::guest(&server, "sender", Codec::MsgPack).await;
+    sender.join("firehose").await;
+
+    // Big messages fill the slow client's socket buffers, then its 8-frame queue.
+    let text = "y".repeat(8 * 1024);
+    let mut sent = 0;
+    while server.hub.stats().slow_consumers == 0 {
+        assert!(sent < 5_000, "the slow consumer was never disconnected");
+        let ack = sender.say("firehose", &text).await;
+        assert!(matches!(ack, Event::Ack { .. }), "{ack:?}");
+        sent += 1;
+    }
+    // Reading at last, it gets what was written, then the distinct close code.
+    let end = slow.ended().await;
+    assert!(matches!(end, Ended::Close(4008, _)), "{end:?}");
+    let ack = sender.say("firehose", "after").await;
+    assert!(
+        matches!(ack, Event::Ack { .. }),
+        "the sender is unaffected: {ack:?}"
+    );
 }
