@@ -83,6 +83,13 @@
 //! | silence for the idle timeout ([`TcpConfig::keepalive`]) | close 4000 |
 //! | the session's queue overflowed / server shutdown | close 4008 / 1001 (queued frames first) |
 //!
+//! ## Limits of this version
+//!
+//! - No TLS yet: the transport speaks plain TCP. Across an untrusted network, put a
+//!   TLS-terminating proxy (stunnel, HAProxy) in front of it.
+//! - No Prometheus metrics of its own: its sessions count in the hub's [`chatcore::Hub::stats`],
+//!   and [`TcpTransport::open_connections`] tells the connections open.
+//!
 //! [`WsConfig`'s]: https://docs.rs/chatcore-transport-ws
 
 mod config;
