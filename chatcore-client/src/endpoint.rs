@@ -20,6 +20,8 @@ pub(crate) struct Endpoint {
     socket_path: String,
     /// A query string given with a `ws://` URL, kept as is.
     query: Option<String>,
+    /// `tcp://host:port`: the TCP transport instead of a WebSocket.
+    tcp: bool,
 }
 
 impl Endpoint {
@@ -32,17 +34,20 @@ impl Endpoint {
             prefix: String::new(),
             socket_path: "/ws".into(),
             query: None,
+            tcp: false,
         }
     }
 
     /// Parses `http://host[:port][/prefix]` (the HTTP base; the socket is `prefix/ws`) or
-    /// `ws://host[:port][/path][?query]` (the socket itself; an empty path means `/ws`).
+    /// `ws://host[:port][/path][?query]` (the socket itself; an empty path means `/ws`), or
+    /// `tcp://host:port` (the TCP transport; no path, no HTTP surface).
     pub(crate) fn parse(url: &str) -> Result<Self> {
         let bad = |why: &str| Error::Config(format!("bad server URL {url:?}: {why}"));
         let uri: Uri = url.trim().parse().map_err(|e| bad(&format!("{e}")))?;
         let socket = match uri.scheme_str() {
             Some("http") => false,
             Some("ws") => true,
+            Some("tcp") => return Self::parse_tcp(&uri).map_err(&bad),
             Some("https" | "wss") => {
                 return Err(bad(
                     "TLS (https://, wss://) is not supported by this build of chatcore-client; \
@@ -51,7 +56,7 @@ impl Endpoint {
             }
             Some(other) => {
                 return Err(bad(&format!(
-                    "unsupported scheme {other}://; use http:// or ws://"
+                    "unsupported scheme {other}://; use http://, ws:// or tcp://"
                 )));
             }
             None => {
@@ -90,11 +95,45 @@ impl Endpoint {
             prefix,
             socket_path,
             query,
+            tcp: false,
         })
     }
 
-    /// `ws://authority/socket_path[?query]`.
+    /// The rest of `tcp://host:port`: a host and a port, nothing else.
+    fn parse_tcp(uri: &Uri) -> std::result::Result<Self, &'static str> {
+        let authority = uri.authority().ok_or("missing host")?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = authority.port_u16().ok_or("a tcp:// URL needs a port")?;
+        if host.is_empty() || authority.as_str().contains('@') {
+            return Err("a tcp:// URL is tcp://host:port");
+        }
+        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+            return Err("a tcp:// URL takes no path or query");
+        }
+        Ok(Self {
+            authority: authority.as_str().to_owned(),
+            host: host.to_owned(),
+            port,
+            prefix: String::new(),
+            socket_path: String::new(),
+            query: None,
+            tcp: true,
+        })
+    }
+
+    /// `true` for a `tcp://` server: connect with the TCP transport.
+    pub(crate) fn is_tcp(&self) -> bool {
+        self.tcp
+    }
+
+    /// `ws://authority/socket_path[?query]`, or `tcp://authority`.
     pub(crate) fn socket_url(&self) -> String {
+        if self.tcp {
+            return format!("tcp://{}", self.authority);
+        }
         match &self.query {
             Some(q) => format!("ws://{}{}?{q}", self.authority, self.socket_path),
             None => format!("ws://{}{}", self.authority, self.socket_path),
@@ -177,6 +216,21 @@ mod tests {
         let v6 = ep("ws://[::1]:9000/ws");
         assert_eq!(v6.host_port(), ("::1", 9000));
         assert_eq!(v6.socket_url(), "ws://[::1]:9000/ws");
+    }
+
+    #[test]
+    fn tcp_urls() {
+        let e = ep("tcp://127.0.0.1:9000");
+        assert!(e.is_tcp());
+        assert_eq!(e.host_port(), ("127.0.0.1", 9000));
+        assert_eq!(e.socket_url(), "tcp://127.0.0.1:9000");
+        assert!(!ep("ws://h:1").is_tcp());
+        for bad in ["tcp://h", "tcp://h:1/ws", "tcp://h:1?x=1", "tcp://u@h:1"] {
+            assert!(
+                matches!(Endpoint::parse(bad), Err(Error::Config(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

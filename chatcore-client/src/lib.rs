@@ -31,6 +31,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Transports
+//!
+//! `http://` and `ws://` URLs connect over WebSocket; `tcp://host:port` URLs over chatcore's
+//! TCP transport (`chat-server --tcp-listen`, length-prefixed frames, `PROTOCOL.md` "TCP
+//! transport"). Everything below holds for both: the same commands, events, reconnect and
+//! resume. A `tcp://` server has no REST API, so [`RestClient`] needs its `http://` address.
+//!
 //! ## Commands
 //!
 //! Every command gets a request id, and its future resolves with the reply that carries the

@@ -1,5 +1,8 @@
 //! The WebSocket close codes this transport sends, and how a [`CloseReason`] maps to them.
 //!
+//! The codes and the mapping are chatcore's, shared by every transport
+//! ([`chatcore::transport::close`]); this module names the ones a WebSocket connection uses.
+//!
 //! | code | name | sent when |
 //! |---|---|---|
 //! | 1000 | [`NORMAL`] | the session ended normally ([`CloseReason::Normal`]) |
@@ -19,56 +22,10 @@
 //! cannot be followed by a close frame: the TCP connection is dropped and the peer sees the
 //! stream end without one (code 1006 in browsers).
 
+#[cfg(doc)]
 use chatcore::CloseReason;
 
-/// Normal closure.
-pub const NORMAL: u16 = 1000;
-/// The server is going away (shutdown).
-pub const GOING_AWAY: u16 = 1001;
-/// The peer violated the WebSocket protocol.
-pub const PROTOCOL_ERROR: u16 = 1002;
-/// A text frame carried invalid UTF-8.
-pub const INVALID_PAYLOAD: u16 = 1007;
-/// Policy violation (flooding, or [`CloseReason::Policy`]).
-pub const POLICY: u16 = 1008;
-/// A message was larger than the configured limit.
-pub const TOO_BIG: u16 = 1009;
-/// The server hit a condition it does not know how to report otherwise.
-pub const INTERNAL: u16 = 1011;
-/// No traffic from the peer, not even a pong, for the idle timeout.
-pub const IDLE_TIMEOUT: u16 = 4000;
-/// The session's outbound queue overflowed: reconnect and resume.
-pub const SLOW_CONSUMER: u16 = 4008;
-
-/// The close code and reason text sent for a session that ended for `reason`.
-pub fn for_reason(reason: CloseReason) -> (u16, &'static str) {
-    match reason {
-        CloseReason::Normal => (NORMAL, "session closed"),
-        CloseReason::GoingAway => (GOING_AWAY, "server shutting down: reconnect and resume"),
-        CloseReason::SlowConsumer => (SLOW_CONSUMER, "slow consumer: reconnect and resume"),
-        CloseReason::Policy => (POLICY, "policy violation"),
-        _ => (INTERNAL, "session closed"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_reason_has_its_documented_code() {
-        assert_eq!(for_reason(CloseReason::Normal).0, 1000);
-        assert_eq!(for_reason(CloseReason::GoingAway).0, 1001);
-        assert_eq!(for_reason(CloseReason::SlowConsumer).0, 4008);
-        assert_eq!(for_reason(CloseReason::Policy).0, 1008);
-        for r in [
-            CloseReason::Normal,
-            CloseReason::GoingAway,
-            CloseReason::SlowConsumer,
-            CloseReason::Policy,
-        ] {
-            // Close reasons must fit a control frame (125 bytes minus the 2-byte code).
-            assert!(for_reason(r).1.len() <= 123);
-        }
-    }
-}
+pub use chatcore::transport::close::{
+    GOING_AWAY, IDLE_TIMEOUT, INTERNAL, INVALID_PAYLOAD, NORMAL, POLICY, PROTOCOL_ERROR,
+    SLOW_CONSUMER, TOO_BIG, for_reason,
+};

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use chatcore::transport::{Keepalive, RateLimit};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::origin::OriginPattern;
@@ -9,8 +10,11 @@ use crate::{Error, Result};
 
 /// Settings of the WebSocket transport and its HTTP surface.
 ///
-/// Every field has a default suited to a public chat server. Fields are public for reading;
-/// change them with the consuming `with_*` setters, which check invariants:
+/// Every setting has a default suited to a public chat server. Read them with the getters of
+/// the same name; change them with the consuming `with_*` setters, which check invariants.
+/// The fields are private so that a `WsConfig` that exists is always valid: a transport
+/// built from it cannot fail (or panic, as a semaphore of more than
+/// [`Semaphore::MAX_PERMITS`](tokio::sync::Semaphore::MAX_PERMITS) permits would) at run time.
 ///
 /// ```
 /// use std::time::Duration;
@@ -25,69 +29,19 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WsConfig {
-    /// Largest WebSocket message (and frame) a client may send, in bytes. Default is 64 KiB,
-    /// because the largest legitimate request (a `send` at the hub's 8 KiB text limit, JSON
-    /// escaped) is far below it while a 1 MiB paste is refused before it is buffered. A larger
-    /// message gets close code 1009.
-    pub max_message_bytes: usize,
-    /// Read buffer of each connection, in bytes. Default is 4 KiB, because tungstenite
-    /// allocates (and zero-fills) this buffer up front per connection: its own 128 KiB default
-    /// costs ~135 KiB per idle connection and measurably more CPU per message.
-    pub read_buffer_bytes: usize,
-    /// Bytes the writer collects before it writes to the socket. Default is 16 KiB, because
-    /// coalesced bursts of small chat frames then go out in one system call, while an idle
-    /// connection does not hold a large buffer. Every batch is flushed regardless.
-    pub write_buffer_bytes: usize,
-    /// Open WebSocket connections at most; the next upgrade request gets HTTP 503. Default is
-    /// 10,000, because each connection costs two tasks, its buffers and a session queue, and
-    /// a server should refuse clearly before it runs out of memory or file descriptors.
-    pub max_connections: usize,
-    /// How often the server pings an idle peer. Default is 20 s, because that keeps NAT and
-    /// proxy mappings alive (most drop idle TCP after 30–60 s) at negligible cost.
-    pub ping_interval: Duration,
-    /// A connection from which nothing arrived (no frame, no pong) for this long is closed
-    /// with code 4000, checked at each ping tick. Default is 60 s, because that is three
-    /// missed pings: a dead peer is found within about a minute, a slow network is tolerated.
-    pub idle_timeout: Duration,
-    /// A socket write (one coalesced batch, a ping or a close) that takes longer is abandoned
-    /// and the connection dropped. Default is 10 s, because a peer whose TCP window stays
-    /// shut that long is gone or hopelessly behind; it reconnects and resumes.
-    pub write_timeout: Duration,
-    /// How long the server waits for the peer's half of the close handshake (and for it to
-    /// end the TCP connection) after sending a close frame. Default is 3 s, because healthy
-    /// peers answer in one round trip and a stuck one must not hold resources.
-    pub close_timeout: Duration,
-    /// Sustained frames per second a connection may send. Default is 30, because a person
-    /// types far slower and a well-behaved bot batches; frames over the rate are answered with
-    /// `rate_limited` errors and not handled.
-    pub frames_per_second: u32,
-    /// Frames a connection may send in a burst above the sustained rate. Default is 100,
-    /// because a client that reconnects rejoins all its rooms at once.
-    pub frame_burst: u32,
-    /// Rejected (rate-limited) frames tolerated before the connection is closed with code
-    /// 1008; the count resets once the client lets its allowance refill completely. Default is
-    /// 50, because a client that ignores that many `rate_limited` errors is flooding.
-    pub max_rate_limited: u32,
-    /// Browser origins allowed to open a WebSocket, besides the same host and (by default)
-    /// loopback, as `scheme://host[:port]`; `"*"` allows every origin. Default is empty,
-    /// because a WebSocket is not covered by the same-origin policy: without this check any
-    /// web page a user visits could chat in their name (cross-site WebSocket hijacking).
-    /// Requests without an `Origin` header (non-browser clients) are always allowed.
-    pub allowed_origins: Vec<String>,
-    /// Allows origins on loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`). Default is
-    /// `true`, because that is where development front-ends run; a remote site cannot have
-    /// a loopback origin.
-    pub allow_loopback_origins: bool,
-    /// Deadline of one REST request. Default is 30 s, because every endpoint answers from
-    /// memory or one store query; a stuck store yields a 503 instead of a hung client.
-    pub request_timeout: Duration,
-    /// Largest REST request body, in bytes. Default is 16 KiB, because the only body the API
-    /// takes is a small JSON object (`POST /api/token`).
-    pub max_body_bytes: usize,
-    /// On shutdown, how long [`serve`](crate::serve) waits for sends in flight to commit, and
-    /// then again for connections to write their queued frames and close. Default is 10 s,
-    /// because that is well within the usual 30 s a process supervisor grants after SIGTERM.
-    pub shutdown_grace: Duration,
+    pub(crate) max_message_bytes: usize,
+    pub(crate) read_buffer_bytes: usize,
+    pub(crate) write_buffer_bytes: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) keepalive: Keepalive,
+    pub(crate) write_timeout: Duration,
+    pub(crate) close_timeout: Duration,
+    pub(crate) rate_limit: RateLimit,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) allow_loopback_origins: bool,
+    pub(crate) request_timeout: Duration,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) shutdown_grace: Duration,
 }
 
 impl Default for WsConfig {
@@ -97,13 +51,10 @@ impl Default for WsConfig {
             read_buffer_bytes: 4 * 1024,
             write_buffer_bytes: 16 * 1024,
             max_connections: 10_000,
-            ping_interval: Duration::from_secs(20),
-            idle_timeout: Duration::from_secs(60),
+            keepalive: Keepalive::default(),
             write_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(3),
-            frames_per_second: 30,
-            frame_burst: 100,
-            max_rate_limited: 50,
+            rate_limit: RateLimit::default(),
             allowed_origins: Vec::new(),
             allow_loopback_origins: true,
             request_timeout: Duration::from_secs(30),
@@ -119,6 +70,102 @@ const MIN_MESSAGE_BYTES: usize = 1024;
 const MIN_READ_BUFFER: usize = 256;
 
 impl WsConfig {
+    /// Largest WebSocket message (and frame) a client may send, in bytes. Default is 64 KiB,
+    /// because the largest legitimate request (a `send` at the hub's 8 KiB text limit, JSON
+    /// escaped) is far below it while a 1 MiB paste is refused before it is buffered. A larger
+    /// message gets close code 1009.
+    pub fn max_message_bytes(&self) -> usize {
+        self.max_message_bytes
+    }
+
+    /// Read buffer of each connection, in bytes. Default is 4 KiB, because tungstenite
+    /// allocates (and zero-fills) this buffer up front per connection: its own 128 KiB default
+    /// costs ~135 KiB per idle connection and measurably more CPU per message.
+    pub fn read_buffer_bytes(&self) -> usize {
+        self.read_buffer_bytes
+    }
+
+    /// Bytes the writer collects before it writes to the socket. Default is 16 KiB, because
+    /// coalesced bursts of small chat frames then go out in one system call, while an idle
+    /// connection does not hold a large buffer. Every batch is flushed regardless.
+    pub fn write_buffer_bytes(&self) -> usize {
+        self.write_buffer_bytes
+    }
+
+    /// Open WebSocket connections at most; the next upgrade request gets HTTP 503. Default is
+    /// 10,000, because each connection costs two tasks, its buffers and a session queue, and
+    /// a server should refuse clearly before it runs out of memory or file descriptors.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// How often the server pings an idle peer ([`Keepalive::interval`]: 20 s by default).
+    pub fn ping_interval(&self) -> Duration {
+        self.keepalive.interval()
+    }
+
+    /// A connection from which nothing arrived (no frame, no pong) for this long is closed
+    /// with code 4000 ([`Keepalive::idle_timeout`]: 60 s by default).
+    pub fn idle_timeout(&self) -> Duration {
+        self.keepalive.idle_timeout()
+    }
+
+    /// A socket write (one coalesced batch, a ping or a close) that takes longer is abandoned
+    /// and the connection dropped. Default is 10 s, because a peer whose TCP window stays
+    /// shut that long is gone or hopelessly behind; it reconnects and resumes.
+    pub fn write_timeout(&self) -> Duration {
+        self.write_timeout
+    }
+
+    /// How long the server waits for the peer's half of the close handshake (and for it to
+    /// end the TCP connection) after sending a close frame. Default is 3 s, because healthy
+    /// peers answer in one round trip and a stuck one must not hold resources.
+    pub fn close_timeout(&self) -> Duration {
+        self.close_timeout
+    }
+
+    /// The per-connection rate limit (30 frames per second in bursts of 100, closed with
+    /// 1008 after 50 rejections, by default); frames over it are answered with `rate_limited`
+    /// errors and not handled.
+    pub fn rate_limit(&self) -> RateLimit {
+        self.rate_limit
+    }
+
+    /// Browser origins allowed to open a WebSocket, besides the same host and (by default)
+    /// loopback, as `scheme://host[:port]`; `"*"` allows every origin. Default is empty,
+    /// because a WebSocket is not covered by the same-origin policy: without this check any
+    /// web page a user visits could chat in their name (cross-site WebSocket hijacking).
+    /// Requests without an `Origin` header (non-browser clients) are always allowed.
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.allowed_origins
+    }
+
+    /// Allows origins on loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`). Default is
+    /// `true`, because that is where development front-ends run; a remote site cannot have
+    /// a loopback origin.
+    pub fn allow_loopback_origins(&self) -> bool {
+        self.allow_loopback_origins
+    }
+
+    /// Deadline of one REST request. Default is 30 s, because every endpoint answers from
+    /// memory or one store query; a stuck store yields a 503 instead of a hung client.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// Largest REST request body, in bytes. Default is 16 KiB, because the only body the API
+    /// takes is a small JSON object (`POST /api/token`).
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// On shutdown, how long [`serve`](crate::serve) waits for sends in flight to commit, and
+    /// then again for connections to write their queued frames and close. Default is 10 s,
+    /// because that is well within the usual 30 s a process supervisor grants after SIGTERM.
+    pub fn shutdown_grace(&self) -> Duration {
+        self.shutdown_grace
+    }
+
     /// Sets [`WsConfig::max_message_bytes`] (at least 1 KiB).
     pub fn with_max_message_bytes(mut self, bytes: usize) -> Result<Self> {
         if bytes < MIN_MESSAGE_BYTES {
@@ -159,23 +206,15 @@ impl WsConfig {
         Ok(self)
     }
 
-    /// Sets [`WsConfig::ping_interval`] and [`WsConfig::idle_timeout`]: both non-zero, and the
-    /// idle timeout longer than the ping interval (a live peer answers every ping).
+    /// Sets [`WsConfig::ping_interval`] and [`WsConfig::idle_timeout`] (checked by
+    /// [`Keepalive::new`]).
     pub fn with_keepalive(
         mut self,
         ping_interval: Duration,
         idle_timeout: Duration,
     ) -> Result<Self> {
-        if ping_interval.is_zero() {
-            return Err(Error::config("ping_interval must be greater than zero"));
-        }
-        if idle_timeout <= ping_interval {
-            return Err(Error::config(
-                "idle_timeout must be longer than ping_interval, or live peers would time out",
-            ));
-        }
-        self.ping_interval = ping_interval;
-        self.idle_timeout = idle_timeout;
+        self.keepalive =
+            Keepalive::new(ping_interval, idle_timeout).map_err(Error::from_core_config)?;
         Ok(self)
     }
 
@@ -197,22 +236,16 @@ impl WsConfig {
         Ok(self)
     }
 
-    /// Sets the per-connection rate limit: [`WsConfig::frames_per_second`],
-    /// [`WsConfig::frame_burst`] and [`WsConfig::max_rate_limited`], each at least 1.
+    /// Sets [`WsConfig::rate_limit`] (checked by [`RateLimit::new`]): `frames_per_second`
+    /// sustained, bursts of `burst`, closed after `max_rate_limited` rejections.
     pub fn with_rate_limit(
         mut self,
         frames_per_second: u32,
         burst: u32,
         max_rate_limited: u32,
     ) -> Result<Self> {
-        if frames_per_second == 0 || burst == 0 || max_rate_limited == 0 {
-            return Err(Error::config(
-                "frames_per_second, frame_burst and max_rate_limited must be at least 1",
-            ));
-        }
-        self.frames_per_second = frames_per_second;
-        self.frame_burst = burst;
-        self.max_rate_limited = max_rate_limited;
+        self.rate_limit = RateLimit::new(frames_per_second, burst, max_rate_limited)
+            .map_err(Error::from_core_config)?;
         Ok(self)
     }
 
@@ -284,7 +317,7 @@ mod tests {
         let c = WsConfig::default();
         assert_eq!(c.max_message_bytes, 64 * 1024);
         assert!(c.read_buffer_bytes <= 8 * 1024);
-        assert!(c.idle_timeout > c.ping_interval);
+        assert!(c.idle_timeout() > c.ping_interval());
         let t = c.tungstenite();
         assert_eq!(t.read_buffer_size, 4 * 1024);
         assert_eq!(t.max_message_size, Some(64 * 1024));
@@ -323,8 +356,8 @@ mod tests {
             .and_then(|c| c.with_rate_limit(5, 10, 3))
             .and_then(|c| c.with_keepalive(Duration::from_secs(1), Duration::from_secs(3)))
             .expect("valid");
-        assert_eq!(ok.frames_per_second, 5);
-        assert_eq!(ok.idle_timeout, Duration::from_secs(3));
+        assert_eq!(ok.rate_limit().per_second(), 5);
+        assert_eq!(ok.idle_timeout(), Duration::from_secs(3));
         assert_eq!(ok.allowed_origins.len(), 2);
     }
 }

@@ -26,4 +26,12 @@ impl Error {
     pub(crate) fn config(reason: impl Into<String>) -> Self {
         Error::Config(reason.into())
     }
+
+    /// A core setting's refusal ([`chatcore::Error::Config`]) as this crate's.
+    pub(crate) fn from_core_config(e: chatcore::Error) -> Self {
+        match e {
+            chatcore::Error::Config(reason) => Error::Config(reason),
+            other => Error::Config(other.to_string()),
+        }
+    }
 }

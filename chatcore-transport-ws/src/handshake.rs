@@ -13,10 +13,12 @@ use std::sync::Arc;
 
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
+use chatcore::ErrorCode;
 use chatcore::auth::Credentials;
 use chatcore::protocol::Codec;
+use chatcore::transport::{CredentialHints, choose_credentials};
 use http::header::{
-    AUTHORIZATION, CONNECTION, HeaderMap, RETRY_AFTER, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    CONNECTION, HeaderMap, RETRY_AFTER, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
     SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use http::{HeaderValue, StatusCode};
@@ -25,11 +27,12 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
+use crate::api_error::ApiError;
+use crate::bearer::bearer;
 use crate::connection::{self, ConnContext};
-use crate::http::ApiError;
 use crate::metrics::Rejection;
 use crate::origin;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Credentials a browser can only pass in the URL (it cannot set headers on a WebSocket).
 #[derive(Debug, Default, Deserialize)]
@@ -57,8 +60,11 @@ pub(crate) async fn upgrade(State(shared): State<Arc<Shared>>, mut request: Requ
 async fn accept(shared: &Arc<Shared>, request: &mut Request) -> Result<Response, Refusal> {
     let headers = request.headers();
     let key = websocket_key(headers)?;
-    origin::check(&shared.config, headers)
-        .map_err(|r| (Rejection::Origin, ApiError::forbidden(r.0)))?;
+    let policy = origin::Policy {
+        allowed: &shared.config.allowed_origins,
+        loopback: shared.config.allow_loopback_origins,
+    };
+    origin::check(policy, headers).map_err(|r| (Rejection::Origin, ApiError::forbidden(r.0)))?;
     let (codec, echo) = choose_codec(headers)?;
     let hub = &shared.hub;
     let credentials = credentials(headers, request, hub.authenticator().allows_guests())
@@ -71,7 +77,7 @@ async fn accept(shared: &Arc<Shared>, request: &mut Request) -> Result<Response,
     })?;
     let Some(on_upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
         let error = ApiError::bad_request(
-            "bad_request",
+            ErrorCode::BadRequest,
             "this connection cannot be upgraded; open the WebSocket over HTTP/1.1",
         );
         return Err((Rejection::BadRequest, error));
@@ -154,7 +160,7 @@ fn websocket_key(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
     if !lists(headers, CONNECTION, "upgrade") || !lists(headers, UPGRADE, "websocket") {
         let error = ApiError::new(
             StatusCode::UPGRADE_REQUIRED,
-            "bad_request",
+            ErrorCode::BadRequest,
             "this endpoint speaks WebSocket: send a GET with `Connection: Upgrade` and `Upgrade: websocket`",
         )
         .with_header(UPGRADE, "websocket")
@@ -168,7 +174,7 @@ fn websocket_key(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
     {
         let error = ApiError::new(
             StatusCode::UPGRADE_REQUIRED,
-            "bad_request",
+            ErrorCode::BadRequest,
             "unsupported WebSocket version: this server speaks version 13 (RFC 6455)",
         )
         .with_header(SEC_WEBSOCKET_VERSION, "13");
@@ -178,7 +184,10 @@ fn websocket_key(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
         Some(key) if key.len() == 24 => Ok(key.clone()),
         _ => Err((
             Rejection::BadRequest,
-            ApiError::bad_request("bad_request", "missing or malformed Sec-WebSocket-Key"),
+            ApiError::bad_request(
+                ErrorCode::BadRequest,
+                "missing or malformed Sec-WebSocket-Key",
+            ),
         )),
     }
 }
@@ -209,32 +218,17 @@ fn choose_codec(headers: &HeaderMap) -> Result<(Codec, bool), Refusal> {
             );
             Err((
                 Rejection::Subprotocol,
-                ApiError::bad_request("bad_request", message),
+                ApiError::bad_request(ErrorCode::BadRequest, message),
             ))
         }
     }
 }
 
-/// A bearer token from `Authorization`, if the header is there.
-pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("the Authorization header is not ASCII"))?;
-    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::unauthorized(
-            "unsupported Authorization scheme; use `Authorization: Bearer <token>`",
-        ));
-    }
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(ApiError::unauthorized("empty bearer token"));
-    }
-    Ok(Some(token.to_owned()))
-}
+/// How a WebSocket client presents credentials, for refusals.
+const HINTS: CredentialHints = CredentialHints {
+    token: "`Authorization: Bearer …` or `?token=…`",
+    guest: "`?user=NAME`",
+};
 
 /// The credentials of a WebSocket handshake: a bearer header, else `?token=`, else a guest
 /// `?user=` when guests are allowed.
@@ -246,23 +240,13 @@ fn credentials(
     if let Some(token) = bearer(headers)? {
         return Ok(Credentials::Token(token));
     }
-    let Query(query) = Query::<WsQuery>::try_from_uri(request.uri())
-        .map_err(|e| ApiError::bad_request("bad_request", format!("bad query string: {e}")))?;
-    if let Some(token) = query.token.filter(|t| !t.is_empty()) {
-        return Ok(Credentials::Token(token));
-    }
-    match query.user {
-        Some(user) if guests => Ok(Credentials::Guest(user)),
-        Some(_) => Err(ApiError::unauthorized(
-            "guests are not allowed on this server; present a token (`Authorization: Bearer …` or `?token=…`)",
-        )),
-        None if guests => Err(ApiError::unauthorized(
-            "missing credentials: pick a name with `?user=NAME`, or present a token (`?token=…`)",
-        )),
-        None => Err(ApiError::unauthorized(
-            "missing credentials: present a token (`Authorization: Bearer …` or `?token=…`)",
-        )),
-    }
+    let Query(query) = Query::<WsQuery>::try_from_uri(request.uri()).map_err(|e| {
+        ApiError::bad_request(ErrorCode::BadRequest, format!("bad query string: {e}"))
+    })?;
+    choose_credentials(query.token, query.user, guests, &HINTS).map_err(|e| match e {
+        chatcore::Error::Unauthorized(why) => ApiError::unauthorized(why),
+        other => ApiError::from_core(&other),
+    })
 }
 
 #[cfg(test)]
@@ -301,14 +285,5 @@ mod tests {
         let plain = h(&[("connection", "keep-alive")]);
         let (_, e) = websocket_key(&plain).expect_err("not an upgrade");
         assert_eq!(e.status(), StatusCode::UPGRADE_REQUIRED);
-    }
-
-    #[test]
-    fn bearer_parsing() {
-        assert_eq!(bearer(&h(&[])).ok(), Some(None));
-        let t = h(&[("authorization", "bearer abc")]);
-        assert_eq!(bearer(&t).ok(), Some(Some("abc".to_owned())));
-        assert!(bearer(&h(&[("authorization", "Basic abc")])).is_err());
-        assert!(bearer(&h(&[("authorization", "Bearer ")])).is_err());
     }
 }

@@ -80,8 +80,8 @@
 //! | text over the hub's `max_text_bytes` | error frame `too_large` |
 //! | message or frame over [`WsConfig::max_message_bytes`] (64 KiB) | close 1009, never buffered |
 //! | text frame that is not UTF-8 | close 1007 |
-//! | more than [`WsConfig::frames_per_second`] (burst [`WsConfig::frame_burst`]) | error frame `rate_limited` per rejected frame, not handled |
-//! | still flooding after [`WsConfig::max_rate_limited`] rejections | close 1008 |
+//! | more than [`WsConfig::rate_limit`] allows (30 per second, bursts of 100) | error frame `rate_limited` per rejected frame, not handled |
+//! | still flooding after 50 rejections ([`WsConfig::rate_limit`]) | close 1008 |
 //! | WebSocket protocol violation | close 1002 |
 //!
 //! Close frames are delivered reliably even after an oversized message: the server sends
@@ -129,6 +129,8 @@
 //! Every route runs under tower-http layers: a panic guard (500), request tracing, a
 //! [`WsConfig::request_timeout`] (503) and a [`WsConfig::max_body_bytes`] body limit (413).
 
+mod api_error;
+mod bearer;
 mod config;
 mod connection;
 mod error;
@@ -137,6 +139,7 @@ mod http;
 mod metrics;
 mod origin;
 mod server;
+mod shared;
 
 pub mod close;
 

@@ -4,14 +4,12 @@
 //! policy to WebSockets, so the server must: otherwise any page a user visits could open a
 //! socket with the user's cookies or stored token (cross-site WebSocket hijacking). A request
 //! passes when it has no `Origin` (not a browser), or the origin is the request's own host, a
-//! loopback host (unless disabled), or listed in [`WsConfig::allowed_origins`].
+//! loopback host (unless disabled), or listed in [`WsConfig::allowed_origins`](crate::WsConfig::allowed_origins).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use http::HeaderMap;
 use http::header::{HOST, ORIGIN};
-
-use crate::WsConfig;
 
 /// A parsed, normalized browser origin: lowercase scheme and host, explicit port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,12 +80,22 @@ fn is_loopback_host(host: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refused(pub(crate) String);
 
+/// The configured origin policy: [`WsConfig::allowed_origins`](crate::WsConfig::allowed_origins)
+/// and [`WsConfig::allow_loopback_origins`](crate::WsConfig::allow_loopback_origins).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Policy<'a> {
+    /// Listed origins, or `"*"`.
+    pub(crate) allowed: &'a [String],
+    /// Whether loopback origins pass.
+    pub(crate) loopback: bool,
+}
+
 /// Checks the request's `Origin` against the configured policy.
-pub(crate) fn check(config: &WsConfig, headers: &HeaderMap) -> Result<(), Refused> {
+pub(crate) fn check(policy: Policy<'_>, headers: &HeaderMap) -> Result<(), Refused> {
     let Some(value) = headers.get(ORIGIN) else {
         return Ok(());
     };
-    if config.allowed_origins.iter().any(|o| o == "*") {
+    if policy.allowed.iter().any(|o| o == "*") {
         return Ok(());
     }
     let raw = value.to_str().unwrap_or("<non-ASCII origin>");
@@ -97,7 +105,7 @@ pub(crate) fn check(config: &WsConfig, headers: &HeaderMap) -> Result<(), Refuse
         ))
     };
     let origin = OriginPattern::parse(raw).ok_or_else(refused)?;
-    if config.allow_loopback_origins && origin.is_loopback() {
+    if policy.loopback && origin.is_loopback() {
         return Ok(());
     }
     let same_host = headers
@@ -108,8 +116,8 @@ pub(crate) fn check(config: &WsConfig, headers: &HeaderMap) -> Result<(), Refuse
     if same_host {
         return Ok(());
     }
-    let listed = config
-        .allowed_origins
+    let listed = policy
+        .allowed
         .iter()
         .filter_map(|o| OriginPattern::parse(o))
         .any(|allowed| allowed == origin);
@@ -151,18 +159,21 @@ mod tests {
 
     #[test]
     fn default_policy() {
-        let c = WsConfig::default();
-        assert!(check(&c, &headers(None, "chat.example.com")).is_ok());
+        let c = Policy {
+            allowed: &[],
+            loopback: true,
+        };
+        assert!(check(c, &headers(None, "chat.example.com")).is_ok());
         assert!(
             check(
-                &c,
+                c,
                 &headers(Some("https://chat.example.com"), "chat.example.com")
             )
             .is_ok()
         );
         assert!(
             check(
-                &c,
+                c,
                 &headers(
                     Some("http://chat.example.com:8080"),
                     "chat.example.com:8080"
@@ -172,25 +183,25 @@ mod tests {
         );
         assert!(
             check(
-                &c,
+                c,
                 &headers(Some("http://localhost:3000"), "chat.example.com")
             )
             .is_ok()
         );
-        assert!(check(&c, &headers(Some("http://127.0.0.1:5173"), "10.0.0.1")).is_ok());
-        assert!(check(&c, &headers(Some("http://[::1]"), "10.0.0.1")).is_ok());
+        assert!(check(c, &headers(Some("http://127.0.0.1:5173"), "10.0.0.1")).is_ok());
+        assert!(check(c, &headers(Some("http://[::1]"), "10.0.0.1")).is_ok());
         assert!(
             check(
-                &c,
+                c,
                 &headers(Some("https://evil.example"), "chat.example.com")
             )
             .is_err()
         );
-        assert!(check(&c, &headers(Some("null"), "chat.example.com")).is_err());
+        assert!(check(c, &headers(Some("null"), "chat.example.com")).is_err());
         // Same host, other port: another origin.
         assert!(
             check(
-                &c,
+                c,
                 &headers(
                     Some("http://chat.example.com:9999"),
                     "chat.example.com:8080"
@@ -202,27 +213,30 @@ mod tests {
 
     #[test]
     fn configured_policy() {
-        let c = WsConfig::default()
-            .with_loopback_origins(false)
-            .with_allowed_origins(["https://app.example.com"])
-            .expect("valid");
+        let listed = ["https://app.example.com".to_owned()];
+        let c = Policy {
+            allowed: &listed,
+            loopback: false,
+        };
         assert!(
             check(
-                &c,
+                c,
                 &headers(Some("https://app.example.com"), "api.example.com")
             )
             .is_ok()
         );
         assert!(
             check(
-                &c,
+                c,
                 &headers(Some("http://localhost:3000"), "api.example.com")
             )
             .is_err()
         );
-        let any = WsConfig::default()
-            .with_allowed_origins(["*"])
-            .expect("valid");
-        assert!(check(&any, &headers(Some("null"), "api.example.com")).is_ok());
+        let star = ["*".to_owned()];
+        let any = Policy {
+            allowed: &star,
+            loopback: true,
+        };
+        assert!(check(any, &headers(Some("null"), "api.example.com")).is_ok());
     }
 }

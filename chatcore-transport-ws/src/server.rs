@@ -12,21 +12,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::metrics::Metrics;
+use crate::shared::Shared;
 use crate::{Result, WsConfig};
-
-/// State shared by every request and connection of one transport.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) hub: Hub,
-    pub(crate) config: Arc<WsConfig>,
-    pub(crate) metrics: Arc<Metrics>,
-    /// One permit per open WebSocket: the connection cap.
-    pub(crate) permits: Arc<Semaphore>,
-    /// Every connection task, so shutdown can wait for them.
-    pub(crate) tracker: TaskTracker,
-    /// Drops the connections still open when the shutdown grace has run out.
-    pub(crate) kill: CancellationToken,
-}
 
 /// The WebSocket transport and HTTP API of one hub: a [`Router`] to serve or mount, and the
 /// graceful shutdown of the connections it accepted.

@@ -148,6 +148,8 @@ pub enum ErrorCode {
     Unavailable,
     /// A bug on the server.
     Internal,
+    /// No such HTTP endpoint (REST API only; a socket answers `unknown_type`).
+    NotFound,
     /// A code this version does not know (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -171,6 +173,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::NotFound => "not_found",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -197,6 +200,7 @@ mod tests {
             ErrorCode::RateLimited,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
+            ErrorCode::NotFound,
         ] {
             assert_eq!(
                 serde_json::to_value(c).expect("encode"),

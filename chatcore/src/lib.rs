@@ -4,8 +4,9 @@
 //! its two codecs, the [`Hub`] with its rooms and sessions, and the [`Store`](store::Store),
 //! [`Bus`](bus::Bus) and [`Authenticator`](auth::Authenticator) traits with in-memory
 //! implementations. It knows no socket, database or Redis: transports and backends are
-//! separate crates (`chatcore-transport-ws`, `chatcore-store-sqlite`,
-//! `chatcore-store-postgres`, `chatcore-bus-redis`).
+//! separate crates (`chatcore-transport-ws`, `chatcore-transport-tcp`, `chatcore-store-sqlite`,
+//! `chatcore-store-postgres`, `chatcore-bus-redis`); what the transports share (close codes,
+//! rate limit, keep-alive, credentials, stream framing) is in [`transport`].
 //!
 //! ## The contract
 //!
@@ -59,6 +60,7 @@ pub mod protocol;
 pub mod store;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod transport;
 
 pub use clock::now_millis;
 pub use error::{BoxError, Error, ErrorCode, Result};

@@ -30,6 +30,13 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Also accept chatcore's TCP transport (length-prefixed frames, see PROTOCOL.md) on this
+    /// address, beside the WebSocket listener and on the same hub: TCP and WebSocket users
+    /// chat in the same rooms. Clients connect with `chat-cli --server tcp://ADDR`. Guests are
+    /// let in by default only when both addresses are loopback.
+    #[arg(long, env = "CHATCORE_TCP_LISTEN", value_name = "ADDR")]
+    pub tcp_listen: Option<SocketAddr>,
+
     /// Where rooms and messages are stored, as a URL: `sqlite://PATH` (a file, created when
     /// missing; `sqlite:///abs/path.db` for an absolute path), `memory://` (in memory, lost on
     /// exit), or `postgres://USER:PASSWORD@HOST/DB[?schema=NAME]` (needs the `postgres`
@@ -84,8 +91,9 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_MAX_MESSAGE_BYTES", default_value_t = 8192)]
     pub max_message_bytes: usize,
 
-    /// Open WebSocket connections at most; further handshakes get HTTP 503. Each connection
-    /// also holds a file descriptor, so `ulimit -n` must be higher.
+    /// Open WebSocket connections at most; further handshakes get HTTP 503. With --tcp-listen
+    /// the TCP transport has a cap of its own of the same size (further connections get close
+    /// 1013). Each connection also holds a file descriptor, so `ulimit -n` must be higher.
     #[arg(long, env = "CHATCORE_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
 
@@ -142,6 +150,7 @@ mod tests {
         let help = ServerArgs::command().render_long_help().to_string();
         for env in [
             "CHATCORE_LISTEN",
+            "CHATCORE_TCP_LISTEN",
             "CHATCORE_STORE",
             "CHATCORE_BUS",
             "CHATCORE_NODE_ID",

@@ -3,6 +3,7 @@
 //! - `chat-server` ([`cli`], [`server`]): flags with `CHATCORE_…` environment twins, backends
 //!   chosen by URL ([`backends`]), the loopback-aware guest policy ([`auth`]), logging
 //!   ([`logging`]) and ctrl-c/SIGTERM shutdown ([`shutdown`]).
+//! - `chat-server --tcp-listen` ([`tcp`]): the TCP transport beside the WebSocket one.
 //! - `embed-axum` ([`embed`]): chat mounted into an existing axum service.
 //!
 //! ## Features
@@ -24,5 +25,6 @@ pub mod server;
 pub mod shutdown;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+pub mod tcp;
 
 pub use error::{Result, StartupError};

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use chatcore::{Hub, Limits};
+use chatcore_transport_tcp::TcpConfig;
 use chatcore_transport_ws::{Transport, WsConfig};
 use tokio::net::TcpListener;
 
@@ -13,6 +14,7 @@ use crate::backends::{BusUrl, StoreUrl, default_node_id};
 use crate::bus_metrics::{self, BusMetrics};
 use crate::cli::ServerArgs;
 use crate::error::{Result, StartupError};
+use crate::tcp::TcpListening;
 
 /// Everything the flags decided, validated: building it is where configuration errors show
 /// up, before a port is bound or a database is touched.
@@ -34,6 +36,10 @@ pub struct ServerPlan {
     pub limits: Limits,
     /// The transport's settings (the WebSocket message limit follows the text limit).
     pub ws: WsConfig,
+    /// Where the TCP transport listens too (`--tcp-listen`), if anywhere.
+    pub tcp_listen: Option<SocketAddr>,
+    /// The TCP transport's settings (the WebSocket transport's limits).
+    pub tcp: TcpConfig,
 }
 
 impl ServerPlan {
@@ -46,28 +52,36 @@ impl ServerPlan {
             Some(id) => id.to_owned(),
             None => default_node_id(),
         };
-        let auth = AuthPolicy::decide(args.listen, args.jwt_secret.as_deref(), args.allow_guests)?;
+        // Guests by default only when every listener is on loopback.
+        let exposed = match args.tcp_listen {
+            Some(tcp) if !tcp.ip().is_loopback() => tcp,
+            _ => args.listen,
+        };
+        let auth = AuthPolicy::decide(exposed, args.jwt_secret.as_deref(), args.allow_guests)?;
         let limits = Limits::default()
             .with_history_on_join(args.history_on_join)
             .map_err(|e| config_error("--history-on-join", e))?
             .with_max_text_bytes(args.max_message_bytes)
             .map_err(|e| config_error("--max-message-bytes", e))?;
+        let ws = ws_config(&limits)?
+            .with_max_connections(args.max_connections)
+            .and_then(|ws| {
+                let burst = args.frames_per_second.max(100);
+                ws.with_rate_limit(args.frames_per_second, burst, 50)
+            })
+            .map_err(|e| {
+                StartupError::Config(format!("--max-connections/--frames-per-second: {e}"))
+            })?;
         Ok(Self {
             listen: args.listen,
+            tcp_listen: args.tcp_listen,
+            tcp: crate::tcp::tcp_config(&ws)?,
+            ws,
             store,
             bus,
             node_id,
             bus_prefix: args.bus_prefix.clone(),
             auth,
-            ws: ws_config(&limits)?
-                .with_max_connections(args.max_connections)
-                .and_then(|ws| {
-                    let burst = args.frames_per_second.max(100);
-                    ws.with_rate_limit(args.frames_per_second, burst, 50)
-                })
-                .map_err(|e| {
-                    StartupError::Config(format!("--max-connections/--frames-per-second: {e}"))
-                })?,
             limits,
         })
     }
@@ -82,7 +96,7 @@ fn config_error(flag: &str, e: chatcore::Error) -> StartupError {
 pub fn ws_config(limits: &Limits) -> Result<WsConfig> {
     let defaults = WsConfig::default();
     let needed = limits.max_text_bytes.saturating_mul(6).saturating_add(1024);
-    if needed <= defaults.max_message_bytes {
+    if needed <= defaults.max_message_bytes() {
         return Ok(defaults);
     }
     defaults
@@ -105,6 +119,10 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
             addr: plan.listen,
             source,
         })?;
+    let tcp_listener = match plan.tcp_listen {
+        Some(addr) => Some(crate::tcp::bind(addr).await?),
+        None => None,
+    };
     let (hub, bus_metrics) = open_hub(&plan).await?;
     tracing::info!(
         listen = %local,
@@ -123,13 +141,30 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
     if local.ip().is_unspecified() {
         println!("(listening on every interface, port {})", local.port());
     }
-    serve(
+    let tcp = tcp_listener.map(|tcp_listener| {
+        if let Ok(addr) = tcp_listener.local_addr() {
+            println!("TCP transport on tcp://{addr}");
+        }
+        TcpListening::start(tcp_listener, hub.clone(), plan.tcp.clone())
+    });
+    let (stopped_tx, stopped) = tokio::sync::oneshot::channel();
+    let shutdown = async move {
+        shutdown.await;
+        // Stop taking TCP connections as the WebSocket side stops taking its own.
+        let _ = stopped_tx.send(tcp.map(TcpListening::stop_accepting));
+    };
+    let served = serve(
         listener,
         Transport::new(hub, plan.ws),
         bus_metrics,
         shutdown,
     )
-    .await
+    .await;
+    // The hub is shut down: TCP sessions were closed with 1001 too.
+    if let Ok(Some(tcp)) = stopped.await {
+        tcp.drain().await;
+    }
+    served
 }
 
 /// Opens the store and builds the hub the plan describes.
@@ -233,7 +268,7 @@ mod tests {
         .expect("plan");
         assert_eq!(p.limits.history_on_join, 7);
         assert_eq!(p.limits.max_text_bytes, 100_000);
-        assert!(p.ws.max_message_bytes >= 600_000);
+        assert!(p.ws.max_message_bytes() >= 600_000);
         assert!(plan(&["--store=memory://", "--max-message-bytes=0"]).is_err());
         assert!(plan(&["--store=memory://", "--history-on-join=5000"]).is_err());
     }

@@ -1,9 +1,11 @@
 //! PROTOCOL.md says what the server really sends and accepts: every ```json block in it must
-//! decode with chatcore's codec as a request or an event, with no field the types do not
-//! know (a typo would otherwise be silently ignored), and the MessagePack bytes it shows must
-//! be what the codec produces.
+//! decode with chatcore's codec as a request, an event or a TCP control frame (`hello`,
+//! `close`), with no field the types do not know (a typo would otherwise be silently
+//! ignored), and the MessagePack and TCP framing bytes it shows must be what the codecs
+//! produce.
 
 use chatcore::protocol::{Codec, Command, Event, Request};
+use chatcore::transport::framed::{self, Control};
 use serde_json::Value;
 
 const PROTOCOL_MD: &str = include_str!("../../PROTOCOL.md");
@@ -49,7 +51,7 @@ fn every_json_example_is_a_real_frame() {
         "found only {} examples",
         examples.len()
     );
-    let (mut requests, mut events) = (0, 0);
+    let (mut requests, mut events, mut controls) = (0, 0, 0);
     for (line, text) in examples {
         let doc: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("PROTOCOL.md:{line}: not JSON: {e}\n{text}"));
@@ -62,19 +64,24 @@ fn every_json_example_is_a_real_frame() {
             .decode_event(bytes)
             .ok()
             .map(|e| serde_json::to_value(e).expect("encode"));
+        let as_control = serde_json::from_slice::<Control>(bytes)
+            .ok()
+            .map(|c| serde_json::to_value(c).expect("encode"));
         let request_fits = as_request.as_ref().is_some_and(|r| subset(&doc, r));
         let event_fits = as_event.as_ref().is_some_and(|e| subset(&doc, e));
+        let control_fits = as_control.as_ref().is_some_and(|c| subset(&doc, c));
         assert!(
-            request_fits || event_fits,
+            request_fits || event_fits || control_fits,
             "PROTOCOL.md:{line}: not a frame chatcore reads back unchanged\n{text}\n\
              as request: {as_request:?}\nas event: {as_event:?}"
         );
         requests += usize::from(request_fits);
         events += usize::from(event_fits);
+        controls += usize::from(control_fits);
     }
     assert!(
-        requests >= 9 && events >= 14,
-        "{requests} requests, {events} events"
+        requests >= 9 && events >= 14 && controls >= 4,
+        "{requests} requests, {events} events, {controls} TCP control frames"
     );
 }
 
@@ -128,7 +135,7 @@ fn every_frame_type_is_documented() {
             "error code {code} lacks a row"
         );
     }
-    use chatcore_transport_ws::close;
+    use chatcore::transport::close;
     for code in [
         close::NORMAL,
         close::GOING_AWAY,
@@ -139,6 +146,9 @@ fn every_frame_type_is_documented() {
         close::INTERNAL,
         close::IDLE_TIMEOUT,
         close::SLOW_CONSUMER,
+        close::TRY_AGAIN_LATER,
+        close::UNAUTHORIZED,
+        close::HANDSHAKE_TIMEOUT,
     ] {
         assert!(
             PROTOCOL_MD.contains(&format!("| {code} |")),
@@ -147,14 +157,15 @@ fn every_frame_type_is_documented() {
     }
 }
 
+/// The bytes of the hex line that starts with `prefix` in a ```text block.
 fn hex_line(prefix: &str) -> Vec<u8> {
-    let (_, text) = blocks("text")
+    let line = blocks("text")
         .into_iter()
-        .find(|(_, b)| b.starts_with("ping:"))
-        .expect("the MessagePack example block");
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix(prefix))
+        .find_map(|(_, b)| {
+            b.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| panic!("a `{prefix}` line"));
     line.split_whitespace()
         .map(|h| u8::from_str_radix(h, 16).expect("hex byte"))
@@ -176,4 +187,22 @@ fn messagepack_example_bytes_are_real() {
         "PROTOCOL.md should show: pong: {}",
         shown.join(" ")
     );
+}
+
+#[test]
+fn tcp_framing_example_bytes_are_real() {
+    let mut wire = bytes::BytesMut::from(&hex_line("framed:")[..]);
+    let payload = framed::decode(&mut wire, 1024)
+        .expect("within the limit")
+        .expect("a whole frame");
+    assert!(wire.is_empty(), "exactly one frame");
+    assert_eq!(
+        Codec::Json.decode_request(&payload),
+        Ok(Request::new(1, Command::Ping {}))
+    );
+    let mut keepalive = bytes::BytesMut::from(&hex_line("keep-alive:")[..]);
+    let empty = framed::decode(&mut keepalive, 1024)
+        .expect("ok")
+        .expect("a frame");
+    assert!(empty.is_empty());
 }

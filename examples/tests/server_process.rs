@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::http_get;
+use common::{chat_server, http_get};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -31,17 +31,9 @@ struct ServerProcess {
 impl ServerProcess {
     /// Starts `chat-server --listen 127.0.0.1:0 ARGS…` and reads the URL it prints.
     async fn start(args: &[&str]) -> Self {
-        let mut child = tokio::process::Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0", "--log", "warn"])
-            .args(args)
-            .env_remove("CHATCORE_JWT_SECRET")
-            .env_remove("CHATCORE_ALLOW_GUESTS")
-            .env_remove("CHATCORE_BUS")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn chat-server");
+        let mut argv = vec!["--listen", "127.0.0.1:0", "--log", "warn"];
+        argv.extend_from_slice(args);
+        let mut child = chat_server(&argv);
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let addr = tokio::time::timeout(Duration::from_secs(30), async {

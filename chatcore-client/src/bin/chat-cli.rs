@@ -46,7 +46,8 @@ credentials, forbidden), 5 server error.";
 #[command(name = "chat-cli", version, about = "A scriptable chatcore client.", long_about = LONG_ABOUT)]
 struct Cli {
     /// The server: its HTTP base (`http://host:port`, or with the prefix it is mounted under)
-    /// or its socket URL (`ws://host:port/ws`).
+    /// or its socket URL (`ws://host:port/ws`), or `tcp://host:port` for a server's TCP transport
+    /// (`chat-server --tcp-listen`).
     #[arg(
         long,
         global = true,
@@ -316,6 +317,13 @@ fn config(cli: &Cli, auth: Auth) -> Result<ClientConfig, Failure> {
 }
 
 fn rest(cli: &Cli, auth: &Auth) -> Result<RestClient, Failure> {
+    if cli.server.trim_start().starts_with("tcp://") {
+        return Err(Failure::Usage(
+            "this command uses the REST API, which a tcp:// server does not have; \
+             pass the server's http:// address"
+                .into(),
+        ));
+    }
     let api = RestClient::new(&cli.server)
         .map_err(|e| Failure::Usage(e.to_string()))?
         .with_timeout(Duration::from_secs(cli.timeout));

@@ -1,11 +1,11 @@
-//! One connection: the handshake up to `welcome`, and the reader and writer tasks.
+//! One connection: the WebSocket handshake up to `welcome` (a `tcp://` endpoint opens in
+//! [`tcp`](super::tcp)), and the reader and writer tasks of either.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chatcore::ErrorCode;
-use chatcore::protocol::{Codec, Event, PROTOCOL_VERSION};
-use futures::stream::{SplitSink, SplitStream};
+use chatcore::protocol::Codec;
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 
 use super::Shared;
+use super::link::{FrameSink, FrameStream, Incoming, Opened, session_info};
 use super::state::Outgoing;
 use crate::config::{Auth, ClientConfig};
 use crate::error::{DisconnectReason, Error, Result};
@@ -31,15 +32,11 @@ const MAX_BATCH: usize = 64;
 /// How long the reader waits for the end of the connection after a close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
 
-/// A connection whose `welcome` arrived.
-#[derive(Debug)]
-pub(crate) struct Opened {
-    pub(crate) ws: Ws,
-    pub(crate) session: SessionInfo,
-}
-
 /// Connects, authenticates and waits for `welcome`, within `connect_timeout`.
 pub(crate) async fn open(config: &ClientConfig) -> Result<Opened> {
+    if config.endpoint.is_tcp() {
+        return super::tcp::open(config).await;
+    }
     let shown = config.socket_url();
     let url = match &config.auth {
         Auth::Guest(name) => config.endpoint.socket_url_with("user", name),
@@ -79,7 +76,13 @@ pub(crate) async fn open(config: &ClientConfig) -> Result<Opened> {
             )));
         }
         let session = welcome(&mut ws, config.codec).await?;
-        Ok(Opened { ws, session })
+        let codec = config.codec;
+        let (sink, stream) = ws.split();
+        Ok(Opened {
+            sink: Box::pin(sink),
+            stream: Box::pin(stream.map(move |item| incoming(codec, item))),
+            session,
+        })
     };
     match tokio::time::timeout(config.connect_timeout, attempt).await {
         Ok(result) => result,
@@ -158,29 +161,33 @@ async fn welcome(ws: &mut Ws, codec: Codec) -> Result<SessionInfo> {
             }
         };
         return match codec.decode_event(&bytes) {
-            Ok(Event::Welcome {
-                protocol,
-                user,
-                session,
-                max_text_bytes,
-            }) => {
-                if protocol != PROTOCOL_VERSION {
-                    return Err(Error::Protocol(format!(
-                        "the server speaks protocol {protocol}, this client {PROTOCOL_VERSION}"
-                    )));
-                }
-                Ok(SessionInfo {
-                    user,
-                    session,
-                    max_text_bytes,
-                })
-            }
-            Ok(other) => Err(Error::Protocol(format!("expected welcome, got {other:?}"))),
+            Ok(event) => session_info(event),
             Err(e) => Err(Error::Protocol(format!(
                 "undecodable first frame: {}",
                 e.detail
             ))),
         };
+    }
+}
+
+/// What a WebSocket message is to the reader.
+fn incoming(codec: Codec, item: Result<WsMessage, WsError>) -> Incoming {
+    let decoded = match item {
+        Ok(WsMessage::Text(t)) => codec.decode_event(t.as_bytes()),
+        Ok(WsMessage::Binary(b)) => codec.decode_event(&b),
+        Ok(WsMessage::Close(frame)) => {
+            let (code, reason) = frame.map_or((1005, String::new()), |f| {
+                (u16::from(f.code), f.reason.to_string())
+            });
+            return Incoming::Close { code, reason };
+        }
+        // Pings are answered by tungstenite; pongs need nothing.
+        Ok(_) => return Incoming::Alive,
+        Err(e) => return Incoming::Failed(e.to_string()),
+    };
+    match decoded {
+        Ok(event) => Incoming::Event(event),
+        Err(e) => Incoming::Undecodable(e.detail),
     }
 }
 
@@ -221,7 +228,7 @@ impl Pacer {
 /// The writer task: frames from the channel (batched, one flush per batch, paced), and a
 /// ping every `ping_interval`. Ends on a close request, a write error, or a closed channel.
 pub(crate) async fn write_loop(
-    mut sink: SplitSink<Ws, WsMessage>,
+    mut sink: FrameSink,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     ping_interval: Duration,
     rate_limit: Option<(u32, u32)>,
@@ -281,11 +288,10 @@ pub(crate) async fn write_loop(
 /// application should see to the event channel (waiting when it is full). Returns why the
 /// connection ended.
 pub(crate) async fn read_loop(
-    mut stream: SplitStream<Ws>,
+    mut stream: FrameStream,
     shared: Arc<Shared>,
     events: mpsc::Sender<ClientEvent>,
 ) -> DisconnectReason {
-    let codec = shared.config.codec;
     let idle = shared.config.idle_timeout;
     let mut closed: Option<DisconnectReason> = None;
     loop {
@@ -294,10 +300,21 @@ pub(crate) async fn read_loop(
             Ok(item) => item,
             Err(_) => return closed.unwrap_or(DisconnectReason::IdleTimeout),
         };
-        let message = match item {
-            Some(Ok(m)) => m,
-            Some(Err(e)) => {
-                return closed.unwrap_or_else(|| DisconnectReason::ConnectionLost(e.to_string()));
+        let event = match item {
+            Some(Incoming::Event(event)) => event,
+            Some(Incoming::Alive) => continue,
+            Some(Incoming::Undecodable(detail)) => {
+                // A newer server's event type, or garbage: ignore it, as PROTOCOL.md asks.
+                tracing::debug!(%detail, "ignoring an undecodable frame");
+                continue;
+            }
+            Some(Incoming::Close { code, reason }) => {
+                tracing::debug!(code, %reason, "the server closed the connection");
+                closed = Some(DisconnectReason::ClosedByServer { code, reason });
+                continue;
+            }
+            Some(Incoming::Failed(e)) => {
+                return closed.unwrap_or(DisconnectReason::ConnectionLost(e));
             }
             None => {
                 return closed.unwrap_or_else(|| {
@@ -305,27 +322,6 @@ pub(crate) async fn read_loop(
                         "the server ended the connection without a close frame".into(),
                     )
                 });
-            }
-        };
-        let event = match &message {
-            WsMessage::Text(t) => codec.decode_event(t.as_bytes()),
-            WsMessage::Binary(b) => codec.decode_event(b),
-            WsMessage::Close(frame) => {
-                let (code, reason) = frame.as_ref().map_or((1005, String::new()), |f| {
-                    (u16::from(f.code), f.reason.to_string())
-                });
-                tracing::debug!(code, %reason, "the server closed the connection");
-                closed = Some(DisconnectReason::ClosedByServer { code, reason });
-                continue;
-            }
-            _ => continue, // pings are answered by tungstenite; pongs need nothing
-        };
-        let event = match event {
-            Ok(event) => event,
-            Err(e) => {
-                // A newer server's event type, or garbage: ignore it, as PROTOCOL.md asks.
-                tracing::debug!(detail = %e.detail, "ignoring an undecodable frame");
-                continue;
             }
         };
         let out = shared.lock().on_event(event);

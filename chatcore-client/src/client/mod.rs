@@ -1,9 +1,11 @@
 //! [`Client`]: typed commands over one self-healing connection.
 
 mod connection;
+mod link;
 mod rooms;
 mod state;
 mod supervisor;
+mod tcp;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

@@ -10,11 +10,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 
 use super::Shared;
-use super::connection::{self, Opened};
+use super::connection;
+use super::link::Opened;
 use crate::backoff::Backoff;
 use crate::error::{DisconnectReason, Error};
 use crate::events::{ClientEvent, ConnectionState};
@@ -79,8 +79,11 @@ async fn run(
     opened: Opened,
     events: &mpsc::Sender<ClientEvent>,
 ) -> DisconnectReason {
-    let Opened { ws, session } = opened;
-    let (sink, stream) = ws.split();
+    let Opened {
+        sink,
+        stream,
+        session,
+    } = opened;
     let (tx, rx) = mpsc::unbounded_channel();
     let config = &shared.config;
     let mut writer = tokio::spawn(connection::write_loop(

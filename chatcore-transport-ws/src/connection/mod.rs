@@ -15,22 +15,21 @@
 //! gracefully: our FIN first, then the peer's remaining bytes are read and discarded (bounded),
 //! so a close frame is never lost to a TCP reset.
 
-mod rate;
 mod reader;
 mod writer;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use chatcore::protocol::Frame;
+use chatcore::transport::Activity;
 use chatcore::{Outbound, Session};
 use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
-use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::WsConfig;
 use crate::metrics::Metrics;
@@ -70,43 +69,6 @@ enum WriterState {
     Stopped,
 }
 
-/// When the peer last sent anything (a frame, a ping or a pong), for the idle timeout.
-#[derive(Debug)]
-struct Activity {
-    start: Instant,
-    /// Milliseconds after `start`.
-    last: AtomicU64,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            last: AtomicU64::new(0),
-        }
-    }
-
-    fn touch(&self) {
-        self.last
-            .store(self.start.elapsed().as_millis() as u64, Relaxed);
-    }
-
-    fn idle(&self) -> Duration {
-        self.start
-            .elapsed()
-            .saturating_sub(Duration::from_millis(self.last.load(Relaxed)))
-    }
-}
-
-/// Aborts the writer task if the connection future is dropped (server kill switch).
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Keeps the open-connections gauge right however the connection ends.
 struct OpenGuard(Arc<Metrics>);
 
@@ -144,11 +106,11 @@ where
         Arc::clone(&activity),
         ctx.clone(),
     );
-    let mut writer = AbortOnDrop(tokio::spawn(writer.run(sink)));
+    let mut writer = AbortOnDropHandle::new(tokio::spawn(writer.run(sink)));
     let mut session = session;
     let reader = reader::Reader::new(session.codec(), ctl_tx, state_rx, activity, ctx.clone());
     let (stream, read_end) = reader.run(stream, &mut session).await;
-    let written = (&mut writer.0).await;
+    let written = (&mut writer).await;
     tracing::debug!(
         session = session.id(),
         user = session.user(),
@@ -192,19 +154,6 @@ where
     if drained.is_err() {
         tracing::debug!("peer did not end the connection within the close timeout");
     }
-}
-
-/// Cuts a close reason to the 123 bytes a close frame can carry, on a character boundary.
-fn close_reason_text(reason: &str) -> &str {
-    const MAX: usize = 123;
-    if reason.len() <= MAX {
-        return reason;
-    }
-    let mut end = MAX;
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    &reason[..end]
 }
 
 #[cfg(test)]

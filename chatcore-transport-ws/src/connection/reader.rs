@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chatcore::protocol::{Codec, Event, Frame};
+use chatcore::transport::{ABUSE, Admission, RateLimiter, Verdict};
 use chatcore::{ErrorCode, Session};
 use futures::StreamExt;
 use futures::stream::SplitStream;
@@ -13,8 +14,9 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::rate::{RateLimiter, Verdict};
-use super::{Activity, ConnContext, Control, WriterState};
+use chatcore::transport::Activity;
+
+use super::{ConnContext, Control, WriterState};
 use crate::close;
 
 type Stream<S> = SplitStream<WebSocketStream<S>>;
@@ -61,7 +63,7 @@ impl Reader {
         ctx: ConnContext,
     ) -> Self {
         let c = &ctx.config;
-        let limiter = RateLimiter::new(c.frames_per_second, c.frame_burst, c.max_rate_limited);
+        let limiter = RateLimiter::new(&c.rate_limit);
         Self {
             codec,
             ctl,
@@ -136,8 +138,7 @@ impl Reader {
                 Message::Ping(_) | Message::Pong(_) => {
                     // Tungstenite answers pings itself; they still count against the rate.
                     if self.limiter.check(Instant::now()) == Verdict::Abuse {
-                        self.close(close::POLICY, "rate limit exceeded repeatedly")
-                            .await;
+                        self.close(close::POLICY, ABUSE).await;
                     }
                 }
                 Message::Close(_) => return Stop::PeerClosed,
@@ -156,27 +157,17 @@ impl Reader {
             return; // the session is over; the writer is closing the socket
         }
         let matches_codec = binary == self.codec.is_binary();
-        match self.limiter.check(Instant::now()) {
-            Verdict::Allow => {}
-            Verdict::Reject => {
+        let readable = matches_codec.then_some((self.codec, bytes));
+        match self.limiter.admit(Instant::now(), readable) {
+            Admission::Handle => {}
+            Admission::Refuse(error) => {
                 self.ctx.metrics.rate_limited.increment(1);
-                let id = if matches_codec {
-                    self.request_id(bytes)
-                } else {
-                    None
-                };
-                let c = &self.ctx.config;
-                let text = format!(
-                    "rate limited: at most {} frames per second (bursts of {}); this frame was not handled",
-                    c.frames_per_second, c.frame_burst
-                );
-                self.reply(Event::error(id, ErrorCode::RateLimited, text));
+                self.reply(error);
                 return;
             }
-            Verdict::Abuse => {
+            Admission::Close { code, reason } => {
                 self.ctx.metrics.rate_limited.increment(1);
-                self.close(close::POLICY, "rate limit exceeded repeatedly")
-                    .await;
+                self.close(code, reason).await;
                 return;
             }
         }
@@ -192,14 +183,6 @@ impl Reader {
         session.handle_frame(bytes).await;
     }
 
-    /// The request id of a frame, for replies the session does not make itself.
-    fn request_id(&self, bytes: &[u8]) -> Option<u64> {
-        match self.codec.decode_request(bytes) {
-            Ok(request) => request.id,
-            Err(e) => e.id,
-        }
-    }
-
     /// Queues a transport-made frame; dropped when the writer is far behind (the client is
     /// flooding us, and the error is advisory).
     fn reply(&self, event: Event) {
@@ -212,7 +195,7 @@ impl Reader {
             return;
         }
         self.closing = true;
-        let reason = super::close_reason_text(reason).to_owned();
+        let reason = chatcore::transport::close::reason_text(reason).to_owned();
         let _ = self.ctl.send(Control::Close { code, reason }).await;
     }
 

@@ -16,7 +16,9 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 
-use super::{Activity, ConnContext, Control, WriterState};
+use chatcore::transport::Activity;
+
+use super::{ConnContext, Control, WriterState};
 use crate::close;
 
 type Sink<S> = SplitSink<WebSocketStream<S>, Message>;
@@ -71,7 +73,7 @@ impl Writer {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let every = self.ctx.config.ping_interval;
+        let every = self.ctx.config.ping_interval();
         let mut ping = tokio::time::interval_at(Instant::now() + every, every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
@@ -100,7 +102,7 @@ impl Writer {
                 }
                 Step::Control(None) => return WriterState::Stopped,
                 Step::Tick => {
-                    if self.activity.idle() >= self.ctx.config.idle_timeout {
+                    if self.activity.idle() >= self.ctx.config.idle_timeout() {
                         let reason = "idle timeout: nothing received, not even a pong";
                         return self.close(sink, close::IDLE_TIMEOUT, reason).await;
                     }
@@ -184,7 +186,7 @@ impl Writer {
     {
         let frame = CloseFrame {
             code: CloseCode::from(code),
-            reason: super::close_reason_text(reason).into(),
+            reason: chatcore::transport::close::reason_text(reason).into(),
         };
         let timeout = self.ctx.config.write_timeout;
         match tokio::time::timeout(timeout, sink.send(Message::Close(Some(frame)))).await {

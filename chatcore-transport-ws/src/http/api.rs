@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
+use chatcore::ErrorCode;
 use chatcore::auth::Credentials;
 use chatcore::protocol::RoomSummary;
 use chatcore::store::HistoryQuery;
@@ -18,9 +19,9 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::ApiError;
-use crate::handshake::bearer;
-use crate::server::Shared;
+use crate::api_error::ApiError;
+use crate::bearer::bearer;
+use crate::shared::Shared;
 
 /// The browser client.
 const INDEX_HTML: &str = include_str!("../../static/index.html");
@@ -108,7 +109,7 @@ pub(crate) async fn history(
     let Path(room) = room.map_err(path_error)?;
     let Query(params) = params.map_err(|e| {
         ApiError::bad_request(
-            "bad_request",
+            ErrorCode::BadRequest,
             format!(
                 "before, after and limit must be non-negative integers: {}",
                 e.body_text()
@@ -120,7 +121,7 @@ pub(crate) async fn history(
         None => limits.history_on_join,
         Some(0) => {
             let message = format!("limit must be between 1 and {}", limits.max_history_page);
-            return Err(ApiError::bad_request("invalid", message));
+            return Err(ApiError::bad_request(ErrorCode::Invalid, message));
         }
         Some(n) => n,
     };
@@ -161,7 +162,7 @@ pub(crate) async fn issue_token(
             StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
             other => other,
         };
-        ApiError::new(status, "bad_request", e.body_text())
+        ApiError::new(status, ErrorCode::BadRequest, e.body_text())
     })?;
     chatcore::names::validate_user(&request.user).map_err(|e| ApiError::from_core(&e))?;
     match auth.issue_token(&request.user) {
@@ -174,7 +175,11 @@ pub(crate) async fn issue_token(
 
 /// Any other path.
 pub(crate) async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "no such endpoint",
+    )
 }
 
 /// The caller's user name when it presents a valid bearer token; `None` without one.
@@ -202,5 +207,5 @@ fn room_error(e: &chatcore::Error, anonymous: bool) -> ApiError {
 }
 
 fn path_error(e: PathRejection) -> ApiError {
-    ApiError::bad_request("bad_request", e.body_text())
+    ApiError::bad_request(ErrorCode::BadRequest, e.body_text())
 }

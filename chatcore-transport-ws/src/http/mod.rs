@@ -13,9 +13,8 @@
 //! | `POST /api/token` | `{"user":"NAME"}` → `{"token","user"}` |
 
 mod api;
-mod error;
 
-pub(crate) use error::ApiError;
+use crate::api_error::ApiError;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -31,7 +30,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::handshake;
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Builds the router over shared transport state.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -72,7 +71,7 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!(panic = detail, "HTTP handler panicked");
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
+        chatcore::ErrorCode::Internal,
         "internal server error",
     )
     .into_response()

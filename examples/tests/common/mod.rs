@@ -128,3 +128,18 @@ fn dechunk(mut body: &str) -> String {
 pub fn services_required() -> bool {
     std::env::var("CHATCORE_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
+
+/// `chat-server ARGS…` as a child process: no inherited identity or bus settings from the
+/// environment, stdout piped (the tests read the addresses it prints), killed on drop.
+pub fn chat_server(args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .args(args)
+        .env_remove("CHATCORE_JWT_SECRET")
+        .env_remove("CHATCORE_ALLOW_GUESTS")
+        .env_remove("CHATCORE_BUS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn chat-server")
+}

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
+use chatcore::ErrorCode;
 use http::StatusCode;
 use http::header::{HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use serde_json::json;
@@ -10,13 +11,13 @@ use serde_json::json;
 #[derive(Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -30,22 +31,26 @@ impl ApiError {
         self
     }
 
-    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     /// 401 with the `WWW-Authenticate` challenge.
     pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
             .with_header(WWW_AUTHENTICATE, "Bearer realm=\"chatcore\"")
     }
 
     pub(crate) fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
     pub(crate) fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            message,
+        )
     }
 
     pub(crate) fn status(&self) -> StatusCode {
@@ -66,13 +71,13 @@ impl ApiError {
             E::Store(_) | E::Bus(_) | E::SchemaTooNew { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        Self::new(status, e.code().as_str(), e.to_string())
+        Self::new(status, e.code(), e.to_string())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
+        let body = Json(json!({"error": {"code": self.code.as_str(), "message": self.message}}));
         let mut response = (self.status, body).into_response();
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
@@ -105,7 +110,7 @@ mod tests {
         for (e, status, code) in cases {
             let a = ApiError::from_core(&e);
             assert_eq!(a.status.as_u16(), status, "{e}");
-            assert_eq!(a.code, code, "{e}");
+            assert_eq!(a.code.as_str(), code, "{e}");
         }
         let r = ApiError::unauthorized("no").into_response();
         assert!(r.headers().contains_key(WWW_AUTHENTICATE));

@@ -1,0 +1,139 @@
+//! The read pump: frames → rate limit → `Session::handle_frame`.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use chatcore::Session;
+use chatcore::protocol::{Codec, Frame};
+use chatcore::transport::{Activity, Admission, RateLimiter, close};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::{Control, ReadError, WriterState, discard, read_frame};
+use crate::TcpConfig;
+
+/// How the read loop ended.
+enum End {
+    /// The peer ended its side or the socket failed: nothing more to read.
+    PeerEnded,
+    /// A close is under way (asked for by the reader, or the writer's own): discard input.
+    Closing,
+}
+
+/// Owns the read half's loop and the per-connection rate limiter.
+pub(super) struct Reader {
+    /// The session's codec, to read request ids for refusals.
+    pub(super) codec: Codec,
+    /// Requests to the writer (error replies, close).
+    pub(super) ctl: mpsc::Sender<Control>,
+    /// The writer's state: once it closed, reading only discards.
+    pub(super) writer: watch::Receiver<WriterState>,
+    /// Touched on every frame, for the writer's idle check.
+    pub(super) activity: Arc<Activity>,
+    /// This connection's rate limit.
+    pub(super) limiter: RateLimiter,
+    /// Frame limit and timeouts.
+    pub(super) config: Arc<TcpConfig>,
+    /// We asked the writer to close: handle no more frames.
+    pub(super) closing: bool,
+}
+
+impl Reader {
+    /// Reads until the connection is over. `buf` holds what arrived after the hello.
+    pub(super) async fn run(
+        mut self,
+        mut io: OwnedReadHalf,
+        mut buf: BytesMut,
+        session: &mut Session,
+    ) {
+        let end = self.pump(&mut io, &mut buf, session).await;
+        let Reader {
+            ctl,
+            mut writer,
+            config,
+            ..
+        } = self;
+        // Without a sender the writer closes the connection (after any close it was asked for).
+        drop(ctl);
+        if matches!(end, End::PeerEnded) {
+            return;
+        }
+        let budget = config.write_timeout() + config.close_timeout();
+        let waited = tokio::time::timeout(budget, writer.wait_for(|s| *s != WriterState::Running));
+        // The watch guard is dropped here, before the next await.
+        let closed = matches!(waited.await, Ok(Ok(state)) if *state == WriterState::Closed);
+        if closed {
+            let _ = tokio::time::timeout(config.close_timeout(), discard(&mut io)).await;
+        }
+    }
+
+    async fn pump(
+        &mut self,
+        io: &mut OwnedReadHalf,
+        buf: &mut BytesMut,
+        session: &mut Session,
+    ) -> End {
+        let max = self.config.max_frame_bytes();
+        loop {
+            if *self.writer.borrow_and_update() != WriterState::Running || self.closing {
+                return End::Closing;
+            }
+            let frame = tokio::select! {
+                biased;
+                changed = self.writer.changed() => {
+                    if changed.is_err() {
+                        return End::Closing; // the writer task is gone
+                    }
+                    continue;
+                }
+                frame = read_frame(io, buf, max) => frame,
+            };
+            let payload = match frame {
+                Ok(Some(payload)) => payload,
+                Ok(None) => return End::PeerEnded,
+                Err(ReadError::Io(e)) => {
+                    tracing::debug!(error = %e, "peer went away");
+                    return End::PeerEnded;
+                }
+                Err(ReadError::TooLarge(e)) => {
+                    self.close(close::TOO_BIG, &e.to_string()).await;
+                    return End::Closing;
+                }
+            };
+            self.activity.touch();
+            if !payload.is_empty() {
+                self.data(session, &payload).await;
+            }
+        }
+    }
+
+    /// One request frame.
+    async fn data(&mut self, session: &mut Session, bytes: &[u8]) {
+        if session.close_reason().is_some() {
+            return; // the session is over; the writer is closing the connection
+        }
+        match self
+            .limiter
+            .admit(Instant::now(), Some((self.codec, bytes)))
+        {
+            Admission::Handle => session.handle_frame(bytes).await,
+            // Dropped when the writer is far behind: the client is flooding, the error is advisory.
+            Admission::Refuse(error) => {
+                let _ = self.ctl.try_send(Control::Reply(Frame::new(error)));
+            }
+            Admission::Close { code, reason } => self.close(code, reason).await,
+        }
+    }
+
+    /// Asks the writer to close the connection; no more frames are handled.
+    async fn close(&mut self, code: u16, reason: &str) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        tracing::debug!(code, reason, "closing the TCP connection");
+        let reason = close::reason_text(reason).to_owned();
+        let _ = self.ctl.send(Control::Close { code, reason }).await;
+    }
+}

@@ -1,0 +1,182 @@
+//! [`TcpTransport`]: the accept loop, the connection cap, and the graceful drain.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatcore::Hub;
+use chatcore::transport::close;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::connection::{self, Conn};
+use crate::{Result, TcpConfig, handshake};
+
+/// Longest pause after a failed `accept` (out of file descriptors, …), so a server at its
+/// limit neither spins nor stops serving.
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// State shared by the accept loop and every connection.
+#[derive(Debug)]
+struct Shared {
+    /// The hub every session belongs to.
+    hub: Hub,
+    /// The settings, shared by every connection.
+    config: Arc<TcpConfig>,
+    /// One permit per open connection, taken at accept time: the cap also covers peers that
+    /// never finish their handshake.
+    permits: Arc<Semaphore>,
+    /// Every connection task, so a shutdown can wait for them.
+    tracker: TaskTracker,
+    /// Drops the connections still open when the shutdown grace has run out.
+    kill: CancellationToken,
+}
+
+/// The TCP transport of one hub: accepts connections on any number of listeners, runs their
+/// sessions, and drains them on shutdown.
+///
+/// Cheap to clone: clones share the connection cap and the connection set. It can run beside
+/// a WebSocket transport on the same hub: users of both meet in the same rooms.
+#[derive(Debug, Clone)]
+pub struct TcpTransport {
+    shared: Arc<Shared>,
+}
+
+impl TcpTransport {
+    /// A transport for `hub`.
+    pub fn new(hub: Hub, config: TcpConfig) -> Self {
+        let shared = Shared {
+            hub,
+            permits: Arc::new(Semaphore::new(config.max_connections())),
+            config: Arc::new(config),
+            tracker: TaskTracker::new(),
+            kill: CancellationToken::new(),
+        };
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The hub.
+    pub fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &TcpConfig {
+        &self.shared.config
+    }
+
+    /// Connections currently open, handshakes included.
+    pub fn open_connections(&self) -> usize {
+        self.shared.config.max_connections() - self.shared.permits.available_permits()
+    }
+
+    /// Accepts connections on `listener` until `stop` resolves. Each gets `TCP_NODELAY` (chat
+    /// frames are small and latency matters), a slot under the connection cap (or close 1013),
+    /// and a task of its own. Failed accepts are retried with a short backoff. Connections
+    /// keep running after this returns; [`TcpTransport::drain`] or
+    /// [`TcpTransport::shutdown`] ends them.
+    pub async fn accept(&self, listener: TcpListener, stop: impl Future<Output = ()>) {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "chat TCP transport listening");
+        }
+        tokio::pin!(stop);
+        let mut backoff = Duration::from_millis(5);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut stop => return,
+                accepted = listener.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    backoff = Duration::from_millis(5);
+                    tracing::trace!(%peer, "TCP connection accepted");
+                    self.spawn(stream);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
+                }
+            }
+        }
+    }
+
+    fn spawn(&self, stream: TcpStream) {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        let shared = Arc::clone(&self.shared);
+        let permit = Arc::clone(&shared.permits).try_acquire_owned();
+        let kill = shared.kill.clone();
+        self.shared.tracker.spawn(async move {
+            let conn = Conn::new(stream, &shared.config);
+            let served = async {
+                let Ok(_permit) = permit else {
+                    let reason = format!(
+                        "the server is at its limit of {} connections; retry later",
+                        shared.config.max_connections()
+                    );
+                    conn.refuse(close::TRY_AGAIN_LATER, &reason, None).await;
+                    return;
+                };
+                if let Some((conn, session, outbound)) = handshake::accept(conn, &shared.hub, &shared.config).await {
+                    connection::run(conn, session, outbound, Arc::clone(&shared.config)).await;
+                }
+            };
+            tokio::select! {
+                () = kill.cancelled() => tracing::debug!("connection dropped at the end of shutdown"),
+                () = served => {}
+            }
+        });
+    }
+
+    /// Waits for the connections to end after the hub was shut down (by this transport or by
+    /// another one on the same hub): bounded by the shutdown grace plus two close timeouts,
+    /// after which the stragglers are dropped.
+    pub async fn drain(&self) {
+        let config = &self.shared.config;
+        let tracker = &self.shared.tracker;
+        tracker.close();
+        let bound = config.shutdown_grace() + config.close_timeout() * 2;
+        if tokio::time::timeout(bound, tracker.wait()).await.is_err() {
+            tracing::warn!(
+                open = tracker.len(),
+                "TCP connections still open after the shutdown grace; dropping them"
+            );
+            self.shared.kill.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(1), tracker.wait()).await;
+        }
+    }
+
+    /// Shuts the hub down ([`Hub::shutdown`] with the shutdown grace): every session closes as
+    /// going away, so each connection writes its queued frames and a close 1001. Then
+    /// [`TcpTransport::drain`]s. Returns the hub's shutdown result.
+    pub async fn shutdown(&self) -> Result<()> {
+        let hub = self
+            .shared
+            .hub
+            .shutdown(self.shared.config.shutdown_grace())
+            .await;
+        self.drain().await;
+        hub.map_err(Into::into)
+    }
+}
+
+/// Serves `hub` over TCP on `listener` until `shutdown` resolves, then shuts down gracefully:
+/// stops accepting, shuts the hub down (in-flight sends commit, sessions close with 1001 after
+/// their queued frames) and waits for the connections.
+///
+/// Errors: the hub failing to close its store or bus ([`Error::Hub`](crate::Error::Hub)).
+pub async fn serve<F>(listener: TcpListener, hub: Hub, config: TcpConfig, shutdown: F) -> Result<()>
+where
+    F: Future<Output = ()> + Send,
+{
+    let transport = TcpTransport::new(hub, config);
+    transport.accept(listener, shutdown).await;
+    tracing::info!("TCP transport shutting down: no new connections");
+    transport.shutdown().await
+}

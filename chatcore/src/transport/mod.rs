@@ -1,0 +1,22 @@
+//! What every transport needs besides the [`Hub`](crate::Hub): the close codes a session ends
+//! with, a per-connection rate limiter, and the choice of [`Credentials`](crate::auth::Credentials)
+//! from what a client presented.
+//!
+//! [`framed`] is the wire format of stream transports (length-prefixed frames, `hello`,
+//! `close`), shared by the TCP transport and the clients that speak it.
+//!
+//! Transports (`chatcore-transport-ws`, `chatcore-transport-tcp`) never depend on each other;
+//! what both must do the same way lives here, once, so a WebSocket user and a TCP user see
+//! the same limits, the same refusals and the same close codes.
+
+mod activity;
+pub mod close;
+mod credentials;
+pub mod framed;
+mod limits;
+mod rate;
+
+pub use activity::Activity;
+pub use credentials::{CredentialHints, choose_credentials};
+pub use limits::{Keepalive, RateLimit};
+pub use rate::{ABUSE, Admission, RateLimiter, Verdict};
