@@ -110,7 +110,7 @@ impl Client {
     fn spawn(
         config: ClientConfig,
         status: ConnectionState,
-        opened: Option<connection::Opened>,
+        opened: Option<link::Opened>,
     ) -> (Client, Events) {
         let (tx, rx) = mpsc::channel(config.event_buffer);
         let session = opened.as_ref().map(|o| o.session.clone());
