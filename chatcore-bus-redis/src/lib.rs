@@ -142,6 +142,7 @@ impl RedisBus {
         let settings = Settings {
             node_id: config.node_id.clone(),
             room_prefix: config.room_channel_prefix(),
+            nodes_channel: config.nodes_channel(),
             publish_queue: config.publish_queue,
             max_batch: config.max_batch,
             flush_timeout: config.command_timeout,
@@ -166,7 +167,7 @@ impl Bus for RedisBus {
     }
 
     async fn start(&self, handler: Arc<dyn BusHandler>) -> chatcore::Result<()> {
-        Ok(self.inner.engine.start(handler)?)
+        Ok(self.inner.engine.start(handler).await?)
     }
 
     async fn subscribe(&self, room: &str) -> chatcore::Result<()> {
