@@ -193,6 +193,12 @@ impl RedisBusConfig {
     pub(crate) fn room_channel_prefix(&self) -> String {
         format!("{}room:", self.prefix)
     }
+
+    /// The channel of node-wide events: `{prefix}nodes`. Never a room channel, since those
+    /// all start with `{prefix}room:`.
+    pub(crate) fn nodes_channel(&self) -> String {
+        format!("{}nodes", self.prefix)
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +212,7 @@ mod tests {
         a.validate().expect("defaults are valid");
         assert_ne!(a.node_id, b.node_id);
         assert_eq!(a.room_channel_prefix(), "chatcore:room:");
+        assert_eq!(a.nodes_channel(), "chatcore:nodes");
     }
 
     #[test]

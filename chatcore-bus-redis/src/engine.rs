@@ -7,6 +7,11 @@
 //! again as a `Head` once publishing works, so other nodes read the lost messages from the
 //! store even when no later message of the room would reveal the gap.
 //!
+//! **Where events go**: a room's events on `{prefix}room:{name}`, node-wide events
+//! ([`Channel::AllNodes`]) on `{prefix}nodes`, which [`Engine::start`] subscribes so that
+//! every started node hears them whatever rooms it serves. The driver keeps it among its
+//! wanted channels, so it is subscribed again after a reconnect, with the rooms.
+//!
 //! **Losses this node suffered** (its reader fell behind, or the subscribed connection was
 //! down): the handler hears [`BusHandler::on_gap_suspected`] and checks its rooms against
 //! the store.
@@ -17,15 +22,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use chatcore::bus::{BusEvent, BusHandler};
+use chatcore::bus::{BusEvent, BusHandler, Channel};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
-use crate::driver::{Driver, Events, Incoming, Outgoing};
+use crate::driver::{Driver, Outgoing};
 use crate::stats::{BusStats, Counters, worth_logging};
-use crate::wire::{self, Rejected};
+use crate::wire;
 use crate::{Error, Result};
 
 /// Pipelines in flight at once. More than one keeps Redis busy while the previous batch's
@@ -47,6 +52,8 @@ pub(crate) struct Settings {
     pub(crate) node_id: String,
     /// `{prefix}room:`, prepended to a room name to make its channel.
     pub(crate) room_prefix: String,
+    /// `{prefix}nodes`, the channel of node-wide events.
+    pub(crate) nodes_channel: String,
     pub(crate) publish_queue: usize,
     pub(crate) max_batch: usize,
     /// How long `close` waits for the queue to drain.
@@ -58,6 +65,8 @@ pub(crate) struct Settings {
 pub(crate) struct Engine<D: Driver> {
     node_id: Arc<str>,
     room_prefix: Arc<str>,
+    /// The channel of node-wide events, subscribed by `start` and never unsubscribed.
+    nodes_channel: Arc<str>,
     driver: D,
     /// Encoded events waiting for the drain task. Bounded: a full queue drops (and counts).
     queue: mpsc::Sender<Outgoing>,
@@ -121,6 +130,7 @@ impl<D: Driver> Engine<D> {
         Self {
             node_id: settings.node_id.into(),
             room_prefix: settings.room_prefix.into(),
+            nodes_channel: settings.nodes_channel.into(),
             driver,
             queue,
             queue_capacity: settings.publish_queue,
@@ -139,15 +149,28 @@ impl<D: Driver> Engine<D> {
         &self.node_id
     }
 
-    fn channel(&self, room: &str) -> String {
+    /// A room's Redis channel.
+    fn room_channel(&self, room: &str) -> String {
         format!("{}{room}", self.room_prefix)
     }
 
-    /// Starts delivering received events to `handler`.
-    pub(crate) fn start(&self, handler: Arc<dyn BusHandler>) -> Result<()> {
+    /// The Redis channel an event travels on.
+    fn channel(&self, channel: Channel<'_>) -> String {
+        match channel {
+            Channel::Room(room) => self.room_channel(room),
+            Channel::AllNodes => self.nodes_channel.to_string(),
+        }
+    }
+
+    /// Subscribes the node-wide channel and starts delivering received events to `handler`:
+    /// node-wide ones, and those of subscribed rooms.
+    pub(crate) async fn start(&self, handler: Arc<dyn BusHandler>) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
+        // Listening first, so nothing published after the subscription is confirmed is missed.
+        let events = self.driver.events();
+        self.driver.subscribe(&self.nodes_channel).await?;
         let mut receiver = self.receiver.lock().unwrap_or_else(PoisonError::into_inner);
         if receiver.is_some() {
             return Err(Error::Config("the bus was already started".into()));
@@ -155,11 +178,12 @@ impl<D: Driver> Engine<D> {
         let ctx = Receiver {
             node_id: Arc::clone(&self.node_id),
             room_prefix: Arc::clone(&self.room_prefix),
+            nodes_channel: Arc::clone(&self.nodes_channel),
             rooms: Arc::clone(&self.rooms),
             counters: Arc::clone(&self.counters),
             handler,
         };
-        *receiver = Some(AbortOnDrop(tokio::spawn(ctx.run(self.driver.events()))));
+        *receiver = Some(AbortOnDrop(tokio::spawn(ctx.run(events))));
         Ok(())
     }
 
@@ -168,7 +192,7 @@ impl<D: Driver> Engine<D> {
             return Err(Error::Closed);
         }
         let added = self.rooms_mut().insert(room.to_owned());
-        let result = self.driver.subscribe(&self.channel(room)).await;
+        let result = self.driver.subscribe(&self.room_channel(room)).await;
         if result.is_err() && added {
             self.rooms_mut().remove(room);
         }
@@ -180,7 +204,7 @@ impl<D: Driver> Engine<D> {
         if self.closed.load(Ordering::Acquire) {
             return Ok(());
         }
-        self.driver.unsubscribe(&self.channel(room)).await
+        self.driver.unsubscribe(&self.room_channel(room)).await
     }
 
     /// Encodes and queues; never waits. Drops (and counts) when the queue is full or closed.
@@ -193,18 +217,18 @@ impl<D: Driver> Engine<D> {
             Ok(payload) => payload,
             Err(e) => {
                 Counters::add(&self.counters.dropped, 1);
-                tracing::error!(room = event.room(), error = %e, "cannot encode a bus event; dropped");
+                tracing::error!(channel = ?event.channel(), error = %e, "cannot encode a bus event; dropped");
                 return;
             }
         };
         let item = Outgoing {
-            channel: self.channel(event.room()),
+            channel: self.channel(event.channel()),
             payload,
-            head: head_of(&event),
+            head: head_of(&event).map(|(_, seq)| seq),
         };
         if let Err(e) = self.queue.try_send(item) {
-            if let Some(seq) = head_of(&event) {
-                remember_lost(&self.lost_heads, event.room(), seq);
+            if let Some((room, seq)) = head_of(&event) {
+                remember_lost(&self.lost_heads, room, seq);
             }
             let dropped = Counters::add(&self.counters.dropped, 1);
             if worth_logging(dropped) {
@@ -285,11 +309,11 @@ impl<D: Driver> Engine<D> {
     }
 }
 
-/// The seq announced by an event whose loss other nodes must learn about.
-fn head_of(event: &BusEvent) -> Option<u64> {
+/// The room and seq announced by an event whose loss other nodes must learn about.
+fn head_of(event: &BusEvent) -> Option<(&str, u64)> {
     match event {
-        BusEvent::Message(m) => Some(m.seq),
-        BusEvent::Head { seq, .. } => Some(*seq),
+        BusEvent::Message(m) => Some((&m.room, m.seq)),
+        BusEvent::Head { room, seq } => Some((room, *seq)),
         _ => None,
     }
 }
@@ -462,85 +486,8 @@ async fn drain<D: Driver>(d: Drain<D>, mut rx: mpsc::Receiver<Outgoing>, max_bat
     d.driver.close().await;
 }
 
-/// The receive loop's state.
-struct Receiver {
-    node_id: Arc<str>,
-    room_prefix: Arc<str>,
-    rooms: Arc<RwLock<HashSet<String>>>,
-    counters: Arc<Counters>,
-    handler: Arc<dyn BusHandler>,
-}
+mod receive;
 
-impl Receiver {
-    async fn run(self, mut events: impl Events) {
-        while let Some(incoming) = events.next().await {
-            match incoming {
-                Incoming::Message { channel, payload } => self.deliver(&channel, &payload),
-                Incoming::Lagged(n) => {
-                    let lagged = Counters::add(&self.counters.lagged, n);
-                    tracing::warn!(
-                        lost = n,
-                        lagged,
-                        "bus reader fell behind; messages lost (repaired from the store)"
-                    );
-                    self.gap_suspected();
-                }
-                Incoming::Resubscribed => {
-                    tracing::info!(
-                        "bus re-subscribed after a disconnect; checking rooms against the store"
-                    );
-                    self.gap_suspected();
-                }
-            }
-        }
-    }
-
-    fn gap_suspected(&self) {
-        Counters::add(&self.counters.gaps_suspected, 1);
-        self.handler.on_gap_suspected();
-    }
-
-    fn deliver(&self, channel: &[u8], payload: &[u8]) {
-        let Some(room) = channel.strip_prefix(self.room_prefix.as_bytes()) else {
-            return; // not a room channel of ours
-        };
-        let Ok(room) = std::str::from_utf8(room) else {
-            return; // we never subscribe to such a channel
-        };
-        if !self
-            .rooms
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(room)
-        {
-            return; // unsubscribed while the message was in flight
-        }
-        match wire::decode(room, payload) {
-            Ok(envelope) if *envelope.origin == *self.node_id => {
-                Counters::add(&self.counters.own, 1);
-            }
-            Ok(envelope) => {
-                Counters::add(&self.counters.received, 1);
-                self.handler.on_event(envelope);
-            }
-            Err(reason) => {
-                let errors = Counters::add(&self.counters.decode_errors, 1);
-                if worth_logging(errors) {
-                    let reason = match reason {
-                        Rejected::Undecodable => "not a MessagePack bus envelope",
-                        Rejected::WrongRoom => "event of another room",
-                    };
-                    tracing::warn!(
-                        room,
-                        bytes = payload.len(),
-                        decode_errors = errors,
-                        "ignored a bus payload: {reason}"
-                    );
-                }
-            }
-        }
-    }
-}
-
+use receive::Receiver;
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,8 @@
 //! connected to every other node. Built on [fred](https://docs.rs/fred).
 //!
 //! - **Fan-out per room**: one channel per room, subscribed only while the room has local
-//!   members; one `PUBLISH` per event, never per recipient.
+//!   members, plus one node-wide channel every node hears; one `PUBLISH` per event, never per
+//!   recipient.
 //! - **Never in the way**: [`publish`](Bus::publish) only queues; a task sends the queue in
 //!   pipelines. A full queue or a Redis outage drops events (counted), never blocks or grows.
 //! - **Survives Redis restarts**: reconnects with exponential backoff, re-subscribes, and
@@ -40,11 +41,18 @@
 //! **Connections.** Two per node: one publishes (pipelined), one is subscribed (a subscribed
 //! Redis connection can do nothing else).
 //!
-//! **Channels.** Room `name` travels on channel `{prefix}room:{name}` (prefix `chatcore:` by
-//! default). The hub subscribes a room when its first local member joins and unsubscribes when
-//! the last leaves, so a node hears only rooms it serves. With
-//! [`sharded`](RedisBusConfig::sharded), `SPUBLISH`/`SSUBSCRIBE` keep each room on the Redis
-//! Cluster shard owning its channel instead of broadcasting it to every cluster node.
+//! **Channels.** An event's [`Channel`](chatcore::bus::Channel) picks its Redis channel
+//! (`{prefix}` is `chatcore:` by default):
+//!
+//! | channel | carries | subscribed |
+//! |---|---|---|
+//! | `{prefix}room:{name}` | room `name`'s messages, heads, typing, presence and rosters | while the room has local members: the hub subscribes it when the first joins and unsubscribes it when the last leaves, so a node hears only rooms it serves |
+//! | `{prefix}nodes` | node-wide events ([`Channel::AllNodes`](chatcore::bus::Channel::AllNodes)): a [`BusEvent::Invite`] telling the recipient's node about a direct message | by every node, from [`start`](Bus::start) until [`close`](Bus::close), whatever rooms it serves |
+//!
+//! Both kinds are subscribed again after a reconnect. No room channel can be mistaken for the
+//! node-wide one: every room channel starts with `{prefix}room:`. With
+//! [`sharded`](RedisBusConfig::sharded), `SPUBLISH`/`SSUBSCRIBE` keep each channel on the
+//! Redis Cluster shard owning it instead of broadcasting it to every cluster node.
 //!
 //! **Keys.** None. Pub/sub stores nothing, and the bus writes no key: messages live in the
 //! store, and presence travels as events (below).
@@ -53,8 +61,9 @@
 //! publishing node's id, and `event`) encoded as MessagePack with named fields
 //! (`rmp_serde::to_vec_named`), so a newer node may add fields without breaking older ones
 //! during a rolling upgrade. Redis delivers a node's own publications back to it; they are
-//! recognized by `origin` and ignored. A payload that does not decode, or whose event belongs
-//! to another room than its channel, is logged (sparingly) and counted in
+//! recognized by `origin` and ignored. A payload that does not decode, or whose event travels
+//! on another channel than the one it came on (another room's, or a room event on the
+//! node-wide channel, or the reverse), is logged (sparingly) and counted in
 //! [`BusStats::decode_errors`], never delivered, never a panic.
 //!
 //! **Publishing.** [`publish`](Bus::publish) encodes the event and puts it on a bounded queue
@@ -89,8 +98,8 @@
 //! **Reconnecting.** When Redis goes away both connections retry with exponential backoff
 //! ([`reconnect_min`](RedisBusConfig::reconnect_min) doubling up to
 //! [`reconnect_max`](RedisBusConfig::reconnect_max)), forever. Meanwhile `ping` fails, publishing
-//! drops and counts, and `subscribe` records the wish. After reconnecting, every wanted room is
-//! subscribed again, then the hub is told to repair (above). A connection that dies without
+//! drops and counts, and `subscribe` records the wish. After reconnecting, the node-wide channel
+//! and every wanted room are subscribed again, then the hub is told to repair (above). A connection that dies without
 //! being closed (a network partition, a host that vanished) is noticed too: every 5 s the bus
 //! pings both connections, and one that leaves a command unanswered for
 //! [`command_timeout`](RedisBusConfig::command_timeout) is closed and reopened.
@@ -142,6 +151,7 @@ impl RedisBus {
         let settings = Settings {
             node_id: config.node_id.clone(),
             room_prefix: config.room_channel_prefix(),
+            nodes_channel: config.nodes_channel(),
             publish_queue: config.publish_queue,
             max_batch: config.max_batch,
             flush_timeout: config.command_timeout,
@@ -166,7 +176,7 @@ impl Bus for RedisBus {
     }
 
     async fn start(&self, handler: Arc<dyn BusHandler>) -> chatcore::Result<()> {
-        Ok(self.inner.engine.start(handler)?)
+        Ok(self.inner.engine.start(handler).await?)
     }
 
     async fn subscribe(&self, room: &str) -> chatcore::Result<()> {

@@ -7,7 +7,7 @@
 //! decode error, which is harmless (the bus is at most once).
 
 use bytes::Bytes;
-use chatcore::bus::{BusEvent, Envelope};
+use chatcore::bus::{BusEvent, Channel, Envelope};
 use serde::Serialize;
 
 /// The same shape as [`Envelope`], borrowed, so encoding needs no clone of the event.
@@ -27,15 +27,17 @@ pub(crate) fn encode(origin: &str, event: &BusEvent) -> Result<Bytes, rmp_serde:
 pub(crate) enum Rejected {
     /// Not a MessagePack envelope of a known event.
     Undecodable,
-    /// A valid envelope whose event belongs to another room than the channel it came on.
-    WrongRoom,
+    /// A valid envelope whose event travels on another channel than the one it came on: a
+    /// room's event on another room's channel or on the node-wide channel, or a node-wide
+    /// event on a room's channel.
+    WrongChannel,
 }
 
-/// Decodes a payload that arrived on `room`'s channel.
-pub(crate) fn decode(room: &str, payload: &[u8]) -> Result<Envelope, Rejected> {
+/// Decodes a payload that arrived on the Redis channel of `channel`.
+pub(crate) fn decode(channel: Channel<'_>, payload: &[u8]) -> Result<Envelope, Rejected> {
     let envelope: Envelope = rmp_serde::from_slice(payload).map_err(|_| Rejected::Undecodable)?;
-    if envelope.event.room() != room {
-        return Err(Rejected::WrongRoom);
+    if envelope.event.channel() != channel {
+        return Err(Rejected::WrongChannel);
     }
     Ok(envelope)
 }
@@ -91,7 +93,7 @@ mod tests {
     fn round_trips_every_kind() {
         for event in events() {
             let bytes = encode("node-1", &event).expect("encode");
-            let env = decode(event.room(), &bytes).expect("decode");
+            let env = decode(event.channel(), &bytes).expect("decode");
             assert_eq!(env.origin, "node-1");
             assert_eq!(env.event, event);
         }
@@ -113,12 +115,26 @@ mod tests {
     }
 
     #[test]
-    fn rejects_garbage_and_wrong_rooms() {
+    fn rejects_garbage_and_wrong_channels() {
         for garbage in [&b""[..], b"hello", b"\x81\xa6origin", b"\xc1", &[0xff; 64]] {
-            assert_eq!(decode("r", garbage).err(), Some(Rejected::Undecodable));
+            assert_eq!(
+                decode(Channel::Room("r"), garbage).err(),
+                Some(Rejected::Undecodable)
+            );
         }
-        let bytes = encode("n", &events()[1]).expect("encode");
-        assert_eq!(decode("other", &bytes).err(), Some(Rejected::WrongRoom));
+        let typing = encode("n", &events()[1]).expect("encode");
+        let invite = encode("n", &events()[5]).expect("encode");
+        for (channel, bytes) in [
+            (Channel::Room("other"), &typing),
+            (Channel::AllNodes, &typing),
+            (Channel::Room("dm:ann:bob"), &invite),
+        ] {
+            assert_eq!(
+                decode(channel, bytes).err(),
+                Some(Rejected::WrongChannel),
+                "{channel:?}"
+            );
+        }
     }
 
     #[test]
@@ -136,6 +152,9 @@ mod tests {
             trace_id: 9,
         })
         .expect("encode");
-        assert_eq!(decode("r", &bytes).expect("decode").event, event);
+        assert_eq!(
+            decode(Channel::Room("r"), &bytes).expect("decode").event,
+            event
+        );
     }
 }

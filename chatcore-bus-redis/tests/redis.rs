@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use chatcore::bus::{Bus, BusEvent};
+use chatcore::bus::{Bus, BusEvent, Channel};
 use chatcore_bus_redis::{Error, RedisBus, RedisBusConfig};
 use common::{PrivateRedis, RedisFactory, message, next, redis_url, seq_of};
 use fred::interfaces::{ClientLike, PubsubInterface};
@@ -143,10 +143,21 @@ async fn connect_failure_is_one_clear_line() {
     assert!(matches!(err, Error::Config(_)), "{err:?}");
 }
 
+/// An event on `channel`: a message numbered `seq`, or an invite for a user named after it.
+fn probe(channel: Channel<'_>, seq: u64) -> BusEvent {
+    match channel {
+        Channel::Room(room) => message(room, seq),
+        Channel::AllNodes => BusEvent::Invite {
+            user: format!("user{seq}"),
+            room: format!("dm:ann:user{seq}"),
+        },
+    }
+}
+
 /// Stops the private Redis, checks the bus degrades without blocking, restarts it and
 /// checks that ping recovers, that the hub is told to repair gaps once the rooms are
 /// subscribed again, that the dropped messages' head is published again, and that delivery
-/// resumes, also for a room subscribed during the outage.
+/// resumes, also for a room subscribed during the outage and for node-wide events.
 async fn survives_restart(sharded: bool) {
     let Some(mut redis) = PrivateRedis::start().await else {
         return;
@@ -187,7 +198,8 @@ async fn survives_restart(sharded: bool) {
         a.ping().await.is_ok() && b.ping().await.is_ok()
     })
     .await;
-    // b re-subscribed and told its hub to check the store; a (no rooms) reported too.
+    // b re-subscribed and told its hub to check the store; a (no rooms, only the node-wide
+    // channel) reported too.
     wait_for("gap reports after re-subscribing", || async {
         b_inbox.gaps() >= 1 && a_inbox.gaps() >= 1
     })
@@ -200,17 +212,18 @@ async fn survives_restart(sharded: bool) {
     })
     .await;
 
-    // Delivery resumes once b has re-subscribed: publish until something arrives.
-    for room in ["r", "late"] {
+    // Delivery resumes once b has re-subscribed, on the node-wide channel too: publish until
+    // something arrives.
+    for channel in [Channel::Room("r"), Channel::Room("late"), Channel::AllNodes] {
         let mut seq = 1_000_000;
         let env = tokio::time::timeout(Duration::from_secs(30), async {
             loop {
                 seq += 1;
-                a.publish(message(room, seq));
+                a.publish(probe(channel, seq));
                 if let Ok(Some(env)) =
                     tokio::time::timeout(Duration::from_millis(100), b_rx.recv()).await
                 {
-                    if env.event.room() == room {
+                    if env.event.channel() == channel {
                         return env;
                     }
                 }

@@ -28,13 +28,14 @@ fn settings(node: &str) -> Settings {
     Settings {
         node_id: node.into(),
         room_prefix: "t:room:".into(),
+        nodes_channel: "t:nodes".into(),
         publish_queue: 1024,
         max_batch: 64,
         flush_timeout: Duration::from_secs(5),
     }
 }
 
-fn node(
+async fn node(
     net: &StubNet,
     settings: Settings,
 ) -> (
@@ -47,6 +48,7 @@ fn node(
     let (tx, rx) = mpsc::unbounded_channel();
     engine
         .start(Arc::new(Inbox(Mutex::new(tx))))
+        .await
         .expect("start");
     (engine, driver, rx)
 }
@@ -82,8 +84,8 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Envelope>) -> Envelope {
 #[tokio::test]
 async fn delivers_to_others_in_order_and_never_to_self() {
     let net = StubNet::default();
-    let (a, _, mut a_rx) = node(&net, settings("a"));
-    let (b, _, mut b_rx) = node(&net, settings("b"));
+    let (a, _, mut a_rx) = node(&net, settings("a")).await;
+    let (b, _, mut b_rx) = node(&net, settings("b")).await;
     a.subscribe("r").await.expect("subscribe");
     b.subscribe("r").await.expect("subscribe");
     for i in 1..=500 {
@@ -110,8 +112,8 @@ async fn delivers_to_others_in_order_and_never_to_self() {
 #[tokio::test]
 async fn only_subscribed_rooms_are_delivered_even_if_the_server_sends_more() {
     let net = StubNet::default();
-    let (a, _, _a_rx) = node(&net, settings("a"));
-    let (b, b_driver, mut b_rx) = node(&net, settings("b"));
+    let (a, _, _a_rx) = node(&net, settings("a")).await;
+    let (b, b_driver, mut b_rx) = node(&net, settings("b")).await;
     b.subscribe("r").await.expect("subscribe");
     b.subscribe("gone").await.expect("subscribe");
     b.unsubscribe("gone").await.expect("unsubscribe");
@@ -128,8 +130,8 @@ async fn only_subscribed_rooms_are_delivered_even_if_the_server_sends_more() {
 #[tokio::test]
 async fn garbage_and_misrouted_payloads_are_counted_and_ignored() {
     let net = StubNet::default();
-    let (a, _, _a_rx) = node(&net, settings("a"));
-    let (b, _, mut b_rx) = node(&net, settings("b"));
+    let (a, _, _a_rx) = node(&net, settings("a")).await;
+    let (b, _, mut b_rx) = node(&net, settings("b")).await;
     b.subscribe("r").await.expect("subscribe");
     net.inject("t:room:r", &b"\xde\xad\xbe\xef"[..]);
     net.inject("t:room:r", &b""[..]);
@@ -142,13 +144,57 @@ async fn garbage_and_misrouted_payloads_are_counted_and_ignored() {
     assert_eq!(b.stats().received, 1);
 }
 
+fn invite(user: &str) -> BusEvent {
+    BusEvent::Invite {
+        user: user.into(),
+        room: format!("dm:ann:{user}"),
+    }
+}
+
+#[tokio::test]
+async fn node_wide_events_reach_every_node_whatever_it_subscribed() {
+    let net = StubNet::default();
+    let (a, _, mut a_rx) = node(&net, settings("a")).await;
+    let (b, _, mut b_rx) = node(&net, settings("b")).await;
+    let (c, _, mut c_rx) = node(&net, settings("c")).await;
+    b.subscribe("r").await.expect("subscribe");
+    b.unsubscribe("r").await.expect("unsubscribe"); // b serves no room now
+    c.subscribe("dm:ann:bob").await.expect("subscribe");
+    // Misrouted: a room's event on the node-wide channel, an invite on a room's channel.
+    net.inject(
+        "t:nodes",
+        wire::encode("x", &message("r", 1)).expect("encode"),
+    );
+    net.inject(
+        "t:room:dm:ann:bob",
+        wire::encode("x", &invite("bob")).expect("encode"),
+    );
+    a.publish(invite("bob"));
+    for rx in [&mut b_rx, &mut c_rx] {
+        let env = next(rx).await;
+        assert_eq!((env.origin.as_str(), env.event), ("a", invite("bob")));
+    }
+    b.publish(invite("cy"));
+    assert_eq!(
+        next(&mut a_rx).await.event,
+        invite("cy"),
+        "a saw nothing of its own first"
+    );
+    assert_eq!(next(&mut c_rx).await.event, invite("cy"));
+    assert!(c_rx.try_recv().is_err());
+    assert_eq!(a.stats().own, 1);
+    let stats = c.stats();
+    assert_eq!((stats.received, stats.decode_errors), (2, 2), "{stats:?}");
+    assert_eq!(b.stats().rooms, 0, "the node-wide channel is not a room");
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_full_queue_drops_and_counts_without_blocking() {
     let net = StubNet::default();
     let mut s = settings("a");
     s.publish_queue = 8;
     s.max_batch = 2;
-    let (a, a_driver, _a_rx) = node(&net, s);
+    let (a, a_driver, _a_rx) = node(&net, s).await;
     a_driver.paused.send_replace(true); // Redis answers nothing
     for i in 0..100 {
         a.publish(message("r", i));
@@ -170,7 +216,7 @@ async fn a_full_queue_drops_and_counts_without_blocking() {
 #[tokio::test]
 async fn disconnected_drops_fast_and_ping_fails() {
     let net = StubNet::default();
-    let (a, a_driver, _a_rx) = node(&net, settings("a"));
+    let (a, a_driver, _a_rx) = node(&net, settings("a")).await;
     a.ping().await.expect("ping while connected");
     a_driver.connected.store(false, Ordering::SeqCst);
     assert!(matches!(a.ping().await, Err(Error::Disconnected)));
@@ -187,8 +233,8 @@ async fn disconnected_drops_fast_and_ping_fails() {
 #[tokio::test(flavor = "current_thread")]
 async fn pipelines_batch_what_is_queued() {
     let net = StubNet::default();
-    let (a, a_driver, _a_rx) = node(&net, settings("a"));
-    let (b, _, mut b_rx) = node(&net, settings("b"));
+    let (a, a_driver, _a_rx) = node(&net, settings("a")).await;
+    let (b, _, mut b_rx) = node(&net, settings("b")).await;
     b.subscribe("r").await.expect("subscribe");
     for i in 0..1000 {
         a.publish(message("r", i)); // no yield: all queued before the drain task runs
@@ -205,8 +251,8 @@ async fn pipelines_batch_what_is_queued() {
 #[tokio::test]
 async fn close_flushes_then_refuses() {
     let net = StubNet::default();
-    let (a, a_driver, _a_rx) = node(&net, settings("a"));
-    let (b, _, mut b_rx) = node(&net, settings("b"));
+    let (a, a_driver, _a_rx) = node(&net, settings("a")).await;
+    let (b, _, mut b_rx) = node(&net, settings("b")).await;
     b.subscribe("r").await.expect("subscribe");
     for i in 0..300 {
         a.publish(message("r", i));
@@ -234,8 +280,8 @@ async fn close_flushes_then_refuses() {
 #[tokio::test]
 async fn dropping_the_bus_flushes_and_disconnects() {
     let net = StubNet::default();
-    let (a, a_driver, _a_rx) = node(&net, settings("a"));
-    let (b, _, mut b_rx) = node(&net, settings("b"));
+    let (a, a_driver, _a_rx) = node(&net, settings("a")).await;
+    let (b, _, mut b_rx) = node(&net, settings("b")).await;
     b.subscribe("r").await.expect("subscribe");
     a.publish(message("r", 1));
     drop(a);
@@ -252,11 +298,13 @@ async fn dropping_the_bus_flushes_and_disconnects() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_lagging_reader_counts_losses() {
     let net = StubNet::default();
-    let (a, _, _a_rx) = node(&net, settings("a"));
+    let (a, _, _a_rx) = node(&net, settings("a")).await;
     let driver = net.driver(16); // b's client buffers 16 messages only
     let b = Engine::new(driver, settings("b"));
     let (tx, mut b_rx) = mpsc::unbounded_channel();
-    b.start(Arc::new(Inbox(Mutex::new(tx)))).expect("start");
+    b.start(Arc::new(Inbox(Mutex::new(tx))))
+        .await
+        .expect("start");
     b.subscribe("r").await.expect("subscribe");
     for i in 0..100 {
         a.publish(message("r", i));
@@ -275,10 +323,10 @@ async fn a_lagging_reader_counts_losses() {
 #[tokio::test]
 async fn start_twice_is_an_error() {
     let net = StubNet::default();
-    let (a, _, _rx) = node(&net, settings("a"));
+    let (a, _, _rx) = node(&net, settings("a")).await;
     let (tx, _rx2) = mpsc::unbounded_channel();
     assert!(matches!(
-        a.start(Arc::new(Inbox(Mutex::new(tx)))),
+        a.start(Arc::new(Inbox(Mutex::new(tx)))).await,
         Err(Error::Config(_))
     ));
 }
@@ -307,11 +355,11 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 #[tokio::test]
 async fn resubscribing_and_lagging_report_a_suspected_gap() {
     let net = StubNet::default();
-    let (a, _, _a_rx) = node(&net, settings("a"));
+    let (a, _, _a_rx) = node(&net, settings("a")).await;
     let driver = net.driver(16);
     let b = Engine::new(driver.clone(), settings("b"));
     let gaps = Arc::new(GapCounter(Default::default()));
-    b.start(gaps.clone()).expect("start");
+    b.start(gaps.clone()).await.expect("start");
     b.subscribe("r").await.expect("subscribe");
 
     driver.resubscribed();
@@ -340,8 +388,8 @@ async fn resubscribing_and_lagging_report_a_suspected_gap() {
 #[tokio::test]
 async fn dropped_heads_are_announced_again_once_connected() {
     let net = StubNet::default();
-    let (a, a_driver, _a_rx) = node(&net, settings("a"));
-    let (b, _, mut b_rx) = node(&net, settings("b"));
+    let (a, a_driver, _a_rx) = node(&net, settings("a")).await;
+    let (b, _, mut b_rx) = node(&net, settings("b")).await;
     b.subscribe("r").await.expect("subscribe");
     b.subscribe("quiet").await.expect("subscribe");
     a_driver.connected.store(false, Ordering::SeqCst);

@@ -57,10 +57,10 @@ pub enum BusEvent {
         /// How long this roster stays valid without renewal, in milliseconds.
         lease_ms: u64,
     },
-    /// Someone sent `user` a direct message in the `dm:` room `room`. It travels on the
-    /// [`INVITES`] channel, which every hub subscribes to, so the node where `user` is
-    /// connected joins their sessions to the conversation, as the sender's node does for
-    /// sessions of its own.
+    /// Someone sent `user` a direct message in the `dm:` room `room`. It travels on
+    /// [`Channel::AllNodes`], so it reaches every node whatever rooms it subscribed, and the
+    /// node where `user` is connected joins their sessions to the conversation, as the
+    /// sender's node does for sessions of its own.
     Invite {
         /// The recipient.
         user: String,
@@ -69,20 +69,40 @@ pub enum BusEvent {
     },
 }
 
-/// The channel of [`BusEvent::Invite`]. Not a valid room name (room names hold no spaces),
-/// so no room can share it.
-pub const INVITES: &str = "invites to direct rooms";
+/// Where a [`BusEvent`] travels, and so which nodes hear it.
+///
+/// Deliberately not `#[non_exhaustive]`: a bus backend must route every kind of channel on
+/// purpose, so a new one is a compile error in each backend rather than a silent misroute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel<'a> {
+    /// A room's channel: delivered to the nodes that [subscribed](Bus::subscribe) to the
+    /// room.
+    Room(&'a str),
+    /// The node-wide channel: delivered to every other started node, whatever rooms it
+    /// subscribed to. For events about a room that a node may not serve yet (a direct
+    /// message to one of its users).
+    AllNodes,
+}
 
 impl BusEvent {
-    /// The room this event belongs to.
-    pub fn room(&self) -> &str {
+    /// The channel this event travels on.
+    pub fn channel(&self) -> Channel<'_> {
         match self {
-            BusEvent::Message(m) => &m.room,
+            BusEvent::Message(m) => Channel::Room(&m.room),
             BusEvent::Typing { room, .. }
             | BusEvent::Head { room, .. }
             | BusEvent::Presence { room, .. }
-            | BusEvent::Roster { room, .. } => room,
-            BusEvent::Invite { .. } => INVITES,
+            | BusEvent::Roster { room, .. } => Channel::Room(room),
+            BusEvent::Invite { .. } => Channel::AllNodes,
+        }
+    }
+
+    /// The room whose channel carries this event; `None` for node-wide events (an
+    /// [`Invite`](BusEvent::Invite) names a room, but travels to every node).
+    pub fn room(&self) -> Option<&str> {
+        match self.channel() {
+            Channel::Room(room) => Some(room),
+            Channel::AllNodes => None,
         }
     }
 }
@@ -99,7 +119,7 @@ pub struct Envelope {
 /// Receives events from other nodes. Implemented by the hub, so a bus crate never depends on
 /// it; called from the bus's own task, so it must not block.
 pub trait BusHandler: Send + Sync + 'static {
-    /// An event of a subscribed room, published by another node.
+    /// An event of a subscribed room, or a node-wide event, published by another node.
     fn on_event(&self, envelope: Envelope);
 
     /// The bus may have lost events (it reconnected, or its receive buffer overflowed): the
@@ -108,13 +128,18 @@ pub trait BusHandler: Send + Sync + 'static {
 }
 
 /// Cross-node fan-out. One instance per node.
+///
+/// Every event travels on a [`Channel`] ([`BusEvent::channel`]): a room's events reach the
+/// nodes that subscribed to the room; node-wide events ([`Channel::AllNodes`]) reach every
+/// started node without any `subscribe` call, from [`start`](Bus::start) until
+/// [`close`](Bus::close). Neither kind is delivered back to its publisher.
 #[async_trait::async_trait]
 pub trait Bus: Send + Sync + 'static {
     /// This node's id, unique among the nodes sharing the bus.
     fn node_id(&self) -> &str;
 
-    /// Connects and starts delivering events of subscribed rooms to `handler`. Called once,
-    /// by the hub's builder.
+    /// Connects and starts delivering events of subscribed rooms, and node-wide events, to
+    /// `handler`. Called once, by the hub's builder.
     async fn start(&self, handler: Arc<dyn BusHandler>) -> Result<()>;
 
     /// Starts receiving a room's events (idempotent). The hub calls this when the room gets
@@ -125,8 +150,9 @@ pub trait Bus: Send + Sync + 'static {
     /// local member leaves.
     async fn unsubscribe(&self, room: &str) -> Result<()>;
 
-    /// Publishes to every other node subscribed to the event's room. Never blocks and never
-    /// fails the caller: delivery is at most once, and losses are repaired through seq.
+    /// Publishes to every other node subscribed to the event's room, or to every other
+    /// started node for a node-wide event. Never blocks and never fails the caller: delivery
+    /// is at most once, and losses are repaired through seq.
     fn publish(&self, event: BusEvent);
 
     /// Succeeds when the bus is connected (for readiness probes).

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio::sync::mpsc;
 
-use super::backend::{Bus, BusEvent, BusHandler, Envelope};
+use super::backend::{Bus, BusEvent, BusHandler, Channel, Envelope};
 use crate::Result;
 
 /// A set of nodes that see each other's events, all in one process.
@@ -111,7 +111,11 @@ impl Bus for LocalBus {
     fn publish(&self, event: BusEvent) {
         let nodes = self.network.lock();
         for (id, slot) in nodes.iter() {
-            if *id == self.node_id || !slot.rooms.contains(event.room()) {
+            let wanted = match event.channel() {
+                Channel::Room(room) => slot.rooms.contains(room),
+                Channel::AllNodes => true,
+            };
+            if *id == self.node_id || !wanted {
                 continue;
             }
             if let Some(inbox) = &slot.inbox {

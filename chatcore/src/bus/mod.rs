@@ -5,9 +5,13 @@
 //! drop or reorder (Redis pub/sub is at-most-once): each [`BusEvent::Message`] carries the
 //! room's `seq`, and the hub repairs gaps from the store, so the bus only makes delivery fast,
 //! never correct.
+//!
+//! Each event travels on a [`Channel`]: a room's channel reaches the nodes subscribed to that
+//! room; the node-wide channel ([`Channel::AllNodes`], used by [`BusEvent::Invite`]) reaches
+//! every started node without any subscription.
 
 mod backend;
 mod local;
 
-pub use backend::{Bus, BusEvent, BusHandler, Envelope, INVITES};
+pub use backend::{Bus, BusEvent, BusHandler, Channel, Envelope};
 pub use local::{LocalBus, LocalNetwork};

@@ -42,7 +42,7 @@ fn on_bus_event(core: &Arc<Core>, envelope: Envelope) {
         tokio::spawn(async move { on_invite(&core, &user, &room).await });
         return;
     }
-    let Some(room) = core.loaded(envelope.event.room()) else {
+    let Some(room) = envelope.event.room().and_then(|name| core.loaded(name)) else {
         return;
     };
     match envelope.event {

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use self::core::Core;
 use crate::auth::{Authenticator, Credentials, Identity};
-use crate::bus::{INVITES, LocalBus};
+use crate::bus::LocalBus;
 use crate::protocol::{Codec, Event, RoomSummary};
 use crate::store::{HistoryPage, HistoryQuery, MemoryStore, Store};
 use crate::{Error, Result};
@@ -196,7 +196,6 @@ impl HubBuilder {
         ));
         bus.start(Arc::new(HubBusHandler(Arc::downgrade(&core))))
             .await?;
-        bus.subscribe(INVITES).await?;
         cluster::spawn_timers(&core);
         Ok(Hub { core })
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::BusFactory;
-use crate::bus::{Bus, BusEvent, BusHandler, Envelope};
+use crate::bus::{Bus, BusEvent, BusHandler, Channel, Envelope};
 use crate::protocol::{Message, MessageKind};
 
 /// Upper bound for a delivery in tests (not a performance goal).
@@ -143,8 +143,31 @@ pub async fn only_subscribed_rooms_are_delivered(f: &impl BusFactory) {
     a.publish(message("not-mine", 1));
     a.publish(message("weird room/with:chars*?", 2));
     let seen = drain_until_sentinel(&a, "mine", &mut b_rx).await;
-    let rooms: Vec<_> = seen.iter().map(|e| e.event.room().to_owned()).collect();
-    assert_eq!(rooms, ["weird room/with:chars*?"]);
+    let channels: Vec<_> = seen.iter().map(|e| e.event.channel()).collect();
+    assert_eq!(channels, [Channel::Room("weird room/with:chars*?")]);
+}
+
+/// A node-wide event reaches every other started node, even one that subscribed to no room,
+/// and never comes back to its publisher.
+pub async fn node_wide_events_reach_every_node(f: &impl BusFactory) {
+    let (a, mut a_rx) = started(f, "node-a").await;
+    let (b, mut b_rx) = started(f, "node-b").await;
+    let (_c, mut c_rx) = started(f, "node-c").await;
+    let invite = |user: &str| BusEvent::Invite {
+        user: user.to_owned(),
+        room: format!("dm:{user}:zed"),
+    };
+    a.publish(invite("bob"));
+    for rx in [&mut b_rx, &mut c_rx] {
+        let env = next(rx).await;
+        assert_eq!(env.origin, "node-a");
+        assert_eq!(env.event, invite("bob"));
+    }
+    // b's reply is the first thing a hears: its own invite was not delivered back to it.
+    b.publish(invite("ann"));
+    let env = next(&mut a_rx).await;
+    assert_eq!((env.origin.as_str(), env.event), ("node-b", invite("ann")));
+    assert_eq!(next(&mut c_rx).await.event, invite("ann"));
 }
 
 /// After unsubscribe, a room's events stop; other rooms continue.

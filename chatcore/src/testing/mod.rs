@@ -118,6 +118,7 @@ macro_rules! bus_contract_tests {
             delivers_to_other_nodes_not_self,
             delivers_every_event_kind,
             only_subscribed_rooms_are_delivered,
+            node_wide_events_reach_every_node,
             unsubscribe_stops_delivery,
             ping_succeeds_when_connected,
         );
