@@ -92,6 +92,7 @@ mod endpoint;
 mod error;
 mod events;
 mod rest;
+mod tls;
 mod types;
 
 pub use chatcore::ErrorCode;
