@@ -32,7 +32,7 @@ impl TlsServer {
             .expect("hub");
         let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = tcp.local_addr().expect("addr");
-        let listener = TlsListener::new(tcp, pki.server_config()).expect("TLS listener");
+        let listener = TlsListener::new(tcp, pki.server_config());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, hub, ws_config(), async {
             let _ = stopped.await;

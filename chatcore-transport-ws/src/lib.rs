@@ -25,7 +25,7 @@
 //! ```
 //!
 //! Over TLS, wrap the listener in a `TlsListener` (feature `tls`) with a `rustls`
-//! `ServerConfig`: `serve(TlsListener::new(listener, config)?, …)`.
+//! `ServerConfig`: `serve(TlsListener::new(listener, config), …)`.
 //!
 //! ## Mounting into an existing axum application
 //!

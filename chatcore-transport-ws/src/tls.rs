@@ -41,14 +41,15 @@ const READY_QUEUE: usize = 64;
 ///
 /// let hub = Hub::builder().build().await?;
 /// let tcp = tokio::net::TcpListener::bind("0.0.0.0:8443").await?;
-/// let listener = TlsListener::new(tcp, config)?;
+/// let listener = TlsListener::new(tcp, config);
 /// serve(listener, hub, WsConfig::default(), std::future::pending()).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub struct TlsListener {
-    /// The TCP address, reported by [`Listener::local_addr`].
-    local_addr: SocketAddr,
+    /// The TCP address, reported by [`Listener::local_addr`] (`None` if the OS could not
+    /// say, which [`Listener::local_addr`] reports as an error).
+    local_addr: Option<SocketAddr>,
     /// Connections whose handshake completed, with the peer's address.
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
     /// The accept loop. The HTTP server drops the listener when it stops accepting
@@ -58,16 +59,16 @@ pub struct TlsListener {
 
 impl TlsListener {
     /// Starts accepting on `listener` (on the current tokio runtime) and terminating TLS with
-    /// `config`. Fails only when the listener's address cannot be read.
-    pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> io::Result<Self> {
-        let local_addr = listener.local_addr()?;
+    /// `config`.
+    pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> Self {
+        let local_addr = listener.local_addr().ok();
         let (tx, ready) = mpsc::channel(READY_QUEUE);
         let task = tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), tx));
-        Ok(Self {
+        Self {
             local_addr,
             ready,
             accept_loop: task.abort_handle(),
-        })
+        }
     }
 }
 
@@ -91,7 +92,8 @@ impl Listener for TlsListener {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local_addr)
+        self.local_addr
+            .ok_or_else(|| io::Error::other("the TCP listener has no local address"))
     }
 }
 
