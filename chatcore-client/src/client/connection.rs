@@ -73,10 +73,11 @@ pub(crate) async fn open(config: &ClientConfig) -> Result<Opened> {
         None
     };
     let attempt = async {
-        let (mut ws, response) =
-            connect_async_tls_with_config(request, Some(ws_config), true, connector)
-                .await
-                .map_err(|e| handshake_error(&shown, e))?;
+        // Boxed: the TLS handshake state would make every caller's future ~24 KiB larger.
+        let handshake = connect_async_tls_with_config(request, Some(ws_config), true, connector);
+        let (mut ws, response) = Box::pin(handshake)
+            .await
+            .map_err(|e| handshake_error(&shown, e))?;
         let chosen = response
             .headers()
             .get("sec-websocket-protocol")
