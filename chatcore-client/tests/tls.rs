@@ -6,9 +6,12 @@ mod common;
 mod pki;
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use chatcore::Hub;
-use chatcore_client::{Client, ConnectionState, DisconnectReason, Error, HistoryQuery, RestClient};
+use chatcore_client::{
+    Client, ClientConfig, ConnectionState, DisconnectReason, Error, HistoryQuery, RestClient,
+};
 use chatcore_transport_ws::{TlsListener, serve};
 use common::*;
 use pki::Pki;
@@ -66,13 +69,27 @@ fn untrusted(e: &Error) -> bool {
     )
 }
 
+/// The test client config for `url` as guest `user`, trusting the CA of the PEM file `ca`.
+fn trusting(url: &str, user: &str, ca: &Path) -> ClientConfig {
+    config(url, user).with_ca_file(ca).expect("CA file")
+}
+
+/// A TLS failure that is not about the certificate: the server does not speak TLS.
+fn not_tls(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Tls {
+            certificate: false,
+            ..
+        }
+    )
+}
+
 #[tokio::test]
 async fn wss_and_https_work_with_the_ca_file() {
     let pki = Pki::new();
     let server = TlsServer::start(&pki).await;
-    let config = config(&server.url(), "ann")
-        .with_ca_file(&pki.ca_file)
-        .expect("CA file");
+    let config = trusting(&server.url(), "ann", &pki.ca_file);
     assert_eq!(config.ca_file(), Some(pki.ca_file.as_path()));
     assert!(config.socket_url().starts_with("wss://"));
     let (ann, _events) = within(Client::connect(config)).await.expect("connect");
@@ -82,9 +99,7 @@ async fn wss_and_https_work_with_the_ca_file() {
 
     // The socket URL form, to the IP address the certificate also names.
     let socket = format!("wss://127.0.0.1:{}/ws", server.addr.port());
-    let config = common::config(&socket, "bob")
-        .with_ca_file(&pki.ca_file)
-        .expect("CA file");
+    let config = trusting(&socket, "bob", &pki.ca_file);
     let (bob, _events) = within(Client::connect(config)).await.expect("connect");
     let joined = bob.join("general").await.expect("join");
     assert_eq!(joined.history.len(), 1);
@@ -121,9 +136,7 @@ async fn an_untrusted_certificate_is_refused_with_a_tls_error() {
     assert!(untrusted(&e), "{e:?}");
     assert!(e.is_connection());
 
-    let wrong = config(&server.url(), "ann")
-        .with_ca_file(&pki.other_ca_file)
-        .expect("CA file");
+    let wrong = trusting(&server.url(), "ann", &pki.other_ca_file);
     let e = within(Client::connect(wrong)).await.expect_err("wrong CA");
     assert!(untrusted(&e), "{e:?}");
     assert!(e.to_string().contains("wss://localhost:"), "{e}");
@@ -144,29 +157,11 @@ async fn tls_to_a_plain_server_is_a_tls_error_not_a_certificate_one() {
     let e = within(Client::connect(config(&url, "ann")))
         .await
         .expect_err("not TLS");
-    assert!(
-        matches!(
-            e,
-            Error::Tls {
-                certificate: false,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert!(not_tls(&e), "{e:?}");
     let e = within(RestClient::new(&url).expect("rest").rooms())
         .await
         .expect_err("not TLS");
-    assert!(
-        matches!(
-            e,
-            Error::Tls {
-                certificate: false,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert!(not_tls(&e), "{e:?}");
     plain.shutdown().await;
 }
 
@@ -174,10 +169,7 @@ async fn tls_to_a_plain_server_is_a_tls_error_not_a_certificate_one() {
 async fn shutting_a_tls_server_down_closes_its_sockets_with_1001() {
     let pki = Pki::new();
     let server = TlsServer::start(&pki).await;
-    let config = config(&server.url(), "ann")
-        .with_ca_file(&pki.ca_file)
-        .expect("CA file")
-        .with_reconnect(false);
+    let config = trusting(&server.url(), "ann", &pki.ca_file).with_reconnect(false);
     let (ann, mut events) = within(Client::connect(config)).await.expect("connect");
     ann.join("general").await.expect("join");
     server.shutdown().await;

@@ -14,7 +14,8 @@ use chatcore_client::{
     Client, ClientConfig, ConnectionState, DisconnectReason, Error, HistoryQuery, RestClient,
 };
 use pki::Pki;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::ChildStdout;
 
 const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
 /// Upper bound of every wait.
@@ -27,44 +28,29 @@ struct TlsServerProcess {
 }
 
 impl TlsServerProcess {
-    /// Starts `chat-server --tls-cert … --tls-key … --listen 127.0.0.1:0 --store memory://
-    /// ARGS…` and reads the `https://` URL it prints.
+    /// Starts `chat-server ARGS…` configured through the environment twins
+    /// (`CHATCORE_TLS_CERT`, `CHATCORE_TLS_KEY`, …; nothing else inherited) on `127.0.0.1:0`,
+    /// and reads the `https://` URL it prints.
     async fn start(pki: &Pki, args: &[&str]) -> Self {
         let mut child = tokio::process::Command::new(BIN)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--store",
-                "memory://",
-                "--log",
-                "warn",
-            ])
-            .arg("--tls-cert")
-            .arg(&pki.cert_file)
-            .arg("--tls-key")
-            .arg(&pki.key_file)
             .args(args)
-            .env_remove("CHATCORE_JWT_SECRET")
-            .env_remove("CHATCORE_ALLOW_GUESTS")
-            .env_remove("CHATCORE_BUS")
+            .env_clear()
+            .env("CHATCORE_TLS_CERT", &pki.cert_file)
+            .env("CHATCORE_TLS_KEY", &pki.key_file)
+            .envs([
+                ("CHATCORE_LISTEN", "127.0.0.1:0"),
+                ("CHATCORE_STORE", "memory://"),
+                ("CHATCORE_LOG", "warn"),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
             .expect("spawn chat-server");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = tokio::time::timeout(BOUND, async {
-            while let Some(line) = lines.next_line().await.expect("read stdout") {
-                if let Some(rest) = line.split("https://").nth(1) {
-                    let hostport = rest.split('/').next().expect("host:port");
-                    return hostport.parse::<SocketAddr>().expect("address in the URL");
-                }
-            }
-            panic!("chat-server exited without printing an https:// URL");
-        })
-        .await
-        .expect("chat-server prints its URL in time");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let addr = tokio::time::timeout(BOUND, printed_address(&mut lines))
+            .await
+            .expect("chat-server prints its URL in time");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self { child, addr }
     }
@@ -83,6 +69,19 @@ impl TlsServerProcess {
             .await
             .expect("exits in time")
             .expect("reaped")
+    }
+}
+
+/// The address in the `open https://ADDR/ in a browser` line; the scheme must be https.
+async fn printed_address(lines: &mut Lines<BufReader<ChildStdout>>) -> SocketAddr {
+    loop {
+        let line = lines.next_line().await.expect("read stdout");
+        let line = line.expect("chat-server exited before printing its URL");
+        if let Some((_, url)) = line.split_once("open ") {
+            let authority = url.strip_prefix("https://").expect("an https:// URL");
+            let (addr, _) = authority.split_once('/').expect("a URL with a path");
+            return addr.parse().expect("an address in the URL");
+        }
     }
 }
 
@@ -171,22 +170,6 @@ async fn the_connection_cap_holds_over_tls() {
     first.close().await.expect("close");
 }
 
-/// Runs `chat-server` with `args` to its exit; returns the exit code and stderr.
-fn run_to_exit(args: &[&Path]) -> (Option<i32>, String) {
-    let out = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--store", "memory://"])
-        .args(args)
-        .env_remove("CHATCORE_TLS_CERT")
-        .env_remove("CHATCORE_TLS_KEY")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run chat-server");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn bad_tls_files_fail_with_one_line_that_says_what_to_do() {
     let pki = Pki::new();
@@ -230,8 +213,18 @@ fn bad_tls_files_fail_with_one_line_that_says_what_to_do() {
         ),
     ];
     for (args, hint) in cases {
-        let (code, err) = run_to_exit(&args);
-        assert_eq!(code, Some(1), "{args:?}: {err}");
+        let out = Command::new(BIN)
+            .args(&args)
+            .env_clear()
+            .envs([
+                ("CHATCORE_LISTEN", "127.0.0.1:0"),
+                ("CHATCORE_STORE", "memory://"),
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run chat-server");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert!(
             err.contains(hint),
             "{args:?}: should mention {hint:?}: {err}"
