@@ -170,8 +170,8 @@ async fn the_connection_cap_holds_over_tls() {
     first.close().await.expect("close");
 }
 
-#[test]
-fn bad_tls_files_fail_with_one_line_that_says_what_to_do() {
+#[tokio::test]
+async fn bad_tls_files_fail_with_one_line_that_says_what_to_do() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().expect("dir");
     let missing = dir.path().join("missing.pem");
@@ -213,7 +213,7 @@ fn bad_tls_files_fail_with_one_line_that_says_what_to_do() {
         ),
     ];
     for (args, hint) in cases {
-        let out = Command::new(BIN)
+        let run = tokio::process::Command::new(BIN)
             .args(&args)
             .env_clear()
             .envs([
@@ -221,7 +221,11 @@ fn bad_tls_files_fail_with_one_line_that_says_what_to_do() {
                 ("CHATCORE_STORE", "memory://"),
             ])
             .stdin(Stdio::null())
-            .output()
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(BOUND, run)
+            .await
+            .unwrap_or_else(|_| panic!("{args:?}: chat-server started instead of refusing"))
             .expect("run chat-server");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
