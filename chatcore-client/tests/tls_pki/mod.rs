@@ -1,6 +1,7 @@
 //! A throwaway PKI for the TLS tests, made fresh by each test: a CA, a server certificate it
 //! signs for `localhost` and `127.0.0.1`, and an unrelated CA that signed nothing here, all
-//! as PEM files in a temporary directory. `examples/tests/tls.rs` includes this file too.
+//! as PEM files in a temporary directory. `examples/tests/tls.rs` and
+//! `chatcore-transport-ws/tests/tls.rs` include this file too.
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a subset
 
@@ -22,6 +23,7 @@ pub struct Pki {
     pub cert_file: PathBuf,
     /// PEM (PKCS#8) of the server's private key.
     pub key_file: PathBuf,
+    /// The server's chain, leaf first; its last certificate is the CA's.
     chain: Vec<CertificateDer<'static>>,
     key: Vec<u8>,
 }
@@ -53,6 +55,22 @@ impl Pki {
             key: server_key.serialize_der(),
             _dir: dir,
         }
+    }
+
+    /// A client configuration trusting only the test CA (HTTP/1.1 only).
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        for ca in self.chain.iter().skip(1) {
+            roots.add(ca.clone()).expect("the test CA");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
     }
 
     /// A server configuration presenting the server's certificate (HTTP/1.1 only).
