@@ -232,3 +232,75 @@ fn http_client(tls: &TlsRoots) -> Result<reqwest::Client> {
         .build()
         .map_err(|e| Error::Config(format!("cannot set up the HTTP client: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A one-shot HTTP peer on `127.0.0.1:0` that answers the first request with `answer`.
+    async fn peer(answer: Vec<u8>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = vec![0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let _ = stream.write_all(&answer).await;
+            let _ = stream.shutdown().await;
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn chunked_error_bodies_become_typed_refusals() {
+        let body = br#"{"error":{"code":"forbidden","message":"members only"}}"#;
+        let mut answer = b"HTTP/1.1 403 Forbidden\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        for part in body.chunks(10) {
+            answer.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            answer.extend_from_slice(part);
+            answer.extend_from_slice(b"\r\n");
+        }
+        answer.extend_from_slice(b"0\r\n\r\n");
+        let api = RestClient::new(&peer(answer).await).expect("client");
+        let e = api.rooms().await.expect_err("refused");
+        assert_eq!(
+            e,
+            Error::Refused {
+                status: 403,
+                code: ErrorCode::Forbidden,
+                message: "members only".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn oversized_and_malformed_answers_are_errors_not_panics() {
+        let mut huge = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n".to_vec();
+        huge.resize(huge.len() + MAX_RESPONSE + 1, b' ');
+        let api = RestClient::new(&peer(huge).await).expect("client");
+        let e = api.rooms().await.expect_err("too large");
+        assert!(
+            matches!(&e, Error::Protocol(why) if why.contains("response over")),
+            "{e:?}"
+        );
+        let api =
+            RestClient::new(&peer(b"SSH-2.0-OpenSSH\r\n\r\n".to_vec()).await).expect("client");
+        let e = api.rooms().await.expect_err("not HTTP");
+        assert!(
+            e.is_connection() || matches!(e, Error::Protocol(_)),
+            "{e:?}"
+        );
+        let html = b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\n<html>".to_vec();
+        let api = RestClient::new(&peer(html).await).expect("client");
+        let e = api.rooms().await.expect_err("not JSON");
+        assert!(
+            matches!(&e, Error::Protocol(why) if why.contains("unexpected response body")),
+            "{e:?}"
+        );
+    }
+}
