@@ -23,23 +23,39 @@ use tokio_tungstenite::tungstenite::Message;
 /// waiting behind a stalled handshake.
 const PROMPT: Duration = Duration::from_secs(5);
 
-/// Serves a guest-friendly memory hub behind a [`TlsListener`]; send on the returned channel
-/// to shut it down.
-async fn start(pki: &Pki) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
-    let hub = Hub::builder().build().await.expect("hub");
-    let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = tcp.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let listener = TlsListener::new(tcp, pki.server_config());
-    let task = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        serve(listener, hub, WsConfig::default(), shutdown)
+/// A guest-friendly memory hub served behind a [`TlsListener`].
+struct Server {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(pki: &Pki) -> Self {
+        let hub = Hub::builder().build().await.expect("hub");
+        let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = tcp.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let listener = TlsListener::new(tcp, pki.server_config());
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            serve(listener, hub, WsConfig::default(), shutdown)
+                .await
+                .expect("clean shutdown");
+        });
+        Self { addr, stop, task }
+    }
+
+    /// Shuts the server down and waits for `serve` to return.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(20), self.task)
             .await
-            .expect("clean shutdown");
-    });
-    (addr, stop, task)
+            .expect("shuts down in time")
+            .expect("no panic");
+    }
 }
 
 /// Opens `wss://localhost:PORT/ws` as guest `user` and returns the first frame's text.
@@ -59,24 +75,22 @@ async fn welcome(pki: &Pki, addr: SocketAddr, user: &str) -> String {
 #[tokio::test]
 async fn a_stalled_handshake_does_not_delay_other_clients() {
     let pki = Pki::new();
-    let (addr, stop, task) = start(&pki).await;
+    let server = Server::start(&pki).await;
+    let addr = server.addr;
     // Connects and never says a word: its handshake waits for a ClientHello.
     let _silent = TcpStream::connect(addr).await.expect("connect");
     let first = tokio::time::timeout(PROMPT, welcome(&pki, addr, "ann"))
         .await
         .expect("served while another handshake is stalled");
     assert!(first.contains("\"welcome\""), "{first}");
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(20), task)
-        .await
-        .expect("shuts down in time")
-        .expect("no panic");
+    server.stop().await;
 }
 
 #[tokio::test]
 async fn a_failed_handshake_leaves_the_listener_serving() {
     let pki = Pki::new();
-    let (addr, stop, task) = start(&pki).await;
+    let server = Server::start(&pki).await;
+    let addr = server.addr;
     // Plain HTTP to the TLS port: the handshake fails and the connection is dropped.
     let mut plain = TcpStream::connect(addr).await.expect("connect");
     plain
@@ -93,9 +107,5 @@ async fn a_failed_handshake_leaves_the_listener_serving() {
     );
     let next = welcome(&pki, addr, "bob").await;
     assert!(next.contains("\"bob\""), "{next}");
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(20), task)
-        .await
-        .expect("shuts down in time")
-        .expect("no panic");
+    server.stop().await;
 }
