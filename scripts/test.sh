@@ -3,9 +3,10 @@
 # Chromium when missing (scripts/services.sh), then `cargo test --workspace` with the
 # `postgres` and `redis` features of chat-server on, so the multi-node tests
 # (examples/tests/multinode.rs) run real chat-server processes on PostgreSQL and Redis.
+# `chatcore-client/cli` builds chat-cli, so its end-to-end tests run too.
 # Extra arguments go to cargo test (e.g. `scripts/test.sh --test multinode`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/services.sh)"
 export CHATCORE_TEST_REDIS_URL CHATCORE_TEST_POSTGRES_URL
-exec cargo test --workspace --features chatcore-examples/postgres,chatcore-examples/redis "$@"
+exec cargo test --workspace --features chatcore-examples/postgres,chatcore-examples/redis,chatcore-client/cli "$@"

@@ -1,11 +1,13 @@
 //! [`ClientConfig`]: where to connect, as whom, and how to behave when the network fails.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chatcore::protocol::Codec;
 
 use crate::endpoint::Endpoint;
+use crate::tls::TlsRoots;
 use crate::{Error, Result};
 
 /// Who the client is at the handshake.
@@ -56,10 +58,13 @@ impl fmt::Debug for Auth {
 pub struct ClientConfig {
     /// Where the server is, as given: the base of its HTTP surface (`http://host:port`, or
     /// `http://host:port/prefix` when the chat is mounted under a prefix; the socket is then at
-    /// `/prefix/ws`) or the socket URL itself (`ws://host:port/ws`). Default is
-    /// `http://127.0.0.1:8080`, where `chat-server` listens by default.
+    /// `/prefix/ws`) or the socket URL itself (`ws://host:port/ws`); `https://` and `wss://`
+    /// connect over TLS. Default is `http://127.0.0.1:8080`, where `chat-server` listens by
+    /// default.
     pub url: String,
     pub(crate) endpoint: Endpoint,
+    /// The CAs trusted for TLS: the default roots, plus [`ClientConfig::ca_file`]'s.
+    pub(crate) tls: TlsRoots,
     /// Credentials presented at every (re)connect. Default is [`Auth::None`], because there
     /// is no sensible default identity; set one with [`ClientConfig::with_token`] or
     /// [`ClientConfig::with_guest`].
@@ -119,6 +124,7 @@ impl Default for ClientConfig {
         Self {
             url: url.to_owned(),
             endpoint: Endpoint::parse(url).unwrap_or_else(|_| Endpoint::loopback()),
+            tls: TlsRoots::default(),
             auth: Auth::None,
             codec: Codec::Json,
             reconnect: true,
@@ -145,9 +151,9 @@ fn nonzero(d: Duration, what: &str) -> Result<Duration> {
 }
 
 impl ClientConfig {
-    /// A configuration for the server at `url` (see [`ClientConfig::url`]); `https://` and
-    /// `wss://` are refused because this build has no TLS: put the server behind a
-    /// TLS-terminating proxy reachable over plain HTTP on a trusted network, or on loopback.
+    /// A configuration for the server at `url` (see [`ClientConfig::url`]). Over `https://`
+    /// and `wss://` the server's certificate must chain to a root of `webpki-roots` (the
+    /// Mozilla CA list), or to a CA added with [`ClientConfig::with_ca_file`].
     pub fn new(url: impl Into<String>) -> Result<Self> {
         Self::default().with_url(url)
     }
@@ -158,6 +164,21 @@ impl ClientConfig {
         self.endpoint = Endpoint::parse(&url)?;
         self.url = url;
         Ok(self)
+    }
+
+    /// Trusts the CA certificates of the PEM file at `path` for `https://` and `wss://`, in
+    /// addition to the default roots (a private CA, or the certificate of a server that signs
+    /// its own). The file is read and checked now: a missing file, or one without a usable
+    /// certificate, is an [`Error::Config`] naming the path. The WebSocket and the
+    /// [`RestClient`](crate::RestClient) trust the same roots.
+    pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Result<Self> {
+        self.tls = TlsRoots::with_ca_file(path.into())?;
+        Ok(self)
+    }
+
+    /// The PEM file of extra CA certificates given to [`ClientConfig::with_ca_file`].
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.ca_file()
     }
 
     /// Connects with a session token ([`Auth::Token`]).
@@ -306,6 +327,7 @@ mod tests {
         assert_eq!(c.socket_url(), "ws://127.0.0.1:8080/ws");
         assert_eq!(c.http_base(), "http://127.0.0.1:8080");
         assert_eq!(c.read_buffer_bytes, 4096);
+        assert_eq!(c.ca_file(), None);
         assert!(c.idle_timeout > c.ping_interval);
     }
 
@@ -331,7 +353,8 @@ mod tests {
         assert!(c.clone().with_event_buffer(0).is_err());
         assert!(c.clone().with_rate_limit(Some((0, 1))).is_err());
         assert!(c.clone().with_read_buffer_bytes(10).is_err());
-        assert!(c.clone().with_url("wss://example.com/ws").is_err());
+        assert!(c.clone().with_url("ftp://example.com/ws").is_err());
+        assert!(c.clone().with_ca_file("/nonexistent/ca.pem").is_err());
         let ok = c.with_rate_limit(None).expect("no limit");
         assert_eq!(ok.rate_limit, None);
     }

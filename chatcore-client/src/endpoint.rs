@@ -7,12 +7,10 @@ use crate::{Error, Result};
 /// A parsed server address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
-    /// `host[:port]` as given (IPv6 hosts in brackets), for URLs and the `Host` header.
+    /// `host[:port]` as given (IPv6 hosts in brackets), for URLs.
     authority: String,
-    /// The host without brackets, for the TCP connection.
-    host: String,
-    /// The port (80 when not given).
-    port: u16,
+    /// `https://`/`wss://`: the socket is `wss://` and the REST base `https://`.
+    tls: bool,
     /// Path prefix of the HTTP surface without a trailing `/` (`""`, or `"/chat"` when the
     /// chat router is nested under a prefix).
     prefix: String,
@@ -29,8 +27,7 @@ impl Endpoint {
     pub(crate) fn loopback() -> Self {
         Self {
             authority: "127.0.0.1:8080".into(),
-            host: "127.0.0.1".into(),
-            port: 8080,
+            tls: false,
             prefix: String::new(),
             socket_path: "/ws".into(),
             query: None,
@@ -38,25 +35,21 @@ impl Endpoint {
         }
     }
 
-    /// Parses `http://host[:port][/prefix]` (the HTTP base; the socket is `prefix/ws`) or
-    /// `ws://host[:port][/path][?query]` (the socket itself; an empty path means `/ws`), or
+    /// Parses `http(s)://host[:port][/prefix]` (the HTTP base; the socket is `prefix/ws`),
+    /// `ws(s)://host[:port][/path][?query]` (the socket itself; an empty path means `/ws`), or
     /// `tcp://host:port` (the TCP transport; no path, no HTTP surface).
     pub(crate) fn parse(url: &str) -> Result<Self> {
         let bad = |why: &str| Error::Config(format!("bad server URL {url:?}: {why}"));
         let uri: Uri = url.trim().parse().map_err(|e| bad(&format!("{e}")))?;
-        let socket = match uri.scheme_str() {
-            Some("http") => false,
-            Some("ws") => true,
+        let (socket, tls) = match uri.scheme_str() {
+            Some("http") => (false, false),
+            Some("https") => (false, true),
+            Some("ws") => (true, false),
+            Some("wss") => (true, true),
             Some("tcp") => return Self::parse_tcp(&uri).map_err(&bad),
-            Some("https" | "wss") => {
-                return Err(bad(
-                    "TLS (https://, wss://) is not supported by this build of chatcore-client; \
-                     connect over http:// or ws:// (loopback, or behind a TLS-terminating proxy)",
-                ));
-            }
             Some(other) => {
                 return Err(bad(&format!(
-                    "unsupported scheme {other}://; use http://, ws:// or tcp://"
+                    "unsupported scheme {other}://; use http://, https://, ws://, wss:// or tcp://"
                 )));
             }
             None => {
@@ -90,8 +83,7 @@ impl Endpoint {
         };
         Ok(Self {
             authority: authority.as_str().to_owned(),
-            host: host.to_owned(),
-            port: authority.port_u16().unwrap_or(80),
+            tls,
             prefix,
             socket_path,
             query,
@@ -106,7 +98,9 @@ impl Endpoint {
             .host()
             .trim_start_matches('[')
             .trim_end_matches(']');
-        let port = authority.port_u16().ok_or("a tcp:// URL needs a port")?;
+        if authority.port_u16().is_none() {
+            return Err("a tcp:// URL needs a port");
+        }
         if host.is_empty() || authority.as_str().contains('@') {
             return Err("a tcp:// URL is tcp://host:port");
         }
@@ -115,8 +109,7 @@ impl Endpoint {
         }
         Ok(Self {
             authority: authority.as_str().to_owned(),
-            host: host.to_owned(),
-            port,
+            tls: false,
             prefix: String::new(),
             socket_path: String::new(),
             query: None,
@@ -129,14 +122,30 @@ impl Endpoint {
         self.tcp
     }
 
-    /// `ws://authority/socket_path[?query]`, or `tcp://authority`.
+    /// Host (without brackets) and port of a `tcp://` server, for the TCP connection.
+    pub(crate) fn host_port(&self) -> (&str, u16) {
+        let (host, port) = self
+            .authority
+            .rsplit_once(':')
+            .unwrap_or((self.authority.as_str(), ""));
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        (host, port.parse().unwrap_or(0))
+    }
+
+    /// `true` for `https://` and `wss://` servers.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// `ws(s)://authority/socket_path[?query]`, or `tcp://authority`.
     pub(crate) fn socket_url(&self) -> String {
         if self.tcp {
             return format!("tcp://{}", self.authority);
         }
+        let scheme = if self.tls { "wss" } else { "ws" };
         match &self.query {
-            Some(q) => format!("ws://{}{}?{q}", self.authority, self.socket_path),
-            None => format!("ws://{}{}", self.authority, self.socket_path),
+            Some(q) => format!("{scheme}://{}{}?{q}", self.authority, self.socket_path),
+            None => format!("{scheme}://{}{}", self.authority, self.socket_path),
         }
     }
 
@@ -147,24 +156,10 @@ impl Endpoint {
         format!("{base}{sep}{name}={}", encode_component(value))
     }
 
-    /// `http://authority/prefix`, no trailing `/`.
+    /// `http(s)://authority/prefix`, no trailing `/`.
     pub(crate) fn http_base(&self) -> String {
-        format!("http://{}{}", self.authority, self.prefix)
-    }
-
-    /// The full path (with prefix) of a REST route given from the root (`/api/rooms`).
-    pub(crate) fn http_path(&self, route: &str) -> String {
-        format!("{}{route}", self.prefix)
-    }
-
-    /// `host[:port]` as given, for the `Host` header.
-    pub(crate) fn authority(&self) -> &str {
-        &self.authority
-    }
-
-    /// Host (without brackets) and port, for the TCP connection.
-    pub(crate) fn host_port(&self) -> (&str, u16) {
-        (&self.host, self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.authority, self.prefix)
     }
 }
 
@@ -195,11 +190,22 @@ mod tests {
         let e = ep("http://127.0.0.1:8080");
         assert_eq!(e.socket_url(), "ws://127.0.0.1:8080/ws");
         assert_eq!(e.http_base(), "http://127.0.0.1:8080");
-        assert_eq!(e.host_port(), ("127.0.0.1", 8080));
+        assert!(!e.is_tls());
         let nested = ep("http://example.com/chat/");
         assert_eq!(nested.socket_url(), "ws://example.com/chat/ws");
-        assert_eq!(nested.http_path("/api/token"), "/chat/api/token");
-        assert_eq!(nested.host_port(), ("example.com", 80));
+        assert_eq!(nested.http_base(), "http://example.com/chat");
+    }
+
+    #[test]
+    fn tls_urls() {
+        let https = ep("https://chat.example.com/chat");
+        assert!(https.is_tls());
+        assert_eq!(https.socket_url(), "wss://chat.example.com/chat/ws");
+        assert_eq!(https.http_base(), "https://chat.example.com/chat");
+        let wss = ep("wss://[::1]:8443/ws?x=1");
+        assert!(wss.is_tls());
+        assert_eq!(wss.socket_url(), "wss://[::1]:8443/ws?x=1");
+        assert_eq!(wss.http_base(), "https://[::1]:8443");
     }
 
     #[test]
@@ -214,7 +220,6 @@ mod tests {
             "ws://h:1/ws?x=1&user=a%20b"
         );
         let v6 = ep("ws://[::1]:9000/ws");
-        assert_eq!(v6.host_port(), ("::1", 9000));
         assert_eq!(v6.socket_url(), "ws://[::1]:9000/ws");
     }
 
@@ -236,9 +241,8 @@ mod tests {
     #[test]
     fn refusals() {
         for bad in [
-            "https://h",
-            "wss://h/ws",
             "ftp://h",
+            "https://",
             "127.0.0.1:8080",
             "http://u:p@h/",
             "http://h/?q=1",

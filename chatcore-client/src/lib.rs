@@ -1,7 +1,7 @@
 //! # chatcore-client
 //!
 //! The Rust client of the [`chatcore`] chat engine: typed commands over one WebSocket
-//! connection that heals itself. A [`Client`] connects to a chatcore server (`chat-server`,
+//! connection (plain or TLS) that heals itself. A [`Client`] connects to a chatcore server (`chat-server`,
 //! or any service embedding `chatcore-transport-ws`), sends commands and awaits their
 //! replies, and hands everything else that happens to an [`Events`] stream.
 //! [`Client::connect`] makes one attempt and fails when it fails; [`Client::start`] returns
@@ -70,8 +70,8 @@
 //!   ([`ClientConfig::rate_limit`]).
 //!
 //! The client closes with [`Client::close`] or when the last handle is dropped; it gives up
-//! reconnecting when the server refuses the credentials, closes with a code that says the
-//! client broke a rule (1002, 1007, 1008, 1009), or [`ClientConfig::max_reconnect_attempts`]
+//! reconnecting when the server refuses the credentials or presents a certificate this client
+//! does not trust, closes with a code that says the client broke a rule (1002, 1007, 1008, 1009), or [`ClientConfig::max_reconnect_attempts`]
 //! run out. Then [`ConnectionState::Closed`] is the last event.
 //!
 //! ## Tasks
@@ -84,16 +84,43 @@
 //! ## REST
 //!
 //! [`RestClient`] covers what needs no session: `POST /api/token` ([`RestClient::issue_token`])
-//! and anonymous reads of public rooms.
+//! and anonymous reads of public rooms. It runs on `reqwest` (HTTP/1.1, no proxy, no
+//! redirects) with the same TLS roots as the WebSocket.
 //!
-//! ## Limits of this version
+//! ## TLS
 //!
-//! No TLS: `https://` and `wss://` URLs are refused with [`Error::Config`].
+//! `https://` and `wss://` URLs connect over TLS (rustls); `http://` and `ws://` do not. The
+//! server's certificate must chain to a root of `webpki-roots` (the Mozilla CA list, built
+//! in, so it works the same on every machine and in minimal containers), or to a CA the
+//! application adds with [`ClientConfig::with_ca_file`] (a private CA, or a self-signed
+//! server's certificate) and [`RestClient::with_ca_file`]:
+//!
+//! ```no_run
+//! # async fn demo() -> chatcore_client::Result<()> {
+//! use chatcore_client::{Client, ClientConfig, Error};
+//!
+//! let config = ClientConfig::new("https://chat.internal:8443")?
+//!     .with_ca_file("/etc/chat/ca.pem")? // read and checked here
+//!     .with_guest("ann");
+//! match Client::connect(config).await {
+//!     Err(Error::Tls { reason, certificate: true, .. }) => eprintln!("not trusted: {reason}"),
+//!     other => { other?; }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! A refused certificate is [`Error::Tls`] with `certificate: true` (and ends reconnecting:
+//! retrying cannot make it trusted). Cryptography comes from the process's default rustls
+//! `CryptoProvider` when the application installed one, and otherwise from ring, which the
+//! client then installs as that default (so no other rustls user in the process can panic
+//! for lack of one). ring builds from C and assembly with `cc` alone, faster than aws-lc-rs.
 //!
 //! ## Features
 //!
-//! - `cli` (default): the `chat-cli` binary. Library users can turn it off
-//!   (`default-features = false`) to avoid clap.
+//! None by default: the library alone pulls no command-line parser.
+//!
+//! - `cli`: the `chat-cli` binary (`cargo run -p chatcore-client --features cli --bin
+//!   chat-cli -- --help`), with clap and tracing-subscriber.
 
 mod backoff;
 mod client;
@@ -102,6 +129,7 @@ mod endpoint;
 mod error;
 mod events;
 mod rest;
+mod tls;
 mod types;
 
 pub use chatcore::ErrorCode;

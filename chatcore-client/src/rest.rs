@@ -1,21 +1,21 @@
-//! [`RestClient`]: the server's small REST API over plain HTTP/1.1.
+//! [`RestClient`]: the server's small REST API, over HTTP/1.1 with `reqwest` (and TLS for
+//! `https://` servers, with the same roots as the WebSocket).
 //!
 //! Only what the WebSocket cannot do for a client without a session: getting a token
-//! (`POST /api/token`), and reading public rooms anonymously. Each call is one request on
-//! its own TCP connection (`Connection: close`), so no HTTP client stack is pulled in: the
-//! request is written by hand and the response is read with a bounded size, honouring
-//! `Content-Length` or chunked transfer encoding.
+//! (`POST /api/token`), and reading public rooms anonymously. Responses are read with a
+//! bounded size.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chatcore::ErrorCode;
 use chatcore::protocol::{Message, RoomSummary};
+use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::endpoint::{Endpoint, encode_component};
+use crate::tls::TlsRoots;
 use crate::types::{HistoryPage, HistoryQuery};
 use crate::{Error, Result};
 
@@ -34,11 +34,13 @@ pub struct TokenGrant {
 
 /// Calls the REST API of one server.
 ///
+/// Cheap to clone: clones share one pool of connections.
+///
 /// ```no_run
 /// # async fn demo() -> chatcore_client::Result<()> {
 /// use chatcore_client::RestClient;
 ///
-/// let api = RestClient::new("http://127.0.0.1:8080")?;
+/// let api = RestClient::new("https://chat.example.com")?;
 /// let grant = api.issue_token("ann").await?;
 /// let rooms = api.with_token(grant.token).rooms().await?;
 /// # Ok(()) }
@@ -46,6 +48,8 @@ pub struct TokenGrant {
 #[derive(Clone)]
 pub struct RestClient {
     endpoint: Endpoint,
+    tls: TlsRoots,
+    http: reqwest::Client,
     token: Option<String>,
     timeout: Duration,
 }
@@ -54,6 +58,7 @@ impl std::fmt::Debug for RestClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RestClient")
             .field("base", &self.endpoint.http_base())
+            .field("tls", &self.tls)
             .field("token", &self.token.as_ref().map(|_| "…"))
             .field("timeout", &self.timeout)
             .finish()
@@ -61,14 +66,38 @@ impl std::fmt::Debug for RestClient {
 }
 
 impl RestClient {
-    /// A client for the server at `url` (an `http://` base or a `ws://` socket URL, as for
-    /// [`ClientConfig::new`](crate::ClientConfig::new)). Requests time out after 10 s.
+    /// A client for the server at `url` (an `http(s)://` base or a `ws(s)://` socket URL, as
+    /// for [`ClientConfig::new`](crate::ClientConfig::new)). Requests time out after 10 s.
     pub fn new(url: &str) -> Result<Self> {
+        let endpoint = Endpoint::parse(url)?;
+        if endpoint.is_tcp() {
+            return Err(Error::Config(format!(
+                "{url} is a TCP transport address, which has no REST API; \
+                 pass the server's http:// or https:// address"
+            )));
+        }
+        let tls = TlsRoots::default();
         Ok(Self {
-            endpoint: Endpoint::parse(url)?,
+            endpoint,
+            http: http_client(&tls)?,
+            tls,
             token: None,
             timeout: Duration::from_secs(10),
         })
+    }
+
+    /// Trusts the CA certificates of the PEM file at `path` for `https://`, in addition to
+    /// the default roots, as [`ClientConfig::with_ca_file`](crate::ClientConfig::with_ca_file)
+    /// does for the WebSocket (a missing or unusable file is an [`Error::Config`] naming it).
+    pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Result<Self> {
+        self.tls = TlsRoots::with_ca_file(path.into())?;
+        self.http = http_client(&self.tls)?;
+        Ok(self)
+    }
+
+    /// The PEM file of extra CA certificates given to [`RestClient::with_ca_file`].
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.ca_file()
     }
 
     /// Presents `token` as `Authorization: Bearer` (members-only rooms become readable).
@@ -86,8 +115,8 @@ impl RestClient {
     /// `POST /api/token`: a session token for `user`. Only servers that let guests in issue
     /// them ([`Error::Refused`] with status 403 otherwise).
     pub async fn issue_token(&self, user: &str) -> Result<TokenGrant> {
-        let body = serde_json::json!({ "user": user }).to_string();
-        self.call("POST", "/api/token", Some(body)).await
+        let body = serde_json::json!({ "user": user });
+        self.call(Method::POST, "/api/token", Some(body)).await
     }
 
     /// `GET /api/rooms`: public rooms (and the token holder's private ones).
@@ -96,7 +125,7 @@ impl RestClient {
         struct Rooms {
             rooms: Vec<RoomSummary>,
         }
-        let rooms: Rooms = self.call("GET", "/api/rooms", None).await?;
+        let rooms: Rooms = self.call(Method::GET, "/api/rooms", None).await?;
         Ok(rooms.rooms)
     }
 
@@ -120,7 +149,7 @@ impl RestClient {
         if !params.is_empty() {
             route = format!("{route}?{}", params.join("&"));
         }
-        let page: Page = self.call("GET", &route, None).await?;
+        let page: Page = self.call(Method::GET, &route, None).await?;
         Ok(HistoryPage {
             room: page.room,
             messages: page.messages,
@@ -128,34 +157,34 @@ impl RestClient {
         })
     }
 
+    /// One request: the status decides between the JSON answer and a typed error.
     async fn call<T: DeserializeOwned>(
         &self,
-        method: &str,
+        method: Method,
         route: &str,
-        body: Option<String>,
+        body: Option<serde_json::Value>,
     ) -> Result<T> {
         let url = format!("{}{route}", self.endpoint.http_base());
-        let exchange = self.exchange(method, route, body.as_deref());
-        let raw = match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(Ok(raw)) => raw,
-            Ok(Err(e)) => {
-                return Err(Error::Connect {
-                    url,
-                    reason: e.to_string(),
-                });
-            }
-            Err(_) => return Err(Error::Timeout(self.timeout)),
-        };
-        let response = parse_response(&raw)
-            .map_err(|why| Error::Protocol(format!("{method} {url}: {why}")))?;
-        if !(200..300).contains(&response.status) {
-            let (code, message) = crate::client::error_body(&response.body).unwrap_or_else(|| {
+        let (status, body) =
+            match tokio::time::timeout(self.timeout, self.exchange(method.clone(), &url, body))
+                .await
+            {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) if e.is_decode() || e.is_body() => {
+                    return Err(Error::Protocol(format!("{method} {url}: {e}")));
+                }
+                Ok(Err(e)) => return Err(Error::unreachable(&url, &e)),
+                Err(_) => return Err(Error::Timeout(self.timeout)),
+            };
+        let body = body.map_err(|why| Error::Protocol(format!("{method} {url}: {why}")))?;
+        if !(200..300).contains(&status) {
+            let (code, message) = crate::client::error_body(&body).unwrap_or_else(|| {
                 (
                     ErrorCode::Unknown,
-                    format!("HTTP {} from {method} {url}", response.status),
+                    format!("HTTP {status} from {method} {url}"),
                 )
             });
-            return Err(match response.status {
+            return Err(match status {
                 401 => Error::Unauthorized(message),
                 status => Error::Refused {
                     status,
@@ -164,171 +193,121 @@ impl RestClient {
                 },
             });
         }
-        serde_json::from_slice(&response.body)
+        serde_json::from_slice(&body)
             .map_err(|e| Error::Protocol(format!("{method} {url}: unexpected response body: {e}")))
     }
 
-    /// Sends one request and reads the whole response (the server closes the connection).
+    /// Sends one request and reads the response: its status, and its body unless it is over
+    /// [`MAX_RESPONSE`].
     async fn exchange(
         &self,
-        method: &str,
-        route: &str,
-        body: Option<&str>,
-    ) -> std::io::Result<Vec<u8>> {
-        let (host, port) = self.endpoint.host_port();
-        let mut stream = TcpStream::connect((host, port)).await?;
-        let mut head = format!(
-            "{method} {} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nConnection: close\r\nUser-Agent: chatcore-client/{}\r\n",
-            self.endpoint.http_path(route),
-            self.endpoint.authority(),
-            env!("CARGO_PKG_VERSION"),
-        );
+        method: Method,
+        url: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Result<(u16, std::result::Result<Vec<u8>, String>)> {
+        let mut request = self
+            .http
+            .request(method, url)
+            .header(reqwest::header::ACCEPT, "application/json");
         if let Some(token) = &self.token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+            request = request.bearer_auth(token);
         }
-        let body = body.unwrap_or_default();
-        if method == "POST" {
-            head.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
+        if let Some(body) = &body {
+            request = request.json(body);
         }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await?;
-        stream.write_all(body.as_bytes()).await?;
-        stream.flush().await?;
-        let mut raw = Vec::new();
-        (&mut stream)
-            .take(MAX_RESPONSE as u64 + 1)
-            .read_to_end(&mut raw)
-            .await?;
-        if raw.len() > MAX_RESPONSE {
-            return Err(std::io::Error::other("response too large"));
+        let mut response = request.send().await?;
+        let status = response.status().as_u16();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if bytes.len() + chunk.len() > MAX_RESPONSE {
+                return Ok((status, Err(format!("response over {MAX_RESPONSE} bytes"))));
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        Ok(raw)
+        Ok((status, Ok(bytes)))
     }
 }
 
-/// A parsed HTTP response.
-#[derive(Debug, PartialEq, Eq)]
-struct Response {
-    status: u16,
-    body: Vec<u8>,
-}
-
-/// Parses a complete HTTP/1.1 response: status line, headers, and a body delimited by
-/// `Content-Length`, chunked encoding, or the end of the connection.
-fn parse_response(raw: &[u8]) -> std::result::Result<Response, String> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("incomplete response head")?;
-    let head = std::str::from_utf8(&raw[..split]).map_err(|_| "response head is not UTF-8")?;
-    let rest = &raw[split + 4..];
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let mut parts = status_line.splitn(3, ' ');
-    let version = parts.next().unwrap_or_default();
-    if !version.starts_with("HTTP/1.") {
-        return Err(format!("not an HTTP/1.x response: {status_line:?}"));
-    }
-    let status = parts
-        .next()
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let mut length = None;
-    let mut chunked = false;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("content-length") {
-            length = Some(value.parse::<usize>().map_err(|_| "bad Content-Length")?);
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.to_ascii_lowercase().contains("chunked");
-        }
-    }
-    let body = if chunked {
-        dechunk(rest)?
-    } else if let Some(n) = length {
-        rest.get(..n)
-            .ok_or("response body shorter than Content-Length")?
-            .to_vec()
-    } else {
-        rest.to_vec()
-    };
-    Ok(Response { status, body })
-}
-
-/// Decodes a chunked body.
-fn dechunk(mut data: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    loop {
-        let end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("truncated chunk size")?;
-        let size_line = std::str::from_utf8(&data[..end]).map_err(|_| "bad chunk size")?;
-        let size_hex = size_line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_hex, 16)
-            .map_err(|_| format!("bad chunk size {size_hex:?}"))?;
-        data = &data[end + 2..];
-        if size == 0 {
-            return Ok(body);
-        }
-        let chunk = data.get(..size).ok_or("truncated chunk")?;
-        body.extend_from_slice(chunk);
-        data = data.get(size + 2..).ok_or("truncated chunk")?;
-    }
+/// The HTTP client for `tls`'s roots: HTTP/1.1, no proxy (the WebSocket connects directly
+/// too, so both reach the server the same way), no redirects (the API answers in place).
+fn http_client(tls: &TlsRoots) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls.rustls_config()?)
+        .user_agent(concat!("chatcore-client/", env!("CARGO_PKG_VERSION")))
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::Config(format!("cannot set up the HTTP client: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
     use super::*;
 
-    #[test]
-    fn content_length_bodies() {
-        let raw = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}trailing";
-        assert_eq!(
-            parse_response(raw),
-            Ok(Response {
-                status: 200,
-                body: b"{}".to_vec()
-            })
-        );
+    /// A one-shot HTTP peer on `127.0.0.1:0` that answers the first request with `answer`.
+    async fn peer(answer: Vec<u8>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = vec![0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let _ = stream.write_all(&answer).await;
+            let _ = stream.shutdown().await;
+        });
+        format!("http://{addr}")
     }
 
-    #[test]
-    fn chunked_and_until_close_bodies() {
-        let raw = b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-        assert_eq!(
-            parse_response(raw).map(|r| (r.status, r.body)),
-            Ok((403, b"abcde".to_vec()))
-        );
-        let raw = b"HTTP/1.0 200 OK\r\n\r\nall of it";
-        assert_eq!(
-            parse_response(raw).map(|r| r.body),
-            Ok(b"all of it".to_vec())
-        );
-    }
-
-    #[test]
-    fn malformed_responses_are_errors_not_panics() {
-        for raw in [
-            &b""[..],
-            b"HTTP/1.1 200 OK\r\n",
-            b"SSH-2.0-OpenSSH\r\n\r\n",
-            b"HTTP/1.1 abc OK\r\n\r\n",
-            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nab",
-        ] {
-            assert!(
-                parse_response(raw).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(raw)
-            );
+    #[tokio::test]
+    async fn chunked_error_bodies_become_typed_refusals() {
+        let body = br#"{"error":{"code":"forbidden","message":"members only"}}"#;
+        let mut answer = b"HTTP/1.1 403 Forbidden\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        for part in body.chunks(10) {
+            answer.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            answer.extend_from_slice(part);
+            answer.extend_from_slice(b"\r\n");
         }
+        answer.extend_from_slice(b"0\r\n\r\n");
+        let api = RestClient::new(&peer(answer).await).expect("client");
+        let e = api.rooms().await.expect_err("refused");
+        assert_eq!(
+            e,
+            Error::Refused {
+                status: 403,
+                code: ErrorCode::Forbidden,
+                message: "members only".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn oversized_and_malformed_answers_are_errors_not_panics() {
+        let mut huge = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n".to_vec();
+        huge.resize(huge.len() + MAX_RESPONSE + 1, b' ');
+        let api = RestClient::new(&peer(huge).await).expect("client");
+        let e = api.rooms().await.expect_err("too large");
+        assert!(
+            matches!(&e, Error::Protocol(why) if why.contains("response over")),
+            "{e:?}"
+        );
+        let api =
+            RestClient::new(&peer(b"SSH-2.0-OpenSSH\r\n\r\n".to_vec()).await).expect("client");
+        let e = api.rooms().await.expect_err("not HTTP");
+        assert!(
+            e.is_connection() || matches!(e, Error::Protocol(_)),
+            "{e:?}"
+        );
+        let html = b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\n<html>".to_vec();
+        let api = RestClient::new(&peer(html).await).expect("client");
+        let e = api.rooms().await.expect_err("not JSON");
+        assert!(
+            matches!(&e, Error::Protocol(why) if why.contains("unexpected response body")),
+            "{e:?}"
+        );
     }
 }

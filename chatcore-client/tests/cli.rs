@@ -255,10 +255,10 @@ async fn usage_errors_exit_2() {
     )
     .await;
     assert_exit(&both, 2);
-    let tls = run(
+    let scheme = run(
         cli(&[
             "--server",
-            "https://example.com",
+            "ftp://example.com",
             "--user",
             "u",
             "send",
@@ -268,7 +268,7 @@ async fn usage_errors_exit_2() {
         "",
     )
     .await;
-    assert_exit(&tls, 2);
+    assert_exit(&scheme, 2);
     let help = run(cli(&["--help"]), "").await;
     assert_exit(&help, 0);
     assert!(stdout(&help).contains("Exit codes"));

@@ -24,6 +24,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Over TLS, wrap the listener in a `TlsListener` (feature `tls`) with a `rustls`
+//! `ServerConfig`: `serve(TlsListener::new(listener, config), …)`.
+//!
 //! ## Mounting into an existing axum application
 //!
 //! ```no_run
@@ -128,6 +131,12 @@
 //!
 //! Every route runs under tower-http layers: a panic guard (500), request tracing, a
 //! [`WsConfig::request_timeout`] (503) and a [`WsConfig::max_body_bytes`] body limit (413).
+//!
+//! ## Features
+//!
+//! - `tls` (off by default): `TlsListener`, TLS termination with rustls (the ring crypto
+//!   provider) for [`serve`] and [`serve_router`], and the `rustls` it uses, re-exported.
+//!   Off, the crate has no TLS dependency: put a TLS-terminating proxy in front instead.
 
 mod api_error;
 mod bearer;
@@ -140,12 +149,20 @@ mod metrics;
 mod origin;
 mod server;
 mod shared;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub mod close;
 
 pub use config::WsConfig;
 pub use error::{Error, Result};
 pub use server::{Transport, router, serve, serve_router};
+#[cfg(feature = "tls")]
+pub use tls::TlsListener;
+/// The `rustls` this crate terminates TLS with (feature `tls`), to build the
+/// [`ServerConfig`](rustls::ServerConfig) of a [`TlsListener`] with the same version.
+#[cfg(feature = "tls")]
+pub use tokio_rustls::rustls;
 
 #[doc(no_inline)]
 pub use axum::Router;

@@ -1,12 +1,13 @@
 //! [`Transport`] (a mountable router plus its shutdown) and the standalone [`serve`].
 
+use std::fmt::Debug;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::Listener;
 use chatcore::Hub;
-use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -98,15 +99,19 @@ pub fn router(hub: Hub, config: WsConfig) -> Router {
     Transport::new(hub, config).router()
 }
 
-/// Serves the transport on `listener` until `shutdown` resolves, then shuts down gracefully:
+/// Serves the transport on `listener` (a [`tokio::net::TcpListener`], or any axum
+/// [`Listener`] such as the `TlsListener` of the `tls` feature) until `shutdown` resolves,
+/// then shuts down gracefully:
 /// stops accepting, shuts the hub down (in-flight sends commit, sessions close with 1001
 /// after their queued frames), waits for the connections (bounded by
 /// [`WsConfig::shutdown_grace`] and [`WsConfig::close_timeout`]) and returns.
 ///
 /// Errors: the listener failing ([`Error::Io`](crate::Error::Io)), or the hub failing to
 /// close its store or bus ([`Error::Hub`](crate::Error::Hub)).
-pub async fn serve<F>(listener: TcpListener, hub: Hub, config: WsConfig, shutdown: F) -> Result<()>
+pub async fn serve<L, F>(listener: L, hub: Hub, config: WsConfig, shutdown: F) -> Result<()>
 where
+    L: Listener,
+    L::Addr: Debug,
     F: Future<Output = ()> + Send,
 {
     let transport = Transport::new(hub, config);
@@ -117,18 +122,20 @@ where
 /// [`serve`] with a router of your own making: `transport.router()` with extra routes or
 /// layers (a `/metrics` addition, authentication, tracing). The shutdown is the same:
 /// `transport` closes its hub and waits for its connections.
-pub async fn serve_router<F>(
-    listener: TcpListener,
+pub async fn serve_router<L, F>(
+    listener: L,
     transport: Transport,
     router: Router,
     shutdown: F,
 ) -> Result<()>
 where
+    L: Listener,
+    L::Addr: Debug,
     F: Future<Output = ()> + Send,
 {
     let grace = transport.config().shutdown_grace + transport.config().close_timeout;
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, "chat transport listening");
+        tracing::info!(?addr, "chat transport listening");
     }
     let stop = CancellationToken::new();
     let server = axum::serve(listener, router)

@@ -2,6 +2,7 @@
 //! twin, and `--help` explains each.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
 use clap::{Parser, ValueEnum};
@@ -102,6 +103,16 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_FRAMES_PER_SECOND", default_value_t = 30)]
     pub frames_per_second: u32,
 
+    /// PEM file of the certificate chain (the server's certificate first) to serve HTTPS and
+    /// `wss://` with; needs --tls-key. Without both, the server speaks plain HTTP (put a
+    /// TLS-terminating proxy in front of it for anything but loopback).
+    #[arg(long, env = "CHATCORE_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM file of the private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "CHATCORE_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
     /// What to log, as a tracing filter: a level (`error`, `warn`, `info`, `debug`, `trace`)
     /// or per-crate directives such as `info,chatcore=debug`.
     #[arg(long, env = "CHATCORE_LOG", default_value = "info")]
@@ -161,6 +172,8 @@ mod tests {
             "CHATCORE_MAX_MESSAGE_BYTES",
             "CHATCORE_MAX_CONNECTIONS",
             "CHATCORE_FRAMES_PER_SECOND",
+            "CHATCORE_TLS_CERT",
+            "CHATCORE_TLS_KEY",
             "CHATCORE_LOG",
             "CHATCORE_LOG_FORMAT",
         ] {

@@ -2,7 +2,8 @@
 //!
 //! - `chat-server` ([`cli`], [`server`]): flags with `CHATCORE_…` environment twins, backends
 //!   chosen by URL ([`backends`]), the loopback-aware guest policy ([`auth`]), logging
-//!   ([`logging`]) and ctrl-c/SIGTERM shutdown ([`shutdown`]).
+//!   ([`logging`]), ctrl-c/SIGTERM shutdown ([`shutdown`]) and optional TLS termination
+//!   ([`tls`]).
 //! - `chat-server --tcp-listen` ([`tcp`]): the TCP transport beside the WebSocket one.
 //! - `embed-axum` ([`embed`]): chat mounted into an existing axum service.
 //!
@@ -26,5 +27,6 @@ pub mod shutdown;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 pub mod tcp;
+pub mod tls;
 
 pub use error::{Result, StartupError};

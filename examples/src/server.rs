@@ -1,9 +1,11 @@
 //! `chat-server` from flags to a running server: [`ServerPlan`] checks every setting before
 //! anything is opened, [`run`] opens the store, builds the hub and serves until shutdown.
 
+use std::fmt::Debug;
 use std::future::Future;
 use std::net::SocketAddr;
 
+use axum::serve::Listener;
 use chatcore::{Hub, Limits};
 use chatcore_transport_tcp::TcpConfig;
 use chatcore_transport_ws::{Transport, WsConfig};
@@ -15,6 +17,7 @@ use crate::bus_metrics::{self, BusMetrics};
 use crate::cli::ServerArgs;
 use crate::error::{Result, StartupError};
 use crate::tcp::TcpListening;
+use crate::tls::{self, ServerTls};
 
 /// Everything the flags decided, validated: building it is where configuration errors show
 /// up, before a port is bound or a database is touched.
@@ -40,6 +43,8 @@ pub struct ServerPlan {
     pub tcp_listen: Option<SocketAddr>,
     /// The TCP transport's settings (the WebSocket transport's limits).
     pub tcp: TcpConfig,
+    /// TLS termination (`--tls-cert`/`--tls-key`), or `None` for plain HTTP.
+    pub tls: Option<ServerTls>,
 }
 
 impl ServerPlan {
@@ -83,6 +88,7 @@ impl ServerPlan {
             bus_prefix: args.bus_prefix.clone(),
             auth,
             limits,
+            tls: ServerTls::from_flags(args.tls_cert.as_deref(), args.tls_key.as_deref())?,
         })
     }
 }
@@ -132,11 +138,12 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
         auth = plan.auth.describe(),
         history_on_join = plan.limits.history_on_join,
         max_message_bytes = plan.limits.max_text_bytes,
+        tls_cert = plan.tls.as_ref().map(|t| t.cert_file.display().to_string()),
         "chat-server ready"
     );
     println!(
         "chatcore is running: open {} in a browser",
-        browser_url(local)
+        tls::scheme(browser_url(local), plan.tls.is_some())
     );
     if local.ip().is_unspecified() {
         println!("(listening on every interface, port {})", local.port());
@@ -153,13 +160,11 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
         // Stop taking TCP connections as the WebSocket side stops taking its own.
         let _ = stopped_tx.send(tcp.map(TcpListening::stop_accepting));
     };
-    let served = serve(
-        listener,
-        Transport::new(hub, plan.ws),
-        bus_metrics,
-        shutdown,
-    )
-    .await;
+    let transport = Transport::new(hub, plan.ws);
+    let served = match &plan.tls {
+        Some(tls) => serve(tls.listener(listener), transport, bus_metrics, shutdown).await,
+        None => serve(listener, transport, bus_metrics, shutdown).await,
+    };
     // The hub is shut down: TCP sessions were closed with 1001 too.
     if let Ok(Some(tcp)) = stopped.await {
         tcp.drain().await;
@@ -205,7 +210,7 @@ async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>)> {
 
 /// [`chatcore_transport_ws::serve`], with the bus's counters appended to `/metrics`.
 async fn serve(
-    listener: TcpListener,
+    listener: impl Listener<Addr: Debug>,
     transport: Transport,
     bus_metrics: Option<BusMetrics>,
     shutdown: impl Future<Output = ()> + Send,

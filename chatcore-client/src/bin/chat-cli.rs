@@ -9,12 +9,15 @@
 //! ```
 //!
 //! Every flag has a `CHATCORE_…` environment twin. `--json` prints one JSON object per line.
+//! `--server https://…` (or `wss://…`) connects over TLS; `--ca-file PATH` trusts the CA
+//! certificates of a PEM file in addition to the public CAs.
 //!
 //! Exit codes: 0 success (also when stdout is closed early, as by `| head`), 1 local failure
 //! (reading stdin), 2 usage (bad flags, missing identity, blank text), 3 connection (server
 //! unreachable, connection lost for good, timeout), 4 authentication (credentials refused,
 //! forbidden), 5 server error (an error reply, a protocol violation).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -46,8 +49,8 @@ credentials, forbidden), 5 server error.";
 #[command(name = "chat-cli", version, about = "A scriptable chatcore client.", long_about = LONG_ABOUT)]
 struct Cli {
     /// The server: its HTTP base (`http://host:port`, or with the prefix it is mounted under)
-    /// or its socket URL (`ws://host:port/ws`), or `tcp://host:port` for a server's TCP transport
-    /// (`chat-server --tcp-listen`).
+    /// or its socket URL (`ws://host:port/ws`); `https://…` and `wss://…` connect over TLS;
+    /// `tcp://host:port` uses a server's TCP transport (`chat-server --tcp-listen`).
     #[arg(
         long,
         global = true,
@@ -55,6 +58,11 @@ struct Cli {
         default_value = "http://127.0.0.1:8080"
     )]
     server: String,
+    /// PEM file of CA certificates to trust for `https://`/`wss://` servers, in addition to
+    /// the usual public CAs: the CA of a private deployment, or a self-signed server's
+    /// certificate.
+    #[arg(long, global = true, env = "CHATCORE_CA_FILE", value_name = "PATH")]
+    ca_file: Option<PathBuf>,
     /// Session token (JWT) to connect with. When both a token and a user are set, the one given
     /// on the command line wins; from the environment, the token wins.
     #[arg(long, global = true, env = "CHATCORE_TOKEN", hide_env_values = true)]
@@ -207,12 +215,29 @@ fn fail(failure: Failure) -> ExitCode {
         Failure::Usage(m) => (2, m),
         Failure::Io(m) => (1, m),
         Failure::StdoutClosed => (0, String::new()),
-        Failure::Client(e) => (exit_code(&e), e.to_string()),
+        Failure::Client(e) => (exit_code(&e), explain(&e)),
     };
     if !text.is_empty() {
         eprintln!("chat-cli: error: {text}");
     }
     ExitCode::from(code)
+}
+
+/// The line printed for a client error: what went wrong, and for a refused certificate what
+/// to do about it.
+fn explain(e: &Error) -> String {
+    match e {
+        Error::Disconnected(DisconnectReason::GaveUp(inner)) => explain(inner),
+        Error::Tls {
+            reason,
+            certificate: true,
+            ..
+        } => format!("TLS: {reason}; pass --ca-file (CHATCORE_CA_FILE) with the CA that signed it"),
+        Error::Tls { url, reason, .. } => {
+            format!("TLS: {reason}; is {url} a TLS server? (use http:// or ws:// if it is not)")
+        }
+        other => other.to_string(),
+    }
 }
 
 /// The documented exit code of a client error.
@@ -309,24 +334,26 @@ fn config(cli: &Cli, auth: Auth) -> Result<ClientConfig, Failure> {
         CodecArg::Json => Codec::Json,
         CodecArg::Msgpack => Codec::MsgPack,
     };
-    let config = ClientConfig::new(cli.server.as_str())
+    let mut config = ClientConfig::new(cli.server.as_str())
         .and_then(|c| c.with_connect_timeout(timeout))
         .and_then(|c| c.with_request_timeout(timeout))
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    if let Some(path) = &cli.ca_file {
+        config = config
+            .with_ca_file(path)
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+    }
     Ok(config.with_auth(auth).with_codec(codec))
 }
 
 fn rest(cli: &Cli, auth: &Auth) -> Result<RestClient, Failure> {
-    if cli.server.trim_start().starts_with("tcp://") {
-        return Err(Failure::Usage(
-            "this command uses the REST API, which a tcp:// server does not have; \
-             pass the server's http:// address"
-                .into(),
-        ));
+    let mut api = RestClient::new(&cli.server).map_err(|e| Failure::Usage(e.to_string()))?;
+    if let Some(path) = &cli.ca_file {
+        api = api
+            .with_ca_file(path)
+            .map_err(|e| Failure::Usage(e.to_string()))?;
     }
-    let api = RestClient::new(&cli.server)
-        .map_err(|e| Failure::Usage(e.to_string()))?
-        .with_timeout(Duration::from_secs(cli.timeout));
+    let api = api.with_timeout(Duration::from_secs(cli.timeout));
     Ok(match auth {
         Auth::Token(token) => api.with_token(token.clone()),
         _ => api,
@@ -442,6 +469,17 @@ mod tests {
             "x".into(),
         ))));
         assert_eq!(exit_code(&gave_up), 4);
+        let untrusted = Error::Tls {
+            url: "wss://h/ws".into(),
+            reason: "the server's certificate is not trusted (UnknownIssuer)".into(),
+            certificate: true,
+        };
+        assert_eq!(exit_code(&untrusted), 3);
+        assert_eq!(
+            explain(&untrusted),
+            "TLS: the server's certificate is not trusted (UnknownIssuer); pass --ca-file \
+             (CHATCORE_CA_FILE) with the CA that signed it"
+        );
     }
 
     #[test]

@@ -15,7 +15,9 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio_tungstenite::{
+    Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
+};
 
 use super::Shared;
 use super::link::{FrameSink, FrameStream, Incoming, Opened, session_info};
@@ -61,8 +63,16 @@ pub(crate) async fn open(config: &ClientConfig) -> Result<Opened> {
         .read_buffer_size(config.read_buffer_bytes)
         .max_message_size(Some(config.max_message_bytes))
         .max_frame_size(Some(config.max_message_bytes));
+    // Only `wss://` needs the roots; tungstenite ignores the connector for `ws://`.
+    let connector = if config.endpoint.is_tls() {
+        Some(Connector::Rustls(Arc::new(config.tls.rustls_config()?)))
+    } else {
+        None
+    };
     let attempt = async {
-        let (mut ws, response) = connect_async_with_config(request, Some(ws_config), true)
+        // Boxed: the TLS handshake state would make every caller's future ~24 KiB larger.
+        let handshake = connect_async_tls_with_config(request, Some(ws_config), true, connector);
+        let (mut ws, response) = Box::pin(handshake)
             .await
             .map_err(|e| handshake_error(&shown, e))?;
         let chosen = response
@@ -93,7 +103,8 @@ pub(crate) async fn open(config: &ClientConfig) -> Result<Opened> {
     }
 }
 
-/// Maps a failed handshake to an error: HTTP refusals carry the server's JSON error body.
+/// Maps a failed handshake to an error: HTTP refusals carry the server's JSON error body, a
+/// failed TLS handshake is [`Error::Tls`].
 fn handshake_error(url: &str, e: WsError) -> Error {
     match e {
         WsError::Http(response) => {
@@ -110,10 +121,7 @@ fn handshake_error(url: &str, e: WsError) -> Error {
             }
         }
         WsError::Url(e) => Error::Config(format!("bad socket URL {url}: {e}")),
-        other => Error::Connect {
-            url: url.to_owned(),
-            reason: other.to_string(),
-        },
+        other => Error::unreachable(url, &other),
     }
 }
 

@@ -176,10 +176,12 @@ async fn reconnect(
 }
 
 /// Errors that another attempt cannot fix: refused credentials, a refusal other than "busy",
-/// a server that does not speak this protocol, a bad configuration.
+/// a server that does not speak this protocol, a certificate this client does not trust, a
+/// bad configuration.
 fn is_final(e: &Error) -> bool {
     match e {
         Error::Unauthorized(_) | Error::Config(_) | Error::Protocol(_) => true,
+        Error::Tls { certificate, .. } => *certificate,
         Error::Refused { status, .. } => *status != 503 && *status < 500,
         _ => false,
     }
@@ -229,5 +231,12 @@ mod tests {
             reason: "refused".into(),
         };
         assert!(!is_final(&unreachable));
+        let tls = |certificate| Error::Tls {
+            url: "wss://h/ws".into(),
+            reason: "r".into(),
+            certificate,
+        };
+        assert!(is_final(&tls(true)));
+        assert!(!is_final(&tls(false)));
     }
 }

@@ -56,7 +56,8 @@ pub(crate) fn helper_binaries() -> (PathBuf, PathBuf) {
                     "--bin",
                     "chat-server",
                 ])
-                .args(["-p", "chatcore-client", "--bin", "chat-cli"]);
+                .args(["-p", "chatcore-client", "--bin", "chat-cli"])
+                .args(["--features", "chatcore-client/cli"]);
             if profile == "release" {
                 build.arg("--release");
             }

@@ -1,0 +1,238 @@
+//! `chat-server --tls-cert FILE --tls-key FILE`: the real binary terminating TLS with a
+//! certificate from a test CA made for the test, reached by `chatcore-client` over `wss://`
+//! and `https://`; bad TLS files stop it with one line that says what to do.
+
+#[path = "../../chatcore-client/tests/tls_pki/mod.rs"]
+mod pki;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use chatcore_client::{
+    Client, ClientConfig, ConnectionState, DisconnectReason, Error, HistoryQuery, RestClient,
+};
+use pki::Pki;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::ChildStdout;
+
+const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
+/// Upper bound of every wait.
+const BOUND: Duration = Duration::from_secs(30);
+
+/// A `chat-server` child process with TLS, killed on drop.
+struct TlsServerProcess {
+    child: tokio::process::Child,
+    addr: SocketAddr,
+}
+
+impl TlsServerProcess {
+    /// Starts `chat-server ARGS…` configured through the environment twins
+    /// (`CHATCORE_TLS_CERT`, `CHATCORE_TLS_KEY`, …; nothing else inherited) on `127.0.0.1:0`,
+    /// and reads the `https://` URL it prints.
+    async fn start(pki: &Pki, args: &[&str]) -> Self {
+        let mut child = tokio::process::Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .env("CHATCORE_TLS_CERT", &pki.cert_file)
+            .env("CHATCORE_TLS_KEY", &pki.key_file)
+            .envs([
+                ("CHATCORE_LISTEN", "127.0.0.1:0"),
+                ("CHATCORE_STORE", "memory://"),
+                ("CHATCORE_LOG", "warn"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn chat-server");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let addr = tokio::time::timeout(BOUND, printed_address(&mut lines))
+            .await
+            .expect("chat-server prints its URL in time");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { child, addr }
+    }
+
+    /// `https://localhost:PORT` (the certificate names `localhost` and `127.0.0.1`).
+    fn url(&self) -> String {
+        format!("https://localhost:{}", self.addr.port())
+    }
+
+    /// SIGTERM, and the exit status once the server has drained.
+    async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running").to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.expect("run kill").success());
+        tokio::time::timeout(BOUND, self.child.wait())
+            .await
+            .expect("exits in time")
+            .expect("reaped")
+    }
+}
+
+/// The address in the `open https://ADDR/ in a browser` line; the scheme must be https.
+async fn printed_address(lines: &mut Lines<BufReader<ChildStdout>>) -> SocketAddr {
+    loop {
+        let line = lines.next_line().await.expect("read stdout");
+        let line = line.expect("chat-server exited before printing its URL");
+        if let Some((_, url)) = line.split_once("open ") {
+            let authority = url.strip_prefix("https://").expect("an https:// URL");
+            let (addr, _) = authority.split_once('/').expect("a URL with a path");
+            return addr.parse().expect("an address in the URL");
+        }
+    }
+}
+
+fn client_config(url: &str, user: &str, ca: &Path) -> ClientConfig {
+    ClientConfig::new(url)
+        .expect("url")
+        .with_guest(user)
+        .with_ca_file(ca)
+        .expect("CA file")
+        .with_reconnect(false)
+        .with_rate_limit(None)
+        .expect("config")
+}
+
+#[tokio::test]
+async fn chat_server_serves_wss_and_https_and_drains_on_sigterm() {
+    let pki = Pki::new();
+    let server = TlsServerProcess::start(&pki, &[]).await;
+    let (ann, mut events) = Client::connect(client_config(&server.url(), "ann", &pki.ca_file))
+        .await
+        .expect("connect over wss://");
+    ann.join("general").await.expect("join");
+    let ack = ann.send("general", "hello over TLS").await.expect("send");
+    assert_eq!(ack.seq, 1);
+
+    let api = RestClient::new(&server.url())
+        .expect("rest")
+        .with_ca_file(&pki.ca_file)
+        .expect("CA file");
+    let page = api
+        .history("general", HistoryQuery::latest())
+        .await
+        .expect("history over https://");
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(page.messages[0].text, "hello over TLS");
+
+    let untrusted = Client::connect(client_config(&server.url(), "eve", &pki.other_ca_file))
+        .await
+        .expect_err("a client trusting another CA");
+    assert!(
+        matches!(
+            untrusted,
+            Error::Tls {
+                certificate: true,
+                ..
+            }
+        ),
+        "{untrusted:?}"
+    );
+
+    let status = server.terminate().await;
+    assert!(status.success(), "{status:?}");
+    let closed = tokio::time::timeout(BOUND, async {
+        loop {
+            match events.recv().await {
+                Some(chatcore_client::ClientEvent::State(ConnectionState::Disconnected(
+                    reason,
+                ))) => return reason,
+                Some(_) => {}
+                None => panic!("the event stream ended first"),
+            }
+        }
+    })
+    .await
+    .expect("disconnected in time");
+    assert!(
+        matches!(closed, DisconnectReason::ClosedByServer { code: 1001, .. }),
+        "{closed:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_connection_cap_holds_over_tls() {
+    let pki = Pki::new();
+    let server = TlsServerProcess::start(&pki, &["--max-connections", "1"]).await;
+    let (first, _events) = Client::connect(client_config(&server.url(), "ann", &pki.ca_file))
+        .await
+        .expect("first connection");
+    let second = Client::connect(client_config(&server.url(), "bob", &pki.ca_file))
+        .await
+        .expect_err("over the cap");
+    assert!(
+        matches!(second, Error::Refused { status: 503, .. }),
+        "{second:?}"
+    );
+    first.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn bad_tls_files_fail_with_one_line_that_says_what_to_do() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().expect("dir");
+    let missing = dir.path().join("missing.pem");
+    let stranger_key = dir.path().join("stranger-key.pem");
+    let key = rcgen::KeyPair::generate().expect("key");
+    std::fs::write(&stranger_key, key.serialize_pem()).expect("write");
+    let flag = |s: &'static str| Path::new(s);
+    let cases: [(Vec<&Path>, &str); 4] = [
+        (
+            vec![
+                flag("--tls-cert"),
+                &missing,
+                flag("--tls-key"),
+                &pki.key_file,
+            ],
+            "--tls-cert",
+        ),
+        (
+            vec![flag("--tls-cert"), &pki.cert_file],
+            "--tls-cert and --tls-key go together",
+        ),
+        (
+            vec![
+                flag("--tls-cert"),
+                &pki.cert_file,
+                flag("--tls-key"),
+                &pki.ca_file,
+            ],
+            "no usable private key",
+        ),
+        (
+            vec![
+                flag("--tls-cert"),
+                &pki.cert_file,
+                flag("--tls-key"),
+                &stranger_key,
+            ],
+            "pass the key that belongs to the certificate",
+        ),
+    ];
+    for (args, hint) in cases {
+        let run = tokio::process::Command::new(BIN)
+            .args(&args)
+            .env_clear()
+            .envs([
+                ("CHATCORE_LISTEN", "127.0.0.1:0"),
+                ("CHATCORE_STORE", "memory://"),
+            ])
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(BOUND, run)
+            .await
+            .unwrap_or_else(|_| panic!("{args:?}: chat-server started instead of refusing"))
+            .expect("run chat-server");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(hint),
+            "{args:?}: should mention {hint:?}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    }
+}
