@@ -310,4 +310,14 @@ mod tests {
             "{e:?}"
         );
     }
+
+    #[test]
+    fn a_tcp_address_is_refused_with_what_to_pass_instead() {
+        let e = RestClient::new("tcp://127.0.0.1:9090").expect_err("no REST over tcp://");
+        assert!(
+            matches!(&e, Error::Config(why) if why.contains("no REST API") && why.contains("http://")),
+            "{e:?}"
+        );
+        assert!(RestClient::new("https://127.0.0.1:8443").is_ok());
+    }
 }
