@@ -1,0 +1,202 @@
+//! Real processes: `chat-server` children that report where they listen, a private
+//! `redis-server` a test may kill and restart, and unique names and free ports for them.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::error::{Error, Result};
+use crate::wait::{BOUND, services_required};
+
+/// How long a `chat-server` may take to print its URL: generous, because a busy machine may
+/// be linking other test binaries at the same time.
+const START_PATIENCE: Duration = Duration::from_secs(60);
+
+/// A name no other test (or earlier run) uses: `{tag}_{pid}_{nanos}_{n}`, only lower-case
+/// letters, digits and `_` when `tag` is, so it is a valid PostgreSQL schema or Redis prefix.
+pub fn unique_name(tag: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() % 1_000_000_000_000);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{tag}_{}_{nanos}_{n}", std::process::id())
+}
+
+/// A loopback port that was free a moment ago, for a process that must be told its port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A `chat-server` child process, killed on drop.
+pub struct ChatServerProcess {
+    /// Where it listens, as it printed.
+    pub addr: SocketAddr,
+    /// The child, for killing it.
+    child: Child,
+}
+
+impl ChatServerProcess {
+    /// Runs `command` (a `chat-server` command line: binary, flags, environment) with its
+    /// stdout piped, and waits for the `http://HOST:PORT` URL it prints once listening.
+    /// Stdout keeps being drained so the child never blocks on a full pipe.
+    pub async fn spawn(mut command: Command) -> Result<Self> {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| Error::Process {
+                what: "chat-server: start".into(),
+                source,
+            })?;
+        let stdout = child.stdout.take().ok_or(Error::NoUrl)?;
+        let mut lines = BufReader::new(stdout).lines();
+        let listening = async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let url = line
+                    .split("http://")
+                    .nth(1)
+                    .and_then(|r| r.split('/').next());
+                if let Some(addr) = url.and_then(|a| a.parse::<SocketAddr>().ok()) {
+                    return Ok(addr);
+                }
+            }
+            Err(Error::NoUrl)
+        };
+        let addr = tokio::time::timeout(START_PATIENCE, listening)
+            .await
+            .map_err(|_| Error::Timeout(START_PATIENCE))??;
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self { addr, child })
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGKILL, then reap: no shutdown code runs, as in a power cut of the process.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// A `redis-server` of a test's own on a free loopback port, so the test can kill and
+/// restart it without disturbing the shared one. Saves nothing; killed on drop.
+pub struct PrivateRedis {
+    /// The port it listens on, kept across restarts.
+    pub port: u16,
+    /// The running server; `None` while stopped.
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    /// Starts one and waits until it accepts connections.
+    pub async fn start() -> Result<Self> {
+        let mut redis = Self {
+            port: free_port(),
+            child: None,
+        };
+        redis.restart().await?;
+        Ok(redis)
+    }
+
+    /// [`PrivateRedis::start`] for tests that skip without services: `None` (after saying
+    /// why) when `CHATCORE_TEST_REDIS_URL` is unset or `redis-server` cannot run, unless
+    /// `CHATCORE_REQUIRE_SERVICES=1` makes that a failure.
+    pub async fn start_or_skip() -> Option<Self> {
+        chatcore::testing::service_url("CHATCORE_TEST_REDIS_URL")?;
+        match Self::start().await {
+            Ok(redis) => Some(redis),
+            Err(e) if services_required() => panic!("cannot run redis-server: {e}"),
+            Err(e) => {
+                eprintln!("skipped: cannot run redis-server ({e})");
+                None
+            }
+        }
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (like a crash) and waits until it is gone.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Starts it (again) on the same port, empty, and waits until it listens.
+    pub async fn restart(&mut self) -> Result<()> {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port"])
+            .arg(self.port.to_string())
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| Error::Process {
+                what: "redis-server (apt-get install -y redis-server)".into(),
+                source,
+            })?;
+        self.child = Some(child);
+        let addr = ("127.0.0.1", self.port);
+        let up = async {
+            while tokio::net::TcpStream::connect(addr).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(BOUND, up)
+            .await
+            .map_err(|_| Error::Timeout(BOUND))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_differ_and_suit_schemas() {
+        let (a, b) = (unique_name("t"), unique_name("t"));
+        assert_ne!(a, b);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{a}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_process_that_prints_no_url_is_an_error() {
+        let mut quiet = Command::new("sh");
+        quiet.args(["-c", "echo starting; exit 3"]);
+        let started = ChatServerProcess::spawn(quiet).await;
+        assert!(matches!(started, Err(Error::NoUrl)), "{:?}", started.err());
+    }
+
+    #[tokio::test]
+    async fn the_printed_url_is_the_address() {
+        let mut server = Command::new("sh");
+        server.args([
+            "-c",
+            "echo 'listening on http://127.0.0.1:4567/ (web client)'; sleep 5",
+        ]);
+        let mut process = ChatServerProcess::spawn(server).await.expect("started");
+        assert_eq!(process.url(), "http://127.0.0.1:4567");
+        process.kill().await;
+    }
+}

@@ -1,0 +1,149 @@
+//! [`SessionProbe`]: a socket-less client that drives a [`Session`] in process.
+
+use chatcore::auth::{Credentials, Identity};
+use chatcore::protocol::{Codec, Command, Event, Message, MessageKind, Request};
+use chatcore::{CloseReason, Hub, Outbound, Outgoing, Session};
+
+use crate::events::reply_id;
+use crate::wait::BOUND;
+
+/// A client driving one [`Session`] in memory, as a transport would: requests go to
+/// [`Session::handle`], events are read from its [`Outbound`] queue and decoded from the
+/// bytes a transport would write.
+pub struct SessionProbe {
+    /// The session under test.
+    pub session: Session,
+    /// Its outbound queue.
+    pub out: Outbound,
+    /// The last request id used; ids count up from 1.
+    next_id: u64,
+}
+
+impl SessionProbe {
+    /// A JSON guest `user` on `hub`, welcome frame read.
+    pub async fn connect(hub: &Hub, user: &str) -> Self {
+        Self::connect_with(hub, user, Codec::Json).await
+    }
+
+    /// A guest `user` on `hub` speaking `codec`, welcome frame read.
+    pub async fn connect_with(hub: &Hub, user: &str, codec: Codec) -> Self {
+        let id: Identity = hub
+            .authenticate(&Credentials::Guest(user.into()))
+            .await
+            .expect("guest");
+        let (session, out) = hub.connect(id, codec).expect("connect");
+        let mut c = Self {
+            session,
+            out,
+            next_id: 0,
+        };
+        assert!(matches!(c.event().await, Event::Welcome { .. }));
+        c
+    }
+
+    /// Hands the session a command with a fresh request id and returns the id.
+    pub async fn request(&mut self, command: Command) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.session.handle(Request::new(id, command)).await;
+        id
+    }
+
+    /// The next event, decoded from the bytes a transport would write.
+    pub async fn event(&mut self) -> Event {
+        match tokio::time::timeout(BOUND, self.out.recv()).await {
+            Ok(Outgoing::Frame(f)) => {
+                let codec = self.out.codec();
+                codec.decode_event(f.encoded(codec)).expect("valid frame")
+            }
+            Ok(Outgoing::Closed(r)) => panic!("session closed: {r:?}"),
+            Err(_) => panic!("no event within {BOUND:?}"),
+        }
+    }
+
+    /// The session's close reason, waiting for it (frames before it are discarded).
+    pub async fn closed(&mut self) -> CloseReason {
+        loop {
+            match tokio::time::timeout(BOUND, self.out.recv()).await {
+                Ok(Outgoing::Frame(_)) => {}
+                Ok(Outgoing::Closed(r)) => return r,
+                Err(_) => panic!("session not closed within {BOUND:?}"),
+            }
+        }
+    }
+
+    /// Skips events until one matches.
+    pub async fn until(&mut self, mut pred: impl FnMut(&Event) -> bool) -> Event {
+        loop {
+            let e = self.event().await;
+            if pred(&e) {
+                return e;
+            }
+        }
+    }
+
+    /// The reply to request `id` (ack, error, joined, …).
+    pub async fn reply(&mut self, id: u64) -> Event {
+        self.until(|e| reply_id(e) == Some(id)).await
+    }
+
+    /// Joins a room; panics unless it is joined.
+    pub async fn join(&mut self, room: &str) -> Event {
+        self.join_from(room, None).await
+    }
+
+    /// Joins a room resuming after `resume_after`; panics unless it is joined.
+    pub async fn join_from(&mut self, room: &str, resume_after: Option<u64>) -> Event {
+        let id = self
+            .request(Command::Join {
+                room: room.into(),
+                resume_after,
+            })
+            .await;
+        let e = self.reply(id).await;
+        assert!(matches!(e, Event::Joined { .. }), "join {room}: {e:?}");
+        e
+    }
+
+    /// Sends and returns the acked seq.
+    pub async fn send(&mut self, room: &str, text: &str) -> u64 {
+        let id = self.send_nowait(room, text, None).await;
+        match self.reply(id).await {
+            Event::Ack { seq, .. } => seq,
+            e => panic!("send: {e:?}"),
+        }
+    }
+
+    /// Sends a message without waiting for its ack; returns the request id.
+    pub async fn send_nowait(&mut self, room: &str, text: &str, nonce: Option<&str>) -> u64 {
+        self.request(Command::Send {
+            room: room.into(),
+            text: text.into(),
+            nonce: nonce.map(str::to_owned),
+            kind: MessageKind::Text,
+            reply_to: None,
+        })
+        .await
+    }
+
+    /// The error code of the reply to `id`.
+    pub async fn error(&mut self, id: u64) -> chatcore::ErrorCode {
+        match self.reply(id).await {
+            Event::Error { code, .. } => code,
+            e => panic!("expected an error, got {e:?}"),
+        }
+    }
+
+    /// Message events of `room` until `n` have arrived.
+    pub async fn messages(&mut self, room: &str, n: usize) -> Vec<Message> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            if let Event::Message(m) = self.event().await {
+                if m.room == room {
+                    got.push(m);
+                }
+            }
+        }
+        got
+    }
+}
