@@ -31,7 +31,7 @@
 //! ```
 
 mod bus;
-mod error;
+pub mod error;
 mod events;
 mod http;
 mod probe;
@@ -44,7 +44,7 @@ mod wait;
 
 pub use bus::FlakyBus;
 pub use chatcore::testing::fixtures;
-pub use error::{Error, Result};
+pub use error::Error;
 pub use events::{error_code, reply_id, send, seqs};
 pub use http::{HttpResponse, get, get_as, http, try_get, try_http};
 pub use probe::{Probe, Ws, open, refusal, still_serves};
