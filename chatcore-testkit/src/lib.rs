@@ -51,6 +51,6 @@ pub use probe::{Probe, Ws, open, refusal, still_serves};
 pub use process::{ChatServerProcess, PrivateRedis, free_port, unique_name};
 pub use proxy::Proxy;
 pub use server::{TestServer, ws_config};
-pub use session::SessionProbe;
+pub use session::{SessionProbe, memory_hub};
 pub use token::{SECRET, b64url, jwt, token};
 pub use wait::{BOUND, eventually, services_required, within};

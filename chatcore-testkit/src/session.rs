@@ -147,3 +147,8 @@ impl SessionProbe {
         got
     }
 }
+
+/// An in-memory hub with default settings that lets guests in.
+pub async fn memory_hub() -> Hub {
+    Hub::builder().build().await.expect("hub")
+}
