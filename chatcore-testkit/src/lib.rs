@@ -14,6 +14,7 @@
 //! - [`FlakyBus`], a local bus whose readiness can be switched off;
 //! - [`ChatServerProcess`] and [`PrivateRedis`]: real `chat-server` and `redis-server`
 //!   processes;
+//! - with feature `browser`, [`browser`]: headless Chromium on chromiumoxide;
 //! - the store and bus fixtures of [`chatcore::testing::fixtures`], re-exported as
 //!   [`fixtures`].
 //!
@@ -30,6 +31,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "browser")]
+pub mod browser;
 mod bus;
 pub mod error;
 mod events;

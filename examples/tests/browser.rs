@@ -8,8 +8,6 @@
 //! unless `CHATCORE_REQUIRE_SERVICES=1`, which makes that a failure. `CHATCORE_CHROMIUM`
 //! names the binary; `CHATCORE_BROWSER_SCREENSHOT=DIR` saves screenshots of the pages there.
 
-mod cdp;
-
 use std::time::Duration;
 
 use chatcore::auth::Credentials;
@@ -17,7 +15,7 @@ use chatcore::protocol::{Codec, Command, Event, Request};
 use chatcore::{Hub, Limits, Outgoing};
 use serde_json::Value;
 
-use cdp::{Browser, Page};
+use chatcore_testkit::browser::{Browser, Page, find_chromium};
 use chatcore_testkit::{TestServer, memory_hub, services_required};
 use chatcore_transport_ws::WsConfig;
 
@@ -30,7 +28,7 @@ fn config() -> WsConfig {
 
 /// Chromium, or `None` after printing why the test is skipped.
 async fn browser() -> Option<Browser> {
-    match cdp::find_chromium() {
+    match find_chromium() {
         Some(binary) => Some(Browser::launch(&binary).await),
         None if services_required() => {
             panic!("Chromium not found and CHATCORE_REQUIRE_SERVICES=1: apt-get install chromium")
