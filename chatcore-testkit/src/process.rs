@@ -35,6 +35,17 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Starts `command`, to be killed when its handle is dropped; `what` names it in the error.
+fn spawn(command: &mut Command, what: &str) -> Result<Child> {
+    command
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| Error::Process {
+            what: format!("{what}: start"),
+            source,
+        })
+}
+
 /// A `chat-server` child process, killed on drop.
 pub struct ChatServerProcess {
     /// Where it listens, as it printed.
@@ -48,15 +59,8 @@ impl ChatServerProcess {
     /// stdout piped, and waits for the `http://HOST:PORT` URL it prints once listening.
     /// Stdout keeps being drained so the child never blocks on a full pipe.
     pub async fn spawn(mut command: Command) -> Result<Self> {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| Error::Process {
-                what: "chat-server: start".into(),
-                source,
-            })?;
+        command.stdin(Stdio::null()).stdout(Stdio::piped());
+        let mut child = spawn(&mut command, "chat-server")?;
         let stdout = child.stdout.take().ok_or(Error::NoUrl)?;
         let mut lines = BufReader::new(stdout).lines();
         let listening = async {
@@ -138,21 +142,17 @@ impl PrivateRedis {
 
     /// Starts it (again) on the same port, empty, and waits until it listens.
     pub async fn restart(&mut self) -> Result<()> {
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--bind", "127.0.0.1", "--port"])
             .arg(self.port.to_string())
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
             .arg(std::env::temp_dir())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| Error::Process {
-                what: "redis-server (apt-get install -y redis-server)".into(),
-                source,
-            })?;
-        self.child = Some(child);
+            .stderr(Stdio::null());
+        let what = "redis-server (apt-get install -y redis-server)";
+        self.child = Some(spawn(&mut command, what)?);
         let addr = ("127.0.0.1", self.port);
         let up = async {
             while tokio::net::TcpStream::connect(addr).await.is_err() {
