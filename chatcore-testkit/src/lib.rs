@@ -14,7 +14,7 @@
 //! - [`FlakyBus`], a local bus whose readiness can be switched off;
 //! - [`ChatServerProcess`] and [`PrivateRedis`]: real `chat-server` and `redis-server`
 //!   processes;
-//! - with feature `browser`, [`browser`]: headless Chromium on chromiumoxide;
+//! - with feature `browser`, the `browser` module: headless Chromium on chromiumoxide;
 //! - the store and bus fixtures of [`chatcore::testing::fixtures`], re-exported as
 //!   [`fixtures`].
 //!
