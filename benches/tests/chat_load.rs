@@ -3,11 +3,11 @@
 
 use std::net::SocketAddr;
 
-use chatcore::Hub;
 use chatcore_benches::baseline;
 use chatcore_benches::load::args::{Args, Plan};
 use chatcore_benches::load::run;
-use chatcore_transport_ws::{WsConfig, serve};
+use chatcore_testkit::{TestServer, memory_hub};
+use chatcore_transport_ws::WsConfig;
 use clap::Parser;
 use tokio::net::TcpListener;
 
@@ -36,15 +36,11 @@ fn plan(server: SocketAddr, target: &str) -> Plan {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loads_an_in_process_chatcore_server() {
-    let hub = Hub::builder().build().await.expect("hub");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, hub, WsConfig::default(), async move {
-        let _ = stopped.await;
-    }));
+    let mut server = TestServer::serve(memory_hub().await, WsConfig::default()).await;
 
-    let summary = run::run(plan(addr, "chatcore"), false).await.expect("run");
+    let summary = run::run(plan(server.addr, "chatcore"), false)
+        .await
+        .expect("run");
     assert_eq!(summary.connected, 20, "{}", summary.table());
     assert!(summary.deliveries > 0, "{}", summary.table());
     assert!(summary.acks > 0, "{}", summary.table());
@@ -52,8 +48,7 @@ async fn loads_an_in_process_chatcore_server() {
     assert_eq!(summary.disconnects, 0, "{}", summary.table());
     assert!(summary.latency_us.count > 0);
 
-    let _ = stop.send(());
-    let _ = server.await;
+    let _ = server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use chatcore::bus::{Bus, BusEvent, Channel};
 use chatcore_bus_redis::{Error, RedisBus, RedisBusConfig};
-use common::{PrivateRedis, RedisFactory, message, next, redis_url, seq_of};
+use chatcore_testkit::PrivateRedis;
+use chatcore_testkit::fixtures::{Inbox, bus_message as message, next_envelope as next, seq_of};
+use common::{RedisFactory, redis_url};
 use fred::interfaces::{ClientLike, PubsubInterface};
 
 /// Publishes a raw payload on a room's channel, as a misbehaving client of the Redis would.
@@ -159,7 +161,7 @@ fn probe(channel: Channel<'_>, seq: u64) -> BusEvent {
 /// subscribed again, that the dropped messages' head is published again, and that delivery
 /// resumes, also for a room subscribed during the outage and for node-wide events.
 async fn survives_restart(sharded: bool) {
-    let Some(mut redis) = PrivateRedis::start().await else {
+    let Some(mut redis) = PrivateRedis::start_or_skip().await else {
         return;
     };
     let f = RedisFactory::new(redis.url(), sharded);
@@ -193,7 +195,7 @@ async fn survives_restart(sharded: bool) {
     })
     .await;
 
-    redis.restart().await;
+    redis.restart().await.expect("restart redis-server");
     wait_for("ping to recover", || async {
         a.ping().await.is_ok() && b.ping().await.is_ok()
     })
@@ -252,7 +254,7 @@ async fn survives_a_redis_restart_sharded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_while_redis_is_down_returns() {
-    let Some(mut redis) = PrivateRedis::start().await else {
+    let Some(mut redis) = PrivateRedis::start_or_skip().await else {
         return;
     };
     let f = RedisFactory::new(redis.url(), false);
@@ -357,7 +359,7 @@ async fn silently_dead_connections_are_replaced() {
     };
     let a = RedisBus::connect(config("a")).await.expect("connect");
     let b = RedisBus::connect(config("b")).await.expect("connect");
-    let (inbox, mut b_rx) = common::Inbox::new();
+    let (inbox, mut b_rx) = Inbox::new();
     b.start(inbox.clone()).await.expect("start");
     b.subscribe("r").await.expect("subscribe");
     a.publish(message("r", 1));

@@ -8,6 +8,7 @@ use std::process::{Output, Stdio};
 
 use chatcore::Hub;
 use chatcore_client::Client;
+use chatcore_testkit::*;
 use common::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
@@ -76,7 +77,7 @@ fn json_lines(o: &Output) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_then_history_and_rooms() {
     let server = TestServer::start().await;
-    let url = server.url();
+    let url = server.url("");
     let sent = run(
         cli(&[
             "--server", &url, "--user", "ann", "send", "general", "hello", "world",
@@ -159,7 +160,7 @@ async fn send_then_history_and_rooms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tail_prints_messages_from_another_client() {
     let server = TestServer::start().await;
-    let (ann, _events) = Client::connect(config(&server.url(), "ann"))
+    let (ann, _events) = Client::connect(config(&server.url(""), "ann"))
         .await
         .expect("ann");
     ann.join("general").await.expect("join");
@@ -168,7 +169,7 @@ async fn tail_prints_messages_from_another_client() {
     }
     let mut cmd = cli(&[
         "--server",
-        &server.url(),
+        &server.url(""),
         "--user",
         "bob",
         "tail",
@@ -204,14 +205,14 @@ async fn tail_into_head_exits_after_one_message() {
     let server = TestServer::start().await;
     let line = format!(
         "'{BIN}' --server {} --user carol tail general --json | head -n 1",
-        server.url()
+        server.url("")
     );
     let mut sh = Command::new("sh");
     sh.args(["-c", &line]).kill_on_drop(true);
     sh.stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = sh.spawn().expect("spawn sh");
     server.wait_online("general", "carol").await;
-    let (ann, _events) = Client::connect(config(&server.url(), "ann"))
+    let (ann, _events) = Client::connect(config(&server.url(""), "ann"))
         .await
         .expect("ann");
     ann.join("general").await.expect("join");
@@ -298,8 +299,8 @@ async fn an_unreachable_server_exits_3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_and_server_errors_exit_4_and_5() {
-    let server = TestServer::with(Hub::builder().authenticator(jwt(false))).await;
-    let url = server.url();
+    let server = TestServer::with(Hub::builder().authenticator(jwt(false)), ws_config()).await;
+    let url = server.url("");
     let guest = run(
         cli(&["--server", &url, "--user", "ann", "send", "general", "hi"]),
         "",
@@ -347,8 +348,8 @@ async fn auth_and_server_errors_exit_4_and_5() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_then_send_with_it() {
-    let server = TestServer::with(Hub::builder().authenticator(jwt(true))).await;
-    let url = server.url();
+    let server = TestServer::with(Hub::builder().authenticator(jwt(true)), ws_config()).await;
+    let url = server.url("");
     let issued = run(cli(&["--server", &url, "token", "erin"]), "").await;
     assert_exit(&issued, 0);
     let token = stdout(&issued).trim().to_owned();

@@ -8,15 +8,16 @@ use chatcore_client::{
     Client, ClientEvent, Codec, ConnectionState, DisconnectReason, Error, ErrorCode, HistoryQuery,
     OutgoingMessage, RestClient, RoomKind,
 };
+use chatcore_testkit::*;
 use common::*;
 
 #[tokio::test]
 async fn two_clients_chat() {
     let server = TestServer::start().await;
-    let (ann, mut ann_events) = Client::connect(config(&server.url(), "ann"))
+    let (ann, mut ann_events) = Client::connect(config(&server.url(""), "ann"))
         .await
         .expect("ann");
-    let (bob, mut bob_events) = Client::connect(config(&server.url(), "bob"))
+    let (bob, mut bob_events) = Client::connect(config(&server.url(""), "bob"))
         .await
         .expect("bob");
     assert_eq!(ann.session().map(|s| s.user), Some("ann".to_owned()));
@@ -81,7 +82,7 @@ async fn two_clients_chat() {
     assert_eq!(ann.joined_rooms(), [("general".to_owned(), 2)]);
 
     // A late joiner gets recent history in the reply, not on the stream.
-    let (carol, _carol_events) = Client::connect(config(&server.url(), "carol"))
+    let (carol, _carol_events) = Client::connect(config(&server.url(""), "carol"))
         .await
         .expect("carol");
     let joined = carol.join("general").await.expect("join");
@@ -105,10 +106,10 @@ async fn two_clients_chat() {
 #[tokio::test]
 async fn direct_messages_join_both_sides() {
     let server = TestServer::start().await;
-    let (ann, mut ann_events) = Client::connect(config(&server.url(), "ann"))
+    let (ann, mut ann_events) = Client::connect(config(&server.url(""), "ann"))
         .await
         .expect("ann");
-    let (_bob, mut bob_events) = Client::connect(config(&server.url(), "bob"))
+    let (_bob, mut bob_events) = Client::connect(config(&server.url(""), "bob"))
         .await
         .expect("bob");
     let ack = ann.dm("bob", "psst").await.expect("dm");
@@ -132,7 +133,7 @@ async fn direct_messages_join_both_sides() {
 #[tokio::test]
 async fn msgpack_codec_works_end_to_end() {
     let server = TestServer::start().await;
-    let cfg = config(&server.url(), "ann").with_codec(Codec::MsgPack);
+    let cfg = config(&server.url(""), "ann").with_codec(Codec::MsgPack);
     let (ann, mut events) = Client::connect(cfg).await.expect("connect");
     ann.join("general").await.expect("join");
     let ack = ann.send("general", "héllo 👋").await.expect("send");
@@ -143,7 +144,7 @@ async fn msgpack_codec_works_end_to_end() {
 #[tokio::test]
 async fn server_errors_are_typed() {
     let server = TestServer::start().await;
-    let (ann, _events) = Client::connect(config(&server.url(), "ann"))
+    let (ann, _events) = Client::connect(config(&server.url(""), "ann"))
         .await
         .expect("connect");
     let code = |r: Result<_, Error>| match r {
@@ -189,7 +190,7 @@ async fn server_errors_are_typed() {
 #[tokio::test]
 async fn a_repeated_nonce_returns_the_original_ack() {
     let server = TestServer::start().await;
-    let (ann, _events) = Client::connect(config(&server.url(), "ann"))
+    let (ann, _events) = Client::connect(config(&server.url(""), "ann"))
         .await
         .expect("connect");
     ann.join("general").await.expect("join");
@@ -210,29 +211,29 @@ async fn a_repeated_nonce_returns_the_original_ack() {
 #[tokio::test]
 async fn auth_failures_are_typed() {
     // Guests refused: a JWT server without guests.
-    let server = TestServer::with(Hub::builder().authenticator(jwt(false))).await;
-    let guest = Client::connect(config(&server.url(), "ann")).await;
+    let server = TestServer::with(Hub::builder().authenticator(jwt(false)), ws_config()).await;
+    let guest = Client::connect(config(&server.url(""), "ann")).await;
     assert!(
         matches!(&guest, Err(Error::Unauthorized(m)) if m.contains("guests")),
         "{guest:?}"
     );
-    let forged = config(&server.url(), "x").with_token("not.a.jwt");
+    let forged = config(&server.url(""), "x").with_token("not.a.jwt");
     let forged = Client::connect(forged).await;
     assert!(
         matches!(&forged, Err(e @ Error::Unauthorized(_)) if e.is_auth()),
         "{forged:?}"
     );
-    let none = config(&server.url(), "x").with_auth(chatcore_client::Auth::None);
+    let none = config(&server.url(""), "x").with_auth(chatcore_client::Auth::None);
     assert!(matches!(
         Client::connect(none).await,
         Err(Error::Unauthorized(_))
     ));
     // A valid token works and names the user.
-    let good = config(&server.url(), "x").with_token(token("dana"));
+    let good = config(&server.url(""), "x").with_token(token("dana"));
     let (dana, _events) = Client::connect(good).await.expect("token accepted");
     assert_eq!(dana.session().map(|s| s.user), Some("dana".to_owned()));
     // This server issues no tokens to guests.
-    let api = RestClient::new(&server.url()).expect("rest");
+    let api = RestClient::new(&server.url("")).expect("rest");
     let refused = api.issue_token("eve").await;
     assert!(
         matches!(refused, Err(Error::Refused { status: 403, .. })),
@@ -242,11 +243,11 @@ async fn auth_failures_are_typed() {
 
 #[tokio::test]
 async fn rest_token_and_anonymous_reads() {
-    let server = TestServer::with(Hub::builder().authenticator(jwt(true))).await;
-    let api = RestClient::new(&server.url()).expect("rest");
+    let server = TestServer::with(Hub::builder().authenticator(jwt(true)), ws_config()).await;
+    let api = RestClient::new(&server.url("")).expect("rest");
     let grant = api.issue_token("ann").await.expect("token");
     assert_eq!(grant.user, "ann");
-    let cfg = config(&server.url(), "ignored").with_token(grant.token);
+    let cfg = config(&server.url(""), "ignored").with_token(grant.token);
     let (ann, _events) = Client::connect(cfg)
         .await
         .expect("connect with the issued token");
@@ -290,14 +291,14 @@ async fn unreachable_server_is_a_connect_error() {
 #[tokio::test]
 async fn server_shutdown_disconnects_then_closes_when_attempts_run_out() {
     let mut server = TestServer::start().await;
-    let cfg = config(&server.url(), "ann").with_max_reconnect_attempts(Some(2));
+    let cfg = config(&server.url(""), "ann").with_max_reconnect_attempts(Some(2));
     let (ann, mut events) = Client::connect(cfg).await.expect("connect");
     ann.join("general").await.expect("join");
     assert!(matches!(
         next_state(&mut events).await,
         ConnectionState::Connected(_)
     ));
-    server.shutdown().await;
+    server.shutdown().await.expect("serve");
 
     let state = next_state(&mut events).await;
     assert_eq!(
@@ -353,7 +354,7 @@ async fn commands_wait_across_a_restart_of_the_connection() {
 #[tokio::test]
 async fn close_ends_the_stream_and_refuses_commands() {
     let server = TestServer::start().await;
-    let (ann, mut events) = Client::connect(config(&server.url(), "ann"))
+    let (ann, mut events) = Client::connect(config(&server.url(""), "ann"))
         .await
         .expect("connect");
     ann.join("general").await.expect("join");
@@ -383,7 +384,7 @@ async fn close_ends_the_stream_and_refuses_commands() {
 #[tokio::test]
 async fn dropping_every_handle_closes_the_client() {
     let server = TestServer::start().await;
-    let (ann, mut events) = Client::connect(config(&server.url(), "ann"))
+    let (ann, mut events) = Client::connect(config(&server.url(""), "ann"))
         .await
         .expect("connect");
     ann.join("general").await.expect("join");

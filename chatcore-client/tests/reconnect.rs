@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chatcore::{Hub, Limits};
 use chatcore_client::{Client, ClientEvent, ConnectionState, Message, OutgoingMessage};
+use chatcore_testkit::*;
 use common::*;
 use futures::future::join_all;
 
@@ -44,7 +45,7 @@ async fn collect(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_exactly_once_in_order_across_repeated_drops() {
-    let server = TestServer::with(paging_hub()).await;
+    let server = TestServer::with(paging_hub(), ws_config()).await;
     let proxy = Proxy::start(server.addr).await;
     let (reader, mut events) = Client::connect(config(&proxy.url(), "reader"))
         .await
@@ -55,7 +56,7 @@ async fn every_message_exactly_once_in_order_across_repeated_drops() {
     const EACH: usize = 60;
     let mut senders = Vec::new();
     for i in 0..SENDERS {
-        let (client, _events) = Client::connect(config(&server.url(), &format!("s{i}")))
+        let (client, _events) = Client::connect(config(&server.url(""), &format!("s{i}")))
             .await
             .expect("sender");
         client.join("general").await.expect("sender joins");
@@ -201,15 +202,15 @@ async fn sends_in_flight_during_drops_are_stored_exactly_once() {
 
 #[tokio::test]
 async fn join_after_pages_a_long_backlog_then_goes_live() {
-    let server = TestServer::with(paging_hub()).await;
-    let (writer, _w) = Client::connect(config(&server.url(), "writer"))
+    let server = TestServer::with(paging_hub(), ws_config()).await;
+    let (writer, _w) = Client::connect(config(&server.url(""), "writer"))
         .await
         .expect("writer");
     writer.join("general").await.expect("join");
     for i in 1..=30 {
         writer.send("general", format!("m{i}")).await.expect("send");
     }
-    let (reader, mut events) = Client::connect(config(&server.url(), "reader"))
+    let (reader, mut events) = Client::connect(config(&server.url(""), "reader"))
         .await
         .expect("reader");
     let joined = reader.join_after("general", 3).await.expect("join_after");

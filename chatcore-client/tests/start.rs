@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use chatcore::Hub;
 use chatcore_client::{Client, ConnectionState, DisconnectReason, Error};
 use chatcore_transport_ws::serve;
+use chatcore_testkit::{TestServer, jwt, within, ws_config};
 use common::*;
 use tokio::net::TcpListener;
 
@@ -67,8 +68,8 @@ async fn a_started_client_connects_once_the_server_is_up_and_runs_what_waited() 
 
 #[tokio::test]
 async fn a_started_client_refused_for_good_closes_and_fails_what_waited() {
-    let server = TestServer::with(Hub::builder().authenticator(jwt(false))).await;
-    let (client, mut events) = Client::start(config(&server.url(), "guest"));
+    let server = TestServer::with(Hub::builder().authenticator(jwt(false)), ws_config()).await;
+    let (client, mut events) = Client::start(config(&server.url(""), "guest"));
     let waiting = client.rooms();
     let (refused, state) = tokio::join!(waiting, next_state(&mut events));
     assert!(

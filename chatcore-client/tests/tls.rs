@@ -13,6 +13,7 @@ use chatcore_client::{
     Client, ClientConfig, ConnectionState, DisconnectReason, Error, HistoryQuery, RestClient,
 };
 use chatcore_transport_ws::{TlsListener, serve};
+use chatcore_testkit::{TestServer, jwt, within, ws_config};
 use common::*;
 use pki::Pki;
 use tokio::net::TcpListener;
@@ -162,7 +163,7 @@ async fn tls_to_a_plain_server_is_a_tls_error_not_a_certificate_one() {
         .await
         .expect_err("not TLS");
     assert!(not_tls(&e), "{e:?}");
-    plain.shutdown().await;
+    plain.shutdown().await.expect("the plain server stops");
 }
 
 #[tokio::test]

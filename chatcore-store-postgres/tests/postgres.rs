@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chatcore::Error;
-use chatcore::protocol::{MessageKind, RoomKind};
-use chatcore::store::{HistoryQuery, MAX_PAGE, NewMessage, NewRoom, Role, SearchQuery, Store};
+use chatcore::protocol::RoomKind;
+use chatcore::store::{HistoryQuery, MAX_PAGE, NewRoom, Role, SearchQuery, Store};
 use chatcore_store_postgres::{PostgresConfig, PostgresStore, SCHEMA_VERSION};
+use chatcore_testkit::fixtures::{create_room, new_message as msg};
 use common::PgFactory;
 
 macro_rules! factory {
@@ -23,29 +24,8 @@ macro_rules! factory {
     };
 }
 
-fn msg(room: &str, sender: &str, text: &str, nonce: Option<&str>) -> NewMessage {
-    NewMessage {
-        room: room.to_owned(),
-        id: ulid::Ulid::generate().to_string(),
-        sender: sender.to_owned(),
-        kind: MessageKind::Text,
-        text: text.to_owned(),
-        ts: chatcore::now_millis(),
-        nonce: nonce.map(str::to_owned),
-        reply_to: None,
-    }
-}
-
 async fn room(store: &impl Store, name: &str) {
-    store
-        .create_room(NewRoom {
-            name: name.to_owned(),
-            kind: RoomKind::Public,
-            creator: "creator".to_owned(),
-            created: 1,
-        })
-        .await
-        .expect("create_room");
+    create_room(store, name, RoomKind::Public).await;
 }
 
 /// Three nodes (separate stores and pools) write the same rooms at once, many appends in

@@ -149,6 +149,8 @@
 
 mod checkpoint;
 mod config;
+#[cfg(test)]
+mod gate;
 mod indexer;
 mod queries;
 mod reader;

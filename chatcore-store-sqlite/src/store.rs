@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 
 use chatcore::protocol::Message;
 use chatcore::store::{
@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 use crate::indexer::{Indexer, Progress};
 use crate::reader::{JoinOnDrop, Readers};
-use crate::writer::{Command, Counters, Write, Writer, WriterStats};
+use crate::writer::{Command, Commands, Counters, Write, Writer, WriterStats};
 use crate::{SqliteConfig, checkpoint, queries, schema, search};
 
 /// A durable [`Store`] in one SQLite file.
@@ -73,6 +73,15 @@ impl SqliteStore {
     /// Opens (creating if needed) the database described by `config`; see
     /// [`SqliteStore::open`].
     pub fn open_with(config: SqliteConfig) -> Result<Self> {
+        Self::open_fed(config, |commands| commands)
+    }
+
+    /// [`SqliteStore::open_with`], the writer thread taking its commands through `feed`
+    /// (the identity in production; tests wrap the channel to hold the writer).
+    pub(crate) fn open_fed<C: Commands + Send + 'static>(
+        config: SqliteConfig,
+        feed: impl FnOnce(Receiver<Command>) -> C,
+    ) -> Result<Self> {
         config.validate()?;
         let mut write_conn = schema::open_writer(&config)?;
         let index_conn = schema::open_index(&config, &schema::database_id(&write_conn)?)?;
@@ -88,6 +97,7 @@ impl SqliteStore {
         let readers = Readers::start(read_conns)?;
         let counters = Arc::new(Counters::default());
         let (writer, commands) = channel();
+        let commands = feed(commands);
         let state = Writer::new(
             write_conn,
             config.max_batch,
@@ -141,12 +151,6 @@ impl SqliteStore {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Write(make(tx)))?;
         rx.await.map_err(|_| Error::Closed)?
-    }
-
-    /// Tests: makes the writer commit what is queued, then wait for `latch`.
-    #[cfg(test)]
-    pub(crate) fn hold_writer(&self, latch: std::sync::mpsc::Receiver<()>) -> Result<()> {
-        self.send(Command::Hold(latch))
     }
 }
 
@@ -300,15 +304,19 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use chatcore::protocol::{MessageKind, RoomKind};
+    use chatcore::protocol::RoomKind;
     use chatcore::store::MemoryStore;
     use rusqlite::params;
 
     use super::*;
+    use crate::gate::Gate;
+    use chatcore::testing::fixtures::{create_room, new_message};
 
     struct Fixture {
         dir: tempfile::TempDir,
         store: SqliteStore,
+        /// Holds the store's writer while a test queues a known batch.
+        gate: Gate,
     }
 
     impl Fixture {
@@ -323,8 +331,10 @@ mod tests {
                     .with_readers(2)
                     .expect("readers"),
             );
-            let store = SqliteStore::open_with(config).expect("open");
-            Self { dir, store }
+            let gate = Gate::default();
+            let store =
+                SqliteStore::open_fed(config, |commands| gate.feed(commands)).expect("open");
+            Self { dir, store, gate }
         }
 
         fn path(&self) -> std::path::PathBuf {
@@ -338,37 +348,11 @@ mod tests {
     }
 
     fn msg(room: &str, text: &str) -> NewMessage {
-        NewMessage {
-            room: room.into(),
-            id: format!("id-{text}"),
-            sender: "ann".into(),
-            kind: MessageKind::Text,
-            text: text.into(),
-            ts: 1_700_000_000_000,
-            nonce: None,
-            reply_to: None,
-        }
+        new_message(room, "ann", text, None)
     }
 
     async fn room(store: &dyn Store, name: &str) {
-        store
-            .create_room(NewRoom {
-                name: name.into(),
-                kind: RoomKind::Public,
-                creator: "ann".into(),
-                created: 1,
-            })
-            .await
-            .expect("create room");
-    }
-
-    /// Queues `pending` appends while the writer is held, then lets it go.
-    fn held<T>(store: &SqliteStore, queue: impl FnOnce() -> T) -> T {
-        let (release, latch) = std::sync::mpsc::channel();
-        store.hold_writer(latch).expect("hold");
-        let out = queue();
-        release.send(()).expect("release");
-        out
+        create_room(store, name, RoomKind::Public).await;
     }
 
     #[tokio::test]
@@ -376,7 +360,7 @@ mod tests {
         let f = Fixture::new();
         room(&f.store, "r").await;
         let before = f.store.stats();
-        let pending: Vec<_> = held(&f.store, || {
+        let pending: Vec<_> = f.gate.held(|| {
             (0..100)
                 .map(|i| f.store.append(msg("r", &i.to_string())))
                 .collect()
@@ -391,11 +375,7 @@ mod tests {
     }
 
     fn nonced(room: &str, sender: &str, text: &str, nonce: &str) -> NewMessage {
-        NewMessage {
-            sender: sender.into(),
-            nonce: Some(nonce.into()),
-            ..msg(room, text)
-        }
+        new_message(room, sender, text, Some(nonce))
     }
 
     /// Nonces are checked by the unique index, not by a lookup before each insert: a repeat
@@ -412,7 +392,7 @@ mod tests {
             .await
             .expect("append");
         let before = f.store.stats();
-        let pending: Vec<_> = held(&f.store, || {
+        let pending: Vec<_> = f.gate.held(|| {
             vec![
                 f.store.append(nonced("r", "ann", "two", "n-2")),
                 f.store.append(nonced("r", "ann", "two again", "n-2")),
@@ -460,7 +440,7 @@ mod tests {
         let f = Fixture::new();
         room(&f.store, "r").await;
         room(&f.store, "s").await;
-        let pending: Vec<_> = held(&f.store, || {
+        let pending: Vec<_> = f.gate.held(|| {
             (0..100)
                 .map(|i| {
                     let nonce = if i == 70 { 10 } else { i };
@@ -504,7 +484,7 @@ mod tests {
         }
         // Interleaved rooms in one transaction: full-text keys arrive out of order and are
         // sorted before they are indexed.
-        let pending: Vec<_> = held(&f.store, || {
+        let pending: Vec<_> = f.gate.held(|| {
             (0..60)
                 .map(|i| {
                     let r = ["c", "a", "b"][i % 3];
@@ -574,7 +554,7 @@ mod tests {
         let f = Fixture::with(|c| c.with_max_batch(10).expect("max_batch"));
         room(&f.store, "r").await;
         let before = f.store.stats();
-        let pending: Vec<_> = held(&f.store, || {
+        let pending: Vec<_> = f.gate.held(|| {
             (0..35)
                 .map(|i| f.store.append(msg("r", &i.to_string())))
                 .collect()
@@ -624,7 +604,7 @@ mod tests {
 
         // In the middle of a batch: the batch is rolled back and retried one by one.
         let failed_before = f.store.stats().failed_commits;
-        let (a, boom, b) = held(&f.store, || {
+        let (a, boom, b) = f.gate.held(|| {
             (
                 f.store.append(msg("r", "three")),
                 f.store.append(msg("r", "boom")),
@@ -661,7 +641,7 @@ mod tests {
         // One batch: create "r", append to it, fail. The retry runs each alone, so "r"
         // exists afterwards; what matters is that the writer's caches agree with the file.
         let store = f.store.clone();
-        let (create, ok, boom) = held(&f.store, || {
+        let (create, ok, boom) = f.gate.held(|| {
             let s = store.clone();
             let create = tokio::spawn(async move {
                 s.create_room(NewRoom {
@@ -981,7 +961,7 @@ mod tests {
         let pending: Vec<_> = (0..50)
             .map(|i| f.store.append(msg("r", &i.to_string())))
             .collect();
-        let Fixture { dir, store } = f;
+        let Fixture { dir, store, .. } = f;
         drop(store); // joins the writer after it committed the 50 queued appends
         for p in pending {
             p.await.expect("committed before the thread stopped");

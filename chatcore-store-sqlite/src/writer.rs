@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvError, TryRecvError};
 
 use chatcore::protocol::Message;
 use chatcore::store::{Appended, NewMessage, NewRoom, Role, RoomRecord};
@@ -34,10 +34,26 @@ pub(crate) enum Command {
     Write(Write),
     /// Commit everything queued before this, close the connection, reply, stop.
     Close(oneshot::Sender<()>),
-    /// Tests: commit what is queued, then wait until the latch fires (or is dropped) before
-    /// taking more, so a test can queue a known batch.
-    #[cfg(test)]
-    Hold(std::sync::mpsc::Receiver<()>),
+}
+
+/// Where the writer thread takes its commands from: the store's channel. A seam so tests
+/// can wrap the channel (to hold the writer while they queue a known batch) without a
+/// test-only command in [`Command`].
+pub(crate) trait Commands {
+    /// A command already queued, without waiting.
+    fn try_recv(&self) -> Result<Command, TryRecvError>;
+    /// The next command, waiting for it; `Err` once every sender is gone.
+    fn recv(&self) -> Result<Command, RecvError>;
+}
+
+impl Commands for Receiver<Command> {
+    fn try_recv(&self) -> Result<Command, TryRecvError> {
+        Receiver::try_recv(self)
+    }
+
+    fn recv(&self) -> Result<Command, RecvError> {
+        Receiver::recv(self)
+    }
 }
 
 /// One change and where its result goes.
@@ -218,7 +234,7 @@ impl Writer {
 
     /// The thread's body: runs until [`Command::Close`] or until every sender is gone,
     /// committing everything received before either.
-    pub(crate) fn run(mut self, commands: Receiver<Command>) {
+    pub(crate) fn run(mut self, commands: impl Commands) {
         let mut batch: Vec<Write> = Vec::with_capacity(self.max_batch);
         let mut close_reply = None;
         loop {
@@ -243,11 +259,6 @@ impl Writer {
                     Command::Close(reply) => {
                         close_reply = Some(reply);
                         break;
-                    }
-                    #[cfg(test)]
-                    Command::Hold(latch) => {
-                        self.process(&mut batch);
-                        let _ = latch.recv();
                     }
                 }
                 if batch.len() >= self.max_batch {

@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use chatcore::protocol::{MessageKind, RoomKind};
-use chatcore::store::{NewMessage, NewRoom, SearchQuery, Store};
+use chatcore::protocol::RoomKind;
+use chatcore::store::{SearchQuery, Store};
 use chatcore::{Error, Result};
 use chatcore_store_sqlite::{SqliteConfig, SqliteStore};
+use chatcore_testkit::fixtures::{create_room, new_message};
 
 fn config(path: &Path) -> SqliteConfig {
     SqliteConfig::new(path).with_readers(1).expect("readers")
@@ -22,29 +23,12 @@ fn index_path(path: &Path) -> PathBuf {
 }
 
 async fn room(store: &SqliteStore, name: &str) {
-    store
-        .create_room(NewRoom {
-            name: name.into(),
-            kind: RoomKind::Public,
-            creator: "ann".into(),
-            created: 1,
-        })
-        .await
-        .expect("create room");
+    create_room(store, name, RoomKind::Public).await;
 }
 
 async fn say(store: &SqliteStore, room: &str, text: &str) -> u64 {
     store
-        .append(NewMessage {
-            room: room.into(),
-            id: format!("id-{text}"),
-            sender: "ann".into(),
-            kind: MessageKind::Text,
-            text: text.into(),
-            ts: 1_700_000_000_000,
-            nonce: None,
-            reply_to: None,
-        })
+        .append(new_message(room, "ann", text, None))
         .await
         .expect("append")
         .message

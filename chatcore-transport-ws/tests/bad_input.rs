@@ -1,21 +1,19 @@
 //! Malformed, oversized, abusive and unauthorized input over real sockets. Each case checks
 //! its error frame, close code or HTTP status, and then that the server still serves.
 
-mod common;
-
 use std::time::Duration;
 
 use chatcore::Hub;
 use chatcore::protocol::{Codec, Command, Event, RoomKind};
 use chatcore::store::{NewRoom, Role};
+use chatcore_testkit::*;
 use chatcore_transport_ws::WsConfig;
-use common::*;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
 /// Sends one raw frame and returns the next event, which must be an error.
-async fn error_for(client: &mut Client, message: Message) -> (String, Option<u64>) {
+async fn error_for(client: &mut Probe, message: Message) -> (String, Option<u64>) {
     client.send_raw(message).await;
     match client.next().await.expect("an error frame, not a close") {
         Event::Error { code, id, .. } => (code.as_str().to_owned(), id),
@@ -24,7 +22,7 @@ async fn error_for(client: &mut Client, message: Message) -> (String, Option<u64
 }
 
 /// The connection is still usable after an error frame.
-async fn still_open(client: &mut Client) {
+async fn still_open(client: &mut Probe) {
     let id = client.request(Command::Ping {}).await;
     assert!(matches!(client.reply(id).await, Event::Pong { .. }));
 }
@@ -32,7 +30,7 @@ async fn still_open(client: &mut Client) {
 #[tokio::test]
 async fn malformed_frames_get_error_frames_and_the_connection_stays() {
     let server = TestServer::start().await;
-    let mut c = Client::guest(&server, "ann").await;
+    let mut c = Probe::guest(&server, "ann").await;
     let cases = [
         ("{not json", "bad_frame", None),
         ("[1,2,3]", "bad_frame", None),
@@ -67,7 +65,7 @@ async fn malformed_frames_get_error_frames_and_the_connection_stays() {
 #[tokio::test]
 async fn malformed_msgpack_gets_error_frames() {
     let server = TestServer::start().await;
-    let mut c = Client::open(&server, "?user=ann", Codec::MsgPack, true).await;
+    let mut c = Probe::open(&server, "?user=ann", Codec::MsgPack, true).await;
     let got = error_for(&mut c, Message::binary(vec![0xc1, 0xff, 0x00])).await;
     assert_eq!(got, ("bad_frame".to_owned(), None));
     let unknown = Codec::MsgPack.encode(&serde_json::json!({"type": "explode", "id": 7}));
@@ -90,7 +88,7 @@ async fn malformed_msgpack_gets_error_frames() {
 #[tokio::test]
 async fn text_over_the_hubs_limit_is_too_large_and_not_stored() {
     let server = TestServer::start().await;
-    let mut c = Client::guest(&server, "ann").await;
+    let mut c = Probe::guest(&server, "ann").await;
     c.join("general").await;
     let id = c
         .request(send("general", &"x".repeat(10 * 1024), None))
@@ -105,7 +103,7 @@ async fn text_over_the_hubs_limit_is_too_large_and_not_stored() {
 #[tokio::test]
 async fn a_one_mebibyte_message_is_closed_with_1009() {
     let server = TestServer::start().await;
-    let mut c = Client::guest(&server, "ann").await;
+    let mut c = Probe::guest(&server, "ann").await;
     let huge = "x".repeat(1024 * 1024);
     c.send_raw(Message::text(huge)).await;
     // The close frame arrives: the server drains the rest instead of resetting.
@@ -116,7 +114,7 @@ async fn a_one_mebibyte_message_is_closed_with_1009() {
 #[tokio::test]
 async fn fragments_adding_up_past_the_limit_are_closed_with_1009() {
     let server = TestServer::start().await;
-    let mut c = Client::guest(&server, "ann").await;
+    let mut c = Probe::guest(&server, "ann").await;
     let part = vec![b'x'; 40 * 1024];
     c.send_raw(Message::Frame(Frame::message(
         part.clone(),
@@ -137,7 +135,7 @@ async fn fragments_adding_up_past_the_limit_are_closed_with_1009() {
 #[tokio::test]
 async fn invalid_utf8_is_closed_with_1007() {
     let server = TestServer::start().await;
-    let mut c = Client::guest(&server, "ann").await;
+    let mut c = Probe::guest(&server, "ann").await;
     let bad = Frame::message(vec![b'{', 0xc3, 0x28, b'}'], OpCode::Data(Data::Text), true);
     c.send_raw(Message::Frame(bad)).await;
     assert_eq!(c.close_code().await, Some(1007));
@@ -150,9 +148,9 @@ async fn a_flood_is_rate_limited_then_closed_with_1008_without_harming_others() 
         .with_rate_limit(5, 10, 20)
         .expect("config");
     let server = TestServer::with(Hub::builder(), config).await;
-    let mut bystander = Client::guest(&server, "bob").await;
+    let mut bystander = Probe::guest(&server, "bob").await;
     bystander.join("general").await;
-    let mut flooder = Client::guest(&server, "mallory").await;
+    let mut flooder = Probe::guest(&server, "mallory").await;
     for i in 0..200u64 {
         let frame = flooder
             .frame(Codec::Json.encode(&chatcore::protocol::Request::new(i, Command::Ping {})));
@@ -184,7 +182,7 @@ async fn a_flood_is_rate_limited_then_closed_with_1008_without_harming_others() 
 
 #[tokio::test]
 async fn bad_tokens_and_guests_are_refused_before_the_upgrade() {
-    let server = TestServer::with(Hub::builder().authenticator(jwt(false)), config()).await;
+    let server = TestServer::with(Hub::builder().authenticator(jwt(false)), ws_config()).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -202,8 +200,8 @@ async fn bad_tokens_and_guests_are_refused_before_the_upgrade() {
     .expect("encode");
     let none = format!(
         "{}.{}.",
-        b64(br#"{"alg":"none","typ":"JWT"}"#),
-        b64(format!(r#"{{"sub":"ann","exp":{}}}"#, now + 600).as_bytes())
+        b64url(br#"{"alg":"none","typ":"JWT"}"#),
+        b64url(format!(r#"{{"sub":"ann","exp":{}}}"#, now + 600).as_bytes())
     );
     for (what, query, needle) in [
         ("forged", format!("?token={forged}"), "invalid token"),
@@ -213,22 +211,28 @@ async fn bad_tokens_and_guests_are_refused_before_the_upgrade() {
         ("guest", "?user=ann".to_owned(), "guests are not allowed"),
         ("nothing", String::new(), "missing credentials"),
     ] {
-        let (status, body) = refusal(open(&server, &query, None, &[]).await);
+        let (status, body) = refusal(open(&server.ws_url(&query), None, &[]).await);
         assert_eq!(status, 401, "{what}: {body}");
         assert!(body.contains(needle), "{what}: {body}");
         assert!(body.contains("\"unauthorized\""), "{what}: {body}");
     }
-    let (status, _) =
-        refusal(open(&server, "", None, &[("Authorization", "Basic YW5uOnB3")]).await);
+    let (status, _) = refusal(
+        open(
+            &server.ws_url(""),
+            None,
+            &[("Authorization", "Basic YW5uOnB3")],
+        )
+        .await,
+    );
     assert_eq!(status, 401);
-    let mut ok = Client::with_token(&server, "ann").await;
+    let mut ok = Probe::with_token(&server, "ann").await;
     ok.join("general").await;
     ok.say("general", "still serving").await;
 }
 
 #[tokio::test]
 async fn rooms_one_may_not_read_stay_closed() {
-    let server = TestServer::with(Hub::builder().authenticator(jwt(false)), config()).await;
+    let server = TestServer::with(Hub::builder().authenticator(jwt(false)), ws_config()).await;
     let store = server.hub.store();
     store
         .create_room(NewRoom {
@@ -244,7 +248,7 @@ async fn rooms_one_may_not_read_stay_closed() {
         .await
         .expect("member");
 
-    let mut carol = Client::with_token(&server, "carol").await;
+    let mut carol = Probe::with_token(&server, "carol").await;
     for command in [
         Command::Join {
             room: "staff".into(),
@@ -277,7 +281,7 @@ async fn rooms_one_may_not_read_stay_closed() {
     let r = get_as(server.addr, "/api/rooms/staff/messages", &token("ann")).await;
     assert_eq!(r.status, 200, "{}", r.body);
 
-    let mut ann = Client::with_token(&server, "ann").await;
+    let mut ann = Probe::with_token(&server, "ann").await;
     ann.join("staff").await;
     ann.say("staff", "members only").await;
     still_open(&mut carol).await;

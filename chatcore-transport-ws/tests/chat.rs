@@ -1,16 +1,14 @@
 //! Chatting over real sockets: rooms, presence, typing, DMs, history, resume, both codecs.
 
-mod common;
-
 use chatcore::Hub;
 use chatcore::protocol::{Codec, Command, Event};
-use common::*;
+use chatcore_testkit::*;
 
 #[tokio::test]
 async fn two_clients_chat_in_a_room() {
     let server = TestServer::start().await;
-    let mut ann = Client::guest(&server, "ann").await;
-    let mut bob = Client::guest(&server, "bob").await;
+    let mut ann = Probe::guest(&server, "ann").await;
+    let mut bob = Probe::guest(&server, "bob").await;
     ann.join("general").await;
     bob.join("general").await;
 
@@ -30,9 +28,9 @@ async fn two_clients_chat_in_a_room() {
 #[tokio::test]
 async fn presence_and_join_leave_notices() {
     let server = TestServer::start().await;
-    let mut ann = Client::guest(&server, "ann").await;
+    let mut ann = Probe::guest(&server, "ann").await;
     ann.join("lobby").await;
-    let mut bob = Client::guest(&server, "bob").await;
+    let mut bob = Probe::guest(&server, "bob").await;
     match bob.join("lobby").await {
         Event::Joined { online, .. } => assert_eq!(online, ["ann", "bob"]),
         other => panic!("{other:?}"),
@@ -76,8 +74,8 @@ async fn presence_and_join_leave_notices() {
 #[tokio::test]
 async fn typing_reaches_the_others_only() {
     let server = TestServer::start().await;
-    let mut ann = Client::guest(&server, "ann").await;
-    let mut bob = Client::guest(&server, "bob").await;
+    let mut ann = Probe::guest(&server, "ann").await;
+    let mut bob = Probe::guest(&server, "bob").await;
     ann.join("room").await;
     bob.join("room").await;
     ann.request(Command::Typing {
@@ -105,15 +103,15 @@ async fn typing_reaches_the_others_only() {
 
 #[tokio::test]
 async fn direct_messages_are_private() {
-    let server = TestServer::with(Hub::builder().authenticator(jwt(false)), config()).await;
-    let mut ann = Client::with_token(&server, "ann").await;
+    let server = TestServer::with(Hub::builder().authenticator(jwt(false)), ws_config()).await;
+    let mut ann = Probe::with_token(&server, "ann").await;
     // Bob presents his token in the Authorization header instead of the query string.
     let bearer = format!("Bearer {}", token("bob"));
-    let ws = open(&server, "", None, &[("Authorization", &bearer)])
+    let ws = open(&server.ws_url(""), None, &[("Authorization", &bearer)])
         .await
         .expect("bob");
-    let mut bob = Client::from_ws(ws, Codec::Json).await;
-    let mut carol = Client::with_token(&server, "carol").await;
+    let mut bob = Probe::from_ws(ws, Codec::Json).await;
+    let mut carol = Probe::with_token(&server, "carol").await;
 
     let id = ann
         .request(Command::Dm {
@@ -165,7 +163,7 @@ async fn direct_messages_are_private() {
 }
 
 async fn still_serves_with_token(server: &TestServer) {
-    let mut c = Client::with_token(server, "probe").await;
+    let mut c = Probe::with_token(server, "probe").await;
     c.join("probe").await;
     c.say("probe", "ok").await;
 }
@@ -175,13 +173,13 @@ async fn history_on_join_and_paging() {
     let limits = chatcore::Limits::default()
         .with_history_on_join(10)
         .expect("limits");
-    let server = TestServer::with(Hub::builder().limits(limits), config()).await;
-    let mut ann = Client::guest(&server, "ann").await;
+    let server = TestServer::with(Hub::builder().limits(limits), ws_config()).await;
+    let mut ann = Probe::guest(&server, "ann").await;
     ann.join("log").await;
     for i in 1..=30 {
         ann.say("log", &format!("m{i}")).await;
     }
-    let mut bob = Client::guest(&server, "bob").await;
+    let mut bob = Probe::guest(&server, "bob").await;
     match bob.join("log").await {
         Event::Joined {
             last_seq,
@@ -202,7 +200,7 @@ async fn history_on_join_and_paging() {
         after,
         limit,
     };
-    let seqs_of = async |c: &mut Client, cmd| {
+    let seqs_of = async |c: &mut Probe, cmd| {
         let id = c.request(cmd).await;
         match c.reply(id).await {
             Event::History {
@@ -225,9 +223,9 @@ async fn history_on_join_and_paging() {
 async fn resume_after_a_dropped_connection_has_no_gap_and_no_duplicate() {
     const TOTAL: u64 = 150;
     let server = TestServer::start().await;
-    let mut bob = Client::guest(&server, "bob").await;
+    let mut bob = Probe::guest(&server, "bob").await;
     bob.join("busy").await;
-    let mut ann = Client::guest(&server, "ann").await;
+    let mut ann = Probe::guest(&server, "ann").await;
     ann.join("busy").await;
 
     // Ann keeps sending the whole time, each message acknowledged before the next.
@@ -246,7 +244,7 @@ async fn resume_after_a_dropped_connection_has_no_gap_and_no_duplicate() {
     // The network drops: no close frame, the socket just goes away.
     drop(bob);
 
-    let mut bob = Client::guest(&server, "bob").await;
+    let mut bob = Probe::guest(&server, "bob").await;
     let last = *seen.last().expect("some");
     match bob.join_after("busy", Some(last)).await {
         Event::Joined {
@@ -275,8 +273,8 @@ async fn resume_after_a_dropped_connection_has_no_gap_and_no_duplicate() {
 #[tokio::test]
 async fn json_and_msgpack_clients_chat_together() {
     let server = TestServer::start().await;
-    let mut ann = Client::open(&server, "?user=ann", Codec::MsgPack, true).await;
-    let mut bob = Client::open(&server, "?user=bob", Codec::Json, true).await;
+    let mut ann = Probe::open(&server, "?user=ann", Codec::MsgPack, true).await;
+    let mut bob = Probe::open(&server, "?user=bob", Codec::Json, true).await;
     ann.join("mixed").await;
     bob.join("mixed").await;
     let seq = ann.say("mixed", "from msgpack ✓").await;

@@ -1,19 +1,17 @@
 //! Connection cap, origin policy, subprotocol negotiation and the slow consumer, over real
 //! sockets.
 
-mod common;
-
 use chatcore::protocol::{Codec, Event};
 use chatcore::{Hub, Limits};
-use common::*;
+use chatcore_testkit::*;
 
 #[tokio::test]
 async fn over_the_connection_cap_is_503_until_a_slot_frees() {
-    let config = config().with_max_connections(2).expect("config");
+    let config = ws_config().with_max_connections(2).expect("config");
     let server = TestServer::with(Hub::builder(), config).await;
-    let a = Client::guest(&server, "a").await;
-    let _b = Client::guest(&server, "b").await;
-    let (status, body) = refusal(open(&server, "?user=c", None, &[]).await);
+    let a = Probe::guest(&server, "a").await;
+    let _b = Probe::guest(&server, "b").await;
+    let (status, body) = refusal(open(&server.ws_url("?user=c"), None, &[]).await);
     assert_eq!(status, 503, "{body}");
     assert!(
         body.contains("\"unavailable\"") && body.contains("limit of 2"),
@@ -24,8 +22,8 @@ async fn over_the_connection_cap_is_503_until_a_slot_frees() {
     // The slot frees once the server has finished with the old connection.
     let retry = async {
         loop {
-            match open(&server, "?user=c", None, &[]).await {
-                Ok(ws) => return Client::from_ws(ws, Codec::Json).await,
+            match open(&server.ws_url("?user=c"), None, &[]).await {
+                Ok(ws) => return Probe::from_ws(ws, Codec::Json).await,
                 Err(_) => tokio::task::yield_now().await,
             }
         }
@@ -41,8 +39,7 @@ async fn origins_are_checked() {
     let server = TestServer::start().await;
     let (status, body) = refusal(
         open(
-            &server,
-            "?user=ann",
+            &server.ws_url("?user=ann"),
             None,
             &[("Origin", "https://evil.example")],
         )
@@ -52,18 +49,17 @@ async fn origins_are_checked() {
     assert!(body.contains("evil.example"), "{body}");
     let same_host = format!("http://{}", server.addr);
     for origin in [same_host.as_str(), "http://localhost:5173"] {
-        let ws = open(&server, "?user=ann", None, &[("Origin", origin)]).await;
+        let ws = open(&server.ws_url("?user=ann"), None, &[("Origin", origin)]).await;
         assert!(ws.is_ok(), "{origin} is allowed");
     }
 
-    let listed = config()
+    let listed = ws_config()
         .with_allowed_origins(["https://app.example"])
         .expect("config");
     let server = TestServer::with(Hub::builder(), listed.with_loopback_origins(false)).await;
     assert!(
         open(
-            &server,
-            "?user=ann",
+            &server.ws_url("?user=ann"),
             None,
             &[("Origin", "https://app.example")]
         )
@@ -72,8 +68,7 @@ async fn origins_are_checked() {
     );
     let (status, _) = refusal(
         open(
-            &server,
-            "?user=ann",
+            &server.ws_url("?user=ann"),
             None,
             &[("Origin", "http://localhost:5173")],
         )
@@ -86,7 +81,7 @@ async fn origins_are_checked() {
 #[tokio::test]
 async fn subprotocols_are_negotiated_or_refused() {
     let server = TestServer::start().await;
-    let (status, body) = refusal(open(&server, "?user=ann", Some("graphql-ws"), &[]).await);
+    let (status, body) = refusal(open(&server.ws_url("?user=ann"), Some("graphql-ws"), &[]).await);
     assert_eq!(status, 400, "{body}");
     assert!(
         body.contains("chatcore.v1.json") && body.contains("chatcore.v1.msgpack"),
@@ -94,14 +89,13 @@ async fn subprotocols_are_negotiated_or_refused() {
     );
     // The first known one offered wins (tungstenite checks that it is echoed).
     let ws = open(
-        &server,
-        "?user=ann",
+        &server.ws_url("?user=ann"),
         Some("chatcore.v2.json, chatcore.v1.msgpack"),
         &[],
     )
     .await
     .expect("msgpack");
-    let mut c = Client::from_ws(ws, Codec::MsgPack).await;
+    let mut c = Probe::from_ws(ws, Codec::MsgPack).await;
     c.join("general").await;
     let r = get(server.addr, "/ws?user=ann").await;
     assert_eq!(r.status, 426, "a plain GET is told to upgrade: {}", r.body);
@@ -111,12 +105,12 @@ async fn subprotocols_are_negotiated_or_refused() {
 #[tokio::test]
 async fn a_slow_consumer_is_disconnected_and_nobody_else_slows_down() {
     let limits = Limits::default().with_queue_capacity(8).expect("limits");
-    let server = TestServer::with(Hub::builder().limits(limits), config()).await;
-    let mut slow = Client::guest(&server, "slow").await;
+    let server = TestServer::with(Hub::builder().limits(limits), ws_config()).await;
+    let mut slow = Probe::guest(&server, "slow").await;
     slow.join("firehose").await;
-    let mut reader = Client::guest(&server, "reader").await;
+    let mut reader = Probe::guest(&server, "reader").await;
     reader.join("firehose").await;
-    let mut sender = Client::guest(&server, "sender").await;
+    let mut sender = Probe::guest(&server, "sender").await;
     sender.join("firehose").await;
 
     // The reader keeps up and must see every message in order.

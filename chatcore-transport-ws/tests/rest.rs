@@ -1,17 +1,15 @@
 //! The HTTP surface over real sockets: probes, metrics, REST API, tokens, the web client.
 
-mod common;
-
 use std::sync::atomic::Ordering;
 
 use chatcore::Hub;
-use common::*;
+use chatcore_testkit::*;
 
 #[tokio::test]
 async fn health_and_ready() {
     let bus = FlakyBus::default();
     let down = bus.down.clone();
-    let server = TestServer::with(Hub::builder().bus(bus), config()).await;
+    let server = TestServer::with(Hub::builder().bus(bus), ws_config()).await;
     let r = get(server.addr, "/health").await;
     assert_eq!((r.status, r.body.as_str()), (200, "ok"));
     let r = get(server.addr, "/ready").await;
@@ -32,11 +30,11 @@ async fn health_and_ready() {
 #[tokio::test]
 async fn metrics_count_connections_and_messages() {
     let server = TestServer::start().await;
-    let mut ann = Client::guest(&server, "ann").await;
+    let mut ann = Probe::guest(&server, "ann").await;
     ann.join("general").await;
     ann.say("general", "one").await;
     // A refused handshake is counted too.
-    let _ = open(&server, "", None, &[]).await;
+    let _ = open(&server.ws_url(""), None, &[]).await;
     let r = get(server.addr, "/metrics").await;
     assert_eq!(r.status, 200);
     assert!(
@@ -66,7 +64,7 @@ async fn metrics_count_connections_and_messages() {
 #[tokio::test]
 async fn rooms_and_room_info() {
     let server = TestServer::start().await;
-    let mut ann = Client::guest(&server, "ann").await;
+    let mut ann = Probe::guest(&server, "ann").await;
     ann.join("general").await;
     ann.join("random").await;
     ann.say("general", "x").await;
@@ -97,7 +95,7 @@ async fn rooms_and_room_info() {
 #[tokio::test]
 async fn message_pages_and_bad_query_parameters() {
     let server = TestServer::start().await;
-    let mut ann = Client::guest(&server, "ann").await;
+    let mut ann = Probe::guest(&server, "ann").await;
     ann.join("general").await;
     for i in 1..=5 {
         ann.say("general", &format!("m{i}")).await;
@@ -156,13 +154,13 @@ async fn message_pages_and_bad_query_parameters() {
 
 #[tokio::test]
 async fn tokens_are_issued_only_while_guests_are_allowed() {
-    let server = TestServer::with(Hub::builder().authenticator(jwt(true)), config()).await;
+    let server = TestServer::with(Hub::builder().authenticator(jwt(true)), ws_config()).await;
     let post = |body: &'static str| http(server.addr, "POST", "/api/token", &[], Some(body));
     let r = post(r#"{"user":"ann"}"#).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let issued = r.json()["token"].as_str().expect("token").to_owned();
     // The token opens a socket.
-    let mut ann = Client::open(
+    let mut ann = Probe::open(
         &server,
         &format!("?token={issued}"),
         chatcore::protocol::Codec::Json,
@@ -180,7 +178,7 @@ async fn tokens_are_issued_only_while_guests_are_allowed() {
     let r = http(server.addr, "GET", "/api/token", &[], None).await;
     assert_eq!(r.status, 405);
 
-    let closed = TestServer::with(Hub::builder().authenticator(jwt(false)), config()).await;
+    let closed = TestServer::with(Hub::builder().authenticator(jwt(false)), ws_config()).await;
     let r = http(
         closed.addr,
         "POST",

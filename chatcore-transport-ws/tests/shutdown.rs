@@ -1,15 +1,13 @@
 //! Graceful shutdown of `serve` while clients are sending.
 
-mod common;
-
 use chatcore::protocol::{Codec, Event, Request};
 use chatcore::store::HistoryQuery;
-use common::*;
+use chatcore_testkit::*;
 use futures::SinkExt;
 
 /// Sends pipelined messages (8 in flight) until the server closes; returns the acks it got
 /// (seq, message id) and the close code.
-async fn keep_sending(mut c: Client, name: &'static str) -> (Vec<(u64, String)>, Option<u16>) {
+async fn keep_sending(mut c: Probe, name: &'static str) -> (Vec<(u64, String)>, Option<u16>) {
     let mut acked = Vec::new();
     let mut in_flight = 0;
     let mut next = 0u64;
@@ -40,11 +38,11 @@ async fn keep_sending(mut c: Client, name: &'static str) -> (Vec<(u64, String)>,
 #[tokio::test]
 async fn graceful_shutdown_loses_no_acknowledged_message_and_closes_with_1001() {
     let mut server = TestServer::start().await;
-    let mut listener = Client::guest(&server, "listener").await;
+    let mut listener = Probe::guest(&server, "listener").await;
     listener.join("general").await;
     let mut senders = Vec::new();
     for name in ["ann", "bob"] {
-        let mut c = Client::guest(&server, name).await;
+        let mut c = Probe::guest(&server, name).await;
         c.join("general").await;
         senders.push(tokio::spawn(keep_sending(c, name)));
     }
@@ -125,5 +123,5 @@ async fn graceful_shutdown_loses_no_acknowledged_message_and_closes_with_1001() 
     );
 
     // Nothing listens any more.
-    assert!(open(&server, "?user=late", None, &[]).await.is_err());
+    assert!(open(&server.ws_url("?user=late"), None, &[]).await.is_err());
 }

@@ -1,7 +1,5 @@
 //! Contract 2 (durable ack) and 4 (idempotent send).
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +9,7 @@ use chatcore::store::{
     RoomRecord, SearchQuery, Store,
 };
 use chatcore::{Error, ErrorCode, Hub, Result};
-use common::{Client, seqs};
+use chatcore_testkit::{SessionProbe, memory_hub, seqs};
 use tokio::sync::Semaphore;
 
 /// A memory store whose commits wait for a permit (a slow disk), and which can be told to
@@ -96,7 +94,7 @@ async fn faulty_hub() -> (Hub, FaultyStore) {
 #[tokio::test]
 async fn no_ack_before_commit_and_acked_message_is_stored() {
     let (hub, store) = faulty_hub().await;
-    let mut ann = Client::connect(&hub, "ann").await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
     ann.join("r").await;
     let id = ann.send_nowait("r", "hello", None).await;
     // While the commit is held back, neither the ack nor the message may appear.
@@ -125,8 +123,8 @@ async fn no_ack_before_commit_and_acked_message_is_stored() {
 #[tokio::test]
 async fn failed_commit_is_an_error_never_an_ack_and_burns_no_seq() {
     let (hub, store) = faulty_hub().await;
-    let mut ann = Client::connect(&hub, "ann").await;
-    let mut bob = Client::connect(&hub, "bob").await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
     ann.join("r").await;
     bob.join("r").await;
     ann.until(|e| matches!(e, Event::UserJoined { .. })).await;
@@ -150,9 +148,9 @@ async fn failed_commit_is_an_error_never_an_ack_and_burns_no_seq() {
 
 #[tokio::test]
 async fn retried_nonce_returns_the_original_ack_and_delivers_once() {
-    let hub = common::hub().await;
-    let mut ann = Client::connect(&hub, "ann").await;
-    let mut bob = Client::connect(&hub, "bob").await;
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
     ann.join("r").await;
     bob.join("r").await;
     let first = ann.send_nowait("r", "once", Some("nonce-1")).await;
@@ -190,7 +188,7 @@ async fn retried_nonce_returns_the_original_ack_and_delivers_once() {
 #[tokio::test]
 async fn shutdown_acks_in_flight_sends_before_closing() {
     let (hub, store) = faulty_hub().await;
-    let mut ann = Client::connect(&hub, "ann").await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
     ann.join("r").await;
     let id = ann.send_nowait("r", "in flight", None).await;
     let h = hub.clone();

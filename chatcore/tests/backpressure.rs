@@ -1,11 +1,9 @@
 //! Contract 5: bounded outbound queues. A consumer that cannot keep up is disconnected with a
 //! distinct reason and recovers by resuming; nobody else slows down or loses anything.
 
-mod common;
-
 use chatcore::protocol::{Command, Event};
 use chatcore::{CloseReason, Hub, Limits};
-use common::{Client, seqs};
+use chatcore_testkit::{SessionProbe, seqs};
 
 async fn small_queue_hub() -> Hub {
     let limits = Limits::default().with_queue_capacity(16).expect("limits");
@@ -15,15 +13,15 @@ async fn small_queue_hub() -> Hub {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_consumer_is_disconnected_others_unaffected_and_it_resumes() {
     let hub = small_queue_hub().await;
-    let mut slow = Client::connect(&hub, "slow").await;
+    let mut slow = SessionProbe::connect(&hub, "slow").await;
     let Event::Joined { .. } = slow.join("r").await else {
         unreachable!()
     };
-    let mut fast = Client::connect(&hub, "fast").await;
+    let mut fast = SessionProbe::connect(&hub, "fast").await;
     fast.join("r").await;
     let total = 100;
     let reading = tokio::spawn(async move { fast.messages("r", total).await });
-    let mut sender = Client::connect(&hub, "sender").await;
+    let mut sender = SessionProbe::connect(&hub, "sender").await;
     sender.join("r").await;
     for i in 0..total {
         // The sender reads its own queue (acks and echoes) as it goes.
@@ -36,7 +34,7 @@ async fn slow_consumer_is_disconnected_others_unaffected_and_it_resumes() {
     assert_eq!(hub.stats().slow_consumers, 1);
     // It recovers through resume (contract 3), from the last message it did receive (none).
     drop(slow);
-    let mut back = Client::connect(&hub, "slow").await;
+    let mut back = SessionProbe::connect(&hub, "slow").await;
     let Event::Joined {
         history, complete, ..
     } = back.join_from("r", Some(0)).await
@@ -50,9 +48,9 @@ async fn slow_consumer_is_disconnected_others_unaffected_and_it_resumes() {
 #[tokio::test]
 async fn typing_floods_are_dropped_not_disconnected() {
     let hub = small_queue_hub().await;
-    let mut idle = Client::connect(&hub, "idle").await;
+    let mut idle = SessionProbe::connect(&hub, "idle").await;
     idle.join("r").await;
-    let mut typist = Client::connect(&hub, "typist").await;
+    let mut typist = SessionProbe::connect(&hub, "typist").await;
     typist.join("r").await;
     for i in 0..200 {
         typist

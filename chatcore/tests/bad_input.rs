@@ -1,14 +1,12 @@
 //! Contract 6: bad input gets an error frame with a stable code and the request id; no panic,
 //! no harm to other sessions, no partial write.
 
-mod common;
-
 use chatcore::ErrorCode;
 use chatcore::protocol::{Codec, Command, Event, MessageKind, Request};
 use chatcore::store::HistoryQuery;
-use common::Client;
+use chatcore_testkit::{SessionProbe, memory_hub};
 
-async fn error_frame(c: &mut Client) -> (Option<u64>, ErrorCode) {
+async fn error_frame(c: &mut SessionProbe) -> (Option<u64>, ErrorCode) {
     match c.event().await {
         Event::Error { id, code, message } => {
             assert!(!message.is_empty(), "errors explain themselves");
@@ -20,8 +18,8 @@ async fn error_frame(c: &mut Client) -> (Option<u64>, ErrorCode) {
 
 #[tokio::test]
 async fn malformed_frames_get_error_frames() {
-    let hub = common::hub().await;
-    let mut c = Client::connect(&hub, "ann").await;
+    let hub = memory_hub().await;
+    let mut c = SessionProbe::connect(&hub, "ann").await;
     let cases: &[(&[u8], Option<u64>, ErrorCode)] = &[
         (b"{not json", None, ErrorCode::BadFrame),
         (b"", None, ErrorCode::BadFrame),
@@ -63,8 +61,8 @@ async fn malformed_frames_get_error_frames() {
 
 #[tokio::test]
 async fn malformed_msgpack_gets_error_frames() {
-    let hub = common::hub().await;
-    let mut c = Client::connect_with(&hub, "ann", Codec::MsgPack).await;
+    let hub = memory_hub().await;
+    let mut c = SessionProbe::connect_with(&hub, "ann", Codec::MsgPack).await;
     c.session.handle_frame(&[0xc1]).await;
     assert_eq!(error_frame(&mut c).await, (None, ErrorCode::BadFrame));
     let unknown = Codec::MsgPack.encode(&serde_json::json!({"type": "nope", "id": 3}));
@@ -77,9 +75,9 @@ async fn malformed_msgpack_gets_error_frames() {
 
 #[tokio::test]
 async fn invalid_commands_get_typed_errors_and_write_nothing() {
-    let hub = common::hub().await;
-    let mut c = Client::connect(&hub, "ann").await;
-    let mut other = Client::connect(&hub, "bob").await;
+    let hub = memory_hub().await;
+    let mut c = SessionProbe::connect(&hub, "ann").await;
+    let mut other = SessionProbe::connect(&hub, "bob").await;
     other.join("r").await;
     let send = |room: &str, text: String, nonce: Option<String>, kind| Command::Send {
         room: room.into(),
@@ -229,8 +227,8 @@ async fn invalid_commands_get_typed_errors_and_write_nothing() {
 
 #[tokio::test]
 async fn private_history_is_forbidden_to_outsiders() {
-    let hub = common::hub().await;
-    let mut ann = Client::connect(&hub, "ann").await;
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
     let id = ann
         .request(Command::Dm {
             to: "bob".into(),
@@ -239,7 +237,7 @@ async fn private_history_is_forbidden_to_outsiders() {
         })
         .await;
     assert!(matches!(ann.reply(id).await, Event::Ack { .. }));
-    let mut eve = Client::connect(&hub, "eve").await;
+    let mut eve = SessionProbe::connect(&hub, "eve").await;
     let room = chatcore::names::dm_room("ann", "bob");
     let id = eve
         .request(Command::History {

@@ -1,8 +1,6 @@
 //! Contract 8 inside one process: two hubs share a store and a bus. Order and exactly-once
 //! hold across nodes even when the bus loses messages (gaps are repaired from the store).
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -11,7 +9,7 @@ use chatcore::bus::{Bus, BusEvent, BusHandler, LocalBus, LocalNetwork};
 use chatcore::protocol::{Command, Event};
 use chatcore::store::MemoryStore;
 use chatcore::{Hub, Limits, Result};
-use common::{Client, seqs};
+use chatcore_testkit::{SessionProbe, seqs};
 
 /// Drops every third message event it publishes (Redis pub/sub during a failover), and can
 /// go silent altogether (a node that died without saying goodbye).
@@ -101,14 +99,14 @@ async fn chat_across(lossy: bool) {
     let (a, b) = nodes(lossy).await;
     let mut readers = Vec::new();
     for (hub, name) in [(&a, "ra"), (&b, "rb")] {
-        let mut c = Client::connect(hub, name).await;
+        let mut c = SessionProbe::connect(hub, name).await;
         c.join("r").await;
         readers.push(c);
     }
     let each = 60;
     let mut tasks = Vec::new();
     for (hub, name) in [(&a, "sa"), (&b, "sb")] {
-        let mut c = Client::connect(hub, name).await;
+        let mut c = SessionProbe::connect(hub, name).await;
         c.join("r").await;
         tasks.push(tokio::spawn(async move {
             for i in 0..each {
@@ -146,9 +144,9 @@ async fn lost_bus_messages_are_repaired_from_the_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_and_typing_cross_nodes() {
     let (a, b) = nodes(false).await;
-    let mut ann = Client::connect(&a, "ann").await;
+    let mut ann = SessionProbe::connect(&a, "ann").await;
     ann.join("r").await;
-    let mut bob = Client::connect(&b, "bob").await;
+    let mut bob = SessionProbe::connect(&b, "bob").await;
     bob.join("r").await;
     let e = ann
         .until(|e| matches!(e, chatcore::protocol::Event::UserJoined { .. }))
@@ -192,9 +190,9 @@ async fn presence_and_typing_cross_nodes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_nodes_users_leave_presence_within_the_lease() {
     let (a, b, kill_b) = nodes_with_kill_switch(false).await;
-    let mut ann = Client::connect(&a, "ann").await;
+    let mut ann = SessionProbe::connect(&a, "ann").await;
     ann.join("r").await;
-    let mut bob = Client::connect(&b, "bob").await;
+    let mut bob = SessionProbe::connect(&b, "bob").await;
     bob.join("r").await;
     ann.until(|e| matches!(e, Event::UserJoined { user, .. } if user == "bob"))
         .await;
@@ -226,9 +224,9 @@ async fn a_dead_nodes_users_leave_presence_within_the_lease() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_messages_reach_a_recipient_on_another_node() {
     let (a, b) = nodes(false).await;
-    let mut ann = Client::connect(&a, "ann").await;
-    let mut bob = Client::connect(&b, "bob").await;
-    let mut eve = Client::connect(&b, "eve").await;
+    let mut ann = SessionProbe::connect(&a, "ann").await;
+    let mut bob = SessionProbe::connect(&b, "bob").await;
+    let mut eve = SessionProbe::connect(&b, "eve").await;
     let id = ann
         .request(Command::Dm {
             to: "bob".into(),

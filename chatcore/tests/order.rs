@@ -1,24 +1,22 @@
 //! Contract 1 and 3 (live part): gapless per-room seq; every member gets each message once,
 //! in seq order, under concurrent senders.
 
-mod common;
-
-use common::{Client, hub, seqs};
+use chatcore_testkit::{SessionProbe, memory_hub, seqs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_senders_every_member_gets_all_once_in_order() {
-    let hub = hub().await;
+    let hub = memory_hub().await;
     let senders = 4;
     let each = 100;
     let mut readers = Vec::new();
     for r in 0..3 {
-        let mut c = Client::connect(&hub, &format!("reader{r}")).await;
+        let mut c = SessionProbe::connect(&hub, &format!("reader{r}")).await;
         c.join("general").await;
         readers.push(c);
     }
     let mut tasks = Vec::new();
     for s in 0..senders {
-        let mut c = Client::connect(&hub, &format!("sender{s}")).await;
+        let mut c = SessionProbe::connect(&hub, &format!("sender{s}")).await;
         c.join("general").await;
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
@@ -61,8 +59,8 @@ async fn concurrent_senders_every_member_gets_all_once_in_order() {
 
 #[tokio::test]
 async fn rooms_have_independent_sequences() {
-    let hub = hub().await;
-    let mut c = Client::connect(&hub, "ann").await;
+    let hub = memory_hub().await;
+    let mut c = SessionProbe::connect(&hub, "ann").await;
     c.join("a").await;
     c.join("b").await;
     assert_eq!(c.send("a", "1").await, 1);
@@ -74,8 +72,8 @@ async fn rooms_have_independent_sequences() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_sends_from_one_session_keep_their_order() {
-    let hub = hub().await;
-    let mut c = Client::connect(&hub, "ann").await;
+    let hub = memory_hub().await;
+    let mut c = SessionProbe::connect(&hub, "ann").await;
     c.join("r").await;
     let mut ids = Vec::new();
     for i in 0..200 {

@@ -1,18 +1,16 @@
 //! Contract 7 and the room features around it: presence, join/leave notices, typing (never
 //! stored), and private direct messages.
 
-mod common;
-
 use chatcore::protocol::{Command, Event, RoomKind};
 use chatcore::store::HistoryQuery;
-use common::Client;
+use chatcore_testkit::{SessionProbe, memory_hub};
 
 #[tokio::test]
 async fn presence_snapshot_and_notices_count_users_not_sessions() {
-    let hub = common::hub().await;
-    let mut ann = Client::connect(&hub, "ann").await;
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
     ann.join("r").await;
-    let mut bob1 = Client::connect(&hub, "bob").await;
+    let mut bob1 = SessionProbe::connect(&hub, "bob").await;
     let Event::Joined { online, .. } = bob1.join("r").await else {
         unreachable!()
     };
@@ -25,7 +23,7 @@ async fn presence_snapshot_and_notices_count_users_not_sessions() {
         }
     );
     // A second session of bob: no second notice.
-    let mut bob2 = Client::connect(&hub, "bob").await;
+    let mut bob2 = SessionProbe::connect(&hub, "bob").await;
     bob2.join("r").await;
     drop(bob1);
     let id = ann.request(Command::Who { room: "r".into() }).await;
@@ -67,9 +65,9 @@ async fn presence_snapshot_and_notices_count_users_not_sessions() {
 
 #[tokio::test]
 async fn typing_reaches_others_and_is_never_stored() {
-    let hub = common::hub().await;
-    let mut ann = Client::connect(&hub, "ann").await;
-    let mut bob = Client::connect(&hub, "bob").await;
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
     ann.join("r").await;
     bob.join("r").await;
     ann.until(|e| matches!(e, Event::UserJoined { .. })).await;
@@ -103,10 +101,10 @@ async fn typing_reaches_others_and_is_never_stored() {
 
 #[tokio::test]
 async fn direct_messages_reach_only_the_two_users() {
-    let hub = common::hub().await;
-    let mut ann = Client::connect(&hub, "ann").await;
-    let mut bob = Client::connect(&hub, "bob").await;
-    let mut eve = Client::connect(&hub, "eve").await;
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
+    let mut eve = SessionProbe::connect(&hub, "eve").await;
     eve.join("lobby").await;
     let id = ann
         .request(Command::Dm {

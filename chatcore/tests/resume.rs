@@ -1,14 +1,12 @@
 //! Contract 3 across reconnects: a client that rejoins with `resume_after` gets every missed
 //! message exactly once, then live ones, with no gap and no duplicate at the seam.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use chatcore::protocol::{Command, Event, Message};
 use chatcore::{Hub, Limits};
-use common::{Client, seqs};
+use chatcore_testkit::{BOUND, SessionProbe, memory_hub, seqs};
 use proptest::prelude::*;
 
 /// Reads `room` from a `joined` event onwards, appending every message in arrival order.
@@ -28,10 +26,10 @@ fn take_joined(e: Event, got: &mut Vec<Message>) -> (u64, bool) {
 
 #[tokio::test]
 async fn resume_replays_exactly_what_was_missed() {
-    let hub = common::hub().await;
-    let mut bob = Client::connect(&hub, "bob").await;
+    let hub = memory_hub().await;
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
     bob.join("r").await;
-    let mut ann = Client::connect(&hub, "ann").await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
     ann.join("r").await;
     for i in 0..5 {
         bob.send("r", &format!("before {i}")).await;
@@ -41,7 +39,7 @@ async fn resume_replays_exactly_what_was_missed() {
     for i in 0..7 {
         bob.send("r", &format!("missed {i}")).await;
     }
-    let mut ann = Client::connect(&hub, "ann").await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
     let last = got.last().map(|m| m.seq);
     let (last_seq, complete) = take_joined(ann.join_from("r", last).await, &mut got);
     assert_eq!((last_seq, complete), (12, true));
@@ -52,13 +50,13 @@ async fn resume_replays_exactly_what_was_missed() {
 
 #[tokio::test]
 async fn resume_at_or_past_the_end_replays_nothing() {
-    let hub = common::hub().await;
-    let mut ann = Client::connect(&hub, "ann").await;
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
     ann.join("r").await;
     ann.send("r", "one").await;
     drop(ann);
     for from in [1, 99] {
-        let mut c = Client::connect(&hub, "ann").await;
+        let mut c = SessionProbe::connect(&hub, "ann").await;
         let Event::Joined {
             history, complete, ..
         } = c.join_from("r", Some(from)).await
@@ -73,13 +71,13 @@ async fn resume_at_or_past_the_end_replays_nothing() {
 async fn long_absence_pages_the_rest_without_gap() {
     let limits = Limits::default().with_resume_limit(10).expect("limit");
     let hub = Hub::builder().limits(limits).build().await.expect("hub");
-    let mut bob = Client::connect(&hub, "bob").await;
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
     bob.join("r").await;
     for i in 0..35 {
         bob.send_nowait("r", &i.to_string(), None).await;
     }
     bob.messages("r", 35).await;
-    let mut ann = Client::connect(&hub, "ann").await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
     let mut got = Vec::new();
     let (last_seq, complete) = take_joined(ann.join_from("r", Some(3)).await, &mut got);
     assert_eq!((last_seq, complete, got.len()), (35, false, 10));
@@ -107,9 +105,9 @@ async fn long_absence_pages_the_rest_without_gap() {
 /// with every message exactly once, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_under_concurrent_sends_has_no_gap_or_duplicate_at_the_seam() {
-    let hub = common::hub().await;
+    let hub = memory_hub().await;
     let total = 400u64;
-    let mut sender = Client::connect(&hub, "sender").await;
+    let mut sender = SessionProbe::connect(&hub, "sender").await;
     sender.join("r").await;
     let done = Arc::new(AtomicBool::new(false));
     let finished = Arc::clone(&done);
@@ -136,7 +134,7 @@ async fn resume_under_concurrent_sends_has_no_gap_or_duplicate_at_the_seam() {
     let mut round = 0u64;
     while got.last().map_or(0, |m| m.seq) < total {
         round += 1;
-        let mut reader = Client::connect(&hub, "reader").await;
+        let mut reader = SessionProbe::connect(&hub, "reader").await;
         let resume = got.last().map(|m| m.seq).or((round > 1).then_some(0));
         let e = reader.join_from("r", resume).await;
         if round == 1 {
@@ -153,7 +151,7 @@ async fn resume_under_concurrent_sends_has_no_gap_or_duplicate_at_the_seam() {
         let want = 1 + (round as usize * 13) % 40;
         let mut read = 0;
         while read < want && got.last().map_or(0, |m| m.seq) < total {
-            match tokio::time::timeout(common::WAIT, reader.out.recv()).await {
+            match tokio::time::timeout(BOUND, reader.out.recv()).await {
                 Ok(chatcore::Outgoing::Frame(f)) => {
                     if let Event::Message(m) = f.event() {
                         got.push(m.clone());
@@ -188,16 +186,16 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 async fn run_schedule(steps: Vec<Step>) -> (Vec<u64>, u64) {
-    let hub = common::hub().await;
-    let mut sender = Client::connect(&hub, "s").await;
+    let hub = memory_hub().await;
+    let mut sender = SessionProbe::connect(&hub, "s").await;
     sender.join("r").await;
-    let mut reader = Some(Client::connect(&hub, "r").await);
+    let mut reader = Some(SessionProbe::connect(&hub, "r").await);
     if let Some(r) = reader.as_mut() {
         r.join("r").await;
     }
     let mut got: Vec<Message> = Vec::new();
     let mut sent = 0u64;
-    let drain = |reader: &mut Client, got: &mut Vec<Message>| {
+    let drain = |reader: &mut SessionProbe, got: &mut Vec<Message>| {
         while let Some(f) = reader.out.try_next() {
             if let Event::Message(m) = f.event() {
                 got.push(m.clone());
@@ -219,7 +217,7 @@ async fn run_schedule(steps: Vec<Step>) -> (Vec<u64>, u64) {
             }
             Step::Resume => {
                 if reader.is_none() {
-                    let mut r = Client::connect(&hub, "r").await;
+                    let mut r = SessionProbe::connect(&hub, "r").await;
                     let from = got.last().map_or(0, |m| m.seq);
                     take_joined(r.join_from("r", Some(from)).await, &mut got);
                     reader = Some(r);
@@ -230,7 +228,7 @@ async fn run_schedule(steps: Vec<Step>) -> (Vec<u64>, u64) {
     let mut r = match reader {
         Some(r) => r,
         None => {
-            let mut r = Client::connect(&hub, "r").await;
+            let mut r = SessionProbe::connect(&hub, "r").await;
             let from = got.last().map_or(0, |m| m.seq);
             take_joined(r.join_from("r", Some(from)).await, &mut got);
             r

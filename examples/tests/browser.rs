@@ -8,9 +8,6 @@
 //! unless `CHATCORE_REQUIRE_SERVICES=1`, which makes that a failure. `CHATCORE_CHROMIUM`
 //! names the binary; `CHATCORE_BROWSER_SCREENSHOT=DIR` saves screenshots of the pages there.
 
-mod cdp;
-mod common;
-
 use std::time::Duration;
 
 use chatcore::auth::Credentials;
@@ -18,14 +15,20 @@ use chatcore::protocol::{Codec, Command, Event, Request};
 use chatcore::{Hub, Limits, Outgoing};
 use serde_json::Value;
 
-use cdp::{Browser, Page};
-use common::{TestServer, services_required};
+use chatcore_testkit::browser::{Browser, Page, find_chromium};
+use chatcore_testkit::{TestServer, memory_hub, services_required};
+use chatcore_transport_ws::WsConfig;
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The transport settings `chat-server` uses, with a short shutdown grace.
+fn config() -> WsConfig {
+    WsConfig::default().with_shutdown_grace(Duration::from_secs(2))
+}
+
 /// Chromium, or `None` after printing why the test is skipped.
 async fn browser() -> Option<Browser> {
-    match cdp::find_chromium() {
+    match find_chromium() {
         Some(binary) => Some(Browser::launch(&binary).await),
         None if services_required() => {
             panic!("Chromium not found and CHATCORE_REQUIRE_SERVICES=1: apt-get install chromium")
@@ -96,7 +99,7 @@ async fn two_people_chat_see_presence_and_typing_and_survive_a_dropped_connectio
     let Some(browser) = browser().await else {
         return;
     };
-    let server = TestServer::memory().await;
+    let server = TestServer::serve(memory_hub().await, config()).await;
 
     let ann = browser.open(&server.url("/?user=ann&room=lobby")).await;
     ann.wait_for("ann connected", &online_has("ann"), WAIT)
@@ -281,7 +284,7 @@ async fn scrolling_up_pages_back_through_history() {
     let Some(browser) = browser().await else {
         return;
     };
-    let server = TestServer::memory().await;
+    let server = TestServer::serve(memory_hub().await, config()).await;
     seed(&server.hub, "archive", 1, 130).await;
 
     let cat = browser.open(&server.url("/?user=cat&room=archive")).await;
@@ -332,7 +335,7 @@ async fn resume_pages_through_more_missed_messages_than_fit_in_joined() {
     // Replay at most 5 messages inside `joined`: missing 40 forces `complete: false`.
     let limits = Limits::default().with_resume_limit(5).expect("limits");
     let hub = Hub::builder().limits(limits).build().await.expect("hub");
-    let server = TestServer::start(hub).await;
+    let server = TestServer::serve(hub, config()).await;
     seed(&server.hub, "busy", 1, 3).await;
 
     let dan = browser.open(&server.url("/?user=dan&room=busy")).await;

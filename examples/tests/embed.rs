@@ -1,15 +1,13 @@
 //! The embed-axum composition: an existing service's routes and chatcore's router under
 //! `/chat`, served on a real socket.
 
-mod common;
-
 use std::time::Duration;
 
 use chatcore::Hub;
 use chatcore::protocol::{Codec, Event};
 use chatcore_examples::embed;
+use chatcore_testkit::{HttpResponse, get};
 use chatcore_transport_ws::{Transport, WsConfig};
-use common::http_get;
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -33,26 +31,26 @@ async fn own_routes_and_mounted_chat_both_answer() {
     });
 
     // The service's own routes.
-    let (status, body) = http_get(addr, "/").await;
+    let HttpResponse { status, body, .. } = get(addr, "/").await;
     assert_eq!(status, 200);
     assert!(body.contains("Shop"), "{body}");
-    let (status, body) = http_get(addr, "/api/orders").await;
+    let HttpResponse { status, body, .. } = get(addr, "/api/orders").await;
     assert_eq!(status, 200);
     let orders: serde_json::Value = serde_json::from_str(&body).expect("orders JSON");
     assert_eq!(orders["orders"][0]["item"], "teapot");
 
     // chatcore under /chat.
-    let (status, body) = http_get(addr, "/chat/health").await;
+    let HttpResponse { status, body, .. } = get(addr, "/chat/health").await;
     assert_eq!((status, body.as_str()), (200, "ok"));
-    let (status, body) = http_get(addr, "/chat/api/rooms").await;
+    let HttpResponse { status, body, .. } = get(addr, "/chat/api/rooms").await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = http_get(addr, "/chat").await;
+    let HttpResponse { status, body, .. } = get(addr, "/chat").await;
     assert_eq!(status, 200, "{body}");
     assert!(
         body.contains("chatcore.v1.json"),
         "the web client is served"
     );
-    let (status, _) = http_get(addr, "/chat/").await;
+    let HttpResponse { status, .. } = get(addr, "/chat/").await;
     assert_eq!(status, 308, "/chat/ redirects to /chat");
 
     // The socket works mounted, too.

@@ -24,7 +24,6 @@ fn multinode_tests_need_the_postgres_and_redis_features() {
 mod multinode {
     use std::collections::{BTreeMap, HashSet};
     use std::net::SocketAddr;
-    use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -34,9 +33,11 @@ mod multinode {
         Client, ClientConfig, ClientEvent, ConnectionState, Events, HistoryQuery, RestClient,
     };
     use chatcore_store_postgres::{PostgresConfig, PostgresStore};
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use chatcore_testkit::{
+        ChatServerProcess, HttpResponse, PrivateRedis, get, try_get, unique_name,
+    };
     use tokio::net::{TcpListener, TcpStream};
-    use tokio::process::{Child, Command};
+    use tokio::process::Command;
     use tokio::time::Instant;
 
     /// How long anything that should just work may take (a bound against hangs).
@@ -83,7 +84,7 @@ mod multinode {
     struct Node {
         id: String,
         addr: SocketAddr,
-        child: Child,
+        process: ChatServerProcess,
         /// Its stderr (the server's log), kept when the test fails.
         log: std::path::PathBuf,
     }
@@ -92,16 +93,6 @@ mod multinode {
         fn url(&self) -> String {
             format!("http://{}", self.addr)
         }
-    }
-
-    /// A name no other test (or earlier run) uses.
-    fn unique(tag: &str) -> String {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() % 1_000_000_000_000);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        format!("mn_{tag}_{}_{nanos}_{n}", std::process::id())
     }
 
     impl Cluster {
@@ -114,7 +105,7 @@ mod multinode {
 
         /// `nodes` servers on `redis_url` (the shared Redis unless the test has its own).
         async fn start(tag: &str, nodes: usize, redis_url: String, pg_url: String) -> Self {
-            let schema = unique(tag);
+            let schema = unique_name(&format!("mn_{tag}"));
             let mut cluster = Self {
                 pg_url,
                 prefix: format!("{schema}:"),
@@ -139,7 +130,8 @@ mod multinode {
             let log_path =
                 std::env::temp_dir().join(format!("chatcore-multinode-{}-{id}.log", self.schema));
             let log = std::fs::File::create(&log_path).expect("log file");
-            let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
+            let mut command = Command::new(env!("CARGO_BIN_EXE_chat-server"));
+            command
                 .env_clear()
                 .env("CHATCORE_LISTEN", "127.0.0.1:0")
                 .env("CHATCORE_STORE", self.store_url())
@@ -148,40 +140,18 @@ mod multinode {
                 .env("CHATCORE_NODE_ID", id)
                 .env("CHATCORE_LOG", "info")
                 .env("RUST_BACKTRACE", "1")
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::piped())
-                .stderr(log)
-                .kill_on_drop(true)
-                .spawn()
-                .expect("run chat-server");
-            let stdout = child.stdout.take().expect("stdout");
-            let mut lines = BufReader::new(stdout).lines();
-            let addr = tokio::time::timeout(Duration::from_secs(60), async {
-                while let Some(line) = lines.next_line().await.expect("read stdout") {
-                    if let Some(rest) = line.split("http://").nth(1) {
-                        let addr = rest.split('/').next().unwrap_or_default();
-                        return addr.parse::<SocketAddr>().expect("listen address");
-                    }
-                }
-                panic!("chat-server {id} exited; see {}", log_path.display());
-            })
-            .await
-            .unwrap_or_else(|_| {
-                panic!("chat-server {id} did not start; see {}", log_path.display())
-            });
-            // Keep reading, so the pipe never fills.
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                .stderr(log);
+            let process = ChatServerProcess::spawn(command)
+                .await
+                .unwrap_or_else(|e| panic!("chat-server {id}: {e}; see {}", log_path.display()));
+            let addr = process.addr;
             let node = Node {
                 id: id.to_owned(),
                 addr,
-                child,
+                process,
                 log: log_path,
             };
-            wait_until!(
-                PATIENCE,
-                format!("{id} to be ready"),
-                http_get(addr, "/ready").await.0 == 200
-            );
+            wait_until!(PATIENCE, format!("{id} to be ready"), ready(addr).await);
             node
         }
 
@@ -192,7 +162,7 @@ mod multinode {
         /// Stops the nodes, drops the schema and removes the logs (the test passed).
         async fn finish(mut self) {
             for node in &mut self.nodes {
-                let _ = node.child.kill().await;
+                node.process.kill().await;
                 let _ = std::fs::remove_file(&node.log);
             }
             let config = PostgresConfig::new(self.pg_url.clone())
@@ -204,29 +174,9 @@ mod multinode {
         }
     }
 
-    /// A plain HTTP/1.1 GET: status and body (0 when the server cannot be reached).
-    async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-        let Ok(mut stream) = TcpStream::connect(addr).await else {
-            return (0, String::new());
-        };
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        if stream.write_all(request.as_bytes()).await.is_err() {
-            return (0, String::new());
-        }
-        let mut raw = Vec::new();
-        let read =
-            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await;
-        if !matches!(read, Ok(Ok(_))) {
-            return (0, String::new());
-        }
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        (status, body.to_owned())
+    /// Whether `/ready` answers 200 (`false` while the node cannot be reached).
+    async fn ready(addr: SocketAddr) -> bool {
+        try_get(addr, "/ready").await.is_ok_and(|r| r.status == 200)
     }
 
     /// Everything a client's event stream yielded, collected by a task.
@@ -457,7 +407,11 @@ mod multinode {
             ann_in.any(user_left("lobby", "bob"))
         );
         // The bus metrics are exported.
-        let (status, metrics) = http_get(n1.addr, "/metrics").await;
+        let HttpResponse {
+            status,
+            body: metrics,
+            ..
+        } = get(n1.addr, "/metrics").await;
         assert_eq!(status, 200);
         assert!(
             metrics.contains("chatcore_redis_published_total"),
@@ -520,50 +474,6 @@ mod multinode {
         cluster.finish().await;
     }
 
-    /// A `redis-server` of this test's own, on a free port, killed on drop.
-    struct PrivateRedis {
-        port: u16,
-        child: Option<Child>,
-    }
-
-    impl PrivateRedis {
-        async fn start() -> Self {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
-            let mut redis = Self { port, child: None };
-            redis.spawn().await;
-            redis
-        }
-
-        fn url(&self) -> String {
-            format!("redis://127.0.0.1:{}", self.port)
-        }
-
-        async fn spawn(&mut self) {
-            let child = Command::new("redis-server")
-                .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("redis-server (apt-get install -y redis-server)");
-            self.child = Some(child);
-            let port = self.port;
-            wait_until!(PATIENCE, "redis-server to listen", {
-                TcpStream::connect(("127.0.0.1", port)).await.is_ok()
-            });
-        }
-
-        async fn kill(&mut self) {
-            if let Some(mut child) = self.child.take() {
-                let _ = child.kill().await;
-            }
-        }
-    }
-
     /// Messages flow from both nodes while Redis is killed and restarted: afterwards every
     /// client has every acknowledged message exactly once, in order. Meanwhile `/ready`
     /// says the bus is down.
@@ -572,7 +482,7 @@ mod multinode {
         let Some((_, pg)) = Cluster::services() else {
             return;
         };
-        let mut redis = PrivateRedis::start().await;
+        let mut redis = PrivateRedis::start().await.expect("a private redis-server");
         let cluster = Cluster::start("restart", 2, redis.url(), pg).await;
         let (n1, n2) = (cluster.node("n1"), cluster.node("n2"));
         let mut clients = Vec::new();
@@ -606,15 +516,16 @@ mod multinode {
             .collect();
         tokio::time::sleep(Duration::from_millis(300)).await;
 
-        redis.kill().await;
+        redis.stop().await;
         wait_until!(PATIENCE, "/ready to report the bus down", {
-            let (status, body) = http_get(n1.addr, "/ready").await;
-            status == 503 && body.contains("bus")
+            try_get(n1.addr, "/ready")
+                .await
+                .is_ok_and(|r| r.status == 503 && r.body.contains("bus"))
         });
         tokio::time::sleep(Duration::from_millis(500)).await; // messages flow without Redis
-        redis.spawn().await;
+        redis.restart().await.expect("restart redis-server");
         wait_until!(PATIENCE, "both nodes ready again", {
-            http_get(n1.addr, "/ready").await.0 == 200 && http_get(n2.addr, "/ready").await.0 == 200
+            ready(n1.addr).await && ready(n2.addr).await
         });
         tokio::time::sleep(Duration::from_millis(300)).await; // and with Redis again
         stop.notify_waiters();
@@ -641,7 +552,7 @@ mod multinode {
             );
         }
         for node in [n1, n2] {
-            let (_, metrics) = http_get(node.addr, "/metrics").await;
+            let metrics = get(node.addr, "/metrics").await.body;
             let lines: Vec<&str> = metrics
                 .lines()
                 .filter(|l| {
@@ -655,7 +566,7 @@ mod multinode {
             assert_exactly_once_in_order(user, &inbox.messages("flow"), &expected);
         }
         cluster.finish().await;
-        redis.kill().await;
+        redis.stop().await;
     }
 
     /// A load balancer in miniature: each connection goes to the first backend that accepts
@@ -718,9 +629,8 @@ mod multinode {
 
         // Kill n3 while bob keeps sending.
         let victim = cluster.nodes.iter_mut().find(|n| n.id == "n3").expect("n3");
-        victim.child.start_kill().expect("SIGKILL n3");
         let killed = Instant::now();
-        let _ = victim.child.wait().await;
+        victim.process.kill().await;
         let sender = {
             let bob = bob.clone();
             tokio::spawn(async move {

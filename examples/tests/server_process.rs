@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,61 +11,34 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{chat_server, http_get};
+use chatcore_testkit::{ChatServerProcess, HttpResponse, Ws, get, http, open};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
 
-/// A `chat-server` child process, killed on drop.
-struct ServerProcess {
-    child: tokio::process::Child,
-    addr: SocketAddr,
-}
-
-impl ServerProcess {
-    /// Starts `chat-server --listen 127.0.0.1:0 ARGS…` and reads the URL it prints.
-    async fn start(args: &[&str]) -> Self {
-        let mut argv = vec!["--listen", "127.0.0.1:0", "--log", "warn"];
-        argv.extend_from_slice(args);
-        let mut child = chat_server(&argv);
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.expect("read stdout") {
-                if let Some(rest) = line.split("http://").nth(1) {
-                    let hostport = rest.split('/').next().expect("host:port");
-                    return hostport.parse::<SocketAddr>().expect("address in the URL");
-                }
-            }
-            panic!("chat-server exited without printing its URL");
-        })
+/// Starts `chat-server --listen 127.0.0.1:0 --log warn ARGS…`, with no secret, guest or bus
+/// setting from the environment, and reads the URL it prints.
+async fn start(args: &[&str]) -> ChatServerProcess {
+    let mut command = tokio::process::Command::new(BIN);
+    command
+        .args(["--listen", "127.0.0.1:0", "--log", "warn"])
+        .args(args)
+        .env_remove("CHATCORE_JWT_SECRET")
+        .env_remove("CHATCORE_ALLOW_GUESTS")
+        .env_remove("CHATCORE_BUS")
+        .stderr(Stdio::inherit());
+    ChatServerProcess::spawn(command)
         .await
-        .expect("chat-server prints its URL in time");
-        // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, addr }
-    }
-
-    /// SIGKILL: no shutdown code runs, as in a power cut of the process.
-    async fn kill(mut self) {
-        self.child.start_kill().expect("SIGKILL");
-        self.child.wait().await.expect("reaped");
-    }
+        .expect("chat-server prints its URL in time")
 }
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(addr: SocketAddr, user: &str) -> Ws {
-    let url = format!("ws://{addr}/ws?user={user}");
-    let (ws, _) = tokio_tungstenite::connect_async(url)
+    open(&format!("ws://{addr}/ws?user={user}"), None, &[])
         .await
-        .expect("websocket upgrade");
-    ws
+        .expect("websocket upgrade")
 }
 
 /// Reads frames until one with `type` = `kind` (and request id `id`, if given) arrives.
@@ -89,12 +60,14 @@ async fn expect_frame(ws: &mut Ws, kind: &str, id: Option<u64>) -> Value {
 
 #[tokio::test]
 async fn answers_health_rooms_metrics_and_upgrades_ws() {
-    let server = ServerProcess::start(&["--store", "memory://"]).await;
-    let (status, body) = http_get(server.addr, "/health").await;
+    let mut server = start(&["--store", "memory://"]).await;
+    let HttpResponse { status, body, .. } = get(server.addr, "/health").await;
     assert_eq!((status, body.trim()), (200, "ok"));
-    let (status, body) = http_get(server.addr, "/ready").await;
+    let HttpResponse { status, body, .. } = get(server.addr, "/ready").await;
     assert_eq!(status, 200, "{body}");
-    let (status, page) = http_get(server.addr, "/").await;
+    let HttpResponse {
+        status, body: page, ..
+    } = get(server.addr, "/").await;
     assert_eq!(status, 200);
     assert!(page.contains("<html"), "the browser client is served at /");
 
@@ -108,7 +81,7 @@ async fn answers_health_rooms_metrics_and_upgrades_ws() {
     let ack = expect_frame(&mut ws, "ack", Some(2)).await;
     assert_eq!(ack["seq"], 1);
 
-    let (status, body) = http_get(server.addr, "/api/rooms").await;
+    let HttpResponse { status, body, .. } = get(server.addr, "/api/rooms").await;
     assert_eq!(status, 200, "{body}");
     let rooms: Value = serde_json::from_str(&body).expect("JSON");
     let lobby = rooms["rooms"]
@@ -119,12 +92,17 @@ async fn answers_health_rooms_metrics_and_upgrades_ws() {
         .unwrap_or_else(|| panic!("lobby listed: {body}"));
     assert_eq!(lobby["online"], 1, "{lobby}");
 
-    let (status, body) = http_get(server.addr, "/api/rooms/lobby/messages?limit=10").await;
+    let HttpResponse { status, body, .. } =
+        get(server.addr, "/api/rooms/lobby/messages?limit=10").await;
     assert_eq!(status, 200, "{body}");
     let page: Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(page["messages"][0]["text"], "hello");
 
-    let (status, metrics) = http_get(server.addr, "/metrics").await;
+    let HttpResponse {
+        status,
+        body: metrics,
+        ..
+    } = get(server.addr, "/metrics").await;
     assert_eq!(status, 200);
     for line in [
         "chatcore_ws_connections_open 1",
@@ -138,27 +116,15 @@ async fn answers_health_rooms_metrics_and_upgrades_ws() {
     server.kill().await;
 }
 
-/// A plain HTTP/1.1 POST of a JSON body; returns the status and the body.
+/// A POST of a JSON body; returns the status and the body.
 async fn http_post_json(addr: SocketAddr, path: &str, body: &Value) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let body = body.to_string();
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.expect("read");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("HTTP response");
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok());
-    (status.expect("status"), body.to_owned())
+    let r = http(addr, "POST", path, &[], Some(&body.to_string())).await;
+    (r.status, r.body)
 }
 
 #[tokio::test]
 async fn the_default_server_issues_tokens_that_open_the_socket() {
-    let server = ServerProcess::start(&["--store", "memory://"]).await;
+    let mut server = start(&["--store", "memory://"]).await;
     let (status, body) = http_post_json(server.addr, "/api/token", &json!({"user": "dora"})).await;
     assert_eq!(status, 200, "{body}");
     let token: Value = serde_json::from_str(body.trim()).expect("JSON");
@@ -316,7 +282,7 @@ async fn all_messages(addr: SocketAddr, room: &str) -> Vec<Value> {
     let mut after = 0;
     loop {
         let path = format!("/api/rooms/{room}/messages?after={after}&limit=200");
-        let (status, body) = http_get(addr, &path).await;
+        let HttpResponse { status, body, .. } = get(addr, &path).await;
         assert_eq!(status, 200, "{body}");
         let page: Value = serde_json::from_str(&body).expect("JSON");
         let messages = page["messages"].as_array().expect("messages").clone();
@@ -338,7 +304,7 @@ fn sqlite_url(dir: &Path) -> String {
 async fn sigkill_while_clients_send_loses_no_acknowledged_message() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = sqlite_url(dir.path());
-    let server = ServerProcess::start(&["--store", &store]).await;
+    let mut server = start(&["--store", &store]).await;
     let addr = server.addr;
 
     let senders: Vec<_> = ["ann", "bob", "cy"]
@@ -377,7 +343,7 @@ async fn sigkill_while_clients_send_loses_no_acknowledged_message() {
         .await;
     }
 
-    let server = ServerProcess::start(&["--store", &store]).await;
+    let mut server = start(&["--store", &store]).await;
     let stored = all_messages(server.addr, "crash").await;
     let seqs: Vec<u64> = stored.iter().map(|m| m["seq"].as_u64().unwrap()).collect();
     let expected: Vec<u64> = (1..=seqs.len() as u64).collect();

@@ -2,110 +2,29 @@
 //! process chat in one room, and the TCP user resumes after losing its connection, getting
 //! exactly the messages it missed, once, in order.
 
-mod common;
-
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chatcore_client::{Client, ClientConfig, ClientEvent, Codec, ConnectionState, Events};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Mutex;
-use tokio::task::JoinSet;
-
-use common::chat_server;
+use chatcore_testkit::{ChatServerProcess, Proxy};
 
 const BOUND: Duration = Duration::from_secs(20);
 
-/// `chat-server --tcp-listen 127.0.0.1:0`, killed on drop, with the two addresses it printed.
-struct Server {
-    _child: tokio::process::Child,
-    http: SocketAddr,
-    tcp: SocketAddr,
-}
-
-impl Server {
-    async fn start() -> Self {
-        let mut child = chat_server(&[
-            "--listen",
-            "127.0.0.1:0",
-            "--tcp-listen",
-            "127.0.0.1:0",
-            "--store",
-            "memory://",
-            "--log",
-            "warn",
-        ]);
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let address = |line: &str, scheme: &str| -> Option<SocketAddr> {
-            let rest = line.split(scheme).nth(1)?;
-            rest.split('/').next()?.parse().ok()
-        };
-        let (mut http, mut tcp) = (None, None);
-        let printed = async {
-            while http.is_none() || tcp.is_none() {
-                let line = lines
-                    .next_line()
-                    .await
-                    .expect("read stdout")
-                    .expect("a line");
-                http = http.or_else(|| address(&line, "http://"));
-                tcp = tcp.or_else(|| address(&line, "tcp://"));
-            }
-        };
-        tokio::time::timeout(BOUND, printed)
-            .await
-            .expect("chat-server prints its addresses");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
-            _child: child,
-            http: http.expect("http address"),
-            tcp: tcp.expect("tcp address"),
-        }
-    }
-}
-
-/// A TCP proxy whose connections can be cut, and which refuses new ones while it is down.
-struct Proxy {
-    addr: SocketAddr,
-    up: Arc<AtomicBool>,
-    pipes: Arc<Mutex<JoinSet<()>>>,
-}
-
-impl Proxy {
-    async fn start(backend: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let up = Arc::new(AtomicBool::new(true));
-        let pipes = Arc::new(Mutex::new(JoinSet::new()));
-        let (accept_up, accept_pipes) = (Arc::clone(&up), Arc::clone(&pipes));
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                if !accept_up.load(Ordering::SeqCst) {
-                    continue; // dropped: the client sees the connection end
-                }
-                accept_pipes.lock().await.spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(backend).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-            }
-        });
-        Self { addr, up, pipes }
-    }
-
-    /// Drops every connection and refuses new ones.
-    async fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        self.pipes.lock().await.abort_all();
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
+/// `chat-server --tcp-listen 127.0.0.1:0` with a memory store, killed on drop.
+async fn start_server() -> ChatServerProcess {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_chat-server"));
+    command.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--tcp-listen",
+        "127.0.0.1:0",
+        "--store",
+        "memory://",
+        "--log",
+        "warn",
+    ]);
+    ChatServerProcess::spawn(command)
+        .await
+        .expect("chat-server prints its addresses")
 }
 
 async fn guest(url: &str, user: &str, codec: Codec) -> (Client, Events) {
@@ -143,11 +62,11 @@ fn text_in(room: &str) -> impl FnMut(ClientEvent) -> Option<String> {
 
 #[tokio::test]
 async fn websocket_and_tcp_users_chat_and_the_tcp_user_resumes_exactly_once() {
-    let server = Server::start().await;
-    let proxy = Proxy::start(server.tcp).await;
+    let server = start_server().await;
+    let proxy = Proxy::start(server.tcp_addr.expect("a TCP address")).await;
     let tcp_url = format!("tcp://{}", proxy.addr);
     let (ann, mut ann_events) = guest(&tcp_url, "ann", Codec::MsgPack).await;
-    let (bob, mut bob_events) = guest(&format!("http://{}", server.http), "bob", Codec::Json).await;
+    let (bob, mut bob_events) = guest(&server.url(), "bob", Codec::Json).await;
     ann.join("lobby").await.expect("ann joins");
     bob.join("lobby").await.expect("bob joins");
 
@@ -168,7 +87,7 @@ async fn websocket_and_tcp_users_chat_and_the_tcp_user_resumes_exactly_once() {
         "hello from ws"
     );
 
-    proxy.cut().await;
+    proxy.down();
     next(&mut ann_events, |e| {
         matches!(e, ClientEvent::State(ConnectionState::Disconnected(_))).then_some(())
     })
@@ -185,7 +104,7 @@ async fn websocket_and_tcp_users_chat_and_the_tcp_user_resumes_exactly_once() {
             .then_some(())
     })
     .await;
-    proxy.restore();
+    proxy.up();
     next(&mut ann_events, |e| {
         matches!(e, ClientEvent::State(ConnectionState::Connected(_))).then_some(())
     })

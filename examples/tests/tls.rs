@@ -5,34 +5,30 @@
 #[path = "../../chatcore-client/tests/tls_pki/mod.rs"]
 mod pki;
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use chatcore_client::{
     Client, ClientConfig, ConnectionState, DisconnectReason, Error, HistoryQuery, RestClient,
 };
+use chatcore_testkit::ChatServerProcess;
 use pki::Pki;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::ChildStdout;
 
 const BIN: &str = env!("CARGO_BIN_EXE_chat-server");
 /// Upper bound of every wait.
 const BOUND: Duration = Duration::from_secs(30);
 
 /// A `chat-server` child process with TLS, killed on drop.
-struct TlsServerProcess {
-    child: tokio::process::Child,
-    addr: SocketAddr,
-}
+struct TlsServerProcess(ChatServerProcess);
 
 impl TlsServerProcess {
     /// Starts `chat-server ARGS…` configured through the environment twins
     /// (`CHATCORE_TLS_CERT`, `CHATCORE_TLS_KEY`, …; nothing else inherited) on `127.0.0.1:0`,
-    /// and reads the `https://` URL it prints.
+    /// and checks that the URL it prints is `https://`.
     async fn start(pki: &Pki, args: &[&str]) -> Self {
-        let mut child = tokio::process::Command::new(BIN)
+        let mut command = tokio::process::Command::new(BIN);
+        command
             .args(args)
             .env_clear()
             .env("CHATCORE_TLS_CERT", &pki.cert_file)
@@ -42,46 +38,22 @@ impl TlsServerProcess {
                 ("CHATCORE_STORE", "memory://"),
                 ("CHATCORE_LOG", "warn"),
             ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn chat-server");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let addr = tokio::time::timeout(BOUND, printed_address(&mut lines))
+            .stderr(Stdio::inherit());
+        let process = ChatServerProcess::spawn(command)
             .await
             .expect("chat-server prints its URL in time");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, addr }
+        assert!(process.https, "chat-server must print an https:// URL");
+        Self(process)
     }
 
     /// `https://localhost:PORT` (the certificate names `localhost` and `127.0.0.1`).
     fn url(&self) -> String {
-        format!("https://localhost:{}", self.addr.port())
+        format!("https://localhost:{}", self.0.addr.port())
     }
 
     /// SIGTERM, and the exit status once the server has drained.
-    async fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().expect("running").to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.expect("run kill").success());
-        tokio::time::timeout(BOUND, self.child.wait())
-            .await
-            .expect("exits in time")
-            .expect("reaped")
-    }
-}
-
-/// The address in the `open https://ADDR/ in a browser` line; the scheme must be https.
-async fn printed_address(lines: &mut Lines<BufReader<ChildStdout>>) -> SocketAddr {
-    loop {
-        let line = lines.next_line().await.expect("read stdout");
-        let line = line.expect("chat-server exited before printing its URL");
-        if let Some((_, url)) = line.split_once("open ") {
-            let authority = url.strip_prefix("https://").expect("an https:// URL");
-            let (addr, _) = authority.split_once('/').expect("a URL with a path");
-            return addr.parse().expect("an address in the URL");
-        }
+    async fn terminate(self) -> std::process::ExitStatus {
+        self.0.terminate().await.expect("exits in time")
     }
 }
 

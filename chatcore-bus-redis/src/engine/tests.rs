@@ -1,28 +1,15 @@
 //! Unit tests of the bus logic over the in-memory [`StubDriver`].
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chatcore::bus::{BusEvent, BusHandler, Envelope};
-use chatcore::protocol::{Message, MessageKind};
+use chatcore::bus::{BusEvent, Envelope};
+use chatcore::testing::fixtures::{Inbox, bus_message as message, next_envelope as next};
 use tokio::sync::mpsc;
 
 use super::{Engine, Settings};
 use crate::driver::stub::{StubDriver, StubNet};
 use crate::{Error, wire};
-
-struct Inbox(Mutex<mpsc::UnboundedSender<Envelope>>);
-
-impl BusHandler for Inbox {
-    fn on_event(&self, envelope: Envelope) {
-        let _ = self
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send(envelope);
-    }
-}
 
 fn settings(node: &str) -> Settings {
     Settings {
@@ -45,26 +32,9 @@ async fn node(
 ) {
     let driver = net.driver(4096);
     let engine = Engine::new(driver.clone(), settings);
-    let (tx, rx) = mpsc::unbounded_channel();
-    engine
-        .start(Arc::new(Inbox(Mutex::new(tx))))
-        .await
-        .expect("start");
+    let (inbox, rx) = Inbox::new();
+    engine.start(inbox).await.expect("start");
     (engine, driver, rx)
-}
-
-fn message(room: &str, seq: u64) -> BusEvent {
-    BusEvent::Message(Message {
-        room: room.into(),
-        seq,
-        id: format!("id{seq}"),
-        sender: "ann".into(),
-        kind: MessageKind::Text,
-        text: "hello".into(),
-        ts: 0,
-        nonce: None,
-        reply_to: None,
-    })
 }
 
 fn seq(env: &Envelope) -> u64 {
@@ -72,13 +42,6 @@ fn seq(env: &Envelope) -> u64 {
         BusEvent::Message(m) => m.seq,
         other => panic!("not a message: {other:?}"),
     }
-}
-
-async fn next(rx: &mut mpsc::UnboundedReceiver<Envelope>) -> Envelope {
-    tokio::time::timeout(Duration::from_secs(5), rx.recv())
-        .await
-        .expect("delivered in time")
-        .expect("bus running")
 }
 
 #[tokio::test]
@@ -301,10 +264,8 @@ async fn a_lagging_reader_counts_losses() {
     let (a, _, _a_rx) = node(&net, settings("a")).await;
     let driver = net.driver(16); // b's client buffers 16 messages only
     let b = Engine::new(driver, settings("b"));
-    let (tx, mut b_rx) = mpsc::unbounded_channel();
-    b.start(Arc::new(Inbox(Mutex::new(tx))))
-        .await
-        .expect("start");
+    let (inbox, mut b_rx) = Inbox::new();
+    b.start(inbox).await.expect("start");
     b.subscribe("r").await.expect("subscribe");
     for i in 0..100 {
         a.publish(message("r", i));
@@ -324,22 +285,8 @@ async fn a_lagging_reader_counts_losses() {
 async fn start_twice_is_an_error() {
     let net = StubNet::default();
     let (a, _, _rx) = node(&net, settings("a")).await;
-    let (tx, _rx2) = mpsc::unbounded_channel();
-    assert!(matches!(
-        a.start(Arc::new(Inbox(Mutex::new(tx)))).await,
-        Err(Error::Config(_))
-    ));
-}
-
-/// A handler that counts gap reports.
-struct GapCounter(std::sync::atomic::AtomicU64);
-
-impl BusHandler for GapCounter {
-    fn on_event(&self, _envelope: Envelope) {}
-
-    fn on_gap_suspected(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
+    let (inbox, _rx2) = Inbox::new();
+    assert!(matches!(a.start(inbox).await, Err(Error::Config(_))));
 }
 
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -358,31 +305,21 @@ async fn resubscribing_and_lagging_report_a_suspected_gap() {
     let (a, _, _a_rx) = node(&net, settings("a")).await;
     let driver = net.driver(16);
     let b = Engine::new(driver.clone(), settings("b"));
-    let gaps = Arc::new(GapCounter(Default::default()));
+    let (gaps, _b_rx) = Inbox::new();
     b.start(gaps.clone()).await.expect("start");
     b.subscribe("r").await.expect("subscribe");
 
     driver.resubscribed();
-    wait_until("a gap report after re-subscribing", || {
-        gaps.0.load(Ordering::SeqCst) == 1
-    })
-    .await;
+    wait_until("a gap report after re-subscribing", || gaps.gaps() == 1).await;
 
     for i in 0..100 {
         a.publish(message("r", i));
     }
     a.close().await.expect("close"); // overflows b's 16-slot buffer
-    wait_until("a gap report after lagging", || {
-        gaps.0.load(Ordering::SeqCst) >= 2
-    })
-    .await;
+    wait_until("a gap report after lagging", || gaps.gaps() >= 2).await;
     let stats = b.stats();
     assert!(stats.lagged > 0, "{stats:?}");
-    assert_eq!(
-        stats.gaps_suspected,
-        gaps.0.load(Ordering::SeqCst),
-        "{stats:?}"
-    );
+    assert_eq!(stats.gaps_suspected, gaps.gaps(), "{stats:?}");
 }
 
 #[tokio::test]

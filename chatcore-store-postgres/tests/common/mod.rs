@@ -3,7 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chatcore::store::Store;
 use chatcore_store_postgres::{PostgresConfig, PostgresStore};
@@ -23,17 +23,8 @@ pub struct PgFactory {
 impl PgFactory {
     /// A new, unique schema (created by the first store opened on it), or `None` to skip.
     pub async fn new() -> Option<Self> {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
         let url = url()?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let schema = format!(
-            "chatcore_t{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            nanos % 1_000_000
-        );
+        let schema = chatcore_testkit::unique_name("chatcore_t");
         Some(Self {
             url,
             schema,

@@ -3,11 +3,12 @@
 
 #![allow(dead_code)] // each test binary uses a subset
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use chatcore_testkit::{ChatServerProcess, free_port};
 
 pub(crate) const DEADLINE: Duration = Duration::from_secs(15);
 
@@ -68,9 +69,13 @@ pub(crate) fn helper_binaries() -> (PathBuf, PathBuf) {
         .clone()
 }
 
-/// A `chat-server` on a free loopback port, killed on drop.
+/// A `chat-server` on a loopback port (the kit's process helper, driven by a runtime of its
+/// own: these tests are synchronous), killed on drop.
 pub(crate) struct Server {
-    child: Child,
+    /// Runs the helper's stdout reader and the kill.
+    runtime: tokio::runtime::Runtime,
+    /// The server; `None` once stopped.
+    process: Option<ChatServerProcess>,
     pub(crate) url: String,
     pub(crate) port: u16,
 }
@@ -83,34 +88,32 @@ impl Server {
 
     /// A server storing in `store` (a `--store` URL), on `port` or a free one.
     pub(crate) fn with_store(binary: &Path, port: Option<u16>, store: &str) -> Server {
-        let port = port.unwrap_or_else(|| {
-            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-            l.local_addr().expect("addr").port()
-        });
-        let child = Command::new(binary)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--store", store])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
+        let port = port.unwrap_or_else(free_port);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut command = tokio::process::Command::new(binary);
+        command
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--store", store])
+            .stderr(Stdio::null());
+        let process = runtime
+            .block_on(ChatServerProcess::spawn(command))
             .expect("start chat-server");
-        let deadline = Instant::now() + DEADLINE;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chat-server did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
         Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            port,
+            url: process.url(),
+            port: process.addr.port(),
+            runtime,
+            process: Some(process),
         }
     }
 
     pub(crate) fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut process) = self.process.take() {
+            self.runtime.block_on(process.kill());
+        }
     }
 }
 

@@ -1,62 +1,22 @@
 //! The [`Bus`] contract. Every case takes a [`BusFactory`] and panics on a violation.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use super::BusFactory;
-use crate::bus::{Bus, BusEvent, BusHandler, Channel, Envelope};
-use crate::protocol::{Message, MessageKind};
-
-/// Upper bound for a delivery in tests (not a performance goal).
-const DELIVERY: Duration = Duration::from_secs(10);
-
-/// Collects what a node receives.
-struct Inbox(Mutex<mpsc::UnboundedSender<Envelope>>);
-
-impl BusHandler for Inbox {
-    fn on_event(&self, envelope: Envelope) {
-        let _ = self
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send(envelope);
-    }
-}
+use super::fixtures::{Inbox, bus_message as message, next_envelope as next};
+use crate::bus::{Bus, BusEvent, Channel, Envelope};
 
 async fn started(
     f: &impl BusFactory,
     id: &str,
 ) -> (Arc<dyn Bus>, mpsc::UnboundedReceiver<Envelope>) {
     let bus = f.node(id).await;
-    let (tx, rx) = mpsc::unbounded_channel();
-    bus.start(Arc::new(Inbox(Mutex::new(tx))))
-        .await
-        .expect("start");
+    let (inbox, rx) = Inbox::new();
+    bus.start(inbox).await.expect("start");
     assert_eq!(bus.node_id(), id);
     (bus, rx)
-}
-
-async fn next(rx: &mut mpsc::UnboundedReceiver<Envelope>) -> Envelope {
-    tokio::time::timeout(DELIVERY, rx.recv())
-        .await
-        .expect("an event within the delivery bound")
-        .expect("bus still running")
-}
-
-fn message(room: &str, seq: u64) -> BusEvent {
-    BusEvent::Message(Message {
-        room: room.to_owned(),
-        seq,
-        id: format!("id-{seq}"),
-        sender: "ann".into(),
-        kind: MessageKind::Text,
-        text: format!("text {seq} with ünïcode 🦀 and \0"),
-        ts: 1,
-        nonce: Some("n".into()),
-        reply_to: None,
-    })
 }
 
 /// A sentinel published last; once it arrives, everything published before it by the same

@@ -11,6 +11,7 @@
 //! and may `return` early to skip when a service is not configured (see [`service_url`]).
 
 pub mod bus;
+pub mod fixtures;
 pub mod store;
 
 use std::sync::Arc;

@@ -3,33 +3,13 @@
 use std::sync::Arc;
 
 use super::StoreFactory;
+use super::fixtures::{create_room, new_message as msg};
 use crate::Error;
 use crate::protocol::{Message, MessageKind, RoomKind};
 use crate::store::{HistoryQuery, MAX_PAGE, NewMessage, NewRoom, Role, SearchQuery, Store};
 
 async fn room(store: &Arc<dyn Store>, name: &str, kind: RoomKind) {
-    store
-        .create_room(NewRoom {
-            name: name.to_owned(),
-            kind,
-            creator: "creator".to_owned(),
-            created: 1_700_000_000_000,
-        })
-        .await
-        .expect("create_room");
-}
-
-fn msg(room: &str, sender: &str, text: &str, nonce: Option<&str>) -> NewMessage {
-    NewMessage {
-        room: room.to_owned(),
-        id: ulid::Ulid::generate().to_string(),
-        sender: sender.to_owned(),
-        kind: MessageKind::Text,
-        text: text.to_owned(),
-        ts: crate::clock::now_millis(),
-        nonce: nonce.map(str::to_owned),
-        reply_to: None,
-    }
+    create_room(store.as_ref(), name, kind).await;
 }
 
 async fn append(store: &Arc<dyn Store>, m: NewMessage) -> Message {

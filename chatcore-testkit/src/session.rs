@@ -1,27 +1,31 @@
-//! Shared fixtures: a hub and a socket-less client that drives a `Session` like a transport.
-#![allow(dead_code, unreachable_pub)]
-
-use std::time::Duration;
+//! [`SessionProbe`]: a socket-less client that drives a [`Session`] in process.
 
 use chatcore::auth::{Credentials, Identity};
 use chatcore::protocol::{Codec, Command, Event, Message, MessageKind, Request};
 use chatcore::{CloseReason, Hub, Outbound, Outgoing, Session};
 
-/// Upper bound for anything a test waits for (never a performance goal).
-pub const WAIT: Duration = Duration::from_secs(10);
+use crate::events::reply_id;
+use crate::wait::BOUND;
 
-/// A client driving one session in memory.
-pub struct Client {
+/// A client driving one [`Session`] in memory, as a transport would: requests go to
+/// [`Session::handle`], events are read from its [`Outbound`] queue and decoded from the
+/// bytes a transport would write.
+pub struct SessionProbe {
+    /// The session under test.
     pub session: Session,
+    /// Its outbound queue.
     pub out: Outbound,
+    /// The last request id used; ids count up from 1.
     next_id: u64,
 }
 
-impl Client {
+impl SessionProbe {
+    /// A JSON guest `user` on `hub`, welcome frame read.
     pub async fn connect(hub: &Hub, user: &str) -> Self {
         Self::connect_with(hub, user, Codec::Json).await
     }
 
+    /// A guest `user` on `hub` speaking `codec`, welcome frame read.
     pub async fn connect_with(hub: &Hub, user: &str, codec: Codec) -> Self {
         let id: Identity = hub
             .authenticate(&Credentials::Guest(user.into()))
@@ -37,6 +41,7 @@ impl Client {
         c
     }
 
+    /// Hands the session a command with a fresh request id and returns the id.
     pub async fn request(&mut self, command: Command) -> u64 {
         self.next_id += 1;
         let id = self.next_id;
@@ -46,23 +51,23 @@ impl Client {
 
     /// The next event, decoded from the bytes a transport would write.
     pub async fn event(&mut self) -> Event {
-        match tokio::time::timeout(WAIT, self.out.recv()).await {
+        match tokio::time::timeout(BOUND, self.out.recv()).await {
             Ok(Outgoing::Frame(f)) => {
                 let codec = self.out.codec();
                 codec.decode_event(f.encoded(codec)).expect("valid frame")
             }
             Ok(Outgoing::Closed(r)) => panic!("session closed: {r:?}"),
-            Err(_) => panic!("no event within {WAIT:?}"),
+            Err(_) => panic!("no event within {BOUND:?}"),
         }
     }
 
     /// The session's close reason, waiting for it (frames before it are discarded).
     pub async fn closed(&mut self) -> CloseReason {
         loop {
-            match tokio::time::timeout(WAIT, self.out.recv()).await {
+            match tokio::time::timeout(BOUND, self.out.recv()).await {
                 Ok(Outgoing::Frame(_)) => {}
                 Ok(Outgoing::Closed(r)) => return r,
-                Err(_) => panic!("session not closed within {WAIT:?}"),
+                Err(_) => panic!("session not closed within {BOUND:?}"),
             }
         }
     }
@@ -82,10 +87,12 @@ impl Client {
         self.until(|e| reply_id(e) == Some(id)).await
     }
 
+    /// Joins a room; panics unless it is joined.
     pub async fn join(&mut self, room: &str) -> Event {
         self.join_from(room, None).await
     }
 
+    /// Joins a room resuming after `resume_after`; panics unless it is joined.
     pub async fn join_from(&mut self, room: &str, resume_after: Option<u64>) -> Event {
         let id = self
             .request(Command::Join {
@@ -107,6 +114,7 @@ impl Client {
         }
     }
 
+    /// Sends a message without waiting for its ack; returns the request id.
     pub async fn send_nowait(&mut self, room: &str, text: &str, nonce: Option<&str>) -> u64 {
         self.request(Command::Send {
             room: room.into(),
@@ -140,24 +148,7 @@ impl Client {
     }
 }
 
-pub fn reply_id(e: &Event) -> Option<u64> {
-    match e {
-        Event::Ack { id, .. }
-        | Event::Error { id, .. }
-        | Event::Joined { id, .. }
-        | Event::Left { id, .. }
-        | Event::Presence { id, .. }
-        | Event::History { id, .. }
-        | Event::Rooms { id, .. }
-        | Event::Pong { id } => *id,
-        _ => None,
-    }
-}
-
-pub async fn hub() -> Hub {
+/// An in-memory hub with default settings that lets guests in.
+pub async fn memory_hub() -> Hub {
     Hub::builder().build().await.expect("hub")
-}
-
-pub fn seqs(messages: &[Message]) -> Vec<u64> {
-    messages.iter().map(|m| m.seq).collect()
 }

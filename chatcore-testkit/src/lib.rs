@@ -1,0 +1,59 @@
+//! The test kit of the chatcore workspace: everything the crates' tests share, written once.
+//!
+//! Every crate takes it as a **dev-dependency** (`chatcore-testkit.workspace = true` under
+//! `[dev-dependencies]`); it is never published. It holds:
+//!
+//! - [`TestServer`]: a hub served by `chatcore_transport_ws::serve` on `127.0.0.1:0`, as
+//!   `chat-server` serves it, stopped gracefully;
+//! - [`Probe`]: a WebSocket client that speaks the protocol (JSON or MessagePack), sends
+//!   requests and reads events with bounded waits; [`SessionProbe`] does the same with a
+//!   [`chatcore::Session`] in process, without a socket;
+//! - tokens ([`token`], [`jwt`], [`b64url`] to forge one by hand);
+//! - HTTP calls on hyper-util's client ([`http`], [`get`], [`get_as`]);
+//! - [`Proxy`], a TCP proxy that cuts connections or swallows what the server sends;
+//! - [`FlakyBus`], a local bus whose readiness can be switched off;
+//! - [`ChatServerProcess`] and [`PrivateRedis`]: real `chat-server` and `redis-server`
+//!   processes;
+//! - with feature `browser`, the `browser` module: headless Chromium on chromiumoxide;
+//! - the store and bus fixtures of [`chatcore::testing::fixtures`], re-exported as
+//!   [`fixtures`].
+//!
+//! Every wait is bounded by [`BOUND`]; nothing sleeps to assert.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use chatcore_testkit::{Probe, TestServer};
+//!
+//! let server = TestServer::start().await;
+//! let mut ann = Probe::guest(&server, "ann").await;
+//! ann.join("lobby").await;
+//! assert_eq!(ann.say("lobby", "hello").await, 1);
+//! # }
+//! ```
+
+#[cfg(feature = "browser")]
+pub mod browser;
+mod bus;
+pub mod error;
+mod events;
+mod http;
+mod probe;
+mod process;
+mod proxy;
+mod server;
+mod session;
+mod token;
+mod wait;
+
+pub use bus::FlakyBus;
+pub use chatcore::testing::fixtures;
+pub use error::Error;
+pub use events::{error_code, reply_id, send, seqs};
+pub use http::{HttpResponse, get, get_as, http, try_get, try_http};
+pub use probe::{Probe, Ws, open, refusal, still_serves};
+pub use process::{ChatServerProcess, PrivateRedis, free_port, unique_name};
+pub use proxy::Proxy;
+pub use server::{TestServer, ws_config};
+pub use session::{SessionProbe, memory_hub};
+pub use token::{SECRET, b64url, jwt, token};
+pub use wait::{BOUND, eventually, services_required, within};
