@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 
 use chatcore::Hub;
 use chatcore_client::{Client, ConnectionState, DisconnectReason, Error};
-use chatcore_transport_ws::serve;
 use chatcore_testkit::{TestServer, jwt, within, ws_config};
+use chatcore_transport_ws::serve;
 use common::*;
 use tokio::net::TcpListener;
 

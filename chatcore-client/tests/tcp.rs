@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chatcore::Hub;
 use chatcore_client::{Client, ClientConfig, Codec, Error};
-use chatcore_transport_tcp::{TcpConfig, TcpTransport};
 use chatcore_testkit::{BOUND, jwt, token};
+use chatcore_transport_tcp::{TcpConfig, TcpTransport};
 use tokio::net::TcpListener;
 
 /// A TCP transport on `127.0.0.1:0` for `hub`, accepting until the test ends.

@@ -12,8 +12,8 @@ use chatcore::Hub;
 use chatcore_client::{
     Client, ClientConfig, ConnectionState, DisconnectReason, Error, HistoryQuery, RestClient,
 };
-use chatcore_transport_ws::{TlsListener, serve};
 use chatcore_testkit::{TestServer, jwt, within, ws_config};
+use chatcore_transport_ws::{TlsListener, serve};
 use common::*;
 use pki::Pki;
 use tokio::net::TcpListener;

@@ -176,17 +176,7 @@ mod tests {
     use super::*;
 
     fn msg(seq: u64) -> Message {
-        Message {
-            room: "r".into(),
-            seq,
-            id: format!("m{seq}"),
-            sender: "ann".into(),
-            kind: Default::default(),
-            text: format!("t{seq}"),
-            ts: 0,
-            nonce: None,
-            reply_to: None,
-        }
+        chatcore_testkit::fixtures::message("r", seq)
     }
 
     fn seqs(out: &[Message]) -> Vec<u64> {

@@ -484,15 +484,8 @@ mod tests {
 
     fn msg(seq: u64) -> Message {
         Message {
-            room: "r".into(),
-            seq,
-            id: format!("m{seq}"),
             sender: "bob".into(),
-            kind: Default::default(),
-            text: format!("t{seq}"),
-            ts: 0,
-            nonce: None,
-            reply_to: None,
+            ..chatcore_testkit::fixtures::message("r", seq)
         }
     }
 

@@ -116,17 +116,7 @@ mod tests {
     use super::*;
 
     fn msg(seq: u64) -> Message {
-        Message {
-            room: "r".into(),
-            seq,
-            id: format!("id{seq}"),
-            sender: "ann".into(),
-            kind: Default::default(),
-            text: format!("m{seq}"),
-            ts: 0,
-            nonce: None,
-            reply_to: None,
-        }
+        chatcore_testkit::fixtures::message("r", seq)
     }
 
     #[test]

@@ -46,7 +46,13 @@ pub fn new_message(room: &str, sender: &str, text: &str, nonce: Option<&str>) ->
 /// A bus [`BusEvent::Message`] for `room` at `seq`, from `ann`, whose text holds non-ASCII
 /// and a NUL byte so every wire format is exercised.
 pub fn bus_message(room: &str, seq: u64) -> BusEvent {
-    BusEvent::Message(Message {
+    BusEvent::Message(message(room, seq))
+}
+
+/// A committed message of `room` with `seq`, from `ann`, id `id-{seq}`, whose text has
+/// non-ASCII characters and a NUL (so codecs and stores are tried on them).
+pub fn message(room: &str, seq: u64) -> Message {
+    Message {
         room: room.to_owned(),
         seq,
         id: format!("id-{seq}"),
@@ -56,7 +62,7 @@ pub fn bus_message(room: &str, seq: u64) -> BusEvent {
         ts: 1,
         nonce: Some("n".into()),
         reply_to: None,
-    })
+    }
 }
 
 /// The seq of a bus envelope carrying a message, `None` for other events.
