@@ -16,11 +16,44 @@ use std::time::Duration;
 use pki::Pki;
 use support::*;
 
-/// `chat-server` terminating TLS with the test PKI's certificate.
-fn tls_server(scene: &Scene, pki: &Pki) -> Server {
-    let cert = path_str(&pki.cert_file);
-    let key = path_str(&pki.key_file);
-    Server::with_args(&scene.server_bin, &["--tls-cert", cert, "--tls-key", key])
+/// A scene with `chat-server` terminating TLS with the test PKI's certificate, and
+/// `chat-tui` as `ann` started against it.
+struct TlsScene {
+    scene: Scene,
+    pki: Pki,
+    /// `https://localhost:PORT` (the certificate names `localhost`).
+    url: String,
+    _server: Server,
+}
+
+impl TlsScene {
+    /// `None` when tmux is missing (see [`Scene::new`]). `ca` picks the CA file passed to
+    /// `chat-tui` with `--ca-file` (none when it returns `None`).
+    fn start(name: &str, ca: fn(&Pki) -> Option<&Path>) -> Option<TlsScene> {
+        let scene = Scene::new(name)?;
+        let pki = Pki::new();
+        let cert = path_str(&pki.cert_file);
+        let key = path_str(&pki.key_file);
+        let server = Server::with_args(&scene.server_bin, &["--tls-cert", cert, "--tls-key", key]);
+        let url = format!("https://localhost:{}", server.port);
+        let flags = match ca(&pki) {
+            Some(file) => vec!["--ca-file", path_str(file)],
+            None => Vec::new(),
+        };
+        start_tui_flags(&scene.tmux, &url, "ann", &scene.scratch, &flags);
+        Some(TlsScene {
+            scene,
+            pki,
+            url,
+            _server: server,
+        })
+    }
+
+    /// Runs `chat-cli --ca-file CA ARGS…` as `bob` over `https://`.
+    fn cli(&self, args: &[&str]) -> String {
+        let ca = ["--ca-file", path_str(&self.pki.ca_file)];
+        cli(&self.scene.cli_bin, &self.url, &[&ca[..], args].concat())
+    }
 }
 
 fn path_str(path: &Path) -> &str {
@@ -29,23 +62,14 @@ fn path_str(path: &Path) -> &str {
 
 #[test]
 fn chat_over_https_with_the_ca_file() {
-    let Some(scene) = Scene::new("tls-chat") else {
+    let Some(tls) = TlsScene::start("tls-chat", |pki| Some(&pki.ca_file)) else {
         return;
     };
-    let pki = Pki::new();
-    let server = tls_server(&scene, &pki);
-    let url = format!("https://localhost:{}", server.port);
-    let ca = path_str(&pki.ca_file);
-    let tmux = &scene.tmux;
-    start_tui_flags(tmux, &url, "ann", &scene.scratch, &["--ca-file", ca]);
+    let tmux = &tls.scene.tmux;
     tmux.wait_text("● connected as ann");
     tmux.join("general");
 
-    cli(
-        &scene.cli_bin,
-        &url,
-        &["--ca-file", ca, "send", "general", "hi ann, over TLS"],
-    );
+    tls.cli(&["send", "general", "hi ann, over TLS"]);
     tmux.wait_text(" bob hi ann, over TLS");
 
     tmux.keys(&["i"]);
@@ -54,25 +78,17 @@ fn chat_over_https_with_the_ca_file() {
     tmux.wait_for("the own message, acknowledged", |p| {
         p.contains(" ann hello back over TLS") && !p.contains("(sending)")
     });
-    let history = cli(
-        &scene.cli_bin,
-        &url,
-        &["--ca-file", ca, "history", "general"],
-    );
+    let history = tls.cli(&["history", "general"]);
     assert!(history.contains("hello back over TLS"), "stored: {history}");
     tmux.quit();
 }
 
 #[test]
 fn an_untrusted_certificate_says_to_pass_the_ca_file_and_stops() {
-    let Some(scene) = Scene::new("tls-untrusted") else {
+    let Some(tls) = TlsScene::start("tls-untrusted", |_| None) else {
         return;
     };
-    let pki = Pki::new();
-    let server = tls_server(&scene, &pki);
-    let url = format!("https://localhost:{}", server.port);
-    let tmux = &scene.tmux;
-    start_tui_flags(tmux, &url, "ann", &scene.scratch, &[]);
+    let tmux = &tls.scene.tmux;
     let pane = tmux.wait_text("✕ TLS: the server's certificate is not trusted (UnknownIssuer)");
     assert!(
         pane.contains("start chat-tui with --ca-file PATH (or CHATCORE_CA_FILE)"),
