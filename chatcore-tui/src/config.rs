@@ -3,6 +3,7 @@
 //!
 //! ```toml
 //! server = "http://127.0.0.1:8080"   # HTTP base or ws:// URL of the chat server
+//! # ca_file = "/etc/chatcore/ca.pem" # PEM of CA certificates trusted for https:// and wss://
 //! user = "ann"                       # guest name (servers that let guests in)
 //! # token = "eyJ…"                   # session token; wins over `user`
 //! theme = "dark"                     # dark | light | high-contrast
@@ -81,6 +82,9 @@ pub struct FileConfig {
     /// Server URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// PEM file of CA certificates trusted besides the built-in roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// Guest name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -113,6 +117,10 @@ pub struct Args {
     /// Default `http://127.0.0.1:8080`.
     #[arg(long, env = "CHATCORE_SERVER", value_name = "URL")]
     pub server: Option<String>,
+    /// A PEM file of CA certificates to trust, besides the built-in web roots, for an
+    /// `https://` or `wss://` server whose certificate a private CA signed.
+    #[arg(long, env = "CHATCORE_CA_FILE", value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
     /// Guest name to connect with (servers that let guests in, e.g. `chat-server` on
     /// loopback). Default: $USER.
     #[arg(long, env = "CHATCORE_USER", value_name = "NAME")]
@@ -145,6 +153,8 @@ pub struct Args {
 pub struct Settings {
     /// Server URL.
     pub server: String,
+    /// PEM file of extra trusted CA certificates, when set.
+    pub ca_file: Option<PathBuf>,
     /// Guest name (used when there is no token).
     pub user: String,
     /// Session token, when set.
@@ -163,6 +173,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             server: "http://127.0.0.1:8080".into(),
+            ca_file: None,
             user: std::env::var("USER").unwrap_or_else(|_| "guest".into()),
             token: None,
             theme: ThemeName::Dark,
@@ -272,6 +283,7 @@ impl Settings {
         };
         Ok(Settings {
             server: args.server.clone().or(file.server).unwrap_or(d.server),
+            ca_file: args.ca_file.clone().or(file.ca_file),
             user: args.user.clone().or(file.user).unwrap_or(d.user),
             token,
             theme,
@@ -285,6 +297,7 @@ impl Settings {
     pub fn to_file(&self) -> FileConfig {
         FileConfig {
             server: Some(self.server.clone()),
+            ca_file: self.ca_file.clone(),
             user: Some(self.user.clone()),
             token: self.token.clone(),
             theme: Some(self.theme.as_str().to_owned()),
@@ -326,6 +339,26 @@ mod tests {
     }
 
     #[test]
+    fn ca_file_flag_beats_the_file_which_beats_none() {
+        let file: FileConfig = toml::from_str("ca_file = \"/etc/file-ca.pem\"\n").unwrap();
+        let none = Settings::merge(FileConfig::default(), &Args::default(), None).unwrap();
+        assert_eq!(none.ca_file, None);
+        let from_file = Settings::merge(file.clone(), &Args::default(), None).unwrap();
+        assert_eq!(from_file.ca_file, Some(PathBuf::from("/etc/file-ca.pem")));
+        let args = Args {
+            ca_file: Some("flag-ca.pem".into()),
+            ..Args::default()
+        };
+        let from_flag = Settings::merge(file, &args, None).unwrap();
+        assert_eq!(from_flag.ca_file, Some(PathBuf::from("flag-ca.pem")));
+        assert_eq!(
+            from_flag.to_file().ca_file,
+            Some(PathBuf::from("flag-ca.pem")),
+            ":write keeps it"
+        );
+    }
+
+    #[test]
     fn bad_values_are_errors() {
         assert!(toml::from_str::<FileConfig>("colour = 1").is_err());
         let args = Args {
@@ -360,6 +393,8 @@ mod tests {
         for s in [
             "--server",
             "CHATCORE_SERVER",
+            "--ca-file",
+            "CHATCORE_CA_FILE",
             "--user",
             "CHATCORE_USER",
             "--token",

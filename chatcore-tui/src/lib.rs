@@ -66,11 +66,7 @@ const TICK: Duration = Duration::from_millis(250);
 /// Runs the client until `:quit`; the terminal is restored on every way out.
 pub async fn run(settings: Settings) -> std::io::Result<()> {
     let (action_tx, mut actions) = mpsc::unbounded_channel();
-    let target = net::Target {
-        server: settings.server.clone(),
-        user: settings.user.clone(),
-        token: settings.token.clone(),
-    };
+    let target = net::Target::from_settings(&settings);
     let net = net::spawn(target, settings.rooms.clone(), action_tx);
     let mut app = App::new(settings, Instant::now());
     let mut guard = terminal::Guard::enter()?;

@@ -24,6 +24,12 @@ pub enum ConnStatus {
         /// Attempt number since the connection was lost.
         attempt: u32,
     },
+    /// The client stopped for good because the server's certificate was refused (not signed
+    /// by a CA this client trusts); `--ca-file` can fix that, another attempt cannot.
+    Untrusted {
+        /// Why the certificate was refused, for people.
+        reason: String,
+    },
     /// The client stopped for good (credentials refused, …).
     Closed {
         /// Why, for people.

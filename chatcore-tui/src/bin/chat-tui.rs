@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use chatcore_tui::config::{Args, Settings};
+use chatcore_tui::net::Target;
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -14,6 +15,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A bad CA file is a start-up error, before the terminal is taken over.
+    if let Err(e) = Target::from_settings(&settings).check_ca_file() {
+        eprintln!("chat-tui: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -8,12 +8,16 @@
 //! connected, asking for presence again after a reconnect, and replacing the client when
 //! `/nick` or `:server` changes who or where it is (rejoining the rooms of the old one).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use chatcore_client::{Auth, Client, ClientConfig, ClientEvent, ConnectionState, Events};
+use chatcore_client::{
+    Auth, Client, ClientConfig, ClientEvent, ConnectionState, DisconnectReason, Error, Events,
+};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::app::{Action, ConnStatus, NetCmd};
+use crate::config::Settings;
 
 mod calls;
 
@@ -32,17 +36,46 @@ pub struct Target {
     pub user: String,
     /// Session token.
     pub token: Option<String>,
+    /// PEM file of CA certificates trusted besides the built-in roots.
+    pub ca_file: Option<PathBuf>,
 }
 
+/// The notice under the status line when the server's certificate was refused: what to do.
+const CA_FILE_HINT: &str = "start chat-tui with --ca-file PATH (or CHATCORE_CA_FILE) \
+naming the CA that signed the server's certificate";
+
 impl Target {
+    /// Where and as whom `settings` say to connect.
+    pub fn from_settings(settings: &Settings) -> Target {
+        Target {
+            server: settings.server.clone(),
+            user: settings.user.clone(),
+            token: settings.token.clone(),
+            ca_file: settings.ca_file.clone(),
+        }
+    }
+
+    /// Reads the CA file, if one is set, so a missing or malformed one stops the client at
+    /// start-up with [`Error::Config`] naming it. (With a server URL that is not valid, there
+    /// is nothing to check yet: that shows on the status line and `:server` can fix it.)
+    pub fn check_ca_file(&self) -> chatcore_client::Result<()> {
+        match (&self.ca_file, ClientConfig::new(self.server.clone())) {
+            (Some(path), Ok(config)) => config.with_ca_file(path).map(drop),
+            _ => Ok(()),
+        }
+    }
+
     fn config(&self) -> chatcore_client::Result<ClientConfig> {
         let auth = match &self.token {
             Some(t) => Auth::Token(t.clone()),
             None => Auth::Guest(self.user.clone()),
         };
-        ClientConfig::new(self.server.clone())?
-            .with_auth(auth)
-            .with_backoff(BACKOFF.0, BACKOFF.1)
+        let config = ClientConfig::new(self.server.clone())?;
+        let config = match &self.ca_file {
+            Some(path) => config.with_ca_file(path)?,
+            None => config,
+        };
+        config.with_auth(auth).with_backoff(BACKOFF.0, BACKOFF.1)
     }
 }
 
@@ -230,14 +263,37 @@ pub fn actions(event: ClientEvent) -> Vec<Action> {
                 reason: reason.to_string(),
             },
             ConnectionState::Reconnecting { attempt, .. } => ConnStatus::Reconnecting { attempt },
-            ConnectionState::Closed(reason) => ConnStatus::Closed {
-                reason: reason.to_string(),
+            ConnectionState::Closed(reason) => match untrusted(&reason) {
+                Some(reason) => {
+                    return vec![
+                        Action::Conn(ConnStatus::Untrusted { reason }),
+                        Action::Error(CA_FILE_HINT.into()),
+                    ];
+                }
+                None => ConnStatus::Closed {
+                    reason: reason.to_string(),
+                },
             },
             _ => return Vec::new(),
         }),
         _ => return Vec::new(),
     };
     vec![action]
+}
+
+/// Why the server's certificate was refused, when that is what made the client give up.
+fn untrusted(reason: &DisconnectReason) -> Option<String> {
+    match reason {
+        DisconnectReason::GaveUp(e) => match e.as_ref() {
+            Error::Tls {
+                reason,
+                certificate: true,
+                ..
+            } => Some(reason.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -75,3 +75,27 @@ fn presence_and_typing_pass_through() {
         }]
     );
 }
+
+#[test]
+fn a_refused_certificate_says_to_pass_the_ca_file() {
+    let tls = |certificate| {
+        let e = Error::Tls {
+            url: "wss://localhost:1/ws".into(),
+            reason: "the server's certificate is not trusted (UnknownIssuer)".into(),
+            certificate,
+        };
+        state(ConnectionState::Closed(DisconnectReason::GaveUp(Box::new(
+            e,
+        ))))
+    };
+    assert!(matches!(
+        &tls(true)[..],
+        [Action::Conn(ConnStatus::Untrusted { reason }), Action::Error(hint)]
+            if reason == "the server's certificate is not trusted (UnknownIssuer)"
+                && hint.contains("--ca-file") && hint.contains("CHATCORE_CA_FILE")
+    ));
+    assert!(matches!(
+        &tls(false)[..],
+        [Action::Conn(ConnStatus::Closed { reason })] if reason.contains("UnknownIssuer")
+    ));
+}

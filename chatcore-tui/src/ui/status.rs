@@ -16,6 +16,7 @@ pub(crate) fn conn_text(status: &ConnStatus) -> String {
         ConnStatus::Connected { user } => format!("● connected as {user}"),
         ConnStatus::Disconnected { reason } => format!("✕ disconnected: {reason}"),
         ConnStatus::Reconnecting { attempt } => format!("◌ reconnecting (attempt {attempt})"),
+        ConnStatus::Untrusted { reason } => format!("✕ TLS: {reason}"),
         ConnStatus::Closed { reason } => format!("✕ disconnected for good: {reason}"),
     }
 }
@@ -31,7 +32,9 @@ pub(super) fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let conn_style = match app.conn {
         ConnStatus::Connected { .. } => t.ok,
         ConnStatus::Connecting | ConnStatus::Reconnecting { .. } => t.warn,
-        ConnStatus::Disconnected { .. } | ConnStatus::Closed { .. } => t.error,
+        ConnStatus::Disconnected { .. }
+        | ConnStatus::Untrusted { .. }
+        | ConnStatus::Closed { .. } => t.error,
     };
     let room = app
         .room()

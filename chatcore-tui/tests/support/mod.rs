@@ -88,6 +88,17 @@ impl Server {
 
     /// A server storing in `store` (a `--store` URL), on `port` or a free one.
     pub(crate) fn with_store(binary: &Path, port: Option<u16>, store: &str) -> Server {
+        Server::spawn(binary, port, &["--store", store])
+    }
+
+    /// A server with an in-memory store on a free port, started with the extra flags `args`
+    /// (`--tls-cert FILE --tls-key FILE`, …).
+    pub(crate) fn with_args(binary: &Path, args: &[&str]) -> Server {
+        Server::spawn(binary, None, &[&["--store", "memory://"], args].concat())
+    }
+
+    /// `chat-server --listen 127.0.0.1:PORT ARGS…`, on `port` or a free one.
+    fn spawn(binary: &Path, port: Option<u16>, args: &[&str]) -> Server {
         let port = port.unwrap_or_else(free_port);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -97,7 +108,7 @@ impl Server {
         let mut command = tokio::process::Command::new(binary);
         command
             .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--store", store])
+            .args(args)
             .stderr(Stdio::null());
         let process = runtime
             .block_on(ChatServerProcess::spawn(command))
@@ -210,10 +221,33 @@ pub(crate) fn start_tui(tmux: &Tmux, server: &str, user: &str, scratch: &Path) {
 
 /// [`start_tui`] with extra environment assignments (`NAME=value …`).
 pub(crate) fn start_tui_with(tmux: &Tmux, server: &str, user: &str, scratch: &Path, env: &str) {
+    start_tui_full(tmux, server, user, scratch, env, &[]);
+}
+
+/// [`start_tui`] with extra flags (`--ca-file PATH`, …; no single quotes in them).
+pub(crate) fn start_tui_flags(
+    tmux: &Tmux,
+    server: &str,
+    user: &str,
+    scratch: &Path,
+    flags: &[&str],
+) {
+    start_tui_full(tmux, server, user, scratch, "", flags);
+}
+
+fn start_tui_full(
+    tmux: &Tmux,
+    server: &str,
+    user: &str,
+    scratch: &Path,
+    env: &str,
+    flags: &[&str],
+) {
     let tui = env!("CARGO_BIN_EXE_chat-tui");
     let config = scratch.join("tui.toml");
+    let flags: String = flags.iter().map(|f| format!(" '{f}'")).collect();
     let script = format!(
-        "{env} XDG_CONFIG_HOME='{xdg}' '{tui}' --server '{server}' --user '{user}' --config '{config}'; \
+        "{env} XDG_CONFIG_HOME='{xdg}' '{tui}' --server '{server}' --user '{user}' --config '{config}'{flags}; \
          echo EXITED $?; stty -a; exec sleep 600",
         xdg = scratch.display(),
         config = config.display(),
