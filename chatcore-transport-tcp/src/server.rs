@@ -50,7 +50,12 @@ pub struct TcpTransport {
 impl TcpTransport {
     /// A transport for `hub`.
     pub fn new(hub: Hub, config: TcpConfig) -> Self {
-        let shared = Shared {
+        Self::from_shared(Self::shared(hub, config))
+    }
+
+    /// The state of a transport without TLS.
+    fn shared(hub: Hub, config: TcpConfig) -> Shared {
+        Shared {
             hub,
             permits: Arc::new(Semaphore::new(config.max_connections())),
             config: Arc::new(config),
@@ -58,7 +63,10 @@ impl TcpTransport {
             kill: CancellationToken::new(),
             #[cfg(feature = "tls")]
             tls: None,
-        };
+        }
+    }
+
+    fn from_shared(shared: Shared) -> Self {
         Self {
             shared: Arc::new(shared),
         }
@@ -78,11 +86,9 @@ impl TcpTransport {
         config: TcpConfig,
         tls: Arc<tokio_rustls::rustls::ServerConfig>,
     ) -> Self {
-        let mut transport = Self::new(hub, config);
-        if let Some(shared) = Arc::get_mut(&mut transport.shared) {
-            shared.tls = Some(tls);
-        }
-        transport
+        let mut shared = Self::shared(hub, config);
+        shared.tls = Some(tls);
+        Self::from_shared(shared)
     }
 
     /// Whether connections speak TLS (`TcpTransport::with_tls`).
