@@ -46,10 +46,11 @@ impl Endpoint {
             Some("https") => (false, true),
             Some("ws") => (true, false),
             Some("wss") => (true, true),
-            Some("tcp") => return Self::parse_tcp(&uri).map_err(&bad),
+            Some("tcp") => return Self::parse_tcp(&uri, false).map_err(&bad),
+            Some("tcps") => return Self::parse_tcp(&uri, true).map_err(&bad),
             Some(other) => {
                 return Err(bad(&format!(
-                    "unsupported scheme {other}://; use http://, https://, ws://, wss:// or tcp://"
+                    "unsupported scheme {other}://; use http://, https://, ws://, wss://, tcp:// or tcps://"
                 )));
             }
             None => {
@@ -91,25 +92,26 @@ impl Endpoint {
         })
     }
 
-    /// The rest of `tcp://host:port`: a host and a port, nothing else.
-    fn parse_tcp(uri: &Uri) -> std::result::Result<Self, &'static str> {
+    /// The rest of `tcp://host:port` (or `tcps://host:port`, `tls`): a host and a port,
+    /// nothing else.
+    fn parse_tcp(uri: &Uri, tls: bool) -> std::result::Result<Self, &'static str> {
         let authority = uri.authority().ok_or("missing host")?;
         let host = authority
             .host()
             .trim_start_matches('[')
             .trim_end_matches(']');
         if authority.port_u16().is_none() {
-            return Err("a tcp:// URL needs a port");
+            return Err("a tcp:// or tcps:// URL needs a port");
         }
         if host.is_empty() || authority.as_str().contains('@') {
-            return Err("a tcp:// URL is tcp://host:port");
+            return Err("a tcp:// URL is tcp://host:port (tcps://host:port over TLS)");
         }
         if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
-            return Err("a tcp:// URL takes no path or query");
+            return Err("a tcp:// or tcps:// URL takes no path or query");
         }
         Ok(Self {
             authority: authority.as_str().to_owned(),
-            tls: false,
+            tls,
             prefix: String::new(),
             socket_path: String::new(),
             query: None,
@@ -117,12 +119,13 @@ impl Endpoint {
         })
     }
 
-    /// `true` for a `tcp://` server: connect with the TCP transport.
+    /// `true` for a `tcp://` or `tcps://` server: connect with the TCP transport.
     pub(crate) fn is_tcp(&self) -> bool {
         self.tcp
     }
 
-    /// Host (without brackets) and port of a `tcp://` server, for the TCP connection.
+    /// Host (without brackets) and port of a `tcp(s)://` server, for the TCP connection (and
+    /// the name its TLS certificate must carry).
     pub(crate) fn host_port(&self) -> (&str, u16) {
         let (host, port) = self
             .authority
@@ -132,15 +135,16 @@ impl Endpoint {
         (host, port.parse().unwrap_or(0))
     }
 
-    /// `true` for `https://` and `wss://` servers.
+    /// `true` for `https://`, `wss://` and `tcps://` servers.
     pub(crate) fn is_tls(&self) -> bool {
         self.tls
     }
 
-    /// `ws(s)://authority/socket_path[?query]`, or `tcp://authority`.
+    /// `ws(s)://authority/socket_path[?query]`, or `tcp(s)://authority`.
     pub(crate) fn socket_url(&self) -> String {
         if self.tcp {
-            return format!("tcp://{}", self.authority);
+            let scheme = if self.tls { "tcps" } else { "tcp" };
+            return format!("{scheme}://{}", self.authority);
         }
         let scheme = if self.tls { "wss" } else { "ws" };
         match &self.query {
@@ -230,6 +234,12 @@ mod tests {
         assert_eq!(e.host_port(), ("127.0.0.1", 9000));
         assert_eq!(e.socket_url(), "tcp://127.0.0.1:9000");
         assert!(!ep("ws://h:1").is_tcp());
+        let tls = ep("tcps://localhost:9001");
+        assert!(tls.is_tcp() && tls.is_tls());
+        assert_eq!(tls.socket_url(), "tcps://localhost:9001");
+        assert_eq!(tls.host_port(), ("localhost", 9001));
+        assert!(!e.is_tls());
+        assert!(Endpoint::parse("tcps://h").is_err());
         for bad in ["tcp://h", "tcp://h:1/ws", "tcp://h:1?x=1", "tcp://u@h:1"] {
             assert!(
                 matches!(Endpoint::parse(bad), Err(Error::Config(_))),

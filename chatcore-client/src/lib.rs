@@ -35,7 +35,9 @@
 //!
 //! `http://` and `ws://` URLs connect over WebSocket; `tcp://host:port` URLs over chatcore's
 //! TCP transport (`chat-server --tcp-listen`, length-prefixed frames, `PROTOCOL.md` "TCP
-//! transport"). Everything below holds for both: the same commands, events, reconnect and
+//! transport"), and `tcps://host:port` over the same inside TLS (the rustls configuration and
+//! CA file of `wss://`; a refused certificate is the same [`Error::Tls`]). Everything below
+//! holds for both: the same commands, events, reconnect and
 //! resume. A `tcp://` server has no REST API, so [`RestClient`] needs its `http://` address.
 //!
 //! ## Commands

@@ -61,7 +61,7 @@ pub struct ChatServerProcess {
 impl ChatServerProcess {
     /// Runs `command` (a `chat-server` command line: binary, flags, environment) with its
     /// stdout piped, and waits for the `http(s)://HOST:PORT` URL it prints once listening (and,
-    /// with `--tcp-listen`, for its `tcp://HOST:PORT` too). Stdout keeps being drained so the
+    /// with `--tcp-listen`, for its `tcp://HOST:PORT`, or `tcps://HOST:PORT` under TLS, too). Stdout keeps being drained so the
     /// child never blocks on a full pipe.
     pub async fn spawn(mut command: Command) -> Result<Self> {
         let wants_tcp = command.as_std().get_args().any(|a| a == "--tcp-listen");
@@ -77,7 +77,9 @@ impl ChatServerProcess {
                         .map(|a| (a, true))
                         .or_else(|| printed_addr(&line, "http://").map(|a| (a, false)))
                 });
-                tcp = tcp.or_else(|| printed_addr(&line, "tcp://"));
+                tcp = tcp.or_else(|| {
+                    printed_addr(&line, "tcps://").or_else(|| printed_addr(&line, "tcp://"))
+                });
                 if let Some(http) = http.filter(|_| tcp.is_some() || !wants_tcp) {
                     return Ok((http, tcp));
                 }
@@ -238,20 +240,33 @@ mod tests {
         process.kill().await;
     }
 
+    /// The TCP address a fake `chat-server --tcp-listen` (a shell `script`) is read to have.
+    async fn tcp_addr_of(script: &str) -> Option<SocketAddr> {
+        let mut server = Command::new("sh");
+        server.args(["-c", script, "--tcp-listen"]);
+        let mut process = ChatServerProcess::spawn(server).await.expect("started");
+        let addr = process.tcp_addr;
+        process.kill().await;
+        addr
+    }
+
     #[tokio::test]
     async fn with_tcp_listen_the_tcp_address_is_awaited_too() {
-        let mut server = Command::new("sh");
-        server.args([
-            "-c",
+        let addr = tcp_addr_of(
             "echo 'open http://127.0.0.1:4567/'; sleep 0.2; \
              echo 'TCP transport on tcp://127.0.0.1:4568'; sleep 5",
-            "--tcp-listen",
-        ]);
-        let mut process = ChatServerProcess::spawn(server).await.expect("started");
-        assert_eq!(
-            process.tcp_addr,
-            Some("127.0.0.1:4568".parse().expect("addr"))
-        );
-        process.kill().await;
+        )
+        .await;
+        assert_eq!(addr, Some("127.0.0.1:4568".parse().expect("addr")));
+    }
+
+    #[tokio::test]
+    async fn under_tls_the_tcps_address_is_the_tcp_address() {
+        let addr = tcp_addr_of(
+            "echo 'TCP transport on tcps://127.0.0.1:4570'; \
+             echo 'open https://127.0.0.1:4569/'; sleep 5",
+        )
+        .await;
+        assert_eq!(addr, Some("127.0.0.1:4570".parse().expect("addr")));
     }
 }

@@ -7,7 +7,7 @@ use chatcore::transport::{CredentialHints, choose_credentials, close};
 use chatcore::{Hub, Outbound, Session};
 
 use crate::TcpConfig;
-use crate::connection::{Conn, ReadError};
+use crate::connection::{Conn, Io, ReadError};
 
 /// How a TCP client presents credentials, for refusals.
 const HINTS: CredentialHints = CredentialHints {
@@ -16,11 +16,11 @@ const HINTS: CredentialHints = CredentialHints {
 };
 
 /// Runs the handshake; `None` when the connection was refused (and closed) or went away.
-pub(crate) async fn accept(
-    mut conn: Conn,
+pub(crate) async fn accept<S: Io>(
+    mut conn: Conn<S>,
     hub: &Hub,
     config: &TcpConfig,
-) -> Option<(Conn, Session, Outbound)> {
+) -> Option<(Conn<S>, Session, Outbound)> {
     let timeout = config.handshake_timeout();
     let first = match tokio::time::timeout(timeout, first_frame(&mut conn)).await {
         Err(_) => {
@@ -73,7 +73,7 @@ pub(crate) async fn accept(
 }
 
 /// The first frame that is not a keep-alive.
-async fn first_frame(conn: &mut Conn) -> Result<Option<bytes::Bytes>, ReadError> {
+async fn first_frame<S: Io>(conn: &mut Conn<S>) -> Result<Option<bytes::Bytes>, ReadError> {
     loop {
         match conn.read_frame().await? {
             Some(frame) if frame.is_empty() => continue,

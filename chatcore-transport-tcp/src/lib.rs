@@ -83,10 +83,20 @@
 //! | silence for the idle timeout ([`TcpConfig::keepalive`]) | close 4000 |
 //! | the session's queue overflowed / server shutdown | close 4008 / 1001 (queued frames first) |
 //!
+//! ## TLS
+//!
+//! With the `tls` feature, `TcpTransport::with_tls` takes a rustls `ServerConfig`: every
+//! connection does the TLS handshake first (within [`TcpConfig::handshake_timeout`], holding a
+//! slot under [`TcpConfig::max_connections`], on its own task so a stalled handshake delays no
+//! one), then the same frames flow inside TLS. Clients name such an endpoint `tcps://host:port`.
+//!
+//! ## Feature flags
+//!
+//! - `tls` (off by default): `TcpTransport::with_tls`, with rustls and the ring crypto
+//!   provider, and the `rustls` it uses, re-exported.
+//!
 //! ## Limits of this version
 //!
-//! - No TLS yet: the transport speaks plain TCP. Across an untrusted network, put a
-//!   TLS-terminating proxy (stunnel, HAProxy) in front of it.
 //! - No Prometheus metrics of its own: its sessions count in the hub's [`chatcore::Hub::stats`],
 //!   and [`TcpTransport::open_connections`] tells the connections open.
 //!
@@ -101,3 +111,8 @@ mod server;
 pub use config::TcpConfig;
 pub use error::{Error, Result};
 pub use server::{TcpTransport, serve};
+
+/// The `rustls` this crate speaks TLS with (feature `tls`), to build the
+/// [`ServerConfig`](rustls::ServerConfig) for `TcpTransport::with_tls` with the same version.
+#[cfg(feature = "tls")]
+pub use tokio_rustls::rustls;

@@ -7,11 +7,11 @@ use std::time::Duration;
 use chatcore::Hub;
 use chatcore::transport::close;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::connection::{self, Conn};
+use crate::connection::{self, Conn, Io};
 use crate::{Result, TcpConfig, handshake};
 
 /// Longest pause after a failed `accept` (out of file descriptors, …), so a server at its
@@ -32,6 +32,9 @@ struct Shared {
     tracker: TaskTracker,
     /// Drops the connections still open when the shutdown grace has run out.
     kill: CancellationToken,
+    /// When set, every connection does this TLS handshake before its `hello`.
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 /// The TCP transport of one hub: accepts connections on any number of listeners, runs their
@@ -47,16 +50,53 @@ pub struct TcpTransport {
 impl TcpTransport {
     /// A transport for `hub`.
     pub fn new(hub: Hub, config: TcpConfig) -> Self {
-        let shared = Shared {
+        Self::from_shared(Self::shared(hub, config))
+    }
+
+    /// The state of a transport without TLS.
+    fn shared(hub: Hub, config: TcpConfig) -> Shared {
+        Shared {
             hub,
             permits: Arc::new(Semaphore::new(config.max_connections())),
             config: Arc::new(config),
             tracker: TaskTracker::new(),
             kill: CancellationToken::new(),
-        };
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+
+    fn from_shared(shared: Shared) -> Self {
         Self {
             shared: Arc::new(shared),
         }
+    }
+
+    /// A transport for `hub` that speaks TLS (feature `tls`): every accepted connection does
+    /// the TLS handshake with `tls` first, then the same frames as over plain TCP.
+    ///
+    /// The TLS handshake runs on the connection's own task, holds a slot under
+    /// [`TcpConfig::max_connections`], and must finish within
+    /// [`TcpConfig::handshake_timeout`] (else the connection is dropped: there is no TLS
+    /// session yet to carry a close frame). Then the `hello` has the handshake timeout again.
+    /// Over the connection cap a TLS connection is dropped at once, without a handshake.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(
+        hub: Hub,
+        config: TcpConfig,
+        tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    ) -> Self {
+        let mut shared = Self::shared(hub, config);
+        shared.tls = Some(tls);
+        Self::from_shared(shared)
+    }
+
+    /// Whether connections speak TLS (`TcpTransport::with_tls`).
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.shared.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        return false;
     }
 
     /// The hub.
@@ -113,23 +153,9 @@ impl TcpTransport {
         let permit = Arc::clone(&shared.permits).try_acquire_owned();
         let kill = shared.kill.clone();
         self.shared.tracker.spawn(async move {
-            let conn = Conn::new(stream, &shared.config);
-            let served = async {
-                let Ok(_permit) = permit else {
-                    let reason = format!(
-                        "the server is at its limit of {} connections; retry later",
-                        shared.config.max_connections()
-                    );
-                    conn.refuse(close::TRY_AGAIN_LATER, &reason, None).await;
-                    return;
-                };
-                if let Some((conn, session, outbound)) = handshake::accept(conn, &shared.hub, &shared.config).await {
-                    connection::run(conn, session, outbound, Arc::clone(&shared.config)).await;
-                }
-            };
             tokio::select! {
                 () = kill.cancelled() => tracing::debug!("connection dropped at the end of shutdown"),
-                () = served => {}
+                () = serve_stream(stream, permit, &shared) => {}
             }
         });
     }
@@ -163,6 +189,52 @@ impl TcpTransport {
             .await;
         self.drain().await;
         hub.map_err(Into::into)
+    }
+}
+
+/// Runs one accepted connection: the TLS handshake when configured, then [`serve_conn`].
+async fn serve_stream(stream: TcpStream, permit: Permit, shared: &Shared) {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &shared.tls {
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(tls));
+        let Ok(_permit) = permit else {
+            tracing::debug!("TLS connection over the connection cap dropped");
+            return;
+        };
+        let timeout = shared.config.handshake_timeout();
+        let stream = match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("no TLS handshake within the handshake timeout; dropped");
+                return;
+            }
+        };
+        return serve_conn(Conn::new(stream, &shared.config), Ok(_permit), shared).await;
+    }
+    serve_conn(Conn::new(stream, &shared.config), permit, shared).await;
+}
+
+/// A slot under the connection cap, or the sign that there was none.
+type Permit = std::result::Result<OwnedSemaphorePermit, TryAcquireError>;
+
+/// Runs a connection on its stream (plain or TLS): the `hello`, then the session.
+async fn serve_conn<S: Io>(conn: Conn<S>, permit: Permit, shared: &Shared) {
+    let Ok(_permit) = permit else {
+        let reason = format!(
+            "the server is at its limit of {} connections; retry later",
+            shared.config.max_connections()
+        );
+        conn.refuse(close::TRY_AGAIN_LATER, &reason, None).await;
+        return;
+    };
+    if let Some((conn, session, outbound)) =
+        handshake::accept(conn, &shared.hub, &shared.config).await
+    {
+        connection::run(conn, session, outbound, Arc::clone(&shared.config)).await;
     }
 }
 

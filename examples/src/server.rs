@@ -150,9 +150,11 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
     }
     let tcp = tcp_listener.map(|tcp_listener| {
         if let Ok(addr) = tcp_listener.local_addr() {
-            println!("TCP transport on tcp://{addr}");
+            let scheme = if plan.tls.is_some() { "tcps" } else { "tcp" };
+            println!("TCP transport on {scheme}://{addr}");
         }
-        TcpListening::start(tcp_listener, hub.clone(), plan.tcp.clone())
+        let tls = plan.tls.as_ref().map(ServerTls::tcp_config);
+        TcpListening::start(tcp_listener, hub.clone(), plan.tcp.clone(), tls)
     });
     let (stopped_tx, stopped) = tokio::sync::oneshot::channel();
     let shutdown = async move {

@@ -1,10 +1,13 @@
 //! `--tcp-listen`: the TCP transport beside the WebSocket listener, on the same hub, so TCP
-//! and WebSocket users chat in the same rooms.
+//! and WebSocket users chat in the same rooms. With `--tls-cert/--tls-key` it speaks TLS
+//! with the same certificate (`tcps://`).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use chatcore::Hub;
 use chatcore::transport::RateLimit;
+use chatcore_transport_tcp::rustls::ServerConfig;
 use chatcore_transport_tcp::{TcpConfig, TcpTransport};
 use chatcore_transport_ws::WsConfig;
 use tokio::net::TcpListener;
@@ -43,9 +46,17 @@ pub struct TcpListening {
 }
 
 impl TcpListening {
-    /// Starts accepting TCP connections into `hub`.
-    pub fn start(listener: TcpListener, hub: Hub, config: TcpConfig) -> Self {
-        let transport = TcpTransport::new(hub, config);
+    /// Starts accepting TCP connections into `hub`, over TLS when `tls` is given.
+    pub fn start(
+        listener: TcpListener,
+        hub: Hub,
+        config: TcpConfig,
+        tls: Option<Arc<ServerConfig>>,
+    ) -> Self {
+        let transport = match tls {
+            Some(tls) => TcpTransport::with_tls(hub, config, tls),
+            None => TcpTransport::new(hub, config),
+        };
         let (stop, stopped) = oneshot::channel();
         let accepting = tokio::spawn({
             let transport = transport.clone();

@@ -84,6 +84,14 @@ impl ServerTls {
         })
     }
 
+    /// The same certificate for the TCP transport (`--tcp-listen`, `tcps://`): no ALPN, since
+    /// that listener speaks chatcore frames, not HTTP.
+    pub fn tcp_config(&self) -> Arc<ServerConfig> {
+        let mut config = ServerConfig::clone(&self.config);
+        config.alpn_protocols.clear();
+        Arc::new(config)
+    }
+
     /// Terminates TLS on `listener`'s connections.
     pub fn listener(&self, listener: TcpListener) -> TlsListener {
         TlsListener::new(listener, Arc::clone(&self.config))

@@ -57,6 +57,20 @@ impl TlsServerProcess {
     }
 }
 
+/// `e` says that the server's certificate was not trusted.
+fn assert_certificate_refused(e: &Error) {
+    assert!(
+        matches!(
+            e,
+            Error::Tls {
+                certificate: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
 fn client_config(url: &str, user: &str, ca: &Path) -> ClientConfig {
     ClientConfig::new(url)
         .expect("url")
@@ -93,16 +107,7 @@ async fn chat_server_serves_wss_and_https_and_drains_on_sigterm() {
     let untrusted = Client::connect(client_config(&server.url(), "eve", &pki.other_ca_file))
         .await
         .expect_err("a client trusting another CA");
-    assert!(
-        matches!(
-            untrusted,
-            Error::Tls {
-                certificate: true,
-                ..
-            }
-        ),
-        "{untrusted:?}"
-    );
+    assert_certificate_refused(&untrusted);
 
     let status = server.terminate().await;
     assert!(status.success(), "{status:?}");
@@ -207,4 +212,65 @@ async fn bad_tls_files_fail_with_one_line_that_says_what_to_do() {
         );
         assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     }
+}
+
+/// `tcps://localhost:PORT` of a server started with `--tcp-listen`.
+fn tcps_url(server: &TlsServerProcess) -> String {
+    let addr = server
+        .0
+        .tcp_addr
+        .expect("chat-server prints its tcps:// address");
+    format!("tcps://localhost:{}", addr.port())
+}
+
+#[tokio::test]
+async fn a_tcps_user_chats_with_a_wss_user_on_the_same_certificate() {
+    let pki = Pki::new();
+    let server = TlsServerProcess::start(&pki, &["--tcp-listen", "127.0.0.1:0"]).await;
+    let (bob, mut bob_events) = Client::connect(client_config(&server.url(), "bob", &pki.ca_file))
+        .await
+        .expect("connect over wss://");
+    bob.join("general").await.expect("join");
+    let (ann, _ann_events) =
+        Client::connect(client_config(&tcps_url(&server), "ann", &pki.ca_file))
+            .await
+            .expect("connect over tcps://");
+    ann.join("general").await.expect("join");
+    let ack = ann.send("general", "hello over tcps").await.expect("send");
+    assert_eq!(ack.seq, 1);
+    let seen = tokio::time::timeout(BOUND, async {
+        loop {
+            match bob_events.recv().await {
+                Some(chatcore_client::ClientEvent::Message(m)) => return m.text,
+                Some(_) => {}
+                None => panic!("the event stream ended first"),
+            }
+        }
+    })
+    .await
+    .expect("the wss:// user sees the message in time");
+    assert_eq!(seen, "hello over tcps");
+    server.terminate().await;
+}
+
+#[tokio::test]
+async fn tcps_refuses_an_untrusted_certificate_and_plain_tcp_fails_fast() {
+    let pki = Pki::new();
+    let server = TlsServerProcess::start(&pki, &["--tcp-listen", "127.0.0.1:0"]).await;
+    let tcps = tcps_url(&server);
+    let untrusted = Client::connect(client_config(&tcps, "eve", &pki.other_ca_file))
+        .await
+        .expect_err("a client trusting another CA");
+    assert_certificate_refused(&untrusted);
+    // Plain frames to the TLS port: refused at once, well within the 10 s connect timeout.
+    let plain = tcps.replacen("tcps://", "tcp://", 1);
+    let refused = tokio::time::timeout(
+        Duration::from_secs(5),
+        Client::connect(client_config(&plain, "eve", &pki.ca_file)),
+    )
+    .await
+    .expect("a plain tcp:// client must not hang on the TLS port")
+    .expect_err("plain TCP on the TLS port");
+    assert!(matches!(refused, Error::Connect { .. }), "{refused:?}");
+    server.terminate().await;
 }

@@ -50,7 +50,8 @@ credentials, forbidden), 5 server error.";
 struct Cli {
     /// The server: its HTTP base (`http://host:port`, or with the prefix it is mounted under)
     /// or its socket URL (`ws://host:port/ws`); `https://…` and `wss://…` connect over TLS;
-    /// `tcp://host:port` uses a server's TCP transport (`chat-server --tcp-listen`).
+    /// `tcp://host:port` uses a server's TCP transport (`chat-server --tcp-listen`),
+    /// `tcps://host:port` the same over TLS.
     #[arg(
         long,
         global = true,

@@ -1,11 +1,14 @@
 //! `tcp://host:port`: the same [`Client`](crate::Client) over chatcore's TCP transport
-//! (length-prefixed frames; `PROTOCOL.md`, "TCP transport").
+//! (length-prefixed frames; `PROTOCOL.md`, "TCP transport"); `tcps://host:port`: the same
+//! inside TLS, with the rustls configuration of `wss://` (its CA file too).
 //!
 //! The hook into the connection code is one `if` at the top of
-//! [`connection::open`](super::connection::open): a `tcp://` endpoint opens here. What it
+//! [`connection::open`](super::connection::open): a `tcp(s)://` endpoint opens here. What it
 //! returns is the same [`Opened`] a WebSocket gives: a sink of WebSocket messages (framed here:
 //! text and binary frames as payloads, pings as keep-alives, a close as our FIN) and a stream
 //! of [`Incoming`] events, so the reader, the writer, reconnect and resume are shared.
+
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use chatcore::ErrorCode;
@@ -13,16 +16,18 @@ use chatcore::protocol::Codec;
 use chatcore::transport::close;
 use chatcore::transport::framed::{self, Close, Hello, ServerFrame};
 use futures::SinkExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
 use super::link::{Incoming, Opened, session_info};
 use crate::config::{Auth, ClientConfig};
 use crate::error::{Error, Result};
 
-/// Connects, sends the hello and waits for `welcome`, within `connect_timeout`.
+/// Connects (with TLS for `tcps://`), sends the hello and waits for `welcome`, within
+/// `connect_timeout`.
 pub(crate) async fn open(config: &ClientConfig) -> Result<Opened> {
     let url = config.socket_url();
     let attempt = async {
@@ -34,47 +39,17 @@ pub(crate) async fn open(config: &ClientConfig) -> Result<Opened> {
                 reason: e.to_string(),
             })?;
         let _ = stream.set_nodelay(true);
-        let (read, mut write) = stream.into_split();
-        let mut out = BytesMut::new();
-        framed::encode(&hello(config).to_json(), &mut out)
-            .map_err(|e| Error::Config(format!("the hello does not fit a frame: {e}")))?;
-        write.write_all(&out).await.map_err(|e| Error::Connect {
-            url: url.clone(),
-            reason: e.to_string(),
-        })?;
-        let mut reader = Reader {
-            io: read,
-            buf: BytesMut::with_capacity(config.read_buffer_bytes),
-            codec: config.codec,
-            max: config.max_message_bytes,
-        };
-        let session = loop {
-            match reader.next().await {
-                Some(Incoming::Event(first)) => break session_info(first)?,
-                Some(Incoming::Alive) => continue,
-                Some(Incoming::Close { code, reason }) => return Err(refusal(code, reason)),
-                Some(Incoming::Undecodable(detail)) => {
-                    return Err(Error::Protocol(format!(
-                        "undecodable first frame: {detail}"
-                    )));
-                }
-                Some(Incoming::Failed(reason)) => return Err(Error::Connect { url, reason }),
-                // Like a reset during a WebSocket upgrade: worth another attempt.
-                None => {
-                    return Err(Error::Connect {
-                        url,
-                        reason: "the connection ended before the server's welcome".into(),
-                    });
-                }
-            }
-        };
-        Ok(Opened {
-            sink: Box::pin(sink(write)),
-            stream: Box::pin(futures::stream::unfold(reader, |mut r| async move {
-                r.next().await.map(|item| (item, r))
-            })),
-            session,
-        })
+        if !config.endpoint.is_tls() {
+            return welcome(config, url.clone(), stream).await;
+        }
+        let name = ServerName::try_from(host.to_owned())
+            .map_err(|e| Error::Config(format!("bad server name {host:?} for TLS: {e}")))?;
+        let connector = TlsConnector::from(Arc::new(config.tls.rustls_config()?));
+        let stream = connector
+            .connect(name, stream)
+            .await
+            .map_err(|e| Error::unreachable(&url, &e))?;
+        welcome(config, url.clone(), stream).await
     };
     match tokio::time::timeout(config.connect_timeout, attempt).await {
         Ok(result) => result,
@@ -83,6 +58,54 @@ pub(crate) async fn open(config: &ClientConfig) -> Result<Opened> {
             reason: format!("no welcome within {:?}", config.connect_timeout),
         }),
     }
+}
+
+/// Sends the hello on `stream` (plain or TLS) and waits for `welcome`.
+async fn welcome<S>(config: &ClientConfig, url: String, stream: S) -> Result<Opened>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (read, mut write) = tokio::io::split(stream);
+    let mut out = BytesMut::new();
+    framed::encode(&hello(config).to_json(), &mut out)
+        .map_err(|e| Error::Config(format!("the hello does not fit a frame: {e}")))?;
+    write.write_all(&out).await.map_err(|e| Error::Connect {
+        url: url.clone(),
+        reason: e.to_string(),
+    })?;
+    let mut reader = Reader {
+        io: read,
+        buf: BytesMut::with_capacity(config.read_buffer_bytes),
+        codec: config.codec,
+        max: config.max_message_bytes,
+    };
+    let session = loop {
+        match reader.next().await {
+            Some(Incoming::Event(first)) => break session_info(first)?,
+            Some(Incoming::Alive) => continue,
+            Some(Incoming::Close { code, reason }) => return Err(refusal(code, reason)),
+            Some(Incoming::Undecodable(detail)) => {
+                return Err(Error::Protocol(format!(
+                    "undecodable first frame: {detail}"
+                )));
+            }
+            Some(Incoming::Failed(reason)) => return Err(Error::Connect { url, reason }),
+            // Like a reset during a WebSocket upgrade: worth another attempt.
+            None => {
+                return Err(Error::Connect {
+                    url,
+                    reason: "the connection ended before the server's welcome".into(),
+                });
+            }
+        }
+    };
+    Ok(Opened {
+        sink: Box::pin(sink(write)),
+        stream: Box::pin(futures::stream::unfold(reader, |mut r| async move {
+            r.next().await.map(|item| (item, r))
+        })),
+        session,
+    })
 }
 
 /// The hello for this configuration's codec and credentials.
@@ -113,14 +136,14 @@ fn refusal(code: u16, reason: String) -> Error {
 }
 
 /// The read half with its buffer: frames in, [`Incoming`] out.
-struct Reader {
-    io: OwnedReadHalf,
+struct Reader<R> {
+    io: R,
     buf: BytesMut,
     codec: Codec,
     max: usize,
 }
 
-impl Reader {
+impl<R: AsyncRead + Unpin> Reader<R> {
     /// The next thing that arrived; `None` once the server ended the connection.
     async fn next(&mut self) -> Option<Incoming> {
         loop {
@@ -149,7 +172,9 @@ impl Reader {
 
 /// The writer's sink: a message's payload as one frame, a ping as a keep-alive, a close as
 /// the end of our side (the TCP transport has no client close frame).
-fn sink(io: OwnedWriteHalf) -> impl futures::Sink<WsMessage, Error = WsError> + Send {
+fn sink<W: AsyncWrite + Send + Unpin>(
+    io: W,
+) -> impl futures::Sink<WsMessage, Error = WsError> + Send {
     futures::sink::unfold(io, |mut io, message: WsMessage| async move {
         let payload = match &message {
             WsMessage::Text(text) => text.as_bytes(),

@@ -44,6 +44,12 @@ pub(crate) enum ReadError {
     Io(std::io::Error),
 }
 
+/// A byte stream a connection runs on: a plain [`TcpStream`] or, with the `tls` feature, a
+/// TLS stream over one. The connection code is written once, for any of them.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for S {}
+
 /// A socket with its read buffer.
 #[derive(Debug)]
 pub(crate) struct Conn<S = TcpStream> {
@@ -125,9 +131,14 @@ enum WriterState {
 
 /// Runs a connection whose handshake is done until it is closed. The session is dropped (its
 /// user goes offline) once the writer has finished.
-pub(crate) async fn run(conn: Conn, session: Session, outbound: Outbound, config: Arc<TcpConfig>) {
+pub(crate) async fn run<S: Io>(
+    conn: Conn<S>,
+    session: Session,
+    outbound: Outbound,
+    config: Arc<TcpConfig>,
+) {
     let Conn { io, buf, .. } = conn;
-    let (read_half, write_half) = io.into_split();
+    let (read_half, write_half) = tokio::io::split(io);
     let activity = Arc::new(Activity::new());
     let (ctl_tx, ctl_rx) = mpsc::channel(CONTROL_QUEUE);
     let (state_tx, state_rx) = watch::channel(WriterState::Running);

@@ -6,7 +6,7 @@ use bytes::BytesMut;
 use chatcore::Session;
 use chatcore::protocol::{Codec, Frame};
 use chatcore::transport::{Activity, Admission, RateLimiter, close};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::AsyncRead;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -43,7 +43,7 @@ impl Reader {
     /// Reads until the connection is over. `buf` holds what arrived after the hello.
     pub(super) async fn run(
         mut self,
-        mut io: OwnedReadHalf,
+        mut io: impl AsyncRead + Unpin,
         mut buf: BytesMut,
         session: &mut Session,
     ) {
@@ -70,7 +70,7 @@ impl Reader {
 
     async fn pump(
         &mut self,
-        io: &mut OwnedReadHalf,
+        io: &mut (impl AsyncRead + Unpin),
         buf: &mut BytesMut,
         session: &mut Session,
     ) -> End {

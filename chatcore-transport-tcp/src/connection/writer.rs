@@ -7,8 +7,7 @@ use chatcore::protocol::{Codec, Frame};
 use chatcore::transport::framed::{self, Close};
 use chatcore::transport::{Activity, close};
 use chatcore::{Outbound, Outgoing};
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -43,12 +42,12 @@ enum Step {
 
 impl Writer {
     /// Writes until the session or the connection ends, then tells the reader how it ended.
-    pub(super) async fn run(mut self, mut io: OwnedWriteHalf) {
+    pub(super) async fn run(mut self, mut io: impl AsyncWrite + Unpin) {
         let end = self.pump(&mut io).await;
         self.state.send_replace(end);
     }
 
-    async fn pump(&mut self, io: &mut OwnedWriteHalf) -> WriterState {
+    async fn pump(&mut self, io: &mut (impl AsyncWrite + Unpin)) -> WriterState {
         let every = self.config.keepalive().interval();
         let mut tick = tokio::time::interval_at(Instant::now() + every, every);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -102,7 +101,12 @@ impl Writer {
 
     /// Writes `first` and, when coalescing, frames already queued behind it (up to the write
     /// buffer size), in one write.
-    async fn frames(&mut self, io: &mut OwnedWriteHalf, first: Arc<Frame>, coalesce: bool) -> bool {
+    async fn frames(
+        &mut self,
+        io: &mut (impl AsyncWrite + Unpin),
+        first: Arc<Frame>,
+        coalesce: bool,
+    ) -> bool {
         let codec = self.outbound.codec();
         self.out.clear();
         if !self.push(first.encoded(codec)) {
@@ -127,7 +131,7 @@ impl Writer {
     }
 
     /// Writes the batch within the write timeout.
-    async fn write(&mut self, io: &mut OwnedWriteHalf) -> bool {
+    async fn write(&mut self, io: &mut (impl AsyncWrite + Unpin)) -> bool {
         match tokio::time::timeout(self.config.write_timeout(), io.write_all(&self.out)).await {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {
@@ -142,7 +146,12 @@ impl Writer {
     }
 
     /// Sends the close frame and ends our side of the connection (FIN).
-    async fn close(&mut self, io: &mut OwnedWriteHalf, code: u16, reason: &str) -> WriterState {
+    async fn close(
+        &mut self,
+        io: &mut (impl AsyncWrite + Unpin),
+        code: u16,
+        reason: &str,
+    ) -> WriterState {
         let codec: Codec = self.outbound.codec();
         self.out.clear();
         if !self.push(&Close::new(code, reason).encode(codec)) || !self.write(io).await {

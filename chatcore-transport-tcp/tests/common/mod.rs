@@ -32,9 +32,14 @@ impl TestServer {
 
     pub async fn with(builder: HubBuilder, config: TcpConfig) -> Self {
         let hub = builder.build().await.expect("hub");
+        Self::serving(TcpTransport::new(hub, config)).await
+    }
+
+    /// Accepts with `transport` on `127.0.0.1:0`.
+    pub async fn serving(transport: TcpTransport) -> Self {
+        let hub = transport.hub().clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let transport = TcpTransport::new(hub.clone(), config);
         let stop = CancellationToken::new();
         let accepting = transport.clone();
         let until = stop.clone().cancelled_owned();
