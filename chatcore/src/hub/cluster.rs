@@ -123,13 +123,11 @@ async fn resync(core: &Core) {
 /// Announces the newest seq of every room with local commits since the last call, so nodes
 /// that lost the tail of a burst on the bus repair it (see [`BusEvent::Head`]).
 fn announce_heads(core: &Core) {
-    for room in core.loaded_rooms() {
-        if room.take_dirty() {
-            core.bus.publish(BusEvent::Head {
-                room: room.name.clone(),
-                seq: room.head(),
-            });
-        }
+    for room in core.room_context.take_committed() {
+        core.bus.publish(BusEvent::Head {
+            room: room.name.clone(),
+            seq: room.head(),
+        });
     }
 }
 

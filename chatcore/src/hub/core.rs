@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 use tokio_util::task::TaskTracker;
 
 use super::config::Limits;
-use super::room::Room;
+use super::room::{Room, RoomContext};
 use super::session::state::SessionState;
 use super::stats::Stats;
 use crate::auth::Authenticator;
@@ -30,6 +30,8 @@ pub(crate) struct Core {
     pub(crate) auth: Arc<dyn Authenticator>,
     pub(crate) limits: Limits,
     pub(crate) stats: Arc<Stats>,
+    /// What every loaded room shares (store, stats, the list of rooms to announce).
+    pub(crate) room_context: Arc<RoomContext>,
     /// Sessions keep their rooms' `Arc`s, so sending never touches this map.
     rooms: Mutex<Rooms>,
     /// Live sessions by id, for shutdown and direct-message delivery.
@@ -61,12 +63,20 @@ impl Core {
         auth: Arc<dyn Authenticator>,
         limits: Limits,
     ) -> Self {
+        let stats: Arc<Stats> = Arc::default();
+        let room_context = Arc::new(RoomContext::new(
+            Arc::clone(&store),
+            Arc::clone(&stats),
+            limits.gap_timeout,
+            limits.queue_capacity,
+        ));
         Self {
             store,
             bus,
             auth,
             limits,
-            stats: Arc::default(),
+            stats,
+            room_context,
             rooms: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
             next_session: AtomicU64::new(0),
@@ -120,10 +130,7 @@ impl Core {
                     record.name,
                     record.kind,
                     last_seq,
-                    Arc::clone(&self.store),
-                    Arc::clone(&self.stats),
-                    self.limits.gap_timeout,
-                    self.limits.queue_capacity,
+                    Arc::clone(&self.room_context),
                 )))
             })
             .await?;

@@ -32,12 +32,49 @@ pub(crate) struct Room {
     /// Serializes bus subscribe/unsubscribe with the first join and the last leave. Holds
     /// whether the bus subscription is active. Never taken on the message path.
     pub(crate) subscription: tokio::sync::Mutex<bool>,
-    /// Set when a local commit happened since the last `Head` announcement.
+    /// Set while the room is in its hub's list of rooms with local commits since the last
+    /// `Head` announcement, so it is listed once.
     dirty: AtomicBool,
-    store: Arc<dyn Store>,
-    stats: Arc<Stats>,
-    gap_timeout: Duration,
-    queue_capacity: usize,
+    ctx: Arc<RoomContext>,
+}
+
+/// What every room of one hub shares.
+pub(crate) struct RoomContext {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) stats: Arc<Stats>,
+    /// How long a missing seq may stay missing before the store is read.
+    pub(crate) gap_timeout: Duration,
+    /// Frames a joining member may buffer (the queue's capacity).
+    pub(crate) queue_capacity: usize,
+    /// Rooms with local commits since the last `Head` announcement: the announcer visits
+    /// only these, not every loaded room. A std mutex: held for a push or a swap.
+    committed: Mutex<Vec<Arc<Room>>>,
+}
+
+impl RoomContext {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        stats: Arc<Stats>,
+        gap_timeout: Duration,
+        queue_capacity: usize,
+    ) -> Self {
+        Self {
+            store,
+            stats,
+            gap_timeout,
+            queue_capacity,
+            committed: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The rooms with local commits since the last call, each listed once.
+    pub(crate) fn take_committed(&self) -> Vec<Arc<Room>> {
+        let rooms = std::mem::take(&mut *self.committed.lock().unwrap_or_else(|p| p.into_inner()));
+        for room in &rooms {
+            room.dirty.store(false, Relaxed);
+        }
+        rooms
+    }
 }
 
 impl std::fmt::Debug for Room {
@@ -80,15 +117,7 @@ pub(crate) struct Snapshot {
 }
 
 impl Room {
-    pub(crate) fn new(
-        name: String,
-        kind: RoomKind,
-        last_seq: u64,
-        store: Arc<dyn Store>,
-        stats: Arc<Stats>,
-        gap_timeout: Duration,
-        queue_capacity: usize,
-    ) -> Self {
+    pub(crate) fn new(name: String, kind: RoomKind, last_seq: u64, ctx: Arc<RoomContext>) -> Self {
         Self {
             name,
             kind,
@@ -99,10 +128,7 @@ impl Room {
             }),
             dirty: AtomicBool::new(false),
             subscription: tokio::sync::Mutex::new(false),
-            store,
-            stats,
-            gap_timeout,
-            queue_capacity,
+            ctx,
         }
     }
 
@@ -261,15 +287,17 @@ impl Room {
         }
     }
 
-    /// A message this node committed: deliver it and remember to announce the room's head.
+    /// A message this node committed: deliver it and list the room for the next head
+    /// announcement.
     pub(crate) fn on_local_commit(self: &Arc<Self>, message: Message) {
-        self.dirty.store(true, Relaxed);
         self.on_committed(message);
-    }
-
-    /// `true` (once) when this node committed to the room since the last call.
-    pub(crate) fn take_dirty(&self) -> bool {
-        self.dirty.load(Relaxed) && self.dirty.swap(false, Relaxed)
+        if !self.dirty.swap(true, Relaxed) {
+            self.ctx
+                .committed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(Arc::clone(self));
+        }
     }
 
     /// A message was committed (here or on another node): deliver it in seq order.
@@ -321,10 +349,11 @@ impl Room {
             fanned += 1;
         }
         if fanned > 0 {
-            self.stats
+            self.ctx
+                .stats
                 .fanout_nanos
                 .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
-            self.stats.fanouts.fetch_add(fanned, Relaxed);
+            self.ctx.stats.fanouts.fetch_add(fanned, Relaxed);
         }
     }
 
@@ -336,7 +365,7 @@ impl Room {
                 None => {
                     member.queue.push(Arc::clone(frame));
                 }
-                Some(buffer) if buffer.len() < self.queue_capacity => {
+                Some(buffer) if buffer.len() < self.ctx.queue_capacity => {
                     buffer.push(Arc::clone(frame))
                 }
                 Some(_) => {

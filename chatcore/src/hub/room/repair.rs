@@ -36,7 +36,7 @@ impl Room {
     /// gap is closed.
     async fn repair(self: Arc<Self>) {
         loop {
-            tokio::time::sleep(self.gap_timeout).await;
+            tokio::time::sleep(self.ctx.gap_timeout).await;
             let (after, before) = {
                 let mut st = self.lock();
                 match st.missing() {
@@ -52,10 +52,10 @@ impl Room {
                 before: Some(before),
                 limit: MAX_PAGE,
             };
-            match self.store.history(&self.name, query).await {
+            match self.ctx.store.history(&self.name, query).await {
                 Ok(page) => {
                     let mut st = self.lock();
-                    self.stats.gaps_repaired.fetch_add(
+                    self.ctx.stats.gaps_repaired.fetch_add(
                         page.messages.len() as u64,
                         std::sync::atomic::Ordering::Relaxed,
                     );
