@@ -214,3 +214,22 @@ async fn shutdown_acks_in_flight_sends_before_closing() {
         "no new sessions"
     );
 }
+
+/// ARCHITECTURE.md: a sender that is a member of the room gets its own message before the ack
+/// (the room queues it to every member, then the ack follows; both after the commit).
+#[tokio::test]
+async fn a_member_sender_sees_its_message_before_its_ack() {
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    ann.join("r").await;
+    let id = ann.send_nowait("r", "hi", None).await;
+    let first = ann
+        .until(|e| matches!(e, Event::Message(_) | Event::Ack { .. }))
+        .await;
+    assert!(
+        matches!(&first, Event::Message(m) if m.seq == 1),
+        "the message comes first: {first:?}"
+    );
+    let ack = ann.reply(id).await;
+    assert!(matches!(ack, Event::Ack { seq: 1, .. }), "{ack:?}");
+}
