@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 
@@ -45,6 +46,9 @@ pub(crate) struct Queue {
     /// (a bounded tokio channel cost a quarter of the server's CPU in fan-out profiles).
     queue: Mutex<VecDeque<Arc<Frame>>>,
     capacity: usize,
+    /// How long a write may be stuck, or a full queue untouched, before the session is a
+    /// slow consumer (`Limits::slow_consumer_after`).
+    pub(crate) stall: Duration,
     close: OnceLock<CloseReason>,
     /// Frames the write pump has taken out, ever: a room catching a member up reads it to
     /// tell a reader that makes progress from one that stopped.
@@ -60,6 +64,7 @@ impl Queue {
         user: Arc<str>,
         codec: Codec,
         capacity: usize,
+        stall: Duration,
         stats: Arc<Stats>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -68,6 +73,7 @@ impl Queue {
             codec,
             queue: Mutex::new(VecDeque::new()),
             capacity,
+            stall,
             close: OnceLock::new(),
             taken: AtomicU64::new(0),
             wake: Notify::new(),
@@ -251,6 +257,11 @@ impl Outbound {
         }
     }
 
+    /// The session's queue, for a transport's write guard (`crate::transport::WriteGuard`).
+    pub(crate) fn shared(&self) -> &Arc<Queue> {
+        &self.shared
+    }
+
     /// Frames waiting in the queue.
     pub fn len(&self) -> usize {
         self.shared.queue().len()
@@ -271,12 +282,18 @@ impl Drop for Outbound {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn session(capacity: usize) -> (Arc<Queue>, Outbound) {
-        let shared = Queue::new(1, Arc::from("ann"), Codec::Json, capacity, Arc::default());
+        let stall = Duration::from_secs(3);
+        let shared = Queue::new(
+            1,
+            Arc::from("ann"),
+            Codec::Json,
+            capacity,
+            stall,
+            Arc::default(),
+        );
         let outbound = Outbound::new(Arc::clone(&shared));
         (shared, outbound)
     }
