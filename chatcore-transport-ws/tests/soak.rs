@@ -50,5 +50,7 @@ async fn join_leave_cycles_leave_memory_flat_after_warm_up() {
     eprintln!(
         "RssAnon {before} KiB -> {after} KiB over {n} join/leave cycles: {per_cycle:.1} B/cycle"
     );
-    assert!(per_cycle < 16.0, "{per_cycle:.1} bytes per cycle");
+    // Half of what the metrics leak cost (64-69 B per cycle here); the test's own clients
+    // share the process, so a few bytes per cycle of allocator noise remain.
+    assert!(per_cycle < 32.0, "{per_cycle:.1} bytes per cycle");
 }
