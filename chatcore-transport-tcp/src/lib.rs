@@ -81,7 +81,8 @@
 //! | unknown `type` / missing fields | error frame `unknown_type` / `bad_request` with the request id |
 //! | more frames than [`TcpConfig::rate_limit`] allows | error frame `rate_limited`; after 50 of them, close 1008 |
 //! | silence for the idle timeout ([`TcpConfig::keepalive`]) | close 4000 |
-//! | the session's queue overflowed / server shutdown | close 4008 / 1001 (queued frames first) |
+//! | a client that stops reading: a write the kernel has not taken for `Limits::slow_consumer_after` (3 s) while frames wait | the connection is dropped: the client reads what the kernels held, then the end of the stream |
+//! | the session's queue stayed full, untouched, for `slow_consumer_after` / server shutdown | close 4008 / 1001 (queued frames first) |
 //!
 //! ## TLS
 //!

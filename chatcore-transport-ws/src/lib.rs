@@ -104,7 +104,7 @@
 //! | 1009 | message too big |
 //! | 1011 | unexpected server condition |
 //! | 4000 | idle timeout |
-//! | 4008 | slow consumer: the outbound queue overflowed; reconnect and resume |
+//! | 4008 | slow consumer: the outbound queue stayed full, untouched, for `Limits::slow_consumer_after`; reconnect and resume. A client whose socket is full cannot receive it: it reads its backlog, then the connection ends without a close frame (1006; PROTOCOL.md) |
 //!
 //! The constants are in [`close`].
 //!

@@ -15,8 +15,9 @@
 //! 3. Every online member receives each message once and in seq order; a client that rejoins
 //!    with `resume_after` gets everything after it exactly once, then live messages.
 //! 4. A retried send with the same nonce returns the original ack.
-//! 5. Each session's outbound queue is bounded; a consumer that cannot keep up is
-//!    disconnected ([`CloseReason::SlowConsumer`]) and nobody else slows down.
+//! 5. Each session's outbound queue is bounded; a member behind a burst is fed from the
+//!    store as it reads, and a consumer that stops reading is disconnected
+//!    ([`CloseReason::SlowConsumer`]) within seconds; nobody else slows down.
 //! 6. Bad input gets an error frame with a stable [`ErrorCode`] and the request id.
 //! 7. Typing and presence are never stored.
 //!

@@ -21,7 +21,8 @@ pub enum CloseReason {
     Normal,
     /// The server is shutting down; queued frames are delivered first.
     GoingAway,
-    /// The session's outbound queue overflowed; it should reconnect and resume.
+    /// The session stopped taking frames: its full queue untouched, or its socket refusing
+    /// bytes, for `Limits::slow_consumer_after`. It should reconnect and resume.
     SlowConsumer,
     /// The client broke the protocol badly enough to be dropped.
     Policy,
