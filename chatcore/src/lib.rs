@@ -56,6 +56,7 @@ mod clock;
 mod error;
 mod hub;
 pub mod names;
+pub mod policy;
 pub mod protocol;
 pub mod store;
 #[cfg(feature = "test-support")]
@@ -64,4 +65,7 @@ pub mod transport;
 
 pub use clock::now_millis;
 pub use error::{BoxError, Error, ErrorCode, Result};
-pub use hub::{CloseReason, Hub, HubBuilder, Limits, Outbound, Outgoing, Session, StatsSnapshot};
+pub use hub::{
+    CloseReason, HostPost, Hub, HubBuilder, Limits, Outbound, Outgoing, Posted, Sender, Session,
+    StatsSnapshot,
+};

@@ -16,6 +16,7 @@ use super::session::state::SessionState;
 use super::stats::Stats;
 use crate::auth::Authenticator;
 use crate::bus::{Bus, BusEvent};
+use crate::policy::Guard;
 use crate::store::{NewRoom, Store};
 use crate::{Error, Result};
 
@@ -29,6 +30,8 @@ pub(crate) struct Core {
     pub(crate) bus: Arc<dyn Bus>,
     pub(crate) auth: Arc<dyn Authenticator>,
     pub(crate) limits: Limits,
+    /// The host's policy; `None` when there is none, so the command layer skips it for free.
+    pub(crate) policy: Option<Guard>,
     pub(crate) stats: Arc<Stats>,
     /// What every loaded room shares (store, stats, the list of rooms to announce).
     pub(crate) room_context: Arc<RoomContext>,
@@ -62,6 +65,7 @@ impl Core {
         bus: Arc<dyn Bus>,
         auth: Arc<dyn Authenticator>,
         limits: Limits,
+        policy: Option<Guard>,
     ) -> Self {
         let stats: Arc<Stats> = Arc::default();
         let room_context = Arc::new(RoomContext::new(
@@ -75,6 +79,7 @@ impl Core {
             bus,
             auth,
             limits,
+            policy,
             stats,
             room_context,
             rooms: Mutex::new(HashMap::new()),
