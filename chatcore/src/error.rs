@@ -74,6 +74,10 @@ pub enum Error {
     /// Configuration was inconsistent.
     #[error("configuration: {0}")]
     Config(String),
+    /// An event-stream consumer's lease passed to another holder: it may no longer commit
+    /// (the new holder resumes from the last committed cursor).
+    #[error("the lease of consumer group {0} is held by another consumer")]
+    LeaseLost(String),
     /// The host's [`Policy`](crate::policy::Policy) panicked while deciding (the named hook);
     /// the command was not applied.
     #[error("the server's policy failed while deciding {0}")]
@@ -118,7 +122,7 @@ impl Error {
             Error::Closed => ErrorCode::Internal,
             Error::Store(_) | Error::SchemaTooNew { .. } | Error::Bus(_) => ErrorCode::Unavailable,
             Error::Config(_) | Error::PolicyFailed(_) => ErrorCode::Internal,
-            Error::PolicyTimeout(_) => ErrorCode::Unavailable,
+            Error::PolicyTimeout(_) | Error::LeaseLost(_) => ErrorCode::Unavailable,
         }
     }
 }

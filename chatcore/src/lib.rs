@@ -54,6 +54,7 @@ pub mod auth;
 pub mod bus;
 mod clock;
 mod error;
+pub mod events;
 mod hub;
 pub mod names;
 pub mod policy;

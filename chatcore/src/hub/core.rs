@@ -16,6 +16,7 @@ use super::session::state::SessionState;
 use super::stats::Stats;
 use crate::auth::Authenticator;
 use crate::bus::{Bus, BusEvent};
+use crate::events::Wake;
 use crate::policy::Guard;
 use crate::store::{NewRoom, Store};
 use crate::{Error, Result};
@@ -32,6 +33,8 @@ pub(crate) struct Core {
     pub(crate) limits: Limits,
     /// The host's policy; `None` when there is none, so the command layer skips it for free.
     pub(crate) policy: Option<Guard>,
+    /// Wakes the host's idle event streams on each local commit (one load while none is open).
+    pub(crate) wake: Arc<Wake>,
     pub(crate) stats: Arc<Stats>,
     /// What every loaded room shares (store, stats, the list of rooms to announce).
     pub(crate) room_context: Arc<RoomContext>,
@@ -80,6 +83,7 @@ impl Core {
             auth,
             limits,
             policy,
+            wake: Arc::default(),
             stats,
             room_context,
             rooms: Mutex::new(HashMap::new()),

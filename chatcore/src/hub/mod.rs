@@ -37,6 +37,7 @@ use std::time::Duration;
 use self::core::Core;
 use crate::auth::{Authenticator, Credentials, Identity};
 use crate::bus::LocalBus;
+use crate::events::{EventStream, StreamConfig};
 use crate::protocol::{Codec, Event, RoomKind, RoomSummary};
 use crate::store::{HistoryPage, HistoryQuery, MemoryStore, Role, RoomRecord, Store};
 use crate::{Error, Result};
@@ -213,6 +214,18 @@ impl Hub {
             return Err(Error::UnknownRoom(room.to_owned()));
         }
         self.core.store.history(room, query).await
+    }
+
+    /// A consumer of the durable event stream for consumer group `config.group` (see
+    /// [`events`](crate::events)). Open one per group per node; on a fleet the group's lease
+    /// makes one of them deliver at a time. Fails on an invalid configuration.
+    pub fn event_stream(&self, config: StreamConfig) -> Result<EventStream> {
+        EventStream::new(
+            Arc::clone(&self.core.store),
+            Arc::clone(&self.core.wake),
+            config,
+            self.core.bus.node_id(),
+        )
     }
 
     /// Stops the hub: refuses new sessions, closes every session with

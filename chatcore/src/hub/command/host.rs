@@ -139,6 +139,7 @@ pub(crate) async fn post(core: &Arc<Core>, host: HostPost) -> Result<Posted> {
             core.bus
                 .publish(BusEvent::Message(appended.message.clone()));
             room.fast_forward(appended.message.seq);
+            core.wake.committed();
         }
     }
     Ok(posted)

@@ -72,6 +72,7 @@ pub(super) fn deliver(core: &Core, room: &Arc<Room>, message: crate::protocol::M
     Stats::bump(&core.stats.messages_in);
     core.bus.publish(BusEvent::Message(message.clone()));
     room.on_local_commit(message);
+    core.wake.committed();
 }
 
 /// Asks the host's policy, if there is one, whether the session may post this to `room`; it
