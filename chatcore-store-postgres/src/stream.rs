@@ -56,7 +56,10 @@ fn pairs(rows: Vec<tokio_postgres::Row>, column: &str) -> Result<Vec<(String, u6
 
 pub(crate) async fn heads(client: &Object) -> Result<Vec<(String, u64)>> {
     let stmt = client.prepare_cached(HEADS).await.map_err(Error::store)?;
-    pairs(client.query(&stmt, &[]).await.map_err(Error::store)?, "last_seq")
+    pairs(
+        client.query(&stmt, &[]).await.map_err(Error::store)?,
+        "last_seq",
+    )
 }
 
 pub(crate) async fn cursors(client: &Object, group: &str) -> Result<Vec<(String, u64)>> {
