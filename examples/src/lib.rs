@@ -33,3 +33,8 @@ pub mod tcp;
 pub mod tls;
 
 pub use error::{Result, StartupError};
+
+/// EMBEDDING.md's recipes, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../EMBEDDING.md")]
+pub struct EmbeddingRecipes;
