@@ -41,7 +41,7 @@ impl StreamFilter {
     }
 }
 
-/// How an [`EventStream`] consumes. Start with [`StreamConfig::new`].
+/// How an [`EventStream`](super::EventStream) consumes. Start with [`StreamConfig::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StreamConfig {

@@ -1,7 +1,7 @@
 //! The host's rules: the [`Policy`] trait, asked by the hub's command layer before a join, a
 //! send, a room creation and a direct message.
 //!
-//! A policy sees who asks (the [`Identity`] with the claims the
+//! A policy sees who asks (the [`Identity`](crate::auth::Identity) with the claims the
 //! [`Authenticator`](crate::auth::Authenticator) extracted), the room and the command. It may
 //! refuse with any [`Error`](crate::Error) — the client gets that error's stable
 //! [`ErrorCode`](crate::ErrorCode), usually [`Error::Forbidden`](crate::Error::Forbidden) with
