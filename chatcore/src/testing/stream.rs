@@ -1,4 +1,4 @@
-//! The [`Store`] contract of the host's event stream: room heads, consumer-group leases with
+//! The [`Store`](crate::store::Store) contract of the host's event stream: room heads, consumer-group leases with
 //! fencing tokens, and committed cursors. Every case takes a [`StoreFactory`] and panics on a
 //! violation.
 
