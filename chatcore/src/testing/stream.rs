@@ -1,6 +1,6 @@
-//! The [`Store`](crate::store::Store) contract of the host's event stream: room heads, consumer-group leases with
-//! fencing tokens, and committed cursors. Every case takes a [`StoreFactory`] and panics on a
-//! violation.
+//! The [`Store`](crate::store::Store) contract of the host's event stream: room heads,
+//! consumer-group leases with fencing tokens, and committed cursors. Every case takes a
+//! [`StoreFactory`] and panics on a violation.
 
 use std::time::Duration;
 
