@@ -170,6 +170,7 @@ mod error;
 mod indexer;
 mod schema;
 mod store;
+mod stream;
 mod writer;
 
 pub use config::PostgresConfig;

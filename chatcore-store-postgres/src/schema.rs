@@ -10,11 +10,11 @@ use chatcore::{Error, Result};
 use deadpool_postgres::Client;
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// `MIGRATIONS[i]` upgrades a schema from version `i` to `i + 1`. Append only: a released
 /// migration is never edited, so every database reaches the same shape.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
 
 /// Version 1: rooms, users, memberships, messages, read positions.
 ///
@@ -104,6 +104,23 @@ CREATE TABLE search_progress (
     seq     BIGINT NOT NULL
 );
 INSERT INTO search_progress (room_id, seq) SELECT id, last_seq FROM rooms;
+"#;
+
+/// Version 4: the host's event stream: a lease per consumer group (one active consumer,
+/// fenced by its token) and the group's committed cursor per room (see stream.rs).
+const V4: &str = r#"
+CREATE TABLE stream_leases (
+    grp     BYTEA  PRIMARY KEY,
+    holder  BYTEA  NOT NULL,
+    token   BIGINT NOT NULL,
+    expires BIGINT NOT NULL
+);
+CREATE TABLE stream_cursors (
+    grp     BYTEA  NOT NULL,
+    room_id BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    seq     BIGINT NOT NULL,
+    PRIMARY KEY (grp, room_id)
+);
 "#;
 
 /// Creates `schema` when missing and brings it to [`SCHEMA_VERSION`]; fails with

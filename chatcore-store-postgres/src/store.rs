@@ -482,6 +482,28 @@ impl Store for PostgresStore {
         }
     }
 
+    async fn heads(&self) -> Result<Vec<(String, u64)>> {
+        crate::stream::heads(&self.client().await?).await
+    }
+
+    async fn acquire_lease(
+        &self,
+        group: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<u64>> {
+        crate::stream::acquire_lease(&self.client().await?, group, holder, ttl).await
+    }
+
+    async fn cursors(&self, group: &str) -> Result<Vec<(String, u64)>> {
+        crate::stream::cursors(&self.client().await?, group).await
+    }
+
+    async fn commit_cursor(&self, group: &str, token: u64, room: &str, seq: u64) -> Result<()> {
+        let mut client = self.client().await?;
+        crate::stream::commit_cursor(&mut client, group, token, room, seq).await
+    }
+
     async fn ping(&self) -> Result<()> {
         let client = self.client().await?;
         client

@@ -546,7 +546,9 @@ async fn version_1_schemas_are_upgraded() {
     store.close().await.expect("close");
     let raw = f.raw().await;
     raw.batch_execute(
-        "DROP TABLE message_search;
+        "DROP TABLE stream_cursors;
+         DROP TABLE stream_leases;
+         DROP TABLE message_search;
          DROP TABLE search_progress;
          CREATE INDEX messages_search ON messages USING GIN (search);
          DROP INDEX messages_nonce_sender;

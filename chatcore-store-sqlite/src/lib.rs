@@ -158,6 +158,7 @@ mod rows;
 mod schema;
 mod search;
 mod store;
+mod stream;
 mod writer;
 
 pub use config::{SqliteConfig, Synchronous};

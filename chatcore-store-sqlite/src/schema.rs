@@ -130,6 +130,22 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     INSERT INTO meta (key, value) VALUES ('database_id', lower(hex(randomblob(16))));
     "#,
+    // 3: the host's event stream: a lease per consumer group (one active consumer, fenced by
+    // its token) and the group's committed cursor per room.
+    r#"
+    CREATE TABLE stream_leases (
+        grp     TEXT    PRIMARY KEY,
+        holder  TEXT    NOT NULL,
+        token   INTEGER NOT NULL,
+        expires INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE stream_cursors (
+        grp     TEXT    NOT NULL,
+        room_id INTEGER NOT NULL REFERENCES rooms (id),
+        seq     INTEGER NOT NULL,
+        PRIMARY KEY (grp, room_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// `PRAGMA application_id` of a chatcore search index file ("chfi").

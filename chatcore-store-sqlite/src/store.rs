@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Duration;
 
 use chatcore::protocol::Message;
 use chatcore::store::{
@@ -270,6 +271,41 @@ impl Store for SqliteStore {
             .readers
             .run(move |c| queries::read_position(c, &room, &user))
             .await
+    }
+
+    async fn heads(&self) -> Result<Vec<(String, u64)>> {
+        self.inner.readers.run(crate::stream::heads).await
+    }
+
+    async fn acquire_lease(&self, group: &str, holder: &str, ttl: Duration) -> Result<Option<u64>> {
+        let (group, holder) = (group.to_owned(), holder.to_owned());
+        self.write(|reply| Write::Lease {
+            group,
+            holder,
+            ttl,
+            reply,
+        })
+        .await
+    }
+
+    async fn cursors(&self, group: &str) -> Result<Vec<(String, u64)>> {
+        let group = group.to_owned();
+        self.inner
+            .readers
+            .run(move |c| crate::stream::cursors(c, &group))
+            .await
+    }
+
+    async fn commit_cursor(&self, group: &str, token: u64, room: &str, seq: u64) -> Result<()> {
+        let (group, room) = (group.to_owned(), room.to_owned());
+        self.write(|reply| Write::CommitCursor {
+            group,
+            token,
+            room,
+            seq,
+            reply,
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<()> {

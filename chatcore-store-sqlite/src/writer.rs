@@ -90,6 +90,21 @@ pub(crate) enum Write {
         seq: u64,
         reply: oneshot::Sender<Result<()>>,
     },
+    /// Take or renew an event-stream consumer group's lease.
+    Lease {
+        group: String,
+        holder: String,
+        ttl: std::time::Duration,
+        reply: oneshot::Sender<Result<Option<u64>>>,
+    },
+    /// Move a consumer group's cursor forwards, fenced by its lease token.
+    CommitCursor {
+        group: String,
+        token: u64,
+        room: String,
+        seq: u64,
+        reply: oneshot::Sender<Result<()>>,
+    },
 }
 
 /// What a write produced inside the transaction; turned into the reply after the commit.
@@ -100,6 +115,8 @@ enum Outcome {
     Duplicate(Message),
     /// A room record.
     Room(RoomRecord),
+    /// The lease's token when granted.
+    Lease(Option<u64>),
     /// Nothing to report.
     Done,
 }
@@ -132,9 +149,16 @@ impl Write {
                     _ => mismatch(),
                 }));
             }
+            Write::Lease { reply, .. } => {
+                let _ = reply.send(outcome.and_then(|o| match o {
+                    Outcome::Lease(token) => Ok(token),
+                    _ => mismatch(),
+                }));
+            }
             Write::AddMember { reply, .. }
             | Write::RemoveMember { reply, .. }
-            | Write::SetRead { reply, .. } => {
+            | Write::SetRead { reply, .. }
+            | Write::CommitCursor { reply, .. } => {
                 let _ = reply.send(outcome.map(|_| ()));
             }
         }
@@ -525,6 +549,23 @@ impl Writer {
                         .execute(params![room_id, user, to_sql_u64(*seq)])?;
                 }
                 Ok(Ok(Outcome::Done))
+            }
+            Write::Lease {
+                group, holder, ttl, ..
+            } => crate::stream::acquire_lease(&self.conn, group, holder, *ttl)
+                .map(|t| Ok(Outcome::Lease(t))),
+            Write::CommitCursor {
+                group,
+                token,
+                room,
+                seq,
+                ..
+            } => {
+                let room_id = self.room_id(room)?;
+                Ok(
+                    crate::stream::commit_cursor(&self.conn, group, *token, (room, room_id), *seq)?
+                        .map(|()| Outcome::Done),
+                )
             }
         }
     }

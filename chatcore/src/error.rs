@@ -74,6 +74,18 @@ pub enum Error {
     /// Configuration was inconsistent.
     #[error("configuration: {0}")]
     Config(String),
+    /// An event-stream consumer's lease passed to another holder: it may no longer commit
+    /// (the new holder resumes from the last committed cursor).
+    #[error("the lease of consumer group {0} is held by another consumer")]
+    LeaseLost(String),
+    /// The host's [`Policy`](crate::policy::Policy) panicked while deciding (the named hook);
+    /// the command was not applied.
+    #[error("the server's policy failed while deciding {0}")]
+    PolicyFailed(&'static str),
+    /// The host's [`Policy`](crate::policy::Policy) did not answer in time; the command was
+    /// not applied.
+    #[error("the server's policy did not answer within {0:?}; retry later")]
+    PolicyTimeout(std::time::Duration),
 }
 
 impl Error {
@@ -109,7 +121,8 @@ impl Error {
             Error::RateLimited(_) => ErrorCode::RateLimited,
             Error::Closed => ErrorCode::Internal,
             Error::Store(_) | Error::SchemaTooNew { .. } | Error::Bus(_) => ErrorCode::Unavailable,
-            Error::Config(_) => ErrorCode::Internal,
+            Error::Config(_) | Error::PolicyFailed(_) => ErrorCode::Internal,
+            Error::PolicyTimeout(_) | Error::LeaseLost(_) => ErrorCode::Unavailable,
         }
     }
 }

@@ -46,6 +46,25 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## For the application that embeds it
+//!
+//! - [`policy::Policy`]: the host's rules, asked before joins, sends (it may rewrite the text),
+//!   room creation and direct messages; [`HubBuilder::policy`].
+//! - [`Hub::post`], [`Hub::create_room`], [`Hub::add_member`], [`Hub::remove_member`],
+//!   [`Hub::disconnect_user`], [`Hub::read_history`]: what the host does from its own code.
+//! - [`events`]: every committed room event once per consumer group, resumable from a cursor
+//!   the host commits ([`Hub::event_stream`]).
+//!
+//! `EMBEDDING.md` in the repository is the cookbook.
+//!
+//! ## What is stable
+//!
+//! The wire protocol is versioned (`PROTOCOL_VERSION`; fields are only added). The Rust API
+//! may still change before 1.0; within 0.x, types that will grow are `#[non_exhaustive]` with
+//! constructors and `with_*` setters (build them that way, not with struct literals), traits
+//! an embedder implements gain methods only with defaults (except [`store::Store`], whose
+//! contract suite grows with it), and no backend library's type appears in the API.
+//!
 //! ## Features
 //!
 //! - `jwt` (default): [`auth::JwtAuthenticator`], HS256 session tokens.
@@ -55,8 +74,10 @@ pub mod auth;
 pub mod bus;
 mod clock;
 mod error;
+pub mod events;
 mod hub;
 pub mod names;
+pub mod policy;
 pub mod protocol;
 pub mod store;
 #[cfg(feature = "test-support")]
@@ -65,4 +86,7 @@ pub mod transport;
 
 pub use clock::now_millis;
 pub use error::{BoxError, Error, ErrorCode, Result};
-pub use hub::{CloseReason, Hub, HubBuilder, Limits, Outbound, Outgoing, Session, StatsSnapshot};
+pub use hub::{
+    CloseReason, HostPost, Hub, HubBuilder, Limits, Outbound, Outgoing, Posted, Sender, Session,
+    StatsSnapshot,
+};

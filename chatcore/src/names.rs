@@ -12,6 +12,9 @@ pub const MAX_USER_CHARS: usize = 32;
 pub const MAX_ROOM_CHARS: usize = 64;
 /// Prefix of every direct-message room name.
 pub const DM_PREFIX: &str = "dm:";
+/// The sender of messages the host posts as the system ([`Sender::System`](crate::Sender::System)).
+/// It contains `:`, which [`validate_user`] refuses, so no client can connect under it.
+pub const SYSTEM_USER: &str = ":system";
 
 /// Checks a user name: 1–32 characters, no whitespace, no control characters, no `:` (the DM
 /// room separator). Letters of any script, digits, emoji and punctuation are fine.
@@ -86,6 +89,10 @@ mod tests {
             assert!(validate_room(n).is_err(), "{n:?}");
         }
         assert!(validate_user("a:b").is_err());
+        assert!(
+            validate_user(SYSTEM_USER).is_err(),
+            "nobody can be the system"
+        );
         assert!(validate_user(&"x".repeat(33)).is_err());
         assert!(validate_room("dm:a:b").is_err());
     }

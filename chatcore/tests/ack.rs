@@ -69,6 +69,23 @@ impl Store for FaultyStore {
     async fn read_position(&self, room: &str, user: &str) -> Result<u64> {
         self.inner.read_position(room, user).await
     }
+    async fn heads(&self) -> Result<Vec<(String, u64)>> {
+        self.inner.heads().await
+    }
+    async fn acquire_lease(
+        &self,
+        group: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<u64>> {
+        self.inner.acquire_lease(group, holder, ttl).await
+    }
+    async fn cursors(&self, group: &str) -> Result<Vec<(String, u64)>> {
+        self.inner.cursors(group).await
+    }
+    async fn commit_cursor(&self, group: &str, token: u64, room: &str, seq: u64) -> Result<()> {
+        self.inner.commit_cursor(group, token, room, seq).await
+    }
     async fn ping(&self) -> Result<()> {
         self.inner.ping().await
     }

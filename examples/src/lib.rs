@@ -6,6 +6,8 @@
 //!   ([`tls`]).
 //! - `chat-server --tcp-listen` ([`tcp`]): the TCP transport beside the WebSocket one.
 //! - `embed-axum` ([`embed`]): chat mounted into an existing axum service.
+//! - [`shop`]: the embedding example grown real: a policy per order room, system posts on
+//!   order changes, an event-stream consumer counting messages per order.
 //!
 //! ## Features
 //!
@@ -23,6 +25,7 @@ pub mod logging;
 #[cfg(feature = "postgres")]
 mod postgres;
 pub mod server;
+pub mod shop;
 pub mod shutdown;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -30,3 +33,8 @@ pub mod tcp;
 pub mod tls;
 
 pub use error::{Result, StartupError};
+
+/// EMBEDDING.md's recipes, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../EMBEDDING.md")]
+pub struct EmbeddingRecipes;

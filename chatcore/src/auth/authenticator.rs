@@ -12,10 +12,39 @@ pub enum Credentials {
 }
 
 /// An authenticated user.
+///
+/// Built with [`Identity::new`]; an [`Authenticator`] may attach the claims it extracted
+/// (roles, tenant, customer id…) with [`Identity::with_claims`] so a
+/// [`Policy`](crate::policy::Policy) can decide by the host's own rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Identity {
     /// The user name (validated by [`names::validate_user`]).
     pub user: String,
+    /// Claims the authenticator extracted besides the user name (for a JWT: every claim
+    /// except `sub`, `exp` and `iat`). Never interpreted by the engine; empty by default.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Identity {
+    /// An identity with no claims.
+    pub fn new(user: impl Into<String>) -> Self {
+        Self {
+            user: user.into(),
+            claims: serde_json::Map::new(),
+        }
+    }
+
+    /// The same identity carrying `claims`.
+    pub fn with_claims(mut self, claims: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// One claim, if present.
+    pub fn claim(&self, name: &str) -> Option<&serde_json::Value> {
+        self.claims.get(name)
+    }
 }
 
 /// Decides who a connecting client is.
@@ -57,7 +86,7 @@ pub(super) fn guest_identity(credentials: &Credentials) -> Result<Identity> {
     match credentials {
         Credentials::Guest(name) => {
             names::validate_user(name).map_err(|e| Error::Unauthorized(e.to_string()))?;
-            Ok(Identity { user: name.clone() })
+            Ok(Identity::new(name.clone()))
         }
         Credentials::Token(_) => Err(Error::Unauthorized(
             "this server has no signing secret and accepts no tokens; connect as a guest".into(),

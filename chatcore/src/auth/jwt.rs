@@ -17,6 +17,9 @@ struct Claims {
     exp: u64,
     /// Issued at, seconds since the Unix epoch.
     iat: u64,
+    /// Every other claim (roles, tenant…), handed to the policy in [`Identity::claims`].
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Verifies HS256 tokens signed with a shared secret: the signature, `exp` (required, with no
@@ -87,6 +90,7 @@ impl JwtAuthenticator {
             sub: user.to_owned(),
             exp: now + ttl.as_secs(),
             iat: now,
+            extra: serde_json::Map::new(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| Error::Config(format!("signing a token: {e}")))
@@ -112,9 +116,7 @@ impl Authenticator for JwtAuthenticator {
                 .map_err(|e| Error::Unauthorized(format!("invalid token: {e}")))?;
                 names::validate_user(&data.claims.sub)
                     .map_err(|e| Error::Unauthorized(format!("token subject: {e}")))?;
-                Ok(Identity {
-                    user: data.claims.sub,
-                })
+                Ok(Identity::new(data.claims.sub).with_claims(data.claims.extra))
             }
             Credentials::Guest(_) if self.allow_guests => guest_identity(credentials),
             Credentials::Guest(_) => Err(Error::Unauthorized(
@@ -159,6 +161,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn extra_claims_reach_the_identity() {
+        let a = auth();
+        let mut extra = serde_json::Map::new();
+        extra.insert("roles".into(), serde_json::json!(["staff"]));
+        let claims = Claims {
+            sub: "ann".into(),
+            exp: unix_now() + 60,
+            iat: unix_now(),
+            extra,
+        };
+        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &a.encoding)
+            .expect("encode");
+        let who = check(&a, &t).await.expect("valid");
+        assert_eq!(who.claim("roles"), Some(&serde_json::json!(["staff"])));
+        assert_eq!(
+            who.claim("sub"),
+            None,
+            "sub is the user, not an extra claim"
+        );
+    }
+
+    #[tokio::test]
     async fn forged_signature_is_refused() {
         let other = JwtAuthenticator::new(b"another-secret-another-secret-xx").expect("secret");
         let t = other.sign("ann", Duration::from_secs(60)).expect("sign");
@@ -175,6 +199,7 @@ mod tests {
             sub: "ann".into(),
             exp: unix_now() - 10,
             iat: unix_now() - 100,
+            extra: serde_json::Map::new(),
         };
         let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &a.encoding)
             .expect("encode");
@@ -204,6 +229,7 @@ mod tests {
             sub: "bad name".into(),
             exp: unix_now() + 60,
             iat: unix_now(),
+            extra: serde_json::Map::new(),
         };
         let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &a.encoding)
             .expect("encode");

@@ -1,10 +1,12 @@
 //! [`HubBuilder`]: how a hub is configured.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::config::Limits;
 use crate::auth::Authenticator;
 use crate::bus::Bus;
+use crate::policy::Policy;
 use crate::store::Store;
 
 /// Configures a [`Hub`](crate::Hub). Every part has a default that needs nothing installed: a
@@ -17,12 +19,15 @@ pub struct HubBuilder {
     pub(super) bus: Option<Arc<dyn Bus>>,
     pub(super) auth: Option<Arc<dyn Authenticator>>,
     pub(super) limits: Limits,
+    pub(super) policy: Option<Arc<dyn Policy>>,
+    pub(super) policy_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for HubBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HubBuilder")
             .field("limits", &self.limits)
+            .field("policy", &self.policy.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -61,6 +66,25 @@ impl HubBuilder {
     /// Like [`HubBuilder::authenticator`], for one already shared.
     pub fn shared_authenticator(mut self, auth: Arc<dyn Authenticator>) -> Self {
         self.auth = Some(auth);
+        self
+    }
+
+    /// The host's rules, asked before joins, sends, room creation and direct messages. None
+    /// by default: then nothing is asked and the message path costs nothing extra.
+    pub fn policy(mut self, policy: impl Policy) -> Self {
+        self.policy = Some(Arc::new(policy));
+        self
+    }
+
+    /// Like [`HubBuilder::policy`], for one already shared.
+    pub fn shared_policy(mut self, policy: Arc<dyn Policy>) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// How long the policy may take per decision; default [`policy::DEFAULT_TIMEOUT`](crate::policy::DEFAULT_TIMEOUT).
+    pub fn policy_timeout(mut self, timeout: Duration) -> Self {
+        self.policy_timeout = Some(timeout);
         self
     }
 

@@ -16,6 +16,8 @@ use super::session::state::SessionState;
 use super::stats::Stats;
 use crate::auth::Authenticator;
 use crate::bus::{Bus, BusEvent};
+use crate::events::Wake;
+use crate::policy::Guard;
 use crate::store::{NewRoom, Store};
 use crate::{Error, Result};
 
@@ -29,6 +31,10 @@ pub(crate) struct Core {
     pub(crate) bus: Arc<dyn Bus>,
     pub(crate) auth: Arc<dyn Authenticator>,
     pub(crate) limits: Limits,
+    /// The host's policy; `None` when there is none, so the command layer skips it for free.
+    pub(crate) policy: Option<Guard>,
+    /// Wakes the host's idle event streams on each local commit (one load while none is open).
+    pub(crate) wake: Arc<Wake>,
     pub(crate) stats: Arc<Stats>,
     /// What every loaded room shares (store, stats, the list of rooms to announce).
     pub(crate) room_context: Arc<RoomContext>,
@@ -62,6 +68,7 @@ impl Core {
         bus: Arc<dyn Bus>,
         auth: Arc<dyn Authenticator>,
         limits: Limits,
+        policy: Option<Guard>,
     ) -> Self {
         let stats: Arc<Stats> = Arc::default();
         let room_context = Arc::new(RoomContext::new(
@@ -76,6 +83,8 @@ impl Core {
             bus,
             auth,
             limits,
+            policy,
+            wake: Arc::default(),
             stats,
             room_context,
             rooms: Mutex::new(HashMap::new()),

@@ -24,6 +24,7 @@ mod session;
 mod stats;
 
 pub use builder::HubBuilder;
+pub use command::{HostPost, Posted, Sender};
 pub use config::Limits;
 pub use queue::{CloseReason, Outbound, Outgoing};
 pub use session::Session;
@@ -36,8 +37,9 @@ use std::time::Duration;
 use self::core::Core;
 use crate::auth::{Authenticator, Credentials, Identity};
 use crate::bus::LocalBus;
-use crate::protocol::{Codec, Event, RoomSummary};
-use crate::store::{HistoryPage, HistoryQuery, MemoryStore, Store};
+use crate::events::{EventStream, StreamConfig};
+use crate::protocol::{Codec, Event, RoomKind, RoomSummary};
+use crate::store::{HistoryPage, HistoryQuery, MemoryStore, Role, RoomRecord, Store};
 use crate::{Error, Result};
 use cluster::HubBusHandler;
 pub(crate) use queue::Queue;
@@ -96,10 +98,15 @@ impl Hub {
 
     /// Opens a session for an authenticated user. Its first queued frame is `welcome`.
     /// Fails with [`Error::Closed`] while the hub shuts down.
+    /// An identity whose user name is not valid ([`names::validate_user`](crate::names::validate_user),
+    /// e.g. one an embedder's authenticator built by hand) is refused with
+    /// [`Error::Unauthorized`]: nobody can connect as the system sender.
     pub fn connect(&self, identity: Identity, codec: Codec) -> Result<(Session, Outbound)> {
         if self.core.shutting_down.load(Relaxed) {
             return Err(Error::Closed);
         }
+        crate::names::validate_user(&identity.user)
+            .map_err(|e| Error::Unauthorized(format!("identity: {e}")))?;
         let queue = Queue::new(
             self.core.next_session_id(),
             Arc::from(identity.user.as_str()),
@@ -108,11 +115,12 @@ impl Hub {
             self.core.limits.slow_consumer_after,
             Arc::clone(&self.core.stats),
         );
-        let state = SessionState::new(Arc::clone(&queue));
+        let user = identity.user.clone();
+        let state = SessionState::new(Arc::clone(&queue), identity);
         self.core.add_session(&state);
         queue.send(Event::Welcome {
             protocol: crate::protocol::PROTOCOL_VERSION,
-            user: identity.user,
+            user,
             session: state.id(),
             max_text_bytes: self.core.limits.max_text_bytes,
         });
@@ -159,6 +167,68 @@ impl Hub {
         command::online(&self.core, room, viewer).await
     }
 
+    /// Posts a message from the host's own code, as a user or as the system: the same limits,
+    /// nonce idempotency, commit, fan-out to every member (on every node) and resume replay
+    /// as a client's `send`. Returns once the store committed it, with its seq (the ack).
+    /// Fails with [`Error::UnknownRoom`] when the room does not exist.
+    ///
+    /// ```
+    /// # async fn demo(hub: chatcore::Hub) -> chatcore::Result<()> {
+    /// use chatcore::HostPost;
+    /// let posted = hub.post(HostPost::system("order-1234", "Your order shipped").with_nonce("ship-1234")).await?;
+    /// println!("seq {}", posted.message.seq);
+    /// # Ok(()) }
+    /// ```
+    pub async fn post(&self, post: HostPost) -> Result<Posted> {
+        command::post(&self.core, post).await
+    }
+
+    /// Creates a room of `kind` (public or private) owned by the system; an existing room is
+    /// returned unchanged.
+    pub async fn create_room(&self, name: &str, kind: RoomKind) -> Result<RoomRecord> {
+        command::create_room(&self.core, name, kind, crate::names::SYSTEM_USER).await
+    }
+
+    /// Makes `user` a durable member of `room` (lets them into a private room).
+    pub async fn add_member(&self, room: &str, user: &str, role: Role) -> Result<()> {
+        command::add_member(&self.core, room, user, role).await
+    }
+
+    /// Ends `user`'s membership of `room`; their sessions on this node leave it at once.
+    pub async fn remove_member(&self, room: &str, user: &str) -> Result<()> {
+        command::remove_member(&self.core, room, user).await
+    }
+
+    /// Closes every session of `user` on this node ([`CloseReason::Normal`]); returns how
+    /// many were closed.
+    pub fn disconnect_user(&self, user: &str) -> usize {
+        let sessions = self.core.sessions_of(user);
+        for s in &sessions {
+            s.queue.close(CloseReason::Normal);
+        }
+        sessions.len()
+    }
+
+    /// A history page of any room, without a viewer's visibility check (the host sees all).
+    pub async fn read_history(&self, room: &str, query: HistoryQuery) -> Result<HistoryPage> {
+        if self.core.store.room(room).await?.is_none() {
+            return Err(Error::UnknownRoom(room.to_owned()));
+        }
+        self.core.store.history(room, query).await
+    }
+
+    /// A consumer of the durable event stream for consumer group `config.group` (see
+    /// [`events`](crate::events)). Open one per group per node; on a fleet the group's lease
+    /// makes one of them deliver at a time. Fails on an invalid configuration.
+    pub fn event_stream(&self, config: StreamConfig) -> Result<EventStream> {
+        EventStream::new(
+            Arc::clone(&self.core.store),
+            Arc::clone(&self.core.wake),
+            config,
+            self.core.bus.node_id(),
+        )
+    }
+
     /// Stops the hub: refuses new sessions, closes every session with
     /// [`CloseReason::GoingAway`] (queued frames are still written), waits up to `grace` for
     /// sends already accepted to be acknowledged, then closes the store (committing what is
@@ -194,6 +264,13 @@ impl HubBuilder {
             self.auth
                 .unwrap_or_else(|| Arc::new(crate::auth::GuestAuthenticator)),
             self.limits,
+            self.policy.map(|p| {
+                crate::policy::Guard::new(
+                    p,
+                    self.policy_timeout
+                        .unwrap_or(crate::policy::DEFAULT_TIMEOUT),
+                )
+            }),
         ));
         bus.start(Arc::new(HubBusHandler(Arc::downgrade(&core))))
             .await?;

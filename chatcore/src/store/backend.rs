@@ -1,5 +1,7 @@
 //! The [`Store`] trait a storage backend implements.
 
+use std::time::Duration;
+
 use futures::future::BoxFuture;
 
 use super::types::{
@@ -66,6 +68,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// How far `user` has read `room` (0 when never).
     async fn read_position(&self, room: &str, user: &str) -> Result<u64>;
+
+    /// Every room with its newest seq (0 when empty), sorted by name: where the host's event
+    /// stream looks for something to read.
+    async fn heads(&self) -> Result<Vec<(String, u64)>>;
+
+    /// Takes, renews or is refused the lease of event-stream consumer `group` for `holder`,
+    /// valid `ttl` from now by the store's clock. Returns the lease's fencing token when
+    /// `holder` holds it afterwards (the same token on a renewal, a larger one whenever the
+    /// lease changes hands or is taken again after it lapsed), `None` while another holder's
+    /// lease is still valid.
+    async fn acquire_lease(&self, group: &str, holder: &str, ttl: Duration) -> Result<Option<u64>>;
+
+    /// The committed cursors of consumer `group`: each room with the last seq the group
+    /// processed, sorted by room.
+    async fn cursors(&self, group: &str) -> Result<Vec<(String, u64)>>;
+
+    /// Moves `group`'s cursor of `room` to `seq`, if `token` is the group's current lease
+    /// token ([`Error::LeaseLost`](crate::Error::LeaseLost) otherwise: a consumer that lost
+    /// its lease can no longer commit). A cursor never moves backwards (an older `seq` is
+    /// ignored). `seq` past the room's newest seq is
+    /// [`Error::BadCursor`](crate::Error::BadCursor); an unknown room is
+    /// [`Error::UnknownRoom`](crate::Error::UnknownRoom). Nothing changes on an error.
+    async fn commit_cursor(&self, group: &str, token: u64, room: &str, seq: u64) -> Result<()>;
 
     /// Succeeds when the store can serve requests (for readiness probes).
     async fn ping(&self) -> Result<()>;

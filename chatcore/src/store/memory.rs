@@ -2,8 +2,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use super::backend::{Pending, Store};
+use super::lease::{LeaseRecord, next_lease};
 use super::types::{
     Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Role, RoomRecord,
     SearchQuery,
@@ -27,6 +29,10 @@ struct Inner {
     rooms: HashMap<String, RoomData>,
     /// (sender, nonce) → (room, seq) of the original message.
     nonces: HashMap<(String, String), (String, u64)>,
+    /// Event-stream consumer groups: group → lease.
+    leases: HashMap<String, LeaseRecord>,
+    /// Event-stream cursors: group → room → last processed seq.
+    cursors: HashMap<String, BTreeMap<String, u64>>,
     closed: bool,
 }
 
@@ -261,6 +267,62 @@ impl Store for MemoryStore {
             .get(room)
             .and_then(|r| r.reads.get(user).copied())
             .unwrap_or(0))
+    }
+
+    async fn heads(&self) -> Result<Vec<(String, u64)>> {
+        let mut heads: Vec<(String, u64)> = self
+            .lock()
+            .rooms
+            .iter()
+            .map(|(name, r)| (name.clone(), r.messages.len() as u64))
+            .collect();
+        heads.sort();
+        Ok(heads)
+    }
+
+    async fn acquire_lease(&self, group: &str, holder: &str, ttl: Duration) -> Result<Option<u64>> {
+        let mut inner = self.lock();
+        let now = crate::clock::now_millis();
+        let Some(lease) = next_lease(inner.leases.get(group), holder, now, ttl) else {
+            return Ok(None);
+        };
+        let token = lease.token;
+        inner.leases.insert(group.to_owned(), lease);
+        Ok(Some(token))
+    }
+
+    async fn cursors(&self, group: &str) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .lock()
+            .cursors
+            .get(group)
+            .map(|c| c.iter().map(|(r, s)| (r.clone(), *s)).collect())
+            .unwrap_or_default())
+    }
+
+    async fn commit_cursor(&self, group: &str, token: u64, room: &str, seq: u64) -> Result<()> {
+        let mut inner = self.lock();
+        if inner.leases.get(group).map(|l| l.token) != Some(token) {
+            return Err(Error::LeaseLost(group.to_owned()));
+        }
+        let head = inner
+            .rooms
+            .get(room)
+            .map(|r| r.messages.len() as u64)
+            .ok_or_else(|| Error::UnknownRoom(room.to_owned()))?;
+        if seq > head {
+            return Err(Error::BadCursor(format!(
+                "{room} has no seq {seq} (its newest is {head})"
+            )));
+        }
+        let cursor = inner
+            .cursors
+            .entry(group.to_owned())
+            .or_default()
+            .entry(room.to_owned())
+            .or_insert(0);
+        *cursor = (*cursor).max(seq);
+        Ok(())
     }
 
     async fn ping(&self) -> Result<()> {

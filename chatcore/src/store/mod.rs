@@ -7,10 +7,12 @@
 //! passes the same contract suite (`chatcore::testing`, feature `test-support`).
 
 mod backend;
+mod lease;
 mod memory;
 mod types;
 
 pub use backend::{Pending, Store};
+pub use lease::{LeaseRecord, next_lease};
 pub use memory::MemoryStore;
 pub use types::{
     Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Role, RoomRecord,

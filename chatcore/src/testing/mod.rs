@@ -13,6 +13,7 @@
 pub mod bus;
 pub mod fixtures;
 pub mod store;
+pub mod stream;
 
 use std::sync::Arc;
 
@@ -107,6 +108,12 @@ macro_rules! store_contract_tests {
             read_positions_never_move_back,
             close_commits_queued_appends,
             durable_across_reopen,
+        );
+        $crate::__contract_cases!(stream, $factory;
+            heads_list_every_room,
+            leases_have_one_holder_and_fencing_tokens,
+            cursors_are_fenced_and_move_forward,
+            cursors_survive_reopen,
         );
     };
 }

@@ -23,13 +23,21 @@ pub(crate) async fn dm(
     text: String,
     nonce: Option<String>,
 ) -> Result<()> {
-    let post = Post {
+    let mut post = Post {
         text,
         nonce,
         kind: MessageKind::Text,
         reply_to: None,
     };
     post.check(core)?;
+    if let Some(policy) = &core.policy {
+        names::validate_user(to)?;
+        let mut draft = post.take_draft();
+        let verdict = policy.dm(&s.identity, to, &mut draft).await;
+        post.put_draft(draft);
+        verdict?;
+        post.check(core)?;
+    }
     let room = dm_room(core, s.user(), to).await?;
     for session in std::iter::once(Arc::clone(s)).chain(core.sessions_of(to)) {
         if !session.joined().contains_key(&room.name) {

@@ -26,9 +26,20 @@ pub(crate) async fn join(
                 "{name} is someone else's conversation"
             )));
         }
+        if let Some(policy) = &core.policy {
+            policy.join(&s.identity, name).await?;
+        }
         core.load_room(name, None).await?
     } else {
         names::validate_room(name)?;
+        if let Some(policy) = &core.policy {
+            if core.loaded(name).is_none() && core.store.room(name).await?.is_none() {
+                policy
+                    .create_room(&s.identity, name, RoomKind::Public)
+                    .await?;
+            }
+            policy.join(&s.identity, name).await?;
+        }
         let create = NewRoom {
             name: name.to_owned(),
             kind: RoomKind::Public,

@@ -5,6 +5,7 @@
 //! command gets a file of its own and one arm here.
 
 mod dm;
+mod host;
 mod join;
 mod query;
 mod send;
@@ -12,6 +13,8 @@ mod typing;
 
 use std::sync::Arc;
 
+pub use host::{HostPost, Posted, Sender};
+pub(crate) use host::{add_member, create_room, post, remove_member};
 pub(crate) use join::{attach, detach_all};
 pub(crate) use query::{history, list_rooms, online, room_info};
 
@@ -39,12 +42,13 @@ pub(crate) async fn dispatch(
             reply_to,
         } => {
             let room = s.room(&room)?;
-            let post = send::Post {
+            let mut post = send::Post {
                 text,
                 nonce,
                 kind,
                 reply_to,
             };
+            send::screen(core, s, &room.name, &mut post).await?;
             send::send(core, s, room, id, post)
         }
         Command::Dm { to, text, nonce } => dm::dm(core, s, &to, id, text, nonce).await,

@@ -8,6 +8,7 @@ use crate::hub::core::Core;
 use crate::hub::room::Room;
 use crate::hub::session::state::SessionState;
 use crate::hub::stats::Stats;
+use crate::policy::Draft;
 use crate::protocol::{Event, MessageKind, RequestId};
 use crate::store::NewMessage;
 use crate::{Error, Result};
@@ -22,6 +23,21 @@ pub(crate) struct Post {
 }
 
 impl Post {
+    /// The part a policy may rewrite, taken out of the post.
+    pub(super) fn take_draft(&mut self) -> Draft {
+        let mut draft = Draft::text(std::mem::take(&mut self.text));
+        draft.kind = self.kind;
+        draft.reply_to = self.reply_to;
+        draft
+    }
+
+    /// Puts a (possibly rewritten) draft back.
+    pub(super) fn put_draft(&mut self, draft: Draft) {
+        self.text = draft.text;
+        self.kind = draft.kind;
+        self.reply_to = draft.reply_to;
+    }
+
     /// Refuses what the hub's limits do not allow, before anything is stored.
     pub(super) fn check(&self, core: &Core) -> Result<()> {
         let limits = &core.limits;
@@ -48,6 +64,34 @@ impl Post {
         }
         Ok(())
     }
+}
+
+/// A message committed on this node: count it, tell the other nodes, deliver it to the room's
+/// members here.
+pub(super) fn deliver(core: &Core, room: &Arc<Room>, message: crate::protocol::Message) {
+    Stats::bump(&core.stats.messages_in);
+    core.bus.publish(BusEvent::Message(message.clone()));
+    room.on_local_commit(message);
+    core.wake.committed();
+}
+
+/// Asks the host's policy, if there is one, whether the session may post this to `room`; it
+/// may rewrite the post, which [`send`] then checks against the limits again. Without a
+/// policy this returns at once.
+pub(crate) async fn screen(
+    core: &Core,
+    s: &SessionState,
+    room: &str,
+    post: &mut Post,
+) -> Result<()> {
+    let Some(policy) = &core.policy else {
+        return Ok(());
+    };
+    post.check(core)?;
+    let mut draft = post.take_draft();
+    let verdict = policy.send(&s.identity, room, &mut draft).await;
+    post.put_draft(draft);
+    verdict
 }
 
 /// Validates and queues a message in a joined room; the ack follows the commit on a task of
@@ -86,10 +130,7 @@ pub(crate) fn send(
                     duplicate: appended.duplicate,
                 };
                 if !appended.duplicate {
-                    Stats::bump(&core.stats.messages_in);
-                    core.bus
-                        .publish(BusEvent::Message(appended.message.clone()));
-                    room.on_local_commit(appended.message);
+                    deliver(&core, &room, appended.message);
                 }
                 s.queue.send(ack);
             }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::auth::Identity;
 use crate::hub::queue::Queue;
 use crate::hub::room::Room;
 
@@ -12,15 +13,18 @@ use crate::hub::room::Room;
 pub(crate) struct SessionState {
     /// Where every frame for this session goes; rooms hold a clone of it.
     pub(crate) queue: Arc<Queue>,
+    /// Who the session is, with the authenticator's claims, for the policy.
+    pub(crate) identity: Identity,
     /// Rooms this session has joined. A std mutex: only map operations happen under it,
     /// never an await.
     joined: Mutex<HashMap<String, Arc<Room>>>,
 }
 
 impl SessionState {
-    pub(crate) fn new(queue: Arc<Queue>) -> Arc<Self> {
+    pub(crate) fn new(queue: Arc<Queue>, identity: Identity) -> Arc<Self> {
         Arc::new(Self {
             queue,
+            identity,
             joined: Mutex::new(HashMap::new()),
         })
     }

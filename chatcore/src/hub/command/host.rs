@@ -1,0 +1,194 @@
+//! What the host does from its own code, with no session: post as a user or as the system,
+//! create rooms, change memberships. Same validation, nonce idempotency, commit, fan-out and
+//! bus publish as a client's `send`; the ack is the returned value.
+
+use std::sync::Arc;
+
+use super::join;
+use super::send::{Post, deliver};
+use crate::bus::BusEvent;
+use crate::hub::core::Core;
+use crate::hub::stats::Stats;
+use crate::protocol::{Message, MessageKind, RoomKind};
+use crate::store::{NewMessage, NewRoom, Role, RoomRecord};
+use crate::{Error, Result, names};
+
+/// Who a host post is from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Sender {
+    /// The system ([`names::SYSTEM_USER`]); no client can connect under that name.
+    System,
+    /// A user (a valid user name); the host speaks for them.
+    User(String),
+}
+
+impl Sender {
+    fn name(&self) -> Result<&str> {
+        match self {
+            Sender::System => Ok(names::SYSTEM_USER),
+            Sender::User(u) => names::validate_user(u).map(|()| u.as_str()),
+        }
+    }
+}
+
+/// A message the host posts with [`Hub::post`](crate::Hub::post).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HostPost {
+    /// The room (it must exist).
+    pub room: String,
+    /// Who it is from.
+    pub sender: Sender,
+    /// The text, checked against the hub's limits.
+    pub text: String,
+    /// The kind; `text` by default.
+    pub kind: MessageKind,
+    /// Idempotency key: posting again with the same sender and nonce returns the original.
+    pub nonce: Option<String>,
+    /// The seq this replies to.
+    pub reply_to: Option<u64>,
+}
+
+impl HostPost {
+    /// A text message from the system.
+    pub fn system(room: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            room: room.into(),
+            sender: Sender::System,
+            text: text.into(),
+            kind: MessageKind::Text,
+            nonce: None,
+            reply_to: None,
+        }
+    }
+
+    /// A text message from `user`.
+    pub fn as_user(
+        room: impl Into<String>,
+        user: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        Self {
+            sender: Sender::User(user.into()),
+            ..Self::system(room, text)
+        }
+    }
+
+    /// With an idempotency key.
+    pub fn with_nonce(mut self, nonce: impl Into<String>) -> Self {
+        self.nonce = Some(nonce.into());
+        self
+    }
+
+    /// With another kind (`emote`).
+    pub fn with_kind(mut self, kind: MessageKind) -> Self {
+        self.kind = kind;
+        self
+    }
+}
+
+/// What a host post became: the stored message (for a duplicate nonce, the original).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Posted {
+    /// The stored message, with its seq.
+    pub message: Message,
+    /// `true` when the nonce was used before and nothing new was stored or delivered.
+    pub duplicate: bool,
+}
+
+/// Validates, appends, awaits the commit, then delivers as a client's send would.
+pub(crate) async fn post(core: &Arc<Core>, host: HostPost) -> Result<Posted> {
+    let sender = host.sender.name()?.to_owned();
+    let post = Post {
+        text: host.text,
+        nonce: host.nonce,
+        kind: host.kind,
+        reply_to: host.reply_to,
+    };
+    post.check(core)?;
+    if names::dm_members(&host.room).is_none() {
+        names::validate_room(&host.room)?;
+    }
+    let room = core.load_room(&host.room, None).await?;
+    let appended = core
+        .store
+        .append(NewMessage {
+            room: room.name.clone(),
+            id: ulid::Ulid::generate().to_string(),
+            sender,
+            kind: post.kind,
+            text: post.text,
+            ts: crate::clock::now_millis(),
+            nonce: post.nonce,
+            reply_to: post.reply_to,
+        })
+        .await?;
+    let posted = Posted {
+        message: appended.message.clone(),
+        duplicate: appended.duplicate,
+    };
+    if !appended.duplicate {
+        if *room.subscription.lock().await {
+            deliver(core, &room, appended.message);
+        } else {
+            // Nobody here is subscribed: no local member to deliver to, and the room's
+            // in-memory position may be behind other nodes' commits, so skip ahead.
+            Stats::bump(&core.stats.messages_in);
+            core.bus
+                .publish(BusEvent::Message(appended.message.clone()));
+            room.fast_forward(appended.message.seq);
+            core.wake.committed();
+        }
+    }
+    Ok(posted)
+}
+
+/// Creates a room (idempotent: an existing room is returned as it is).
+pub(crate) async fn create_room(
+    core: &Core,
+    name: &str,
+    kind: RoomKind,
+    creator: &str,
+) -> Result<RoomRecord> {
+    names::validate_room(name)?;
+    if kind == RoomKind::Direct {
+        return Err(Error::invalid(
+            "kind",
+            "direct rooms are made by the dm command",
+        ));
+    }
+    core.store
+        .create_room(NewRoom {
+            name: name.to_owned(),
+            kind,
+            creator: creator.to_owned(),
+            created: crate::clock::now_millis(),
+        })
+        .await
+}
+
+/// Makes `user` a durable member of an existing room (a private room's invitation).
+pub(crate) async fn add_member(core: &Core, room: &str, user: &str, role: Role) -> Result<()> {
+    names::validate_user(user)?;
+    if core.store.room(room).await?.is_none() {
+        return Err(Error::UnknownRoom(room.to_owned()));
+    }
+    core.store.add_member(room, user, role).await
+}
+
+/// Ends `user`'s durable membership; their sessions on this node leave the room (each gets
+/// `left`).
+pub(crate) async fn remove_member(core: &Core, room: &str, user: &str) -> Result<()> {
+    names::validate_user(user)?;
+    if core.store.room(room).await?.is_none() {
+        return Err(Error::UnknownRoom(room.to_owned()));
+    }
+    for s in core.sessions_of(user) {
+        if s.joined().contains_key(room) {
+            join::leave(core, &s, room, None).await?;
+        }
+    }
+    core.store.remove_member(room, user).await
+}

@@ -1,0 +1,182 @@
+//! The shop: an existing service that embeds chat the way a real one would.
+//!
+//! - Each order gets a room `order-N` ([`Shop::open_order`]); [`ShopPolicy`] lets only that
+//!   order's customer and the shop's staff in, and no client may create `order-*` rooms.
+//! - When an order changes state through the shop's own API (`POST /api/orders/N/status`),
+//!   the shop posts a system message into the order's room ([`Hub::post`]), with a nonce per
+//!   state so a retried request posts once.
+//! - [`counter::MessageCounter`], an in-process consumer of the event stream, counts messages
+//!   per order and survives a restart without counting anything twice.
+//!
+//! [`router`] puts the shop's routes and chatcore's router (under `/chat`) in one service.
+
+pub mod counter;
+mod policy;
+
+pub use policy::ShopPolicy;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chatcore::protocol::RoomKind;
+use chatcore::{HostPost, Hub, Posted};
+use serde::{Deserialize, Serialize};
+
+/// One order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Order {
+    /// Order number.
+    pub id: u64,
+    /// The customer's user name (the only customer let into the order's room).
+    pub customer: String,
+    /// What was ordered.
+    pub item: String,
+    /// Where it is: `placed`, `packing`, `shipped`…
+    pub status: String,
+}
+
+/// The shop's own data, shared by its API handlers and its chat policy. A std mutex: only map
+/// operations happen under it.
+#[derive(Debug, Default)]
+pub struct Orders {
+    orders: Mutex<BTreeMap<u64, Order>>,
+    staff: BTreeSet<String>,
+}
+
+impl Orders {
+    /// No orders yet; `staff` may enter every order's room.
+    pub fn new<'a>(staff: impl IntoIterator<Item = &'a str>) -> Arc<Self> {
+        Arc::new(Self {
+            orders: Mutex::default(),
+            staff: staff.into_iter().map(str::to_owned).collect(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<u64, Order>> {
+        self.orders.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The order, if there is one.
+    pub fn get(&self, id: u64) -> Option<Order> {
+        self.lock().get(&id).cloned()
+    }
+
+    /// `true` for the shop's staff.
+    pub fn is_staff(&self, user: &str) -> bool {
+        self.staff.contains(user)
+    }
+}
+
+/// The room of order `id`.
+pub fn room_of(id: u64) -> String {
+    format!("order-{id}")
+}
+
+/// The order a room belongs to, if it is an order room.
+pub fn order_of(room: &str) -> Option<u64> {
+    room.strip_prefix("order-")?.parse().ok()
+}
+
+/// The shop: its orders and the chat hub it posts to.
+#[derive(Debug, Clone)]
+pub struct Shop {
+    orders: Arc<Orders>,
+    hub: Hub,
+}
+
+impl Shop {
+    /// The shop over `orders`, posting to `hub` (built with a [`ShopPolicy`] over the same
+    /// orders).
+    pub fn new(orders: Arc<Orders>, hub: Hub) -> Self {
+        Self { orders, hub }
+    }
+
+    /// The chat hub.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Records an order, opens its room and greets the customer there.
+    pub async fn open_order(&self, id: u64, customer: &str, item: &str) -> chatcore::Result<Order> {
+        let order = Order {
+            id,
+            customer: customer.to_owned(),
+            item: item.to_owned(),
+            status: "placed".to_owned(),
+        };
+        self.orders.lock().insert(id, order.clone());
+        self.hub.create_room(&room_of(id), RoomKind::Public).await?;
+        self.announce(id, "placed").await?;
+        Ok(order)
+    }
+
+    /// Moves an order to `status` and tells its room. `None` for an unknown order.
+    pub async fn set_status(&self, id: u64, status: &str) -> Option<chatcore::Result<Posted>> {
+        {
+            let mut orders = self.orders.lock();
+            let order = orders.get_mut(&id)?;
+            order.status = status.to_owned();
+        }
+        Some(self.announce(id, status).await)
+    }
+
+    /// The system message of a state change; the nonce makes a retried change post once.
+    async fn announce(&self, id: u64, status: &str) -> chatcore::Result<Posted> {
+        let text = format!("Order {id} is now {status}.");
+        self.hub
+            .post(HostPost::system(room_of(id), text).with_nonce(format!("order-{id}-{status}")))
+            .await
+    }
+}
+
+/// Body of `POST /api/orders/{id}/status`.
+#[derive(Debug, Deserialize)]
+struct NewStatus {
+    status: String,
+}
+
+/// The shop's routes plus chatcore's router (`chat`) under `/chat`.
+pub fn router(shop: Shop, chat: Router) -> Router {
+    Router::new()
+        .route("/api/orders", get(list))
+        .route("/api/orders/{id}/status", post(change))
+        .with_state(shop)
+        .nest("/chat", chat)
+}
+
+async fn list(State(shop): State<Shop>) -> Json<Vec<Order>> {
+    Json(shop.orders.lock().values().cloned().collect())
+}
+
+async fn change(
+    State(shop): State<Shop>,
+    Path(id): Path<u64>,
+    Json(body): Json<NewStatus>,
+) -> Result<Json<serde_json::Value>, (StatusCode, String)> {
+    let status = body.status;
+    let valid = !status.is_empty()
+        && status.len() <= 32
+        && status
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "status: 1 to 32 letters, digits, '-' or '_'".into(),
+        ));
+    }
+    match shop.set_status(id, &status).await {
+        None => Err((StatusCode::NOT_FOUND, format!("no order {id}"))),
+        Some(Err(e)) => Err((StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+        Some(Ok(posted)) => Ok(Json(serde_json::json!({
+            "order": id,
+            "status": status,
+            "seq": posted.message.seq,
+            "duplicate": posted.duplicate,
+        }))),
+    }
+}
