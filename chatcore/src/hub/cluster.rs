@@ -131,7 +131,9 @@ fn announce_heads(core: &Core) {
     }
 }
 
-/// Renews this node's presence lease in every room with local members.
+/// Renews this node's presence lease in every room with local members, and repeats the
+/// room's head there: the one `Head` sent after a burst can be lost on the bus like the
+/// burst's last message, and then nobody would learn of that message until the next one.
 fn publish_rosters(core: &Core) {
     let lease_ms = core.limits.presence_lease.as_millis() as u64;
     for room in core.loaded_rooms() {
@@ -141,6 +143,10 @@ fn publish_rosters(core: &Core) {
                 users: room.local_users(),
                 version: core.next_presence_version(),
                 lease_ms,
+            });
+            core.bus.publish(BusEvent::Head {
+                room: room.name.clone(),
+                seq: room.head(),
             });
         }
     }
