@@ -18,7 +18,7 @@ use crate::plan::{Plan, TICK};
 /// about a second"; the memory store reads in no simulated time).
 pub(crate) const LIVE_WITHIN: Duration = Duration::from_millis(1_000);
 /// After the traffic stops and every fault is healed, everyone must catch up this soon.
-const SETTLE: Duration = Duration::from_secs(5);
+const SETTLE: Duration = Duration::from_secs(10);
 /// Small queues, so a release of held-back messages that would overflow a real one (1,024)
 /// overflows here with the few hundred messages a run sends.
 const QUEUE: usize = 64;
