@@ -101,7 +101,10 @@ impl Bus for FlakyBus {
     }
 
     async fn ping(&self) -> chatcore::Result<()> {
-        let cut = self.chaos.as_ref().is_some_and(|c| c.is_cut(self.node_id()));
+        let cut = self
+            .chaos
+            .as_ref()
+            .is_some_and(|c| c.is_cut(self.node_id()));
         if cut || self.down.load(Ordering::Relaxed) {
             return Err(chatcore::Error::bus("redis: connection refused"));
         }

@@ -302,7 +302,10 @@ impl SimClient {
         who: &str,
     ) -> Result<(), String> {
         if m.seq <= self.seen {
-            return Err(format!("{who}: seq {} twice (had up to {})", m.seq, self.seen));
+            return Err(format!(
+                "{who}: seq {} twice (had up to {})",
+                m.seq, self.seen
+            ));
         }
         if m.seq != self.seen + 1 {
             return Err(format!("{who}: gap, seq {} after {}", m.seq, self.seen));
@@ -310,7 +313,10 @@ impl SimClient {
         let said = (m.sender.clone(), m.text.clone());
         if let Some(before) = ledger.texts.insert(m.seq, said.clone()) {
             if before != said {
-                return Err(format!("{who}: seq {} is {said:?}, others saw {before:?}", m.seq));
+                return Err(format!(
+                    "{who}: seq {} is {said:?}, others saw {before:?}",
+                    m.seq
+                ));
             }
         }
         self.seen = m.seq;

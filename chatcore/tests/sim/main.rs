@@ -122,7 +122,7 @@ fn seeded_runs_keep_the_contract() {
     if !failures.is_empty() {
         let shown: Vec<String> = failures
             .iter()
-            .take(usize::MAX)
+            .take(20)
             .map(|(seed, e)| format!("seed {seed}: {e}\n  replay: {}", replay(*seed)))
             .collect();
         panic!(

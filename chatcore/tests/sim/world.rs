@@ -127,7 +127,9 @@ pub(crate) async fn run(plan: &Plan) -> Result<Outcome, String> {
         c.nonces.hash(&mut h);
     }
     for hub in &hubs {
-        hub.shutdown(Duration::ZERO).await.map_err(|e| e.to_string())?;
+        hub.shutdown(Duration::ZERO)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(Outcome {
         trace: h.finish(),
@@ -222,7 +224,10 @@ async fn check_store(
         }
         if let Some(seen) = ledger.texts.get(&m.seq) {
             if *seen != (m.sender.clone(), m.text.clone()) {
-                return Err(format!("store: seq {} is {m:?}, clients saw {seen:?}", m.seq));
+                return Err(format!(
+                    "store: seq {} is {m:?}, clients saw {seen:?}",
+                    m.seq
+                ));
             }
         }
     }
