@@ -627,9 +627,7 @@ mod tests {
         assert_eq!(seqs, [1, 2, 3, 4]);
     }
 
-    // Multi-threaded: the spawned create_room must reach the queue while the test thread
-    // sleeps.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[tokio::test]
     async fn room_created_in_a_failed_batch_is_forgotten() {
         let f = Fixture::new();
         f.raw()
@@ -642,25 +640,26 @@ mod tests {
         // exists afterwards; what matters is that the writer's caches agree with the file.
         let store = f.store.clone();
         let (create, ok, boom) = f.gate.held(|| {
-            let s = store.clone();
-            let create = tokio::spawn(async move {
-                s.create_room(NewRoom {
-                    name: "r".into(),
-                    kind: RoomKind::Public,
-                    creator: "ann".into(),
-                    created: 1,
-                })
-                .await
+            let mut create = store.create_room(NewRoom {
+                name: "r".into(),
+                kind: RoomKind::Public,
+                creator: "ann".into(),
+                created: 1,
             });
-            // Give the spawned task time to queue the create before the appends.
-            std::thread::sleep(std::time::Duration::from_millis(100));
+            // One poll runs create_room up to its wait for the reply: the create is in the
+            // writer's queue, ahead of the appends, with no sleep to order them.
+            let waker = std::task::Waker::noop();
+            let polled = create
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(waker));
+            assert!(polled.is_pending(), "the writer is held");
             (
                 create,
                 store.append(msg("r", "fine")),
                 store.append(msg("r", "boom")),
             )
         });
-        create.await.expect("task").expect("create");
+        create.await.expect("create");
         assert_eq!(ok.await.expect("fine").message.seq, 1);
         assert!(boom.await.is_err());
         assert_eq!(
