@@ -1,13 +1,35 @@
-//! Contract 5: bounded outbound queues. A consumer that cannot keep up is disconnected with a
-//! distinct reason and recovers by resuming; nobody else slows down or loses anything.
+//! Contract 5: bounded outbound queues. A consumer that stops reading is disconnected with a
+//! distinct reason and recovers by resuming; one that reads, but slower than a burst arrives,
+//! is caught up from the store instead; nobody else slows down or loses anything.
+
+use std::time::{Duration, Instant};
 
 use chatcore::protocol::{Command, Event};
 use chatcore::{CloseReason, Hub, Limits};
 use chatcore_testkit::{SessionProbe, seqs};
 
+/// How long a full queue may take nothing before its session is closed, in these tests.
+const STALL: Duration = Duration::from_millis(300);
+
 async fn small_queue_hub() -> Hub {
-    let limits = Limits::default().with_queue_capacity(16).expect("limits");
+    let limits = Limits::default()
+        .with_queue_capacity(16)
+        .and_then(|l| l.with_slow_consumer_after(STALL))
+        .expect("limits");
     Hub::builder().limits(limits).build().await.expect("hub")
+}
+
+/// Waits (at most 5 s) until the hub has closed `n` slow consumers; returns how long it took.
+async fn slow_consumers(hub: &Hub, n: u64) -> Duration {
+    let started = Instant::now();
+    while hub.stats().slow_consumers < n {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no slow consumer"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    started.elapsed()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,7 +51,9 @@ async fn slow_consumer_is_disconnected_others_unaffected_and_it_resumes() {
     }
     let got = reading.await.expect("fast reader");
     assert_eq!(seqs(&got), (1..=total as u64).collect::<Vec<_>>());
-    // The slow session never read: it was cut off with the distinct reason.
+    // The slow session never read: once its full queue took nothing for STALL, it was cut
+    // off with the distinct reason.
+    slow_consumers(&hub, 1).await;
     assert_eq!(slow.closed().await, CloseReason::SlowConsumer);
     assert_eq!(hub.stats().slow_consumers, 1);
     // It recovers through resume (contract 3), from the last message it did receive (none).
@@ -43,6 +67,39 @@ async fn slow_consumer_is_disconnected_others_unaffected_and_it_resumes() {
     };
     assert!(complete);
     assert_eq!(seqs(&history), (1..=total as u64).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_behind_a_burst_larger_than_its_queue_is_caught_up_not_cut_off() {
+    let hub = small_queue_hub().await;
+    let mut reader = SessionProbe::connect(&hub, "reader").await;
+    reader.join("r").await;
+    let mut sender = SessionProbe::connect(&hub, "sender").await;
+    sender.join("r").await;
+    // Ten queues' worth while the reader does not read: it falls behind.
+    let total = 160;
+    for i in 0..total {
+        sender.send("r", &i.to_string()).await;
+    }
+    // It reads, slowly (a pause shorter than STALL after every few frames), and gets every
+    // message once, in order, then live ones, without being closed.
+    let mut got = Vec::new();
+    while got.len() < total {
+        if let Event::Message(m) = reader.event().await {
+            got.push(m);
+        }
+        if got.len() % 8 == 0 {
+            tokio::time::sleep(STALL / 3).await;
+        }
+    }
+    sender.send("r", "live").await;
+    got.extend(reader.messages("r", 1).await);
+    assert_eq!(seqs(&got), (1..=total as u64 + 1).collect::<Vec<_>>());
+    assert_eq!(reader.session.close_reason(), None);
+    assert_eq!(hub.stats().slow_consumers, 0);
+    // Nothing trails the last message: a ping's pong comes next.
+    let id = reader.request(Command::Ping {}).await;
+    assert!(matches!(reader.event().await, Event::Pong { id: Some(p) } if p == id));
 }
 
 #[tokio::test]

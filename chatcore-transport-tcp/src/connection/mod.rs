@@ -143,6 +143,7 @@ pub(crate) async fn run<S: Io>(
     let (ctl_tx, ctl_rx) = mpsc::channel(CONTROL_QUEUE);
     let (state_tx, state_rx) = watch::channel(WriterState::Running);
     let writer = writer::Writer {
+        guard: chatcore::transport::WriteGuard::new(&outbound),
         outbound,
         ctl: ctl_rx,
         state: state_tx,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use chatcore::protocol::{Codec, Frame};
 use chatcore::transport::framed::{self, Close};
-use chatcore::transport::{Activity, close};
+use chatcore::transport::{Activity, Guarded, WriteGuard, close};
 use chatcore::{Outbound, Outgoing};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
@@ -32,6 +32,9 @@ pub(super) struct Writer {
     pub(super) config: Arc<TcpConfig>,
     /// Bytes of the batch being written, reused between batches.
     pub(super) out: BytesMut,
+    /// Cuts off a client that stopped reading as soon as its socket refuses bytes for the
+    /// hub's `slow_consumer_after` while frames wait.
+    pub(super) guard: WriteGuard,
 }
 
 enum Step {
@@ -132,13 +135,23 @@ impl Writer {
 
     /// Writes the batch within the write timeout.
     async fn write(&mut self, io: &mut (impl AsyncWrite + Unpin)) -> bool {
-        match tokio::time::timeout(self.config.write_timeout(), io.write_all(&self.out)).await {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => {
+        match self
+            .guard
+            .write(self.config.write_timeout(), io.write_all(&self.out))
+            .await
+        {
+            Guarded::Done(Ok(())) => true,
+            Guarded::Done(Err(e)) => {
                 tracing::debug!(error = %e, "write failed");
                 false
             }
-            Err(_) => {
+            Guarded::SlowConsumer => {
+                tracing::info!(
+                    "the socket refuses bytes while frames wait; dropping the slow consumer"
+                );
+                false
+            }
+            Guarded::TimedOut => {
                 tracing::info!("socket write timed out; dropping the connection");
                 false
             }

@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 
-use chatcore::transport::Activity;
+use chatcore::transport::{Activity, Guarded, WriteGuard};
 
 use super::{ConnContext, Control, WriterState};
 use crate::close;
@@ -34,6 +34,9 @@ pub(super) struct Writer {
     state: watch::Sender<WriterState>,
     activity: Arc<Activity>,
     ctx: ConnContext,
+    /// Cuts off a client that stopped reading as soon as its socket refuses bytes for the
+    /// hub's `slow_consumer_after` while frames wait (`chatcore::transport::WriteGuard`).
+    guard: WriteGuard,
 }
 
 enum Step {
@@ -51,6 +54,7 @@ impl Writer {
         ctx: ConnContext,
     ) -> Self {
         Self {
+            guard: WriteGuard::new(&outbound),
             outbound,
             ctl,
             state,
@@ -145,18 +149,24 @@ impl Writer {
             Ok::<_, tokio_tungstenite::tungstenite::Error>((frames, bytes))
         };
         let m = &self.ctx.metrics;
-        match tokio::time::timeout(self.ctx.config.write_timeout, batch).await {
-            Ok(Ok((frames, bytes))) => {
+        match self.guard.write(self.ctx.config.write_timeout, batch).await {
+            Guarded::Done(Ok((frames, bytes))) => {
                 m.frames_sent.increment(frames);
                 m.bytes_sent.increment(bytes);
                 m.write_took(started.elapsed());
                 true
             }
-            Ok(Err(e)) => {
+            Guarded::Done(Err(e)) => {
                 tracing::debug!(error = %e, "write failed");
                 false
             }
-            Err(_) => {
+            Guarded::SlowConsumer => {
+                tracing::info!(
+                    "the socket refuses bytes while frames wait; dropping the slow consumer"
+                );
+                false
+            }
+            Guarded::TimedOut => {
                 m.write_timeouts.increment(1);
                 tracing::info!("socket write timed out; dropping the connection");
                 false

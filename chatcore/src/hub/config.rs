@@ -15,9 +15,15 @@ pub struct Limits {
     /// Largest nonce, in bytes. Default 128: room for a UUID or a hash, not for abuse of the
     /// dedupe index.
     pub max_nonce_bytes: usize,
-    /// Outbound queue of each session, in frames. Default 1024: several seconds of a busy room;
-    /// a session that falls further behind is disconnected as a slow consumer and resumes.
+    /// Outbound queue of each session, in frames. Default 1024: several seconds of a busy room.
+    /// A member whose queue cannot take a message falls behind and is fed from the store as
+    /// its queue drains; see [`Limits::slow_consumer_after`].
     pub queue_capacity: usize,
+    /// How long a session whose queue is full may take nothing out of it before it is closed
+    /// as a slow consumer (close code 4008). Default 3 s: a reader that makes any progress is
+    /// caught up from the store instead; one that stopped reading is cut off within seconds
+    /// of its socket refusing bytes.
+    pub slow_consumer_after: Duration,
     /// Messages sent in `joined` when a client joins without a resume point. Default 50.
     pub history_on_join: u32,
     /// Largest history page a client may ask for. Default 200.
@@ -45,6 +51,7 @@ impl Default for Limits {
             max_text_bytes: 8 * 1024,
             max_nonce_bytes: 128,
             queue_capacity: 1024,
+            slow_consumer_after: Duration::from_secs(3),
             history_on_join: 50,
             max_history_page: 200,
             resume_limit: 500,
@@ -79,6 +86,9 @@ impl Limits {
         }
         if self.resume_limit == 0 || self.resume_limit > page {
             return fail(format!("resume_limit must be between 1 and {page}"));
+        }
+        if self.slow_consumer_after.is_zero() {
+            return fail("slow_consumer_after must be non-zero".into());
         }
         if self.max_rooms_per_session == 0 {
             return fail("max_rooms_per_session must be at least 1".into());
@@ -138,6 +148,12 @@ impl Limits {
     pub fn with_presence(mut self, heartbeat: Duration, lease: Duration) -> Result<Self> {
         self.presence_heartbeat = heartbeat;
         self.presence_lease = lease;
+        self.checked()
+    }
+
+    /// Sets [`Limits::slow_consumer_after`] (non-zero).
+    pub fn with_slow_consumer_after(mut self, stall: Duration) -> Result<Self> {
+        self.slow_consumer_after = stall;
         self.checked()
     }
 

@@ -69,6 +69,7 @@ impl Core {
             Arc::clone(&stats),
             limits.gap_timeout,
             limits.queue_capacity,
+            limits.slow_consumer_after,
         ));
         Self {
             store,

@@ -40,7 +40,7 @@ use crate::protocol::{Codec, Event, RoomSummary};
 use crate::store::{HistoryPage, HistoryQuery, MemoryStore, Store};
 use crate::{Error, Result};
 use cluster::HubBusHandler;
-use queue::Queue;
+pub(crate) use queue::Queue;
 use session::state::SessionState;
 
 /// The chat engine of one node. Cheap to clone: clones share everything.
@@ -105,6 +105,7 @@ impl Hub {
             Arc::from(identity.user.as_str()),
             codec,
             self.core.limits.queue_capacity,
+            self.core.limits.slow_consumer_after,
             Arc::clone(&self.core.stats),
         );
         let state = SessionState::new(Arc::clone(&queue));

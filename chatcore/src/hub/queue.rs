@@ -4,8 +4,9 @@
 //! takes them out through [`Outbound`]. It knows nothing of rooms or commands.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 
@@ -45,7 +46,13 @@ pub(crate) struct Queue {
     /// (a bounded tokio channel cost a quarter of the server's CPU in fan-out profiles).
     queue: Mutex<VecDeque<Arc<Frame>>>,
     capacity: usize,
+    /// How long a write may be stuck, or a full queue untouched, before the session is a
+    /// slow consumer (`Limits::slow_consumer_after`).
+    pub(crate) stall: Duration,
     close: OnceLock<CloseReason>,
+    /// Frames the write pump has taken out, ever: a room catching a member up reads it to
+    /// tell a reader that makes progress from one that stopped.
+    taken: AtomicU64,
     /// Wakes the write pump: a frame arrived in an empty queue, or the session closed.
     wake: Notify,
     stats: Arc<Stats>,
@@ -57,6 +64,7 @@ impl Queue {
         user: Arc<str>,
         codec: Codec,
         capacity: usize,
+        stall: Duration,
         stats: Arc<Stats>,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -65,7 +73,9 @@ impl Queue {
             codec,
             queue: Mutex::new(VecDeque::new()),
             capacity,
+            stall,
             close: OnceLock::new(),
+            taken: AtomicU64::new(0),
             wake: Notify::new(),
             stats,
         })
@@ -91,10 +101,7 @@ impl Queue {
         }
         if free == 0 {
             drop(queue);
-            if self.close(CloseReason::SlowConsumer) {
-                self.stats.slow_consumers.fetch_add(1, Relaxed);
-                tracing::info!(session = self.id, user = %self.user, "slow consumer disconnected");
-            }
+            self.close_slow();
             return false;
         }
         let was_empty = queue.is_empty();
@@ -105,6 +112,49 @@ impl Queue {
         }
         self.stats.deliveries.fetch_add(1, Relaxed);
         true
+    }
+
+    /// Queues a frame if it fits, without closing the session when it does not: the caller
+    /// (a room catching the member up from the store) keeps what did not fit.
+    pub(crate) fn offer(&self, frame: Arc<Frame>) -> Offer {
+        if self.close.get().is_some() {
+            return Offer::Closed;
+        }
+        let mut queue = self.queue();
+        if queue.len() >= self.capacity {
+            return Offer::Full;
+        }
+        let was_empty = queue.is_empty();
+        queue.push_back(frame);
+        drop(queue);
+        if was_empty {
+            self.wake.notify_one();
+        }
+        self.stats.deliveries.fetch_add(1, Relaxed);
+        Offer::Queued
+    }
+
+    /// Room left in the queue, in frames.
+    pub(crate) fn free(&self) -> usize {
+        self.capacity.saturating_sub(self.queue().len())
+    }
+
+    /// The queue's capacity, in frames.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Frames the write pump has taken out so far.
+    pub(crate) fn taken(&self) -> u64 {
+        self.taken.load(Relaxed)
+    }
+
+    /// Closes the session as a slow consumer and counts it, once.
+    pub(crate) fn close_slow(&self) {
+        if self.close(CloseReason::SlowConsumer) {
+            self.stats.slow_consumers.fetch_add(1, Relaxed);
+            tracing::info!(session = self.id, user = %self.user, "slow consumer disconnected");
+        }
     }
 
     /// Queues an event meant for this session only.
@@ -121,9 +171,29 @@ impl Queue {
         first
     }
 
+    /// Takes the oldest frame out, counting it.
+    fn pop(&self) -> Option<Arc<Frame>> {
+        let frame = self.queue().pop_front();
+        if frame.is_some() {
+            self.taken.fetch_add(1, Relaxed);
+        }
+        frame
+    }
+
     pub(crate) fn close_reason(&self) -> Option<CloseReason> {
         self.close.get().copied()
     }
+}
+
+/// What became of a frame offered to a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offer {
+    /// It was queued.
+    Queued,
+    /// The queue is full; nothing changed.
+    Full,
+    /// The session is closed.
+    Closed,
 }
 
 /// What a transport's write pump receives next.
@@ -172,7 +242,7 @@ impl Outbound {
                 return Some(Outgoing::Closed(reason));
             }
         }
-        match self.shared.queue().pop_front() {
+        match self.shared.pop() {
             Some(frame) => Some(Outgoing::Frame(frame)),
             None => reason.map(Outgoing::Closed),
         }
@@ -183,8 +253,13 @@ impl Outbound {
     pub fn try_next(&mut self) -> Option<Arc<Frame>> {
         match self.shared.close_reason() {
             Some(reason) if !reason.drains() => None,
-            _ => self.shared.queue().pop_front(),
+            _ => self.shared.pop(),
         }
+    }
+
+    /// The session's queue, for a transport's write guard (`crate::transport::WriteGuard`).
+    pub(crate) fn shared(&self) -> &Arc<Queue> {
+        &self.shared
     }
 
     /// Frames waiting in the queue.
@@ -207,12 +282,18 @@ impl Drop for Outbound {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn session(capacity: usize) -> (Arc<Queue>, Outbound) {
-        let shared = Queue::new(1, Arc::from("ann"), Codec::Json, capacity, Arc::default());
+        let stall = Duration::from_secs(3);
+        let shared = Queue::new(
+            1,
+            Arc::from("ann"),
+            Codec::Json,
+            capacity,
+            stall,
+            Arc::default(),
+        );
         let outbound = Outbound::new(Arc::clone(&shared));
         (shared, outbound)
     }

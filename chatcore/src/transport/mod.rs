@@ -15,8 +15,10 @@ mod credentials;
 pub mod framed;
 mod limits;
 mod rate;
+mod stall;
 
 pub use activity::Activity;
 pub use credentials::{CredentialHints, choose_credentials};
 pub use limits::{Keepalive, RateLimit};
 pub use rate::{ABUSE, Admission, RateLimiter, Verdict};
+pub use stall::{Guarded, WriteGuard};

@@ -3,6 +3,7 @@
 //! The room owns ordering and fan-out. It pushes shared frames into its members' queues
 //! (`super::queue`) and never calls back into sessions, commands or the registry.
 
+mod catchup;
 mod presence;
 mod repair;
 
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::queue::{CloseReason, Queue};
+use super::queue::{CloseReason, Offer, Queue};
 use super::stats::Stats;
 use crate::protocol::{Event, Frame, Message, RoomKind};
 use crate::store::Store;
@@ -46,6 +47,9 @@ pub(crate) struct RoomContext {
     pub(crate) gap_timeout: Duration,
     /// Frames a joining member may buffer (the queue's capacity).
     pub(crate) queue_capacity: usize,
+    /// How long a member that fell behind may take nothing from its full queue before it is
+    /// closed as a slow consumer.
+    pub(crate) slow_consumer_after: Duration,
     /// Rooms with local commits since the last `Head` announcement: the announcer visits
     /// only these, not every loaded room. A std mutex: held for a push or a swap.
     committed: Mutex<Vec<Arc<Room>>>,
@@ -57,12 +61,14 @@ impl RoomContext {
         stats: Arc<Stats>,
         gap_timeout: Duration,
         queue_capacity: usize,
+        slow_consumer_after: Duration,
     ) -> Self {
         Self {
             store,
             stats,
             gap_timeout,
             queue_capacity,
+            slow_consumer_after,
             committed: Mutex::new(Vec::new()),
         }
     }
@@ -105,6 +111,10 @@ struct LocalMember {
     /// `Some` while the member's `joined` frame is being prepared: live frames wait here so
     /// they follow it.
     joining: Option<Vec<Arc<Frame>>>,
+    /// `Some(seq)` while the member's queue could not take every message: it has been given
+    /// every message up to `seq`, and the rest comes from the store as its queue drains
+    /// (`catchup.rs`), not from the live fan-out.
+    behind: Option<u64>,
 }
 
 /// The room's state at the moment a session registered.
@@ -152,6 +162,7 @@ impl Room {
             LocalMember {
                 queue,
                 joining: Some(Vec::new()),
+                behind: None,
             },
         );
         Snapshot {
@@ -162,7 +173,7 @@ impl Room {
 
     /// Queues the session's `joined` frame, then every live frame that arrived meanwhile, and
     /// makes the session a live member. `false` when it was removed in between.
-    pub(crate) fn activate(&self, session_id: u64, joined: Event) -> bool {
+    pub(crate) fn activate(self: &Arc<Self>, session_id: u64, joined: Event) -> bool {
         let mut st = self.lock();
         let Some(member) = st.members.get_mut(&session_id) else {
             return false;
@@ -171,6 +182,9 @@ impl Room {
         member.queue.send(joined);
         for frame in buffered {
             member.queue.push(frame);
+        }
+        if member.behind.is_some() {
+            self.spawn_catch_up(session_id);
         }
         true
     }
@@ -330,7 +344,7 @@ impl Room {
     }
 
     /// Puts one message in order and delivers every message that became contiguous.
-    fn accept(&self, st: &mut RoomState, message: Message) {
+    fn accept(self: &Arc<Self>, st: &mut RoomState, message: Message) {
         if message.seq <= st.delivered {
             return; // already delivered: a duplicate from the bus or a repair
         }
@@ -343,9 +357,10 @@ impl Room {
                 break;
             }
             let message = entry.remove();
-            st.delivered = message.seq;
+            let seq = message.seq;
+            st.delivered = seq;
             let frame = Frame::new(Event::Message(message));
-            self.fan_out(st, &frame);
+            self.fan_out_message(st, &frame, seq);
             fanned += 1;
         }
         if fanned > 0 {
@@ -354,6 +369,30 @@ impl Room {
                 .fanout_nanos
                 .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
             self.ctx.stats.fanouts.fetch_add(fanned, Relaxed);
+        }
+    }
+
+    /// Queues one shared message frame to every local member that is not behind. A member
+    /// whose queue (or joining buffer) cannot take it falls behind instead of being cut off:
+    /// it is caught up from the store as it reads (`catchup.rs`), and only a member that stops
+    /// reading altogether is closed as a slow consumer.
+    fn fan_out_message(self: &Arc<Self>, st: &mut RoomState, frame: &Arc<Frame>, seq: u64) {
+        let capacity = self.ctx.queue_capacity;
+        for (id, member) in st.members.iter_mut() {
+            if member.behind.is_some() {
+                continue;
+            }
+            match &mut member.joining {
+                Some(buffer) if buffer.len() < capacity => buffer.push(Arc::clone(frame)),
+                // Caught up once its `joined` frame is queued (`activate`).
+                Some(_) => member.behind = Some(seq - 1),
+                None => {
+                    if member.queue.offer(Arc::clone(frame)) == Offer::Full {
+                        member.behind = Some(seq - 1);
+                        self.spawn_catch_up(*id);
+                    }
+                }
+            }
         }
     }
 

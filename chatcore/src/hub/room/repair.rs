@@ -1,18 +1,17 @@
 //! Gap repair: reading from the store the seqs a room knows exist but never received.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 
 use super::{Room, RoomState};
 use crate::store::{HistoryQuery, MAX_PAGE};
 
 impl RoomState {
-    /// The seqs known to exist but not delivered: `(after, before)`, both exclusive.
+    /// The seqs known to exist but not delivered: `(after, before)`, both exclusive. Every
+    /// held-back message sits above a missing seq (the one after `delivered`), so the range
+    /// runs from `delivered` to the newest seq known, `head`: one read covers every gap.
     fn missing(&self) -> Option<(u64, u64)> {
-        let before = match self.pending.first_key_value() {
-            Some((first, _)) => *first,
-            None => self.head + 1,
-        };
-        (before > self.delivered + 1).then_some((self.delivered, before))
+        (self.head > self.delivered).then_some((self.delivered, self.head + 1))
     }
 
     /// Marks a repair as scheduled when something is missing and none is; `true` if the
@@ -32,11 +31,14 @@ impl Room {
         tokio::spawn(async move { room.repair().await });
     }
 
-    /// Waits `gap_timeout`, then reads whatever is still missing from the store, until the
-    /// gap is closed.
+    /// Waits `gap_timeout` (a seq that is only late arrives meanwhile), then reads everything
+    /// still missing up to the newest known seq from the store, page after page without
+    /// waiting, until nothing is missing. It waits again only after a read that failed or
+    /// moved nothing, so an outage's backlog is repaired at the store's speed, not one gap
+    /// per `gap_timeout`.
     async fn repair(self: Arc<Self>) {
+        tokio::time::sleep(self.ctx.gap_timeout).await;
         loop {
-            tokio::time::sleep(self.ctx.gap_timeout).await;
             let (after, before) = {
                 let mut st = self.lock();
                 match st.missing() {
@@ -52,20 +54,28 @@ impl Room {
                 before: Some(before),
                 limit: MAX_PAGE,
             };
-            match self.ctx.store.history(&self.name, query).await {
+            let moved = match self.ctx.store.history(&self.name, query).await {
                 Ok(page) => {
                     let mut st = self.lock();
-                    self.ctx.stats.gaps_repaired.fetch_add(
-                        page.messages.len() as u64,
-                        std::sync::atomic::Ordering::Relaxed,
-                    );
+                    let from = st.delivered;
+                    let mut filled = 0;
                     for message in page.messages {
+                        let seq = message.seq;
+                        if seq > st.delivered && !st.pending.contains_key(&seq) {
+                            filled += 1;
+                        }
                         self.accept(&mut st, message);
                     }
+                    self.ctx.stats.gaps_repaired.fetch_add(filled, Relaxed);
+                    st.delivered > from
                 }
                 Err(e) => {
-                    tracing::warn!(room = %self.name, error = %e, "gap repair read failed; retrying")
+                    tracing::warn!(room = %self.name, error = %e, "gap repair read failed; retrying");
+                    false
                 }
+            };
+            if !moved {
+                tokio::time::sleep(self.ctx.gap_timeout).await;
             }
         }
     }
