@@ -107,14 +107,22 @@ async fn on_invite(core: &Core, user: &str, room: &str) {
     }
 }
 
-/// Checks every room with local members against the store (after a bus outage).
+/// Checks every room with local members against the store (after a bus outage), and tells
+/// the other nodes the store's head: what this node published while its link was down never
+/// reached them, and nodes that stayed connected get no gap warning of their own.
 async fn resync(core: &Core) {
     for room in core.loaded_rooms() {
         if room.local_members() == 0 {
             continue;
         }
         match core.store.last_seq(&room.name).await {
-            Ok(seq) => room.on_head(seq),
+            Ok(seq) => {
+                room.on_head(seq);
+                core.bus.publish(BusEvent::Head {
+                    room: room.name.clone(),
+                    seq,
+                });
+            }
             Err(e) => tracing::warn!(room = %room.name, error = %e, "resync failed"),
         }
     }
