@@ -134,8 +134,8 @@ fn seeded_runs_keep_the_contract() {
     }
 }
 
-/// The same seed gives the same run: in this process, and in a fresh one (where std's hash
-/// maps inside the hub get other random keys).
+/// The same seed gives the same run: twice in this process, and in a fresh one (where std's
+/// hash maps inside the hub get other random keys), as the printed replay command runs it.
 #[test]
 fn a_seed_replays_exactly() {
     if std::env::var("CHATCORE_SIM_SEED").is_ok() {
@@ -145,5 +145,21 @@ fn a_seed_replays_exactly() {
         let a = run_seed(seed).map(|o| o.trace);
         let b = run_seed(seed).map(|o| o.trace);
         assert_eq!(a, b, "seed {seed} ran two ways in one process");
+        // The replay command's process: this test binary again, on this seed alone.
+        let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args(["seeded_runs_keep_the_contract", "--exact", "--nocapture"])
+            .env("CHATCORE_SIM_SEED", seed.to_string())
+            .output()
+            .expect("run the replay");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let replayed = match &a {
+            Ok(trace) => stdout.contains(&format!("trace: {trace},")),
+            Err(e) => stderr.contains(e.as_str()),
+        };
+        assert!(
+            replayed,
+            "seed {seed}: {a:?} here, another process said:\n{stdout}\n{stderr}"
+        );
     }
 }
