@@ -88,9 +88,9 @@
 //!   answers again, so other nodes learn of messages that no later message would reveal.
 //!
 //! **Presence across nodes.** The hub publishes `Presence` events as users come and go, and
-//! every 3 s a `Roster` of each room's local users with a 9 s lease. A node that dies stops
-//! renewing, and the others drop its users (and tell their members they left) within 10 s
-//! (lease plus the 1 s expiry check). Each roster carries the node's presence version, so a
+//! every 2 s a `Roster` of each room's local users with a 7 s lease. A node that dies stops
+//! renewing, and the others drop its users (and tell their members they left) within 7.25 s
+//! (lease plus the expiry sweep of at most 250 ms), inside the promised 10 s. Each roster carries the node's presence version, so a
 //! late diff never undoes a newer snapshot. This is the core's mechanism, carried over this
 //! bus; the bus keeps no presence keys in Redis. Typing events are ephemeral: losing one is
 //! harmless.

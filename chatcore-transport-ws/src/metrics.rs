@@ -6,6 +6,7 @@
 //! Hub counters live in the core and are copied into the recorder when `/metrics` renders.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use chatcore::StatsSnapshot;
@@ -75,6 +76,9 @@ impl Rejection {
     }
 }
 
+/// Histogram samples held, at most, before they are folded into the buckets (8 bytes each).
+const UPKEEP_EVERY: u64 = 4096;
+
 /// Registered metric handles of one transport.
 pub(crate) struct Metrics {
     handle: PrometheusHandle,
@@ -87,6 +91,11 @@ pub(crate) struct Metrics {
     pub(crate) rate_limited: Counter,
     pub(crate) write_timeouts: Counter,
     pub(crate) write_seconds: Histogram,
+    /// Samples recorded into `write_seconds` since the last upkeep. The exporter keeps every
+    /// histogram sample in a growing bucket until `run_upkeep` folds it in; without a scrape
+    /// of `/metrics` that bucket grew by a sample per socket write, forever (issue 17: the
+    /// ~200 bytes per join/leave cycle). Upkeep now runs every [`UPKEEP_EVERY`] samples too.
+    unfolded: AtomicU64,
     closes: HashMap<u16, Counter>,
     rejected: HashMap<Rejection, Counter>,
     hub: HubMetrics,
@@ -252,6 +261,7 @@ impl Metrics {
                 "Connections dropped because a socket write exceeded the write timeout.",
             ),
             write_seconds,
+            unfolded: AtomicU64::new(0),
             closes,
             rejected,
             hub,
@@ -276,6 +286,10 @@ impl Metrics {
     /// Records how long a socket write took.
     pub(crate) fn write_took(&self, elapsed: Duration) {
         self.write_seconds.record(elapsed.as_secs_f64());
+        if self.unfolded.fetch_add(1, Relaxed) + 1 >= UPKEEP_EVERY {
+            self.unfolded.store(0, Relaxed);
+            self.handle.run_upkeep();
+        }
     }
 
     /// The Prometheus text exposition, with the hub's counters as of now.

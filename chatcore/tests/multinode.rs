@@ -283,6 +283,70 @@ async fn a_dead_nodes_users_leave_presence_within_the_lease() {
     drop(bob);
 }
 
+/// The dead-node lease arithmetic, measured: with the defaults' proportions scaled down
+/// (heartbeat 2 : lease 7, here 100 ms : 350 ms), a node killed at a random moment of its
+/// renewal cycle has its users leave between `lease - heartbeat` and `lease + sweep` after
+/// it died (5–7.25 s with the defaults). Prints the distribution for RELIABILITY.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_node_leave_times_fall_between_lease_minus_heartbeat_and_lease_plus_sweep() {
+    let heartbeat = Duration::from_millis(100);
+    let lease = Duration::from_millis(350);
+    let sweep = lease / 40;
+    let limits = Limits::default()
+        .with_gap_timeout(Duration::from_millis(20))
+        .with_presence(heartbeat, lease)
+        .expect("limits");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.subsec_nanos() as u64 | 1);
+    let mut rng = seed;
+    let mut took = Vec::new();
+    for _ in 0..12 {
+        let kill = Arc::new(AtomicBool::new(false));
+        let (a, b) = two_nodes(false, limits.clone(), [Arc::default(), Arc::clone(&kill)]).await;
+        let mut ann = SessionProbe::connect(&a, "ann").await;
+        ann.join("r").await;
+        let mut bob = SessionProbe::connect(&b, "bob").await;
+        bob.join("r").await;
+        ann.until(|e| matches!(e, Event::UserJoined { user, .. } if user == "bob"))
+            .await;
+        // A random moment of node b's renewal cycle (xorshift, seeded; the seed is printed).
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let phase = heartbeat.mul_f64((rng % 1000) as f64 / 1000.0) + heartbeat;
+        tokio::time::sleep(phase).await;
+        kill.store(true, Ordering::Relaxed);
+        let killed = std::time::Instant::now();
+        ann.until(|e| matches!(e, Event::UserLeft { user, .. } if user == "bob"))
+            .await;
+        took.push(killed.elapsed());
+        drop(bob);
+    }
+    took.sort();
+    let ratio = |d: &Duration| d.as_secs_f64() / lease.as_secs_f64();
+    eprintln!(
+        "seed {seed}: leave after death min {:?} median {:?} max {:?} \
+         (x lease: {:.2} / {:.2} / {:.2})",
+        took[0],
+        took[took.len() / 2],
+        took[took.len() - 1],
+        ratio(&took[0]),
+        ratio(&took[took.len() / 2]),
+        ratio(&took[took.len() - 1]),
+    );
+    // A generous margin for a loaded machine on top of lease + sweep, never near 10/7 x.
+    let slack = Duration::from_millis(60);
+    assert!(
+        took[took.len() - 1] <= lease + sweep + slack,
+        "seed {seed}: {took:?}"
+    );
+    assert!(
+        took[0] + slack >= lease - heartbeat,
+        "seed {seed}: {took:?}"
+    );
+}
+
 /// A direct message reaches its recipient on another node without the recipient asking: the
 /// sender's node invites, the recipient's node joins their sessions (history included), and
 /// later messages arrive live, each once.

@@ -160,33 +160,41 @@ fn publish_rosters(core: &Core) {
     }
 }
 
-/// Renews presence leases every `presence_heartbeat` and drops expired remote presence at
-/// least once a second, until the hub is dropped.
+/// Renews presence leases every `presence_heartbeat`, on a timer of its own so the period
+/// is exact (renewals that rode on the sweep's tick slipped to the next whole tick: every
+/// 4 s, not 3), and drops expired remote presence every [`sweep_period`], until the hub is
+/// dropped.
 fn spawn_presence(core: &Arc<Core>) {
     let weak = Arc::downgrade(core);
-    let limits = &core.limits;
-    let heartbeat = limits.presence_heartbeat;
-    let period = heartbeat
-        .min(limits.presence_lease / 4)
-        .min(Duration::from_secs(1))
-        .max(Duration::from_millis(5));
+    let heartbeat = core.limits.presence_heartbeat;
+    let sweep = sweep_period(core.limits.presence_lease);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_roster = tokio::time::Instant::now();
+        let mut renew = tokio::time::interval(heartbeat);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut expire = tokio::time::interval(sweep);
+        expire.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            let Some(core) = weak.upgrade() else { return };
-            let now = std::time::Instant::now();
-            for room in core.loaded_rooms() {
-                room.expire_remote(now);
-            }
-            if last_roster.elapsed() >= heartbeat {
-                last_roster = tokio::time::Instant::now();
-                publish_rosters(&core);
+            tokio::select! {
+                _ = renew.tick() => {
+                    let Some(core) = weak.upgrade() else { return };
+                    publish_rosters(&core);
+                }
+                _ = expire.tick() => {
+                    let Some(core) = weak.upgrade() else { return };
+                    let now = std::time::Instant::now();
+                    for room in core.loaded_rooms() {
+                        room.expire_remote(now);
+                    }
+                }
             }
         }
     });
+}
+
+/// How often expired leases are looked for: a fortieth of the lease, at most 250 ms, so a
+/// dead node's users leave within the lease plus at most 250 ms (`Limits::presence_lease`).
+pub(crate) fn sweep_period(lease: Duration) -> Duration {
+    (lease / 40).clamp(Duration::from_millis(5), Duration::from_millis(250))
 }
 
 /// Runs [`announce_heads`] every `gap_timeout` until the hub is dropped.

@@ -37,11 +37,13 @@ pub struct Limits {
     /// lost) before reading it from the store. Default 200 ms.
     pub gap_timeout: Duration,
     /// How often a node renews its presence lease for each room with local members
-    /// ([`BusEvent::Roster`](crate::bus::BusEvent::Roster)). Default 3 s.
+    /// ([`BusEvent::Roster`](crate::bus::BusEvent::Roster)). Default 2 s.
     pub presence_heartbeat: Duration,
-    /// How long another node's presence stays valid without renewal. Default 9 s: three
-    /// missed heartbeats. A dead node's users leave everyone's presence within this plus one
-    /// sweep (at most 1 s): 10 s with the defaults.
+    /// How long another node's presence stays valid without renewal. Default 7 s: three
+    /// renewals fall inside it (two may be lost) with 1 s to spare for a late one. A dead
+    /// node's users leave everyone's presence between `lease - heartbeat` and the lease plus
+    /// one sweep (a fortieth of the lease, at most 250 ms) after it died: 5 to 7.25 s with
+    /// the defaults, inside the promised 10 s with 2.75 s of margin (RELIABILITY.md).
     pub presence_lease: Duration,
 }
 
@@ -57,8 +59,8 @@ impl Default for Limits {
             resume_limit: 500,
             max_rooms_per_session: 256,
             gap_timeout: Duration::from_millis(200),
-            presence_heartbeat: Duration::from_secs(3),
-            presence_lease: Duration::from_secs(9),
+            presence_heartbeat: Duration::from_secs(2),
+            presence_lease: Duration::from_secs(7),
         }
     }
 }

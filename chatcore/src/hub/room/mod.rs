@@ -4,6 +4,7 @@
 //! (`super::queue`) and never calls back into sessions, commands or the registry.
 
 mod catchup;
+mod fanout;
 mod presence;
 mod repair;
 
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::queue::{CloseReason, Offer, Queue};
+use super::queue::{Offer, Queue};
 use super::stats::Stats;
 use crate::protocol::{Event, Frame, Message, RoomKind};
 use crate::store::Store;
@@ -180,10 +181,23 @@ impl Room {
         };
         let buffered = member.joining.take().unwrap_or_default();
         member.queue.send(joined);
+        let mut behind = member.behind;
         for frame in buffered {
-            member.queue.push(frame);
+            let seq = match frame.event() {
+                Event::Message(m) => Some(m.seq),
+                _ => None,
+            };
+            if seq.is_some_and(|s| behind.is_some_and(|b| s > b)) {
+                continue; // comes from the store, after the one that did not fit
+            }
+            if member.queue.offer(frame) == Offer::Full {
+                if let Some(seq) = seq {
+                    behind = Some(seq - 1);
+                }
+            }
         }
-        if member.behind.is_some() {
+        member.behind = behind;
+        if behind.is_some() {
             self.spawn_catch_up(session_id);
         }
         true
@@ -369,48 +383,6 @@ impl Room {
                 .fanout_nanos
                 .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
             self.ctx.stats.fanouts.fetch_add(fanned, Relaxed);
-        }
-    }
-
-    /// Queues one shared message frame to every local member that is not behind. A member
-    /// whose queue (or joining buffer) cannot take it falls behind instead of being cut off:
-    /// it is caught up from the store as it reads (`catchup.rs`), and only a member that stops
-    /// reading altogether is closed as a slow consumer.
-    fn fan_out_message(self: &Arc<Self>, st: &mut RoomState, frame: &Arc<Frame>, seq: u64) {
-        let capacity = self.ctx.queue_capacity;
-        for (id, member) in st.members.iter_mut() {
-            if member.behind.is_some() {
-                continue;
-            }
-            match &mut member.joining {
-                Some(buffer) if buffer.len() < capacity => buffer.push(Arc::clone(frame)),
-                // Caught up once its `joined` frame is queued (`activate`).
-                Some(_) => member.behind = Some(seq - 1),
-                None => {
-                    if member.queue.offer(Arc::clone(frame)) == Offer::Full {
-                        member.behind = Some(seq - 1);
-                        self.spawn_catch_up(*id);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Queues one shared frame to every local member. Joining members buffer it, bounded like
-    /// the queue itself.
-    fn fan_out(&self, st: &mut RoomState, frame: &Arc<Frame>) {
-        for member in st.members.values_mut() {
-            match &mut member.joining {
-                None => {
-                    member.queue.push(Arc::clone(frame));
-                }
-                Some(buffer) if buffer.len() < self.ctx.queue_capacity => {
-                    buffer.push(Arc::clone(frame))
-                }
-                Some(_) => {
-                    member.queue.close(CloseReason::SlowConsumer);
-                }
-            }
         }
     }
 }

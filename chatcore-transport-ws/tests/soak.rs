@@ -1,0 +1,54 @@
+//! Steady memory over the WebSocket transport (contract 5): connections that come, join a
+//! room, leave it and go, over a fixed set of rooms and users, leave nothing behind once
+//! warmed up. Not timed: bounded by a number of cycles.
+
+use std::sync::Arc;
+
+use chatcore::protocol::Command;
+use chatcore_testkit::{Probe, TestServer};
+
+/// Anonymous resident memory of this process (the server runs in it), in KiB.
+fn rss_anon_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("RssAnon")
+}
+
+/// Cycles `from..to` on `lanes` concurrent connections: user `u{i % 2000}` connects, joins
+/// `r{i % 400}`, leaves it and disconnects.
+async fn cycles(server: &Arc<TestServer>, from: usize, to: usize, lanes: usize) {
+    let mut tasks = Vec::new();
+    for lane in 0..lanes {
+        let server = Arc::clone(server);
+        tasks.push(tokio::spawn(async move {
+            for i in (from + lane..to).step_by(lanes) {
+                let mut p = Probe::guest(&server, &format!("u{}", i % 2000)).await;
+                let room = format!("r{}", i % 400);
+                p.join(&room).await;
+                let id = p.request(Command::Leave { room }).await;
+                p.reply(id).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("lane");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_leave_cycles_leave_memory_flat_after_warm_up() {
+    let server = Arc::new(TestServer::start().await);
+    cycles(&server, 0, 4_000, 40).await;
+    let before = rss_anon_kib();
+    let n = 16_000;
+    cycles(&server, 4_000, 4_000 + n, 40).await;
+    let after = rss_anon_kib();
+    let per_cycle = after.saturating_sub(before) as f64 * 1024.0 / n as f64;
+    eprintln!(
+        "RssAnon {before} KiB -> {after} KiB over {n} join/leave cycles: {per_cycle:.1} B/cycle"
+    );
+    assert!(per_cycle < 16.0, "{per_cycle:.1} bytes per cycle");
+}

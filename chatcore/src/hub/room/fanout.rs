@@ -1,0 +1,55 @@
+//! Fan-out: one shared frame queued to every local member of a room, under the room lock.
+
+use std::sync::Arc;
+
+use super::{Room, RoomState};
+use crate::hub::queue::Offer;
+use crate::protocol::Frame;
+
+impl Room {
+    /// Queues one shared message frame to every local member that is not behind. A member
+    /// whose queue (or joining buffer) cannot take it falls behind instead of being cut off:
+    /// it is caught up from the store as it reads (`catchup.rs`), and only a member that stops
+    /// reading altogether is closed as a slow consumer.
+    pub(super) fn fan_out_message(
+        self: &Arc<Self>,
+        st: &mut RoomState,
+        frame: &Arc<Frame>,
+        seq: u64,
+    ) {
+        let capacity = self.ctx.queue_capacity;
+        for (id, member) in st.members.iter_mut() {
+            if member.behind.is_some() {
+                continue;
+            }
+            match &mut member.joining {
+                Some(buffer) if buffer.len() < capacity => buffer.push(Arc::clone(frame)),
+                // Caught up once its `joined` frame is queued (`activate`).
+                Some(_) => member.behind = Some(seq - 1),
+                None => {
+                    if member.queue.offer(Arc::clone(frame)) == Offer::Full {
+                        member.behind = Some(seq - 1);
+                        self.spawn_catch_up(*id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues one shared presence frame (`user_joined`/`user_left`) to every local member.
+    /// Joining members buffer it, bounded like the queue itself; like a full queue, a full
+    /// buffer drops it (presence is ephemeral, `who` tells the truth).
+    pub(super) fn fan_out(&self, st: &mut RoomState, frame: &Arc<Frame>) {
+        for member in st.members.values_mut() {
+            match &mut member.joining {
+                None => {
+                    member.queue.push(Arc::clone(frame));
+                }
+                Some(buffer) if buffer.len() < self.ctx.queue_capacity => {
+                    buffer.push(Arc::clone(frame))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+}
