@@ -47,6 +47,14 @@ async fn loads_an_in_process_chatcore_server() {
     assert_eq!(summary.errors, 0, "{}", summary.table());
     assert_eq!(summary.disconnects, 0, "{}", summary.table());
     assert!(summary.latency_us.count > 0);
+    // Every member of a room (10) gets every acknowledged message exactly once: no loss and
+    // no duplicate hides in a ratio.
+    assert_eq!(
+        summary.deliveries_total,
+        summary.acks_total * 10,
+        "{}",
+        summary.table()
+    );
 
     let _ = server.shutdown().await;
 }

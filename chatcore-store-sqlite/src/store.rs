@@ -663,9 +663,61 @@ mod tests {
         assert_eq!(seqs, [1, 2, 3, 4]);
     }
 
-    // Multi-threaded: the spawned create_room must reach the queue while the test thread
-    // sleeps.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    /// The row of message `id` as another connection sees it: committed, or nothing.
+    fn committed_body(raw: &Connection, id: &str) -> Option<String> {
+        raw.query_row("SELECT body FROM messages WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .ok()
+    }
+
+    /// An append resolves only once its commit is visible to another connection, under
+    /// both `synchronous` settings, read back from a connection opened the way the writer's
+    /// is; while the writer is held, the append neither resolves nor shows.
+    #[tokio::test]
+    async fn an_append_resolves_only_after_its_commit() {
+        use crate::config::Synchronous;
+        for (sync, pragma) in [(Synchronous::Normal, 1), (Synchronous::Full, 2)] {
+            let f = Fixture::with(|c| c.with_synchronous(sync));
+            let config = SqliteConfig::new(f.path()).with_synchronous(sync);
+            let writer = schema::open_writer(&config).expect("writer connection");
+            let read: i64 = writer
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .expect("pragma");
+            assert_eq!(read, pragma, "{sync:?}");
+            drop(writer);
+            room(&f.store, "r").await;
+            let raw = f.raw();
+            let held = msg("r", "held");
+            let held_id = held.id.clone();
+            let mut pending = f.gate.held(|| {
+                let mut pending = f.store.append(held);
+                let waker = std::task::Waker::noop();
+                let polled = pending
+                    .as_mut()
+                    .poll(&mut std::task::Context::from_waker(waker));
+                assert!(polled.is_pending(), "resolved while the writer was held");
+                assert_eq!(committed_body(&raw, &held_id), None, "committed while held");
+                pending
+            });
+            let appended = (&mut pending).await.expect("append");
+            assert_eq!(committed_body(&raw, &held_id).as_deref(), Some("held"));
+            assert_eq!(appended.message.seq, 1);
+            for i in 0..50 {
+                let m = msg("r", &format!("m{i}"));
+                let id = m.id.clone();
+                let appended = f.store.append(m).await.expect("append");
+                assert_eq!(
+                    committed_body(&raw, &id),
+                    Some(format!("m{i}")),
+                    "seq {} resolved before its commit",
+                    appended.message.seq
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn room_created_in_a_failed_batch_is_forgotten() {
         let f = Fixture::new();
         f.raw()
@@ -678,25 +730,26 @@ mod tests {
         // exists afterwards; what matters is that the writer's caches agree with the file.
         let store = f.store.clone();
         let (create, ok, boom) = f.gate.held(|| {
-            let s = store.clone();
-            let create = tokio::spawn(async move {
-                s.create_room(NewRoom {
-                    name: "r".into(),
-                    kind: RoomKind::Public,
-                    creator: "ann".into(),
-                    created: 1,
-                })
-                .await
+            let mut create = store.create_room(NewRoom {
+                name: "r".into(),
+                kind: RoomKind::Public,
+                creator: "ann".into(),
+                created: 1,
             });
-            // Give the spawned task time to queue the create before the appends.
-            std::thread::sleep(std::time::Duration::from_millis(100));
+            // One poll runs create_room up to its wait for the reply: the create is in the
+            // writer's queue, ahead of the appends, with no sleep to order them.
+            let waker = std::task::Waker::noop();
+            let polled = create
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(waker));
+            assert!(polled.is_pending(), "the writer is held");
             (
                 create,
                 store.append(msg("r", "fine")),
                 store.append(msg("r", "boom")),
             )
         });
-        create.await.expect("task").expect("create");
+        create.await.expect("create");
         assert_eq!(ok.await.expect("fine").message.seq, 1);
         assert!(boom.await.is_err());
         assert_eq!(

@@ -11,7 +11,10 @@
 //! - tokens ([`token`], [`jwt`], [`b64url`] to forge one by hand);
 //! - HTTP calls on hyper-util's client ([`http`], [`get`], [`get_as`]);
 //! - [`Proxy`], a TCP proxy that cuts connections or swallows what the server sends;
-//! - [`FlakyBus`], a local bus whose readiness can be switched off;
+//! - [`FlakyBus`], a local bus whose readiness can be switched off, and which under a
+//!   seeded [`BusChaos`] drops, duplicates, delays, reorders and partitions;
+//!   [`FlakyStore`], a store that fails and recovers; [`SimRng`], the seeded generator both
+//!   simulations and their fault plans draw from;
 //! - [`ChatServerProcess`] and [`PrivateRedis`]: real `chat-server` and `redis-server`
 //!   processes;
 //! - with feature `browser`, the `browser` module: headless Chromium on chromiumoxide;
@@ -34,18 +37,22 @@
 #[cfg(feature = "browser")]
 pub mod browser;
 mod bus;
+mod chaos;
 pub mod error;
 mod events;
 mod http;
 mod probe;
 mod process;
 mod proxy;
+mod rng;
 mod server;
 mod session;
+mod store;
 mod token;
 mod wait;
 
 pub use bus::FlakyBus;
+pub use chaos::{BusChaos, BusFaults, Fate};
 pub use chatcore::testing::fixtures;
 pub use error::Error;
 pub use events::{error_code, reply_id, send, seqs};
@@ -53,7 +60,9 @@ pub use http::{HttpResponse, get, get_as, http, try_get, try_http};
 pub use probe::{Probe, Ws, open, refusal, still_serves};
 pub use process::{ChatServerProcess, PrivateRedis, free_port, unique_name};
 pub use proxy::Proxy;
+pub use rng::SimRng;
 pub use server::{TestServer, ws_config};
 pub use session::{SessionProbe, memory_hub};
+pub use store::FlakyStore;
 pub use token::{SECRET, b64url, jwt, token};
 pub use wait::{BOUND, eventually, services_required, within};

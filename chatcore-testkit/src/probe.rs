@@ -188,17 +188,70 @@ impl Probe {
         self.join_after(room, None).await
     }
 
-    /// Joins a room resuming after `resume_after`; panics unless it is joined.
+    /// Joins a room resuming after `resume_after`; panics unless it is joined, and panics on
+    /// any message of the room that arrives before `joined` (live messages must follow it;
+    /// an earlier one is a race at the resume seam, often a duplicate of the history).
     pub async fn join_after(&mut self, room: &str, resume_after: Option<u64>) -> Event {
         let join = Command::Join {
             room: room.into(),
             resume_after,
         };
         let id = self.request(join).await;
-        match self.reply(id).await {
+        let reply = self
+            .until(|ev| {
+                if let Event::Message(m) = &ev {
+                    assert!(
+                        m.room != room,
+                        "join {room}: seq {} arrived before joined",
+                        m.seq
+                    );
+                }
+                (reply_id(&ev) == Some(id)).then_some(ev)
+            })
+            .await;
+        match reply {
             joined @ Event::Joined { .. } => joined,
             other => panic!("join {room} failed: {other:?}"),
         }
+    }
+
+    /// Message events of `room` until `n` have arrived, then a ping round trip that proves
+    /// nothing more of the room was sent: panics on a seq that does not rise (a duplicate)
+    /// and on any message after the `n`th (a trailing duplicate).
+    pub async fn messages(&mut self, room: &str, n: usize) -> Vec<ChatMessage> {
+        let mut got: Vec<ChatMessage> = Vec::new();
+        while got.len() < n {
+            let m = self
+                .until(|ev| match ev {
+                    Event::Message(m) if m.room == room => Some(m),
+                    _ => None,
+                })
+                .await;
+            if let Some(last) = got.last() {
+                assert!(
+                    m.seq > last.seq,
+                    "{room}: seq {} after seq {} (a duplicate or out of order)",
+                    m.seq,
+                    last.seq
+                );
+            }
+            got.push(m);
+        }
+        self.quiet(room, n).await;
+        got
+    }
+
+    /// A ping round trip: panics if a message of `room` arrived before the pong (`n` is how
+    /// many the caller expected, for the message).
+    pub async fn quiet(&mut self, room: &str, n: usize) {
+        let id = self.request(Command::Ping {}).await;
+        self.until(|ev| match ev {
+            Event::Message(m) if m.room == room => {
+                panic!("{room}: seq {} arrived after the {n} expected", m.seq)
+            }
+            ev => (reply_id(&ev) == Some(id)).then_some(()),
+        })
+        .await;
     }
 
     /// Sends a message and returns its seq once acknowledged.

@@ -92,7 +92,10 @@ impl SessionProbe {
         self.join_from(room, None).await
     }
 
-    /// Joins a room resuming after `resume_after`; panics unless it is joined.
+    /// Joins a room resuming after `resume_after`; panics unless it is joined, and panics on
+    /// any message of the room that arrives before `joined` (the seam promises that live
+    /// messages follow it, so an earlier one is a race at the seam, often a duplicate of the
+    /// joined history).
     pub async fn join_from(&mut self, room: &str, resume_after: Option<u64>) -> Event {
         let id = self
             .request(Command::Join {
@@ -100,9 +103,20 @@ impl SessionProbe {
                 resume_after,
             })
             .await;
-        let e = self.reply(id).await;
-        assert!(matches!(e, Event::Joined { .. }), "join {room}: {e:?}");
-        e
+        loop {
+            let e = self.event().await;
+            if let Event::Message(m) = &e {
+                assert!(
+                    m.room != room,
+                    "join {room}: seq {} arrived before joined",
+                    m.seq
+                );
+            }
+            if reply_id(&e) == Some(id) {
+                assert!(matches!(e, Event::Joined { .. }), "join {room}: {e:?}");
+                return e;
+            }
+        }
     }
 
     /// Sends and returns the acked seq.
@@ -134,17 +148,44 @@ impl SessionProbe {
         }
     }
 
-    /// Message events of `room` until `n` have arrived.
+    /// Message events of `room` until `n` have arrived, then a ping round trip that proves
+    /// nothing more of the room was queued: panics on a seq that does not rise (a
+    /// duplicate) and on any message after the `n`th (a trailing duplicate, or one more than
+    /// the caller sent).
     pub async fn messages(&mut self, room: &str, n: usize) -> Vec<Message> {
-        let mut got = Vec::new();
+        let mut got: Vec<Message> = Vec::new();
         while got.len() < n {
             if let Event::Message(m) = self.event().await {
                 if m.room == room {
+                    if let Some(last) = got.last() {
+                        assert!(
+                            m.seq > last.seq,
+                            "{room}: seq {} after seq {} (a duplicate or out of order)",
+                            m.seq,
+                            last.seq
+                        );
+                    }
                     got.push(m);
                 }
             }
         }
+        self.quiet(room, n).await;
         got
+    }
+
+    /// A ping round trip: panics if a message of `room` was queued before the pong (`n` is
+    /// how many the caller expected, for the message).
+    pub async fn quiet(&mut self, room: &str, n: usize) {
+        let id = self.request(Command::Ping {}).await;
+        loop {
+            match self.event().await {
+                Event::Message(m) if m.room == room => {
+                    panic!("{room}: seq {} arrived after the {n} expected", m.seq)
+                }
+                e if reply_id(&e) == Some(id) => return,
+                _ => {}
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use chatcore::testing::{LocalBusFactory, MemoryStoreFactory};
 
 mod store {
-    chatcore::store_contract_tests!(super::MemoryStoreFactory);
+    chatcore::store_contract_tests!(volatile: super::MemoryStoreFactory);
 }
 
 mod bus {

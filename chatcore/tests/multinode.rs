@@ -258,13 +258,27 @@ async fn a_dead_nodes_users_leave_presence_within_the_lease() {
     }
     // Node b dies without a word: no leave, no more renewals.
     kill_b.store(true, Ordering::Relaxed);
+    let died = std::time::Instant::now();
     let e = ann.until(|e| matches!(e, Event::UserLeft { .. })).await;
+    let took = died.elapsed();
     assert_eq!(
         e,
         Event::UserLeft {
             room: "r".into(),
             user: "bob".into()
         }
+    );
+    // The lease (300 ms) minus at most one heartbeat (50 ms) since the last renewal, plus at
+    // most one sweep (50 ms): bob leaves between 250 and 350 ms after node b died. The upper
+    // bound is generous for a busy machine, but ties the leave to the lease, not to the
+    // probe's 10 s patience.
+    assert!(
+        took >= Duration::from_millis(240),
+        "bob left {took:?} after node b died, before the lease ran out"
+    );
+    assert!(
+        took <= Duration::from_secs(2),
+        "bob left {took:?} after node b died"
     );
     drop(bob);
 }

@@ -172,14 +172,19 @@ async fn resume_under_concurrent_sends_has_no_gap_or_duplicate_at_the_seam() {
 /// A scripted schedule of sends, disconnects and resumes.
 #[derive(Debug, Clone)]
 enum Step {
+    /// Sends, each awaiting its ack.
     Send(u8),
+    /// Sends without waiting: their commits and fan-out are still in flight at the next
+    /// step, so a resume lands while messages are committed but not yet delivered.
+    InFlight(u8),
     Drop,
     Resume,
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        4 => (1u8..6).prop_map(Step::Send),
+        3 => (1u8..6).prop_map(Step::Send),
+        3 => (1u8..6).prop_map(Step::InFlight),
         1 => Just(Step::Drop),
         1 => Just(Step::Resume),
     ]
@@ -207,6 +212,12 @@ async fn run_schedule(steps: Vec<Step>) -> (Vec<u64>, u64) {
             Step::Send(n) => {
                 for _ in 0..n {
                     sender.send("r", "x").await;
+                    sent += 1;
+                }
+            }
+            Step::InFlight(n) => {
+                for _ in 0..n {
+                    sender.send_nowait("r", "x", None).await;
                     sent += 1;
                 }
             }

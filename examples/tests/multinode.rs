@@ -27,6 +27,7 @@ mod multinode {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
+    use chatcore::protocol::Codec;
     use chatcore::protocol::Message;
     use chatcore::testing::service_url;
     use chatcore_client::{
@@ -34,7 +35,7 @@ mod multinode {
     };
     use chatcore_store_postgres::{PostgresConfig, PostgresStore};
     use chatcore_testkit::{
-        ChatServerProcess, HttpResponse, PrivateRedis, get, try_get, unique_name,
+        ChatServerProcess, HttpResponse, PrivateRedis, Probe, get, open, try_get, unique_name,
     };
     use tokio::net::{TcpListener, TcpStream};
     use tokio::process::Command;
@@ -474,9 +475,11 @@ mod multinode {
         cluster.finish().await;
     }
 
-    /// Messages flow from both nodes while Redis is killed and restarted: afterwards every
-    /// client has every acknowledged message exactly once, in order. Meanwhile `/ready`
-    /// says the bus is down.
+    /// Messages flow from both nodes while Redis is killed and restarted: sends go on being
+    /// acked while it is down, and afterwards every client has every acknowledged message
+    /// exactly once, in order; two of them read raw WebSocket frames, so nothing on the
+    /// client side can hide a duplicate or a gap. Meanwhile `/ready` says the bus is down,
+    /// and the metrics show the reconnect, the suspected gap and the repair.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn redis_restart_while_messages_flow_loses_nothing() {
         let Some((_, pg)) = Cluster::services() else {
@@ -485,18 +488,28 @@ mod multinode {
         let mut redis = PrivateRedis::start().await.expect("a private redis-server");
         let cluster = Cluster::start("restart", 2, redis.url(), pg).await;
         let (n1, n2) = (cluster.node("n1"), cluster.node("n2"));
+        // Senders on chatcore-client; receivers on raw WebSocket frames, so no client-side
+        // de-duplication or gap filling can hide what the server sent.
         let mut clients = Vec::new();
-        for (node, user) in [(n1, "ann"), (n1, "amy"), (n2, "bob"), (n2, "ben")] {
+        for (node, user) in [(n1, "ann"), (n2, "bob")] {
             let (c, inbox) = client(&node.url(), user).await;
             c.join("flow").await.expect("join");
             clients.push((user, c, inbox));
         }
-        // ann (n1) and bob (n2) send every 20 ms until told to stop.
+        let mut receivers = Vec::new();
+        for (node, user) in [(n1, "amy"), (n2, "ben")] {
+            let url = format!("ws://{}/ws?user={user}", node.addr);
+            let ws = open(&url, None, &[]).await.expect("websocket");
+            let mut probe = Probe::from_ws(ws, Codec::Json).await;
+            probe.join("flow").await;
+            receivers.push((user, probe));
+        }
+        // ann (n1) and bob (n2) send every 20 ms until told to stop, noting when each ack came.
         let stop = Arc::new(tokio::sync::Notify::new());
-        let senders: Vec<_> = [0, 2]
-            .into_iter()
-            .map(|i| {
-                let (user, c) = (clients[i].0, clients[i].1.clone());
+        let senders: Vec<_> = clients
+            .iter()
+            .map(|(user, c, _)| {
+                let (user, c) = (*user, c.clone());
                 let stop = Arc::clone(&stop);
                 tokio::spawn(async move {
                     let mut acks = Vec::new();
@@ -508,7 +521,7 @@ mod multinode {
                             () = tokio::time::sleep(Duration::from_millis(20)) => {}
                         }
                         let ack = c.send("flow", format!("{user} #{k}")).await.expect("send");
-                        acks.push((ack.seq, ack.msg_id));
+                        acks.push((ack.seq, ack.msg_id, Instant::now()));
                     }
                     acks
                 })
@@ -517,12 +530,14 @@ mod multinode {
         tokio::time::sleep(Duration::from_millis(300)).await;
 
         redis.stop().await;
+        let down = Instant::now();
         wait_until!(PATIENCE, "/ready to report the bus down", {
             try_get(n1.addr, "/ready")
                 .await
                 .is_ok_and(|r| r.status == 503 && r.body.contains("bus"))
         });
         tokio::time::sleep(Duration::from_millis(500)).await; // messages flow without Redis
+        let up = Instant::now();
         redis.restart().await.expect("restart redis-server");
         wait_until!(PATIENCE, "both nodes ready again", {
             ready(n1.addr).await && ready(n2.addr).await
@@ -531,8 +546,15 @@ mod multinode {
         stop.notify_waiters();
 
         let mut expected = BTreeMap::new();
-        for sender in senders {
-            for (seq, id) in sender.await.expect("sender") {
+        for (sender, (user, _, _)) in senders.into_iter().zip(&clients) {
+            let acks = sender.await.expect("sender");
+            // The store, not the bus, acknowledges: sends go on being acked while Redis is down.
+            let during = acks
+                .iter()
+                .filter(|(_, _, at)| (down..up).contains(at))
+                .count();
+            assert!(during > 0, "{user}: no ack while Redis was down");
+            for (seq, id, _) in acks {
                 expected.insert(seq, id);
             }
         }
@@ -542,31 +564,68 @@ mod multinode {
             expected.keys().copied().collect::<Vec<_>>(),
             (1..=total as u64).collect::<Vec<_>>()
         );
-        for (_, _, inbox) in &clients {
-            settle(|| inbox.messages("flow").len() >= total).await;
+        // Every raw frame: each message once, in order, and nothing after the last (a ping
+        // round trip); the server never closed these connections.
+        for (user, probe) in &mut receivers {
+            let seen = probe.messages("flow", total).await;
+            assert_exactly_once_in_order(user, &seen, &expected);
         }
         for (user, _, inbox) in &clients {
-            println!(
-                "{user}: {} of {total} messages",
-                inbox.messages("flow").len()
-            );
+            settle(|| inbox.messages("flow").len() >= total).await;
+            assert_exactly_once_in_order(user, &inbox.messages("flow"), &expected);
         }
+        // Each node lost the other's messages on the bus while it was down and learned of
+        // it: the Redis client reconnected and suspected a gap, and whatever one node's bus
+        // dropped the other read from the store.
+        let mut dropped = Vec::new();
+        let mut repaired = Vec::new();
         for node in [n1, n2] {
             let metrics = get(node.addr, "/metrics").await.body;
-            let lines: Vec<&str> = metrics
-                .lines()
-                .filter(|l| {
-                    !l.starts_with('#')
-                        && (l.contains("redis") || l.contains("gap") || l.contains("bus"))
-                })
-                .collect();
-            println!("{}: {lines:?}", node.id);
+            let value = |name: &str| metric(&metrics, name);
+            println!(
+                "{}: reconnects {}, gaps suspected {}, dropped {}, gaps repaired {}, heads \
+                 re-announced {}",
+                node.id,
+                value("chatcore_redis_reconnects_total"),
+                value("chatcore_redis_gaps_suspected_total"),
+                value("chatcore_redis_dropped_total"),
+                value("chatcore_gaps_repaired_total"),
+                value("chatcore_redis_heads_reannounced_total"),
+            );
+            assert!(
+                value("chatcore_redis_reconnects_total") >= 1.0,
+                "{}",
+                node.id
+            );
+            assert!(
+                value("chatcore_redis_gaps_suspected_total") >= 1.0,
+                "{}",
+                node.id
+            );
+            dropped.push(value("chatcore_redis_dropped_total"));
+            repaired.push(value("chatcore_gaps_repaired_total"));
         }
-        for (user, _, inbox) in &clients {
-            assert_exactly_once_in_order(user, &inbox.messages("flow"), &expected);
+        for (i, j) in [(0, 1), (1, 0)] {
+            if dropped[i] > 0.0 {
+                assert!(
+                    repaired[j] > 0.0,
+                    "node {} dropped {} events, node {} repaired nothing",
+                    i + 1,
+                    dropped[i],
+                    j + 1
+                );
+            }
         }
         cluster.finish().await;
         redis.stop().await;
+    }
+
+    /// The value of an unlabelled metric in a Prometheus text body (0 when absent).
+    fn metric(body: &str, name: &str) -> f64 {
+        body.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     /// A load balancer in miniature: each connection goes to the first backend that accepts

@@ -271,10 +271,19 @@ async fn a_lagging_reader_counts_losses() {
         a.publish(message("r", i));
     }
     a.close().await.expect("close"); // batches of 64 land in b's 16-slot buffer at once
+    // Every message is either delivered or counted lost: read until the two add up, so no
+    // quiet period has to be guessed.
     let mut delivered = 0;
-    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), b_rx.recv()).await {
-        delivered += 1;
-    }
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while b.stats().lagged + delivered < 100 {
+            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(5), b_rx.recv()).await {
+                delivered += 1;
+            }
+        }
+    })
+    .await
+    .expect("every message delivered or counted lost");
+    assert!(b_rx.try_recv().is_err(), "nothing beyond the 100 sent");
     let stats = b.stats();
     assert!(stats.lagged > 0, "{stats:?}");
     assert_eq!(stats.lagged + delivered, 100, "{stats:?}");

@@ -181,6 +181,8 @@ impl Client {
             .await
     }
 
+    /// Joins `room` and returns the reply; panics on a message of the room before it (live
+    /// messages must follow `joined`: an earlier one is a race at the seam).
     pub async fn join(&mut self, room: &str) -> Event {
         let id = self
             .request(Command::Join {
@@ -188,7 +190,17 @@ impl Client {
                 resume_after: None,
             })
             .await;
-        self.reply(id).await
+        self.until(|e| {
+            if let Event::Message(m) = &e {
+                assert!(
+                    m.room != room,
+                    "join {room}: seq {} arrived before joined",
+                    m.seq
+                );
+            }
+            (reply_id(&e) == Some(id)).then_some(e)
+        })
+        .await
     }
 
     pub async fn say(&mut self, room: &str, text: &str) -> Event {

@@ -107,14 +107,22 @@ async fn on_invite(core: &Core, user: &str, room: &str) {
     }
 }
 
-/// Checks every room with local members against the store (after a bus outage).
+/// Checks every room with local members against the store (after a bus outage), and tells
+/// the other nodes the store's head: what this node published while its link was down never
+/// reached them, and nodes that stayed connected get no gap warning of their own.
 async fn resync(core: &Core) {
     for room in core.loaded_rooms() {
         if room.local_members() == 0 {
             continue;
         }
         match core.store.last_seq(&room.name).await {
-            Ok(seq) => room.on_head(seq),
+            Ok(seq) => {
+                room.on_head(seq);
+                core.bus.publish(BusEvent::Head {
+                    room: room.name.clone(),
+                    seq,
+                });
+            }
             Err(e) => tracing::warn!(room = %room.name, error = %e, "resync failed"),
         }
     }
@@ -131,7 +139,9 @@ fn announce_heads(core: &Core) {
     }
 }
 
-/// Renews this node's presence lease in every room with local members.
+/// Renews this node's presence lease in every room with local members, and repeats the
+/// room's head there: the one `Head` sent after a burst can be lost on the bus like the
+/// burst's last message, and then nobody would learn of that message until the next one.
 fn publish_rosters(core: &Core) {
     let lease_ms = core.limits.presence_lease.as_millis() as u64;
     for room in core.loaded_rooms() {
@@ -141,6 +151,10 @@ fn publish_rosters(core: &Core) {
                 users: room.local_users(),
                 version: core.next_presence_version(),
                 lease_ms,
+            });
+            core.bus.publish(BusEvent::Head {
+                room: room.name.clone(),
+                seq: room.head(),
             });
         }
     }

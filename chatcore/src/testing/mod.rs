@@ -26,7 +26,8 @@ pub trait StoreFactory: Send + Sync + 'static {
     /// A store on fresh, empty data (each factory owns its own database or schema).
     async fn open(&self) -> Arc<dyn Store>;
     /// The same data opened again after the test closed the previous store; `None` when the
-    /// backend is not durable (durability cases are then skipped).
+    /// backend is not durable. A durable backend's suite fails on `None`; a volatile one
+    /// generates no durability case (`store_contract_tests!(volatile: …)`).
     async fn reopen(&self) -> Option<Arc<dyn Store>>;
 }
 
@@ -85,9 +86,24 @@ impl BusFactory for LocalBusFactory {
 }
 
 /// Generates one `#[tokio::test]` per [`Store`] contract case. See the [module docs](self).
+///
+/// A store that keeps nothing across a reopen (the memory store) says so with
+/// `store_contract_tests!(volatile: factory)`: its run then has no durability case at all,
+/// rather than one that passes without checking anything.
 #[macro_export]
 macro_rules! store_contract_tests {
+    (volatile: $factory:expr) => {
+        $crate::__store_cases!($factory;);
+    };
     ($factory:expr) => {
+        $crate::__store_cases!($factory; durable_across_reopen,);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_cases {
+    ($factory:expr; $($extra:ident,)*) => {
         $crate::__contract_cases!(store, $factory;
             append_assigns_gapless_seq_per_room,
             append_to_unknown_room_fails,
@@ -107,7 +123,7 @@ macro_rules! store_contract_tests {
             search_survives_hostile_queries,
             read_positions_never_move_back,
             close_commits_queued_appends,
-            durable_across_reopen,
+            $($extra,)*
         );
         $crate::__contract_cases!(stream, $factory;
             heads_list_every_room,
