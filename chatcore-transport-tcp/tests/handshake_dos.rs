@@ -20,7 +20,10 @@ fn peer(n: u8) -> IpAddr {
 async fn a_real_client_gets_in(server: &TestServer) {
     let mut ann = Client::guest(server, "ann", Codec::Json).await;
     ann.join("lobby").await;
-    assert!(matches!(ann.say("lobby", "still here").await, Event::Ack { .. }));
+    assert!(matches!(
+        ann.say("lobby", "still here").await,
+        Event::Ack { .. }
+    ));
 }
 
 /// 2,000 sockets from one peer: closed at once over the per-IP cap, the rest after the
@@ -34,7 +37,10 @@ async fn one_peer_with_two_thousand_half_open_sockets_locks_no_one_out() {
     let mut all = half_open(server.addr, peer(1), 1000, b"").await;
     all.extend(half_open(server.addr, peer(1), 1000, &[0, 0, 0, 40, b'{']).await);
     a_real_client_gets_in(&server).await;
-    assert_eq!(still_open_after(all, Duration::from_secs(2) + BOUND).await, 0);
+    assert_eq!(
+        still_open_after(all, Duration::from_secs(2) + BOUND).await,
+        0
+    );
 }
 
 /// 2,000 half-open sockets from 40 peers under a total cap that admits them all: all held,
@@ -51,5 +57,8 @@ async fn two_thousand_held_handshakes_close_after_the_timeout() {
         held.extend(half_open(server.addr, peer(10 + n), 50, b"").await);
     }
     a_real_client_gets_in(&server).await;
-    assert_eq!(still_open_after(held, Duration::from_secs(2) + BOUND).await, 0);
+    assert_eq!(
+        still_open_after(held, Duration::from_secs(2) + BOUND).await,
+        0
+    );
 }

@@ -103,6 +103,29 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_FRAMES_PER_SECOND", default_value_t = 30)]
     pub frames_per_second: u32,
 
+    /// The URLs people open to reach this server (`https://chat.example.com`), comma
+    /// separated. The server answers only to loopback names, IP addresses and the host names
+    /// of these URLs: any other `Host` is refused (HTTP 421), so a web page cannot point a
+    /// name of its own at the server (DNS rebinding) and use it in a visitor's name.
+    #[arg(
+        long,
+        env = "CHATCORE_PUBLIC_URL",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub public_url: Vec<String>,
+
+    /// Seconds a connection may take to finish its TLS handshake and each HTTP request head
+    /// (and, over --tcp-listen, its hello); slower or silent connections are closed. Each peer
+    /// IP may have 64 unfinished handshakes, the server 1,024.
+    #[arg(
+        long,
+        env = "CHATCORE_HANDSHAKE_TIMEOUT",
+        default_value_t = 10,
+        value_name = "SECS"
+    )]
+    pub handshake_timeout: u64,
+
     /// PEM file of the certificate chain (the server's certificate first) to serve HTTPS and
     /// `wss://` with; needs --tls-key. Without both, the server speaks plain HTTP (put a
     /// TLS-terminating proxy in front of it for anything but loopback).
@@ -173,6 +196,8 @@ mod tests {
             "CHATCORE_MAX_CONNECTIONS",
             "CHATCORE_FRAMES_PER_SECOND",
             "CHATCORE_TLS_CERT",
+            "CHATCORE_PUBLIC_URL",
+            "CHATCORE_HANDSHAKE_TIMEOUT",
             "CHATCORE_TLS_KEY",
             "CHATCORE_LOG",
             "CHATCORE_LOG_FORMAT",

@@ -16,6 +16,7 @@ use crate::cli::ServerArgs;
 use crate::error::{Result, StartupError};
 use crate::tcp::TcpListening;
 use crate::tls::{self, ServerTls};
+use crate::{fds, public_url};
 
 /// Everything the flags decided, validated: building it is where configuration errors show
 /// up, before a port is bound or a database is touched.
@@ -67,6 +68,11 @@ impl ServerPlan {
             .with_max_text_bytes(args.max_message_bytes)
             .map_err(|e| config_error("--max-message-bytes", e))?;
         let ws = ws_config(&limits)?
+            .with_allowed_hosts(public_url::hosts(&args.public_url)?)
+            .and_then(|ws| {
+                ws.with_handshake_timeout(std::time::Duration::from_secs(args.handshake_timeout))
+            })
+            .map_err(|e| StartupError::Config(format!("--public-url/--handshake-timeout: {e}")))?
             .with_max_connections(args.max_connections)
             .and_then(|ws| {
                 let burst = args.frames_per_second.max(100);
@@ -111,6 +117,7 @@ pub fn ws_config(limits: &Limits) -> Result<WsConfig> {
 /// Binds, opens the store and the bus, builds the hub, prints the URL to open, and serves
 /// until `shutdown` resolves; then drains and closes everything.
 pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
+    check_open_files(&plan);
     let listener = TcpListener::bind(plan.listen)
         .await
         .map_err(|source| StartupError::Listen {
@@ -170,6 +177,29 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
         tcp.drain().await;
     }
     served
+}
+
+/// Raises the open-file limit and warns when the connections of the plan do not fit in it.
+fn check_open_files(plan: &ServerPlan) {
+    let limit = match fds::raise() {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot raise the open-file limit");
+            return;
+        }
+    };
+    if limit.before != limit.now {
+        tracing::info!(from = ?limit.before, to = ?limit.now, "raised the open-file limit");
+    }
+    let mut connections = vec![plan.ws.max_connections()];
+    let mut handshakes = vec![plan.ws.handshake_limit().total()];
+    if plan.tcp_listen.is_some() {
+        connections.push(plan.tcp.max_connections());
+        handshakes.push(plan.tcp.handshake_limit().total());
+    }
+    if let Some(warning) = fds::shortfall(limit, fds::needed(&connections, &handshakes)) {
+        tracing::warn!("{warning}");
+    }
 }
 
 /// Opens the store and builds the hub the plan describes.
