@@ -188,6 +188,13 @@ async fn tokens_are_issued_only_while_guests_are_allowed() {
     )
     .await;
     assert_eq!((r.status, r.error_code().as_str()), (403, "forbidden"));
+    // The guest token is no credential on the guests-off server with the same secret.
+    let (status, body) =
+        refusal(open(&closed.ws_url(&format!("?token={issued}")), None, &[]).await);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("guest"), "{body}");
+    let r = get_as(closed.addr, "/api/rooms/general/messages", &issued).await;
+    assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"));
     // Guests without a signing secret: nothing to sign with.
     let guests = TestServer::start().await;
     let r = http(
