@@ -9,14 +9,19 @@ use chatcore::{ErrorCode, Hub, Limits};
 use chatcore_testkit::SessionProbe;
 
 /// One room as stored: name, kind, last seq, members with roles, messages (seq, sender, text).
-type RoomState = (String, RoomKind, u64, Vec<String>, Vec<(u64, String, String)>);
+type RoomState = (
+    String,
+    RoomKind,
+    u64,
+    Vec<String>,
+    Vec<(u64, String, String)>,
+);
 
 /// What the store and the hub's memory hold, as far as any command could change it.
 #[derive(Debug, PartialEq)]
 struct Snapshot {
     /// Every room: name, kind, last seq, members with roles, and its messages.
     rooms: Vec<RoomState>,
-    )>,
     /// Rooms loaded in memory and sessions connected.
     loaded_rooms: u64,
     sessions: u64,
