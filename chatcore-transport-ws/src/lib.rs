@@ -145,12 +145,14 @@ mod config;
 mod connection;
 mod error;
 mod handshake;
+mod headers;
 mod host;
 mod http;
 mod metrics;
 mod origin;
 mod server;
 mod shared;
+mod strict_query;
 #[cfg(feature = "tls")]
 mod tls;
 

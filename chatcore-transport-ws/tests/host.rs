@@ -71,3 +71,36 @@ async fn configured_public_names_are_answered() {
     let (status, body) = refusal(open(&server.ws_url("?user=ann"), None, &foreign).await);
     assert_eq!(status, 403, "{body}");
 }
+
+#[tokio::test]
+async fn lossy_query_strings_are_refused() {
+    let server = TestServer::start().await;
+    for query in ["?user=%FF%FE", "?user=a%C0b"] {
+        let (status, body) = refusal(open(&server.ws_url(query), None, &[]).await);
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body.contains("UTF-8"), "{body}");
+    }
+    let r = get(server.addr, "/api/rooms/lobby/messages?before=%FF").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let ok = open(&server.ws_url("?user=g%C3%A9n%C3%A9ral"), None, &[]).await;
+    assert!(ok.is_ok(), "real UTF-8 passes");
+}
+
+#[tokio::test]
+async fn every_response_carries_security_headers() {
+    let server = TestServer::start().await;
+    for path in ["/", "/health", "/api/rooms", "/nope"] {
+        let r = get(server.addr, path).await;
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{path}");
+        assert!(
+            r.header("content-security-policy")
+                .is_some_and(|c| c.contains("frame-ancestors 'none'")),
+            "{path}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! The HTTP surface as one axum [`Router`]: routes, and the tower-http layers around them.
-//! Every request passes the `Host` allow-list ([`host`](crate::host)) first.
+//! Every request passes the `Host` allow-list ([`host`](crate::host)) first, then the strict
+//! UTF-8 check of its query string ([`strict_query`](crate::strict_query)).
 //!
 //! | route | answer |
 //! |---|---|
@@ -31,7 +32,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::shared::Shared;
-use crate::{handshake, host};
+use crate::{handshake, headers, host, strict_query};
 
 /// Builds the router over shared transport state.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -58,6 +59,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/rooms/{room}/messages", get(api::history))
         .route("/api/token", post(api::issue_token))
         .fallback(api::not_found)
+        .layer(middleware::from_fn(strict_query::guard))
+        .layer(middleware::from_fn(headers::add))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&shared),
             host::guard,
