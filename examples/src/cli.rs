@@ -69,6 +69,30 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
+    /// JSON Web Key Set file of an identity provider (`{"keys":[…]}`, as served at its
+    /// `jwks_uri`): tokens it signed (RS256, ES256 or EdDSA) are accepted, without a shared
+    /// secret. Enough to listen on a public address without --jwt-secret. Read at start-up.
+    #[arg(long, env = "CHATCORE_JWKS_FILE", value_name = "FILE")]
+    pub jwks_file: Option<PathBuf>,
+
+    /// Accepted `aud` claims of tokens, comma separated; unset: `aud` is not checked.
+    #[arg(
+        long,
+        env = "CHATCORE_JWT_AUDIENCE",
+        value_delimiter = ',',
+        value_name = "AUD"
+    )]
+    pub jwt_audience: Vec<String>,
+
+    /// Accepted `iss` claims of tokens, comma separated; unset: `iss` is not checked.
+    #[arg(
+        long,
+        env = "CHATCORE_JWT_ISSUER",
+        value_delimiter = ',',
+        value_name = "ISS"
+    )]
+    pub jwt_issuer: Vec<String>,
+
     /// Let guests in: anyone may connect under any free-form name without a password.
     /// Default: on when listening on a loopback address, off otherwise. `--allow-guests=false`
     /// turns it off on loopback too (then --jwt-secret is required).
@@ -197,6 +221,9 @@ mod tests {
             "CHATCORE_FRAMES_PER_SECOND",
             "CHATCORE_TLS_CERT",
             "CHATCORE_PUBLIC_URL",
+            "CHATCORE_JWKS_FILE",
+            "CHATCORE_JWT_AUDIENCE",
+            "CHATCORE_JWT_ISSUER",
             "CHATCORE_HANDSHAKE_TIMEOUT",
             "CHATCORE_TLS_KEY",
             "CHATCORE_LOG",

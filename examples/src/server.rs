@@ -9,7 +9,7 @@ use chatcore_transport_tcp::TcpConfig;
 use chatcore_transport_ws::{Listener, Transport, WsConfig};
 use tokio::net::TcpListener;
 
-use crate::auth::AuthPolicy;
+use crate::auth::{AuthPolicy, TokenProvider};
 use crate::backends::{BusUrl, StoreUrl, default_node_id};
 use crate::bus_metrics::{self, BusMetrics};
 use crate::cli::ServerArgs;
@@ -34,6 +34,9 @@ pub struct ServerPlan {
     pub bus_prefix: String,
     /// Who may connect.
     pub auth: AuthPolicy,
+    /// An identity provider's keys and required claims (`--jwks-file`, `--jwt-audience`,
+    /// `--jwt-issuer`).
+    pub provider: Option<TokenProvider>,
     /// The hub's limits (history on join, message size).
     pub limits: Limits,
     /// The transport's settings (the WebSocket message limit follows the text limit).
@@ -61,7 +64,13 @@ impl ServerPlan {
             Some(tcp) if !tcp.ip().is_loopback() => tcp,
             _ => args.listen,
         };
-        let auth = AuthPolicy::decide(exposed, args.jwt_secret.as_deref(), args.allow_guests)?;
+        let provider = token_provider(args)?;
+        let auth = AuthPolicy::decide(
+            exposed,
+            args.jwt_secret.as_deref(),
+            args.allow_guests,
+            args.jwks_file.is_some(),
+        )?;
         let limits = Limits::default()
             .with_history_on_join(args.history_on_join)
             .map_err(|e| config_error("--history-on-join", e))?
@@ -91,10 +100,27 @@ impl ServerPlan {
             node_id,
             bus_prefix: args.bus_prefix.clone(),
             auth,
+            provider,
             limits,
             tls: ServerTls::from_flags(args.tls_cert.as_deref(), args.tls_key.as_deref())?,
         })
     }
+}
+
+/// The identity provider of the flags: `--jwks-file` read now, so a missing file fails at
+/// start-up; `--jwt-audience`/`--jwt-issuer` also apply to tokens signed with `--jwt-secret`.
+fn token_provider(args: &ServerArgs) -> Result<Option<TokenProvider>> {
+    let jwks = match &args.jwks_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| StartupError::Config(format!("--jwks-file {}: {e}", path.display())))?,
+        None if args.jwt_audience.is_empty() && args.jwt_issuer.is_empty() => return Ok(None),
+        None => String::new(),
+    };
+    Ok(Some(TokenProvider {
+        jwks,
+        audience: args.jwt_audience.clone(),
+        issuer: args.jwt_issuer.clone(),
+    }))
 }
 
 fn config_error(flag: &str, e: chatcore::Error) -> StartupError {
@@ -226,7 +252,7 @@ async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>)> {
     };
     let mut builder = Hub::builder()
         .shared_store(store)
-        .shared_authenticator(plan.auth.authenticator()?)
+        .authenticator(plan.auth.jwt(plan.provider.as_ref())?)
         .limits(plan.limits.clone());
     if let Some(bus) = opened.bus {
         builder = builder.shared_bus(bus);
