@@ -136,7 +136,7 @@
 //! `{"error":{"code":"…","message":"…"}}`, with the codes of WebSocket error frames: 400
 //! (`bad_request`, `bad_cursor`, `invalid`), 401 (`unauthorized`), 403 (`forbidden`), 404
 //! (`unknown_room`, `not_found`), 503 (`unavailable`). A history `limit` above the hub's
-//! `max_history_page` is clamped; 0 is refused.
+//! `max_history_page` is clamped; 0 is an empty page, as over WebSocket.
 //!
 //! Every route runs under tower-http layers: a panic guard (500), request tracing, a
 //! [`WsConfig::request_timeout`] (503) and a [`WsConfig::max_body_bytes`] body limit (413).
