@@ -126,7 +126,11 @@ async fn message_pages_and_bad_query_parameters() {
         (vec![1, 2, 3, 4, 5], false),
         "clamped"
     );
-    assert_eq!(page("?limit=0").await.0, Vec::<u64>::new(), "as over WebSocket");
+    assert_eq!(
+        page("?limit=0").await.0,
+        Vec::<u64>::new(),
+        "as over WebSocket"
+    );
     assert_eq!(
         page("?unknown=1").await.0.len(),
         5,

@@ -8,7 +8,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(request) = Codec::Json.decode_request(data) {
         let again = Codec::Json.encode(&request);
-        let back = Codec::Json.decode_request(&again).expect("re-encoded request decodes");
+        let back = Codec::Json
+            .decode_request(&again)
+            .expect("re-encoded request decodes");
         assert_eq!(back, request);
     }
 });

@@ -7,7 +7,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(request) = Codec::MsgPack.decode_request(data) {
         let again = Codec::MsgPack.encode(&request);
-        let back = Codec::MsgPack.decode_request(&again).expect("re-encoded request decodes");
+        let back = Codec::MsgPack
+            .decode_request(&again)
+            .expect("re-encoded request decodes");
         assert_eq!(back, request);
     }
 });

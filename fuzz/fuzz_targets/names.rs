@@ -10,9 +10,15 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    for ok in [names::validate_user(text).is_ok(), names::validate_room(text).is_ok()] {
+    for ok in [
+        names::validate_user(text).is_ok(),
+        names::validate_room(text).is_ok(),
+    ] {
         if ok {
-            assert!(!text.chars().any(|c| c.is_control() || c.is_whitespace()), "{text:?}");
+            assert!(
+                !text.chars().any(|c| c.is_control() || c.is_whitespace()),
+                "{text:?}"
+            );
         }
     }
     if let Some((a, b)) = names::dm_members(text) {

@@ -21,7 +21,9 @@ fuzz_target!(|data: &[u8]| {
         }
         let mut out = BytesMut::new();
         framed::encode(&frame, &mut out).expect("a decoded frame fits");
-        let back = framed::decode(&mut out, MAX).expect("re-encoded").expect("complete");
+        let back = framed::decode(&mut out, MAX)
+            .expect("re-encoded")
+            .expect("complete");
         assert_eq!(back, frame);
     }
 });
