@@ -10,6 +10,7 @@
 //!   [`chatcore::Session`] in process, without a socket;
 //! - tokens ([`token`], [`jwt`], [`b64url`] to forge one by hand);
 //! - HTTP calls on hyper-util's client ([`http`], [`get`], [`get_as`]);
+//! - [`half_open`] sockets that never finish their handshake, and [`still_open_after`];
 //! - [`Proxy`], a TCP proxy that cuts connections or swallows what the server sends;
 //! - [`FlakyBus`], a local bus whose readiness can be switched off, and which under a
 //!   seeded [`BusChaos`] drops, duplicates, delays, reorders and partitions;
@@ -40,6 +41,7 @@ mod bus;
 mod chaos;
 pub mod error;
 mod events;
+mod flood;
 mod http;
 mod probe;
 mod process;
@@ -56,6 +58,7 @@ pub use chaos::{BusChaos, BusFaults, Fate};
 pub use chatcore::testing::fixtures;
 pub use error::Error;
 pub use events::{error_code, reply_id, send, seqs};
+pub use flood::{half_open, still_open_after};
 pub use http::{HttpResponse, get, get_as, http, try_get, try_http};
 pub use probe::{Probe, Ws, open, refusal, still_serves};
 pub use process::{ChatServerProcess, PrivateRedis, free_port, unique_name};

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use chatcore::Result;
 use chatcore::protocol::Message;
@@ -123,6 +124,26 @@ impl Store for FlakyStore {
     async fn read_position(&self, room: &str, user: &str) -> Result<u64> {
         self.check()?;
         self.inner.read_position(room, user).await
+    }
+
+    async fn heads(&self) -> Result<Vec<(String, u64)>> {
+        self.check()?;
+        self.inner.heads().await
+    }
+
+    async fn acquire_lease(&self, group: &str, holder: &str, ttl: Duration) -> Result<Option<u64>> {
+        self.check()?;
+        self.inner.acquire_lease(group, holder, ttl).await
+    }
+
+    async fn cursors(&self, group: &str) -> Result<Vec<(String, u64)>> {
+        self.check()?;
+        self.inner.cursors(group).await
+    }
+
+    async fn commit_cursor(&self, group: &str, token: u64, room: &str, seq: u64) -> Result<()> {
+        self.check()?;
+        self.inner.commit_cursor(group, token, room, seq).await
     }
 
     async fn ping(&self) -> Result<()> {

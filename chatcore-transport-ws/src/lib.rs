@@ -27,6 +27,12 @@
 //! Over TLS, wrap the listener in a `TlsListener` (feature `tls`) with a `rustls`
 //! `ServerConfig`: `serve(TlsListener::new(listener, config), …)`.
 //!
+//! [`serve`] runs its own accept loop (hyper's HTTP/1.1 with upgrades): every connection gets
+//! `TCP_NODELAY`, a slot among the unfinished handshakes ([`WsConfig::handshake_limit`]: 64
+//! per peer IP, 1,024 in total; past it the connection is closed at accept) and
+//! [`WsConfig::handshake_timeout`] for TLS and each request head. A router mounted into your
+//! own server gets none of that from this crate: give your server a header-read timeout.
+//!
 //! ## Mounting into an existing axum application
 //!
 //! ```no_run
@@ -61,8 +67,11 @@
 //!   echoed. A request offering only unknown subprotocols is refused with HTTP 400 naming
 //!   the supported ones; falling back to JSON would only make browsers fail the connection
 //!   with a less helpful error.
-//! - **Origin**: browser origins must be the request's own host, a loopback host, or listed
-//!   in [`WsConfig::allowed_origins`]; others get HTTP 403. Requests without `Origin` pass.
+//! - **Host** (every request, REST too): a loopback name, an IP address or one of
+//!   [`WsConfig::allowed_hosts`]; others get HTTP 421 (DNS rebinding).
+//! - **Origin**: browser origins must be the request's own (allowed) host, a loopback host, or
+//!   listed in [`WsConfig::allowed_origins`]; others get HTTP 403. Requests without `Origin`
+//!   pass.
 //! - **Capacity**: past [`WsConfig::max_connections`] the handshake gets HTTP 503 with
 //!   `Retry-After`; while the hub shuts down, too.
 //! - **Keep-alive**: a ping every [`WsConfig::ping_interval`]; a peer silent (not even a
@@ -127,7 +136,7 @@
 //! `{"error":{"code":"…","message":"…"}}`, with the codes of WebSocket error frames: 400
 //! (`bad_request`, `bad_cursor`, `invalid`), 401 (`unauthorized`), 403 (`forbidden`), 404
 //! (`unknown_room`, `not_found`), 503 (`unavailable`). A history `limit` above the hub's
-//! `max_history_page` is clamped; 0 is refused.
+//! `max_history_page` is clamped; 0 is an empty page, as over WebSocket.
 //!
 //! Every route runs under tower-http layers: a panic guard (500), request tracing, a
 //! [`WsConfig::request_timeout`] (503) and a [`WsConfig::max_body_bytes`] body limit (413).
@@ -138,22 +147,27 @@
 //!   provider) for [`serve`] and [`serve_router`], and the `rustls` it uses, re-exported.
 //!   Off, the crate has no TLS dependency: put a TLS-terminating proxy in front instead.
 
+mod accept;
 mod api_error;
 mod bearer;
 mod config;
 mod connection;
 mod error;
 mod handshake;
+mod headers;
+mod host;
 mod http;
 mod metrics;
 mod origin;
 mod server;
 mod shared;
+mod strict_query;
 #[cfg(feature = "tls")]
 mod tls;
 
 pub mod close;
 
+pub use accept::Listener;
 pub use config::WsConfig;
 pub use error::{Error, Result};
 pub use server::{Transport, router, serve, serve_router};

@@ -26,6 +26,13 @@ pub enum AuthPolicy {
         /// Whether guests are let in as well.
         guests: bool,
     },
+    /// Tokens of an identity provider, verified with its JWKS (`--jwks-file`), no shared
+    /// secret; guests too when `guests` is set (their tokens signed with a random secret, as
+    /// for [`AuthPolicy::GuestsOnly`]).
+    Provider {
+        /// Whether guests are let in as well.
+        guests: bool,
+    },
 }
 
 impl std::fmt::Debug for AuthPolicy {
@@ -37,18 +44,23 @@ impl std::fmt::Debug for AuthPolicy {
                 .field("secret", &"***")
                 .field("guests", guests)
                 .finish(),
+            AuthPolicy::Provider { guests } => {
+                f.debug_struct("Provider").field("guests", guests).finish()
+            }
         }
     }
 }
 
 impl AuthPolicy {
-    /// Decides from `--listen`, `--jwt-secret` and `--allow-guests` (absent = default for the
-    /// address). Refuses set-ups where anyone on the network could connect by accident, and
-    /// set-ups where nobody could connect at all.
+    /// Decides from `--listen`, `--jwt-secret`, `--allow-guests` (absent = default for the
+    /// address) and whether an identity provider's keys are given (`--jwks-file`). Refuses
+    /// set-ups where anyone on the network could connect by accident, and set-ups where nobody
+    /// could connect at all.
     pub fn decide(
         listen: SocketAddr,
         secret: Option<&str>,
         allow_guests: Option<bool>,
+        provider: bool,
     ) -> Result<Self> {
         let loopback = listen.ip().is_loopback();
         let guests = allow_guests.unwrap_or(loopback);
@@ -67,6 +79,7 @@ impl AuthPolicy {
                     guests,
                 })
             }
+            None if provider => Ok(AuthPolicy::Provider { guests }),
             None if guests => Ok(AuthPolicy::GuestsOnly),
             None if allow_guests == Some(false) => Err(StartupError::Config(
                 "guests are turned off (--allow-guests=false) and no --jwt-secret is set, so \
@@ -88,26 +101,38 @@ impl AuthPolicy {
     pub fn allows_guests(&self) -> bool {
         match self {
             AuthPolicy::GuestsOnly => true,
-            AuthPolicy::Jwt { guests, .. } => *guests,
+            AuthPolicy::Jwt { guests, .. } | AuthPolicy::Provider { guests } => *guests,
         }
     }
 
     /// The authenticator for the hub.
     pub fn authenticator(&self) -> Result<Arc<dyn Authenticator>> {
-        match self {
-            AuthPolicy::GuestsOnly => {
-                let jwt = JwtAuthenticator::new(&ephemeral_secret()?)
+        Ok(Arc::new(self.jwt(None)?))
+    }
+
+    /// The authenticator for the hub, also verifying the tokens of `provider`.
+    pub fn jwt(&self, provider: Option<&TokenProvider>) -> Result<JwtAuthenticator> {
+        let jwt = match self {
+            AuthPolicy::GuestsOnly | AuthPolicy::Provider { .. } => {
+                JwtAuthenticator::new(&ephemeral_secret()?)
                     .map_err(|e| StartupError::Config(format!("token signing: {e}")))?
-                    .with_guests(true);
-                Ok(Arc::new(jwt))
             }
-            AuthPolicy::Jwt { secret, guests } => {
-                let jwt = JwtAuthenticator::new(secret.as_bytes())
-                    .map_err(|e| StartupError::Config(format!("--jwt-secret: {e}")))?
-                    .with_guests(*guests);
-                Ok(Arc::new(jwt))
-            }
+            AuthPolicy::Jwt { secret, .. } => JwtAuthenticator::new(secret.as_bytes())
+                .map_err(|e| StartupError::Config(format!("--jwt-secret: {e}")))?,
+        };
+        let mut jwt = jwt.with_guests(self.allows_guests());
+        if let Some(p) = provider.filter(|p| !p.jwks.is_empty()) {
+            jwt = jwt
+                .with_jwks(&p.jwks)
+                .map_err(|e| StartupError::Config(format!("--jwks-file: {e}")))?;
         }
+        if let Some(p) = provider.filter(|p| !p.audience.is_empty()) {
+            jwt = jwt.with_audience(p.audience.iter().cloned());
+        }
+        if let Some(p) = provider.filter(|p| !p.issuer.is_empty()) {
+            jwt = jwt.with_issuer(p.issuer.iter().cloned());
+        }
+        Ok(jwt)
     }
 
     /// One line for the start-up log.
@@ -116,8 +141,21 @@ impl AuthPolicy {
             AuthPolicy::GuestsOnly => "guests (anyone may pick a name; tokens last until restart)",
             AuthPolicy::Jwt { guests: true, .. } => "signed tokens, and guests",
             AuthPolicy::Jwt { guests: false, .. } => "signed tokens only",
+            AuthPolicy::Provider { guests: true } => "identity provider tokens, and guests",
+            AuthPolicy::Provider { guests: false } => "identity provider tokens only",
         }
     }
+}
+
+/// Tokens of an identity provider: its key set and the claims they must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenProvider {
+    /// The JWKS document (`--jwks-file`); empty when only claims are required.
+    pub jwks: String,
+    /// Accepted `aud` values (`--jwt-audience`); empty: `aud` is not checked.
+    pub audience: Vec<String>,
+    /// Accepted `iss` values (`--jwt-issuer`); empty: `iss` is not checked.
+    pub issuer: Vec<String>,
 }
 
 /// 32 random bytes from the operating system, for signing tokens of a guests-only server.
@@ -143,7 +181,7 @@ mod tests {
     fn loopback_lets_guests_in_by_default() {
         for a in ["127.0.0.1:8080", "[::1]:8080"] {
             assert_eq!(
-                AuthPolicy::decide(addr(a), None, None).ok(),
+                AuthPolicy::decide(addr(a), None, None, false).ok(),
                 Some(AuthPolicy::GuestsOnly)
             );
         }
@@ -152,7 +190,7 @@ mod tests {
     #[test]
     fn public_address_needs_a_secret_or_the_flag() {
         let public = addr("0.0.0.0:8080");
-        let msg = AuthPolicy::decide(public, None, None)
+        let msg = AuthPolicy::decide(public, None, None, false)
             .expect_err("must refuse")
             .to_string();
         assert!(
@@ -160,11 +198,11 @@ mod tests {
             "{msg}"
         );
         assert_eq!(
-            AuthPolicy::decide(public, None, Some(true)).ok(),
+            AuthPolicy::decide(public, None, Some(true), false).ok(),
             Some(AuthPolicy::GuestsOnly)
         );
         assert_eq!(
-            AuthPolicy::decide(public, Some(SECRET), None).ok(),
+            AuthPolicy::decide(public, Some(SECRET), None, false).ok(),
             Some(AuthPolicy::Jwt {
                 secret: SECRET.into(),
                 guests: false
@@ -173,13 +211,29 @@ mod tests {
     }
 
     #[test]
+    fn an_identity_provider_is_enough_on_a_public_address() {
+        let public = addr("0.0.0.0:8080");
+        let policy = AuthPolicy::decide(public, None, None, true).expect("policy");
+        assert_eq!(policy, AuthPolicy::Provider { guests: false });
+        let bad = TokenProvider {
+            jwks: "{\"keys\":[]}".into(),
+            audience: vec![],
+            issuer: vec![],
+        };
+        let msg = policy.jwt(Some(&bad)).expect_err("no keys").to_string();
+        assert!(msg.contains("--jwks-file"), "{msg}");
+        let auth = policy.authenticator().expect("auth");
+        assert!(!auth.allows_guests() && auth.issue_token("ann").is_err());
+    }
+
+    #[test]
     fn nobody_could_log_in_is_refused() {
-        assert!(AuthPolicy::decide(addr("127.0.0.1:1"), None, Some(false)).is_err());
+        assert!(AuthPolicy::decide(addr("127.0.0.1:1"), None, Some(false), false).is_err());
     }
 
     #[test]
     fn short_secret_is_refused_and_never_echoed() {
-        let msg = AuthPolicy::decide(addr("127.0.0.1:1"), Some("tiny-secret"), None)
+        let msg = AuthPolicy::decide(addr("127.0.0.1:1"), Some("tiny-secret"), None, false)
             .expect_err("short")
             .to_string();
         assert!(!msg.contains("tiny-secret"), "{msg}");
@@ -188,7 +242,8 @@ mod tests {
 
     #[test]
     fn secret_with_guests_builds_an_issuing_authenticator() {
-        let policy = AuthPolicy::decide(addr("127.0.0.1:1"), Some(SECRET), None).expect("policy");
+        let policy =
+            AuthPolicy::decide(addr("127.0.0.1:1"), Some(SECRET), None, false).expect("policy");
         assert!(policy.allows_guests());
         let auth = policy.authenticator().expect("auth");
         assert!(auth.allows_guests());
@@ -198,7 +253,7 @@ mod tests {
 
     #[test]
     fn guests_only_servers_issue_tokens_that_other_processes_reject() {
-        let policy = AuthPolicy::decide(addr("127.0.0.1:1"), None, None).expect("policy");
+        let policy = AuthPolicy::decide(addr("127.0.0.1:1"), None, None, false).expect("policy");
         let here = policy.authenticator().expect("auth");
         let token = here.issue_token("ann").expect("token");
         let elsewhere = policy.authenticator().expect("auth");

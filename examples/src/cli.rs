@@ -69,6 +69,30 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
+    /// JSON Web Key Set file of an identity provider (`{"keys":[…]}`, as served at its
+    /// `jwks_uri`): tokens it signed (RS256, ES256 or EdDSA) are accepted, without a shared
+    /// secret. Enough to listen on a public address without --jwt-secret. Read at start-up.
+    #[arg(long, env = "CHATCORE_JWKS_FILE", value_name = "FILE")]
+    pub jwks_file: Option<PathBuf>,
+
+    /// Accepted `aud` claims of tokens, comma separated; unset: `aud` is not checked.
+    #[arg(
+        long,
+        env = "CHATCORE_JWT_AUDIENCE",
+        value_delimiter = ',',
+        value_name = "AUD"
+    )]
+    pub jwt_audience: Vec<String>,
+
+    /// Accepted `iss` claims of tokens, comma separated; unset: `iss` is not checked.
+    #[arg(
+        long,
+        env = "CHATCORE_JWT_ISSUER",
+        value_delimiter = ',',
+        value_name = "ISS"
+    )]
+    pub jwt_issuer: Vec<String>,
+
     /// Let guests in: anyone may connect under any free-form name without a password.
     /// Default: on when listening on a loopback address, off otherwise. `--allow-guests=false`
     /// turns it off on loopback too (then --jwt-secret is required).
@@ -102,6 +126,29 @@ pub struct ServerArgs {
     /// when higher). Raise it for load tests (`chat-load`); frames over it get `rate_limited`.
     #[arg(long, env = "CHATCORE_FRAMES_PER_SECOND", default_value_t = 30)]
     pub frames_per_second: u32,
+
+    /// The URLs people open to reach this server (`https://chat.example.com`), comma
+    /// separated. The server answers only to loopback names, IP addresses and the host names
+    /// of these URLs: any other `Host` is refused (HTTP 421), so a web page cannot point a
+    /// name of its own at the server (DNS rebinding) and use it in a visitor's name.
+    #[arg(
+        long,
+        env = "CHATCORE_PUBLIC_URL",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub public_url: Vec<String>,
+
+    /// Seconds a connection may take to finish its TLS handshake and each HTTP request head
+    /// (and, over --tcp-listen, its hello); slower or silent connections are closed. Each peer
+    /// IP may have 64 unfinished handshakes, the server 1,024.
+    #[arg(
+        long,
+        env = "CHATCORE_HANDSHAKE_TIMEOUT",
+        default_value_t = 10,
+        value_name = "SECS"
+    )]
+    pub handshake_timeout: u64,
 
     /// PEM file of the certificate chain (the server's certificate first) to serve HTTPS and
     /// `wss://` with; needs --tls-key. Without both, the server speaks plain HTTP (put a
@@ -173,6 +220,11 @@ mod tests {
             "CHATCORE_MAX_CONNECTIONS",
             "CHATCORE_FRAMES_PER_SECOND",
             "CHATCORE_TLS_CERT",
+            "CHATCORE_PUBLIC_URL",
+            "CHATCORE_JWKS_FILE",
+            "CHATCORE_JWT_AUDIENCE",
+            "CHATCORE_JWT_ISSUER",
+            "CHATCORE_HANDSHAKE_TIMEOUT",
             "CHATCORE_TLS_KEY",
             "CHATCORE_LOG",
             "CHATCORE_LOG_FORMAT",

@@ -3,7 +3,7 @@
 //! - `chat-server` ([`cli`], [`server`]): flags with `CHATCORE_…` environment twins, backends
 //!   chosen by URL ([`backends`]), the loopback-aware guest policy ([`auth`]), logging
 //!   ([`logging`]), ctrl-c/SIGTERM shutdown ([`shutdown`]) and optional TLS termination
-//!   ([`tls`]).
+//!   ([`tls`]), the open-file limit ([`fds`]) and the names it answers to ([`public_url`]).
 //! - `chat-server --tcp-listen` ([`tcp`]): the TCP transport beside the WebSocket one.
 //! - `embed-axum` ([`embed`]): chat mounted into an existing axum service.
 //! - [`shop`]: the embedding example grown real: a policy per order room, system posts on
@@ -21,9 +21,11 @@ pub mod bus_metrics;
 pub mod cli;
 pub mod embed;
 mod error;
+pub mod fds;
 pub mod logging;
 #[cfg(feature = "postgres")]
 mod postgres;
+pub mod public_url;
 pub mod server;
 pub mod shop;
 pub mod shutdown;

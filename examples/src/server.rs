@@ -1,23 +1,22 @@
 //! `chat-server` from flags to a running server: [`ServerPlan`] checks every setting before
 //! anything is opened, [`run`] opens the store, builds the hub and serves until shutdown.
 
-use std::fmt::Debug;
 use std::future::Future;
 use std::net::SocketAddr;
 
-use axum::serve::Listener;
 use chatcore::{Hub, Limits};
 use chatcore_transport_tcp::TcpConfig;
-use chatcore_transport_ws::{Transport, WsConfig};
+use chatcore_transport_ws::{Listener, Transport, WsConfig};
 use tokio::net::TcpListener;
 
-use crate::auth::AuthPolicy;
+use crate::auth::{AuthPolicy, TokenProvider};
 use crate::backends::{BusUrl, StoreUrl, default_node_id};
 use crate::bus_metrics::{self, BusMetrics};
 use crate::cli::ServerArgs;
 use crate::error::{Result, StartupError};
 use crate::tcp::TcpListening;
 use crate::tls::{self, ServerTls};
+use crate::{fds, public_url};
 
 /// Everything the flags decided, validated: building it is where configuration errors show
 /// up, before a port is bound or a database is touched.
@@ -35,6 +34,9 @@ pub struct ServerPlan {
     pub bus_prefix: String,
     /// Who may connect.
     pub auth: AuthPolicy,
+    /// An identity provider's keys and required claims (`--jwks-file`, `--jwt-audience`,
+    /// `--jwt-issuer`).
+    pub provider: Option<TokenProvider>,
     /// The hub's limits (history on join, message size).
     pub limits: Limits,
     /// The transport's settings (the WebSocket message limit follows the text limit).
@@ -62,13 +64,24 @@ impl ServerPlan {
             Some(tcp) if !tcp.ip().is_loopback() => tcp,
             _ => args.listen,
         };
-        let auth = AuthPolicy::decide(exposed, args.jwt_secret.as_deref(), args.allow_guests)?;
+        let provider = token_provider(args)?;
+        let auth = AuthPolicy::decide(
+            exposed,
+            args.jwt_secret.as_deref(),
+            args.allow_guests,
+            args.jwks_file.is_some(),
+        )?;
         let limits = Limits::default()
             .with_history_on_join(args.history_on_join)
             .map_err(|e| config_error("--history-on-join", e))?
             .with_max_text_bytes(args.max_message_bytes)
             .map_err(|e| config_error("--max-message-bytes", e))?;
         let ws = ws_config(&limits)?
+            .with_allowed_hosts(public_url::hosts(&args.public_url)?)
+            .and_then(|ws| {
+                ws.with_handshake_timeout(std::time::Duration::from_secs(args.handshake_timeout))
+            })
+            .map_err(|e| StartupError::Config(format!("--public-url/--handshake-timeout: {e}")))?
             .with_max_connections(args.max_connections)
             .and_then(|ws| {
                 let burst = args.frames_per_second.max(100);
@@ -87,10 +100,27 @@ impl ServerPlan {
             node_id,
             bus_prefix: args.bus_prefix.clone(),
             auth,
+            provider,
             limits,
             tls: ServerTls::from_flags(args.tls_cert.as_deref(), args.tls_key.as_deref())?,
         })
     }
+}
+
+/// The identity provider of the flags: `--jwks-file` read now, so a missing file fails at
+/// start-up; `--jwt-audience`/`--jwt-issuer` also apply to tokens signed with `--jwt-secret`.
+fn token_provider(args: &ServerArgs) -> Result<Option<TokenProvider>> {
+    let jwks = match &args.jwks_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| StartupError::Config(format!("--jwks-file {}: {e}", path.display())))?,
+        None if args.jwt_audience.is_empty() && args.jwt_issuer.is_empty() => return Ok(None),
+        None => String::new(),
+    };
+    Ok(Some(TokenProvider {
+        jwks,
+        audience: args.jwt_audience.clone(),
+        issuer: args.jwt_issuer.clone(),
+    }))
 }
 
 fn config_error(flag: &str, e: chatcore::Error) -> StartupError {
@@ -113,6 +143,7 @@ pub fn ws_config(limits: &Limits) -> Result<WsConfig> {
 /// Binds, opens the store and the bus, builds the hub, prints the URL to open, and serves
 /// until `shutdown` resolves; then drains and closes everything.
 pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
+    check_open_files(&plan);
     let listener = TcpListener::bind(plan.listen)
         .await
         .map_err(|source| StartupError::Listen {
@@ -174,6 +205,29 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
     served
 }
 
+/// Raises the open-file limit and warns when the connections of the plan do not fit in it.
+fn check_open_files(plan: &ServerPlan) {
+    let limit = match fds::raise() {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot raise the open-file limit");
+            return;
+        }
+    };
+    if limit.before != limit.now {
+        tracing::info!(from = ?limit.before, to = ?limit.now, "raised the open-file limit");
+    }
+    let mut connections = vec![plan.ws.max_connections()];
+    let mut handshakes = vec![plan.ws.handshake_limit().total()];
+    if plan.tcp_listen.is_some() {
+        connections.push(plan.tcp.max_connections());
+        handshakes.push(plan.tcp.handshake_limit().total());
+    }
+    if let Some(warning) = fds::shortfall(limit, fds::needed(&connections, &handshakes)) {
+        tracing::warn!("{warning}");
+    }
+}
+
 /// Opens the store and builds the hub the plan describes.
 pub async fn build_hub(plan: &ServerPlan) -> Result<Hub> {
     open_hub(plan).await.map(|(hub, _)| hub)
@@ -198,7 +252,7 @@ async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>)> {
     };
     let mut builder = Hub::builder()
         .shared_store(store)
-        .shared_authenticator(plan.auth.authenticator()?)
+        .authenticator(plan.auth.jwt(plan.provider.as_ref())?)
         .limits(plan.limits.clone());
     if let Some(bus) = opened.bus {
         builder = builder.shared_bus(bus);
@@ -212,7 +266,7 @@ async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>)> {
 
 /// [`chatcore_transport_ws::serve`], with the bus's counters appended to `/metrics`.
 async fn serve(
-    listener: impl Listener<Addr: Debug>,
+    listener: impl Listener,
     transport: Transport,
     bus_metrics: Option<BusMetrics>,
     shutdown: impl Future<Output = ()> + Send,

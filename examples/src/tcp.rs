@@ -24,7 +24,9 @@ pub fn tcp_config(ws: &WsConfig) -> Result<TcpConfig> {
     Ok(TcpConfig::default()
         .with_max_frame_bytes(ws.max_message_bytes())
         .and_then(|c| c.with_max_connections(ws.max_connections()))
+        .and_then(|c| c.with_handshake_timeout(ws.handshake_timeout()))
         .map_err(why)?
+        .with_handshake_limit(ws.handshake_limit())
         .with_rate_limit(rate))
 }
 

@@ -117,14 +117,9 @@ pub(crate) async fn history(
         )
     })?;
     let limits = s.hub.limits();
-    let limit = match params.limit {
-        None => limits.history_on_join,
-        Some(0) => {
-            let message = format!("limit must be between 1 and {}", limits.max_history_page);
-            return Err(ApiError::bad_request(ErrorCode::Invalid, message));
-        }
-        Some(n) => n,
-    };
+    // As the `history` command: absent is the default page, 0 an empty page, more than the
+    // hub's page size is clamped.
+    let limit = params.limit.unwrap_or(limits.history_on_join);
     let query = HistoryQuery {
         before: params.before,
         after: params.after,

@@ -32,6 +32,9 @@ pub(crate) async fn join(
         core.load_room(name, None).await?
     } else {
         names::validate_room(name)?;
+        if core.loaded(name).is_none() {
+            refuse_private_before_loading(core, s.user(), name).await?;
+        }
         if let Some(policy) = &core.policy {
             if core.loaded(name).is_none() && core.store.room(name).await?.is_none() {
                 policy
@@ -58,6 +61,20 @@ pub(crate) async fn join(
         RoomKind::Direct => {}
     }
     attach(core, s, &room, resume_after, id).await
+}
+
+/// Refuses a join of a stored private room `user` is no member of, before the room is loaded:
+/// a refused join must not leave a room in memory.
+async fn refuse_private_before_loading(core: &Core, user: &str, name: &str) -> Result<()> {
+    let private = core
+        .store
+        .room(name)
+        .await?
+        .is_some_and(|r| r.kind == RoomKind::Private);
+    if private && core.store.member(name, user).await?.is_none() {
+        return Err(Error::Forbidden(format!("{name} is invite-only")));
+    }
+    Ok(())
 }
 
 /// Refuses a join the session has no room for (already joined, or at its limit).

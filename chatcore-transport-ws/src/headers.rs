@@ -1,0 +1,37 @@
+//! Security headers on every HTTP response: no MIME sniffing, no referrer, no framing (a page
+//! elsewhere cannot overlay the client to steal clicks), no plugins, no `<base>` rewriting.
+//!
+//! The Content-Security-Policy restricts what needs no change to the browser client; it does
+//! not restrict scripts, because the client's script and style are inline (a `script-src`
+//! with their hashes is the next step, see SECURITY.md).
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderValue;
+use http::header::{
+    CONTENT_SECURITY_POLICY, HeaderName, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+
+/// The policy: framing, plugins, `<base>` and form targets locked to this origin or nothing.
+const CSP: &str = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'; form-action 'self'";
+
+/// The headers and their values, set unless a handler set them already.
+const HEADERS: [(HeaderName, &str); 4] = [
+    (CONTENT_SECURITY_POLICY, CSP),
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (REFERRER_POLICY, "no-referrer"),
+    (X_FRAME_OPTIONS, "DENY"),
+];
+
+/// The middleware.
+pub(crate) async fn add(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in HEADERS {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
+}
