@@ -8,9 +8,17 @@
 #   DURATION=5 benches/run-scenarios.sh fanout latency
 #   SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh fanout
 #
-# Scenarios: fanout rooms idle latency latency20 (latency20 = the latency scenario at
-# 20 msg/s, i.e. 20,000 deliveries/s), and fanout-wN (fanout with N sends in flight instead
-# of 4; not in the default set). Needs `ulimit -n` ≥ 20000 (idle opens 19,000).
+# Scenarios (each would have caught one problem of issue #16):
+#   fanout     1 room × 1,000, ack-paced with 4 sends in flight
+#   small      1 room × 10, ack-paced, 4 in flight (per-message cost; frames held for a timer)
+#   small100   the same in a room of 100
+#   rooms      1,000 rooms × 10 at 10,000 deliveries/s
+#   acks       100 rooms × 10, 2 msg/s per room: send → ack latency at an ordinary rate
+#   idle       19,000 joined idle connections (memory per connection)
+#   storm      5,000 connections joining one room (time to fill it; presence cost)
+#   latency    1 room × 1,000 at 10 msg/s; latency20 the same at 20 msg/s
+#   fanout-wN  fanout with N sends in flight instead of 4 (not in the default set)
+# Needs `ulimit -n` ≥ 20000 (idle opens 19,000).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -20,7 +28,7 @@ DURATION="${DURATION:-10}"
 OUT="${OUT:-/var/tmp/chat-load-results.jsonl}"
 SERVERS="${SERVERS:-chatcore-memory chatcore-sqlite baseline}"
 SCENARIOS=("$@")
-[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(fanout rooms idle latency latency20)
+[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(fanout small small100 rooms acks idle storm latency latency20)
 SERVER_CPU="${SERVER_CPU:-0}"
 LOAD_CPU="${LOAD_CPU:-1}"
 
@@ -74,6 +82,7 @@ for scenario in "${SCENARIOS[@]}"; do
     args=(--scenario "$scenario")
     case "$scenario" in
     latency20) args=(--scenario latency --rate 20) ;;
+    small100) args=(--scenario small --connections 100) ;;
     fanout-w*) args=(--scenario fanout --window "${scenario#fanout-w}") ;;
     esac
     for server in $SERVERS; do
@@ -98,14 +107,14 @@ import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 by = {r["label"]: r for r in runs}
 def us(v): return f"{v/1000:.2f} ms" if v >= 1000 else f"{v} µs"
-hdr = f"{'scenario/server':<28}{'conn':>7}{'conn/s':>8}{'deliv/s':>10}{'acks/s':>8}{'p50':>10}{'p99':>10}{'p99.9':>10}{'max':>10}{'err':>5}{'disc':>5}{'srv CPU%':>9}{'µs/deliv':>9}{'KiB/conn':>9}{'load CPU%':>10}  loadavg"
+hdr = f"{'scenario/server':<28}{'conn':>7}{'ramp s':>7}{'conn/s':>8}{'deliv/s':>10}{'acks/s':>8}{'p50':>10}{'p99':>10}{'p99.9':>10}{'max':>10}{'ack p99':>10}{'err':>5}{'disc':>5}{'srv CPU%':>9}{'µs/deliv':>9}{'KiB/conn':>9}{'load CPU%':>10}  loadavg"
 print(hdr)
 for r in runs:
     s = r.get("server") or {}
     l = r["latency_us"]
     per = s.get("cpu_us_per_delivery")
-    print(f"{r['label']:<28}{r['connected']:>7}{r['connect_rate']:>8.0f}{r['deliveries_per_s']:>10.0f}{r['acks_per_s']:>8.0f}"
-          f"{us(l['p50']):>10}{us(l['p99']):>10}{us(l['p999']):>10}{us(l['max']):>10}{r['errors']:>5}{r['disconnects']:>5}"
+    print(f"{r['label']:<28}{r['connected']:>7}{r['ramp_s']:>7.2f}{r['connect_rate']:>8.0f}{r['deliveries_per_s']:>10.0f}{r['acks_per_s']:>8.0f}"
+          f"{us(l['p50']):>10}{us(l['p99']):>10}{us(l['p999']):>10}{us(l['max']):>10}{us(r['ack_latency_us']['p99']):>10}{r['errors']:>5}{r['disconnects']:>5}"
           f"{s.get('cpu_pct',0):>9.0f}{(per if per is not None else float('nan')):>9.2f}{s.get('rss_per_connection_kib',0):>9.2f}{r['load_cpu_pct']:>10.0f}  {r['loadavg_start']}")
 print()
 print("ratios chatcore ÷ baseline (same scenario, same run)")
