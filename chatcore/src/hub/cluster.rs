@@ -165,7 +165,7 @@ fn spawn_presence(core: &Arc<Core>) {
             let Some(core) = weak.upgrade() else { return };
             let now = std::time::Instant::now();
             for room in core.loaded_rooms() {
-                room.expire_remote(now);
+                room.presence_tick(now);
             }
             if last_roster.elapsed() >= heartbeat {
                 last_roster = tokio::time::Instant::now();

@@ -69,6 +69,7 @@ impl Core {
             Arc::clone(&stats),
             limits.gap_timeout,
             limits.queue_capacity,
+            limits.presence_announce_limit,
         ));
         Self {
             store,
