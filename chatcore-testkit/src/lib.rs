@@ -10,6 +10,7 @@
 //!   [`chatcore::Session`] in process, without a socket;
 //! - tokens ([`token`], [`jwt`], [`b64url`] to forge one by hand);
 //! - HTTP calls on hyper-util's client ([`http`], [`get`], [`get_as`]);
+//! - [`half_open`] sockets that never finish their handshake, and [`still_open_after`];
 //! - [`Proxy`], a TCP proxy that cuts connections or swallows what the server sends;
 //! - [`FlakyBus`], a local bus whose readiness can be switched off;
 //! - [`ChatServerProcess`] and [`PrivateRedis`]: real `chat-server` and `redis-server`
@@ -36,6 +37,7 @@ pub mod browser;
 mod bus;
 pub mod error;
 mod events;
+mod flood;
 mod http;
 mod probe;
 mod process;
@@ -49,6 +51,7 @@ pub use bus::FlakyBus;
 pub use chatcore::testing::fixtures;
 pub use error::Error;
 pub use events::{error_code, reply_id, send, seqs};
+pub use flood::{half_open, still_open_after};
 pub use http::{HttpResponse, get, get_as, http, try_get, try_http};
 pub use probe::{Probe, Ws, open, refusal, still_serves};
 pub use process::{ChatServerProcess, PrivateRedis, free_port, unique_name};

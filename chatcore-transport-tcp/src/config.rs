@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use chatcore::transport::{Keepalive, RateLimit};
+use chatcore::transport::{HandshakeLimit, Keepalive, RateLimit};
 use tokio::sync::Semaphore;
 
 use crate::{Error, Result};
@@ -33,6 +33,7 @@ pub struct TcpConfig {
     write_buffer_bytes: usize,
     max_connections: usize,
     handshake_timeout: Duration,
+    handshake_limit: HandshakeLimit,
     keepalive: Keepalive,
     write_timeout: Duration,
     close_timeout: Duration,
@@ -48,6 +49,7 @@ impl Default for TcpConfig {
             write_buffer_bytes: 16 * 1024,
             max_connections: 10_000,
             handshake_timeout: Duration::from_secs(10),
+            handshake_limit: HandshakeLimit::default(),
             keepalive: Keepalive::default(),
             write_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(3),
@@ -100,6 +102,15 @@ impl TcpConfig {
     /// holds a connection slot. It gets close 4408.
     pub fn handshake_timeout(&self) -> Duration {
         self.handshake_timeout
+    }
+
+    /// Connections that have not finished their handshake (TLS and `hello`), per peer IP and
+    /// in total; a connection past either is closed at once, before anything is read or
+    /// written, so one client cannot hold the server's file descriptors with sockets that
+    /// never say hello. They also hold a slot under [`TcpConfig::max_connections`]. Default is
+    /// [`HandshakeLimit::default`] (1,024 in total, 64 per IP).
+    pub fn handshake_limit(&self) -> HandshakeLimit {
+        self.handshake_limit
     }
 
     /// The keep-alive: the server sends an empty frame every [`Keepalive::interval`] and
@@ -174,6 +185,12 @@ impl TcpConfig {
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> Result<Self> {
         self.handshake_timeout = nonzero(timeout, "handshake_timeout")?;
         Ok(self)
+    }
+
+    /// Sets [`TcpConfig::handshake_limit`].
+    pub fn with_handshake_limit(mut self, limit: HandshakeLimit) -> Self {
+        self.handshake_limit = limit;
+        self
     }
 
     /// Sets [`TcpConfig::keepalive`].

@@ -1,11 +1,12 @@
 //! [`TcpTransport`]: the accept loop, the connection cap, and the graceful drain.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chatcore::Hub;
-use chatcore::transport::close;
+use chatcore::transport::{HandshakeSlot, Handshakes, close};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio_util::sync::CancellationToken;
@@ -28,6 +29,8 @@ struct Shared {
     /// One permit per open connection, taken at accept time: the cap also covers peers that
     /// never finish their handshake.
     permits: Arc<Semaphore>,
+    /// Connections that have not finished their handshake, per peer IP and in total.
+    handshakes: Handshakes,
     /// Every connection task, so a shutdown can wait for them.
     tracker: TaskTracker,
     /// Drops the connections still open when the shutdown grace has run out.
@@ -57,6 +60,7 @@ impl TcpTransport {
     fn shared(hub: Hub, config: TcpConfig) -> Shared {
         Shared {
             hub,
+            handshakes: Handshakes::new(config.handshake_limit()),
             permits: Arc::new(Semaphore::new(config.max_connections())),
             config: Arc::new(config),
             tracker: TaskTracker::new(),
@@ -115,8 +119,10 @@ impl TcpTransport {
     }
 
     /// Accepts connections on `listener` until `stop` resolves. Each gets `TCP_NODELAY` (chat
-    /// frames are small and latency matters), a slot under the connection cap (or close 1013),
-    /// and a task of its own. Failed accepts are retried with a short backoff. Connections
+    /// frames are small: with Nagle's algorithm and the peer's delayed ACK a small room stalls
+    /// 40 ms per message), a handshake slot ([`TcpConfig::handshake_limit`]; past it the
+    /// connection is closed at once), a slot under the connection cap (or close 1013), and a
+    /// task of its own. Failed accepts are retried with a short backoff. Connections
     /// keep running after this returns; [`TcpTransport::drain`] or
     /// [`TcpTransport::shutdown`] ends them.
     pub async fn accept(&self, listener: TcpListener, stop: impl Future<Output = ()>) {
@@ -128,13 +134,13 @@ impl TcpTransport {
         loop {
             let accepted = tokio::select! {
                 () = &mut stop => return,
-                accepted = listener.accept() => accepted,
+                accepted = accept_next(&listener) => accepted,
             };
             match accepted {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(5);
                     tracing::trace!(%peer, "TCP connection accepted");
-                    self.spawn(stream);
+                    self.spawn(stream, peer);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed; retrying");
@@ -145,17 +151,18 @@ impl TcpTransport {
         }
     }
 
-    fn spawn(&self, stream: TcpStream) {
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
+    fn spawn(&self, stream: TcpStream, peer: SocketAddr) {
+        let Some(slot) = self.shared.handshakes.try_start(peer.ip()) else {
+            tracing::debug!(%peer, "too many unfinished handshakes; connection closed");
+            return;
+        };
         let shared = Arc::clone(&self.shared);
         let permit = Arc::clone(&shared.permits).try_acquire_owned();
         let kill = shared.kill.clone();
         self.shared.tracker.spawn(async move {
             tokio::select! {
                 () = kill.cancelled() => tracing::debug!("connection dropped at the end of shutdown"),
-                () = serve_stream(stream, permit, &shared) => {}
+                () = serve_stream(stream, permit, slot, &shared) => {}
             }
         });
     }
@@ -192,8 +199,19 @@ impl TcpTransport {
     }
 }
 
+/// The next connection on `listener`, with `TCP_NODELAY` set: the one place the transport
+/// accepts, so every connection gets it.
+async fn accept_next(listener: &TcpListener) -> std::io::Result<(TcpStream, SocketAddr)> {
+    let (stream, peer) = listener.accept().await?;
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+    }
+    Ok((stream, peer))
+}
+
 /// Runs one accepted connection: the TLS handshake when configured, then [`serve_conn`].
-async fn serve_stream(stream: TcpStream, permit: Permit, shared: &Shared) {
+/// `slot` is held until the handshake is over.
+async fn serve_stream(stream: TcpStream, permit: Permit, slot: HandshakeSlot, shared: &Shared) {
     #[cfg(feature = "tls")]
     if let Some(tls) = &shared.tls {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(tls));
@@ -213,16 +231,16 @@ async fn serve_stream(stream: TcpStream, permit: Permit, shared: &Shared) {
                 return;
             }
         };
-        return serve_conn(Conn::new(stream, &shared.config), Ok(_permit), shared).await;
+        return serve_conn(Conn::new(stream, &shared.config), Ok(_permit), slot, shared).await;
     }
-    serve_conn(Conn::new(stream, &shared.config), permit, shared).await;
+    serve_conn(Conn::new(stream, &shared.config), permit, slot, shared).await;
 }
 
 /// A slot under the connection cap, or the sign that there was none.
 type Permit = std::result::Result<OwnedSemaphorePermit, TryAcquireError>;
 
 /// Runs a connection on its stream (plain or TLS): the `hello`, then the session.
-async fn serve_conn<S: Io>(conn: Conn<S>, permit: Permit, shared: &Shared) {
+async fn serve_conn<S: Io>(conn: Conn<S>, permit: Permit, slot: HandshakeSlot, shared: &Shared) {
     let Ok(_permit) = permit else {
         let reason = format!(
             "the server is at its limit of {} connections; retry later",
@@ -231,9 +249,9 @@ async fn serve_conn<S: Io>(conn: Conn<S>, permit: Permit, shared: &Shared) {
         conn.refuse(close::TRY_AGAIN_LATER, &reason, None).await;
         return;
     };
-    if let Some((conn, session, outbound)) =
-        handshake::accept(conn, &shared.hub, &shared.config).await
-    {
+    let accepted = handshake::accept(conn, &shared.hub, &shared.config).await;
+    drop(slot);
+    if let Some((conn, session, outbound)) = accepted {
         connection::run(conn, session, outbound, Arc::clone(&shared.config)).await;
     }
 }
@@ -251,4 +269,21 @@ where
     transport.accept(listener, shutdown).await;
     tracing::info!("TCP transport shutting down: no new connections");
     transport.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #16: Nagle's algorithm with the peer's delayed ACK stalled small rooms 40 ms per
+    /// message. Every connection the transport serves comes from `accept_next`.
+    #[tokio::test]
+    async fn accepted_sockets_have_nodelay() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let client = TcpStream::connect(addr).await.expect("connect");
+        let (server_side, peer) = accept_next(&listener).await.expect("accept");
+        assert_eq!(peer, client.local_addr().expect("client addr"));
+        assert!(server_side.nodelay().expect("read TCP_NODELAY"));
+    }
 }

@@ -27,6 +27,7 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
+use crate::accept::PendingHandshake;
 use crate::api_error::ApiError;
 use crate::bearer::bearer;
 use crate::connection::{self, ConnContext};
@@ -63,6 +64,7 @@ async fn accept(shared: &Arc<Shared>, request: &mut Request) -> Result<Response,
     let policy = origin::Policy {
         allowed: &shared.config.allowed_origins,
         loopback: shared.config.allow_loopback_origins,
+        hosts: &shared.config.allowed_hosts,
     };
     origin::check(policy, headers).map_err(|r| (Rejection::Origin, ApiError::forbidden(r.0)))?;
     let (codec, echo) = choose_codec(headers)?;
@@ -82,8 +84,13 @@ async fn accept(shared: &Arc<Shared>, request: &mut Request) -> Result<Response,
         );
         return Err((Rejection::BadRequest, error));
     };
-    let permit = Arc::clone(&shared.permits)
-        .try_acquire_owned()
+    // The connection's own slot under the cap (taken at accept, see `accept`), else a free one.
+    let held = request
+        .extensions()
+        .get::<PendingHandshake>()
+        .and_then(PendingHandshake::finish);
+    let permit = held
+        .map_or_else(|| Arc::clone(&shared.permits).try_acquire_owned(), Ok)
         .map_err(|_| {
             let message = format!(
                 "the server is at its limit of {} connections; retry later",
@@ -108,12 +115,18 @@ async fn accept(shared: &Arc<Shared>, request: &mut Request) -> Result<Response,
         metrics: Arc::clone(&shared.metrics),
     };
     let kill = shared.kill.clone();
+    let upgrade_timeout = shared.config.handshake_timeout;
     shared.tracker.spawn(async move {
         let _permit = permit;
-        let upgraded = match on_upgrade.await {
-            Ok(upgraded) => upgraded,
-            Err(e) => {
+        // The 101 must reach a peer that reads within the handshake timeout.
+        let upgraded = match tokio::time::timeout(upgrade_timeout, on_upgrade).await {
+            Ok(Ok(upgraded)) => upgraded,
+            Ok(Err(e)) => {
                 tracing::debug!(error = %e, "HTTP upgrade failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("the upgrade response was not taken within the handshake timeout");
                 return;
             }
         };

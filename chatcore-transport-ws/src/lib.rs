@@ -138,12 +138,14 @@
 //!   provider) for [`serve`] and [`serve_router`], and the `rustls` it uses, re-exported.
 //!   Off, the crate has no TLS dependency: put a TLS-terminating proxy in front instead.
 
+mod accept;
 mod api_error;
 mod bearer;
 mod config;
 mod connection;
 mod error;
 mod handshake;
+mod host;
 mod http;
 mod metrics;
 mod origin;
@@ -154,6 +156,7 @@ mod tls;
 
 pub mod close;
 
+pub use accept::Listener;
 pub use config::WsConfig;
 pub use error::{Error, Result};
 pub use server::{Transport, router, serve, serve_router};

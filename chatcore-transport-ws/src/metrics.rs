@@ -51,16 +51,26 @@ pub(crate) enum Rejection {
     Capacity,
     /// The hub is shutting down.
     Unavailable,
+    /// A `Host` the server does not answer to (any request, not only `/ws`).
+    Host,
+    /// A connection closed at accept: its peer IP or the server had too many unfinished
+    /// handshakes.
+    HandshakeLimit,
+    /// A connection dropped for not finishing its TLS handshake or request head in time.
+    HandshakeTimeout,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 6] = [
+    const ALL: [Rejection; 9] = [
         Rejection::BadRequest,
         Rejection::Origin,
         Rejection::Subprotocol,
         Rejection::Unauthorized,
         Rejection::Capacity,
         Rejection::Unavailable,
+        Rejection::Host,
+        Rejection::HandshakeLimit,
+        Rejection::HandshakeTimeout,
     ];
 
     fn label(self) -> &'static str {
@@ -71,6 +81,9 @@ impl Rejection {
             Rejection::Unauthorized => "unauthorized",
             Rejection::Capacity => "capacity",
             Rejection::Unavailable => "unavailable",
+            Rejection::Host => "host",
+            Rejection::HandshakeLimit => "handshake_limit",
+            Rejection::HandshakeTimeout => "handshake_timeout",
         }
     }
 }

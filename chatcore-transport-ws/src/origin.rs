@@ -3,8 +3,11 @@
 //! Browsers attach `Origin` to every WebSocket handshake but do not apply the same-origin
 //! policy to WebSockets, so the server must: otherwise any page a user visits could open a
 //! socket with the user's cookies or stored token (cross-site WebSocket hijacking). A request
-//! passes when it has no `Origin` (not a browser), or the origin is the request's own host, a
-//! loopback host (unless disabled), or listed in [`WsConfig::allowed_origins`](crate::WsConfig::allowed_origins).
+//! passes when it has no `Origin` (not a browser), or the origin is a loopback host (unless
+//! disabled), listed in [`WsConfig::allowed_origins`](crate::WsConfig::allowed_origins), or
+//! the request's own `Host` when that host is one the server answers to (one of
+//! [`WsConfig::allowed_hosts`](crate::WsConfig::allowed_hosts), or an IP address). The
+//! `Host` alone is never trusted: under DNS rebinding it is the attacker's name.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -39,7 +42,7 @@ impl OriginPattern {
 }
 
 /// Splits `host[:port]` into a lowercase host and a port (`default_port` when absent).
-fn split_authority(authority: &str, default_port: u16) -> Option<(String, u16)> {
+pub(crate) fn split_authority(authority: &str, default_port: u16) -> Option<(String, u16)> {
     if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ']) {
         return None;
     }
@@ -66,7 +69,16 @@ fn split_authority(authority: &str, default_port: u16) -> Option<(String, u16)> 
     Some((host.to_ascii_lowercase(), port))
 }
 
-fn is_loopback_host(host: &str) -> bool {
+/// Whether `host` is an IP address literal (`10.0.0.1`, `[2001:db8::1]`).
+pub(crate) fn is_ip_host(host: &str) -> bool {
+    match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<Ipv6Addr>().is_ok(),
+        None => host.parse::<Ipv4Addr>().is_ok(),
+    }
+}
+
+/// Whether `host` is a loopback name or address.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     if host == "localhost" || host.ends_with(".localhost") {
         return true;
     }
@@ -88,6 +100,8 @@ pub(crate) struct Policy<'a> {
     pub(crate) allowed: &'a [String],
     /// Whether loopback origins pass.
     pub(crate) loopback: bool,
+    /// The host names the server answers to ([`crate::host`]).
+    pub(crate) hosts: &'a [String],
 }
 
 /// Checks the request's `Origin` against the configured policy.
@@ -108,11 +122,17 @@ pub(crate) fn check(policy: Policy<'_>, headers: &HeaderMap) -> Result<(), Refus
     if policy.loopback && origin.is_loopback() {
         return Ok(());
     }
+    // The request's own Host counts only when the server answers to it: under DNS rebinding
+    // Origin and Host are both the attacker's name.
     let same_host = headers
         .get(HOST)
         .and_then(|h| h.to_str().ok())
         .and_then(|h| split_authority(h, origin.port))
-        .is_some_and(|(host, port)| host == origin.host && port == origin.port);
+        .is_some_and(|(host, port)| {
+            host == origin.host
+                && port == origin.port
+                && crate::host::is_allowed(policy.hosts, &host)
+        });
     if same_host {
         return Ok(());
     }
@@ -159,9 +179,11 @@ mod tests {
 
     #[test]
     fn default_policy() {
+        let names = ["chat.example.com".to_owned()];
         let c = Policy {
             allowed: &[],
             loopback: true,
+            hosts: &names,
         };
         assert!(check(c, &headers(None, "chat.example.com")).is_ok());
         assert!(
@@ -212,11 +234,28 @@ mod tests {
     }
 
     #[test]
+    fn rebinding_is_refused() {
+        let c = Policy {
+            allowed: &[],
+            loopback: true,
+            hosts: &[],
+        };
+        let rebound = headers(Some("http://rebind.example:8080"), "rebind.example:8080");
+        assert!(check(c, &rebound).is_err());
+        let by_ip = headers(Some("http://10.0.0.5:8080"), "10.0.0.5:8080");
+        assert!(
+            check(c, &by_ip).is_ok(),
+            "a page served by this server at its IP"
+        );
+    }
+
+    #[test]
     fn configured_policy() {
         let listed = ["https://app.example.com".to_owned()];
         let c = Policy {
             allowed: &listed,
             loopback: false,
+            hosts: &[],
         };
         assert!(
             check(
@@ -236,6 +275,7 @@ mod tests {
         let any = Policy {
             allowed: &star,
             loopback: true,
+            hosts: &[],
         };
         assert!(check(any, &headers(Some("null"), "api.example.com")).is_ok());
     }

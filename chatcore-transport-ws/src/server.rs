@@ -1,17 +1,16 @@
 //! [`Transport`] (a mountable router plus its shutdown) and the standalone [`serve`].
 
-use std::fmt::Debug;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::Listener;
 use chatcore::Hub;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::accept::{self, Listener};
 use crate::metrics::Metrics;
 use crate::shared::Shared;
 use crate::{Result, WsConfig};
@@ -99,19 +98,21 @@ pub fn router(hub: Hub, config: WsConfig) -> Router {
     Transport::new(hub, config).router()
 }
 
-/// Serves the transport on `listener` (a [`tokio::net::TcpListener`], or any axum
-/// [`Listener`] such as the `TlsListener` of the `tls` feature) until `shutdown` resolves,
-/// then shuts down gracefully:
-/// stops accepting, shuts the hub down (in-flight sends commit, sessions close with 1001
-/// after their queued frames), waits for the connections (bounded by
+/// Serves the transport on `listener` (a [`tokio::net::TcpListener`], or the `TlsListener`
+/// of the `tls` feature; see [`Listener`]) until `shutdown` resolves, then shuts down
+/// gracefully: stops accepting, shuts the hub down (in-flight sends commit, sessions close
+/// with 1001 after their queued frames), waits for the connections (bounded by
 /// [`WsConfig::shutdown_grace`] and [`WsConfig::close_timeout`]) and returns.
 ///
-/// Errors: the listener failing ([`Error::Io`](crate::Error::Io)), or the hub failing to
-/// close its store or bus ([`Error::Hub`](crate::Error::Hub)).
+/// Every connection gets `TCP_NODELAY`, a handshake slot ([`WsConfig::handshake_limit`]) and
+/// [`WsConfig::handshake_timeout`] to finish its TLS handshake and each request head; see
+/// [`Listener`].
+///
+/// Errors: the hub failing to close its store or bus ([`Error::Hub`](crate::Error::Hub)).
+/// A failing `accept` (out of file descriptors) is logged and retried with a backoff.
 pub async fn serve<L, F>(listener: L, hub: Hub, config: WsConfig, shutdown: F) -> Result<()>
 where
     L: Listener,
-    L::Addr: Debug,
     F: Future<Output = ()> + Send,
 {
     let transport = Transport::new(hub, config);
@@ -130,37 +131,40 @@ pub async fn serve_router<L, F>(
 ) -> Result<()>
 where
     L: Listener,
-    L::Addr: Debug,
     F: Future<Output = ()> + Send,
 {
     let grace = transport.config().shutdown_grace + transport.config().close_timeout;
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(?addr, "chat transport listening");
+        tracing::info!(%addr, "chat transport listening");
     }
     let stop = CancellationToken::new();
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(stop.clone().cancelled_owned())
-        .into_future();
-    tokio::pin!(server);
+    let drain = CancellationToken::new();
+    let connections = TaskTracker::new();
+    let accepting = accept::run(
+        listener,
+        router,
+        Arc::clone(&transport.shared),
+        connections.clone(),
+        stop.clone(),
+        drain.clone(),
+    );
+    tokio::pin!(accepting);
     tokio::pin!(shutdown);
     tokio::select! {
-        served = &mut server => {
-            // The server ended on its own: an I/O error. Still close the hub properly.
-            let closed = transport.shutdown().await;
-            served?;
-            return closed;
-        }
+        () = &mut accepting => {}
         () = &mut shutdown => {}
     }
     tracing::info!("shutting down: no new connections");
     stop.cancel();
+    accepting.await;
+    drain.cancel();
+    connections.close();
     let (closed, served) = tokio::join!(
         transport.shutdown(),
-        tokio::time::timeout(grace, &mut server)
+        tokio::time::timeout(grace, connections.wait())
     );
-    match served {
-        Ok(result) => result?,
-        Err(_) => tracing::warn!("HTTP connections still open after the shutdown grace"),
+    if served.is_err() {
+        tracing::warn!("HTTP connections still open after the shutdown grace");
     }
     tracing::info!("shut down");
     closed

@@ -1,14 +1,12 @@
 //! `chat-server` from flags to a running server: [`ServerPlan`] checks every setting before
 //! anything is opened, [`run`] opens the store, builds the hub and serves until shutdown.
 
-use std::fmt::Debug;
 use std::future::Future;
 use std::net::SocketAddr;
 
-use axum::serve::Listener;
 use chatcore::{Hub, Limits};
 use chatcore_transport_tcp::TcpConfig;
-use chatcore_transport_ws::{Transport, WsConfig};
+use chatcore_transport_ws::{Listener, Transport, WsConfig};
 use tokio::net::TcpListener;
 
 use crate::auth::AuthPolicy;
@@ -212,7 +210,7 @@ async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>)> {
 
 /// [`chatcore_transport_ws::serve`], with the bus's counters appended to `/metrics`.
 async fn serve(
-    listener: impl Listener<Addr: Debug>,
+    listener: impl Listener,
     transport: Transport,
     bus_metrics: Option<BusMetrics>,
     shutdown: impl Future<Output = ()> + Send,

@@ -1,4 +1,5 @@
 //! The HTTP surface as one axum [`Router`]: routes, and the tower-http layers around them.
+//! Every request passes the `Host` allow-list ([`host`](crate::host)) first.
 //!
 //! | route | answer |
 //! |---|---|
@@ -19,9 +20,9 @@ use crate::api_error::ApiError;
 use std::any::Any;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Router, middleware};
 use http::{Request, StatusCode};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -29,8 +30,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::handshake;
 use crate::shared::Shared;
+use crate::{handshake, host};
 
 /// Builds the router over shared transport state.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -57,6 +58,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/rooms/{room}/messages", get(api::history))
         .route("/api/token", post(api::issue_token))
         .fallback(api::not_found)
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            host::guard,
+        ))
         .layer(layers)
         .with_state(shared)
 }

@@ -13,10 +13,12 @@ mod activity;
 pub mod close;
 mod credentials;
 pub mod framed;
+mod handshakes;
 mod limits;
 mod rate;
 
 pub use activity::Activity;
 pub use credentials::{CredentialHints, choose_credentials};
+pub use handshakes::{HandshakeLimit, HandshakeSlot, Handshakes};
 pub use limits::{Keepalive, RateLimit};
 pub use rate::{ABUSE, Admission, RateLimiter, Verdict};

@@ -1,8 +1,11 @@
-//! [`WsConfig`]: limits, timeouts and policies of the transport.
+//! [`WsConfig`]: limits, timeouts and policies of the transport. The settings that guard
+//! the door (handshakes, hosts) are in [`access`].
+
+mod access;
 
 use std::time::Duration;
 
-use chatcore::transport::{Keepalive, RateLimit};
+use chatcore::transport::{HandshakeLimit, Keepalive, RateLimit};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::origin::OriginPattern;
@@ -42,6 +45,9 @@ pub struct WsConfig {
     pub(crate) request_timeout: Duration,
     pub(crate) max_body_bytes: usize,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) handshake_timeout: Duration,
+    pub(crate) handshake_limit: HandshakeLimit,
+    pub(crate) allowed_hosts: Vec<String>,
 }
 
 impl Default for WsConfig {
@@ -60,6 +66,9 @@ impl Default for WsConfig {
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(10),
+            handshake_limit: HandshakeLimit::default(),
+            allowed_hosts: Vec::new(),
         }
     }
 }

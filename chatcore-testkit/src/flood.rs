@@ -1,0 +1,53 @@
+//! Half-open connections: sockets that connect and never finish their handshake, the way a
+//! client that wants to exhaust a server's file descriptors opens them.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// Opens `count` connections to `server` from the loopback address `from` (any of
+/// `127.0.0.0/8` works on Linux, so a test can play several peers), each sending `prefix` (a
+/// part of a handshake, or nothing) and then staying silent. Panics when a connect fails.
+pub async fn half_open(
+    server: SocketAddr,
+    from: IpAddr,
+    count: usize,
+    prefix: &[u8],
+) -> Vec<TcpStream> {
+    let mut streams = Vec::with_capacity(count);
+    for _ in 0..count {
+        let socket = TcpSocket::new_v4().expect("socket");
+        socket.bind(SocketAddr::new(from, 0)).expect("bind source");
+        let mut stream = socket.connect(server).await.expect("connect");
+        if !prefix.is_empty() {
+            // A server may already have closed it (over its limits); that is an answer too.
+            let _ = stream.write_all(prefix).await;
+        }
+        streams.push(stream);
+    }
+    streams
+}
+
+/// Waits until the server has closed every one of `streams` (end of stream or reset, after
+/// whatever it wrote first); returns how many were still open after `bound`.
+pub async fn still_open_after(streams: Vec<TcpStream>, bound: Duration) -> usize {
+    let waits = streams.into_iter().map(|mut stream| async move {
+        let closed = async {
+            let mut buf = [0u8; 1024];
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        };
+        tokio::time::timeout(bound, closed).await.is_err()
+    });
+    futures::future::join_all(waits)
+        .await
+        .into_iter()
+        .filter(|open| *open)
+        .count()
+}
