@@ -146,8 +146,9 @@ fn publish_rosters(core: &Core) {
     }
 }
 
-/// Renews presence leases every `presence_heartbeat` and drops expired remote presence at
-/// least once a second, until the hub is dropped.
+/// Renews presence leases every `presence_heartbeat`; at least once a second drops expired
+/// remote presence, announces the counts of large rooms and unloads rooms nothing uses;
+/// until the hub is dropped.
 fn spawn_presence(core: &Arc<Core>) {
     let weak = Arc::downgrade(core);
     let limits = &core.limits;
@@ -167,6 +168,7 @@ fn spawn_presence(core: &Arc<Core>) {
             for room in core.loaded_rooms() {
                 room.presence_tick(now);
             }
+            core.unload_idle();
             if last_roster.elapsed() >= heartbeat {
                 last_roster = tokio::time::Instant::now();
                 publish_rosters(&core);
