@@ -7,6 +7,7 @@
 #   benches/run-scenarios.sh                  # every scenario, 10 s each
 #   DURATION=5 benches/run-scenarios.sh fanout latency
 #   SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh fanout
+#   CHAT_SERVER=/path/to/older/chat-server benches/run-scenarios.sh storm   # before/after
 #
 # Scenarios (each would have caught one problem of issue #16):
 #   fanout     1 room × 1,000, ack-paced with 4 sends in flight
@@ -24,6 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/chatcore-target}"
 BIN="$CARGO_TARGET_DIR/release"
+CHAT_SERVER="${CHAT_SERVER:-$BIN/chat-server}"
 DURATION="${DURATION:-10}"
 OUT="${OUT:-/var/tmp/chat-load-results.jsonl}"
 SERVERS="${SERVERS:-chatcore-memory chatcore-sqlite baseline}"
@@ -53,7 +55,7 @@ start_server() { # $1 = server kind, $2 = port
     chatcore-memory | chatcore-sqlite)
         local store="memory://"
         [ "$1" = chatcore-sqlite ] && store="sqlite://$WORK/chat-$2.db"
-        taskset -c "$SERVER_CPU" "$BIN/chat-server" --listen "127.0.0.1:$2" --store "$store" \
+        taskset -c "$SERVER_CPU" "$CHAT_SERVER" --listen "127.0.0.1:$2" --store "$store" \
             --max-connections 20000 --frames-per-second 100000 --log warn \
             >"$WORK/server-$2.log" 2>&1 &
         ;;
