@@ -7,7 +7,7 @@
 #   benches/run-scenarios.sh                  # every scenario, 10 s each
 #   DURATION=5 benches/run-scenarios.sh fanout latency
 #   SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh fanout
-#   CHAT_SERVER=/path/to/older/chat-server benches/run-scenarios.sh storm   # before/after
+#   BUILD=0 BIN=/dir/with/chat-load CHAT_SERVER=/older/chat-server benches/run-scenarios.sh storm
 #
 # Scenarios (each would have caught one problem of issue #16):
 #   fanout     1 room × 1,000, ack-paced with 4 sends in flight
@@ -24,7 +24,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/chatcore-target}"
-BIN="$CARGO_TARGET_DIR/release"
+BIN="${BIN:-$CARGO_TARGET_DIR/release}"
 CHAT_SERVER="${CHAT_SERVER:-$BIN/chat-server}"
 DURATION="${DURATION:-10}"
 OUT="${OUT:-/var/tmp/chat-load-results.jsonl}"
@@ -34,8 +34,10 @@ SCENARIOS=("$@")
 SERVER_CPU="${SERVER_CPU:-0}"
 LOAD_CPU="${LOAD_CPU:-1}"
 
-cargo build --release -p chatcore-benches --bin chat-load --bin baseline-server
-cargo build --release -p chatcore-examples --bin chat-server
+if [ "${BUILD:-1}" = 1 ]; then
+    cargo build --release -p chatcore-benches --bin chat-load --bin baseline-server
+    cargo build --release -p chatcore-examples --bin chat-server
+fi
 
 WORK="$(mktemp -d /var/tmp/chat-load.XXXXXX)"
 SERVER_PID=""

@@ -16,7 +16,11 @@ fn queued(probe: &mut SessionProbe) -> Vec<Event> {
     let mut events = Vec::new();
     while let Some(frame) = probe.out.try_next() {
         let codec: Codec = probe.out.codec();
-        events.push(codec.decode_event(frame.encoded(codec)).expect("valid frame"));
+        events.push(
+            codec
+                .decode_event(frame.encoded(codec))
+                .expect("valid frame"),
+        );
     }
     events
 }

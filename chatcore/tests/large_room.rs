@@ -115,7 +115,11 @@ async fn a_large_room_that_shrinks_sends_the_list_once_then_announces_again() {
     let Event::Joined { online, .. } = late.join("r").await else {
         unreachable!()
     };
-    assert_eq!(online, ["u0", "u5", "u9"], "a small room lists everyone again");
+    assert_eq!(
+        online,
+        ["u0", "u5", "u9"],
+        "a small room lists everyone again"
+    );
     let next = keep
         .until(|e| matches!(e, Event::UserLeft { .. } | Event::UserJoined { .. }))
         .await;

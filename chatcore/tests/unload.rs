@@ -34,7 +34,11 @@ async fn ten_thousand_rooms_used_once_are_all_unloaded() {
         peak = peak.max(hub.stats().rooms);
     }
     assert!(peak > 0, "rooms were loaded while in use");
-    assert_eq!(settle(&hub, 0).await, 0, "every room went once nobody was in it");
+    assert_eq!(
+        settle(&hub, 0).await,
+        0,
+        "every room went once nobody was in it"
+    );
     // The store still has them all: a room comes back on demand.
     let info = hub.room_info("once9999", Some("ann")).await.expect("room");
     assert_eq!(info.name, "once9999");

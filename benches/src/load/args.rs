@@ -412,7 +412,10 @@ mod tests {
         .expect("p");
         assert_eq!((p.connections, p.rooms, p.publishers), (500, 50, 0));
         let p = plan(&["--scenario", "small", "--connections", "100"]).expect("plan");
-        assert_eq!((p.connections, p.rooms, p.publishers, p.rate), (100, 1, 1, None));
+        assert_eq!(
+            (p.connections, p.rooms, p.publishers, p.rate),
+            (100, 1, 1, None)
+        );
         let p = plan(&["--scenario", "acks"]).expect("plan");
         assert_eq!(p.offered_deliveries_per_s(), Some(2_000.0));
         let p = plan(&["--scenario", "storm"]).expect("plan");

@@ -356,7 +356,11 @@ mod tests {
             let (_, c) = p.add_local(&user(name));
             assert_eq!(c.joined, [name], "small: every join is announced");
         }
-        assert_eq!(p.take_count(), None, "small rooms announce users, not counts");
+        assert_eq!(
+            p.take_count(),
+            None,
+            "small rooms announce users, not counts"
+        );
         let (_, c) = p.add_local(&user("u5"));
         assert_eq!(c, Changes::default(), "the fifth user makes the room large");
         assert!(p.is_large());
@@ -369,7 +373,11 @@ mod tests {
             assert_eq!(p.remove_local(name).1, Changes::default());
         }
         let (_, c) = p.remove_local("u4");
-        assert_eq!(c.roster, Some(vec!["u5".into(), "u6".into()]), "half the limit");
+        assert_eq!(
+            c.roster,
+            Some(vec!["u5".into(), "u6".into()]),
+            "half the limit"
+        );
         assert!(!p.is_large());
         let (_, c) = p.add_local(&user("u7"));
         assert_eq!(c.joined, ["u7"], "per-user announcements resume");
