@@ -7,25 +7,37 @@
 #   benches/run-scenarios.sh                  # every scenario, 10 s each
 #   DURATION=5 benches/run-scenarios.sh fanout latency
 #   SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh fanout
+#   BUILD=0 BIN=/dir/with/chat-load CHAT_SERVER=/older/chat-server benches/run-scenarios.sh storm
 #
-# Scenarios: fanout rooms idle latency latency20 (latency20 = the latency scenario at
-# 20 msg/s, i.e. 20,000 deliveries/s), and fanout-wN (fanout with N sends in flight instead
-# of 4; not in the default set). Needs `ulimit -n` ≥ 20000 (idle opens 19,000).
+# Scenarios (each would have caught one problem of issue #16):
+#   fanout     1 room × 1,000, ack-paced with 4 sends in flight
+#   small      1 room × 10, ack-paced, 4 in flight (per-message cost; frames held for a timer)
+#   small100   the same in a room of 100
+#   rooms      1,000 rooms × 10 at 10,000 deliveries/s
+#   acks       100 rooms × 10, 2 msg/s per room: send → ack latency at an ordinary rate
+#   idle       19,000 joined idle connections (memory per connection)
+#   storm      5,000 connections joining one room (time to fill it; presence cost)
+#   latency    1 room × 1,000 at 10 msg/s; latency20 the same at 20 msg/s
+#   fanout-wN  fanout with N sends in flight instead of 4 (not in the default set)
+# Needs `ulimit -n` ≥ 20000 (idle opens 19,000).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/chatcore-target}"
-BIN="$CARGO_TARGET_DIR/release"
+BIN="${BIN:-$CARGO_TARGET_DIR/release}"
+CHAT_SERVER="${CHAT_SERVER:-$BIN/chat-server}"
 DURATION="${DURATION:-10}"
 OUT="${OUT:-/var/tmp/chat-load-results.jsonl}"
 SERVERS="${SERVERS:-chatcore-memory chatcore-sqlite baseline}"
 SCENARIOS=("$@")
-[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(fanout rooms idle latency latency20)
+[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(fanout small small100 rooms acks idle storm latency latency20)
 SERVER_CPU="${SERVER_CPU:-0}"
 LOAD_CPU="${LOAD_CPU:-1}"
 
-cargo build --release -p chatcore-benches --bin chat-load --bin baseline-server
-cargo build --release -p chatcore-examples --bin chat-server
+if [ "${BUILD:-1}" = 1 ]; then
+    cargo build --release -p chatcore-benches --bin chat-load --bin baseline-server
+    cargo build --release -p chatcore-examples --bin chat-server
+fi
 
 WORK="$(mktemp -d /var/tmp/chat-load.XXXXXX)"
 SERVER_PID=""
@@ -45,7 +57,7 @@ start_server() { # $1 = server kind, $2 = port
     chatcore-memory | chatcore-sqlite)
         local store="memory://"
         [ "$1" = chatcore-sqlite ] && store="sqlite://$WORK/chat-$2.db"
-        taskset -c "$SERVER_CPU" "$BIN/chat-server" --listen "127.0.0.1:$2" --store "$store" \
+        taskset -c "$SERVER_CPU" "$CHAT_SERVER" --listen "127.0.0.1:$2" --store "$store" \
             --max-connections 20000 --frames-per-second 100000 --log warn \
             >"$WORK/server-$2.log" 2>&1 &
         ;;
@@ -74,6 +86,7 @@ for scenario in "${SCENARIOS[@]}"; do
     args=(--scenario "$scenario")
     case "$scenario" in
     latency20) args=(--scenario latency --rate 20) ;;
+    small100) args=(--scenario small --connections 100) ;;
     fanout-w*) args=(--scenario fanout --window "${scenario#fanout-w}") ;;
     esac
     for server in $SERVERS; do
@@ -98,14 +111,14 @@ import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 by = {r["label"]: r for r in runs}
 def us(v): return f"{v/1000:.2f} ms" if v >= 1000 else f"{v} µs"
-hdr = f"{'scenario/server':<28}{'conn':>7}{'conn/s':>8}{'deliv/s':>10}{'acks/s':>8}{'p50':>10}{'p99':>10}{'p99.9':>10}{'max':>10}{'err':>5}{'disc':>5}{'srv CPU%':>9}{'µs/deliv':>9}{'KiB/conn':>9}{'load CPU%':>10}  loadavg"
+hdr = f"{'scenario/server':<28}{'conn':>7}{'ramp s':>7}{'conn/s':>8}{'deliv/s':>10}{'acks/s':>8}{'p50':>10}{'p99':>10}{'p99.9':>10}{'max':>10}{'ack p99':>10}{'err':>5}{'disc':>5}{'srv CPU%':>9}{'µs/deliv':>9}{'KiB/conn':>9}{'load CPU%':>10}  loadavg"
 print(hdr)
 for r in runs:
     s = r.get("server") or {}
     l = r["latency_us"]
     per = s.get("cpu_us_per_delivery")
-    print(f"{r['label']:<28}{r['connected']:>7}{r['connect_rate']:>8.0f}{r['deliveries_per_s']:>10.0f}{r['acks_per_s']:>8.0f}"
-          f"{us(l['p50']):>10}{us(l['p99']):>10}{us(l['p999']):>10}{us(l['max']):>10}{r['errors']:>5}{r['disconnects']:>5}"
+    print(f"{r['label']:<28}{r['connected']:>7}{r['ramp_s']:>7.2f}{r['connect_rate']:>8.0f}{r['deliveries_per_s']:>10.0f}{r['acks_per_s']:>8.0f}"
+          f"{us(l['p50']):>10}{us(l['p99']):>10}{us(l['p999']):>10}{us(l['max']):>10}{us(r['ack_latency_us']['p99']):>10}{r['errors']:>5}{r['disconnects']:>5}"
           f"{s.get('cpu_pct',0):>9.0f}{(per if per is not None else float('nan')):>9.2f}{s.get('rss_per_connection_kib',0):>9.2f}{r['load_cpu_pct']:>10.0f}  {r['loadavg_start']}")
 print()
 print("ratios chatcore ÷ baseline (same scenario, same run)")

@@ -48,6 +48,22 @@ pub enum ClientEvent {
         /// User name.
         user: String,
     },
+    /// The whole list of users online in a room, unasked: a large room became small again and
+    /// per-user `UserJoined`/`UserLeft` resume from here.
+    Presence {
+        /// Room name.
+        room: String,
+        /// Online users, sorted.
+        online: Vec<String>,
+    },
+    /// How many users are online in a large room, where joins and leaves are not announced
+    /// one by one (ask [`Client::who`](crate::Client::who) for the list).
+    OnlineCount {
+        /// Room name.
+        room: String,
+        /// Users online.
+        online: u64,
+    },
     /// Someone started (`on`) or stopped typing.
     Typing {
         /// Room name.

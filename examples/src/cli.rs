@@ -112,6 +112,11 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_HISTORY_ON_JOIN", default_value_t = 50)]
     pub history_on_join: u32,
 
+    /// Users online in a room up to which every join and leave is announced to every member;
+    /// past it members get a coalesced count instead (PROTOCOL.md, "Presence in large rooms").
+    #[arg(long, env = "CHATCORE_PRESENCE_ANNOUNCE_LIMIT", default_value_t = 200)]
+    pub presence_announce_limit: usize,
+
     /// Largest message text accepted, in UTF-8 bytes. Larger sends get a `too_large` error.
     #[arg(long, env = "CHATCORE_MAX_MESSAGE_BYTES", default_value_t = 8192)]
     pub max_message_bytes: usize,

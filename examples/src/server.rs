@@ -75,7 +75,9 @@ impl ServerPlan {
             .with_history_on_join(args.history_on_join)
             .map_err(|e| config_error("--history-on-join", e))?
             .with_max_text_bytes(args.max_message_bytes)
-            .map_err(|e| config_error("--max-message-bytes", e))?;
+            .map_err(|e| config_error("--max-message-bytes", e))?
+            .with_presence_announce_limit(args.presence_announce_limit)
+            .map_err(|e| config_error("--presence-announce-limit", e))?;
         let ws = ws_config(&limits)?
             .with_allowed_hosts(public_url::hosts(&args.public_url)?)
             .and_then(|ws| {
@@ -332,6 +334,7 @@ mod tests {
         assert!(p.ws.max_message_bytes() >= 600_000);
         assert!(plan(&["--store=memory://", "--max-message-bytes=0"]).is_err());
         assert!(plan(&["--store=memory://", "--history-on-join=5000"]).is_err());
+        assert!(plan(&["--store=memory://", "--presence-announce-limit=1"]).is_err());
     }
 
     #[tokio::test]

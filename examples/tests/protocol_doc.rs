@@ -104,6 +104,7 @@ fn every_frame_type_is_documented() {
         "error",
         "user_joined",
         "presence",
+        "online_count",
         "typing",
         "history",
         "rooms",

@@ -28,7 +28,10 @@ use crate::load::payload;
                   fanout   1 room x 1,000 members, 1 publisher as fast as acks allow (window 4), 100 B\n  \
                   rooms    1,000 rooms x 10 members, 10% publish 1 msg/s each (10,000 deliveries/s)\n  \
                   idle     19,000 connections in 1,900 rooms, nobody publishes: connect rate, memory\n  \
-                  latency  1 room x 1,000 members, 1 publisher at 10 msg/s (10,000 deliveries/s)\n\n\
+                  latency  1 room x 1,000 members, 1 publisher at 10 msg/s (10,000 deliveries/s)\n  \
+                  small    1 room x 10 members, 1 publisher as fast as acks allow (window 4): per-message cost\n  \
+                  acks     100 rooms x 10 members, 1 publisher per room at 2 msg/s: send -> ack latency\n  \
+                  storm    5,000 connections joining 1 room, nobody publishes: time to fill, memory\n\n\
                   Only loopback targets are accepted. One process holds at most ~19,900 \
                   connections (20,000 open files); combine processes with distinct \
                   --user-prefix and --bind 127.0.0.2, 127.0.0.3, … to go further. chatcore \
@@ -143,6 +146,16 @@ pub enum Scenario {
     Idle,
     /// 1 room x 1,000 members, 1 publisher at 10 msg/s: latency at 10,000 deliveries/s.
     Latency,
+    /// 1 room x 10 members, 1 publisher as fast as acks allow: the per-message cost of a small
+    /// room (decode, commit, ack, echo), and whether frames wait for a timer (Nagle).
+    Small,
+    /// 100 rooms x 10 members, one publisher per room at 2 msg/s (2,000 deliveries/s):
+    /// send -> ack latency at an ordinary rate, where nothing batches.
+    Acks,
+    /// 5,000 connections joining one room, nobody publishes: time to fill a big room and
+    /// the memory of a joined idle connection (presence is O(n^2) frames if every join is
+    /// announced to every member).
+    Storm,
 }
 
 /// The wire codec.
@@ -222,6 +235,9 @@ fn preset(scenario: Option<Scenario>) -> (usize, usize, usize, f64, usize, usize
         Some(Scenario::Rooms) => (10_000, 1_000, 1_000, 1.0, 4, 100),
         Some(Scenario::Idle) => (19_000, 1_900, 0, 0.0, 4, 100),
         Some(Scenario::Latency) => (1_000, 1, 1, 10.0, 4, 100),
+        Some(Scenario::Small) => (10, 1, 1, 0.0, 4, 100),
+        Some(Scenario::Acks) => (1_000, 100, 100, 2.0, 4, 100),
+        Some(Scenario::Storm) => (5_000, 1, 0, 0.0, 4, 100),
     }
 }
 
@@ -395,6 +411,15 @@ mod tests {
         ])
         .expect("p");
         assert_eq!((p.connections, p.rooms, p.publishers), (500, 50, 0));
+        let p = plan(&["--scenario", "small", "--connections", "100"]).expect("plan");
+        assert_eq!(
+            (p.connections, p.rooms, p.publishers, p.rate),
+            (100, 1, 1, None)
+        );
+        let p = plan(&["--scenario", "acks"]).expect("plan");
+        assert_eq!(p.offered_deliveries_per_s(), Some(2_000.0));
+        let p = plan(&["--scenario", "storm"]).expect("plan");
+        assert_eq!((p.connections, p.rooms, p.publishers), (5_000, 1, 0));
     }
 
     #[test]

@@ -314,6 +314,14 @@ impl State {
             Event::UserJoined { room, user } => out.push(ClientEvent::UserJoined { room, user }),
             Event::UserLeft { room, user } => out.push(ClientEvent::UserLeft { room, user }),
             Event::Typing { room, user, on } => out.push(ClientEvent::Typing { room, user, on }),
+            Event::Presence {
+                id: None,
+                room,
+                online,
+            } => out.push(ClientEvent::Presence { room, online }),
+            Event::OnlineCount { room, online } => {
+                out.push(ClientEvent::OnlineCount { room, online })
+            }
             Event::Welcome { .. } => {}
             // Ack, Presence, Rooms, Pong and any reply type added later.
             other => {

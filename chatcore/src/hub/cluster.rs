@@ -162,8 +162,8 @@ fn publish_rosters(core: &Core) {
 
 /// Renews presence leases every `presence_heartbeat`, on a timer of its own so the period
 /// is exact (renewals that rode on the sweep's tick slipped to the next whole tick: every
-/// 4 s, not 3), and drops expired remote presence every [`sweep_period`], until the hub is
-/// dropped.
+/// 4 s, not 3); every [`sweep_period`] drops expired remote presence, announces the counts
+/// of large rooms and unloads rooms nothing uses; until the hub is dropped.
 fn spawn_presence(core: &Arc<Core>) {
     let weak = Arc::downgrade(core);
     let heartbeat = core.limits.presence_heartbeat;
@@ -183,8 +183,9 @@ fn spawn_presence(core: &Arc<Core>) {
                     let Some(core) = weak.upgrade() else { return };
                     let now = std::time::Instant::now();
                     for room in core.loaded_rooms() {
-                        room.expire_remote(now);
+                        room.presence_tick(now);
                     }
+                    core.unload_idle();
                 }
             }
         }

@@ -45,6 +45,12 @@ pub struct Limits {
     /// one sweep (a fortieth of the lease, at most 250 ms) after it died: 5 to 7.25 s with
     /// the defaults, inside the promised 10 s with 2.75 s of margin (RELIABILITY.md).
     pub presence_lease: Duration,
+    /// Most users online in a room for which each join and leave is announced to every
+    /// member (`user_joined`/`user_left`). Past it the room is *large*: members get the count
+    /// (`online_count`, coalesced to once a second) and ask `who` for the list; at half of it
+    /// the room is small again. Default 200: announcing every join makes filling a room of n
+    /// cost n² frames (5,000 members: 25 million).
+    pub presence_announce_limit: usize,
 }
 
 impl Default for Limits {
@@ -61,6 +67,7 @@ impl Default for Limits {
             gap_timeout: Duration::from_millis(200),
             presence_heartbeat: Duration::from_secs(2),
             presence_lease: Duration::from_secs(7),
+            presence_announce_limit: 200,
         }
     }
 }
@@ -100,6 +107,9 @@ impl Limits {
                 "presence_lease must be at least twice presence_heartbeat (and both non-zero)"
                     .into(),
             );
+        }
+        if self.presence_announce_limit < 2 {
+            return fail("presence_announce_limit must be at least 2".into());
         }
         Ok(())
     }
@@ -159,6 +169,12 @@ impl Limits {
         self.checked()
     }
 
+    /// Sets [`Limits::presence_announce_limit`] (at least 2).
+    pub fn with_presence_announce_limit(mut self, users: usize) -> Result<Self> {
+        self.presence_announce_limit = users;
+        self.checked()
+    }
+
     /// Sets [`Limits::gap_timeout`].
     pub fn with_gap_timeout(mut self, timeout: Duration) -> Self {
         self.gap_timeout = timeout;
@@ -180,6 +196,8 @@ mod tests {
         assert!(Limits::default().with_presence(s, s).is_err());
         assert!(Limits::default().with_presence(Duration::ZERO, s).is_err());
         assert!(Limits::default().with_presence(s, s * 2).is_ok());
+        assert!(Limits::default().with_presence_announce_limit(1).is_err());
+        assert!(Limits::default().with_presence_announce_limit(2).is_ok());
         let l = Limits::default()
             .with_queue_capacity(16)
             .and_then(|l| l.with_max_text_bytes(10))

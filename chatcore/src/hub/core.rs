@@ -1,5 +1,5 @@
 //! [`Core`]: the registry every part of the hub shares — backends, limits, loaded rooms, live
-//! sessions — and the lifecycle of rooms (load on first use).
+//! sessions — and the lifecycle of rooms (load on first use, unload when nothing uses them).
 //!
 //! Commands and the cluster side call down into it; it never calls them.
 
@@ -77,6 +77,7 @@ impl Core {
             limits.gap_timeout,
             limits.queue_capacity,
             limits.slow_consumer_after,
+            limits.presence_announce_limit,
         ));
         Self {
             store,
@@ -120,6 +121,30 @@ impl Core {
     /// Number of loaded rooms.
     pub(crate) fn room_count(&self) -> usize {
         self.rooms().len()
+    }
+
+    /// Unloads every room nothing else holds, and forgets failed loads; returns how many went.
+    ///
+    /// Everything that acts on a room holds an `Arc` of it: the sessions that joined it, a
+    /// send awaiting its commit, a gap repair, the list of rooms whose head is still to be
+    /// announced, a bus event being handled. So a room held only by this map has no local
+    /// member and nothing in flight, and its state is all in the store: reloading reads
+    /// `last_seq` again, and the seq, ordering and repair state start right. Looking a room up
+    /// takes the map's lock, so nothing can take a new reference while this runs. A room
+    /// whose bus subscription is still active (an unsubscribe failed or is under way) stays.
+    pub(crate) fn unload_idle(&self) -> usize {
+        let mut rooms = self.rooms();
+        let before = rooms.len();
+        rooms.retain(|_, cell| {
+            if Arc::strong_count(cell) > 1 {
+                return true; // being loaded right now
+            }
+            cell.get().is_some_and(|room| {
+                Arc::strong_count(room) > 1
+                    || room.subscription.try_lock().map_or(true, |active| *active)
+            })
+        });
+        before - rooms.len()
     }
 
     /// The room, loaded into memory from the store (created first when `create` is given and

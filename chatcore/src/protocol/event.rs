@@ -93,7 +93,8 @@ pub enum Event {
         /// User name.
         user: String,
     },
-    /// Who is online in a room.
+    /// Who is online in a room: the answer to a `who`, or, without a request id, the whole
+    /// list once when a large room became small again (per-user announcements resume).
     Presence {
         /// Request id of the `who`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,6 +103,15 @@ pub enum Event {
         room: String,
         /// Online users, sorted.
         online: Vec<String>,
+    },
+    /// How many users are online in a large room (more than the hub's
+    /// `presence_announce_limit`), where joins and leaves are not announced one by one.
+    /// Sent after `joined` and then at most once a second while the number changes.
+    OnlineCount {
+        /// Room name.
+        room: String,
+        /// Users online in the room, on every node.
+        online: u64,
     },
     /// Someone started or stopped typing.
     Typing {

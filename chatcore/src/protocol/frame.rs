@@ -49,7 +49,10 @@ impl Frame {
     pub fn is_droppable(&self) -> bool {
         matches!(
             self.event,
-            Event::Typing { .. } | Event::UserJoined { .. } | Event::UserLeft { .. }
+            Event::Typing { .. }
+                | Event::UserJoined { .. }
+                | Event::UserLeft { .. }
+                | Event::OnlineCount { .. }
         )
     }
 }

@@ -156,18 +156,21 @@ pub(crate) async fn attach(
             }
         },
     };
-    room.activate(
-        s.id(),
-        Event::Joined {
-            id,
-            room: room.name.clone(),
-            kind: room.kind,
-            last_seq: last,
-            online: room.online(),
-            history,
-            complete,
-        },
-    );
+    let (online, count) = room.presence_for_join();
+    let joined = Event::Joined {
+        id,
+        room: room.name.clone(),
+        kind: room.kind,
+        last_seq: last,
+        online,
+        history,
+        complete,
+    };
+    let count = count.map(|online| Event::OnlineCount {
+        room: room.name.clone(),
+        online: online as u64,
+    });
+    room.activate(s.id(), joined, count);
     Ok(())
 }
 

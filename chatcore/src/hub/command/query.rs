@@ -92,7 +92,7 @@ pub(crate) async fn online(core: &Core, room: &str, viewer: Option<&str>) -> Res
 }
 
 fn summary(core: &Core, r: RoomRecord) -> RoomSummary {
-    let online = core.loaded(&r.name).map_or(0, |room| room.online().len()) as u64;
+    let online = core.loaded(&r.name).map_or(0, |room| room.online_count()) as u64;
     RoomSummary {
         name: r.name,
         kind: r.kind,

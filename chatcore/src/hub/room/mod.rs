@@ -51,6 +51,8 @@ pub(crate) struct RoomContext {
     /// How long a member that fell behind may take nothing from its full queue before it is
     /// closed as a slow consumer.
     pub(crate) slow_consumer_after: Duration,
+    /// Most users online for which joins and leaves are announced one by one.
+    pub(crate) presence_limit: usize,
     /// Rooms with local commits since the last `Head` announcement: the announcer visits
     /// only these, not every loaded room. A std mutex: held for a push or a swap.
     committed: Mutex<Vec<Arc<Room>>>,
@@ -63,6 +65,7 @@ impl RoomContext {
         gap_timeout: Duration,
         queue_capacity: usize,
         slow_consumer_after: Duration,
+        presence_limit: usize,
     ) -> Self {
         Self {
             store,
@@ -70,6 +73,7 @@ impl RoomContext {
             gap_timeout,
             queue_capacity,
             slow_consumer_after,
+            presence_limit,
             committed: Mutex::new(Vec::new()),
         }
     }
@@ -93,7 +97,6 @@ impl std::fmt::Debug for Room {
     }
 }
 
-#[derive(Default)]
 struct RoomState {
     members: HashMap<u64, LocalMember>,
     presence: Presence,
@@ -133,9 +136,12 @@ impl Room {
             name,
             kind,
             state: Mutex::new(RoomState {
+                members: HashMap::new(),
+                presence: Presence::new(ctx.presence_limit),
                 delivered: last_seq,
+                pending: BTreeMap::new(),
                 head: last_seq,
-                ..RoomState::default()
+                repairing: false,
             }),
             dirty: AtomicBool::new(false),
             subscription: tokio::sync::Mutex::new(false),
@@ -150,14 +156,8 @@ impl Room {
     /// Adds a session in the joining state and announces its user if newly online.
     pub(crate) fn register(&self, queue: Arc<Queue>) -> Snapshot {
         let mut st = self.lock();
-        let (came_online, visible) = st.presence.add_local(&queue.user);
-        if visible {
-            let frame = Frame::new(Event::UserJoined {
-                room: self.name.clone(),
-                user: queue.user.to_string(),
-            });
-            self.fan_out(&mut st, &frame);
-        }
+        let (came_online, changes) = st.presence.add_local(&queue.user);
+        self.announce(&mut st, changes);
         st.members.insert(
             queue.id,
             LocalMember {
@@ -172,15 +172,24 @@ impl Room {
         }
     }
 
-    /// Queues the session's `joined` frame, then every live frame that arrived meanwhile, and
-    /// makes the session a live member. `false` when it was removed in between.
-    pub(crate) fn activate(self: &Arc<Self>, session_id: u64, joined: Event) -> bool {
+    /// Queues the session's `joined` frame (and `count`, the `online_count` of a large room),
+    /// then every live frame that arrived meanwhile, and makes the session a live member.
+    /// `false` when it was removed in between.
+    pub(crate) fn activate(
+        self: &Arc<Self>,
+        session_id: u64,
+        joined: Event,
+        count: Option<Event>,
+    ) -> bool {
         let mut st = self.lock();
         let Some(member) = st.members.get_mut(&session_id) else {
             return false;
         };
         let buffered = member.joining.take().unwrap_or_default();
         member.queue.send(joined);
+        if let Some(count) = count {
+            member.queue.send(count);
+        }
         let mut behind = member.behind;
         for frame in buffered {
             let seq = match frame.event() {
@@ -208,14 +217,8 @@ impl Room {
     pub(crate) fn deregister(&self, session_id: u64) -> Option<bool> {
         let mut st = self.lock();
         let member = st.members.remove(&session_id)?;
-        let (went_offline, visible) = st.presence.remove_local(&member.queue.user);
-        if visible {
-            let frame = Frame::new(Event::UserLeft {
-                room: self.name.clone(),
-                user: member.queue.user.to_string(),
-            });
-            self.fan_out(&mut st, &frame);
-        }
+        let (went_offline, changes) = st.presence.remove_local(&member.queue.user);
+        self.announce(&mut st, changes);
         Some(went_offline)
     }
 
@@ -226,7 +229,23 @@ impl Room {
 
     /// Users online here or on other nodes, sorted.
     pub(crate) fn online(&self) -> Vec<String> {
-        self.lock().presence.online().into_iter().collect()
+        self.lock().presence.online()
+    }
+
+    /// How many users are online here or on other nodes.
+    pub(crate) fn online_count(&self) -> usize {
+        self.lock().presence.count()
+    }
+
+    /// What a joining session is told about presence: the sorted list, or in a large room
+    /// an empty list and the count (members of a large room ask `who` for the list).
+    pub(crate) fn presence_for_join(&self) -> (Vec<String>, Option<usize>) {
+        let st = self.lock();
+        if st.presence.is_large() {
+            (Vec::new(), Some(st.presence.count()))
+        } else {
+            (st.presence.online(), None)
+        }
     }
 
     /// `true` when another node reports `user` online in this room.
@@ -290,15 +309,31 @@ impl Room {
         self.announce(&mut st, changes);
     }
 
-    /// Drops the users of nodes whose lease ran out (a node that died), telling local members.
-    pub(crate) fn expire_remote(&self, now: Instant) {
+    /// The presence tick: drops the users of nodes whose lease ran out (a node that died) and,
+    /// in a large room whose count changed, announces the count (coalesced: once per tick).
+    pub(crate) fn presence_tick(&self, now: Instant) {
         let mut st = self.lock();
         let changes = st.presence.expire(now);
         self.announce(&mut st, changes);
+        if let Some(online) = st.presence.take_count() {
+            let event = Event::OnlineCount {
+                room: self.name.clone(),
+                online: online as u64,
+            };
+            self.fan_out(&mut st, &Frame::new(event));
+        }
     }
 
-    /// Sends `user_joined`/`user_left` for each presence change.
+    /// Sends `user_joined`/`user_left` for each presence change, or the whole list.
     fn announce(&self, st: &mut RoomState, changes: Changes) {
+        if let Some(online) = changes.roster {
+            let event = Event::Presence {
+                id: None,
+                room: self.name.clone(),
+                online,
+            };
+            self.fan_out(st, &Frame::new(event));
+        }
         for user in changes.joined {
             let event = Event::UserJoined {
                 room: self.name.clone(),

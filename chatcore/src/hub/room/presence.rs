@@ -1,63 +1,108 @@
-//! [`Presence`]: who is online in one room, here and on the other nodes.
+//! [`Presence`]: who is online in one room, here and on the other nodes, and how much of it
+//! the room's members are told.
 //!
 //! A value type the room owns under its lock. It never sends anything: each change returns
-//! the users who came online or went offline, and the room announces them.
+//! what to announce ([`Changes`]) and the room announces it.
+//!
+//! Every user online in the room has a count of the *sources* that report them: this node
+//! (any number of local sessions count once) and each other node whose roster lists them.
+//! A user becomes visible when the count leaves zero and invisible when it returns to zero,
+//! so each change costs O(users it touches), never a walk over the whole room: a join storm
+//! of n users costs O(n), not O(n²).
+//!
+//! **Large rooms.** Announcing every join to every member makes filling a room of n members
+//! cost O(n²) frames. Past `limit` users online the room turns *large*: per-user
+//! `user_joined`/`user_left` stop, and the count is announced instead, coalesced
+//! ([`Presence::take_count`], at most once per presence tick). When it shrinks to half the
+//! limit or fewer it turns small again and the whole list is announced once (an unsolicited
+//! `presence`), after which per-user announcements resume. The gap between the two
+//! thresholds keeps a room near the limit from flapping.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Users online in a room: local sessions counted per user, and the users each other node
-/// reported, with the lease and version of that node's last report.
-#[derive(Debug, Default)]
+/// Users online in a room: local sessions counted per user, the users each other node
+/// reported (with the lease and version of that node's last report), and how many sources
+/// report each online user.
+#[derive(Debug)]
 pub(crate) struct Presence {
     /// Local sessions per online user.
-    local: BTreeMap<String, usize>,
+    local: HashMap<Arc<str>, usize>,
     /// Users online on other nodes, per node, from the bus.
     remote: HashMap<String, RemoteNode>,
+    /// Every online user with the number of sources reporting them (this node counts once).
+    online: HashMap<Arc<str>, u32>,
+    /// Most users online for which each join and leave is announced.
+    limit: usize,
+    /// Past `limit`: only the count is announced.
+    large: bool,
+    /// The count changed since [`Presence::take_count`] last reported it (large rooms).
+    count_changed: bool,
 }
 
 /// What another node told us about its users in this room.
 #[derive(Debug)]
 struct RemoteNode {
-    users: BTreeSet<String>,
+    users: HashSet<Arc<str>>,
     /// Newest presence version applied from that node.
     version: u64,
     /// When its lease runs out unless renewed.
     expires: Instant,
 }
 
-/// The users whose visible presence changed: announce `joined` as `user_joined`, `left` as
-/// `user_left`.
+/// What to tell the room's members: `joined` as `user_joined`, `left` as `user_left`, and
+/// `roster` (the whole list, sorted) when the room just turned small again.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Changes {
     pub(crate) joined: Vec<String>,
     pub(crate) left: Vec<String>,
+    pub(crate) roster: Option<Vec<String>>,
 }
 
 impl Presence {
+    /// Empty presence that announces each user up to `limit` users online (at least 2).
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            local: HashMap::new(),
+            remote: HashMap::new(),
+            online: HashMap::new(),
+            limit: limit.max(2),
+            large: false,
+            count_changed: false,
+        }
+    }
+
     /// One more local session of `user`. Returns whether the user came online on this node,
-    /// and whether that is visible (they were not already online on another node).
-    pub(crate) fn add_local(&mut self, user: &str) -> (bool, bool) {
-        let count = self.local.entry(user.to_owned()).or_insert(0);
+    /// and what to announce.
+    pub(crate) fn add_local(&mut self, user: &Arc<str>) -> (bool, Changes) {
+        let count = self.local.entry(Arc::clone(user)).or_insert(0);
         *count += 1;
         let came_online = *count == 1;
-        (came_online, came_online && !self.remote_online(user))
+        let mut changes = Changes::default();
+        if came_online {
+            self.raise(user, &mut changes);
+        }
+        (came_online, self.settle(changes))
     }
 
     /// One local session of `user` fewer. Returns whether the user went offline on this node,
-    /// and whether that is visible (they are not online on another node either).
-    pub(crate) fn remove_local(&mut self, user: &str) -> (bool, bool) {
+    /// and what to announce.
+    pub(crate) fn remove_local(&mut self, user: &str) -> (bool, Changes) {
+        let mut changes = Changes::default();
         let went_offline = match self.local.get_mut(user) {
             Some(n) if *n > 1 => {
                 *n -= 1;
                 false
             }
-            _ => {
+            Some(_) => {
                 self.local.remove(user);
+                self.lower(user, &mut changes);
                 true
             }
+            None => true,
         };
-        (went_offline, went_offline && !self.remote_online(user))
+        (went_offline, self.settle(changes))
     }
 
     /// `true` when another node reports `user` online.
@@ -67,16 +112,28 @@ impl Presence {
 
     /// Users online on this node, sorted (what this node's roster announces).
     pub(crate) fn local_users(&self) -> Vec<String> {
-        self.local.keys().cloned().collect()
+        sorted(self.local.keys())
     }
 
     /// Every user online here or on another node, sorted.
-    pub(crate) fn online(&self) -> BTreeSet<String> {
-        let mut users: BTreeSet<String> = self.local.keys().cloned().collect();
-        for node in self.remote.values() {
-            users.extend(node.users.iter().cloned());
-        }
-        users
+    pub(crate) fn online(&self) -> Vec<String> {
+        sorted(self.online.keys())
+    }
+
+    /// How many users are online here or on another node.
+    pub(crate) fn count(&self) -> usize {
+        self.online.len()
+    }
+
+    /// `true` while only the count is announced.
+    pub(crate) fn is_large(&self) -> bool {
+        self.large
+    }
+
+    /// In a large room, the count if it changed since the last call.
+    pub(crate) fn take_count(&mut self) -> Option<usize> {
+        let changed = std::mem::take(&mut self.count_changed);
+        (self.large && changed).then_some(self.online.len())
     }
 
     /// A user's presence changed on another node. Versions older than the last one applied
@@ -89,13 +146,22 @@ impl Presence {
         version: u64,
         lease: Duration,
     ) -> Changes {
-        self.update_remote(node, version, lease, |users| {
-            if online {
-                users.insert(user.to_owned());
-            } else {
-                users.remove(user);
-            }
-        })
+        let Some(entry) = self.renew(node, version, lease) else {
+            return Changes::default();
+        };
+        let shared: Arc<str> = Arc::from(user);
+        let changed = if online {
+            entry.users.insert(Arc::clone(&shared))
+        } else {
+            entry.users.remove(user)
+        };
+        let mut changes = Changes::default();
+        match (changed, online) {
+            (true, true) => self.raise(&shared, &mut changes),
+            (true, false) => self.lower(user, &mut changes),
+            (false, _) => {}
+        }
+        self.settle(changes)
     }
 
     /// Another node's complete list of users in this room (a lease renewal).
@@ -106,34 +172,37 @@ impl Presence {
         version: u64,
         lease: Duration,
     ) -> Changes {
-        self.update_remote(node, version, lease, |current| {
-            *current = users.into_iter().collect();
-        })
+        let Some(entry) = self.renew(node, version, lease) else {
+            return Changes::default();
+        };
+        let new: HashSet<Arc<str>> = users.into_iter().map(Arc::from).collect();
+        let old = std::mem::replace(&mut entry.users, new.clone());
+        let mut changes = Changes::default();
+        for user in old.difference(&new) {
+            self.lower(user, &mut changes);
+        }
+        for user in new.difference(&old) {
+            self.raise(user, &mut changes);
+        }
+        self.settle(changes)
     }
 
-    fn update_remote(
-        &mut self,
-        node: &str,
-        version: u64,
-        lease: Duration,
-        apply: impl FnOnce(&mut BTreeSet<String>),
-    ) -> Changes {
-        let before = self.online();
+    /// Renews `node`'s lease; returns its entry when `version` is newer than the last applied.
+    fn renew(&mut self, node: &str, version: u64, lease: Duration) -> Option<&mut RemoteNode> {
         let entry = self
             .remote
             .entry(node.to_owned())
             .or_insert_with(|| RemoteNode {
-                users: BTreeSet::new(),
+                users: HashSet::new(),
                 version: 0,
                 expires: Instant::now(),
             });
         entry.expires = Instant::now() + lease;
         if version <= entry.version {
-            return Changes::default();
+            return None;
         }
         entry.version = version;
-        apply(&mut entry.users);
-        self.changes_since(&before)
+        Some(entry)
     }
 
     /// Drops the users of nodes whose lease ran out before `now` (a node that died).
@@ -141,18 +210,72 @@ impl Presence {
         if self.remote.values().all(|n| n.expires > now) {
             return Changes::default();
         }
-        let before = self.online();
-        self.remote.retain(|_, n| n.expires > now);
-        self.changes_since(&before)
+        let expired: Vec<String> = self
+            .remote
+            .iter()
+            .filter(|(_, n)| n.expires <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut changes = Changes::default();
+        for id in expired {
+            if let Some(node) = self.remote.remove(&id) {
+                for user in &node.users {
+                    self.lower(user, &mut changes);
+                }
+            }
+        }
+        self.settle(changes)
     }
 
-    fn changes_since(&self, before: &BTreeSet<String>) -> Changes {
-        let after = self.online();
-        Changes {
-            joined: after.difference(before).cloned().collect(),
-            left: before.difference(&after).cloned().collect(),
+    /// One more source reports `user` online.
+    fn raise(&mut self, user: &Arc<str>, changes: &mut Changes) {
+        let sources = self.online.entry(Arc::clone(user)).or_insert(0);
+        *sources += 1;
+        if *sources == 1 {
+            changes.joined.push(user.to_string());
         }
     }
+
+    /// One source fewer reports `user` online.
+    fn lower(&mut self, user: &str, changes: &mut Changes) {
+        if let Some(sources) = self.online.get_mut(user) {
+            *sources -= 1;
+            if *sources == 0 {
+                self.online.remove(user);
+                changes.left.push(user.to_owned());
+            }
+        }
+    }
+
+    /// Turns the raw changes into what members are told, switching between small and large.
+    fn settle(&mut self, changes: Changes) -> Changes {
+        let n = self.online.len();
+        let changed = !changes.joined.is_empty() || !changes.left.is_empty();
+        if !self.large && n > self.limit {
+            self.large = true;
+            self.count_changed = true;
+            return Changes::default();
+        }
+        if self.large && n <= self.limit / 2 {
+            self.large = false;
+            self.count_changed = false;
+            return Changes {
+                roster: Some(self.online()),
+                ..Changes::default()
+            };
+        }
+        if self.large {
+            self.count_changed |= changed;
+            return Changes::default();
+        }
+        changes
+    }
+}
+
+fn sorted<'a>(users: impl Iterator<Item = &'a Arc<str>>) -> Vec<String> {
+    let mut list: Vec<String> = users.map(|u| u.to_string()).collect();
+    list.sort_unstable();
+    list
 }
 
 #[cfg(test)]
@@ -161,59 +284,102 @@ mod tests {
 
     const LEASE: Duration = Duration::from_secs(60);
 
-    fn online(p: &Presence) -> Vec<String> {
-        p.online().into_iter().collect()
+    fn user(name: &str) -> Arc<str> {
+        Arc::from(name)
     }
 
     #[test]
     fn a_late_diff_cannot_undo_a_newer_roster() {
-        let mut p = Presence::default();
+        let mut p = Presence::new(100);
         p.remote_roster("b", vec!["bob".into(), "cat".into()], 5, LEASE);
-        assert_eq!(online(&p), ["bob", "cat"]);
+        assert_eq!(p.online(), ["bob", "cat"]);
         let stale = p.remote_presence("b", "bob", false, 4, LEASE);
         assert_eq!(
             stale,
             Changes::default(),
             "version 4 is older than the roster"
         );
-        assert_eq!(online(&p), ["bob", "cat"]);
+        assert_eq!(p.online(), ["bob", "cat"]);
         let left = p.remote_presence("b", "bob", false, 6, LEASE);
         assert_eq!(left.left, ["bob"]);
-        assert_eq!(online(&p), ["cat"]);
+        assert_eq!(p.online(), ["cat"]);
         p.remote_roster("b", vec!["bob".into()], 5, LEASE);
-        assert_eq!(online(&p), ["cat"], "a stale roster is ignored too");
+        assert_eq!(p.online(), ["cat"], "a stale roster is ignored too");
     }
 
     #[test]
     fn nodes_are_tracked_separately_and_expire() {
-        let mut p = Presence::default();
+        let mut p = Presence::new(100);
         p.remote_roster("b", vec!["bob".into()], 1, LEASE);
         p.remote_roster("c", vec!["bob".into(), "cat".into()], 1, Duration::ZERO);
-        assert_eq!(online(&p), ["bob", "cat"]);
+        assert_eq!(p.online(), ["bob", "cat"]);
         let gone = p.expire(Instant::now() + Duration::from_millis(1));
         assert_eq!(
             gone.left,
             ["cat"],
             "node c's lease ran out; bob is still on b"
         );
-        assert_eq!(online(&p), ["bob"]);
+        assert_eq!(p.online(), ["bob"]);
         p.expire(Instant::now() + LEASE * 2);
-        assert!(p.online().is_empty());
+        assert_eq!(p.count(), 0);
     }
 
     #[test]
     fn a_user_online_elsewhere_comes_and_goes_silently() {
-        let mut p = Presence::default();
+        let mut p = Presence::new(100);
         p.remote_roster("b", vec!["bob".into()], 1, LEASE);
-        assert_eq!(p.add_local("bob"), (true, false));
-        assert_eq!(p.add_local("bob"), (false, false), "a second local session");
-        assert_eq!(p.remove_local("bob"), (false, false));
+        let silent = Changes::default();
+        assert_eq!(p.add_local(&user("bob")), (true, Changes::default()));
+        assert_eq!(p.add_local(&user("bob")), (false, Changes::default()));
+        assert_eq!(p.remove_local("bob"), (false, Changes::default()));
+        assert_eq!(p.remove_local("bob"), (true, silent), "still online on b");
+        let (came, changes) = p.add_local(&user("ann"));
+        assert!(came);
+        assert_eq!(changes.joined, ["ann"]);
+        let (went, changes) = p.remove_local("ann");
+        assert!(went);
+        assert_eq!(changes.left, ["ann"]);
+    }
+
+    #[test]
+    fn a_roster_announces_only_the_difference() {
+        let mut p = Presence::new(100);
+        p.remote_roster("b", vec!["ann".into(), "bob".into()], 1, LEASE);
+        let c = p.remote_roster("b", vec!["bob".into(), "cat".into()], 2, LEASE);
+        assert_eq!((c.joined, c.left), (vec!["cat".into()], vec!["ann".into()]));
+    }
+
+    #[test]
+    fn a_large_room_announces_the_count_then_the_list_when_it_shrinks() {
+        let mut p = Presence::new(4);
+        for name in ["u1", "u2", "u3", "u4"] {
+            let (_, c) = p.add_local(&user(name));
+            assert_eq!(c.joined, [name], "small: every join is announced");
+        }
         assert_eq!(
-            p.remove_local("bob"),
-            (true, false),
-            "still online on node b"
+            p.take_count(),
+            None,
+            "small rooms announce users, not counts"
         );
-        assert_eq!(p.add_local("ann"), (true, true));
-        assert_eq!(p.remove_local("ann"), (true, true));
+        let (_, c) = p.add_local(&user("u5"));
+        assert_eq!(c, Changes::default(), "the fifth user makes the room large");
+        assert!(p.is_large());
+        assert_eq!(p.take_count(), Some(5));
+        assert_eq!(p.take_count(), None, "announced once until it changes");
+        p.remote_presence("b", "u6", true, 1, LEASE);
+        p.remove_local("u1");
+        assert_eq!(p.take_count(), Some(5), "two changes, one coalesced count");
+        for name in ["u2", "u3"] {
+            assert_eq!(p.remove_local(name).1, Changes::default());
+        }
+        let (_, c) = p.remove_local("u4");
+        assert_eq!(
+            c.roster,
+            Some(vec!["u5".into(), "u6".into()]),
+            "half the limit"
+        );
+        assert!(!p.is_large());
+        let (_, c) = p.add_local(&user("u7"));
+        assert_eq!(c.joined, ["u7"], "per-user announcements resume");
     }
 }

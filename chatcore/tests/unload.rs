@@ -1,0 +1,79 @@
+//! Rooms nobody is in are unloaded (contract 5: memory returns when they go), and a room
+//! unloaded and loaded again goes on with the right seq, history and live delivery.
+
+use std::time::Duration;
+
+use chatcore::Hub;
+use chatcore::protocol::{Command, Event};
+use chatcore_testkit::{SessionProbe, memory_hub};
+
+/// Waits (up to a generous 10 s: the sweep runs at least once a second) until the hub holds
+/// at most `rooms` loaded rooms; returns how many it holds.
+async fn settle(hub: &Hub, rooms: u64) -> u64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let loaded = hub.stats().rooms;
+        if loaded <= rooms || tokio::time::Instant::now() > deadline {
+            return loaded;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_rooms_used_once_are_all_unloaded() {
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut peak = 0;
+    for i in 0..10_000 {
+        let room = format!("once{i}");
+        ann.join(&room).await;
+        ann.send(&room, "hello").await;
+        let id = ann.request(Command::Leave { room: room.clone() }).await;
+        assert!(matches!(ann.reply(id).await, Event::Left { .. }));
+        peak = peak.max(hub.stats().rooms);
+    }
+    assert!(peak > 0, "rooms were loaded while in use");
+    assert_eq!(
+        settle(&hub, 0).await,
+        0,
+        "every room went once nobody was in it"
+    );
+    // The store still has them all: a room comes back on demand.
+    let info = hub.room_info("once9999", Some("ann")).await.expect("room");
+    assert_eq!(info.name, "once9999");
+}
+
+#[tokio::test]
+async fn a_room_in_use_stays_and_a_reloaded_room_keeps_its_seq() {
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    ann.join("r").await;
+    for text in ["one", "two", "three"] {
+        ann.send("r", text).await;
+    }
+    let mut idle = SessionProbe::connect(&hub, "idle").await;
+    idle.join("busy").await;
+    let id = ann.request(Command::Leave { room: "r".into() }).await;
+    assert!(matches!(ann.reply(id).await, Event::Left { .. }));
+    assert_eq!(settle(&hub, 1).await, 1, "r went, busy (one member) stayed");
+
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
+    let Event::Joined {
+        last_seq, history, ..
+    } = bob.join("r").await
+    else {
+        unreachable!()
+    };
+    assert_eq!(last_seq, 3, "seq comes from the store");
+    let texts: Vec<_> = history.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["one", "two", "three"]);
+    ann.join("r").await;
+    ann.send("r", "four").await;
+    let live = bob.messages("r", 1).await;
+    assert_eq!((live[0].seq, live[0].text.as_str()), (4, "four"));
+    drop(idle);
+    assert_eq!(settle(&hub, 1).await, 1, "busy went too");
+    let online = hub.online("r", Some("ann")).await.expect("online");
+    assert_eq!(online, ["ann", "bob"], "r, in use, is the room that stayed");
+}
