@@ -8,13 +8,13 @@
 #   FUZZ_SECONDS=600 scripts/fuzz.sh         # longer
 #   FUZZ_RUNS=10000000 FUZZ_TARGETS="decode_json decode_msgpack" scripts/fuzz.sh
 #
-# Needs cargo-fuzz (`cargo install cargo-fuzz`); no nightly toolchain.
+# Installs cargo-fuzz from crates.io when it is missing; no nightly toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/chatcore-target}-fuzz"
 if ! cargo fuzz --version >/dev/null 2>&1; then
-  echo "cargo-fuzz is not installed: cargo install cargo-fuzz" >&2
-  exit 1
+  echo "cargo-fuzz is not installed: installing it (cargo install cargo-fuzz --locked)" >&2
+  cargo install cargo-fuzz --locked
 fi
 targets="${FUZZ_TARGETS:-$(cargo fuzz list)}"
 if [ -n "${FUZZ_RUNS:-}" ]; then limit="-runs=$FUZZ_RUNS"; else limit="-max_total_time=${FUZZ_SECONDS:-10}"; fi
