@@ -14,7 +14,8 @@
 //! - [`Proxy`], a TCP proxy that cuts connections or swallows what the server sends;
 //! - [`FlakyBus`], a local bus whose readiness can be switched off, and which under a
 //!   seeded [`BusChaos`] drops, duplicates, delays, reorders and partitions;
-//!   [`FlakyStore`], a store that fails and recovers; [`SimRng`], the seeded generator both
+//!   [`HookedStore`], the one forwarding `Store` wrapper whose [`StoreHook`]s inject faults
+//!   (an [`Outage`]: [`FlakyStore`]) or observe calls; [`SimRng`], the seeded generator both
 //!   simulations and their fault plans draw from;
 //! - [`ChatServerProcess`] and [`PrivateRedis`]: real `chat-server` and `redis-server`
 //!   processes;
@@ -66,6 +67,6 @@ pub use proxy::Proxy;
 pub use rng::SimRng;
 pub use server::{TestServer, ws_config};
 pub use session::{SessionProbe, memory_hub};
-pub use store::FlakyStore;
+pub use store::{FlakyStore, HookedStore, Outage, StoreHook};
 pub use token::{SECRET, b64url, jwt, token};
 pub use wait::{BOUND, eventually, services_required, within};

@@ -1,7 +1,9 @@
-//! [`FlakyStore`]: a store that fails while switched down and recovers when switched up.
+//! [`HookedStore`]: one forwarding wrapper around a [`Store`], with [`StoreHook`]s for the
+//! faults and observations tests need (an outage, a slow or full disk, counting reads), so no
+//! test writes its own copy of every `Store` method.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chatcore::Result;
@@ -11,147 +13,222 @@ use chatcore::store::{
     SearchQuery, Store,
 };
 
-/// Wraps a store; while [`down`](FlakyStore::down) is set every call fails at once, as a
-/// database that refuses connections does, and nothing is written. Clones share the switch.
-#[derive(Clone)]
-pub struct FlakyStore {
-    /// The store doing the real work.
-    inner: Arc<dyn Store>,
-    /// While set, every call fails without reaching `inner`.
-    pub down: Arc<AtomicBool>,
-    /// Calls refused so far.
-    refused: Arc<AtomicU64>,
-}
+/// What a [`HookedStore`] does around the calls it forwards. Every method has a default that
+/// forwards unchanged, so a hook overrides only what its test needs.
+pub trait StoreHook: Send + Sync + 'static {
+    /// Asked before every call except `close` reaches the inner store, with the `Store`
+    /// method's name; an error is returned in place of the call and nothing is written.
+    fn before(&self, op: &'static str) -> Result<()> {
+        let _ = op;
+        Ok(())
+    }
 
-impl std::fmt::Debug for FlakyStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FlakyStore")
-            .field("down", &self.down)
-            .field("refused", &self.refused)
-            .finish_non_exhaustive()
+    /// Performs an `append` that [`before`](StoreHook::before) let through. The default
+    /// queues it on `inner` at once, which keeps the store's ordering promise.
+    fn append(&self, inner: &Arc<dyn Store>, msg: NewMessage) -> Pending<Appended> {
+        inner.append(msg)
+    }
+
+    /// Sees every history page the inner store returns.
+    fn history_read(&self, page: &HistoryPage) {
+        let _ = page;
     }
 }
 
-impl FlakyStore {
-    /// `inner`, up.
-    pub fn new(inner: Arc<dyn Store>) -> Self {
+/// A store that forwards every call to `inner`, asking its [`StoreHook`] first. Clones share
+/// the inner store and the hook.
+pub struct HookedStore<H> {
+    inner: Arc<dyn Store>,
+    hook: Arc<H>,
+}
+
+impl<H> Clone for HookedStore<H> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            hook: Arc::clone(&self.hook),
+        }
+    }
+}
+
+impl<H> std::fmt::Debug for HookedStore<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookedStore").finish_non_exhaustive()
+    }
+}
+
+impl<H: StoreHook> HookedStore<H> {
+    /// `inner`, behind `hook`.
+    pub fn new(inner: Arc<dyn Store>, hook: H) -> Self {
         Self {
             inner,
-            down: Arc::default(),
-            refused: Arc::default(),
+            hook: Arc::new(hook),
         }
     }
 
-    /// Calls refused so far while down.
-    pub fn refused(&self) -> u64 {
-        self.refused.load(Ordering::Relaxed)
+    /// The hook, to switch a fault on or off or read what it observed.
+    pub fn hook(&self) -> &H {
+        &self.hook
     }
 
-    /// `Err` (and counted) while down.
-    fn check(&self) -> Result<()> {
+    /// The wrapped store, to look at what was really written, past the hook.
+    pub fn inner(&self) -> &Arc<dyn Store> {
+        &self.inner
+    }
+}
+
+/// A [`StoreHook`] for a database outage: while [`down`](Outage::set_down) every call fails at
+/// once, as a database that refuses connections does, and nothing is written.
+#[derive(Debug, Default)]
+pub struct Outage {
+    down: AtomicBool,
+}
+
+impl Outage {
+    /// Starts or ends the outage.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::Relaxed);
+    }
+}
+
+impl StoreHook for Outage {
+    fn before(&self, _op: &'static str) -> Result<()> {
         if self.down.load(Ordering::Relaxed) {
-            self.refused.fetch_add(1, Ordering::Relaxed);
             return Err(chatcore::Error::store("database: connection refused"));
         }
         Ok(())
     }
 }
 
+/// A store that fails while its [`Outage`] is on and recovers when it ends.
+pub type FlakyStore = HookedStore<Outage>;
+
 #[async_trait::async_trait]
-impl Store for FlakyStore {
+impl<H: StoreHook> Store for HookedStore<H> {
     fn append(&self, msg: NewMessage) -> Pending<Appended> {
-        match self.check() {
-            Ok(()) => self.inner.append(msg),
+        match self.hook.before("append") {
+            Ok(()) => self.hook.append(&self.inner, msg),
             Err(e) => Box::pin(async move { Err(e) }),
         }
     }
 
     async fn create_room(&self, room: NewRoom) -> Result<RoomRecord> {
-        self.check()?;
+        self.hook.before("create_room")?;
         self.inner.create_room(room).await
     }
 
     async fn room(&self, name: &str) -> Result<Option<RoomRecord>> {
-        self.check()?;
+        self.hook.before("room")?;
         self.inner.room(name).await
     }
 
     async fn list_rooms(&self, viewer: Option<&str>) -> Result<Vec<RoomRecord>> {
-        self.check()?;
+        self.hook.before("list_rooms")?;
         self.inner.list_rooms(viewer).await
     }
 
     async fn history(&self, room: &str, query: HistoryQuery) -> Result<HistoryPage> {
-        self.check()?;
-        self.inner.history(room, query).await
+        self.hook.before("history")?;
+        let page = self.inner.history(room, query).await?;
+        self.hook.history_read(&page);
+        Ok(page)
     }
 
     async fn last_seq(&self, room: &str) -> Result<u64> {
-        self.check()?;
+        self.hook.before("last_seq")?;
         self.inner.last_seq(room).await
     }
 
     async fn add_member(&self, room: &str, user: &str, role: Role) -> Result<()> {
-        self.check()?;
+        self.hook.before("add_member")?;
         self.inner.add_member(room, user, role).await
     }
 
     async fn remove_member(&self, room: &str, user: &str) -> Result<()> {
-        self.check()?;
+        self.hook.before("remove_member")?;
         self.inner.remove_member(room, user).await
     }
 
     async fn member(&self, room: &str, user: &str) -> Result<Option<Member>> {
-        self.check()?;
+        self.hook.before("member")?;
         self.inner.member(room, user).await
     }
 
     async fn members(&self, room: &str) -> Result<Vec<Member>> {
-        self.check()?;
+        self.hook.before("members")?;
         self.inner.members(room).await
     }
 
     async fn search(&self, query: SearchQuery) -> Result<Vec<Message>> {
-        self.check()?;
+        self.hook.before("search")?;
         self.inner.search(query).await
     }
 
     async fn set_read(&self, room: &str, user: &str, seq: u64) -> Result<()> {
-        self.check()?;
+        self.hook.before("set_read")?;
         self.inner.set_read(room, user, seq).await
     }
 
     async fn read_position(&self, room: &str, user: &str) -> Result<u64> {
-        self.check()?;
+        self.hook.before("read_position")?;
         self.inner.read_position(room, user).await
     }
 
     async fn heads(&self) -> Result<Vec<(String, u64)>> {
-        self.check()?;
+        self.hook.before("heads")?;
         self.inner.heads().await
     }
 
     async fn acquire_lease(&self, group: &str, holder: &str, ttl: Duration) -> Result<Option<u64>> {
-        self.check()?;
+        self.hook.before("acquire_lease")?;
         self.inner.acquire_lease(group, holder, ttl).await
     }
 
     async fn cursors(&self, group: &str) -> Result<Vec<(String, u64)>> {
-        self.check()?;
+        self.hook.before("cursors")?;
         self.inner.cursors(group).await
     }
 
     async fn commit_cursor(&self, group: &str, token: u64, room: &str, seq: u64) -> Result<()> {
-        self.check()?;
+        self.hook.before("commit_cursor")?;
         self.inner.commit_cursor(group, token, room, seq).await
     }
 
     async fn ping(&self) -> Result<()> {
-        self.check()?;
+        self.hook.before("ping")?;
         self.inner.ping().await
     }
 
     async fn close(&self) -> Result<()> {
         self.inner.close().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chatcore::protocol::RoomKind;
+    use chatcore::store::MemoryStore;
+
+    use super::*;
+
+    fn room() -> NewRoom {
+        NewRoom {
+            name: "r".into(),
+            kind: RoomKind::Public,
+            creator: "ann".into(),
+            created: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_outage_refuses_every_call_and_writes_nothing() {
+        let store = FlakyStore::new(Arc::new(MemoryStore::new()), Outage::default());
+        store.hook().set_down(true);
+        let err = store.create_room(room()).await.expect_err("down");
+        assert_eq!(err.code(), chatcore::ErrorCode::Unavailable);
+        assert_eq!(store.inner().room("r").await.expect("room"), None);
+        store.hook().set_down(false);
+        store.create_room(room()).await.expect("up again");
+        assert!(store.inner().room("r").await.expect("room").is_some());
     }
 }

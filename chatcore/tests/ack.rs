@@ -1,105 +1,52 @@
 //! Contract 2 (durable ack) and 4 (idempotent send).
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
-use chatcore::protocol::{Event, Message};
-use chatcore::store::{
-    Appended, HistoryPage, HistoryQuery, Member, MemoryStore, NewMessage, NewRoom, Pending, Role,
-    RoomRecord, SearchQuery, Store,
-};
-use chatcore::{Error, ErrorCode, Hub, Result};
-use chatcore_testkit::{SessionProbe, memory_hub, seqs};
+use chatcore::protocol::Event;
+use chatcore::store::{Appended, HistoryQuery, MemoryStore, NewMessage, Pending, Store};
+use chatcore::{Error, ErrorCode, Hub};
+use chatcore_testkit::{HookedStore, SessionProbe, StoreHook, memory_hub, seqs};
 use tokio::sync::Semaphore;
 
-/// A memory store whose commits wait for a permit (a slow disk), and which can be told to
-/// fail commits (a full disk): faults that cannot be caused on demand for real.
-#[derive(Clone)]
-struct FaultyStore {
-    inner: MemoryStore,
+/// Commits that wait for a permit (a slow disk) and can be told to fail (a full disk): faults
+/// that cannot be caused on demand for real.
+struct DiskFaults {
     gate: Arc<Semaphore>,
-    fail: Arc<std::sync::atomic::AtomicBool>,
+    fail: Arc<AtomicBool>,
 }
 
-#[async_trait::async_trait]
-impl Store for FaultyStore {
-    fn append(&self, msg: NewMessage) -> Pending<Appended> {
-        let this = self.clone();
+impl StoreHook for DiskFaults {
+    fn append(&self, inner: &Arc<dyn Store>, msg: NewMessage) -> Pending<Appended> {
+        let inner = Arc::clone(inner);
+        let gate = Arc::clone(&self.gate);
+        let fail = Arc::clone(&self.fail);
         Box::pin(async move {
-            this.gate.acquire().await.expect("gate").forget();
-            if this.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            gate.acquire().await.expect("gate").forget();
+            if fail.load(SeqCst) {
                 return Err(Error::store("disk full"));
             }
-            this.inner.append(msg).await
+            inner.append(msg).await
         })
     }
-    async fn create_room(&self, room: NewRoom) -> Result<RoomRecord> {
-        self.inner.create_room(room).await
-    }
-    async fn room(&self, name: &str) -> Result<Option<RoomRecord>> {
-        self.inner.room(name).await
-    }
-    async fn list_rooms(&self, viewer: Option<&str>) -> Result<Vec<RoomRecord>> {
-        self.inner.list_rooms(viewer).await
-    }
-    async fn history(&self, room: &str, query: HistoryQuery) -> Result<HistoryPage> {
-        self.inner.history(room, query).await
-    }
-    async fn last_seq(&self, room: &str) -> Result<u64> {
-        self.inner.last_seq(room).await
-    }
-    async fn add_member(&self, room: &str, user: &str, role: Role) -> Result<()> {
-        self.inner.add_member(room, user, role).await
-    }
-    async fn remove_member(&self, room: &str, user: &str) -> Result<()> {
-        self.inner.remove_member(room, user).await
-    }
-    async fn member(&self, room: &str, user: &str) -> Result<Option<Member>> {
-        self.inner.member(room, user).await
-    }
-    async fn members(&self, room: &str) -> Result<Vec<Member>> {
-        self.inner.members(room).await
-    }
-    async fn search(&self, query: SearchQuery) -> Result<Vec<Message>> {
-        self.inner.search(query).await
-    }
-    async fn set_read(&self, room: &str, user: &str, seq: u64) -> Result<()> {
-        self.inner.set_read(room, user, seq).await
-    }
-    async fn read_position(&self, room: &str, user: &str) -> Result<u64> {
-        self.inner.read_position(room, user).await
-    }
-    async fn heads(&self) -> Result<Vec<(String, u64)>> {
-        self.inner.heads().await
-    }
-    async fn acquire_lease(
-        &self,
-        group: &str,
-        holder: &str,
-        ttl: std::time::Duration,
-    ) -> Result<Option<u64>> {
-        self.inner.acquire_lease(group, holder, ttl).await
-    }
-    async fn cursors(&self, group: &str) -> Result<Vec<(String, u64)>> {
-        self.inner.cursors(group).await
-    }
-    async fn commit_cursor(&self, group: &str, token: u64, room: &str, seq: u64) -> Result<()> {
-        self.inner.commit_cursor(group, token, room, seq).await
-    }
-    async fn ping(&self) -> Result<()> {
-        self.inner.ping().await
-    }
-    async fn close(&self) -> Result<()> {
-        self.inner.close().await
+}
+
+type FaultyStore = HookedStore<DiskFaults>;
+
+impl Default for DiskFaults {
+    /// A disk that holds every commit until a permit is added, and does not fail.
+    fn default() -> Self {
+        Self {
+            gate: Arc::new(Semaphore::new(0)),
+            fail: Arc::default(),
+        }
     }
 }
 
 async fn faulty_hub() -> (Hub, FaultyStore) {
-    let store = FaultyStore {
-        inner: MemoryStore::new(),
-        gate: Arc::new(Semaphore::new(0)),
-        fail: Arc::default(),
-    };
+    let store = FaultyStore::new(Arc::new(MemoryStore::new()), DiskFaults::default());
     let hub = Hub::builder()
         .store(store.clone())
         .build()
@@ -120,12 +67,12 @@ async fn no_ack_before_commit_and_acked_message_is_stored() {
         early.is_err(),
         "nothing may be delivered before the commit: {early:?}"
     );
-    store.gate.add_permits(1);
+    store.hook().gate.add_permits(1);
     let Event::Ack { seq, msg_id, .. } = ann.reply(id).await else {
         panic!("expected ack")
     };
     let page = store
-        .inner
+        .inner()
         .history("r", HistoryQuery::latest(10))
         .await
         .expect("history");
@@ -145,12 +92,12 @@ async fn failed_commit_is_an_error_never_an_ack_and_burns_no_seq() {
     ann.join("r").await;
     bob.join("r").await;
     ann.until(|e| matches!(e, Event::UserJoined { .. })).await;
-    store.fail.store(true, std::sync::atomic::Ordering::SeqCst);
-    store.gate.add_permits(1);
+    store.hook().fail.store(true, SeqCst);
+    store.hook().gate.add_permits(1);
     let id = ann.send_nowait("r", "lost", None).await;
     assert_eq!(ann.error(id).await, ErrorCode::Unavailable);
-    store.fail.store(false, std::sync::atomic::Ordering::SeqCst);
-    store.gate.add_permits(1);
+    store.hook().fail.store(false, SeqCst);
+    store.hook().gate.add_permits(1);
     assert_eq!(
         ann.send("r", "kept").await,
         1,
@@ -210,7 +157,7 @@ async fn shutdown_acks_in_flight_sends_before_closing() {
     let id = ann.send_nowait("r", "in flight", None).await;
     let h = hub.clone();
     let shutdown = tokio::spawn(async move { h.shutdown(Duration::from_secs(10)).await });
-    store.gate.add_permits(1);
+    store.hook().gate.add_permits(1);
     shutdown.await.expect("task").expect("shutdown");
     let Event::Ack { seq, .. } = ann.reply(id).await else {
         panic!("ack")

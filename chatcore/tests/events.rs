@@ -10,11 +10,9 @@ use std::time::Duration;
 use chatcore::bus::LocalNetwork;
 use chatcore::events::{StreamConfig, StreamFilter};
 use chatcore::protocol::{Message, RoomKind};
-use chatcore::store::{
-    Appended, HistoryPage, HistoryQuery, Member, MemoryStore, NewMessage, NewRoom, Pending, Role,
-    RoomRecord, SearchQuery, Store,
-};
-use chatcore::{ErrorCode, HostPost, Hub, Result};
+use chatcore::store::{HistoryPage, MemoryStore, Store};
+use chatcore::{ErrorCode, HostPost, Hub};
+use chatcore_testkit::{HookedStore, StoreHook};
 use tokio::sync::mpsc;
 
 const ROOMS: [&str; 3] = ["order-1", "order-2", "order-3"];
@@ -251,80 +249,21 @@ async fn a_commit_after_losing_the_lease_is_refused() {
 }
 
 /// Counts the messages the stream reads from the store.
-struct Counting {
-    inner: MemoryStore,
-    read: AtomicU64,
-}
+#[derive(Default)]
+struct CountReads(AtomicU64);
 
-#[async_trait::async_trait]
-impl Store for Counting {
-    fn append(&self, msg: NewMessage) -> Pending<Appended> {
-        self.inner.append(msg)
-    }
-    async fn create_room(&self, room: NewRoom) -> Result<RoomRecord> {
-        self.inner.create_room(room).await
-    }
-    async fn room(&self, name: &str) -> Result<Option<RoomRecord>> {
-        self.inner.room(name).await
-    }
-    async fn list_rooms(&self, viewer: Option<&str>) -> Result<Vec<RoomRecord>> {
-        self.inner.list_rooms(viewer).await
-    }
-    async fn history(&self, room: &str, query: HistoryQuery) -> Result<HistoryPage> {
-        let page = self.inner.history(room, query).await?;
-        self.read.fetch_add(page.messages.len() as u64, Relaxed);
-        Ok(page)
-    }
-    async fn last_seq(&self, room: &str) -> Result<u64> {
-        self.inner.last_seq(room).await
-    }
-    async fn add_member(&self, room: &str, user: &str, role: Role) -> Result<()> {
-        self.inner.add_member(room, user, role).await
-    }
-    async fn remove_member(&self, room: &str, user: &str) -> Result<()> {
-        self.inner.remove_member(room, user).await
-    }
-    async fn member(&self, room: &str, user: &str) -> Result<Option<Member>> {
-        self.inner.member(room, user).await
-    }
-    async fn members(&self, room: &str) -> Result<Vec<Member>> {
-        self.inner.members(room).await
-    }
-    async fn search(&self, query: SearchQuery) -> Result<Vec<Message>> {
-        self.inner.search(query).await
-    }
-    async fn set_read(&self, room: &str, user: &str, seq: u64) -> Result<()> {
-        self.inner.set_read(room, user, seq).await
-    }
-    async fn read_position(&self, room: &str, user: &str) -> Result<u64> {
-        self.inner.read_position(room, user).await
-    }
-    async fn heads(&self) -> Result<Vec<(String, u64)>> {
-        self.inner.heads().await
-    }
-    async fn acquire_lease(&self, group: &str, holder: &str, ttl: Duration) -> Result<Option<u64>> {
-        self.inner.acquire_lease(group, holder, ttl).await
-    }
-    async fn cursors(&self, group: &str) -> Result<Vec<(String, u64)>> {
-        self.inner.cursors(group).await
-    }
-    async fn commit_cursor(&self, group: &str, token: u64, room: &str, seq: u64) -> Result<()> {
-        self.inner.commit_cursor(group, token, room, seq).await
-    }
-    async fn ping(&self) -> Result<()> {
-        self.inner.ping().await
-    }
-    async fn close(&self) -> Result<()> {
-        self.inner.close().await
+impl StoreHook for CountReads {
+    fn history_read(&self, page: &HistoryPage) {
+        self.0.fetch_add(page.messages.len() as u64, Relaxed);
     }
 }
 
 #[tokio::test]
 async fn a_consumer_that_stops_reading_holds_a_page_and_catches_up_later() {
-    let store = Arc::new(Counting {
-        inner: MemoryStore::new(),
-        read: AtomicU64::new(0),
-    });
+    let store = Arc::new(HookedStore::new(
+        Arc::new(MemoryStore::new()),
+        CountReads::default(),
+    ));
     let hub = Hub::builder()
         .shared_store(store.clone())
         .build()
@@ -341,9 +280,9 @@ async fn a_consumer_that_stops_reading_holds_a_page_and_catches_up_later() {
     // The consumer stops reading while 2 000 more are committed.
     post_many_in(&hub, "busy", 2000).await;
     assert!(
-        store.read.load(Relaxed) <= 50,
+        store.hook().0.load(Relaxed) <= 50,
         "a consumer that does not read holds at most one page, read {}",
-        store.read.load(Relaxed)
+        store.hook().0.load(Relaxed)
     );
     // It reads again and catches up from the store, in order, with nothing lost.
     let mut last = None;

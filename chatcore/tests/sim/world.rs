@@ -3,13 +3,12 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chatcore::bus::LocalNetwork;
 use chatcore::store::{HistoryQuery, MemoryStore, Store};
 use chatcore::{Hub, Limits};
-use chatcore_testkit::{BusChaos, FlakyBus, FlakyStore, SimRng};
+use chatcore_testkit::{BusChaos, FlakyBus, FlakyStore, Outage, SimRng};
 
 use crate::client::{Ledger, ROOM, SimClient};
 use crate::plan::{Plan, TICK};
@@ -38,7 +37,7 @@ pub(crate) struct Outcome {
 
 pub(crate) async fn run(plan: &Plan) -> Result<Outcome, String> {
     let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let store = FlakyStore::new(Arc::clone(&memory));
+    let store = FlakyStore::new(Arc::clone(&memory), Outage::default());
     let net = LocalNetwork::new();
     let chaos = BusChaos::new(plan.bus_seed, plan.bus);
     let limits = Limits {
@@ -93,9 +92,7 @@ pub(crate) async fn run(plan: &Plan) -> Result<Outcome, String> {
             returned = Some((now, last));
         }
         (outage_on, cut_on) = (want_outage, want_cut);
-        store
-            .down
-            .store(traffic && plan.store_down_at(now), Ordering::Relaxed);
+        store.hook().set_down(traffic && plan.store_down_at(now));
 
         for c in clients.iter_mut() {
             c.drain(now, memory.as_ref(), &mut ledger).await?;
