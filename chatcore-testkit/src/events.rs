@@ -13,6 +13,29 @@ pub fn send(room: &str, text: &str, nonce: Option<String>) -> Command {
     }
 }
 
+/// A `dm` command to `to`, without a nonce.
+pub fn dm(to: &str, text: &str) -> Command {
+    Command::Dm {
+        to: to.into(),
+        text: text.into(),
+        nonce: None,
+    }
+}
+
+/// Appends `m`, a message of `room`, to `got`: panics when its seq does not rise past the last
+/// one (a duplicate or a message out of order).
+pub(crate) fn push_rising(room: &str, got: &mut Vec<Message>, m: Message) {
+    if let Some(last) = got.last() {
+        assert!(
+            m.seq > last.seq,
+            "{room}: seq {} after seq {} (a duplicate or out of order)",
+            m.seq,
+            last.seq
+        );
+    }
+    got.push(m);
+}
+
 /// The request id an event answers, if it is a reply.
 pub fn reply_id(event: &Event) -> Option<u64> {
     match event {

@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 
-use crate::events::{reply_id, send};
+use crate::events::{push_rising, reply_id, send};
 use crate::server::TestServer;
 use crate::token::token;
 use crate::wait::BOUND;
@@ -227,15 +227,7 @@ impl Probe {
                     _ => None,
                 })
                 .await;
-            if let Some(last) = got.last() {
-                assert!(
-                    m.seq > last.seq,
-                    "{room}: seq {} after seq {} (a duplicate or out of order)",
-                    m.seq,
-                    last.seq
-                );
-            }
-            got.push(m);
+            push_rising(room, &mut got, m);
         }
         self.quiet(room, n).await;
         got

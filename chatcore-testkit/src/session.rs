@@ -4,7 +4,7 @@ use chatcore::auth::{Credentials, Identity};
 use chatcore::protocol::{Codec, Command, Event, Message, MessageKind, Request};
 use chatcore::{CloseReason, Hub, Outbound, Outgoing, Session};
 
-use crate::events::reply_id;
+use crate::events::{push_rising, reply_id};
 use crate::wait::BOUND;
 
 /// A client driving one [`Session`] in memory, as a transport would: requests go to
@@ -157,15 +157,7 @@ impl SessionProbe {
         while got.len() < n {
             if let Event::Message(m) = self.event().await {
                 if m.room == room {
-                    if let Some(last) = got.last() {
-                        assert!(
-                            m.seq > last.seq,
-                            "{room}: seq {} after seq {} (a duplicate or out of order)",
-                            m.seq,
-                            last.seq
-                        );
-                    }
-                    got.push(m);
+                    push_rising(room, &mut got, m);
                 }
             }
         }

@@ -113,13 +113,7 @@ async fn direct_messages_are_private() {
     let mut bob = Probe::from_ws(ws, Codec::Json).await;
     let mut carol = Probe::with_token(&server, "carol").await;
 
-    let id = ann
-        .request(Command::Dm {
-            to: "bob".into(),
-            text: "psst".into(),
-            nonce: None,
-        })
-        .await;
+    let id = ann.request(dm("bob", "psst")).await;
     assert!(matches!(ann.reply(id).await, Event::Ack { .. }));
     let m = bob.message_from("ann").await;
     assert_eq!((m.room.as_str(), m.text.as_str()), ("dm:ann:bob", "psst"));

@@ -4,7 +4,7 @@
 use chatcore::ErrorCode;
 use chatcore::protocol::{Codec, Command, Event, MessageKind, Request};
 use chatcore::store::HistoryQuery;
-use chatcore_testkit::{SessionProbe, memory_hub};
+use chatcore_testkit::{SessionProbe, dm, memory_hub};
 
 async fn error_frame(c: &mut SessionProbe) -> (Option<u64>, ErrorCode) {
     match c.event().await {
@@ -198,14 +198,7 @@ async fn invalid_commands_get_typed_errors_and_write_nothing() {
             },
             ErrorCode::UnknownRoom,
         ),
-        (
-            Command::Dm {
-                to: "bad name".into(),
-                text: "x".into(),
-                nonce: None,
-            },
-            ErrorCode::Invalid,
-        ),
+        (dm("bad name", "x"), ErrorCode::Invalid),
     ];
     for (cmd, code) in cases {
         let shown = format!("{cmd:?}");
@@ -229,13 +222,7 @@ async fn invalid_commands_get_typed_errors_and_write_nothing() {
 async fn private_history_is_forbidden_to_outsiders() {
     let hub = memory_hub().await;
     let mut ann = SessionProbe::connect(&hub, "ann").await;
-    let id = ann
-        .request(Command::Dm {
-            to: "bob".into(),
-            text: "secret".into(),
-            nonce: None,
-        })
-        .await;
+    let id = ann.request(dm("bob", "secret")).await;
     assert!(matches!(ann.reply(id).await, Event::Ack { .. }));
     let mut eve = SessionProbe::connect(&hub, "eve").await;
     let room = chatcore::names::dm_room("ann", "bob");

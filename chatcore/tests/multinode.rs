@@ -9,7 +9,7 @@ use chatcore::bus::{Bus, BusEvent, BusHandler, LocalBus, LocalNetwork};
 use chatcore::protocol::{Command, Event};
 use chatcore::store::MemoryStore;
 use chatcore::{Hub, Limits, Result};
-use chatcore_testkit::{SessionProbe, seqs};
+use chatcore_testkit::{SessionProbe, dm, seqs};
 
 /// Drops every third message event it publishes (Redis pub/sub during a failover), and can
 /// go silent altogether (a node that died without saying goodbye).
@@ -356,13 +356,7 @@ async fn direct_messages_reach_a_recipient_on_another_node() {
     let mut ann = SessionProbe::connect(&a, "ann").await;
     let mut bob = SessionProbe::connect(&b, "bob").await;
     let mut eve = SessionProbe::connect(&b, "eve").await;
-    let id = ann
-        .request(Command::Dm {
-            to: "bob".into(),
-            text: "psst".into(),
-            nonce: None,
-        })
-        .await;
+    let id = ann.request(dm("bob", "psst")).await;
     ann.reply(id).await;
     let joined = bob.until(|e| matches!(e, Event::Joined { .. })).await;
     let Event::Joined { room, history, .. } = joined else {
@@ -379,13 +373,7 @@ async fn direct_messages_reach_a_recipient_on_another_node() {
     }
     assert_eq!(texts, ["psst"]);
 
-    let id = ann
-        .request(Command::Dm {
-            to: "bob".into(),
-            text: "again".into(),
-            nonce: None,
-        })
-        .await;
+    let id = ann.request(dm("bob", "again")).await;
     ann.reply(id).await;
     let Event::Message(m) = bob.until(|e| matches!(e, Event::Message(_))).await else {
         unreachable!()

@@ -9,7 +9,7 @@ use chatcore::auth::{Credentials, Identity};
 use chatcore::policy::{Draft, Policy};
 use chatcore::protocol::{Codec, Command, Event, RoomKind};
 use chatcore::{Error, ErrorCode, Hub, Limits, Result};
-use chatcore_testkit::{Probe, SessionProbe, TestServer, ws_config};
+use chatcore_testkit::{Probe, SessionProbe, TestServer, dm, ws_config};
 
 /// The shop's rules: `order-N` rooms only for customer N and staff (a claim), no new rooms
 /// named `closed-*`, "darn" filtered, "spam" refused, "grow" makes the text huge.
@@ -142,21 +142,9 @@ async fn room_creation_and_dms_are_asked_too() {
         hub.store().room("closed-1").await.expect("store").is_none(),
         "a refused creation writes nothing"
     );
-    let id = ann
-        .request(Command::Dm {
-            to: "ceo".into(),
-            text: "hi".into(),
-            nonce: None,
-        })
-        .await;
+    let id = ann.request(dm("ceo", "hi")).await;
     assert_eq!(ann.error(id).await, ErrorCode::Forbidden);
-    let id = ann
-        .request(Command::Dm {
-            to: "bob".into(),
-            text: "hi".into(),
-            nonce: None,
-        })
-        .await;
+    let id = ann.request(dm("bob", "hi")).await;
     assert!(matches!(ann.reply(id).await, Event::Ack { .. }));
 }
 

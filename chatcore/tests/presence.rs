@@ -3,7 +3,7 @@
 
 use chatcore::protocol::{Command, Event, RoomKind};
 use chatcore::store::HistoryQuery;
-use chatcore_testkit::{SessionProbe, memory_hub};
+use chatcore_testkit::{SessionProbe, dm, memory_hub};
 
 #[tokio::test]
 async fn presence_snapshot_and_notices_count_users_not_sessions() {
@@ -106,13 +106,7 @@ async fn direct_messages_reach_only_the_two_users() {
     let mut bob = SessionProbe::connect(&hub, "bob").await;
     let mut eve = SessionProbe::connect(&hub, "eve").await;
     eve.join("lobby").await;
-    let id = ann
-        .request(Command::Dm {
-            to: "bob".into(),
-            text: "psst".into(),
-            nonce: None,
-        })
-        .await;
+    let id = ann.request(dm("bob", "psst")).await;
     let Event::Ack { room, seq, .. } = ann.reply(id).await else {
         panic!("ack")
     };
@@ -145,13 +139,7 @@ async fn direct_messages_reach_only_the_two_users() {
         panic!("rooms")
     };
     assert!(rooms.iter().any(|r| r.name == "dm:ann:bob"));
-    let id = bob
-        .request(Command::Dm {
-            to: "ann".into(),
-            text: "hi".into(),
-            nonce: None,
-        })
-        .await;
+    let id = bob.request(dm("ann", "hi")).await;
     let Event::Ack { seq, .. } = bob.reply(id).await else {
         panic!("ack")
     };

@@ -6,7 +6,7 @@
 use chatcore::protocol::{Command, Event, MessageKind, RoomKind};
 use chatcore::store::{HistoryQuery, NewRoom};
 use chatcore::{ErrorCode, Hub, Limits};
-use chatcore_testkit::SessionProbe;
+use chatcore_testkit::{SessionProbe, dm};
 
 /// One room as stored: name, kind, last seq, members with roles, messages (seq, sender, text).
 type RoomState = (
@@ -118,13 +118,7 @@ async fn world(limits: Limits) -> (Hub, SessionProbe, SessionProbe) {
     bob.join("r").await;
     ann.join("r").await;
     ann.send("r", "hello").await;
-    let id = ann
-        .request(Command::Dm {
-            to: "bob".into(),
-            text: "psst".into(),
-            nonce: None,
-        })
-        .await;
+    let id = ann.request(dm("bob", "psst")).await;
     let acked = ann.reply(id).await;
     assert!(matches!(acked, Event::Ack { .. }), "{acked:?}");
     (hub, ann, bob)
@@ -230,14 +224,7 @@ async fn refused_sends_and_dms_change_nothing() {
             send("secret", "x", MessageKind::Text, None),
             ErrorCode::NotMember,
         ),
-        (
-            Command::Dm {
-                to: "bad name".into(),
-                text: "x".into(),
-                nonce: None,
-            },
-            ErrorCode::Invalid,
-        ),
+        (dm("bad name", "x"), ErrorCode::Invalid),
         (
             Command::Dm {
                 to: "eve".into(),
