@@ -211,16 +211,6 @@ async fn the_101_answer_follows_rfc_6455() {
     assert!(head.contains("upgrade: websocket"), "{head}");
 }
 
-/// Resident memory of this process (the server runs in it), in KiB.
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
 /// PROTOCOL.md, "A client that stops reading": with the default limits, once the client's
 /// socket refuses bytes the server cuts it off `slow_consumer_after` (3 s) later, not when
 /// a write times out (10 s) and not never; the client then reads what its kernel held and the

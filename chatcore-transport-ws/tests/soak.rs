@@ -5,17 +5,7 @@
 use std::sync::Arc;
 
 use chatcore::protocol::Command;
-use chatcore_testkit::{Probe, TestServer};
-
-/// Anonymous resident memory of this process (the server runs in it), in KiB.
-fn rss_anon_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("RssAnon:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("RssAnon")
-}
+use chatcore_testkit::{Probe, TestServer, rss_anon_kib};
 
 /// Cycles `from..to` on `lanes` concurrent connections: user `u{i % 2000}` connects, joins
 /// `r{i % 400}`, leaves it and disconnects.

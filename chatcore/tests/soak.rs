@@ -3,17 +3,7 @@
 
 use chatcore::Hub;
 use chatcore::protocol::Command;
-use chatcore_testkit::{SessionProbe, memory_hub};
-
-/// Anonymous resident memory of this process (the hub runs in it), in KiB.
-fn rss_anon_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("RssAnon:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("RssAnon")
-}
+use chatcore_testkit::{SessionProbe, memory_hub, rss_anon_kib};
 
 /// `n` cycles from cycle `from`: user `u{i % 2000}` connects, joins `r{i % 400}`, leaves it
 /// and disconnects.
