@@ -7,6 +7,12 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+/// The loopback address `127.0.1.n`: one of many peers a test can play on one machine (see
+/// [`half_open`]).
+pub fn loopback(n: u8) -> std::net::IpAddr {
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 1, n))
+}
+
 /// Opens `count` connections to `server` from the loopback address `from` (any of
 /// `127.0.0.0/8` works on Linux, so a test can play several peers), each sending `prefix` (a
 /// part of a handshake, or nothing) and then staying silent. Panics when a connect fails.

@@ -10,7 +10,8 @@
 //!   [`chatcore::Session`] in process, without a socket;
 //! - tokens ([`token`], [`jwt`], [`b64url`] to forge one by hand);
 //! - HTTP calls on hyper-util's client ([`http`], [`get`], [`get_as`]);
-//! - [`half_open`] sockets that never finish their handshake, and [`still_open_after`];
+//! - [`half_open`] sockets that never finish their handshake, from many [`loopback`] peers,
+//!   and [`still_open_after`];
 //! - this process's memory ([`rss_kib`], [`rss_anon_kib`]) for tests that bound a server's;
 //! - [`Proxy`], a TCP proxy that cuts connections or swallows what the server sends;
 //! - [`FlakyBus`], a local bus whose readiness can be switched off, and which under a
@@ -61,7 +62,7 @@ pub use chaos::{BusChaos, BusFaults, Fate};
 pub use chatcore::testing::fixtures;
 pub use error::Error;
 pub use events::{dm, error_code, reply_id, send, seqs};
-pub use flood::{half_open, still_open_after};
+pub use flood::{half_open, loopback, still_open_after};
 pub use http::{HttpResponse, get, get_as, http, try_get, try_http};
 pub use memory::{proc_status_kib, rss_anon_kib, rss_kib};
 pub use probe::{Probe, Ws, open, refusal, still_serves};

@@ -3,19 +3,14 @@
 
 mod common;
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use chatcore::Hub;
 use chatcore::protocol::{Codec, Event};
 use chatcore::transport::HandshakeLimit;
-use chatcore_testkit::{half_open, still_open_after};
+use chatcore_testkit::{half_open, loopback, still_open_after};
 use chatcore_transport_tcp::TcpConfig;
 use common::*;
-
-fn peer(n: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 1, n))
-}
 
 async fn a_real_client_gets_in(server: &TestServer) {
     let mut ann = Client::guest(server, "ann", Codec::Json).await;
@@ -34,8 +29,8 @@ async fn one_peer_with_two_thousand_half_open_sockets_locks_no_one_out() {
         .with_handshake_timeout(Duration::from_secs(2))
         .expect("config");
     let server = TestServer::with(Hub::builder(), config).await;
-    let mut all = half_open(server.addr, peer(1), 1000, b"").await;
-    all.extend(half_open(server.addr, peer(1), 1000, &[0, 0, 0, 40, b'{']).await);
+    let mut all = half_open(server.addr, loopback(1), 1000, b"").await;
+    all.extend(half_open(server.addr, loopback(1), 1000, &[0, 0, 0, 40, b'{']).await);
     a_real_client_gets_in(&server).await;
     assert_eq!(
         still_open_after(all, Duration::from_secs(2) + BOUND).await,
@@ -54,7 +49,7 @@ async fn two_thousand_held_handshakes_close_after_the_timeout() {
     let server = TestServer::with(Hub::builder(), config).await;
     let mut held = Vec::new();
     for n in 0..40 {
-        held.extend(half_open(server.addr, peer(10 + n), 50, b"").await);
+        held.extend(half_open(server.addr, loopback(10 + n), 50, b"").await);
     }
     a_real_client_gets_in(&server).await;
     assert_eq!(

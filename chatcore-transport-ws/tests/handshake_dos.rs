@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use chatcore::Hub;
@@ -65,10 +65,6 @@ async fn every_accepted_socket_has_nodelay() {
 }
 
 /// Loopback addresses that play separate peers.
-fn peer(n: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 1, n))
-}
-
 /// A real client gets in and `/health` answers within a second while `sockets` sit open.
 async fn real_clients_get_in(server: &TestServer) {
     let health = tokio::time::timeout(Duration::from_secs(1), get(server.addr, "/health"))
@@ -89,8 +85,14 @@ async fn one_peer_with_two_thousand_half_open_sockets_locks_no_one_out() {
         .with_handshake_timeout(Duration::from_secs(2))
         .expect("config");
     let server = TestServer::with(Hub::builder(), config).await;
-    let silent = half_open(server.addr, peer(1), 1000, b"").await;
-    let trickled = half_open(server.addr, peer(1), 1000, b"GET /ws HTTP/1.1\r\nHost: 127").await;
+    let silent = half_open(server.addr, loopback(1), 1000, b"").await;
+    let trickled = half_open(
+        server.addr,
+        loopback(1),
+        1000,
+        b"GET /ws HTTP/1.1\r\nHost: 127",
+    )
+    .await;
     real_clients_get_in(&server).await;
     let mut all = silent;
     all.extend(trickled);
@@ -117,7 +119,7 @@ async fn two_thousand_held_handshakes_close_after_the_timeout() {
         } else {
             b"GET / HTTP/1.1\r\n"
         };
-        held.extend(half_open(server.addr, peer(10 + n), 50, prefix).await);
+        held.extend(half_open(server.addr, loopback(10 + n), 50, prefix).await);
     }
     real_clients_get_in(&server).await;
     let started = tokio::time::Instant::now();
@@ -141,7 +143,7 @@ async fn idle_keep_alive_connections_end() {
     let server = TestServer::with(Hub::builder(), config).await;
     let idle = half_open(
         server.addr,
-        peer(2),
+        loopback(2),
         1,
         b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
     )
