@@ -17,23 +17,30 @@
 //! So the driver keeps the set of wanted channels and the set confirmed on the current
 //! connection, and reconciles them after every reconnect and every few seconds.
 
-use std::collections::{BTreeMap, HashSet};
+mod errors;
+mod events;
+mod subscriptions;
+
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use bytes::Bytes;
 use fred::clients::{Client, SubscriberClient};
 use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
 use fred::types::config::{Config, Options, ReconnectPolicy, UnresponsiveConfig};
-use fred::types::{Builder, ClusterHash, CustomCommand, Message, Value};
-use tokio::sync::{broadcast, watch};
+use fred::types::{Builder, Value};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{Driver, Events, Incoming, Outgoing};
 use crate::config::RedisBusConfig;
 use crate::error::redact_url;
 use crate::{Error, Result};
+
+use errors::{classify, is_transient, millis, tidy_reason};
+pub(crate) use events::FredEvents;
+use subscriptions::watch;
 
 /// How often wanted and confirmed subscriptions are compared outside reconnects (a
 /// `SUBSCRIBE` that timed out while connected is retried this late at worst).
@@ -192,40 +199,6 @@ impl FredDriver {
     }
 }
 
-fn millis(d: Duration) -> u32 {
-    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
-}
-
-/// fred reports I/O errors as their `Debug` text (`Os { code: 111, kind: ConnectionRefused,
-/// message: "Connection refused" }`); keep the human part for a one-line error.
-fn tidy_reason(details: &str) -> String {
-    for field in ["message: \"", "error: \""] {
-        if let Some(start) = details.find(field) {
-            let rest = &details[start + field.len()..];
-            if let Some(end) = rest.find('"') {
-                return rest[..end].to_owned();
-            }
-        }
-    }
-    details.trim_end_matches('.').replace('\n', " ")
-}
-
-/// Whether a failed command is worth retrying later (the connection was lost or slow) rather
-/// than a refusal by Redis (permissions, bad arguments).
-fn is_transient(e: &fred::error::Error) -> bool {
-    use fred::error::ErrorKind as K;
-    matches!(e.kind(), K::IO | K::Canceled | K::Timeout | K::Backpressure)
-}
-
-/// A failed command: `Disconnected` when it was the connection, the error itself otherwise.
-fn classify(e: fred::error::Error) -> Error {
-    if is_transient(&e) {
-        Error::Disconnected
-    } else {
-        Error::from(e)
-    }
-}
-
 impl Driver for FredDriver {
     type Events = FredEvents;
 
@@ -357,234 +330,5 @@ impl Driver for FredDriver {
             Ok(Err(e)) => tracing::debug!(error = %e, "QUIT failed"),
             Err(_) => tracing::debug!("QUIT timed out"),
         }
-    }
-}
-
-impl Shared {
-    /// Sends a `PING` on each connected connection without waiting for the answers.
-    fn ping_both(&self) {
-        let timeout = self.command_timeout;
-        if self.publisher.is_connected() {
-            let publisher = self.publisher.clone();
-            tokio::spawn(async move {
-                let _ = tokio::time::timeout(timeout, publisher.ping::<Value>(None)).await;
-            });
-        }
-        if self.subscriber.is_connected() {
-            let subscriber = self.subscriber.clone();
-            tokio::spawn(async move {
-                let _ = tokio::time::timeout(timeout, subscriber.ping::<Value>(None)).await;
-            });
-        }
-    }
-
-    /// One `EVAL` of [`PUBLISH_BATCH_SCRIPT`] for the batch. The command reaches the
-    /// connection during the first poll, like a pipeline.
-    async fn publish_script(&self, batch: Vec<Outgoing>) -> Result<()> {
-        let mut args = Vec::with_capacity(2 + 2 * batch.len());
-        args.push(Value::from_static_str(PUBLISH_BATCH_SCRIPT));
-        args.push(Value::Integer(batch.len() as i64));
-        let mut payloads = Vec::with_capacity(batch.len());
-        for Outgoing {
-            channel, payload, ..
-        } in batch
-        {
-            args.push(Value::String(channel.into()));
-            payloads.push(Value::Bytes(payload));
-        }
-        args.extend(payloads);
-        let eval = CustomCommand::new_static("EVAL", ClusterHash::Random, false);
-        let _: Value = self
-            .publisher
-            .with_options(&self.options)
-            .custom(eval, args)
-            .await
-            .map_err(classify)?;
-        Ok(())
-    }
-
-    /// One `(S)SUBSCRIBE` or `(S)UNSUBSCRIBE` for `channels`, returning once Redis applied
-    /// it, bounded by the command timeout. Sharded commands go one hash slot at a time (Redis
-    /// Cluster refuses cross-slot ones); fred waits for `SSUBSCRIBE`'s own reply.
-    async fn send_subscribe(
-        &self,
-        subscribe: bool,
-        channels: Vec<String>,
-    ) -> Result<(), fred::error::Error> {
-        let s = &self.subscriber;
-        let round_trip = async {
-            if !self.sharded {
-                if subscribe {
-                    s.subscribe(channels).await?;
-                } else {
-                    s.unsubscribe(channels).await?;
-                }
-                // fred completes (UN)SUBSCRIBE once written, not when Redis has applied it.
-                // Redis answers a connection's commands in order, so a PING answered on the
-                // same connection proves the change is in effect: events published from now
-                // on reach this node (what the hub relies on before reading the last seq).
-                let _: Value = s.ping(None).await?;
-                return Ok(());
-            }
-            let mut by_slot: BTreeMap<u16, Vec<String>> = BTreeMap::new();
-            for channel in channels {
-                let slot = fred::util::redis_keyslot(channel.as_bytes());
-                by_slot.entry(slot).or_default().push(channel);
-            }
-            for (_, group) in by_slot {
-                if subscribe {
-                    s.ssubscribe(group).await?;
-                } else {
-                    s.sunsubscribe(group).await?;
-                }
-            }
-            Ok(())
-        };
-        tokio::time::timeout(self.command_timeout, round_trip)
-            .await
-            .unwrap_or_else(|_| {
-                Err(fred::error::Error::new(
-                    fred::error::ErrorKind::Timeout,
-                    "subscription change timed out",
-                ))
-            })
-    }
-
-    /// Makes the confirmed subscriptions match the wanted ones. After a reconnect nothing is
-    /// confirmed, so everything wanted is subscribed again.
-    async fn reconcile(&self, reconnected: bool) {
-        let mut subs = self.subs.lock().await;
-        if reconnected {
-            subs.active.clear();
-            subs.resync_pending = true;
-        }
-        if !self.subscriber.is_connected() {
-            return;
-        }
-        let missing: Vec<String> = subs.wanted.difference(&subs.active).cloned().collect();
-        for chunk in missing.chunks(SUBSCRIBE_CHUNK) {
-            match self.send_subscribe(true, chunk.to_vec()).await {
-                Ok(()) => subs.active.extend(chunk.iter().cloned()),
-                Err(e) => {
-                    tracing::warn!(channels = chunk.len(), error = %e, "re-subscribing failed; retrying later");
-                    return;
-                }
-            }
-        }
-        if subs.resync_pending {
-            subs.resync_pending = false;
-            if !missing.is_empty() {
-                tracing::info!(
-                    channels = missing.len(),
-                    "re-subscribed after reconnecting to Redis"
-                );
-            }
-            self.resubscribed.send_modify(|n| *n += 1);
-        }
-        let extra: Vec<String> = subs.active.difference(&subs.wanted).cloned().collect();
-        for chunk in extra.chunks(SUBSCRIBE_CHUNK) {
-            if self.send_subscribe(false, chunk.to_vec()).await.is_ok() {
-                for channel in chunk {
-                    subs.active.remove(channel);
-                }
-            }
-        }
-    }
-}
-
-/// Counts reconnections, re-subscribes after the subscribed connection's, and every
-/// [`RECONCILE_EVERY`] reconciles subscriptions and pings both connections (an idle
-/// connection that died silently then has an unanswered command, and fred's unresponsive
-/// check replaces it).
-async fn watch(shared: Arc<Shared>) {
-    let mut publisher = shared.publisher.reconnect_rx();
-    let mut subscriber = shared.subscriber.reconnect_rx();
-    let mut tick = tokio::time::interval(RECONCILE_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            r = publisher.recv() => match r {
-                Ok(server) => {
-                    shared.reconnects.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(%server, "bus publishing connection reconnected to Redis");
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
-            r = subscriber.recv() => match r {
-                Ok(server) => {
-                    shared.reconnects.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(%server, "bus subscribed connection reconnected to Redis");
-                    shared.reconcile(true).await;
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => shared.reconcile(true).await,
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
-            _ = tick.tick() => {
-                shared.reconcile(false).await;
-                shared.ping_both();
-            }
-        }
-    }
-}
-
-/// The subscribed connection's messages, and news of its re-subscriptions.
-#[derive(Debug)]
-pub(crate) struct FredEvents {
-    rx: broadcast::Receiver<Message>,
-    resubscribed: watch::Receiver<u64>,
-}
-
-impl Events for FredEvents {
-    async fn next(&mut self) -> Option<Incoming> {
-        let received = tokio::select! {
-            // Both arms are cancel safe: a message not taken stays in the broadcast buffer.
-            changed = self.resubscribed.changed() => match changed {
-                Ok(()) => return Some(Incoming::Resubscribed),
-                Err(_) => return None, // the driver is gone
-            },
-            received = self.rx.recv() => received,
-        };
-        match received {
-            Ok(message) => {
-                let payload = match message.value {
-                    Value::Bytes(bytes) => bytes,
-                    Value::String(text) => text.into_inner(),
-                    _ => Bytes::new(), // not a payload of ours: counted as a decode error
-                };
-                Some(Incoming::Message {
-                    channel: message.channel.into_inner(),
-                    payload,
-                })
-            }
-            Err(broadcast::error::RecvError::Lagged(n)) => Some(Incoming::Lagged(n)),
-            Err(broadcast::error::RecvError::Closed) => None,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::tidy_reason;
-
-    #[test]
-    fn io_errors_read_like_sentences() {
-        assert_eq!(
-            tidy_reason(
-                r#"Os { code: 111, kind: ConnectionRefused, message: "Connection refused" }"#
-            ),
-            "Connection refused"
-        );
-        assert_eq!(
-            tidy_reason(
-                r#"Custom { kind: Uncategorized, error: "failed to lookup address information: Name or service not known" }"#
-            ),
-            "failed to lookup address information: Name or service not known"
-        );
-        assert_eq!(
-            tidy_reason("Connection closed.\nbye"),
-            "Connection closed.\nbye".replace('\n', " ")
-        );
-        assert_eq!(tidy_reason("Timeout."), "Timeout");
     }
 }
