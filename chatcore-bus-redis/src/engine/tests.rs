@@ -167,7 +167,7 @@ async fn a_full_queue_drops_and_counts_without_blocking() {
     assert!(stats.dropped > 0, "{stats:?}");
     // In flight: at most MAX_IN_FLIGHT batches of max_batch; plus the queue.
     assert!(
-        100 - stats.dropped <= (super::MAX_IN_FLIGHT * 2 + 8) as u64,
+        100 - stats.dropped <= (super::drain::MAX_IN_FLIGHT * 2 + 8) as u64,
         "{stats:?}"
     );
     a_driver.paused.send_replace(false);
