@@ -145,6 +145,13 @@ pub enum Action {
         /// Users online.
         online: Vec<String>,
     },
+    /// How many are online in a large room (whose members are not listed one by one).
+    OnlineCount {
+        /// Room name.
+        room: String,
+        /// Users online, on every node.
+        online: u64,
+    },
     /// A user came online (`true`) or went offline in a room.
     UserPresence {
         /// Room name.

@@ -284,7 +284,14 @@ impl App {
             }
             Action::Presence { room, online } => {
                 if let Some(i) = self.find(&room) {
-                    self.rooms[i].online = online.into_iter().collect();
+                    let r = &mut self.rooms[i];
+                    r.online = online.into_iter().collect();
+                    r.online_count = None;
+                }
+            }
+            Action::OnlineCount { room, online } => {
+                if let Some(i) = self.find(&room) {
+                    self.rooms[i].online_count = Some(online);
                 }
             }
             Action::UserPresence { room, user, online } => {
@@ -759,6 +766,7 @@ fn is_network(action: &Action) -> bool {
             | Action::Message(_)
             | Action::History { .. }
             | Action::Presence { .. }
+            | Action::OnlineCount { .. }
             | Action::UserPresence { .. }
             | Action::Typing { .. }
             | Action::Sent { .. }

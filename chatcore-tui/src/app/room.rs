@@ -26,8 +26,11 @@ pub struct RoomView {
     pub mentions: usize,
     /// Scroll position, in messages from the newest (0: at the bottom, following new ones).
     pub scroll: usize,
-    /// Users online.
+    /// Users online (empty in a large room, whose members are not listed one by one).
     pub online: BTreeSet<String>,
+    /// How many are online, when the room is large (PROTOCOL.md, "Presence in large rooms");
+    /// `None` while the room is small and [`online`](RoomView::online) is the whole list.
+    pub online_count: Option<u64>,
     /// Users typing, with when their indicator expires.
     pub typing: BTreeMap<String, Instant>,
     /// Older messages exist on the server than the oldest loaded.
@@ -47,6 +50,7 @@ impl RoomView {
             mentions: 0,
             scroll: 0,
             online: BTreeSet::new(),
+            online_count: None,
             typing: BTreeMap::new(),
             has_more: false,
             loading: false,

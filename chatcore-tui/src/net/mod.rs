@@ -259,6 +259,7 @@ pub fn actions(event: ClientEvent) -> Vec<Action> {
         ClientEvent::Typing { room, user, on } => Action::Typing { room, user, on },
         // A large room became small again: the whole list, then per-user changes resume.
         ClientEvent::Presence { room, online } => Action::Presence { room, online },
+        ClientEvent::OnlineCount { room, online } => Action::OnlineCount { room, online },
         ClientEvent::State(state) => Action::Conn(match state {
             ConnectionState::Connected(info) => ConnStatus::Connected { user: info.user },
             ConnectionState::Disconnected(reason) => ConnStatus::Disconnected {

@@ -74,6 +74,17 @@ fn presence_and_typing_pass_through() {
             on: true
         }]
     );
+    let count = ClientEvent::OnlineCount {
+        room: "lobby".into(),
+        online: 5012,
+    };
+    assert_eq!(
+        actions(count),
+        [Action::OnlineCount {
+            room: "lobby".into(),
+            online: 5012
+        }]
+    );
 }
 
 #[test]

@@ -177,6 +177,38 @@ fn typing_line_users_and_pending_sends() {
     assert!(text(&a, 120, 40).contains("ann on its way (sending)"));
 }
 
+/// A large room (PROTOCOL.md, "Presence in large rooms"): `joined` lists nobody and an
+/// `online_count` follows; the panel shows the count, not a list of one, and goes back to
+/// the names when the room is small again.
+#[test]
+fn large_rooms_show_the_online_count_until_the_list_returns() {
+    let mut a = app();
+    join(&mut a, "lobby", vec![]);
+    a.update(Action::OnlineCount {
+        room: "lobby".into(),
+        online: 5012,
+    });
+    let t = text(&a, 120, 40);
+    assert!(
+        t.contains("Users (5012)") && t.contains("large room") && !t.contains("● bob"),
+        "{t}"
+    );
+    a.update(Action::OnlineCount {
+        room: "lobby".into(),
+        online: 4990,
+    });
+    assert!(text(&a, 120, 40).contains("Users (4990)"));
+    a.update(Action::Presence {
+        room: "lobby".into(),
+        online: vec!["ann".into(), "bob".into()],
+    });
+    let t = text(&a, 120, 40);
+    assert!(
+        t.contains("Users (2)") && t.contains("● bob") && !t.contains("large room"),
+        "{t}"
+    );
+}
+
 #[test]
 fn errors_and_modes_show_at_the_bottom() {
     let mut a = app();

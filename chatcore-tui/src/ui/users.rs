@@ -17,8 +17,21 @@ pub(super) fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
         return;
     };
     let typing = room.typing_now(app.now);
-    let title = format!(" Users ({}) ", room.online.len());
+    let count = room.online_count.unwrap_or(room.online.len() as u64);
+    let title = format!(" Users ({count}) ");
     let block = Block::bordered().border_style(t.border).title(title);
+    if room.online_count.is_some() {
+        // A large room: the server sends a count, not the names.
+        let mut lines = vec![Line::styled(" large room", t.dim)];
+        lines.extend(typing.iter().map(|u| {
+            Line::from(vec![
+                Span::styled(" ✎ ", t.ok),
+                Span::styled(u.to_string(), t.sender(u)),
+            ])
+        }));
+        frame.render_widget(Paragraph::new(lines).block(block), area);
+        return;
+    }
     let lines: Vec<Line<'_>> = room
         .online
         .iter()
