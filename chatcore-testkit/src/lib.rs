@@ -57,7 +57,7 @@ pub use bus::FlakyBus;
 pub use chaos::{BusChaos, BusFaults, Fate};
 pub use chatcore::testing::fixtures;
 pub use error::Error;
-pub use events::{error_code, reply_id, send, seqs};
+pub use events::{error_code, reply_id, send, send_card, seqs};
 pub use flood::{half_open, still_open_after};
 pub use http::{HttpResponse, get, get_as, http, try_get, try_http};
 pub use probe::{Probe, Ws, open, refusal, still_serves};

@@ -9,7 +9,7 @@ use super::send::{Post, deliver};
 use crate::bus::BusEvent;
 use crate::hub::core::Core;
 use crate::hub::stats::Stats;
-use crate::protocol::{Message, MessageKind, RoomKind};
+use crate::protocol::{Data, Message, MessageKind, RoomKind};
 use crate::store::{NewMessage, NewRoom, Role, RoomRecord};
 use crate::{Error, Result, names};
 
@@ -48,6 +48,9 @@ pub struct HostPost {
     pub nonce: Option<String>,
     /// The seq this replies to.
     pub reply_to: Option<u64>,
+    /// The structured payload (a card), usually with a custom kind; the text is then the
+    /// fallback clients that do not know the kind show. Checked against the hub's limits.
+    pub data: Option<Data>,
 }
 
 impl HostPost {
@@ -60,6 +63,7 @@ impl HostPost {
             kind: MessageKind::Text,
             nonce: None,
             reply_to: None,
+            data: None,
         }
     }
 
@@ -81,9 +85,22 @@ impl HostPost {
         self
     }
 
-    /// With another kind (`emote`).
+    /// With another kind (`emote`, or an application's own such as `shop.order`: see
+    /// [`MessageKind::from_name`]).
     pub fn with_kind(mut self, kind: MessageKind) -> Self {
         self.kind = kind;
+        self
+    }
+
+    /// With a structured payload (a JSON object; see [`Message::data`]).
+    pub fn with_data(mut self, data: Data) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// As a reply to the message with seq `seq`.
+    pub fn with_reply_to(mut self, seq: u64) -> Self {
+        self.reply_to = Some(seq);
         self
     }
 }
@@ -100,14 +117,20 @@ pub struct Posted {
 
 /// Validates, appends, awaits the commit, then delivers as a client's send would.
 pub(crate) async fn post(core: &Arc<Core>, host: HostPost) -> Result<Posted> {
-    let sender = host.sender.name()?.to_owned();
     let post = Post {
         text: host.text,
         nonce: host.nonce,
         kind: host.kind,
         reply_to: host.reply_to,
+        data: host.data,
     };
-    post.check(core)?;
+    let sender = match host.sender.name().and_then(|name| post.check(core).map(|()| name)) {
+        Ok(name) => name.to_owned(),
+        Err(e) => {
+            post.dispose();
+            return Err(e);
+        }
+    };
     if names::dm_members(&host.room).is_none() {
         names::validate_room(&host.room)?;
     }
@@ -123,6 +146,7 @@ pub(crate) async fn post(core: &Arc<Core>, host: HostPost) -> Result<Posted> {
             ts: crate::clock::now_millis(),
             nonce: post.nonce,
             reply_to: post.reply_to,
+            data: post.data,
         })
         .await?;
     let posted = Posted {

@@ -40,6 +40,7 @@ pub(crate) async fn dispatch(
             nonce,
             kind,
             reply_to,
+            data,
         } => {
             let room = s.room(&room)?;
             let mut post = send::Post {
@@ -47,6 +48,7 @@ pub(crate) async fn dispatch(
                 nonce,
                 kind,
                 reply_to,
+                data,
             };
             send::screen(core, s, &room.name, &mut post).await?;
             send::send(core, s, room, id, post)
