@@ -39,6 +39,7 @@
 //!         ts: chatcore::now_millis(),
 //!         nonce: Some("ann-1".into()),
 //!         reply_to: None,
+//!         data: None,
 //!     })
 //!     .await?;
 //! assert_eq!(appended.message.seq, 1);

@@ -40,6 +40,7 @@
 //!     ts: chatcore::now_millis(),
 //!     nonce: Some("n-1".into()),
 //!     reply_to: None,
+//!     data: None,
 //! });
 //! let appended = pending.await?;
 //! assert_eq!(appended.message.seq, 1);

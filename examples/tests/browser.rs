@@ -253,6 +253,7 @@ async fn seed(hub: &Hub, room: &str, first: u64, last: u64) {
                     nonce: None,
                     kind: Default::default(),
                     reply_to: None,
+                    data: None,
                 },
             ))
             .await;

@@ -101,9 +101,9 @@ impl MessageKind {
             && name.contains('.')
             && name.split('.').all(|part| {
                 part.starts_with(|c: char| c.is_ascii_lowercase())
-                    && part
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+                    && part.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                    })
             })
     }
 }
@@ -180,8 +180,16 @@ mod tests {
         }
         let long = format!("a.{}", "b".repeat(MAX_KIND_BYTES));
         for bad in [
-            "order", "Shop.order", "shop.", ".order", "shop..order", "shop.1x", "shop order.x",
-            "shop.ordér", "", &long,
+            "order",
+            "Shop.order",
+            "shop.",
+            ".order",
+            "shop..order",
+            "shop.1x",
+            "shop order.x",
+            "shop.ordér",
+            "",
+            &long,
         ] {
             assert_eq!(MessageKind::from_name(bad), MessageKind::Unknown, "{bad:?}");
         }
@@ -203,9 +211,15 @@ mod tests {
             assert_eq!(MessageKind::from_name(k.as_str()), k);
             let json = serde_json::to_string(&k).expect("encode");
             assert_eq!(json, format!("\"{}\"", k.as_str()));
-            assert_eq!(serde_json::from_str::<MessageKind>(&json).expect("decode"), k);
+            assert_eq!(
+                serde_json::from_str::<MessageKind>(&json).expect("decode"),
+                k
+            );
             let packed = rmp_serde::to_vec_named(&k).expect("encode");
-            assert_eq!(rmp_serde::from_slice::<MessageKind>(&packed).expect("decode"), k);
+            assert_eq!(
+                rmp_serde::from_slice::<MessageKind>(&packed).expect("decode"),
+                k
+            );
         }
         for k in [RoomKind::Public, RoomKind::Private, RoomKind::Direct] {
             assert_eq!(RoomKind::from_name(k.as_str()), Some(k));

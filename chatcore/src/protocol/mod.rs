@@ -13,9 +13,9 @@ mod message;
 mod request;
 
 pub use codec::{Codec, DecodeError};
-pub use event::{Event, RoomSummary};
-pub use frame::Frame;
 pub use data::{MAX_DATA_DEPTH, encoded_len};
 pub(crate) use data::{check as check_data, dispose as dispose_data};
+pub use event::{Event, RoomSummary};
+pub use frame::Frame;
 pub use message::{Data, MAX_KIND_BYTES, Message, MessageKind, RoomKind};
 pub use request::{Command, PROTOCOL_VERSION, Request, RequestId};

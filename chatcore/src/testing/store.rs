@@ -424,7 +424,10 @@ pub async fn custom_kinds_and_data_round_trip(f: &impl StoreFactory) {
         .await
         .expect("retry");
     assert!(retry.duplicate);
-    assert_eq!(retry.message, stored, "the original's data, not the retry's");
+    assert_eq!(
+        retry.message, stored,
+        "the original's data, not the retry's"
+    );
     let after = s
         .history("shop", HistoryQuery::after(1, 10))
         .await

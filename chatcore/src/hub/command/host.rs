@@ -124,7 +124,11 @@ pub(crate) async fn post(core: &Arc<Core>, host: HostPost) -> Result<Posted> {
         reply_to: host.reply_to,
         data: host.data,
     };
-    let sender = match host.sender.name().and_then(|name| post.check(core).map(|()| name)) {
+    let sender = match host
+        .sender
+        .name()
+        .and_then(|name| post.check(core).map(|()| name))
+    {
         Ok(name) => name.to_owned(),
         Err(e) => {
             post.dispose();
