@@ -89,6 +89,11 @@ mod tests {
                 user: "bob".into(),
                 room: "dm:ann:bob".into(),
             },
+            BusEvent::Removed {
+                room: "vip".into(),
+                user: "ann".into(),
+            },
+            BusEvent::Disconnect { user: "ann".into() },
         ]
     }
 
@@ -162,10 +167,14 @@ mod tests {
         }
         let typing = encode("n", &events()[1]).expect("encode");
         let invite = encode("n", &events()[6]).expect("encode");
+        let removed = encode("n", &events()[7]).expect("encode");
+        let disconnect = encode("n", &events()[8]).expect("encode");
         for (channel, bytes) in [
             (Channel::Room("other"), &typing),
             (Channel::AllNodes, &typing),
             (Channel::Room("dm:ann:bob"), &invite),
+            (Channel::Room("vip"), &removed),
+            (Channel::Room("r"), &disconnect),
         ] {
             assert_eq!(
                 decode(channel, bytes).err(),

@@ -59,7 +59,12 @@ async fn a_card_reaches_every_member_in_both_codecs_and_is_stored_replayed_and_s
         .event_stream(StreamConfig::new("indexer"))
         .expect("stream");
     let id = ann
-        .request(send_card("shop", "shop.order", "Order 7: shipped", Some(card(7))))
+        .request(send_card(
+            "shop",
+            "shop.order",
+            "Order 7: shipped",
+            Some(card(7)),
+        ))
         .await;
     // The sender's echo comes before its ack.
     let Event::Message(echo) = ann.until(|e| matches!(e, Event::Message(_))).await else {
@@ -167,7 +172,12 @@ async fn bad_payloads_get_their_exact_errors_and_store_nothing() {
         .await;
     assert!(matches!(c.reply(id).await, Event::Ack { seq: 1, .. }));
     let id = c
-        .request(send_card("shop", "shop.x", "t", Some(nested(MAX_DATA_DEPTH))))
+        .request(send_card(
+            "shop",
+            "shop.x",
+            "t",
+            Some(nested(MAX_DATA_DEPTH)),
+        ))
         .await;
     assert!(matches!(c.reply(id).await, Event::Ack { seq: 2, .. }));
     // Refused sends took no seq, and the session still works.

@@ -64,7 +64,10 @@ fn custom_and_unknown_kinds_show_their_text() {
     let mut a = app();
     let mut card = msg("general", 1, "system", "Order 12 shipped", TS);
     card.kind = chatcore::protocol::MessageKind::Custom("shop.order".into());
-    card.data = Some(chatcore::protocol::Data::from_iter([("order".to_owned(), 12.into())]));
+    card.data = Some(chatcore::protocol::Data::from_iter([(
+        "order".to_owned(),
+        12.into(),
+    )]));
     let mut newer = msg("general", 2, "bob", "a poll: lunch?", TS);
     newer.kind = chatcore::protocol::MessageKind::Unknown;
     join(&mut a, "general", vec![card, newer]);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::join;
 use super::send::{Post, deliver};
 use crate::bus::BusEvent;
+use crate::hub::CloseReason;
 use crate::hub::core::Core;
 use crate::hub::stats::Stats;
 use crate::protocol::{Data, Message, MessageKind, RoomKind};
@@ -206,17 +207,47 @@ pub(crate) async fn add_member(core: &Core, room: &str, user: &str, role: Role) 
     core.store.add_member(room, user, role).await
 }
 
-/// Ends `user`'s durable membership; their sessions on this node leave the room (each gets
-/// `left`).
+/// Ends `user`'s durable membership; their sessions leave the room (each gets `left`): on
+/// this node at once, on the others when the bus delivers [`BusEvent::Removed`].
 pub(crate) async fn remove_member(core: &Core, room: &str, user: &str) -> Result<()> {
     names::validate_user(user)?;
     if core.store.room(room).await?.is_none() {
         return Err(Error::UnknownRoom(room.to_owned()));
     }
+    leave_here(core, room, user).await?;
+    core.store.remove_member(room, user).await?;
+    core.bus.publish(BusEvent::Removed {
+        room: room.to_owned(),
+        user: user.to_owned(),
+    });
+    Ok(())
+}
+
+/// Takes `user`'s sessions on this node out of `room`.
+pub(crate) async fn leave_here(core: &Core, room: &str, user: &str) -> Result<()> {
     for s in core.sessions_of(user) {
         if s.joined().contains_key(room) {
             join::leave(core, &s, room, None).await?;
         }
     }
-    core.store.remove_member(room, user).await
+    Ok(())
+}
+
+/// Closes every session of `user` on this node ([`CloseReason::Normal`]); how many.
+pub(crate) fn disconnect_here(core: &Core, user: &str) -> usize {
+    let sessions = core.sessions_of(user);
+    for s in &sessions {
+        s.queue.close(CloseReason::Normal);
+    }
+    sessions.len()
+}
+
+/// Closes every session of `user` on every node: here at once (returns how many), on the
+/// others when the bus delivers [`BusEvent::Disconnect`].
+pub(crate) fn disconnect_user(core: &Core, user: &str) -> usize {
+    let closed = disconnect_here(core, user);
+    core.bus.publish(BusEvent::Disconnect {
+        user: user.to_owned(),
+    });
+    closed
 }
