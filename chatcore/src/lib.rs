@@ -65,6 +65,27 @@
 //! an embedder implements gain methods only with defaults (except [`store::Store`], whose
 //! contract suite grows with it), and no backend library's type appears in the API.
 //!
+//! In detail, for an embedder:
+//!
+//! - **Stable within 0.x** (only added to): [`Hub`]'s methods; [`HostPost`] (constructors
+//!   and `with_*`), [`Posted`], [`Sender`]; [`policy::Policy`] and [`policy::Draft`]
+//!   ([`Draft::attach`](policy::Draft::attach)); [`auth::Authenticator`], [`auth::Identity`],
+//!   [`auth::Credentials`]; [`events::EventStream`] and its `StreamConfig`/`StreamFilter`
+//!   builders; [`Limits`] (start from `default()`, use the setters); [`Error`] and
+//!   [`ErrorCode`] (codes are never renamed or reused). All of these are `#[non_exhaustive]`
+//!   or have private fields, so new fields and variants are not breaking changes.
+//! - **Open data records**: [`protocol::Message`] and [`store::NewMessage`] are plain
+//!   records every store, bus and client builds and reads field by field, so they are
+//!   deliberately *not* `#[non_exhaustive]`; they gain fields as rooms gain kinds of change
+//!   (this release: `data`). Code that builds one with a struct literal should fill the rest
+//!   with `..` from an existing value, or expect to add the new field on upgrade.
+//!   [`protocol::MessageKind`] is `#[non_exhaustive]`: match it with a fallback arm, and show
+//!   any kind you do not know by its text.
+//! - **Exhaustive on purpose**: [`protocol::Codec`] and [`bus::Channel`]: a transport or bus
+//!   must handle every codec and channel on purpose, so a new one is a compile error there.
+//! - **For backend authors** ([`store::Store`], [`bus::Bus`]): may gain required methods in a
+//!   0.x release; the contract suites (feature `test-support`) say what each must do.
+//!
 //! ## Features
 //!
 //! - `jwt` (default): [`auth::JwtAuthenticator`], HS256 session tokens.

@@ -7,7 +7,11 @@ use crate::{Error, Result};
 /// Size and time bounds the hub enforces. Every field has a default chosen for a public chat
 /// server; change them with the `with_*` setters, which check invariants (fields set directly
 /// are checked by [`Limits::validate`] when the hub is built).
+///
+/// `#[non_exhaustive]`: limits are added as the protocol grows (this release added
+/// [`Limits::max_data_bytes`]); start from [`Limits::default`] and use the setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest message text, in UTF-8 bytes. Default 8 KiB: several screens of text, while a
     /// 1 MiB paste is refused.

@@ -11,6 +11,9 @@ use super::request::{Request, RequestId};
 use crate::ErrorCode;
 
 /// A wire codec, chosen per connection.
+///
+/// Deliberately not `#[non_exhaustive]`: every transport must encode each codec on purpose
+/// (text or binary frames), so a new one is a compile error there rather than a silent gap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Codec {
