@@ -34,7 +34,7 @@
 //! session.handle(Request::new(1, Command::Join { room: "general".into(), resume_after: None })).await;
 //! session.handle(Request::new(2, Command::Send {
 //!     room: "general".into(), text: "hello".into(), nonce: None,
-//!     kind: Default::default(), reply_to: None,
+//!     kind: Default::default(), reply_to: None, data: None,
 //! })).await;
 //! loop {
 //!     let Outgoing::Frame(frame) = outbound.recv().await else { break };
@@ -48,8 +48,8 @@
 //!
 //! ## For the application that embeds it
 //!
-//! - [`policy::Policy`]: the host's rules, asked before joins, sends (it may rewrite the text),
-//!   room creation and direct messages; [`HubBuilder::policy`].
+//! - [`policy::Policy`]: the host's rules, asked before joins, sends (it may rewrite the text
+//!   or attach metadata), room creation and direct messages; [`HubBuilder::policy`].
 //! - [`Hub::post`], [`Hub::create_room`], [`Hub::add_member`], [`Hub::remove_member`],
 //!   [`Hub::disconnect_user`], [`Hub::read_history`]: what the host does from its own code.
 //! - [`events`]: every committed room event once per consumer group, resumable from a cursor
