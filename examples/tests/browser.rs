@@ -214,10 +214,11 @@ async fn two_people_chat_see_presence_and_typing_and_survive_a_dropped_connectio
         let shown = page.eval(SHOWN).await;
         assert_eq!(
             seqs(&shown),
-            (1..=4).collect::<Vec<_>>(),
+            (1..=5).collect::<Vec<_>>(),
             "{who} sees {shown}"
         );
         assert_eq!(has_text(&shown, "bob", "while you were away"), 1, "{who}");
+        assert_eq!(has_text(&shown, "shopbot", "Order 12 shipped"), 1, "{who}");
         assert_eq!(has_text(&shown, "ann", "written while offline"), 1, "{who}");
         let pending = page
             .eval("document.querySelectorAll('.msg.pending').length")
