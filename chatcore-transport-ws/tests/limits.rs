@@ -104,8 +104,13 @@ async fn subprotocols_are_negotiated_or_refused() {
     still_serves(&server).await;
 }
 
+/// The tests that flood a server take turns: one measures the process's memory, and the
+/// other's flood (megabytes in flight in the same process) would be counted in it.
+static FLOODS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn a_slow_consumer_is_disconnected_and_nobody_else_slows_down() {
+    let _turn = FLOODS.lock().await;
     let limits = Limits::default()
         .with_queue_capacity(8)
         .and_then(|l| l.with_slow_consumer_after(Duration::from_millis(300)))
@@ -233,6 +238,7 @@ fn rss_kib() -> u64 {
 /// end of the stream. Meanwhile the server's memory stays flat and the sender is unaffected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_cut_off_seconds_after_its_socket_fills() {
+    let _turn = FLOODS.lock().await;
     let server = TestServer::with(Hub::builder(), ws_config()).await;
     let mut stopped = Probe::guest(&server, "stopped").await;
     stopped.join("firehose").await;
