@@ -19,6 +19,7 @@ fn message() -> Event {
         ts: 1_763_900_000_000,
         nonce: Some("c5f1b2".into()),
         reply_to: None,
+        data: None,
     })
 }
 
@@ -31,6 +32,7 @@ fn send() -> Request {
             nonce: Some("c5f1b2".into()),
             kind: MessageKind::Text,
             reply_to: None,
+            data: None,
         },
     )
 }

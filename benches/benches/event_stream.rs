@@ -43,6 +43,7 @@ async fn fill(store: &Arc<dyn Store>, events: usize) {
                     ts: chatcore::now_millis(),
                     nonce: None,
                     reply_to: None,
+                    data: None,
                 })
             })
             .collect();

@@ -76,6 +76,7 @@ async fn one_message(room: &mut Room, i: u64, text: &str) {
                 nonce: None,
                 kind: MessageKind::Text,
                 reply_to: None,
+                data: None,
             },
         ))
         .await;

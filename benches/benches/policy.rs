@@ -70,6 +70,7 @@ async fn one_message(
                 nonce: None,
                 kind: MessageKind::Text,
                 reply_to: None,
+                data: None,
             },
         ))
         .await;

@@ -67,6 +67,7 @@ fn message(room: &str, n: u64, rng: &mut Rng, shape: Shape) -> NewMessage {
         text: body(rng, BODY_BYTES),
         ts: chatcore::now_millis(),
         reply_to: None,
+        data: None,
     }
 }
 

@@ -61,6 +61,7 @@ fn message(room: &str, n: u64, rng: &mut Rng) -> NewMessage {
         // As chatcore-client makes them: time-ordered.
         nonce: Some(ulid::Ulid::generate().to_string()),
         reply_to: None,
+        data: None,
     }
 }
 

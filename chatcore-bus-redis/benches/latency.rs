@@ -152,6 +152,7 @@ async fn run(url: &str, rate: u64, seconds: u64) -> Result<(), BoxError> {
                         nonce: None,
                         kind: MessageKind::Text,
                         reply_to: None,
+                        data: None,
                     },
                 ))
                 .await;

@@ -54,6 +54,7 @@ fn event(room: &str, seq: u64, text: &str) -> BusEvent {
         ts: 1_700_000_000_000,
         nonce: None,
         reply_to: None,
+        data: None,
     })
 }
 

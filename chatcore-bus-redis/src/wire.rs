@@ -60,7 +60,10 @@ mod tests {
                 ts: 1_700_000_000_000,
                 nonce: Some("n1".into()),
                 reply_to: Some(7),
+                data: None,
             }),
+            // An application's card: a custom kind with a data object of every JSON type.
+            chatcore::testing::fixtures::bus_message("r", 43),
             BusEvent::Typing {
                 room: "r".into(),
                 user: "bob".into(),
@@ -86,6 +89,11 @@ mod tests {
                 user: "bob".into(),
                 room: "dm:ann:bob".into(),
             },
+            BusEvent::Removed {
+                room: "vip".into(),
+                user: "ann".into(),
+            },
+            BusEvent::Disconnect { user: "ann".into() },
         ]
     }
 
@@ -114,6 +122,41 @@ mod tests {
         }
     }
 
+    /// A node of the previous version (its `Message` has no `data`, its kind no custom
+    /// names) still decodes a card from a newer node: the data is skipped, the kind reads
+    /// as unknown, the text is there to show.
+    #[test]
+    fn an_older_node_decodes_a_card() {
+        #[derive(serde::Deserialize)]
+        #[serde(tag = "t", rename_all = "snake_case")]
+        enum OldEvent {
+            Message {
+                seq: u64,
+                text: String,
+                #[serde(default)]
+                kind: OldKind,
+            },
+        }
+        #[derive(serde::Deserialize, Default, Debug, PartialEq)]
+        #[serde(rename_all = "snake_case")]
+        enum OldKind {
+            #[default]
+            Text,
+            #[serde(other)]
+            Unknown,
+        }
+        #[derive(serde::Deserialize)]
+        struct OldEnvelope {
+            event: OldEvent,
+        }
+        let card = chatcore::testing::fixtures::bus_message("r", 9);
+        let bytes = encode("n", &card).expect("encode");
+        let old: OldEnvelope = rmp_serde::from_slice(&bytes).expect("old node decodes");
+        let OldEvent::Message { seq, text, kind } = old.event;
+        assert_eq!((seq, kind), (9, OldKind::Unknown));
+        assert!(text.starts_with("text 9"), "{text}");
+    }
+
     #[test]
     fn rejects_garbage_and_wrong_channels() {
         for garbage in [&b""[..], b"hello", b"\x81\xa6origin", b"\xc1", &[0xff; 64]] {
@@ -123,11 +166,15 @@ mod tests {
             );
         }
         let typing = encode("n", &events()[1]).expect("encode");
-        let invite = encode("n", &events()[5]).expect("encode");
+        let invite = encode("n", &events()[6]).expect("encode");
+        let removed = encode("n", &events()[7]).expect("encode");
+        let disconnect = encode("n", &events()[8]).expect("encode");
         for (channel, bytes) in [
             (Channel::Room("other"), &typing),
             (Channel::AllNodes, &typing),
             (Channel::Room("dm:ann:bob"), &invite),
+            (Channel::Room("vip"), &removed),
+            (Channel::Room("r"), &disconnect),
         ] {
             assert_eq!(
                 decode(channel, bytes).err(),
@@ -145,7 +192,7 @@ mod tests {
             event: &'a BusEvent,
             trace_id: u64,
         }
-        let event = events().remove(2);
+        let event = events().remove(3);
         let bytes = rmp_serde::to_vec_named(&Newer {
             origin: "n",
             event: &event,

@@ -71,6 +71,28 @@ async fn two_nodes_exchange_events_and_count_them() {
     b.close().await.expect("close");
 }
 
+/// The host's fleet-wide operations travel on the node-wide channel: a node that serves no
+/// room at all still hears a removal and a disconnect (`Hub::remove_member`,
+/// `Hub::disconnect_user` on another node).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removals_and_disconnects_reach_every_node() {
+    let Some(url) = redis_url() else { return };
+    let f = RedisFactory::new(url, false);
+    let (a, _a_rx) = f.started("a").await;
+    let (b, mut b_rx) = f.started("b").await;
+    let removed = BusEvent::Removed {
+        room: "vip".into(),
+        user: "ann".into(),
+    };
+    let disconnect = BusEvent::Disconnect { user: "ann".into() };
+    a.publish(removed.clone());
+    a.publish(disconnect.clone());
+    assert_eq!(next(&mut b_rx).await.event, removed);
+    assert_eq!(next(&mut b_rx).await.event, disconnect);
+    a.close().await.expect("close");
+    b.close().await.expect("close");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsubscribe_stops_delivery_proved_by_order() {
     let Some(url) = redis_url() else { return };

@@ -1,6 +1,6 @@
 //! What commands take and return.
 
-use chatcore::protocol::{Message, MessageKind, RoomKind};
+use chatcore::protocol::{Data, Message, MessageKind, RoomKind};
 use serde::Serialize;
 
 /// The session the server opened for this connection (from its `welcome` frame).
@@ -69,6 +69,8 @@ pub struct OutgoingMessage {
     pub kind: MessageKind,
     /// Seq of the message this one replies to.
     pub reply_to: Option<u64>,
+    /// The application's payload (a JSON object), usually with a custom kind.
+    pub data: Option<Data>,
 }
 
 impl OutgoingMessage {
@@ -80,6 +82,7 @@ impl OutgoingMessage {
             nonce: new_nonce(),
             kind: MessageKind::Text,
             reply_to: None,
+            data: None,
         }
     }
 
@@ -92,6 +95,15 @@ impl OutgoingMessage {
     /// Sends an emote (`/me waves`) instead of plain text.
     pub fn emote(mut self) -> Self {
         self.kind = MessageKind::Emote;
+        self
+    }
+
+    /// Sends an application's card: a custom, namespaced `kind` (`shop.order`) with `data`;
+    /// the text is what clients that do not know the kind show. The server refuses a kind
+    /// without a namespace (`invalid`) and data over its limits (`too_large`, `invalid`).
+    pub fn card(mut self, kind: impl AsRef<str>, data: Data) -> Self {
+        self.kind = MessageKind::from_name(kind.as_ref());
+        self.data = Some(data);
         self
     }
 

@@ -141,6 +141,39 @@ async fn msgpack_codec_works_end_to_end() {
     assert_eq!((m.seq, m.text.as_str()), (ack.seq, "héllo 👋"));
 }
 
+/// A bot sends an application's card over MessagePack; a JSON client receives the kind and
+/// the data exactly, and a kind without a namespace is refused by the server.
+#[tokio::test]
+async fn cards_travel_between_codecs_over_real_sockets() {
+    let server = TestServer::start().await;
+    let cfg = config(&server.url(""), "shopbot").with_codec(Codec::MsgPack);
+    let (bot, _bot_events) = Client::connect(cfg).await.expect("bot");
+    let (ann, mut ann_events) = Client::connect(config(&server.url(""), "ann"))
+        .await
+        .expect("ann");
+    bot.join("general").await.expect("join");
+    ann.join("general").await.expect("join");
+    let card = chatcore_testkit::fixtures::card(12);
+    let ack = bot
+        .send_message(
+            OutgoingMessage::new("general", "Order 12 shipped").card("shop.order", card.clone()),
+        )
+        .await
+        .expect("card");
+    let m = next_message(&mut ann_events).await;
+    assert_eq!(m.seq, ack.seq);
+    assert_eq!(m.kind.as_str(), "shop.order");
+    assert_eq!(m.data, Some(card.clone()));
+    assert_eq!(m.text, "Order 12 shipped");
+    match bot
+        .send_message(OutgoingMessage::new("general", "x").card("order", card))
+        .await
+    {
+        Err(Error::Server { code, .. }) => assert_eq!(code, ErrorCode::Invalid),
+        other => panic!("expected invalid, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn server_errors_are_typed() {
     let server = TestServer::start().await;

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use bytes::{BufMut, BytesMut};
-use chatcore::protocol::{Message, MessageKind, RoomKind};
+use chatcore::protocol::{Data, Message, MessageKind, RoomKind};
 use chatcore::store::{Member, Role, RoomRecord};
 use chatcore::{Error, Result};
 use tokio_postgres::Row;
@@ -16,10 +16,14 @@ use crate::error::corrupt;
 /// `concat!` it).
 macro_rules! message_columns {
     () => {
-        "m.seq, m.id, m.sender, m.kind, m.body, m.body_exact, m.ts, m.nonce, m.reply_to"
+        "m.seq, m.id, m.sender, m.kind, m.body, m.body_exact, m.ts, m.nonce, m.reply_to, m.data"
     };
 }
 pub(crate) use message_columns;
+
+/// How many columns [`message_columns!`] names: a query that selects more after them reads
+/// those from this index on.
+pub(crate) const MESSAGE_COLUMNS: usize = 10;
 
 /// The columns [`room_record`] decodes, in order, for a `rooms r` row.
 macro_rules! room_columns {
@@ -84,6 +88,7 @@ pub(crate) fn message(row: &Row, room: String) -> Result<Message> {
     let body: &str = row.try_get(4).map_err(Error::store)?;
     let exact: Option<&[u8]> = row.try_get(5).map_err(Error::store)?;
     let reply_to: Option<i64> = row.try_get(8).map_err(Error::store)?;
+    let data: Option<&str> = row.try_get(9).map_err(Error::store)?;
     Ok(Message {
         room,
         seq: unsigned(get(0)?, "messages.seq")?,
@@ -96,7 +101,19 @@ pub(crate) fn message(row: &Row, room: String) -> Result<Message> {
         reply_to: reply_to
             .map(|r| unsigned(r, "messages.reply_to"))
             .transpose()?,
+        data: data
+            .map(|d| {
+                serde_json::from_str(d)
+                    .map_err(|e| corrupt(format!("messages.data is not a JSON object: {e}")))
+            })
+            .transpose()?,
     })
+}
+
+/// A message's data as stored: compact JSON text.
+pub(crate) fn data_text(data: Option<&Data>) -> Option<String> {
+    // A JSON map with string keys always encodes.
+    data.and_then(|d| serde_json::to_string(d).ok())
 }
 
 /// Decodes [`room_columns!`] (starting at column 0).

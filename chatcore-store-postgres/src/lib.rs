@@ -39,6 +39,7 @@
 //!         ts: chatcore::now_millis(),
 //!         nonce: Some("ann-1".into()),
 //!         reply_to: None,
+//!         data: None,
 //!     })
 //!     .await?;
 //! assert_eq!(appended.message.seq, 1);
@@ -100,7 +101,7 @@
 //! |---|---|---|
 //! | `rooms` | `id`, `name`, `kind`, `topic`, `creator`, `created`, `last_seq` | `id` identity, `UNIQUE (name)` |
 //! | `memberships` | `room_id`, `user_name`, `role`, `joined` | `PRIMARY KEY (room_id, user_name)`, index on `user_name` |
-//! | `messages` | `room_id`, `seq`, `id`, `sender`, `kind`, `body`, `body_exact`, `ts`, `nonce`, `reply_to`, `search` | `PRIMARY KEY (room_id, seq)` (serves every history page), `UNIQUE (nonce, sender)` where a nonce is set (nonce first: time-ordered nonces are added at the index's right edge); `search` has no index |
+//! | `messages` | `room_id`, `seq`, `id`, `sender`, `kind`, `body`, `body_exact`, `ts`, `nonce`, `reply_to`, `search`, `data` (the message's JSON object as TEXT, NULL when none) | `PRIMARY KEY (room_id, seq)` (serves every history page), `UNIQUE (nonce, sender)` where a nonce is set (nonce first: time-ordered nonces are added at the index's right edge); `search` has no index |
 //! | `message_search` | `room_id`, `seq`, `search` | GIN on `search`; filled behind the appends |
 //! | `search_progress` | `room_id`, `seq` | `PRIMARY KEY (room_id)`: the seq up to which the room is in `message_search` |
 //! | `read_positions` | `room_id`, `user_name`, `seq` | `PRIMARY KEY (room_id, user_name)` |

@@ -9,12 +9,12 @@
 use chatcore::{Error, Result};
 use deadpool_postgres::Client;
 
-/// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 4;
+/// The schema version this build creates and understands: the number of migrations.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// `MIGRATIONS[i]` upgrades a schema from version `i` to `i + 1`. Append only: a released
 /// migration is never edited, so every database reaches the same shape.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, MESSAGE_DATA];
 
 /// Version 1: rooms, users, memberships, messages, read positions.
 ///
@@ -121,6 +121,13 @@ CREATE TABLE stream_cursors (
     seq     BIGINT NOT NULL,
     PRIMARY KEY (grp, room_id)
 );
+"#;
+
+/// A message's application payload (`Message::data`): a JSON object as compact JSON text
+/// (TEXT, not JSONB, so it reads back byte for byte, numbers and key order included), NULL
+/// when the message has none (every message written before this migration).
+const MESSAGE_DATA: &str = r#"
+ALTER TABLE messages ADD COLUMN data TEXT;
 "#;
 
 /// Creates `schema` when missing and brings it to [`SCHEMA_VERSION`]; fails with

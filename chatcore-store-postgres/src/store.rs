@@ -455,7 +455,7 @@ impl Store for PostgresStore {
             .await?
             .iter()
             .map(|row| {
-                let room = codec::string(row, 9, "rooms.name")?;
+                let room = codec::string(row, codec::MESSAGE_COLUMNS, "rooms.name")?;
                 codec::message(row, room)
             })
             .collect()

@@ -70,11 +70,11 @@ const BUMP: &str = "UPDATE rooms SET last_seq = b.last_seq \
 /// would leave its seq unused, so a nonce conflict must roll the batch back anyway. The
 /// unique index on `(nonce, sender)` rejects the batch instead, and it is planned again.
 const COPY: &str = "COPY messages \
-     (room_id, seq, id, sender, kind, body, body_exact, ts, nonce, reply_to, search) \
+     (room_id, seq, id, sender, kind, body, body_exact, ts, nonce, reply_to, search, data) \
      FROM STDIN (FORMAT binary)";
 
 /// The column types of [`COPY`], in order.
-const COPY_TYPES: [Type; 11] = [
+const COPY_TYPES: [Type; 12] = [
     Type::INT8,
     Type::INT8,
     Type::BYTEA,
@@ -86,6 +86,7 @@ const COPY_TYPES: [Type; 11] = [
     Type::BYTEA,
     Type::INT8,
     Type::TS_VECTOR,
+    Type::TEXT,
 ];
 
 /// The unique index whose violation means "another writer stored this nonce first".
@@ -507,6 +508,7 @@ impl Pipeline {
                 let nonce = m.nonce.as_deref().map(str::as_bytes);
                 let reply_to = m.reply_to.map(codec::signed);
                 let search = Lexemes(codec::index_words(&m.text));
+                let data = codec::data_text(m.data.as_ref());
                 writer
                     .as_mut()
                     .write(&[
@@ -521,6 +523,7 @@ impl Pipeline {
                         &nonce,
                         &reply_to,
                         &search,
+                        &data,
                     ])
                     .await
                     .map_err(classify)?;
@@ -560,7 +563,7 @@ async fn originals(
         .map_err(classify)?
     {
         let decode = || -> Result<Message> {
-            let room = codec::string(&row, 9, "rooms.name")?;
+            let room = codec::string(&row, codec::MESSAGE_COLUMNS, "rooms.name")?;
             codec::message(&row, room)
         };
         let original = decode().map_err(|e| Failure::Fatal(e.into()))?;

@@ -12,7 +12,7 @@ use chatcore::Error;
 use chatcore::protocol::RoomKind;
 use chatcore::store::{HistoryQuery, MAX_PAGE, NewRoom, Role, SearchQuery, Store};
 use chatcore_store_postgres::{PostgresConfig, PostgresStore, SCHEMA_VERSION};
-use chatcore_testkit::fixtures::{create_room, new_message as msg};
+use chatcore_testkit::fixtures::{card, create_room, new_card, new_message as msg};
 use common::PgFactory;
 
 macro_rules! factory {
@@ -546,7 +546,8 @@ async fn version_1_schemas_are_upgraded() {
     store.close().await.expect("close");
     let raw = f.raw().await;
     raw.batch_execute(
-        "DROP TABLE stream_cursors;
+        "ALTER TABLE messages DROP COLUMN data;
+         DROP TABLE stream_cursors;
          DROP TABLE stream_leases;
          DROP TABLE message_search;
          DROP TABLE search_progress;
@@ -601,11 +602,18 @@ async fn version_1_schemas_are_upgraded() {
         .expect("retry");
     assert!(retry.duplicate);
     assert_eq!(retry.message, original.message);
+    assert_eq!(retry.message.data, None, "old messages have no data");
     let next = store
-        .append(msg("r", "ann", "second", Some("n-2")))
+        .append(new_card("r", "ann", 2, Some("n-2")))
         .await
         .expect("append");
     assert_eq!(next.message.seq, 2);
+    let page = store
+        .history("r", HistoryQuery::latest(10))
+        .await
+        .expect("history");
+    let data: Vec<_> = page.messages.iter().map(|m| m.data.clone()).collect();
+    assert_eq!(data, [None, Some(card(2))], "new messages keep their data");
 }
 
 /// A search finds what another node acknowledged just before, though no indexer had run

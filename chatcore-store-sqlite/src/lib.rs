@@ -40,6 +40,7 @@
 //!     ts: chatcore::now_millis(),
 //!     nonce: Some("n-1".into()),
 //!     reply_to: None,
+//!     data: None,
 //! });
 //! let appended = pending.await?;
 //! assert_eq!(appended.message.seq, 1);
@@ -100,7 +101,7 @@
 //! |---|---|---|
 //! | `rooms` | `id` (integer), `name` unique | kind, topic, creator, created |
 //! | `memberships` | `(room_id, user)` | role, joined; indexed by user for room lists |
-//! | `messages` | `pos` (integer, commit order); unique `(room_id, seq)` | id, sender, kind, ts, nonce, reply_to, body; unique `(nonce, sender)` |
+//! | `messages` | `pos` (integer, commit order); unique `(room_id, seq)` | id, sender, kind, ts, nonce, reply_to, body, data (the message's JSON object as text, NULL when none); unique `(nonce, sender)` |
 //! | `meta` | `key` | `database_id`, which the index file checks it was built from |
 //! | `users` | `name` | password hash (nullable), created — for accounts |
 //! | `read_positions` | `(room_id, user)` | seq |

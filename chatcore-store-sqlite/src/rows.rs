@@ -1,12 +1,13 @@
 //! Conversions between rows and chatcore's types, shared by the writer and the readers.
 
-use chatcore::protocol::{Message, MessageKind, RoomKind};
+use chatcore::protocol::{Data, Message, MessageKind, RoomKind};
 use chatcore::store::{Member, Role, RoomRecord};
 use rusqlite::Row;
+use rusqlite::types::Type;
 
 /// The message columns every message query selects, in the order [`message`] reads them.
 pub(crate) const MESSAGE_COLUMNS: &str =
-    "m.seq, m.id, m.sender, m.kind, m.ts, m.nonce, m.reply_to, m.body";
+    "m.seq, m.id, m.sender, m.kind, m.ts, m.nonce, m.reply_to, m.body, m.data";
 
 /// The room columns every room query selects (table alias `r`), in the order [`room`]
 /// reads them. The newest seq and the member count are computed, not stored: both are index
@@ -44,7 +45,24 @@ pub(crate) fn message(row: &Row<'_>, first: usize, room: String) -> rusqlite::Re
         nonce: row.get(first + 5)?,
         reply_to: row.get::<_, Option<i64>>(first + 6)?.map(from_sql_u64),
         text: row.get(first + 7)?,
+        data: data_from_sql(row, first + 8)?,
     })
+}
+
+/// A message's data as stored: compact JSON text.
+pub(crate) fn data_to_sql(data: Option<&Data>) -> Option<String> {
+    // A JSON map with string keys always encodes.
+    data.and_then(|d| serde_json::to_string(d).ok())
+}
+
+/// Reads a `data` column: NULL or a JSON object.
+fn data_from_sql(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<Data>> {
+    let Some(text) = row.get_ref(column)?.as_str_or_null()? else {
+        return Ok(None);
+    };
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, Type::Text, Box::new(e)))
 }
 
 /// Reads [`ROOM_COLUMNS`].

@@ -146,6 +146,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (grp, room_id)
     ) WITHOUT ROWID;
     "#,
+    // A message's application payload (`Message::data`): a JSON object as compact JSON
+    // text, NULL when the message has none (every message written before this migration).
+    // Stored as text and never queried, so it reads back byte for byte.
+    r#"
+    ALTER TABLE messages ADD COLUMN data TEXT;
+    "#,
 ];
 
 /// `PRAGMA application_id` of a chatcore search index file ("chfi").
@@ -604,24 +610,35 @@ mod tests {
                 ts: 13,
                 nonce: Some("n-1".into()),
                 reply_to: None,
+                data: None,
             })
             .await
             .expect("retry");
         assert!(retry.duplicate && retry.message.id == "i1", "{retry:?}");
+        assert_eq!(retry.message.data, None, "old messages have no data");
+        let card = chatcore::testing::fixtures::card(3);
         let next = store
             .append(NewMessage {
                 room: "b".into(),
                 id: "i5".into(),
                 sender: "ann".into(),
-                kind: Default::default(),
+                kind: chatcore::protocol::MessageKind::Custom("shop.order".into()),
                 text: "new".into(),
                 ts: 14,
                 nonce: Some("n-3".into()),
                 reply_to: None,
+                data: Some(card.clone()),
             })
             .await
             .expect("append");
         assert_eq!(next.message.seq, 3);
+        let page = store
+            .history("b", HistoryQuery::latest(10))
+            .await
+            .expect("history");
+        let data: Vec<_> = page.messages.iter().map(|m| m.data.as_ref()).collect();
+        assert_eq!(data, [None, None, Some(&card)]);
+        assert_eq!(page.messages[2].kind.as_str(), "shop.order");
         store.close().await.expect("close");
     }
 

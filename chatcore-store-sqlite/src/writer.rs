@@ -487,6 +487,7 @@ impl Writer {
             stmt.raw_bind_parameter(at + 6, &m.nonce)?;
             stmt.raw_bind_parameter(at + 7, m.reply_to.map(to_sql_u64))?;
             stmt.raw_bind_parameter(at + 8, &m.text)?;
+            stmt.raw_bind_parameter(at + 9, rows::data_to_sql(m.data.as_ref()))?;
             at += COLUMNS;
         }
         stmt.raw_execute().map(drop)
@@ -596,6 +597,7 @@ impl Writer {
             msg.nonce,
             msg.reply_to.map(to_sql_u64),
             msg.text,
+            rows::data_to_sql(msg.data.as_ref()),
         ]);
         match inserted {
             Ok(_) => {}
@@ -701,7 +703,7 @@ const ROWS: usize = 32;
 /// Parameters per message in [`insert_sql`]. `pos` is not one: SQLite gives a new row one
 /// more than the largest, and a value of ours would make every multi-row insert keep a
 /// statement journal (an explicit key may fail to be an integer mid-statement).
-const COLUMNS: usize = 9;
+const COLUMNS: usize = 10;
 
 /// A new message planned for the open transaction.
 struct Row<'m> {
@@ -712,8 +714,8 @@ struct Row<'m> {
 
 /// The insert of [`Writer::append`]: a failure undoes only this statement.
 const INSERT_ONE: &str = "INSERT INTO messages \
-     (room_id, seq, id, sender, kind, ts, nonce, reply_to, body) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+     (room_id, seq, id, sender, kind, ts, nonce, reply_to, body, data) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
 /// How a transaction inserts new messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -729,7 +731,7 @@ enum Inserts {
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT OR ROLLBACK INTO messages \
-         (room_id, seq, id, sender, kind, ts, nonce, reply_to, body) VALUES ",
+         (room_id, seq, id, sender, kind, ts, nonce, reply_to, body, data) VALUES ",
     );
     let row = format!("({})", ["?"; COLUMNS].join(","));
     sql.push_str(&vec![row; rows].join(","));

@@ -1,6 +1,6 @@
 //! Small helpers over protocol types: building commands and reading replies.
 
-use chatcore::protocol::{Command, Event, Message};
+use chatcore::protocol::{Command, Data, Event, Message, MessageKind};
 
 /// A plain text `send` command to `room`, with an optional idempotency `nonce`.
 pub fn send(room: &str, text: &str, nonce: Option<String>) -> Command {
@@ -10,6 +10,20 @@ pub fn send(room: &str, text: &str, nonce: Option<String>) -> Command {
         nonce,
         kind: Default::default(),
         reply_to: None,
+        data: None,
+    }
+}
+
+/// A `send` of an application's card: `kind` (`shop.order`) with `data`, `text` as the
+/// fallback.
+pub fn send_card(room: &str, kind: &str, text: &str, data: Option<Data>) -> Command {
+    Command::Send {
+        room: room.into(),
+        text: text.into(),
+        nonce: None,
+        kind: MessageKind::from_name(kind),
+        reply_to: None,
+        data,
     }
 }
 

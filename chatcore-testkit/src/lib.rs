@@ -61,7 +61,7 @@ pub use bus::FlakyBus;
 pub use chaos::{BusChaos, BusFaults, Fate};
 pub use chatcore::testing::fixtures;
 pub use error::Error;
-pub use events::{dm, error_code, reply_id, send, seqs};
+pub use events::{dm, error_code, reply_id, send, send_card, seqs};
 pub use flood::{half_open, loopback, still_open_after};
 pub use http::{HttpResponse, get, get_as, http, try_get, try_http};
 pub use memory::{proc_status_kib, rss_anon_kib, rss_kib};

@@ -136,6 +136,7 @@ impl SessionProbe {
             nonce: nonce.map(str::to_owned),
             kind: MessageKind::Text,
             reply_to: None,
+            data: None,
         })
         .await
     }

@@ -102,6 +102,7 @@ async fn shutdown_delivers_queued_frames_then_1001() {
             nonce: None,
             kind: Default::default(),
             reply_to: None,
+            data: None,
         })
         .await;
     // Once the message is stored, its ack is queued or in flight: shut down right then.

@@ -104,8 +104,13 @@ async fn subprotocols_are_negotiated_or_refused() {
     still_serves(&server).await;
 }
 
+/// The tests that flood a server take turns: one measures the process's memory, and the
+/// other's flood (megabytes in flight in the same process) would be counted in it.
+static FLOODS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn a_slow_consumer_is_disconnected_and_nobody_else_slows_down() {
+    let _turn = FLOODS.lock().await;
     let limits = Limits::default()
         .with_queue_capacity(8)
         .and_then(|l| l.with_slow_consumer_after(Duration::from_millis(300)))
@@ -118,19 +123,20 @@ async fn a_slow_consumer_is_disconnected_and_nobody_else_slows_down() {
     let mut sender = Probe::guest(&server, "sender").await;
     sender.join("firehose").await;
 
-    // The reader keeps up and must see every message in order.
+    // The reader keeps up and must see every message in order, and the slow client leave
+    // (`None`). Presence and messages are separate streams: the slow client's `user_left`
+    // may come before the message whose fan-out cut it off.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let reading = tokio::spawn(async move {
         loop {
-            match reader.next().await {
-                Ok(Event::Message(m)) => {
-                    if tx.send(m.seq).is_err() {
-                        return reader;
-                    }
-                }
-                Ok(Event::UserLeft { user, .. }) if user == "slow" => return reader,
-                Ok(_) => {}
+            let seen = match reader.next().await {
+                Ok(Event::Message(m)) => Some(m.seq),
+                Ok(Event::UserLeft { user, .. }) if user == "slow" => None,
+                Ok(_) => continue,
                 Err(code) => panic!("reader closed: {code:?}"),
+            };
+            if tx.send(seen).is_err() {
+                return reader;
             }
         }
     });
@@ -145,12 +151,16 @@ async fn a_slow_consumer_is_disconnected_and_nobody_else_slows_down() {
         assert_eq!(seq, sent, "the sender's acks keep coming");
     }
     let mut seqs = Vec::new();
-    while seqs.len() < sent as usize {
-        let seq = tokio::time::timeout(BOUND, rx.recv())
+    let mut slow_left = false;
+    while seqs.len() < sent as usize || !slow_left {
+        match tokio::time::timeout(BOUND, rx.recv())
             .await
-            .expect("reader keeps up")
-            .expect("seq");
-        seqs.push(seq);
+            .expect("reader keeps up, and presence is updated")
+            .expect("reader running")
+        {
+            Some(seq) => seqs.push(seq),
+            None => slow_left = true,
+        }
     }
     assert_eq!(
         seqs,
@@ -161,11 +171,12 @@ async fn a_slow_consumer_is_disconnected_and_nobody_else_slows_down() {
     // The slow client's socket refused bytes while frames waited: it reads the backlog its
     // kernel held, then the end of the stream (no close frame fits a full socket).
     assert_eq!(slow.close_code().await, None);
+    drop(rx);
+    sender.say("firehose", "after").await;
     let _reader = tokio::time::timeout(BOUND, reading)
         .await
-        .expect("presence updated")
+        .expect("the reader stops once nobody listens")
         .expect("reader");
-    sender.say("firehose", "after").await;
 }
 
 #[tokio::test]
@@ -217,6 +228,7 @@ async fn the_101_answer_follows_rfc_6455() {
 /// end of the stream. Meanwhile the server's memory stays flat and the sender is unaffected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_cut_off_seconds_after_its_socket_fills() {
+    let _turn = FLOODS.lock().await;
     let server = TestServer::with(Hub::builder(), ws_config()).await;
     let mut stopped = Probe::guest(&server, "stopped").await;
     stopped.join("firehose").await;

@@ -38,6 +38,7 @@ pub(crate) fn msg(room: &str, seq: u64, sender: &str, text: &str, ts: i64) -> Me
         ts,
         nonce: None,
         reply_to: None,
+        data: None,
     }
 }
 

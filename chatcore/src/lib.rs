@@ -34,7 +34,7 @@
 //! session.handle(Request::new(1, Command::Join { room: "general".into(), resume_after: None })).await;
 //! session.handle(Request::new(2, Command::Send {
 //!     room: "general".into(), text: "hello".into(), nonce: None,
-//!     kind: Default::default(), reply_to: None,
+//!     kind: Default::default(), reply_to: None, data: None,
 //! })).await;
 //! loop {
 //!     let Outgoing::Frame(frame) = outbound.recv().await else { break };
@@ -48,8 +48,8 @@
 //!
 //! ## For the application that embeds it
 //!
-//! - [`policy::Policy`]: the host's rules, asked before joins, sends (it may rewrite the text),
-//!   room creation and direct messages; [`HubBuilder::policy`].
+//! - [`policy::Policy`]: the host's rules, asked before joins, sends (it may rewrite the text
+//!   or attach metadata), room creation and direct messages; [`HubBuilder::policy`].
 //! - [`Hub::post`], [`Hub::create_room`], [`Hub::add_member`], [`Hub::remove_member`],
 //!   [`Hub::disconnect_user`], [`Hub::read_history`]: what the host does from its own code.
 //! - [`events`]: every committed room event once per consumer group, resumable from a cursor
@@ -64,6 +64,27 @@
 //! constructors and `with_*` setters (build them that way, not with struct literals), traits
 //! an embedder implements gain methods only with defaults (except [`store::Store`], whose
 //! contract suite grows with it), and no backend library's type appears in the API.
+//!
+//! In detail, for an embedder:
+//!
+//! - **Stable within 0.x** (only added to): [`Hub`]'s methods; [`HostPost`] (constructors
+//!   and `with_*`), [`Posted`], [`Sender`]; [`policy::Policy`] and [`policy::Draft`]
+//!   ([`Draft::attach`](policy::Draft::attach)); [`auth::Authenticator`], [`auth::Identity`],
+//!   [`auth::Credentials`]; [`events::EventStream`] and its `StreamConfig`/`StreamFilter`
+//!   builders; [`Limits`] (start from `default()`, use the setters); [`Error`] and
+//!   [`ErrorCode`] (codes are never renamed or reused). All of these are `#[non_exhaustive]`
+//!   or have private fields, so new fields and variants are not breaking changes.
+//! - **Open data records**: [`protocol::Message`] and [`store::NewMessage`] are plain
+//!   records every store, bus and client builds and reads field by field, so they are
+//!   deliberately *not* `#[non_exhaustive]`; they gain fields as rooms gain kinds of change
+//!   (this release: `data`). Code that builds one with a struct literal should fill the rest
+//!   with `..` from an existing value, or expect to add the new field on upgrade.
+//!   [`protocol::MessageKind`] is `#[non_exhaustive]`: match it with a fallback arm, and show
+//!   any kind you do not know by its text.
+//! - **Exhaustive on purpose**: [`protocol::Codec`] and [`bus::Channel`]: a transport or bus
+//!   must handle every codec and channel on purpose, so a new one is a compile error there.
+//! - **For backend authors** ([`store::Store`], [`bus::Bus`]): may gain required methods in a
+//!   0.x release; the contract suites (feature `test-support`) say what each must do.
 //!
 //! ## Features
 //!

@@ -85,6 +85,7 @@ async fn invalid_commands_get_typed_errors_and_write_nothing() {
         nonce,
         kind,
         reply_to: None,
+        data: None,
     };
     // Not joined yet.
     let id = c

@@ -305,3 +305,38 @@ async fn post_many_in(hub: &Hub, room: &str, n: usize) {
             .expect("post");
     }
 }
+
+/// A host that commits a cursor past its room's newest seq, or for a room that does not
+/// exist (rooms are never deleted, so a cursor can only name a room that never was), gets
+/// the exact error, the group's cursors do not move, and the stream goes on.
+#[tokio::test]
+async fn cursors_past_the_head_or_for_no_room_are_refused() {
+    let hub = Hub::builder().build().await.expect("hub");
+    hub.create_room("r", RoomKind::Public).await.expect("room");
+    for text in ["one", "two"] {
+        hub.post(HostPost::system("r", text)).await.expect("post");
+    }
+    let mut stream = hub.event_stream(StreamConfig::new("g")).expect("stream");
+    let first = stream.next().await.expect("next");
+    stream.commit(&first).await.expect("commit");
+    let past = Message {
+        seq: 3,
+        ..first.clone()
+    };
+    let err = stream.commit(&past).await.expect_err("past the head");
+    assert_eq!(err.code(), ErrorCode::BadCursor, "{err}");
+    let nowhere = Message {
+        room: "nowhere".into(),
+        ..first.clone()
+    };
+    let err = stream.commit(&nowhere).await.expect_err("no such room");
+    assert_eq!(err.code(), ErrorCode::UnknownRoom, "{err}");
+    assert_eq!(
+        hub.store().cursors("g").await.expect("cursors"),
+        [("r".to_owned(), 1)],
+        "refused commits moved nothing"
+    );
+    let second = stream.next().await.expect("the stream goes on");
+    assert_eq!((second.seq, second.text.as_str()), (2, "two"));
+    stream.commit(&second).await.expect("commit");
+}

@@ -179,3 +179,61 @@ async fn rooms_and_memberships_from_code() {
         Some(chatcore::CloseReason::Normal)
     );
 }
+
+/// Two nodes share a store and a bus; the host acts on one of them. Removing a member takes
+/// the user's session on the other node out of the room, and disconnecting a user closes
+/// their session there too.
+#[tokio::test]
+async fn remove_member_and_disconnect_user_act_on_every_node() {
+    let store = Arc::new(MemoryStore::new());
+    let net = LocalNetwork::new();
+    let a = Hub::builder()
+        .shared_store(store.clone())
+        .bus(net.node("a"))
+        .build()
+        .await
+        .expect("a");
+    let b = Hub::builder()
+        .shared_store(store)
+        .bus(net.node("b"))
+        .build()
+        .await
+        .expect("b");
+    a.create_room("vip", RoomKind::Private).await.expect("room");
+    a.add_member("vip", "ann", Role::Member).await.expect("add");
+    let mut ann_b = SessionProbe::connect(&b, "ann").await;
+    let mut ann_b2 = SessionProbe::connect(&b, "ann").await;
+    let mut bob_b = SessionProbe::connect(&b, "bob").await;
+    ann_b.join("vip").await;
+    ann_b2.join("lobby").await;
+    bob_b.join("lobby").await;
+
+    a.remove_member("vip", "ann").await.expect("remove on a");
+    match ann_b.until(|e| matches!(e, Event::Left { .. })).await {
+        Event::Left { id, room } => assert_eq!((id, room.as_str()), (None, "vip")),
+        e => panic!("{e:?}"),
+    }
+    // Out for good: she cannot come back.
+    let id = ann_b
+        .request(Command::Join {
+            room: "vip".into(),
+            resume_after: None,
+        })
+        .await;
+    assert_eq!(ann_b.error(id).await, ErrorCode::Forbidden);
+    assert!(
+        a.store()
+            .member("vip", "ann")
+            .await
+            .expect("store")
+            .is_none()
+    );
+
+    assert_eq!(a.disconnect_user("ann"), 0, "no session of ann on a");
+    for s in [&mut ann_b, &mut ann_b2] {
+        assert_eq!(s.closed().await, chatcore::CloseReason::Normal);
+    }
+    // Bob, on the same node, is untouched.
+    assert_eq!(bob_b.session.close_reason(), None);
+    bob_b.send("lobby", "still here").await;
+}

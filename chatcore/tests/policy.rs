@@ -82,6 +82,7 @@ async fn a_policy_refuses_joins_and_sends_and_rewrites_text_over_the_socket() {
             nonce: None,
             kind: Default::default(),
             reply_to: None,
+            data: None,
         })
         .await;
     assert!(matches!(
@@ -203,6 +204,7 @@ async fn a_policy_that_panics_or_hangs_fails_the_command_and_nothing_else() {
                 nonce: None,
                 kind: Default::default(),
                 reply_to: None,
+                data: None,
             })
             .await;
         match ann.reply(id).await {

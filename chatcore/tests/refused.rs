@@ -131,6 +131,7 @@ fn send(room: &str, text: &str, kind: MessageKind, nonce: Option<&str>) -> Comma
         nonce: nonce.map(str::to_owned),
         kind,
         reply_to: None,
+        data: None,
     }
 }
 

@@ -153,6 +153,26 @@ async fn two_people_chat_see_presence_and_typing_and_survive_a_dropped_connectio
     bob.wait_for("bob sees ann's reply", &shows("ann", "hi bob"), WAIT)
         .await;
 
+    // An application's card (a kind the browser client has no drawing for): both see its
+    // text fallback, not nothing.
+    server
+        .hub
+        .post(
+            chatcore::HostPost::as_user("lobby", "shopbot", "Order 12 shipped")
+                .with_kind(chatcore::protocol::MessageKind::from_name("shop.order"))
+                .with_data(chatcore_testkit::fixtures::card(12)),
+        )
+        .await
+        .expect("card");
+    for page in [&ann, &bob] {
+        page.wait_for(
+            "the card's text is shown",
+            &shows("shopbot", "Order 12 shipped"),
+            WAIT,
+        )
+        .await;
+    }
+
     // Ann's connection drops. While she is away she writes one message (queued, sent after
     // the reconnect with its nonce) and bob writes one (delivered through resume).
     ann.eval("window.chatcore.drop()").await;
@@ -194,10 +214,11 @@ async fn two_people_chat_see_presence_and_typing_and_survive_a_dropped_connectio
         let shown = page.eval(SHOWN).await;
         assert_eq!(
             seqs(&shown),
-            (1..=4).collect::<Vec<_>>(),
+            (1..=5).collect::<Vec<_>>(),
             "{who} sees {shown}"
         );
         assert_eq!(has_text(&shown, "bob", "while you were away"), 1, "{who}");
+        assert_eq!(has_text(&shown, "shopbot", "Order 12 shipped"), 1, "{who}");
         assert_eq!(has_text(&shown, "ann", "written while offline"), 1, "{who}");
         let pending = page
             .eval("document.querySelectorAll('.msg.pending').length")
@@ -253,6 +274,7 @@ async fn seed(hub: &Hub, room: &str, first: u64, last: u64) {
                     nonce: None,
                     kind: Default::default(),
                     reply_to: None,
+                    data: None,
                 },
             ))
             .await;

@@ -158,9 +158,18 @@ async fn the_shop_over_real_sockets_survives_a_restart() {
     let (status, body) = run.set_status(1, "shipped").await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""duplicate":true"#), "{body}");
+    // It arrives as an order card: the shop's kind, the order as data, a sentence as the
+    // fallback text.
     for member in [&mut alice, &mut sam] {
         let m = member.message_from(chatcore::names::SYSTEM_USER).await;
         assert_eq!(m.text, "Order 1 is now shipped.");
+        assert_eq!(m.kind.as_str(), "shop.order");
+        assert_eq!(
+            serde_json::Value::Object(m.data.expect("a card has data")),
+            serde_json::json!({
+                "order": 1, "customer": "alice", "item": "teapot", "status": "shipped"
+            })
+        );
     }
     assert_eq!(run.set_status(7, "shipped").await.0, 404);
     assert_eq!(run.set_status(1, "<script>").await.0, 422);

@@ -118,6 +118,7 @@ mod tests {
             ts: 0,
             nonce: None,
             reply_to: None,
+            data: None,
         };
         m.nonce = Some("n".into());
         for codec in [Codec::Json, Codec::MsgPack] {

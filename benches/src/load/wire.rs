@@ -128,6 +128,7 @@ mod tests {
             ts: 1,
             nonce: None,
             reply_to: None,
+            data: None,
         };
         assert_eq!(all(&Event::Message(m)), [FrameKind::Message; 2]);
         let ack = Event::Ack {

@@ -205,6 +205,7 @@ impl Client {
             nonce,
             kind,
             reply_to,
+            data,
         } = message;
         let command = Command::Send {
             room,
@@ -212,6 +213,7 @@ impl Client {
             nonce: Some(nonce.clone()),
             kind,
             reply_to,
+            data,
         };
         ack(self.call(command, None).await?, nonce)
     }

@@ -568,6 +568,7 @@ mod tests {
             nonce: Some("n1".into()),
             kind: Default::default(),
             reply_to: None,
+            data: None,
         };
         let (_id, _reply) = st.call(send.clone(), None).expect("call");
         sent(&mut rx);

@@ -211,6 +211,7 @@ impl Client {
                 nonce: None,
                 kind: Default::default(),
                 reply_to: None,
+                data: None,
             })
             .await;
         self.reply(id).await

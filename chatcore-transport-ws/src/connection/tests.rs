@@ -276,6 +276,7 @@ async fn a_client_whose_socket_refuses_bytes_gets_its_backlog_then_eof() {
             nonce: None,
             kind: Default::default(),
             reply_to: None,
+            data: None,
         };
         bob.handle(Request::new(i + 2, send)).await;
         tokio::task::yield_now().await;

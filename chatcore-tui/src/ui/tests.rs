@@ -57,6 +57,25 @@ fn messages_show_time_sender_and_day_separators() {
     assert!(t.contains("start of #general"), "all history is loaded");
 }
 
+/// A card of an application's own kind, or a kind of a newer server, shows its text
+/// fallback like any message: nothing is dropped.
+#[test]
+fn custom_and_unknown_kinds_show_their_text() {
+    let mut a = app();
+    let mut card = msg("general", 1, "system", "Order 12 shipped", TS);
+    card.kind = chatcore::protocol::MessageKind::Custom("shop.order".into());
+    card.data = Some(chatcore::protocol::Data::from_iter([(
+        "order".to_owned(),
+        12.into(),
+    )]));
+    let mut newer = msg("general", 2, "bob", "a poll: lunch?", TS);
+    newer.kind = chatcore::protocol::MessageKind::Unknown;
+    join(&mut a, "general", vec![card, newer]);
+    let t = text(&a, 120, 40);
+    assert!(t.contains("13:05 system Order 12 shipped"), "{t}");
+    assert!(t.contains("13:05 bob a poll: lunch?"), "{t}");
+}
+
 #[test]
 fn long_messages_wrap_under_the_text() {
     let mut a = app();

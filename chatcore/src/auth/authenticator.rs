@@ -2,8 +2,11 @@
 
 use crate::{Error, Result, names};
 
-/// What a client presented at the handshake.
+/// What a client presented at the handshake. `#[non_exhaustive]`: transports may learn new
+/// ways to present an identity (a cookie session, an API key); an [`Authenticator`] refuses
+/// kinds it does not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Credentials {
     /// A bearer token (a JWT).
     Token(String),

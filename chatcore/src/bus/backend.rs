@@ -67,6 +67,25 @@ pub enum BusEvent {
         /// The direct room.
         room: String,
     },
+    /// The host ended `user`'s membership of `room` ([`Hub::remove_member`]): every node
+    /// takes the user's sessions there out of the room (each gets `left`). On
+    /// [`Channel::AllNodes`], like [`Invite`](BusEvent::Invite).
+    ///
+    /// [`Hub::remove_member`]: crate::Hub::remove_member
+    Removed {
+        /// The room.
+        room: String,
+        /// The user.
+        user: String,
+    },
+    /// The host closed `user`'s sessions ([`Hub::disconnect_user`]): every node closes the
+    /// user's sessions there. On [`Channel::AllNodes`].
+    ///
+    /// [`Hub::disconnect_user`]: crate::Hub::disconnect_user
+    Disconnect {
+        /// The user.
+        user: String,
+    },
 }
 
 /// Where a [`BusEvent`] travels, and so which nodes hear it.
@@ -93,7 +112,9 @@ impl BusEvent {
             | BusEvent::Head { room, .. }
             | BusEvent::Presence { room, .. }
             | BusEvent::Roster { room, .. } => Channel::Room(room),
-            BusEvent::Invite { .. } => Channel::AllNodes,
+            BusEvent::Invite { .. } | BusEvent::Removed { .. } | BusEvent::Disconnect { .. } => {
+                Channel::AllNodes
+            }
         }
     }
 

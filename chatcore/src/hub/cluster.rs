@@ -4,7 +4,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::command::attach;
+use super::command::{attach, disconnect_here, leave_here};
 use super::core::Core;
 use super::stats::Stats;
 use crate::bus::{BusEvent, BusHandler, Envelope};
@@ -37,10 +37,26 @@ pub(crate) fn spawn_timers(core: &Arc<Core>) {
 
 fn on_bus_event(core: &Arc<Core>, envelope: Envelope) {
     Stats::bump(&core.stats.bus_received);
-    if let BusEvent::Invite { user, room } = envelope.event {
-        let core = Arc::clone(core);
-        tokio::spawn(async move { on_invite(&core, &user, &room).await });
-        return;
+    match envelope.event {
+        BusEvent::Invite { user, room } => {
+            let core = Arc::clone(core);
+            tokio::spawn(async move { on_invite(&core, &user, &room).await });
+            return;
+        }
+        BusEvent::Removed { room, user } => {
+            let core = Arc::clone(core);
+            tokio::spawn(async move {
+                if let Err(e) = leave_here(&core, &room, &user).await {
+                    tracing::warn!(room, user, error = %e, "removed member not taken out here");
+                }
+            });
+            return;
+        }
+        BusEvent::Disconnect { user } => {
+            disconnect_here(core, &user);
+            return;
+        }
+        _ => {}
     }
     let Some(room) = envelope.event.room().and_then(|name| core.loaded(name)) else {
         return;
@@ -78,8 +94,8 @@ fn on_bus_event(core: &Arc<Core>, envelope: Envelope) {
             let lease = Duration::from_millis(lease_ms);
             room.remote_roster(&envelope.origin, users, version, lease);
         }
-        // Handled above: it names a room this node may not have loaded yet.
-        BusEvent::Invite { .. } => {}
+        // Handled above: node-wide events, about rooms this node may not have loaded.
+        BusEvent::Invite { .. } | BusEvent::Removed { .. } | BusEvent::Disconnect { .. } => {}
     }
 }
 

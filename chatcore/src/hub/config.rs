@@ -7,7 +7,11 @@ use crate::{Error, Result};
 /// Size and time bounds the hub enforces. Every field has a default chosen for a public chat
 /// server; change them with the `with_*` setters, which check invariants (fields set directly
 /// are checked by [`Limits::validate`] when the hub is built).
+///
+/// `#[non_exhaustive]`: limits are added as the protocol grows (this release added
+/// [`Limits::max_data_bytes`]); start from [`Limits::default`] and use the setters.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest message text, in UTF-8 bytes. Default 8 KiB: several screens of text, while a
     /// 1 MiB paste is refused.
@@ -15,6 +19,11 @@ pub struct Limits {
     /// Largest nonce, in bytes. Default 128: room for a UUID or a hash, not for abuse of the
     /// dedupe index.
     pub max_nonce_bytes: usize,
+    /// Largest [`Message::data`](crate::protocol::Message::data), in bytes of compact JSON
+    /// (whatever the codec). Default 4 KiB: room for a card's fields (an order with a few
+    /// lines, a poll), not for files, which would be copied to every member, the store and
+    /// the bus. Checked after the policy, so metadata a policy attaches counts too.
+    pub max_data_bytes: usize,
     /// Outbound queue of each session, in frames. Default 1024: several seconds of a busy room.
     /// A member whose queue cannot take a message falls behind and is fed from the store as
     /// its queue drains; see [`Limits::slow_consumer_after`].
@@ -58,6 +67,7 @@ impl Default for Limits {
         Self {
             max_text_bytes: 8 * 1024,
             max_nonce_bytes: 128,
+            max_data_bytes: 4 * 1024,
             queue_capacity: 1024,
             slow_consumer_after: Duration::from_secs(3),
             history_on_join: 50,
@@ -83,6 +93,9 @@ impl Limits {
         }
         if self.max_nonce_bytes == 0 {
             return fail("max_nonce_bytes must be at least 1".into());
+        }
+        if self.max_data_bytes < 2 {
+            return fail("max_data_bytes must be at least 2 (the empty object `{}`)".into());
         }
         if self.queue_capacity < 8 {
             return fail("queue_capacity must be at least 8".into());
@@ -122,6 +135,12 @@ impl Limits {
     /// Sets [`Limits::max_text_bytes`] (at least 1).
     pub fn with_max_text_bytes(mut self, bytes: usize) -> Result<Self> {
         self.max_text_bytes = bytes;
+        self.checked()
+    }
+
+    /// Sets [`Limits::max_data_bytes`] (at least 2, the size of `{}`).
+    pub fn with_max_data_bytes(mut self, bytes: usize) -> Result<Self> {
+        self.max_data_bytes = bytes;
         self.checked()
     }
 

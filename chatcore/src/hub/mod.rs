@@ -194,19 +194,21 @@ impl Hub {
         command::add_member(&self.core, room, user, role).await
     }
 
-    /// Ends `user`'s membership of `room`; their sessions on this node leave it at once.
+    /// Ends `user`'s membership of `room`; their sessions leave it (each gets `left`): on
+    /// this node before this returns, on the other nodes of the fleet when the bus delivers
+    /// the removal (at most once, as every bus event: the membership itself is gone from the
+    /// shared store at once, so a session a lost event missed cannot join a private room
+    /// again, but stays in it until it leaves; call again to be sure).
     pub async fn remove_member(&self, room: &str, user: &str) -> Result<()> {
         command::remove_member(&self.core, room, user).await
     }
 
-    /// Closes every session of `user` on this node ([`CloseReason::Normal`]); returns how
-    /// many were closed.
+    /// Closes every session of `user` on every node of the fleet ([`CloseReason::Normal`]):
+    /// on this node at once, on the others when the bus delivers the request (Redis pub/sub
+    /// is at most once: a lost request leaves that node's sessions open; call again to be
+    /// sure). Returns how many sessions were closed on this node.
     pub fn disconnect_user(&self, user: &str) -> usize {
-        let sessions = self.core.sessions_of(user);
-        for s in &sessions {
-            s.queue.close(CloseReason::Normal);
-        }
-        sessions.len()
+        command::disconnect_user(&self.core, user)
     }
 
     /// A history page of any room, without a viewer's visibility check (the host sees all).

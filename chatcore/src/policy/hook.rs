@@ -2,7 +2,7 @@
 
 use crate::Result;
 use crate::auth::Identity;
-use crate::protocol::{MessageKind, RoomKind};
+use crate::protocol::{Data, MessageKind, RoomKind};
 
 /// How long a policy may take to decide before the command fails with `unavailable`, unless
 /// [`HubBuilder::policy_timeout`](crate::HubBuilder::policy_timeout) says otherwise. 5 s: far
@@ -20,6 +20,11 @@ pub struct Draft {
     pub kind: MessageKind,
     /// The seq this replies to.
     pub reply_to: Option<u64>,
+    /// The structured payload, if any. A policy may attach metadata here (see
+    /// [`Draft::attach`]); the result is checked against the hub's limits again
+    /// (`max_data_bytes`, [`MAX_DATA_DEPTH`](crate::protocol::MAX_DATA_DEPTH)), so a policy
+    /// that attaches too much gets the send refused with `too_large`.
+    pub data: Option<Data>,
 }
 
 impl Draft {
@@ -29,7 +34,16 @@ impl Draft {
             text: text.into(),
             kind: MessageKind::Text,
             reply_to: None,
+            data: None,
         }
+    }
+
+    /// Sets `key` in the draft's [`data`](Draft::data) (created when absent), replacing a
+    /// value the client sent under that key: the host's metadata wins.
+    pub fn attach(&mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) {
+        self.data
+            .get_or_insert_with(Data::new)
+            .insert(key.into(), value.into());
     }
 }
 
@@ -54,7 +68,8 @@ pub trait Policy: Send + Sync + 'static {
         Ok(())
     }
 
-    /// May `who` post `draft` to `room`? The policy may rewrite the draft.
+    /// May `who` post `draft` to `room`? The policy may rewrite the draft: filter its text,
+    /// or attach metadata to its data ([`Draft::attach`]).
     async fn send(&self, who: &Identity, room: &str, draft: &mut Draft) -> Result<()> {
         let _ = (who, room, draft);
         Ok(())

@@ -5,11 +5,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::data::MAX_FRAME_DEPTH;
 use super::event::Event;
 use super::request::{Request, RequestId};
 use crate::ErrorCode;
 
 /// A wire codec, chosen per connection.
+///
+/// Deliberately not `#[non_exhaustive]`: every transport must encode each codec on purpose
+/// (text or binary frames), so a new one is a compile error there rather than a silent gap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Codec {
@@ -98,7 +102,13 @@ impl Codec {
     fn decode<T: for<'de> Deserialize<'de>>(self, bytes: &[u8]) -> Result<T, String> {
         match self {
             Codec::Json => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
-            Codec::MsgPack => rmp_serde::from_slice(bytes).map_err(|e| e.to_string()),
+            Codec::MsgPack => {
+                // serde_json stops at 128 levels; MessagePack's decoder would go to 1024, and
+                // each level of a buffered tagged frame costs stack: stop it at the same depth.
+                let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+                de.set_max_depth(MAX_FRAME_DEPTH);
+                T::deserialize(&mut de).map_err(|e| e.to_string())
+            }
         }
     }
 
@@ -144,8 +154,14 @@ mod tests {
                 room: "r".into(),
                 text: "héllo 👋".into(),
                 nonce: Some("n".into()),
-                kind: MessageKind::Emote,
+                kind: MessageKind::Custom("shop.order".into()),
                 reply_to: Some(2),
+                data: Some(
+                    serde_json::json!({"order": 12, "lines": [{"sku": "A1", "qty": 2}], "paid": true, "total": 9.5})
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
             },
         )
     }
@@ -243,6 +259,96 @@ mod tests {
             .decode_request(br#"{"type":"typing","room":"r","on":"yes"}"#)
             .expect_err("must fail");
         assert_eq!(err.code, ErrorCode::BadRequest);
+    }
+
+    /// A `send` whose `data` is `levels` objects deep, in `codec`'s encoding, written by
+    /// hand (encoding a deep value with serde would itself recurse).
+    fn deep_send(codec: Codec, levels: usize) -> Vec<u8> {
+        match codec {
+            Codec::Json => {
+                let mut s = String::from(r#"{"type":"send","id":3,"room":"r","text":"t","data":"#);
+                s.push_str(&r#"{"a":"#.repeat(levels - 1));
+                s.push_str("{}");
+                s.push_str(&"}".repeat(levels));
+                s.into_bytes()
+            }
+            Codec::MsgPack => {
+                // fixmap of 5: type, id, room, text, data; each level a fixmap of 1.
+                // Short strings are fixstr: 0xa0 | length, then the bytes.
+                let fixstr = |b: &mut Vec<u8>, s: &str| {
+                    b.push(0xa0 | s.len() as u8);
+                    b.extend_from_slice(s.as_bytes());
+                };
+                let mut b = vec![0x85];
+                for (k, v) in [("type", "send"), ("room", "r"), ("text", "t")] {
+                    fixstr(&mut b, k);
+                    fixstr(&mut b, v);
+                }
+                fixstr(&mut b, "id");
+                b.push(3);
+                fixstr(&mut b, "data");
+                for _ in 1..levels {
+                    b.push(0x81);
+                    fixstr(&mut b, "a");
+                }
+                b.push(0x80);
+                b
+            }
+        }
+    }
+
+    #[test]
+    fn data_decodes_in_both_codecs_up_to_the_frame_depth() {
+        for codec in [Codec::Json, Codec::MsgPack] {
+            let req = codec
+                .decode_request(&deep_send(codec, 100))
+                .unwrap_or_else(|e| panic!("{codec:?}: {e:?}"));
+            let Command::Send { data: Some(_), .. } = req.command else {
+                panic!("{codec:?}: {req:?}");
+            };
+        }
+    }
+
+    /// 10,000 levels of `data` (about 50 KB of JSON, 20 KB of MessagePack) are refused
+    /// cleanly by both decoders, on a test thread's 2 MiB stack: no stack overflow. JSON's
+    /// probe skips the deep value without recursion and still reads the id (`bad_request`);
+    /// MessagePack's cannot read past the nesting either (`bad_frame`, no id).
+    #[test]
+    fn data_ten_thousand_deep_is_refused_by_both_codecs() {
+        for (codec, code, id) in [
+            (Codec::Json, ErrorCode::BadRequest, Some(3)),
+            (Codec::MsgPack, ErrorCode::BadFrame, None),
+        ] {
+            let err = codec
+                .decode_request(&deep_send(codec, 10_000))
+                .expect_err("too deep");
+            assert_eq!((err.code, err.id), (code, id), "{codec:?}: {err:?}");
+            assert!(
+                err.detail.contains("recursion limit") || err.detail.contains("depth limit"),
+                "{codec:?}: {}",
+                err.detail
+            );
+        }
+    }
+
+    #[test]
+    fn data_that_is_not_an_object_is_bad_request() {
+        for data in [r#"[1,2]"#, r#""card""#, "7", "true"] {
+            let frame = format!(r#"{{"type":"send","id":4,"room":"r","text":"t","data":{data}}}"#);
+            let err = Codec::Json
+                .decode_request(frame.as_bytes())
+                .expect_err("not an object");
+            assert_eq!(
+                (err.code, err.id),
+                (ErrorCode::BadRequest, Some(4)),
+                "{data}"
+            );
+            assert!(err.detail.contains("expected a map"), "{}", err.detail);
+        }
+        let null = Codec::Json
+            .decode_request(br#"{"type":"send","id":4,"room":"r","text":"t","data":null}"#)
+            .expect("null is no data");
+        assert!(matches!(null.command, Command::Send { data: None, .. }));
     }
 
     #[test]

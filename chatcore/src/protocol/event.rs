@@ -196,6 +196,7 @@ mod tests {
             ts: 5,
             nonce: None,
             reply_to: None,
+            data: None,
         });
         let v = serde_json::to_value(&ev).expect("encode");
         assert_eq!(v["type"], "message");

@@ -26,15 +26,28 @@ pub struct Message {
     /// Seq of the message this replies to (threads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<u64>,
+    /// The application's structured payload (a JSON object, at most the hub's
+    /// `max_data_bytes` encoded and [`MAX_DATA_DEPTH`](super::MAX_DATA_DEPTH) levels deep),
+    /// usually with a [`MessageKind::Custom`] kind. Carried and stored as it is; never
+    /// interpreted by the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Data>,
 }
 
-/// The kind of a message.
+/// A message's structured payload: a JSON object.
+pub type Data = serde_json::Map<String, serde_json::Value>;
+
+/// The kind of a message, sent as a plain string.
 ///
-/// New kinds (edits, deletes, reactions, attachments, moderation notices) are added as new
-/// variants; an old client decodes any kind it does not know as [`MessageKind::Unknown`] and
-/// can show the text as a fallback, so adding one never breaks the wire format.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Known names (`text`, `emote`) are variants of their own. An application's own kinds are
+/// [`MessageKind::Custom`]: namespaced names such as `shop.order` (see
+/// [`MessageKind::is_custom_name`]), carried and stored as they are and never interpreted by
+/// the engine; such a message usually has a [`Message::data`] object, and its `text` is the
+/// fallback a client that does not know the kind shows. Any other name decodes as
+/// [`MessageKind::Unknown`] (a kind of a newer version), which a client shows by its text
+/// and a server refuses from a client (`invalid`). New kinds are added as new variants, so
+/// adding one never breaks the wire format.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MessageKind {
     /// Plain text.
@@ -42,28 +55,78 @@ pub enum MessageKind {
     Text,
     /// An action, as `/me waves`.
     Emote,
+    /// An application's own kind: a namespaced name such as `shop.order`.
+    Custom(String),
     /// A kind this version does not know. Never accepted from a client.
-    #[serde(other)]
     Unknown,
 }
 
+/// Longest custom kind name, in bytes.
+pub const MAX_KIND_BYTES: usize = 64;
+
 impl MessageKind {
     /// The stable name stored in databases and sent on the wire.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             MessageKind::Text => "text",
             MessageKind::Emote => "emote",
+            MessageKind::Custom(name) => name,
             MessageKind::Unknown => "unknown",
         }
     }
 
-    /// Parses a stored name; unknown names map to [`MessageKind::Unknown`].
+    /// Parses a name: known names map to their variant, namespaced names to
+    /// [`MessageKind::Custom`], anything else to [`MessageKind::Unknown`].
     pub fn from_name(name: &str) -> Self {
         match name {
             "text" => MessageKind::Text,
             "emote" => MessageKind::Emote,
+            _ if Self::is_custom_name(name) => MessageKind::Custom(name.to_owned()),
             _ => MessageKind::Unknown,
         }
+    }
+
+    /// An application kind: `true` for a custom kind (`shop.order`), `false` for the
+    /// engine's own.
+    pub fn is_custom(&self) -> bool {
+        matches!(self, MessageKind::Custom(_))
+    }
+
+    /// Whether `name` is a valid custom kind: at most [`MAX_KIND_BYTES`] bytes, two or more
+    /// dot-separated parts, each non-empty, of lowercase ASCII letters, digits, `_` and `-`,
+    /// starting with a letter (`shop.order`, `acme.poll-v2`). The namespace keeps
+    /// applications' kinds apart from each other and from the engine's future kinds.
+    pub fn is_custom_name(name: &str) -> bool {
+        name.len() <= MAX_KIND_BYTES
+            && name.contains('.')
+            && name.split('.').all(|part| {
+                part.starts_with(|c: char| c.is_ascii_lowercase())
+                    && part.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                    })
+            })
+    }
+}
+
+impl Serialize for MessageKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = MessageKind;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a message kind name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<MessageKind, E> {
+                Ok(MessageKind::from_name(name))
+            }
+        }
+        deserializer.deserialize_str(Name)
     }
 }
 
@@ -107,6 +170,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn custom_kinds_need_a_namespace() {
+        for good in ["shop.order", "acme.poll-v2", "a.b.c", "x1.y_2"] {
+            assert_eq!(
+                MessageKind::from_name(good),
+                MessageKind::Custom(good.into()),
+                "{good}"
+            );
+        }
+        let long = format!("a.{}", "b".repeat(MAX_KIND_BYTES));
+        for bad in [
+            "order",
+            "Shop.order",
+            "shop.",
+            ".order",
+            "shop..order",
+            "shop.1x",
+            "shop order.x",
+            "shop.ordér",
+            "",
+            &long,
+        ] {
+            assert_eq!(MessageKind::from_name(bad), MessageKind::Unknown, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn unknown_kind_decodes_as_unknown() {
         let k: MessageKind = serde_json::from_str("\"reaction\"").expect("decode");
         assert_eq!(k, MessageKind::Unknown);
@@ -114,8 +203,23 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for k in [MessageKind::Text, MessageKind::Emote] {
+        for k in [
+            MessageKind::Text,
+            MessageKind::Emote,
+            MessageKind::Custom("shop.order".into()),
+        ] {
             assert_eq!(MessageKind::from_name(k.as_str()), k);
+            let json = serde_json::to_string(&k).expect("encode");
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert_eq!(
+                serde_json::from_str::<MessageKind>(&json).expect("decode"),
+                k
+            );
+            let packed = rmp_serde::to_vec_named(&k).expect("encode");
+            assert_eq!(
+                rmp_serde::from_slice::<MessageKind>(&packed).expect("decode"),
+                k
+            );
         }
         for k in [RoomKind::Public, RoomKind::Private, RoomKind::Direct] {
             assert_eq!(RoomKind::from_name(k.as_str()), Some(k));

@@ -6,13 +6,16 @@
 //! that echoes the request id. `PROTOCOL.md` at the repository root documents every frame.
 
 mod codec;
+mod data;
 mod event;
 mod frame;
 mod message;
 mod request;
 
 pub use codec::{Codec, DecodeError};
+pub use data::{MAX_DATA_DEPTH, encoded_len};
+pub(crate) use data::{check as check_data, dispose as dispose_data};
 pub use event::{Event, RoomSummary};
 pub use frame::Frame;
-pub use message::{Message, MessageKind, RoomKind};
+pub use message::{Data, MAX_KIND_BYTES, Message, MessageKind, RoomKind};
 pub use request::{Command, PROTOCOL_VERSION, Request, RequestId};

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::message::MessageKind;
+use super::message::{Data, MessageKind};
 
 /// Protocol version carried in the [`Event::Welcome`](super::Event::Welcome) frame and in the WebSocket
 /// subprotocol name (`chatcore.v1.json`, `chatcore.v1.msgpack`).
@@ -69,6 +69,11 @@ pub enum Command {
         /// The seq of the message this one replies to (threads).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<u64>,
+        /// The application's payload: a JSON object (see `PROTOCOL.md`, "Custom kinds and
+        /// data"), at most the hub's `max_data_bytes` and
+        /// [`MAX_DATA_DEPTH`](super::MAX_DATA_DEPTH) levels deep.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<Data>,
     },
     /// Send a direct message to a user. Lands in the two-member private room
     /// [`dm_room`](crate::names::dm_room)`(me, to)`, which both are joined to.
@@ -127,6 +132,7 @@ mod tests {
                 nonce: Some("n1".into()),
                 kind: MessageKind::Text,
                 reply_to: None,
+                data: None,
             },
         );
         let json = serde_json::to_value(&req).expect("encode");

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{Message, MessageKind, RoomKind};
+use crate::protocol::{Data, Message, MessageKind, RoomKind};
 
 /// Largest history page or search result any store returns; larger limits are clamped.
 pub const MAX_PAGE: u32 = 1000;
@@ -26,6 +26,9 @@ pub struct NewMessage {
     pub nonce: Option<String>,
     /// Seq of the message this replies to.
     pub reply_to: Option<u64>,
+    /// The application's payload, already checked against the hub's limits; stored as JSON
+    /// text.
+    pub data: Option<Data>,
 }
 
 impl NewMessage {
@@ -41,6 +44,7 @@ impl NewMessage {
             ts: self.ts,
             nonce: self.nonce,
             reply_to: self.reply_to,
+            data: self.data,
         }
     }
 }

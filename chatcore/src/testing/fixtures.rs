@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::bus::{BusEvent, BusHandler, Envelope};
-use crate::protocol::{Message, MessageKind, RoomKind};
+use crate::protocol::{Data, Message, MessageKind, RoomKind};
 use crate::store::{NewMessage, NewRoom, Store};
 
 /// Upper bound for a bus delivery in tests: a bound against hangs, not a performance goal.
@@ -40,13 +40,48 @@ pub fn new_message(room: &str, sender: &str, text: &str, nonce: Option<&str>) ->
         ts: crate::now_millis(),
         nonce: nonce.map(str::to_owned),
         reply_to: None,
+        data: None,
+    }
+}
+
+/// A card's payload for tests: nested objects and arrays, integers at both ends of their
+/// range, a float, `null`, escapes and non-ASCII text, so every codec and store is tried on
+/// each JSON type.
+pub fn card(n: u64) -> Data {
+    let value = serde_json::json!({
+        "order": n,
+        "state": "shipped \"today\" 🚚\n",
+        "lines": [{"sku": "A-1", "qty": 2, "price": 9.95}, {"sku": "ü", "qty": -3}],
+        "big": u64::MAX,
+        "small": i64::MIN,
+        "none": null,
+        "paid": true,
+        "nested": {"a": {"b": {"c": []}}},
+    });
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => Data::new(),
+    }
+}
+
+/// [`new_message`] as an application's card: kind `test.card` with [`card`]`(n)` as data.
+pub fn new_card(room: &str, sender: &str, n: u64, nonce: Option<&str>) -> NewMessage {
+    NewMessage {
+        kind: MessageKind::Custom("test.card".into()),
+        data: Some(card(n)),
+        ..new_message(room, sender, &format!("order {n} shipped"), nonce)
     }
 }
 
 /// A bus [`BusEvent::Message`] for `room` at `seq`, from `ann`, whose text holds non-ASCII
-/// and a NUL byte so every wire format is exercised.
+/// and a NUL byte, with a custom kind and a [`card`] as data, so every wire format is
+/// exercised.
 pub fn bus_message(room: &str, seq: u64) -> BusEvent {
-    BusEvent::Message(message(room, seq))
+    BusEvent::Message(Message {
+        kind: MessageKind::Custom("test.card".into()),
+        data: Some(card(seq)),
+        ..message(room, seq)
+    })
 }
 
 /// A committed message of `room` with `seq`, from `ann`, id `id-{seq}`, whose text has
@@ -62,6 +97,7 @@ pub fn message(room: &str, seq: u64) -> Message {
         ts: 1,
         nonce: Some("n".into()),
         reply_to: None,
+        data: None,
     }
 }
 

@@ -118,6 +118,7 @@ macro_rules! __store_cases {
             room_visibility,
             memberships,
             hostile_strings_round_trip,
+            custom_kinds_and_data_round_trip,
             search_finds_words,
             search_rejects_nothing_to_find,
             search_survives_hostile_queries,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::StoreFactory;
-use super::fixtures::{create_room, new_message as msg};
+use super::fixtures::{card, create_room, new_card, new_message as msg};
 use crate::Error;
 use crate::protocol::{Message, MessageKind, RoomKind};
 use crate::store::{HistoryQuery, MAX_PAGE, NewMessage, NewRoom, Role, SearchQuery, Store};
@@ -395,6 +395,46 @@ pub async fn memberships(f: &impl StoreFactory) {
     assert!(matches!(err, Error::UnknownRoom(_)), "{err:?}");
 }
 
+/// A custom kind and its data are stored and read back exactly (history, single reads, a
+/// duplicate nonce's original), and a message without data reads back without.
+pub async fn custom_kinds_and_data_round_trip(f: &impl StoreFactory) {
+    let s = f.open().await;
+    room(&s, "shop", RoomKind::Public).await;
+    let plain = append(&s, msg("shop", "ann", "plain", None)).await;
+    let stored = append(&s, new_card("shop", "system", 7, Some("order-7-shipped"))).await;
+    assert_eq!(stored.kind, MessageKind::Custom("test.card".into()));
+    assert_eq!(stored.data, Some(card(7)));
+    let mut empty = new_card("shop", "system", 8, None);
+    empty.data = Some(crate::protocol::Data::new());
+    let empty = append(&s, empty).await;
+    let page = s
+        .history("shop", HistoryQuery::latest(10))
+        .await
+        .expect("history");
+    assert_eq!(page.messages, vec![plain.clone(), stored.clone(), empty]);
+    assert_eq!(page.messages[0].data, None);
+    assert_eq!(page.messages[0].kind, MessageKind::Text);
+    assert_eq!(
+        page.messages[2].data,
+        Some(crate::protocol::Data::new()),
+        "an empty object stays an empty object, not absent"
+    );
+    let retry = s
+        .append(new_card("shop", "system", 99, Some("order-7-shipped")))
+        .await
+        .expect("retry");
+    assert!(retry.duplicate);
+    assert_eq!(
+        retry.message, stored,
+        "the original's data, not the retry's"
+    );
+    let after = s
+        .history("shop", HistoryQuery::after(1, 10))
+        .await
+        .expect("history after");
+    assert_eq!(after.messages[0], stored);
+}
+
 /// Names and text with quotes, wildcards, NUL, emoji, RTL and great length are stored and
 /// read back exactly, never interpreted.
 pub async fn hostile_strings_round_trip(f: &impl StoreFactory) {
@@ -563,7 +603,7 @@ pub async fn durable_across_reopen(f: &impl StoreFactory) {
     s.add_member("r", "ann", Role::Owner).await.expect("add");
     s.set_read("r", "ann", 2).await.expect("set");
     fill(&s, "r", 3).await;
-    let nonced = append(&s, msg("r", "ann", "keep", Some("k"))).await;
+    let nonced = append(&s, new_card("r", "ann", 3, Some("k"))).await;
     s.close().await.expect("close");
     drop(s);
     let s = f.reopen().await.expect(
@@ -580,6 +620,7 @@ pub async fn durable_across_reopen(f: &impl StoreFactory) {
         .append(msg("r", "ann", "keep", Some("k")))
         .await
         .expect("retry");
+    assert_eq!(retry.message.data, Some(card(3)), "data survives a restart");
     assert!(retry.duplicate, "nonces survive a restart");
     assert_eq!(retry.message, nonced);
     assert_eq!(append(&s, msg("r", "ann", "next", None)).await.seq, 5);

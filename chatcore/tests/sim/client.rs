@@ -166,6 +166,7 @@ impl SimClient {
             nonce: Some(nonce.clone()),
             kind: MessageKind::Text,
             reply_to: None,
+            data: None,
         };
         self.request(command, Asked::Send(nonce)).await;
     }

@@ -40,10 +40,9 @@ pub(crate) async fn run(plan: &Plan) -> Result<Outcome, String> {
     let store = FlakyStore::new(Arc::clone(&memory), Outage::default());
     let net = LocalNetwork::new();
     let chaos = BusChaos::new(plan.bus_seed, plan.bus);
-    let limits = Limits {
-        queue_capacity: QUEUE,
-        ..Limits::default()
-    };
+    let limits = Limits::default()
+        .with_queue_capacity(QUEUE)
+        .map_err(|e| format!("limits: {e}"))?;
     let mut hubs = Vec::new();
     for n in 0..plan.nodes {
         let bus = FlakyBus::chaotic(net.node(format!("n{n}")), Arc::clone(&chaos));

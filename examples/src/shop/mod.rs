@@ -4,7 +4,9 @@
 //!   order's customer and the shop's staff in, and no client may create `order-*` rooms.
 //! - When an order changes state through the shop's own API (`POST /api/orders/N/status`),
 //!   the shop posts a system message into the order's room ([`Hub::post`]), with a nonce per
-//!   state so a retried request posts once.
+//!   state so a retried request posts once. The message is a card: kind [`ORDER_KIND`]
+//!   (`shop.order`) with the order as its `data` ([`Order::card`]), and a sentence as the
+//!   text that clients without a card for it show.
 //! - [`counter::MessageCounter`], an in-process consumer of the event stream, counts messages
 //!   per order and survives a restart without counting anything twice.
 //!
@@ -22,7 +24,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chatcore::protocol::RoomKind;
+use chatcore::protocol::{Data, MessageKind, RoomKind};
 use chatcore::{HostPost, Hub, Posted};
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +73,22 @@ impl Orders {
     }
 }
 
+/// The kind of the shop's order cards: namespaced, so no other application's kind and no
+/// kind of chatcore's own can collide with it.
+pub const ORDER_KIND: &str = "shop.order";
+
+impl Order {
+    /// The card's data: the order's fields, for a client that draws order cards.
+    pub fn card(&self) -> Data {
+        let mut data = Data::new();
+        data.insert("order".into(), self.id.into());
+        data.insert("customer".into(), self.customer.clone().into());
+        data.insert("item".into(), self.item.clone().into());
+        data.insert("status".into(), self.status.clone().into());
+        data
+    }
+}
+
 /// The room of order `id`.
 pub fn room_of(id: u64) -> String {
     format!("order-{id}")
@@ -110,25 +128,33 @@ impl Shop {
         };
         self.orders.lock().insert(id, order.clone());
         self.hub.create_room(&room_of(id), RoomKind::Public).await?;
-        self.announce(id, "placed").await?;
+        self.announce(&order).await?;
         Ok(order)
     }
 
     /// Moves an order to `status` and tells its room. `None` for an unknown order.
     pub async fn set_status(&self, id: u64, status: &str) -> Option<chatcore::Result<Posted>> {
-        {
+        let order = {
             let mut orders = self.orders.lock();
             let order = orders.get_mut(&id)?;
             order.status = status.to_owned();
-        }
-        Some(self.announce(id, status).await)
+            order.clone()
+        };
+        Some(self.announce(&order).await)
     }
 
-    /// The system message of a state change; the nonce makes a retried change post once.
-    async fn announce(&self, id: u64, status: &str) -> chatcore::Result<Posted> {
+    /// The system message of a state change, as an order card; the nonce makes a retried
+    /// change post once.
+    async fn announce(&self, order: &Order) -> chatcore::Result<Posted> {
+        let (id, status) = (order.id, &order.status);
         let text = format!("Order {id} is now {status}.");
         self.hub
-            .post(HostPost::system(room_of(id), text).with_nonce(format!("order-{id}-{status}")))
+            .post(
+                HostPost::system(room_of(id), text)
+                    .with_kind(MessageKind::from_name(ORDER_KIND))
+                    .with_data(order.card())
+                    .with_nonce(format!("order-{id}-{status}")),
+            )
             .await
     }
 }

@@ -59,12 +59,18 @@ pub(crate) fn print_message(json: bool, m: &Message) -> Outcome {
     if json {
         return print_json(m);
     }
+    print_line(&message_line(m))
+}
+
+/// A message as one line of text. Every kind but an emote, an application's own
+/// (`shop.order`) or one this version does not know, prints its text: the fallback its
+/// sender wrote for clients like this one (`--json` prints the kind and data too).
+fn message_line(m: &Message) -> String {
     let text = printable(&m.text);
-    let line = match m.kind {
+    match m.kind {
         MessageKind::Emote => format!("{} #{} * {} {text}", utc(m.ts), m.seq, printable(&m.sender)),
         _ => format!("{} #{} <{}> {text}", utc(m.ts), m.seq, printable(&m.sender)),
-    };
-    print_line(&line)
+    }
 }
 
 pub(crate) fn print_room(json: bool, r: &RoomSummary) -> Outcome {
@@ -129,6 +135,31 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00:00");
         assert_eq!(utc(1_732_350_000_000), "2024-11-23 08:20:00");
         assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00");
+    }
+
+    #[test]
+    fn custom_and_unknown_kinds_print_their_text() {
+        let card = Message {
+            kind: MessageKind::Custom("shop.order".into()),
+            data: serde_json::json!({"order": 12}).as_object().cloned(),
+            ..chatcore_testkit::fixtures::message("r", 3)
+        };
+        let card = Message {
+            text: "Order 12 shipped".into(),
+            ..card
+        };
+        assert_eq!(
+            message_line(&card),
+            "1970-01-01 00:00:00 #3 <ann> Order 12 shipped"
+        );
+        let newer = Message {
+            kind: MessageKind::Unknown,
+            ..card
+        };
+        assert_eq!(
+            message_line(&newer),
+            "1970-01-01 00:00:00 #3 <ann> Order 12 shipped"
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub(crate) async fn dm(
         nonce,
         kind: MessageKind::Text,
         reply_to: None,
+        data: None,
     };
     post.check(core)?;
     if let Some(policy) = &core.policy {

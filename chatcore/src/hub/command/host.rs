@@ -7,9 +7,10 @@ use std::sync::Arc;
 use super::join;
 use super::send::{Post, deliver};
 use crate::bus::BusEvent;
+use crate::hub::CloseReason;
 use crate::hub::core::Core;
 use crate::hub::stats::Stats;
-use crate::protocol::{Message, MessageKind, RoomKind};
+use crate::protocol::{Data, Message, MessageKind, RoomKind};
 use crate::store::{NewMessage, NewRoom, Role, RoomRecord};
 use crate::{Error, Result, names};
 
@@ -48,6 +49,9 @@ pub struct HostPost {
     pub nonce: Option<String>,
     /// The seq this replies to.
     pub reply_to: Option<u64>,
+    /// The structured payload (a card), usually with a custom kind; the text is then the
+    /// fallback clients that do not know the kind show. Checked against the hub's limits.
+    pub data: Option<Data>,
 }
 
 impl HostPost {
@@ -60,6 +64,7 @@ impl HostPost {
             kind: MessageKind::Text,
             nonce: None,
             reply_to: None,
+            data: None,
         }
     }
 
@@ -81,9 +86,22 @@ impl HostPost {
         self
     }
 
-    /// With another kind (`emote`).
+    /// With another kind (`emote`, or an application's own such as `shop.order`: see
+    /// [`MessageKind::from_name`]).
     pub fn with_kind(mut self, kind: MessageKind) -> Self {
         self.kind = kind;
+        self
+    }
+
+    /// With a structured payload (a JSON object; see [`Message::data`]).
+    pub fn with_data(mut self, data: Data) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// As a reply to the message with seq `seq`.
+    pub fn with_reply_to(mut self, seq: u64) -> Self {
+        self.reply_to = Some(seq);
         self
     }
 }
@@ -100,14 +118,24 @@ pub struct Posted {
 
 /// Validates, appends, awaits the commit, then delivers as a client's send would.
 pub(crate) async fn post(core: &Arc<Core>, host: HostPost) -> Result<Posted> {
-    let sender = host.sender.name()?.to_owned();
     let post = Post {
         text: host.text,
         nonce: host.nonce,
         kind: host.kind,
         reply_to: host.reply_to,
+        data: host.data,
     };
-    post.check(core)?;
+    let sender = match host
+        .sender
+        .name()
+        .and_then(|name| post.check(core).map(|()| name))
+    {
+        Ok(name) => name.to_owned(),
+        Err(e) => {
+            post.dispose();
+            return Err(e);
+        }
+    };
     if names::dm_members(&host.room).is_none() {
         names::validate_room(&host.room)?;
     }
@@ -123,6 +151,7 @@ pub(crate) async fn post(core: &Arc<Core>, host: HostPost) -> Result<Posted> {
             ts: crate::clock::now_millis(),
             nonce: post.nonce,
             reply_to: post.reply_to,
+            data: post.data,
         })
         .await?;
     let posted = Posted {
@@ -178,17 +207,47 @@ pub(crate) async fn add_member(core: &Core, room: &str, user: &str, role: Role) 
     core.store.add_member(room, user, role).await
 }
 
-/// Ends `user`'s durable membership; their sessions on this node leave the room (each gets
-/// `left`).
+/// Ends `user`'s durable membership; their sessions leave the room (each gets `left`): on
+/// this node at once, on the others when the bus delivers [`BusEvent::Removed`].
 pub(crate) async fn remove_member(core: &Core, room: &str, user: &str) -> Result<()> {
     names::validate_user(user)?;
     if core.store.room(room).await?.is_none() {
         return Err(Error::UnknownRoom(room.to_owned()));
     }
+    leave_here(core, room, user).await?;
+    core.store.remove_member(room, user).await?;
+    core.bus.publish(BusEvent::Removed {
+        room: room.to_owned(),
+        user: user.to_owned(),
+    });
+    Ok(())
+}
+
+/// Takes `user`'s sessions on this node out of `room`.
+pub(crate) async fn leave_here(core: &Core, room: &str, user: &str) -> Result<()> {
     for s in core.sessions_of(user) {
         if s.joined().contains_key(room) {
             join::leave(core, &s, room, None).await?;
         }
     }
-    core.store.remove_member(room, user).await
+    Ok(())
+}
+
+/// Closes every session of `user` on this node ([`CloseReason::Normal`]); how many.
+pub(crate) fn disconnect_here(core: &Core, user: &str) -> usize {
+    let sessions = core.sessions_of(user);
+    for s in &sessions {
+        s.queue.close(CloseReason::Normal);
+    }
+    sessions.len()
+}
+
+/// Closes every session of `user` on every node: here at once (returns how many), on the
+/// others when the bus delivers [`BusEvent::Disconnect`].
+pub(crate) fn disconnect_user(core: &Core, user: &str) -> usize {
+    let closed = disconnect_here(core, user);
+    core.bus.publish(BusEvent::Disconnect {
+        user: user.to_owned(),
+    });
+    closed
 }

@@ -14,7 +14,9 @@ mod typing;
 use std::sync::Arc;
 
 pub use host::{HostPost, Posted, Sender};
-pub(crate) use host::{add_member, create_room, post, remove_member};
+pub(crate) use host::{
+    add_member, create_room, disconnect_here, disconnect_user, leave_here, post, remove_member,
+};
 pub(crate) use join::{attach, detach_all};
 pub(crate) use query::{history, list_rooms, online, room_info};
 
@@ -40,6 +42,7 @@ pub(crate) async fn dispatch(
             nonce,
             kind,
             reply_to,
+            data,
         } => {
             let room = s.room(&room)?;
             let mut post = send::Post {
@@ -47,6 +50,7 @@ pub(crate) async fn dispatch(
                 nonce,
                 kind,
                 reply_to,
+                data,
             };
             send::screen(core, s, &room.name, &mut post).await?;
             send::send(core, s, room, id, post)

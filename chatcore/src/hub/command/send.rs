@@ -9,7 +9,7 @@ use crate::hub::room::Room;
 use crate::hub::session::state::SessionState;
 use crate::hub::stats::Stats;
 use crate::policy::Draft;
-use crate::protocol::{Event, MessageKind, RequestId};
+use crate::protocol::{Data, Event, MessageKind, RequestId, check_data, dispose_data};
 use crate::store::NewMessage;
 use crate::{Error, Result};
 
@@ -20,14 +20,16 @@ pub(crate) struct Post {
     pub(crate) nonce: Option<String>,
     pub(crate) kind: MessageKind,
     pub(crate) reply_to: Option<u64>,
+    pub(crate) data: Option<Data>,
 }
 
 impl Post {
     /// The part a policy may rewrite, taken out of the post.
     pub(super) fn take_draft(&mut self) -> Draft {
         let mut draft = Draft::text(std::mem::take(&mut self.text));
-        draft.kind = self.kind;
+        draft.kind = std::mem::take(&mut self.kind);
         draft.reply_to = self.reply_to;
+        draft.data = self.data.take();
         draft
     }
 
@@ -36,6 +38,15 @@ impl Post {
         self.text = draft.text;
         self.kind = draft.kind;
         self.reply_to = draft.reply_to;
+        self.data = draft.data;
+    }
+
+    /// Drops the post without recursion (a host may have built its data 10,000 levels
+    /// deep; see [`check_data`]).
+    pub(crate) fn dispose(mut self) {
+        if let Some(data) = self.data.take() {
+            dispose_data(data);
+        }
     }
 
     /// Refuses what the hub's limits do not allow, before anything is stored.
@@ -60,7 +71,13 @@ impl Post {
             }
         }
         if self.kind == MessageKind::Unknown {
-            return Err(Error::invalid("kind", "unknown message kind"));
+            return Err(Error::invalid(
+                "kind",
+                "unknown message kind (an application's own kind needs a namespace, as `shop.order`)",
+            ));
+        }
+        if let Some(data) = &self.data {
+            check_data(data, limits.max_data_bytes)?;
         }
         Ok(())
     }
@@ -114,6 +131,7 @@ pub(crate) fn send(
         ts: crate::clock::now_millis(),
         nonce: post.nonce,
         reply_to: post.reply_to,
+        data: post.data,
     });
     let tasks = core.in_flight.clone();
     let (core, s) = (Arc::clone(core), Arc::clone(s));
