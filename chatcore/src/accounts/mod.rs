@@ -1,0 +1,197 @@
+//! Accounts: registered users with a password, their sessions (refresh-token families), the
+//! server-admin flag and invite codes.
+//!
+//! [`Accounts`] is a store capability of its own, beside the message [`Store`](crate::store::Store):
+//! an embedder that brings its own identity never needs it. [`MemoryAccounts`] keeps them in
+//! process memory; `chatcore-store-sqlite` and `chatcore-store-postgres` keep them in their
+//! databases. Every implementation passes the same contract suite
+//! (`chatcore::accounts_contract_tests!`, feature `test-support`).
+//!
+//! The store never sees a secret: passwords arrive as argon2 PHC strings, refresh tokens and
+//! invite codes as hashes (the HTTP layer makes them). [`AccountAuthenticator`] is the
+//! [`Authenticator`](crate::auth::Authenticator) that makes account sessions revocable.
+
+mod authenticator;
+mod memory;
+mod name;
+
+use async_trait::async_trait;
+
+use crate::Result;
+
+pub use authenticator::{AccountAuthenticator, FAMILY_CLAIM, ADMIN_CLAIM};
+pub use memory::MemoryAccounts;
+pub use name::name_key;
+
+/// A registered account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AccountRecord {
+    /// The name as registered (its display form); what the user is called in chat.
+    pub name: String,
+    /// [`name_key`] of the name: what uniqueness and look-ups compare.
+    pub key: String,
+    /// The password's argon2 hash (a PHC string).
+    pub password_hash: String,
+    /// A server admin.
+    pub admin: bool,
+    /// When it was created, milliseconds since the Unix epoch.
+    pub created: i64,
+}
+
+/// An account to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NewAccount {
+    /// The display name (already validated as a user name).
+    pub name: String,
+    /// The password's argon2 hash.
+    pub password_hash: String,
+    /// A server admin from the start (only the command line creates those).
+    pub admin: bool,
+    /// Milliseconds since the Unix epoch.
+    pub created: i64,
+}
+
+impl NewAccount {
+    /// A non-admin account created now.
+    pub fn new(name: impl Into<String>, password_hash: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            password_hash: password_hash.into(),
+            admin: false,
+            created: crate::now_millis(),
+        }
+    }
+
+    /// The same account, with the admin flag.
+    pub fn with_admin(mut self, admin: bool) -> Self {
+        self.admin = admin;
+        self
+    }
+}
+
+/// What [`Accounts::create_account`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// The account exists now (and the invite, if one was given, is used up).
+    Created(AccountRecord),
+    /// An account with the same [`name_key`] exists; nothing changed.
+    NameTaken,
+    /// The invite code is unknown, used or expired; nothing changed.
+    BadInvite,
+}
+
+/// A session: one login and every refresh token rotated from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FamilyRecord {
+    /// Its id (carried in access tokens as the `sid` claim).
+    pub id: String,
+    /// [`name_key`] of its account.
+    pub account: String,
+    /// Revoked: logout, password change, reuse of a rotated token.
+    pub revoked: bool,
+}
+
+/// A refresh token to store: only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NewRefresh {
+    /// A hash of the token (the store compares it exactly).
+    pub hash: String,
+    /// The session it belongs to.
+    pub family: String,
+    /// Expiry, milliseconds since the Unix epoch.
+    pub expires: i64,
+}
+
+impl NewRefresh {
+    /// A refresh token of `family`, by its hash.
+    pub fn new(hash: impl Into<String>, family: impl Into<String>, expires: i64) -> Self {
+        Self {
+            hash: hash.into(),
+            family: family.into(),
+            expires,
+        }
+    }
+}
+
+/// What [`Accounts::rotate_refresh`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was current: it is used up and the new one stored, in the same session.
+    Rotated(FamilyRecord),
+    /// No such token (never issued, or its account was deleted).
+    Unknown,
+    /// The token had expired, or its session was revoked; nothing changed.
+    Expired,
+    /// The token was already used: it was stolen or replayed, so its whole session is
+    /// revoked now.
+    Reused(FamilyRecord),
+}
+
+/// An invite code to store: only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NewInvite {
+    /// A hash of the code.
+    pub hash: String,
+    /// [`name_key`] of the admin who made it.
+    pub created_by: String,
+    /// Expiry, milliseconds since the Unix epoch.
+    pub expires: i64,
+}
+
+impl NewInvite {
+    /// An invite by its hash.
+    pub fn new(hash: impl Into<String>, created_by: impl Into<String>, expires: i64) -> Self {
+        Self {
+            hash: hash.into(),
+            created_by: created_by.into(),
+            expires,
+        }
+    }
+}
+
+/// Durable accounts. Names are looked up by [`name_key`]; each method that takes a `name`
+/// normalizes it itself, so callers may pass the display form or the key.
+#[async_trait]
+pub trait Accounts: Send + Sync + 'static {
+    /// Creates an account unless its name key is taken, using up `invite` (a hash) in the
+    /// same transaction when given. A refusal changes nothing.
+    async fn create_account(&self, account: NewAccount, invite: Option<&str>) -> Result<Created>;
+
+    /// The account named `name` (any form with the same key).
+    async fn account(&self, name: &str) -> Result<Option<AccountRecord>>;
+
+    /// Replaces the password hash; `false` when there is no such account.
+    async fn set_password(&self, name: &str, password_hash: &str) -> Result<bool>;
+
+    /// Sets the server-admin flag; `false` when there is no such account.
+    async fn set_admin(&self, name: &str, admin: bool) -> Result<bool>;
+
+    /// Deletes the account with its sessions and refresh tokens; `false` when there was none.
+    async fn delete_account(&self, name: &str) -> Result<bool>;
+
+    /// Starts a session of `name` with its first refresh token. Fails with
+    /// [`Error::Unauthorized`](crate::Error::Unauthorized) when the account does not exist.
+    async fn create_session(&self, name: &str, first: NewRefresh) -> Result<()>;
+
+    /// Presents the refresh token hashed as `hash` at time `now`: a current one is used up
+    /// and replaced by `next` (same session); see [`Rotation`] for the rest.
+    async fn rotate_refresh(&self, hash: &str, next: &str, now: i64, expires: i64)
+    -> Result<Rotation>;
+
+    /// A session by id.
+    async fn session(&self, id: &str) -> Result<Option<FamilyRecord>>;
+
+    /// Revokes one session; `false` when there was no such live session.
+    async fn revoke_session(&self, id: &str) -> Result<bool>;
+
+    /// Revokes every session of `name` except `keep`; returns how many were revoked.
+    async fn revoke_sessions(&self, name: &str, keep: Option<&str>) -> Result<u64>;
+
+    /// Stores an invite code.
+    async fn create_invite(&self, invite: NewInvite) -> Result<()>;
+}
