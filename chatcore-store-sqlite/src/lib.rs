@@ -147,6 +147,7 @@
 //!
 //! None. SQLite is compiled in (rusqlite's `bundled` feature), with FTS5.
 
+mod accounts;
 mod checkpoint;
 mod config;
 #[cfg(test)]
@@ -161,6 +162,7 @@ mod store;
 mod stream;
 mod writer;
 
+pub use accounts::SqliteAccounts;
 pub use config::{SqliteConfig, Synchronous};
 pub use schema::SCHEMA_VERSION;
 pub use store::SqliteStore;

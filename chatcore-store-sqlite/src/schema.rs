@@ -146,6 +146,36 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (grp, room_id)
     ) WITHOUT ROWID;
     "#,
+    // accounts: registered users (keyed by the normalized name), their sessions (refresh-token
+    // families) and refresh tokens (hashes only), and invite codes (hashes only).
+    r#"
+    CREATE TABLE accounts (
+        name_key      TEXT    PRIMARY KEY,
+        name          TEXT    NOT NULL,
+        password_hash TEXT    NOT NULL,
+        admin         INTEGER NOT NULL DEFAULT 0,
+        created       INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE account_sessions (
+        id          TEXT    PRIMARY KEY,
+        account_key TEXT    NOT NULL,
+        revoked     INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX account_sessions_by_account ON account_sessions (account_key);
+    CREATE TABLE refresh_tokens (
+        hash       TEXT    PRIMARY KEY,
+        session_id TEXT    NOT NULL,
+        expires    INTEGER NOT NULL,
+        used       INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+    CREATE TABLE invites (
+        hash       TEXT    PRIMARY KEY,
+        created_by TEXT    NOT NULL,
+        expires    INTEGER NOT NULL,
+        used       INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// `PRAGMA application_id` of a chatcore search index file ("chfi").

@@ -39,6 +39,25 @@ pub struct AccountRecord {
     pub created: i64,
 }
 
+impl AccountRecord {
+    /// A record as a store read it.
+    pub fn new(
+        name: impl Into<String>,
+        key: impl Into<String>,
+        password_hash: impl Into<String>,
+        admin: bool,
+        created: i64,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            key: key.into(),
+            password_hash: password_hash.into(),
+            admin,
+            created,
+        }
+    }
+}
+
 /// An account to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -92,6 +111,17 @@ pub struct FamilyRecord {
     pub account: String,
     /// Revoked: logout, password change, reuse of a rotated token.
     pub revoked: bool,
+}
+
+impl FamilyRecord {
+    /// A session as a store read it.
+    pub fn new(id: impl Into<String>, account: impl Into<String>, revoked: bool) -> Self {
+        Self {
+            id: id.into(),
+            account: account.into(),
+            revoked,
+        }
+    }
 }
 
 /// A refresh token to store: only its hash.
