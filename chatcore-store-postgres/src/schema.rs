@@ -10,11 +10,11 @@ use chatcore::{Error, Result};
 use deadpool_postgres::Client;
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// `MIGRATIONS[i]` upgrades a schema from version `i` to `i + 1`. Append only: a released
 /// migration is never edited, so every database reaches the same shape.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2, V3, V4, V5];
 
 /// Version 1: rooms, users, memberships, messages, read positions.
 ///
@@ -120,6 +120,38 @@ CREATE TABLE stream_cursors (
     room_id BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
     seq     BIGINT NOT NULL,
     PRIMARY KEY (grp, room_id)
+);
+"#;
+
+/// Version 5: accounts (keyed by the normalized name), their sessions (refresh-token
+/// families), refresh tokens and invite codes (hashes only). Names are validated user names
+/// (no NUL), so `TEXT`.
+const V5: &str = r#"
+CREATE TABLE accounts (
+    name_key      TEXT    PRIMARY KEY,
+    name          TEXT    NOT NULL,
+    password_hash TEXT    NOT NULL,
+    admin         BOOLEAN NOT NULL DEFAULT FALSE,
+    created       BIGINT  NOT NULL
+);
+CREATE TABLE account_sessions (
+    id          TEXT    PRIMARY KEY,
+    account_key TEXT    NOT NULL REFERENCES accounts (name_key) ON DELETE CASCADE,
+    revoked     BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX account_sessions_by_account ON account_sessions (account_key);
+CREATE TABLE refresh_tokens (
+    hash       TEXT    PRIMARY KEY,
+    session_id TEXT    NOT NULL REFERENCES account_sessions (id) ON DELETE CASCADE,
+    expires    BIGINT  NOT NULL,
+    used       BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+CREATE TABLE invites (
+    hash       TEXT    PRIMARY KEY,
+    created_by TEXT    NOT NULL,
+    expires    BIGINT  NOT NULL,
+    used       BOOLEAN NOT NULL DEFAULT FALSE
 );
 "#;
 
