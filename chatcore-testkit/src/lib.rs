@@ -9,7 +9,9 @@
 //!   requests and reads events with bounded waits; [`SessionProbe`] does the same with a
 //!   [`chatcore::Session`] in process, without a socket;
 //! - tokens ([`token`], [`jwt`], [`b64url`] to forge one by hand);
-//! - HTTP calls on hyper-util's client ([`http`], [`get`], [`get_as`]);
+//! - HTTP calls on hyper-util's client ([`http`], [`get`], [`get_as`], [`post_json`],
+//!   [`try_http_from`] from another loopback address);
+//! - a server with accounts ([`account_server`]), [`register`] and [`login`];
 //! - [`half_open`] sockets that never finish their handshake, and [`still_open_after`];
 //! - [`Proxy`], a TCP proxy that cuts connections or swallows what the server sends;
 //! - [`FlakyBus`], a local bus whose readiness can be switched off, and which under a
@@ -35,6 +37,7 @@
 //! # }
 //! ```
 
+mod accounts;
 #[cfg(feature = "browser")]
 pub mod browser;
 mod bus;
@@ -53,13 +56,14 @@ mod store;
 mod token;
 mod wait;
 
+pub use accounts::{account_server, accounts_config, login, register};
 pub use bus::FlakyBus;
 pub use chaos::{BusChaos, BusFaults, Fate};
 pub use chatcore::testing::fixtures;
 pub use error::Error;
 pub use events::{error_code, reply_id, send, seqs};
 pub use flood::{half_open, still_open_after};
-pub use http::{HttpResponse, get, get_as, http, try_get, try_http};
+pub use http::{HttpResponse, get, get_as, http, post_json, try_get, try_http, try_http_from};
 pub use probe::{Probe, Ws, open, refusal, still_serves};
 pub use process::{ChatServerProcess, PrivateRedis, free_port, unique_name};
 pub use proxy::Proxy;

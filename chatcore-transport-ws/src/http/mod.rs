@@ -13,7 +13,11 @@
 //! | `GET /api/rooms/{room}` | one `RoomSummary` |
 //! | `GET /api/rooms/{room}/messages?before=&after=&limit=` | `{"room","messages","has_more"}` |
 //! | `POST /api/token` | `{"user":"NAME"}` → `{"token","user"}` |
+//! | `POST /api/register`, `/api/login` | `{"user","password"}` → tokens (accounts on) |
+//! | `POST /api/refresh` | `{"refresh_token"}` → new tokens |
+//! | `POST /api/logout`, `/api/password`, `/api/invites` | with an account's access token |
 
+mod accounts;
 mod api;
 
 use crate::api_error::ApiError;
@@ -58,6 +62,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/rooms/{room}", get(api::room_info))
         .route("/api/rooms/{room}/messages", get(api::history))
         .route("/api/token", post(api::issue_token))
+        .route("/api/register", post(accounts::register))
+        .route("/api/login", post(accounts::login))
+        .route("/api/refresh", post(accounts::refresh))
+        .route("/api/logout", post(accounts::logout))
+        .route("/api/password", post(accounts::change_password))
+        .route("/api/invites", post(accounts::create_invite))
         .fallback(api::not_found)
         .layer(middleware::from_fn(strict_query::guard))
         .layer(middleware::from_fn(headers::add))
