@@ -124,6 +124,19 @@ impl AccountsConfig {
         Ok(self)
     }
 
+    /// The argon2id PHC string of `password` at these parameters, for accounts made outside
+    /// the REST API (`chat-server admin create`). Blocks for the hashing time; refuses an
+    /// empty password or one over [`AccountsConfig::MAX_PASSWORD_BYTES`].
+    pub fn hash_password(&self, password: &str) -> Result<String> {
+        if password.is_empty() || password.len() > Self::MAX_PASSWORD_BYTES {
+            return Err(Error::config(format!(
+                "a password has 1 to {} bytes",
+                Self::MAX_PASSWORD_BYTES
+            )));
+        }
+        super::password::hash_with(&self.argon2, password).map_err(Error::from_core_config)
+    }
+
     /// The registration policy in force.
     pub fn registration(&self) -> Registration {
         self.registration

@@ -46,7 +46,7 @@ fn argon2(params: Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-fn hash_with(params: &Params, password: &str) -> chatcore::Result<String> {
+pub(super) fn hash_with(params: &Params, password: &str) -> chatcore::Result<String> {
     argon2(params.clone())
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
