@@ -89,7 +89,9 @@ impl Accounts for SqliteAccounts {
         self.tx(move |tx| {
             let key = name_key(&account.name);
             let taken: Option<i64> = tx
-                .query_row("SELECT 1 FROM accounts WHERE name_key = ?1", [&key], |r| r.get(0))
+                .query_row("SELECT 1 FROM accounts WHERE name_key = ?1", [&key], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             if taken.is_some() {
                 return Ok(Created::NameTaken);
@@ -106,7 +108,13 @@ impl Accounts for SqliteAccounts {
             tx.execute(
                 "INSERT INTO accounts (name_key, name, password_hash, admin, created)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![key, account.name, account.password_hash, account.admin, account.created],
+                params![
+                    key,
+                    account.name,
+                    account.password_hash,
+                    account.admin,
+                    account.created
+                ],
             )?;
             Ok(Created::Created(AccountRecord::new(
                 account.name,
@@ -165,7 +173,10 @@ impl Accounts for SqliteAccounts {
                      (SELECT id FROM account_sessions WHERE account_key = ?1)",
                 [&key],
             )?;
-            tx.execute("DELETE FROM account_sessions WHERE account_key = ?1", [&key])?;
+            tx.execute(
+                "DELETE FROM account_sessions WHERE account_key = ?1",
+                [&key],
+            )?;
             tx.execute("DELETE FROM accounts WHERE name_key = ?1", [&key])
                 .map(|n| n == 1)
         })
@@ -237,7 +248,10 @@ impl Accounts for SqliteAccounts {
             if session.revoked || token_expires <= now {
                 return Ok(Rotation::Expired);
             }
-            tx.execute("UPDATE refresh_tokens SET used = 1 WHERE hash = ?1", [&hash])?;
+            tx.execute(
+                "UPDATE refresh_tokens SET used = 1 WHERE hash = ?1",
+                [&hash],
+            )?;
             tx.execute(
                 "INSERT INTO refresh_tokens (hash, session_id, expires) VALUES (?1, ?2, ?3)",
                 params![next, session.id, expires],

@@ -50,8 +50,7 @@ struct SqliteAccountsFactory {
 #[async_trait::async_trait]
 impl chatcore::testing::AccountsFactory for SqliteAccountsFactory {
     async fn open(&self) -> Arc<dyn chatcore::accounts::Accounts> {
-        let store =
-            SqliteStore::open(self.dir.path().join("chat.db")).expect("open sqlite store");
+        let store = SqliteStore::open(self.dir.path().join("chat.db")).expect("open sqlite store");
         Arc::new(store.accounts().expect("accounts"))
     }
 }

@@ -11,9 +11,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::accept::{self, Listener};
+use crate::accounts::{AccountService, AccountsConfig};
 use crate::metrics::Metrics;
 use crate::shared::Shared;
-use crate::accounts::{AccountService, AccountsConfig};
 use crate::{Result, WsConfig};
 
 /// The WebSocket transport and HTTP API of one hub: a [`Router`] to serve or mount, and the

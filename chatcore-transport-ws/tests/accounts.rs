@@ -21,7 +21,10 @@ async fn server_with(
 ) -> (TestServer, Arc<MemoryAccounts>) {
     let accounts = Arc::new(MemoryAccounts::new());
     let config = configure(accounts_config(accounts.clone()));
-    (account_server(accounts.clone(), config, true).await, accounts)
+    (
+        account_server(accounts.clone(), config, true).await,
+        accounts,
+    )
 }
 
 fn s(v: &Value, field: &str) -> String {
@@ -47,7 +50,13 @@ async fn handshake_refused(server: &TestServer, query: &str) -> (u16, String) {
 }
 
 async fn refresh(server: &TestServer, token: &str) -> HttpResponse {
-    post_json(server.addr, "/api/refresh", None, &json!({"refresh_token": token})).await
+    post_json(
+        server.addr,
+        "/api/refresh",
+        None,
+        &json!({"refresh_token": token}),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -56,12 +65,19 @@ async fn register_login_and_chat_under_the_display_name() {
     let r = register(&server, "Ann", "correct horse").await;
     assert_eq!(r.status, 201, "{}", r.body);
     let body = r.json();
-    assert_eq!((s(&body, "user").as_str(), body["admin"].as_bool()), ("Ann", Some(false)));
+    assert_eq!(
+        (s(&body, "user").as_str(), body["admin"].as_bool()),
+        ("Ann", Some(false))
+    );
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900, "access tokens live 15 minutes");
     assert_eq!(body["refresh_expires_in"], 30 * 24 * 3600);
     let tokens = login(&server, "ann", "correct horse").await;
-    assert_eq!(s(&tokens, "user"), "Ann", "any case logs in; the display form is kept");
+    assert_eq!(
+        s(&tokens, "user"),
+        "Ann",
+        "any case logs in; the display form is kept"
+    );
     let mut ann = connect(&server, &s(&tokens, "access_token")).await;
     ann.join("general").await;
     assert_eq!(ann.say("general", "hi").await, 1);
@@ -98,9 +114,14 @@ async fn wrong_password_and_unknown_user_get_the_same_answer_in_similar_time() {
         unknown = unknown.min(tb);
     }
     assert_eq!(
-        post_json(server.addr, "/api/login", None, &json!({"user": "bob", "password": "wrong password"}))
-            .await
-            .json()["error"]["message"],
+        post_json(
+            server.addr,
+            "/api/login",
+            None,
+            &json!({"user": "bob", "password": "wrong password"})
+        )
+        .await
+        .json()["error"]["message"],
         "wrong user name or password"
     );
     // An unknown user's login runs argon2 on a decoy hash: not measurably quicker.
@@ -114,13 +135,31 @@ async fn wrong_password_and_unknown_user_get_the_same_answer_in_similar_time() {
 async fn taken_names_in_another_case_or_with_look_alikes_are_refused() {
     let (server, accounts) = server().await;
     assert_eq!(register(&server, "Bob", "pw-1").await.status, 201);
-    for name in ["bob", "BOB", "B0b", "\u{0412}ob", "b\u{043E}b", "ｂｏｂ", "bo\u{200B}b"] {
+    for name in [
+        "bob",
+        "BOB",
+        "B0b",
+        "\u{0412}ob",
+        "b\u{043E}b",
+        "ｂｏｂ",
+        "bo\u{200B}b",
+    ] {
         let r = register(&server, name, "pw-2").await;
-        assert_eq!((r.status, r.error_code().as_str()), (409, "name_taken"), "{name}");
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (409, "name_taken"),
+            "{name}"
+        );
     }
     let kept = accounts.account("bob").await.expect("a").expect("bob");
     assert_eq!(kept.name, "Bob");
-    let r = post_json(server.addr, "/api/login", None, &json!({"user": "bob", "password": "pw-2"})).await;
+    let r = post_json(
+        server.addr,
+        "/api/login",
+        None,
+        &json!({"user": "bob", "password": "pw-2"}),
+    )
+    .await;
     assert_eq!(r.status, 401, "the refused registrations changed nothing");
 }
 
@@ -130,10 +169,24 @@ async fn bad_passwords_and_names_are_refused_before_hashing() {
     let started = Instant::now();
     let huge = "x".repeat(1 << 20);
     let r = register(&server, "cy", &huge).await;
-    assert_eq!(r.status, 413, "a 1 MB password stops at the body limit: {}", r.body);
-    let r = post_json(server.addr, "/api/login", None, &json!({"user": "cy", "password": huge})).await;
+    assert_eq!(
+        r.status, 413,
+        "a 1 MB password stops at the body limit: {}",
+        r.body
+    );
+    let r = post_json(
+        server.addr,
+        "/api/login",
+        None,
+        &json!({"user": "cy", "password": huge}),
+    )
+    .await;
     assert_eq!(r.status, 413);
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     let r = register(&server, "cy", &"y".repeat(1025)).await;
     assert_eq!((r.status, r.error_code().as_str()), (413, "too_large"));
     let r = register(&server, "cy", "").await;
@@ -143,7 +196,10 @@ async fn bad_passwords_and_names_are_refused_before_hashing() {
     assert_eq!((r.status, r.error_code().as_str()), (400, "invalid"));
     let r = post_json(server.addr, "/api/register", None, &json!({"user": "cy"})).await;
     assert_eq!((r.status, r.error_code().as_str()), (400, "bad_request"));
-    assert!(accounts.account("cy").await.expect("a").is_none(), "nothing was created");
+    assert!(
+        accounts.account("cy").await.expect("a").is_none(),
+        "nothing was created"
+    );
     assert_eq!(register(&server, "cy", &"z".repeat(1024)).await.status, 201);
 }
 
@@ -162,16 +218,26 @@ async fn a_refresh_token_replayed_after_rotation_revokes_the_whole_session() {
     let r = refresh(&server, &s(&first, "refresh_token")).await;
     assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"));
     assert!(r.body.contains("used already"), "{}", r.body);
-    assert_eq!(live.close_code().await, Some(4403), "the session's socket is closed");
+    assert_eq!(
+        live.close_code().await,
+        Some(4403),
+        "the session's socket is closed"
+    );
     let r = refresh(&server, &s(&second, "refresh_token")).await;
     assert_eq!(r.status, 401, "the newest token of the family is dead too");
     let query = format!("?token={}", s(&second, "access_token"));
-    assert_eq!(handshake_refused(&server, &query).await, (401, "unauthorized".into()));
+    assert_eq!(
+        handshake_refused(&server, &query).await,
+        (401, "unauthorized".into())
+    );
     let r = refresh(&server, "made-up").await;
     assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"));
     // Another login of the same account is untouched.
     let other = login(&server, "dee", "pw").await;
-    assert_eq!(refresh(&server, &s(&other, "refresh_token")).await.status, 200);
+    assert_eq!(
+        refresh(&server, &s(&other, "refresh_token")).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -187,14 +253,23 @@ async fn an_access_token_stops_working_at_logout() {
     assert_eq!((r.status, r.json()), (200, json!({"revoked": 1})));
     assert_eq!(socket_a.close_code().await, Some(4403));
     let query = format!("?token={access}");
-    assert_eq!(handshake_refused(&server, &query).await, (401, "unauthorized".into()));
+    assert_eq!(
+        handshake_refused(&server, &query).await,
+        (401, "unauthorized".into())
+    );
     assert_eq!(get_as(server.addr, "/api/rooms", &access).await.status, 401);
     assert_eq!(refresh(&server, &s(&a, "refresh_token")).await.status, 401);
     let r = post_json(server.addr, "/api/logout", Some(&access), &json!({})).await;
     assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"));
     // The other login still works, until it signs everything out.
     socket_b.join("r").await;
-    let r = post_json(server.addr, "/api/logout", Some(&s(&b, "access_token")), &json!({"all": true})).await;
+    let r = post_json(
+        server.addr,
+        "/api/logout",
+        Some(&s(&b, "access_token")),
+        &json!({"all": true}),
+    )
+    .await;
     // b, and the session the registration started.
     assert_eq!((r.status, r.json()), (200, json!({"revoked": 2})));
     assert_eq!(socket_b.close_code().await, Some(4403));
@@ -209,21 +284,48 @@ async fn a_password_change_signs_out_every_other_session() {
     let mut socket_here = connect(&server, &s(&here, "access_token")).await;
     let mut socket_there = connect(&server, &s(&there, "access_token")).await;
     let token = s(&here, "access_token");
-    let r = post_json(server.addr, "/api/password", Some(&token),
-        &json!({"password": "not it", "new_password": "new pw"})).await;
+    let r = post_json(
+        server.addr,
+        "/api/password",
+        Some(&token),
+        &json!({"password": "not it", "new_password": "new pw"}),
+    )
+    .await;
     assert_eq!((r.status, r.error_code().as_str()), (403, "forbidden"));
-    let r = post_json(server.addr, "/api/password", Some(&token),
-        &json!({"password": "old pw", "new_password": ""})).await;
+    let r = post_json(
+        server.addr,
+        "/api/password",
+        Some(&token),
+        &json!({"password": "old pw", "new_password": ""}),
+    )
+    .await;
     assert_eq!((r.status, r.error_code().as_str()), (400, "invalid"));
-    let r = post_json(server.addr, "/api/password", Some(&token),
-        &json!({"password": "old pw", "new_password": "new pw"})).await;
+    let r = post_json(
+        server.addr,
+        "/api/password",
+        Some(&token),
+        &json!({"password": "old pw", "new_password": "new pw"}),
+    )
+    .await;
     // `there`, and the session the registration started.
     assert_eq!((r.status, r.json()), (200, json!({"revoked": 2})));
     assert_eq!(socket_there.close_code().await, Some(4403));
     socket_here.join("still-here").await;
-    assert_eq!(refresh(&server, &s(&there, "refresh_token")).await.status, 401);
-    assert_eq!(refresh(&server, &s(&here, "refresh_token")).await.status, 200);
-    let r = post_json(server.addr, "/api/login", None, &json!({"user": "fay", "password": "old pw"})).await;
+    assert_eq!(
+        refresh(&server, &s(&there, "refresh_token")).await.status,
+        401
+    );
+    assert_eq!(
+        refresh(&server, &s(&here, "refresh_token")).await.status,
+        200
+    );
+    let r = post_json(
+        server.addr,
+        "/api/login",
+        None,
+        &json!({"user": "fay", "password": "old pw"}),
+    )
+    .await;
     assert_eq!(r.status, 401);
     login(&server, "fay", "new pw").await;
 }
@@ -234,7 +336,10 @@ async fn forged_expired_and_alg_none_tokens_are_refused() {
     let (server, _) = server().await;
     register(&server, "gus", "pw").await;
     let real = login(&server, "gus", "pw").await;
-    let parts: Vec<_> = s(&real, "access_token").split('.').map(str::to_owned).collect();
+    let parts: Vec<_> = s(&real, "access_token")
+        .split('.')
+        .map(str::to_owned)
+        .collect();
     let claims: Value = serde_json::from_slice(
         &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &parts[1])
             .expect("b64"),
@@ -257,18 +362,39 @@ async fn forged_expired_and_alg_none_tokens_are_refused() {
     // The real claims, expired a minute ago, with the right secret.
     let mut old = claims.clone();
     old["exp"] = json!(now - 60);
-    let expired = encode(&Header::new(Algorithm::HS256), &old, &EncodingKey::from_secret(SECRET))
-        .expect("encode");
+    let expired = encode(
+        &Header::new(Algorithm::HS256),
+        &old,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .expect("encode");
     // A live session's id under another user's name.
     let mut stolen = claims.clone();
     stolen["sub"] = json!("hal");
-    let other_user = encode(&Header::new(Algorithm::HS256), &stolen, &EncodingKey::from_secret(SECRET))
-        .expect("encode");
-    for (what, token) in [("alg none", none), ("forged", forged), ("expired", expired), ("sid of another user", other_user)] {
+    let other_user = encode(
+        &Header::new(Algorithm::HS256),
+        &stolen,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .expect("encode");
+    for (what, token) in [
+        ("alg none", none),
+        ("forged", forged),
+        ("expired", expired),
+        ("sid of another user", other_user),
+    ] {
         let query = format!("?token={token}");
-        assert_eq!(handshake_refused(&server, &query).await, (401, "unauthorized".into()), "{what}");
+        assert_eq!(
+            handshake_refused(&server, &query).await,
+            (401, "unauthorized".into()),
+            "{what}"
+        );
         let r = post_json(server.addr, "/api/invites", Some(&token), &json!({})).await;
-        assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"), "{what}");
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (401, "unauthorized"),
+            "{what}"
+        );
     }
 }
 
@@ -279,11 +405,17 @@ async fn a_deleted_users_token_is_refused() {
     let t = login(&server, "ida", "pw").await;
     assert!(accounts.delete_account("ida").await.expect("delete"));
     let query = format!("?token={}", s(&t, "access_token"));
-    assert_eq!(handshake_refused(&server, &query).await, (401, "unauthorized".into()));
+    assert_eq!(
+        handshake_refused(&server, &query).await,
+        (401, "unauthorized".into())
+    );
     assert_eq!(refresh(&server, &s(&t, "refresh_token")).await.status, 401);
     // Re-registered, the name is a new account: the old tokens stay dead.
     assert_eq!(register(&server, "ida", "pw2").await.status, 201);
-    assert_eq!(handshake_refused(&server, &query).await, (401, "unauthorized".into()));
+    assert_eq!(
+        handshake_refused(&server, &query).await,
+        (401, "unauthorized".into())
+    );
 }
 
 #[tokio::test]
@@ -299,7 +431,9 @@ async fn a_thousand_logins_from_one_ip_are_throttled_and_others_still_get_in() {
         *statuses.entry(r.status).or_default() += 1;
         if r.status == 429 && retry_after.is_none() {
             assert_eq!(r.error_code(), "rate_limited");
-            let secs = r.json()["error"]["retry_after"].as_u64().expect("retry_after");
+            let secs = r.json()["error"]["retry_after"]
+                .as_u64()
+                .expect("retry_after");
             assert!((1..=60).contains(&secs), "{secs}");
             assert_eq!(r.header("retry-after"), Some(secs.to_string().as_str()));
             retry_after = Some(secs);
@@ -324,15 +458,26 @@ async fn guests_never_take_a_registered_name() {
     let (server, _) = server().await;
     let mut early = Probe::guest(&server, "lee").await;
     assert_eq!(register(&server, "Lee", "pw").await.status, 201);
-    assert_eq!(early.close_code().await, Some(4403), "the guest using the name is signed out");
+    assert_eq!(
+        early.close_code().await,
+        Some(4403),
+        "the guest using the name is signed out"
+    );
     for name in ["Lee", "lee", "LEE", "1ee"] {
         let query = format!("?user={name}");
-        assert_eq!(handshake_refused(&server, &query).await, (401, "unauthorized".into()), "{name}");
+        assert_eq!(
+            handshake_refused(&server, &query).await,
+            (401, "unauthorized".into()),
+            "{name}"
+        );
     }
     // A guest token for the name is refused too.
     let r = post_json(server.addr, "/api/token", None, &json!({"user": "lee"})).await;
     let query = format!("?token={}", s(&r.json(), "token"));
-    assert_eq!(handshake_refused(&server, &query).await, (401, "unauthorized".into()));
+    assert_eq!(
+        handshake_refused(&server, &query).await,
+        (401, "unauthorized".into())
+    );
     // Other names stay free for guests.
     still_serves(&server).await;
 }
@@ -367,7 +512,13 @@ async fn registration_policies_and_invites() {
     accounts.create_account(admin, None).await.expect("admin");
     let root = login(&server, "root", "admin pw").await;
     assert_eq!(root["admin"], true);
-    let r = post_json(server.addr, "/api/invites", Some(&s(&root, "access_token")), &json!({})).await;
+    let r = post_json(
+        server.addr,
+        "/api/invites",
+        Some(&s(&root, "access_token")),
+        &json!({}),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let code = s(&r.json(), "invite");
     let with = |user: &str, invite: &str| json!({"user": user, "password": "pw", "invite": invite});
@@ -376,9 +527,19 @@ async fn registration_policies_and_invites() {
     let r = post_json(server.addr, "/api/register", None, &with("ned", &code)).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let r = post_json(server.addr, "/api/register", None, &with("ole", &code)).await;
-    assert_eq!((r.status, r.error_code().as_str()), (403, "forbidden"), "single use");
+    assert_eq!(
+        (r.status, r.error_code().as_str()),
+        (403, "forbidden"),
+        "single use"
+    );
     // Only admins issue invites.
     let ned = login(&server, "ned", "pw").await;
-    let r = post_json(server.addr, "/api/invites", Some(&s(&ned, "access_token")), &json!({})).await;
+    let r = post_json(
+        server.addr,
+        "/api/invites",
+        Some(&s(&ned, "access_token")),
+        &json!({}),
+    )
+    .await;
     assert_eq!((r.status, r.error_code().as_str()), (403, "forbidden"));
 }

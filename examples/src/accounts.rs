@@ -181,30 +181,55 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let store = format!("--store=sqlite://{}", dir.path().join("a.db").display());
         let a = args(&[&store, "--argon2-memory-kib=8192", "--argon2-iterations=1"]);
-        let create = AdminAction::Create { name: "Root".into() };
+        let create = AdminAction::Create {
+            name: "Root".into(),
+        };
         let out = run_admin(&a, &create, std::io::Cursor::new("s3cret pw\n"))
             .await
             .expect("create");
         assert_eq!(out, "created the admin account Root");
         let again = run_admin(&a, &create, std::io::Cursor::new("x\n")).await;
         assert!(again.expect_err("taken").to_string().contains("taken"));
-        let empty = AdminAction::Create { name: "other".into() };
-        let e = run_admin(&a, &empty, std::io::Cursor::new("\n")).await.expect_err("empty");
+        let empty = AdminAction::Create {
+            name: "other".into(),
+        };
+        let e = run_admin(&a, &empty, std::io::Cursor::new("\n"))
+            .await
+            .expect_err("empty");
         assert!(e.to_string().contains("password"), "{e}");
-        let revoke = AdminAction::Revoke { name: "root".into() };
-        let out = run_admin(&a, &revoke, std::io::Cursor::new("")).await.expect("revoke");
-        assert_eq!(out, "root is no longer a server admin (0 session(s) signed out)");
+        let revoke = AdminAction::Revoke {
+            name: "root".into(),
+        };
+        let out = run_admin(&a, &revoke, std::io::Cursor::new(""))
+            .await
+            .expect("revoke");
+        assert_eq!(
+            out,
+            "root is no longer a server admin (0 session(s) signed out)"
+        );
         let opened = StoreUrl::parse(&store["--store=".len()..])
             .expect("url")
             .open_with_accounts()
             .await
             .expect("open");
-        let root = opened.accounts.account("ROOT").await.expect("a").expect("root");
+        let root = opened
+            .accounts
+            .account("ROOT")
+            .await
+            .expect("a")
+            .expect("root");
         assert!(!root.admin);
-        assert!(root.password_hash.starts_with("$argon2id$v=19$m=8192,t=1,p=1$"));
+        assert!(
+            root.password_hash
+                .starts_with("$argon2id$v=19$m=8192,t=1,p=1$")
+        );
         let _ = opened.store.close().await;
-        let missing = AdminAction::Grant { name: "nobody".into() };
-        let e = run_admin(&a, &missing, std::io::Cursor::new("")).await.expect_err("none");
+        let missing = AdminAction::Grant {
+            name: "nobody".into(),
+        };
+        let e = run_admin(&a, &missing, std::io::Cursor::new(""))
+            .await
+            .expect_err("none");
         assert_eq!(e.to_string(), "there is no account \"nobody\"");
     }
 }

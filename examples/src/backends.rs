@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chatcore::bus::Bus;
 use chatcore::accounts::{Accounts, MemoryAccounts};
+use chatcore::bus::Bus;
 use chatcore::store::{MemoryStore, Store};
 
 use crate::bus_metrics::BusMetrics;

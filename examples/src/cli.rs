@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::builder::BoolishValueParser;
 use chatcore_transport_ws::Registration;
+use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// The store `chat-server` uses when `--store` is not given: a SQLite file in the working
@@ -181,15 +181,30 @@ pub struct ServerArgs {
     pub argon2_memory_kib: u32,
 
     /// argon2id passes over that memory.
-    #[arg(long, env = "CHATCORE_ARGON2_ITERATIONS", default_value_t = 2, global = true)]
+    #[arg(
+        long,
+        env = "CHATCORE_ARGON2_ITERATIONS",
+        default_value_t = 2,
+        global = true
+    )]
     pub argon2_iterations: u32,
 
     /// argon2id lanes.
-    #[arg(long, env = "CHATCORE_ARGON2_LANES", default_value_t = 1, global = true)]
+    #[arg(
+        long,
+        env = "CHATCORE_ARGON2_LANES",
+        default_value_t = 1,
+        global = true
+    )]
     pub argon2_lanes: u32,
 
     /// Lifetime of access tokens (the JWTs clients connect with), in seconds.
-    #[arg(long, env = "CHATCORE_ACCESS_TOKEN_TTL", default_value_t = 900, value_name = "SECS")]
+    #[arg(
+        long,
+        env = "CHATCORE_ACCESS_TOKEN_TTL",
+        default_value_t = 900,
+        value_name = "SECS"
+    )]
     pub access_token_ttl: u64,
 
     /// Lifetime of refresh tokens, in seconds (default 30 days).
@@ -293,7 +308,10 @@ mod tests {
 
     #[test]
     fn registration_and_admin_commands_parse() {
-        assert_eq!(parse(&["--registration=invite"]).registration, Some(Registration::Invite));
+        assert_eq!(
+            parse(&["--registration=invite"]).registration,
+            Some(Registration::Invite)
+        );
         assert!(parse(&[]).registration.is_none());
         let argv = ["chat-server", "--registration=bogus"];
         assert!(ServerArgs::try_parse_from(argv).is_err());

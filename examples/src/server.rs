@@ -251,9 +251,7 @@ pub async fn build_hub(plan: &ServerPlan) -> Result<Hub> {
 
 /// The hub, the bus's own counters for `/metrics` when it has any, and the account routes'
 /// settings when accounts are on.
-async fn open_hub(
-    plan: &ServerPlan,
-) -> Result<(Hub, Option<BusMetrics>, Option<AccountsConfig>)> {
+async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>, Option<AccountsConfig>)> {
     if matches!(plan.bus, BusUrl::Redis(_)) && !matches!(plan.store, StoreUrl::Postgres(_)) {
         tracing::warn!(
             store = %plan.store.display(),

@@ -18,8 +18,8 @@ pub(crate) async fn open(path: &Path) -> Result<OpenedStore> {
         let accounts = store.accounts()?;
         Ok::<_, chatcore::Error>((store, accounts))
     })
-        .await
-        .map_err(|e| StartupError::Store(format!("opening the SQLite store panicked: {e}")))?;
+    .await
+    .map_err(|e| StartupError::Store(format!("opening the SQLite store panicked: {e}")))?;
     match opened {
         Ok((store, accounts)) => Ok(OpenedStore {
             store: Arc::new(store),

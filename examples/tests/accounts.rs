@@ -28,15 +28,22 @@ async fn admin(store: &str, args: &[&str], stdin: &str) -> (bool, String) {
     input.write_all(stdin.as_bytes()).await.expect("write");
     drop(input);
     let out = child.wait_with_output().await.expect("wait");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text.trim().to_owned())
 }
 
-async fn post(server: &ChatServerProcess, path: &str, token: Option<&str>, body: Value) -> HttpResponse {
+async fn post(
+    server: &ChatServerProcess,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> HttpResponse {
     let auth = token.map(|t| format!("Bearer {t}"));
-    let headers: Vec<(&str, &str)> =
-        auth.as_deref().map(|a| vec![("authorization", a)]).unwrap_or_default();
+    let headers: Vec<(&str, &str)> = auth
+        .as_deref()
+        .map(|a| vec![("authorization", a)])
+        .unwrap_or_default();
     http(server.addr, "POST", path, &headers, Some(&body.to_string())).await
 }
 
@@ -50,19 +57,40 @@ async fn the_first_admin_comes_from_the_command_line_and_issues_invites() {
 
     let mut command = tokio::process::Command::new(BIN);
     command
-        .args(["--listen", "127.0.0.1:0", "--log", "warn", "--store", &store])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "warn",
+            "--store",
+            &store,
+        ])
         .args(COST)
         .args(["--registration", "invite"])
         .env_remove("CHATCORE_JWT_SECRET")
         .env_remove("CHATCORE_ALLOW_GUESTS")
         .env_remove("CHATCORE_BUS")
         .stderr(Stdio::inherit());
-    let server = ChatServerProcess::spawn(command).await.expect("chat-server");
+    let server = ChatServerProcess::spawn(command)
+        .await
+        .expect("chat-server");
 
     // Nobody becomes admin by registering first: registration needs an invite.
-    let r = post(&server, "/api/register", None, json!({"user": "eve", "password": "pw"})).await;
+    let r = post(
+        &server,
+        "/api/register",
+        None,
+        json!({"user": "eve", "password": "pw"}),
+    )
+    .await;
     assert_eq!((r.status, r.error_code().as_str()), (403, "forbidden"));
-    let r = post(&server, "/api/login", None, json!({"user": "ROOT", "password": "root password"})).await;
+    let r = post(
+        &server,
+        "/api/login",
+        None,
+        json!({"user": "ROOT", "password": "root password"}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let root = r.json();
     assert_eq!(root["admin"], true);
@@ -70,14 +98,26 @@ async fn the_first_admin_comes_from_the_command_line_and_issues_invites() {
     let r = post(&server, "/api/invites", Some(&token), json!({})).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let invite = r.json()["invite"].as_str().expect("invite").to_owned();
-    let r = post(&server, "/api/register", None, json!({"user": "ned", "password": "pw", "invite": invite})).await;
+    let r = post(
+        &server,
+        "/api/register",
+        None,
+        json!({"user": "ned", "password": "pw", "invite": invite}),
+    )
+    .await;
     assert_eq!((r.status, r.json()["admin"].clone()), (201, json!(false)));
 
     // `admin grant` while the server runs: the next login carries the role.
     let (ok, out) = admin(&store, &["grant", "Ned"], "").await;
     assert!(ok, "{out}");
     assert_eq!(out, "Ned is now a server admin (1 session(s) signed out)");
-    let r = post(&server, "/api/login", None, json!({"user": "ned", "password": "pw"})).await;
+    let r = post(
+        &server,
+        "/api/login",
+        None,
+        json!({"user": "ned", "password": "pw"}),
+    )
+    .await;
     assert_eq!(r.json()["admin"], true);
     let (ok, out) = admin(&store, &["revoke", "root"], "").await;
     assert!(ok, "{out}");

@@ -61,8 +61,14 @@ mod tests {
         assert!(l.admit(Some(a), "ann").is_ok());
         assert!(l.admit(Some(a), "ann").is_ok());
         let wait = l.admit(Some(a), "ann").expect_err("account spent");
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
         assert!(l.admit(Some(a), "bob").expect_err("ip spent") > Duration::ZERO);
-        assert!(l.admit(Some(b), "bob").is_ok(), "another IP, another account");
+        assert!(
+            l.admit(Some(b), "bob").is_ok(),
+            "another IP, another account"
+        );
     }
 }

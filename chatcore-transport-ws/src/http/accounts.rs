@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chatcore::accounts::{
-    ADMIN_CLAIM, AccountRecord, Created, FAMILY_CLAIM, NewAccount, NewInvite, NewRefresh,
-    Rotation, name_key,
+    ADMIN_CLAIM, AccountRecord, Created, FAMILY_CLAIM, NewAccount, NewInvite, NewRefresh, Rotation,
+    name_key,
 };
 use chatcore::auth::{Credentials, Identity};
 use chatcore::{CloseReason, ErrorCode};
@@ -21,11 +21,11 @@ use http::header::RETRY_AFTER;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::AccountsConfig;
 use crate::accounts::{AccountService, Registration, family_id, hash_secret, new_secret};
 use crate::api_error::ApiError;
 use crate::bearer::bearer;
 use crate::shared::Shared;
-use crate::AccountsConfig;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -120,7 +120,12 @@ fn access_token(svc: &AccountService, account: &AccountRecord, sid: &str) -> Api
 }
 
 /// The answer of a login, a registration and a refresh.
-fn tokens(svc: &AccountService, account: &AccountRecord, sid: &str, refresh: &str) -> ApiResult<Value> {
+fn tokens(
+    svc: &AccountService,
+    account: &AccountRecord,
+    sid: &str,
+    refresh: &str,
+) -> ApiResult<Value> {
     Ok(json!({
         "user": account.name,
         "admin": account.admin,
@@ -282,7 +287,12 @@ pub(crate) async fn refresh(
     let rotation = svc
         .config
         .accounts
-        .rotate_refresh(&hash_secret(&req.refresh_token), &hash_secret(&next), now(), expires)
+        .rotate_refresh(
+            &hash_secret(&req.refresh_token),
+            &hash_secret(&next),
+            now(),
+            expires,
+        )
         .await
         .map_err(core)?;
     match rotation {
@@ -356,13 +366,20 @@ pub(crate) async fn change_password(
         return Ok(rate_limited(wait));
     }
     let accounts = &svc.config.accounts;
-    let hash = accounts.account(&key).await.map_err(core)?.map(|a| a.password_hash);
+    let hash = accounts
+        .account(&key)
+        .await
+        .map_err(core)?
+        .map(|a| a.password_hash);
     if !svc.passwords.verify(req.password, hash).await {
         return Err(ApiError::forbidden("the current password is wrong"));
     }
     let new_hash = svc.passwords.hash(req.new_password).await.map_err(core)?;
     accounts.set_password(&key, &new_hash).await.map_err(core)?;
-    let revoked = accounts.revoke_sessions(&key, Some(&sid)).await.map_err(core)?;
+    let revoked = accounts
+        .revoke_sessions(&key, Some(&sid))
+        .await
+        .map_err(core)?;
     close_sockets(&s, &key, |other| other.is_some_and(|o| o != sid));
     tracing::info!(user = %identity.user, revoked, "password changed");
     Ok(Json(json!({ "revoked": revoked })).into_response())
@@ -384,7 +401,11 @@ pub(crate) async fn create_invite(
         name_key(&identity.user),
         now() + millis(svc.config.invite_ttl),
     );
-    svc.config.accounts.create_invite(invite).await.map_err(core)?;
+    svc.config
+        .accounts
+        .create_invite(invite)
+        .await
+        .map_err(core)?;
     tracing::info!(admin = %identity.user, "invite issued");
     let body = json!({ "invite": code, "expires_in": svc.config.invite_ttl.as_secs() });
     Ok((StatusCode::CREATED, Json(body)).into_response())

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 
 use crate::Result;
 
-pub use authenticator::{AccountAuthenticator, FAMILY_CLAIM, ADMIN_CLAIM};
+pub use authenticator::{ADMIN_CLAIM, AccountAuthenticator, FAMILY_CLAIM};
 pub use memory::MemoryAccounts;
 pub use name::name_key;
 
@@ -210,8 +210,13 @@ pub trait Accounts: Send + Sync + 'static {
 
     /// Presents the refresh token hashed as `hash` at time `now`: a current one is used up
     /// and replaced by `next` (same session); see [`Rotation`] for the rest.
-    async fn rotate_refresh(&self, hash: &str, next: &str, now: i64, expires: i64)
-    -> Result<Rotation>;
+    async fn rotate_refresh(
+        &self,
+        hash: &str,
+        next: &str,
+        now: i64,
+        expires: i64,
+    ) -> Result<Rotation>;
 
     /// A session by id.
     async fn session(&self, id: &str) -> Result<Option<FamilyRecord>>;

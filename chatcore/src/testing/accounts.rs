@@ -20,9 +20,12 @@ async fn create(a: &dyn Accounts, name: &str) {
 }
 
 async fn login(a: &dyn Accounts, name: &str, family: &str, token: &str) {
-    a.create_session(name, NewRefresh::new(token, family, crate::now_millis() + DAY))
-        .await
-        .expect("session");
+    a.create_session(
+        name,
+        NewRefresh::new(token, family, crate::now_millis() + DAY),
+    )
+    .await
+    .expect("session");
 }
 
 /// An account is stored in its display form and found by any name with the same key.
@@ -56,7 +59,10 @@ pub async fn names_are_unique_by_key(f: &impl AccountsFactory) {
         );
     }
     let kept = a.account("bob").await.expect("account").expect("bob");
-    assert_eq!((kept.name.as_str(), kept.password_hash.as_str()), ("bob", HASH));
+    assert_eq!(
+        (kept.name.as_str(), kept.password_hash.as_str()),
+        ("bob", HASH)
+    );
     assert!(!kept.admin);
 }
 
@@ -95,24 +101,37 @@ pub async fn invites_are_single_use(f: &impl AccountsFactory) {
     create(a.as_ref(), "taken").await;
     let with = |name: &str| NewAccount::new(name, HASH);
     assert_eq!(
-        a.create_account(with("TAKEN"), Some("inv-1")).await.expect("c"),
+        a.create_account(with("TAKEN"), Some("inv-1"))
+            .await
+            .expect("c"),
         Created::NameTaken
     );
     assert_eq!(
-        a.create_account(with("dee"), Some("nope")).await.expect("c"),
+        a.create_account(with("dee"), Some("nope"))
+            .await
+            .expect("c"),
         Created::BadInvite
     );
     assert_eq!(
-        a.create_account(with("dee"), Some("inv-old")).await.expect("c"),
+        a.create_account(with("dee"), Some("inv-old"))
+            .await
+            .expect("c"),
         Created::BadInvite
     );
-    assert!(a.account("dee").await.expect("a").is_none(), "refused: nothing created");
+    assert!(
+        a.account("dee").await.expect("a").is_none(),
+        "refused: nothing created"
+    );
     assert!(matches!(
-        a.create_account(with("dee"), Some("inv-1")).await.expect("c"),
+        a.create_account(with("dee"), Some("inv-1"))
+            .await
+            .expect("c"),
         Created::Created(_)
     ));
     assert_eq!(
-        a.create_account(with("eve"), Some("inv-1")).await.expect("c"),
+        a.create_account(with("eve"), Some("inv-1"))
+            .await
+            .expect("c"),
         Created::BadInvite,
         "single use"
     );
@@ -130,7 +149,10 @@ pub async fn refresh_rotation_detects_reuse(f: &impl AccountsFactory) {
     let Rotation::Rotated(s) = a.rotate_refresh("t1", "t2", now, exp).await.expect("r") else {
         panic!("t1 is current")
     };
-    assert_eq!((s.id.as_str(), s.account.as_str(), s.revoked), ("fam-1", "fay", false));
+    assert_eq!(
+        (s.id.as_str(), s.account.as_str(), s.revoked),
+        ("fam-1", "fay", false)
+    );
     assert!(matches!(
         a.rotate_refresh("t2", "t3", now, exp).await.expect("r"),
         Rotation::Rotated(_)
@@ -166,16 +188,22 @@ pub async fn expired_refresh_is_refused(f: &impl AccountsFactory) {
         .await
         .expect("session");
     assert_eq!(
-        a.rotate_refresh("old", "new", now, now + DAY).await.expect("r"),
+        a.rotate_refresh("old", "new", now, now + DAY)
+            .await
+            .expect("r"),
         Rotation::Expired
     );
     assert_eq!(
-        a.rotate_refresh("new", "newer", now, now + DAY).await.expect("r"),
+        a.rotate_refresh("new", "newer", now, now + DAY)
+            .await
+            .expect("r"),
         Rotation::Unknown
     );
     assert!(!a.session("fam").await.expect("s").expect("fam").revoked);
     assert!(
-        a.create_session("nobody", NewRefresh::new("h", "f", now)).await.is_err(),
+        a.create_session("nobody", NewRefresh::new("h", "f", now))
+            .await
+            .is_err(),
         "no session for an unknown account"
     );
 }
@@ -190,9 +218,15 @@ pub async fn sessions_are_revoked(f: &impl AccountsFactory) {
     }
     login(a.as_ref(), "ida", "i1", "d").await;
     assert!(a.revoke_session("h1").await.expect("revoke"));
-    assert!(!a.revoke_session("h1").await.expect("revoke"), "already revoked");
+    assert!(
+        !a.revoke_session("h1").await.expect("revoke"),
+        "already revoked"
+    );
     assert!(!a.revoke_session("nope").await.expect("revoke"));
-    assert_eq!(a.revoke_sessions("HAL", Some("h3")).await.expect("others"), 1);
+    assert_eq!(
+        a.revoke_sessions("HAL", Some("h3")).await.expect("others"),
+        1
+    );
     let live = |id: &'static str| {
         let a = a.clone();
         async move { !a.session(id).await.expect("s").expect(id).revoked }
@@ -215,9 +249,14 @@ pub async fn deleted_accounts_leave_nothing(f: &impl AccountsFactory) {
     assert!(a.session("j1").await.expect("s").is_none());
     let now = crate::now_millis();
     assert_eq!(
-        a.rotate_refresh("jt", "jt2", now, now + DAY).await.expect("r"),
+        a.rotate_refresh("jt", "jt2", now, now + DAY)
+            .await
+            .expect("r"),
         Rotation::Unknown
     );
     create(a.as_ref(), "jo").await;
-    assert!(a.session("j1").await.expect("s").is_none(), "a new account starts clean");
+    assert!(
+        a.session("j1").await.expect("s").is_none(),
+        "a new account starts clean"
+    );
 }
