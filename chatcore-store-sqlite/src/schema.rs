@@ -652,6 +652,16 @@ mod tests {
             .await
             .expect("append");
         assert_eq!(next.message.seq, 3);
+        // The upgraded database keeps accounts too.
+        use chatcore::accounts::{Accounts, Created, NewAccount};
+        let accounts = store.accounts().expect("accounts");
+        let created = accounts
+            .create_account(NewAccount::new("Ann", "hash"), None)
+            .await
+            .expect("account");
+        assert!(matches!(created, Created::Created(_)), "{created:?}");
+        let ann = accounts.account("ann").await.expect("a").expect("ann");
+        assert_eq!(ann.name, "Ann");
         store.close().await.expect("close");
     }
 
