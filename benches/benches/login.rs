@@ -52,7 +52,12 @@ async fn main() {
         })
         .collect();
     let server = account_server(accounts, config, false).await;
-    assert_eq!(register(&server, "ann", "correct horse battery").await.status, 201);
+    assert_eq!(
+        register(&server, "ann", "correct horse battery")
+            .await
+            .status,
+        201
+    );
     let logins: Vec<_> = {
         let mut times = Vec::with_capacity(n);
         for _ in 0..n {
