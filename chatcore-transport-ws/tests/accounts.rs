@@ -419,6 +419,48 @@ async fn a_deleted_users_token_is_refused() {
 }
 
 #[tokio::test]
+async fn an_account_deleted_over_rest_is_signed_out_everywhere() {
+    let (server, accounts) = server().await;
+    register(&server, "una", "pw").await;
+    let t = login(&server, "una", "pw").await;
+    let access = s(&t, "access_token");
+    let mut live = connect(&server, &access).await;
+    let auth = format!("Bearer {access}");
+    let headers = [("authorization", auth.as_str())];
+    let wrong = json!({"password": "nope"}).to_string();
+    let r = http(
+        server.addr,
+        "DELETE",
+        "/api/account",
+        &headers,
+        Some(&wrong),
+    )
+    .await;
+    assert_eq!((r.status, r.error_code().as_str()), (403, "forbidden"));
+    assert!(
+        accounts.account("una").await.expect("a").is_some(),
+        "refused: nothing deleted"
+    );
+    let right = json!({"password": "pw"}).to_string();
+    let r = http(
+        server.addr,
+        "DELETE",
+        "/api/account",
+        &headers,
+        Some(&right),
+    )
+    .await;
+    assert_eq!((r.status, r.json()), (200, json!({"deleted": true})));
+    assert_eq!(live.close_code().await, Some(4403));
+    let query = format!("?token={access}");
+    assert_eq!(
+        handshake_refused(&server, &query).await,
+        (401, "unauthorized".into())
+    );
+    assert!(accounts.account("una").await.expect("a").is_none());
+}
+
+#[tokio::test]
 async fn a_thousand_logins_from_one_ip_are_throttled_and_others_still_get_in() {
     let (server, _) = server().await;
     register(&server, "jo", "pw").await;

@@ -53,6 +53,12 @@ pub(crate) struct Logout {
     all: bool,
 }
 
+/// Body of `DELETE /api/account`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeleteAccount {
+    password: String,
+}
+
 /// Body of `POST /api/password`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ChangePassword {
@@ -409,4 +415,36 @@ pub(crate) async fn create_invite(
     tracing::info!(admin = %identity.user, "invite issued");
     let body = json!({ "invite": code, "expires_in": svc.config.invite_ttl.as_secs() });
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `DELETE /api/account` (bearer access token) `{password}` → 200 `{"deleted": true}`: the
+/// account, its sessions and tokens are gone, its sockets on this node closed (4403).
+pub(crate) async fn delete_account(
+    State(s): State<Arc<Shared>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Result<Json<DeleteAccount>, JsonRejection>,
+) -> ApiResult<Response> {
+    let svc = service(&s)?;
+    let Json(req) = body.map_err(|e| ApiError::from_json(&e))?;
+    check_password(&req.password)?;
+    let (identity, _) = session_of(&s, &headers).await?;
+    let key = name_key(&identity.user);
+    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    if let Err(wait) = svc.limiter.admit(ip, &key) {
+        return Ok(rate_limited(wait));
+    }
+    let accounts = &svc.config.accounts;
+    let hash = accounts
+        .account(&key)
+        .await
+        .map_err(core)?
+        .map(|a| a.password_hash);
+    if !svc.passwords.verify(req.password, hash).await {
+        return Err(ApiError::forbidden("the password is wrong"));
+    }
+    let deleted = accounts.delete_account(&key).await.map_err(core)?;
+    close_sockets(&s, &key, |sid| sid.is_some());
+    tracing::info!(user = %identity.user, "account deleted");
+    Ok(Json(json!({ "deleted": deleted })).into_response())
 }

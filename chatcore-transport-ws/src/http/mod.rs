@@ -15,7 +15,7 @@
 //! | `POST /api/token` | `{"user":"NAME"}` → `{"token","user"}` |
 //! | `POST /api/register`, `/api/login` | `{"user","password"}` → tokens (accounts on) |
 //! | `POST /api/refresh` | `{"refresh_token"}` → new tokens |
-//! | `POST /api/logout`, `/api/password`, `/api/invites` | with an account's access token |
+//! | `POST /api/logout`, `/api/password`, `/api/invites`, `DELETE /api/account` | with an account's access token |
 
 mod accounts;
 mod api;
@@ -26,7 +26,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Router, middleware};
 use http::{Request, StatusCode};
 use tower::ServiceBuilder;
@@ -68,6 +68,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/logout", post(accounts::logout))
         .route("/api/password", post(accounts::change_password))
         .route("/api/invites", post(accounts::create_invite))
+        .route("/api/account", delete(accounts::delete_account))
         .fallback(api::not_found)
         .layer(middleware::from_fn(strict_query::guard))
         .layer(middleware::from_fn(headers::add))
