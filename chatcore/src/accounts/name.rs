@@ -10,7 +10,9 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// The key `name` is compared by (see the [module docs](self)).
+/// The key `name` is compared by: NFKC, a case fold, invisible characters removed, and
+/// common look-alikes (Cyrillic and Greek letters, `0`, `1`, `rn`) folded to one Latin form.
+/// Two names with the same key are the same account.
 pub fn name_key(name: &str) -> String {
     let folded: String = name
         .nfkc()
