@@ -14,7 +14,7 @@ pub(crate) struct Passwords {
 
 impl Passwords {
     pub(crate) fn new(params: Params) -> Self {
-        let decoy = hash_with(&params, &crate::accounts::new_secret()).unwrap_or_default();
+        let decoy = hash_with(&params, &super::tokens::new_secret()).unwrap_or_default();
         Self { params, decoy }
     }
 

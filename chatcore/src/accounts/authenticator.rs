@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use super::{Accounts, name_key};
+use super::backend::Accounts;
+use super::name::name_key;
 use crate::auth::{Authenticator, Credentials, Identity};
 use crate::{Error, Result};
 

@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
-use super::{
-    AccountRecord, Accounts, Created, FamilyRecord, NewAccount, NewInvite, NewRefresh, Rotation,
-    name_key,
+use super::backend::Accounts;
+use super::name::name_key;
+use super::types::{
+    AccountRecord, Created, FamilyRecord, NewAccount, NewInvite, NewRefresh, Rotation,
 };
 use crate::{Error, Result};
 
