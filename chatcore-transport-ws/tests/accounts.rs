@@ -196,6 +196,14 @@ async fn bad_passwords_and_names_are_refused_before_hashing() {
     assert_eq!((r.status, r.error_code().as_str()), (400, "invalid"));
     let r = post_json(server.addr, "/api/register", None, &json!({"user": "cy"})).await;
     assert_eq!((r.status, r.error_code().as_str()), (400, "bad_request"));
+    // Registrations count against the login limits (each costs a hash): 5 a minute per name.
+    for _ in 0..5 {
+        assert_eq!(
+            register(&server, "taken-by-nobody", "").await.status,
+            400,
+            "not counted"
+        );
+    }
     assert!(
         accounts.account("cy").await.expect("a").is_none(),
         "nothing was created"
@@ -490,7 +498,8 @@ async fn a_thousand_logins_from_one_ip_are_throttled_and_others_still_get_in() {
         .await
         .expect("answer");
     assert_eq!(r.status, 200, "{}", r.body);
-    // This IP has spent its 10 a minute on 5 checked and 5 throttled attempts.
+    // This IP has spent its 10 a minute on 2 registrations, 5 checked and 3 throttled
+    // attempts.
     let r = http(server.addr, "POST", "/api/login", &[], Some(&kim)).await;
     assert_eq!((r.status, r.error_code().as_str()), (429, "rate_limited"));
 }
@@ -584,4 +593,18 @@ async fn registration_policies_and_invites() {
     )
     .await;
     assert_eq!((r.status, r.error_code().as_str()), (403, "forbidden"));
+}
+
+#[tokio::test]
+async fn registrations_are_limited_like_logins() {
+    let (server, accounts) = server().await;
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        statuses.push(register(&server, &format!("bot{i}"), "pw").await.status);
+    }
+    // 10 a minute from one IP: the rest are throttled before any hashing, and create nothing.
+    assert_eq!(statuses, [[201; 10].as_slice(), &[429, 429]].concat());
+    assert!(accounts.account("bot10").await.expect("a").is_none());
+    let r = register(&server, "bot11", "pw").await;
+    assert_eq!((r.status, r.error_code().as_str()), (429, "rate_limited"));
 }

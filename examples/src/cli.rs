@@ -211,8 +211,8 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600, value_name = "SECS")]
     pub refresh_token_ttl: u64,
 
-    /// Login attempts per minute from one client IP (also the burst); more get
-    /// `rate_limited` with `retry_after`.
+    /// Login and registration attempts per minute from one client IP (also the burst); more
+    /// get `rate_limited` with `retry_after`.
     #[arg(long, env = "CHATCORE_LOGIN_ATTEMPTS_PER_IP", default_value_t = 10)]
     pub login_attempts_per_ip: u32,
 

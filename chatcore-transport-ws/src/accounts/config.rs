@@ -115,6 +115,7 @@ impl AccountsConfig {
     }
 
     /// Login attempts per minute (also the burst) per client IP and per account.
+    /// Registrations count against the IP's limit.
     pub fn with_login_limits(mut self, per_ip: u32, per_account: u32) -> Result<Self> {
         let nz = |n: u32| {
             NonZeroU32::new(n).ok_or_else(|| Error::config("login limits must be at least 1"))

@@ -27,6 +27,21 @@ impl LoginLimiter {
         }
     }
 
+    /// Admits one attempt from `ip` (when known) that names no account (a registration), or
+    /// says how long to wait.
+    pub(crate) fn admit_ip(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
+        if self.per_ip.len() > SWEEP_AT {
+            self.per_ip.retain_recent();
+        }
+        match ip {
+            Some(ip) => self
+                .per_ip
+                .check_key(&ip)
+                .map_err(|n| n.wait_time_from(self.clock.now())),
+            None => Ok(()),
+        }
+    }
+
     /// Admits one attempt from `ip` (when known) for the account keyed `account`, or says
     /// how long to wait. The IP is checked first, so a throttled IP spends nothing of the
     /// account's allowance (and cannot lock its owner out that way faster).

@@ -189,7 +189,7 @@ fn rate_limited(wait: std::time::Duration) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let body = json!({"error": {
         "code": "rate_limited",
-        "message": format!("too many login attempts; retry in {secs} s"),
+        "message": format!("too many attempts; retry in {secs} s"),
         "retry_after": secs,
     }});
     let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
@@ -202,6 +202,7 @@ fn rate_limited(wait: std::time::Duration) -> Response {
 /// `POST /api/register` `{user, password, invite?}` → 201 with the tokens of a login.
 pub(crate) async fn register(
     State(s): State<Arc<Shared>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Result<Json<SignIn>, JsonRejection>,
 ) -> ApiResult<Response> {
     let svc = service(&s)?;
@@ -222,6 +223,12 @@ pub(crate) async fn register(
     };
     chatcore::names::validate_user(&req.user).map_err(core)?;
     check_password(&req.password)?;
+    // Each registration costs an argon2 hash: it counts against the client IP's login limit,
+    // so open registration is no way to burn the server's CPU.
+    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    if let Err(wait) = svc.limiter.admit_ip(ip) {
+        return Ok(rate_limited(wait));
+    }
     let hash = svc.passwords.hash(req.password).await.map_err(core)?;
     let new = NewAccount::new(req.user.clone(), hash);
     let account = match svc
