@@ -260,3 +260,36 @@ pub async fn deleted_accounts_leave_nothing(f: &impl AccountsFactory) {
         "a new account starts clean"
     );
 }
+
+/// Two nodes presenting one refresh token at once: one rotation, and the other is a reuse
+/// that revokes the session. Two registrations of one name at once: one account.
+pub async fn races_resolve_once(f: &impl AccountsFactory) {
+    let a = f.open().await;
+    create(a.as_ref(), "kai").await;
+    login(a.as_ref(), "kai", "k1", "kt").await;
+    let now = crate::now_millis();
+    let (x, y) = tokio::join!(
+        a.rotate_refresh("kt", "kx", now, now + DAY),
+        a.rotate_refresh("kt", "ky", now, now + DAY)
+    );
+    let mut outcomes = [x.expect("x"), y.expect("y")]
+        .map(|r| match r {
+            Rotation::Rotated(_) => "rotated",
+            Rotation::Reused(_) => "reused",
+            Rotation::Expired => "expired",
+            Rotation::Unknown => "unknown",
+        })
+        .to_vec();
+    outcomes.sort_unstable();
+    assert_eq!(outcomes, ["reused", "rotated"]);
+    assert!(a.session("k1").await.expect("s").expect("k1").revoked);
+    let (x, y) = tokio::join!(
+        a.create_account(NewAccount::new("Lou", HASH), None),
+        a.create_account(NewAccount::new("LOU", HASH), None)
+    );
+    let created = [x.expect("x"), y.expect("y")]
+        .iter()
+        .filter(|c| matches!(c, Created::Created(_)))
+        .count();
+    assert_eq!(created, 1);
+}

@@ -168,6 +168,7 @@ macro_rules! accounts_contract_tests {
             expired_refresh_is_refused,
             sessions_are_revoked,
             deleted_accounts_leave_nothing,
+            races_resolve_once,
         );
     };
 }
