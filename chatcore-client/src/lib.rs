@@ -140,5 +140,5 @@ pub use client::Client;
 pub use config::{Auth, ClientConfig};
 pub use error::{DisconnectReason, Error, Result};
 pub use events::{ClientEvent, ConnectionState, Events};
-pub use rest::{RestClient, TokenGrant};
+pub use rest::{RestClient, SessionGrant, TokenGrant};
 pub use types::{Ack, HistoryPage, HistoryQuery, Joined, OutgoingMessage, SessionInfo};

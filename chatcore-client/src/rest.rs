@@ -32,6 +32,35 @@ pub struct TokenGrant {
     pub user: String,
 }
 
+/// The tokens of an account's session (`POST /api/login`, `POST /api/register`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SessionGrant {
+    /// The account's name as registered.
+    pub user: String,
+    /// A server admin.
+    #[serde(default)]
+    pub admin: bool,
+    /// The access token (a JWT): pass it to [`ClientConfig::with_token`](crate::ClientConfig::with_token).
+    pub access_token: String,
+    /// Seconds the access token lives.
+    pub expires_in: u64,
+    /// The refresh token (`POST /api/refresh`).
+    pub refresh_token: String,
+    /// Seconds the refresh token lives.
+    pub refresh_expires_in: u64,
+}
+
+impl std::fmt::Debug for SessionGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionGrant")
+            .field("user", &self.user)
+            .field("admin", &self.admin)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Calls the REST API of one server.
 ///
 /// Cheap to clone: clones share one pool of connections.
@@ -117,6 +146,18 @@ impl RestClient {
     pub async fn issue_token(&self, user: &str) -> Result<TokenGrant> {
         let body = serde_json::json!({ "user": user });
         self.call(Method::POST, "/api/token", Some(body)).await
+    }
+
+    /// `POST /api/register`: creates an account (servers with accounts on) and signs it in.
+    pub async fn register(&self, user: &str, password: &str) -> Result<SessionGrant> {
+        let body = serde_json::json!({ "user": user, "password": password });
+        self.call(Method::POST, "/api/register", Some(body)).await
+    }
+
+    /// `POST /api/login`: signs an account in.
+    pub async fn login(&self, user: &str, password: &str) -> Result<SessionGrant> {
+        let body = serde_json::json!({ "user": user, "password": password });
+        self.call(Method::POST, "/api/login", Some(body)).await
     }
 
     /// `GET /api/rooms`: public rooms (and the token holder's private ones).

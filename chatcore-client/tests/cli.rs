@@ -368,3 +368,77 @@ async fn token_then_send_with_it() {
     let json = run(cli(&["--server", &url, "--json", "token", "erin"]), "").await;
     assert_eq!(json_lines(&json)[0]["user"], "erin");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_and_login_keep_the_session_in_the_config_dir() {
+    let accounts = std::sync::Arc::new(chatcore::accounts::MemoryAccounts::new());
+    let server = account_server(accounts.clone(), accounts_config(accounts), false).await;
+    let url = server.url("");
+    let config = tempfile::tempdir().expect("tmp");
+    let with_config = |args: &[&str]| {
+        let mut cmd = cli(args);
+        cmd.env("XDG_CONFIG_HOME", config.path());
+        cmd
+    };
+    let registered = run(
+        with_config(&["--server", &url, "register", "Ann"]),
+        "s3cret pw\n",
+    )
+    .await;
+    assert_exit(&registered, 0);
+    let file = config.path().join("chatcore").join("session.json");
+    assert_eq!(
+        stdout(&registered),
+        format!("signed in as Ann; session saved to {}\n", file.display())
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file)
+            .expect("session file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    // Later commands against that server use the session.
+    let sent = run(
+        with_config(&["--server", &url, "send", "general", "hi"]),
+        "",
+    )
+    .await;
+    assert_exit(&sent, 0);
+    assert_eq!(server.stored("general").await[0].sender, "Ann");
+
+    let wrong = run(with_config(&["--server", &url, "login", "ann"]), "wrong\n").await;
+    assert_exit(&wrong, 4);
+    assert!(
+        stderr(&wrong).contains("wrong user name or password"),
+        "{}",
+        stderr(&wrong)
+    );
+    let empty = run(with_config(&["--server", &url, "login", "ann"]), "\n").await;
+    assert_exit(&empty, 2);
+    let taken = run(with_config(&["--server", &url, "register", "ANN"]), "pw\n").await;
+    assert_exit(&taken, 5);
+    assert!(
+        stderr(&taken).contains("name_taken") || stderr(&taken).contains("taken"),
+        "{}",
+        stderr(&taken)
+    );
+    let login = run(
+        with_config(&["--server", &url, "--json", "login", "ann"]),
+        "s3cret pw\n",
+    )
+    .await;
+    assert_exit(&login, 0);
+    let line = &json_lines(&login)[0];
+    assert_eq!(
+        (line["user"].as_str(), line["admin"].as_bool()),
+        (Some("Ann"), Some(false))
+    );
+    assert_eq!(line["expires_in"], 900);
+    assert!(
+        line.get("access_token").is_none(),
+        "tokens stay in the file: {line}"
+    );
+}

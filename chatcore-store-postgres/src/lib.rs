@@ -165,6 +165,7 @@
 //! client side. Each pipeline keeps one server backend busy, so more cores should help; on
 //! 2 cores, 2 and 4 pipelines performed alike and 8 worse.
 
+mod accounts;
 mod codec;
 mod config;
 mod error;

@@ -14,7 +14,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// `MIGRATIONS[i]` upgrades a schema from version `i` to `i + 1`. Append only: a released
 /// migration is never edited, so every database reaches the same shape.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, MESSAGE_DATA];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, MESSAGE_DATA, ACCOUNTS];
 
 /// Version 1: rooms, users, memberships, messages, read positions.
 ///
@@ -128,6 +128,38 @@ CREATE TABLE stream_cursors (
 /// when the message has none (every message written before this migration).
 const MESSAGE_DATA: &str = r#"
 ALTER TABLE messages ADD COLUMN data TEXT;
+"#;
+
+/// Accounts (keyed by the normalized name), their sessions (refresh-token
+/// families), refresh tokens and invite codes (hashes only). Names are validated user names
+/// (no NUL), so `TEXT`.
+const ACCOUNTS: &str = r#"
+CREATE TABLE accounts (
+    name_key      TEXT    PRIMARY KEY,
+    name          TEXT    NOT NULL,
+    password_hash TEXT    NOT NULL,
+    admin         BOOLEAN NOT NULL DEFAULT FALSE,
+    created       BIGINT  NOT NULL
+);
+CREATE TABLE account_sessions (
+    id          TEXT    PRIMARY KEY,
+    account_key TEXT    NOT NULL REFERENCES accounts (name_key) ON DELETE CASCADE,
+    revoked     BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX account_sessions_by_account ON account_sessions (account_key);
+CREATE TABLE refresh_tokens (
+    hash       TEXT    PRIMARY KEY,
+    session_id TEXT    NOT NULL REFERENCES account_sessions (id) ON DELETE CASCADE,
+    expires    BIGINT  NOT NULL,
+    used       BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+CREATE TABLE invites (
+    hash       TEXT    PRIMARY KEY,
+    created_by TEXT    NOT NULL,
+    expires    BIGINT  NOT NULL,
+    used       BOOLEAN NOT NULL DEFAULT FALSE
+);
 "#;
 
 /// Creates `schema` when missing and brings it to [`SCHEMA_VERSION`]; fails with

@@ -230,7 +230,7 @@ impl PostgresStore {
         result
     }
 
-    async fn client(&self) -> Result<Object> {
+    pub(crate) async fn client(&self) -> Result<Object> {
         self.inner.pool.get().await.map_err(Error::store)
     }
 

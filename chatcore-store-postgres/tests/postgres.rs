@@ -546,7 +546,11 @@ async fn version_1_schemas_are_upgraded() {
     store.close().await.expect("close");
     let raw = f.raw().await;
     raw.batch_execute(
-        "ALTER TABLE messages DROP COLUMN data;
+        "DROP TABLE refresh_tokens;
+         DROP TABLE account_sessions;
+         DROP TABLE accounts;
+         DROP TABLE invites;
+         ALTER TABLE messages DROP COLUMN data;
          DROP TABLE stream_cursors;
          DROP TABLE stream_leases;
          DROP TABLE message_search;
@@ -567,6 +571,15 @@ async fn version_1_schemas_are_upgraded() {
         .expect("version")
         .get(0);
     assert_eq!(version, SCHEMA_VERSION);
+    // The upgraded schema keeps accounts too.
+    use chatcore::accounts::{Accounts, Created, NewAccount};
+    let created = store
+        .create_account(NewAccount::new("Ann", "hash"), None)
+        .await
+        .expect("account");
+    assert!(matches!(created, Created::Created(_)), "{created:?}");
+    let ann = store.account("ann").await.expect("a").expect("ann");
+    assert_eq!(ann.name, "Ann");
     let indexes: Vec<String> = raw
         .query(
             "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() \

@@ -148,6 +148,7 @@
 //!
 //! None. SQLite is compiled in (rusqlite's `bundled` feature), with FTS5.
 
+mod accounts;
 mod checkpoint;
 mod config;
 #[cfg(test)]
@@ -162,6 +163,7 @@ mod store;
 mod stream;
 mod writer;
 
+pub use accounts::SqliteAccounts;
 pub use config::{SqliteConfig, Synchronous};
 pub use schema::SCHEMA_VERSION;
 pub use store::SqliteStore;

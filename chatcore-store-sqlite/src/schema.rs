@@ -152,6 +152,36 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN data TEXT;
     "#,
+    // accounts: registered users (keyed by the normalized name), their sessions (refresh-token
+    // families) and refresh tokens (hashes only), and invite codes (hashes only).
+    r#"
+    CREATE TABLE accounts (
+        name_key      TEXT    PRIMARY KEY,
+        name          TEXT    NOT NULL,
+        password_hash TEXT    NOT NULL,
+        admin         INTEGER NOT NULL DEFAULT 0,
+        created       INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE account_sessions (
+        id          TEXT    PRIMARY KEY,
+        account_key TEXT    NOT NULL,
+        revoked     INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX account_sessions_by_account ON account_sessions (account_key);
+    CREATE TABLE refresh_tokens (
+        hash       TEXT    PRIMARY KEY,
+        session_id TEXT    NOT NULL,
+        expires    INTEGER NOT NULL,
+        used       INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+    CREATE TABLE invites (
+        hash       TEXT    PRIMARY KEY,
+        created_by TEXT    NOT NULL,
+        expires    INTEGER NOT NULL,
+        used       INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// `PRAGMA application_id` of a chatcore search index file ("chfi").
@@ -639,6 +669,16 @@ mod tests {
         let data: Vec<_> = page.messages.iter().map(|m| m.data.as_ref()).collect();
         assert_eq!(data, [None, None, Some(&card)]);
         assert_eq!(page.messages[2].kind.as_str(), "shop.order");
+        // The upgraded database keeps accounts too.
+        use chatcore::accounts::{Accounts, Created, NewAccount};
+        let accounts = store.accounts().expect("accounts");
+        let created = accounts
+            .create_account(NewAccount::new("Ann", "hash"), None)
+            .await
+            .expect("account");
+        assert!(matches!(created, Created::Created(_)), "{created:?}");
+        let ann = accounts.account("ann").await.expect("a").expect("ann");
+        assert_eq!(ann.name, "Ann");
         store.close().await.expect("close");
     }
 

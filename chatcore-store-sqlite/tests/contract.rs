@@ -41,3 +41,22 @@ impl StoreFactory for SqliteFactory {
 }
 
 chatcore::store_contract_tests!(SqliteFactory::new());
+
+/// The accounts of a fresh database; the factory (one per test) owns its directory.
+struct SqliteAccountsFactory {
+    dir: tempfile::TempDir,
+}
+
+#[async_trait::async_trait]
+impl chatcore::testing::AccountsFactory for SqliteAccountsFactory {
+    async fn open(&self) -> Arc<dyn chatcore::accounts::Accounts> {
+        let store = SqliteStore::open(self.dir.path().join("chat.db")).expect("open sqlite store");
+        Arc::new(store.accounts().expect("accounts"))
+    }
+}
+
+mod accounts {
+    chatcore::accounts_contract_tests!(super::SqliteAccountsFactory {
+        dir: tempfile::tempdir().expect("temporary directory"),
+    });
+}

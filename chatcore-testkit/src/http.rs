@@ -51,6 +51,18 @@ pub async fn try_http(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Result<HttpResponse> {
+    try_http_from(None, addr, method, path, headers, body).await
+}
+
+/// [`try_http`] from the local address `from` (`127.0.0.2`: another client IP on loopback).
+pub async fn try_http_from(
+    from: Option<std::net::IpAddr>,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<HttpResponse> {
     let mut request = ::http::Request::builder()
         .method(method)
         .uri(format!("http://{addr}{path}"));
@@ -62,9 +74,11 @@ pub async fn try_http(
     }
     let body = Bytes::from(body.unwrap_or_default().to_owned());
     let request = request.body(Full::new(body))?;
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    connector.set_local_address(from);
     let client = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(0)
-        .build_http();
+        .build(connector);
     let exchange = async {
         let response = client.request(request).await?;
         let status = response.status().as_u16();
@@ -108,4 +122,20 @@ pub async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
 pub async fn get_as(addr: SocketAddr, path: &str, token: &str) -> HttpResponse {
     let auth = format!("Bearer {token}");
     http(addr, "GET", path, &[("authorization", &auth)], None).await
+}
+
+/// `POST path` with a JSON `body` and, when given, `Authorization: Bearer token`; panics
+/// when nothing answers.
+pub async fn post_json(
+    addr: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+) -> HttpResponse {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth
+        .as_deref()
+        .map(|a| vec![("authorization", a)])
+        .unwrap_or_default();
+    http(addr, "POST", path, &headers, Some(&body.to_string())).await
 }

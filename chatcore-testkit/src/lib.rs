@@ -9,7 +9,9 @@
 //!   requests and reads events with bounded waits; [`SessionProbe`] does the same with a
 //!   [`chatcore::Session`] in process, without a socket;
 //! - tokens ([`token`], [`jwt`], [`b64url`] to forge one by hand);
-//! - HTTP calls on hyper-util's client ([`http`], [`get`], [`get_as`]);
+//! - HTTP calls on hyper-util's client ([`http`], [`get`], [`get_as`], [`post_json`],
+//!   [`try_http_from`] from another loopback address);
+//! - a server with accounts ([`account_server`]), [`register`] and [`login`];
 //! - [`half_open`] sockets that never finish their handshake, from many [`loopback`] peers,
 //!   and [`still_open_after`];
 //! - this process's memory ([`rss_kib`], [`rss_anon_kib`]) for tests that bound a server's;
@@ -38,6 +40,7 @@
 //! # }
 //! ```
 
+mod accounts;
 #[cfg(feature = "browser")]
 pub mod browser;
 mod bus;
@@ -57,13 +60,14 @@ mod store;
 mod token;
 mod wait;
 
+pub use accounts::{account_server, accounts_config, login, register};
 pub use bus::FlakyBus;
 pub use chaos::{BusChaos, BusFaults, Fate};
 pub use chatcore::testing::fixtures;
 pub use error::Error;
 pub use events::{dm, error_code, reply_id, send, send_card, seqs};
 pub use flood::{half_open, loopback, still_open_after};
-pub use http::{HttpResponse, get, get_as, http, try_get, try_http};
+pub use http::{HttpResponse, get, get_as, http, post_json, try_get, try_http, try_http_from};
 pub use memory::{proc_status_kib, rss_anon_kib, rss_kib};
 pub use probe::{Probe, Ws, open, refusal, still_serves};
 pub use process::{ChatServerProcess, PrivateRedis, free_port, unique_name};

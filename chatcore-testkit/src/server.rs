@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use chatcore::protocol::Message;
 use chatcore::store::HistoryQuery;
 use chatcore::{Hub, HubBuilder};
-use chatcore_transport_ws::{WsConfig, serve};
+use chatcore_transport_ws::{Transport, WsConfig, serve_router};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -20,16 +20,16 @@ pub fn ws_config() -> WsConfig {
         .expect("config")
 }
 
-/// A server running [`serve`] on an ephemeral loopback port. Dropping it asks the server to
+/// A server running [`serve`](chatcore_transport_ws::serve) on an ephemeral loopback port. Dropping it asks the server to
 /// stop; [`TestServer::shutdown`] also waits for it.
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
     /// The hub it serves, for seeding rooms and reading state from the test.
     pub hub: Hub,
-    /// Resolves the shutdown future handed to [`serve`]; taken by the first stop.
+    /// Resolves the shutdown future handed to [`serve`](chatcore_transport_ws::serve); taken by the first stop.
     stop: Option<oneshot::Sender<()>>,
-    /// The [`serve`] task, awaited by [`TestServer::shutdown`].
+    /// The [`serve`](chatcore_transport_ws::serve) task, awaited by [`TestServer::shutdown`].
     task: Option<JoinHandle<chatcore_transport_ws::Result<()>>>,
 }
 
@@ -46,13 +46,21 @@ impl TestServer {
 
     /// Serves an already built `hub` with `config`.
     pub async fn serve(hub: Hub, config: WsConfig) -> Self {
+        Self::serve_transport(Transport::new(hub, config)).await
+    }
+
+    /// Serves `transport` (one made with [`Transport::with_accounts`], say), as [`serve`](chatcore_transport_ws::serve)
+    /// would.
+    pub async fn serve_transport(transport: Transport) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = async {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(serve(listener, hub.clone(), config, shutdown));
+        let hub = transport.hub().clone();
+        let router = transport.router();
+        let task = tokio::spawn(serve_router(listener, transport, router, shutdown));
         Self {
             addr,
             hub,

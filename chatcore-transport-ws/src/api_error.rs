@@ -53,6 +53,16 @@ impl ApiError {
         )
     }
 
+    /// A JSON body that could not be read: syntax and data errors alike are a bad request
+    /// (axum says 422 for the latter); 413 and 415 keep their status.
+    pub(crate) fn from_json(e: &axum::extract::rejection::JsonRejection) -> Self {
+        let status = match e.status() {
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            other => other,
+        };
+        Self::new(status, ErrorCode::BadRequest, e.body_text())
+    }
+
     pub(crate) fn status(&self) -> StatusCode {
         self.status
     }

@@ -14,6 +14,7 @@
 //! | 1011 | [`INTERNAL`] | a close reason this version does not know (a newer core) |
 //! | 4000 | [`IDLE_TIMEOUT`] | nothing (not even a pong) arrived for [`WsConfig::idle_timeout`](crate::WsConfig::idle_timeout) |
 //! | 4008 | [`SLOW_CONSUMER`] | the session's outbound queue overflowed ([`CloseReason::SlowConsumer`]): reconnect and resume |
+//! | 4403 | [`REVOKED`] | the account's session was revoked ([`CloseReason::Revoked`]: logout, password change, replayed refresh token): sign in again |
 //!
 //! Codes 1000, 1001 and 4008 invite a reconnect (with `resume`); 1002, 1007, 1008 and 1009
 //! mean the client has a bug or is abusive and should not retry the same thing.
@@ -26,6 +27,6 @@
 use chatcore::CloseReason;
 
 pub use chatcore::transport::close::{
-    GOING_AWAY, IDLE_TIMEOUT, INTERNAL, INVALID_PAYLOAD, NORMAL, POLICY, PROTOCOL_ERROR,
+    GOING_AWAY, IDLE_TIMEOUT, INTERNAL, INVALID_PAYLOAD, NORMAL, POLICY, PROTOCOL_ERROR, REVOKED,
     SLOW_CONSUMER, TOO_BIG, for_reason,
 };

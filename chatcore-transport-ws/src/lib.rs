@@ -148,6 +148,7 @@
 //!   Off, the crate has no TLS dependency: put a TLS-terminating proxy in front instead.
 
 mod accept;
+mod accounts;
 mod api_error;
 mod bearer;
 mod config;
@@ -168,6 +169,7 @@ mod tls;
 pub mod close;
 
 pub use accept::Listener;
+pub use accounts::{AccountsConfig, Registration};
 pub use config::WsConfig;
 pub use error::{Error, Result};
 pub use server::{Transport, router, serve, serve_router};

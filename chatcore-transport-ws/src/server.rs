@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::accept::{self, Listener};
+use crate::accounts::{AccountService, AccountsConfig};
 use crate::metrics::Metrics;
 use crate::shared::Shared;
 use crate::{Result, WsConfig};
@@ -27,6 +28,16 @@ pub struct Transport {
 impl Transport {
     /// A transport for `hub`. Its metrics are private to it (no global recorder is installed).
     pub fn new(hub: Hub, config: WsConfig) -> Self {
+        Self::build(hub, config, None)
+    }
+
+    /// A transport for `hub` that also serves the account routes (`/api/register`,
+    /// `/api/login`, …; see [`AccountsConfig`]).
+    pub fn with_accounts(hub: Hub, config: WsConfig, accounts: AccountsConfig) -> Self {
+        Self::build(hub, config, Some(Arc::new(AccountService::new(accounts))))
+    }
+
+    fn build(hub: Hub, config: WsConfig, accounts: Option<Arc<AccountService>>) -> Self {
         let text = hub.limits().max_text_bytes;
         if config.max_message_bytes < text + 1024 {
             tracing::warn!(
@@ -42,6 +53,7 @@ impl Transport {
             metrics: Arc::new(Metrics::new()),
             tracker: TaskTracker::new(),
             kill: CancellationToken::new(),
+            accounts,
         };
         Self {
             shared: Arc::new(shared),

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::WsConfig;
+use crate::accounts::AccountService;
 use crate::metrics::Metrics;
 
 /// State shared by every request and connection of one transport.
@@ -25,4 +26,6 @@ pub(crate) struct Shared {
     pub(crate) tracker: TaskTracker,
     /// Drops the connections still open when the shutdown grace has run out.
     pub(crate) kill: CancellationToken,
+    /// The account routes' service, when accounts are on.
+    pub(crate) accounts: Option<Arc<AccountService>>,
 }

@@ -163,6 +163,9 @@ pub enum ErrorCode {
     Internal,
     /// No such HTTP endpoint (REST API only; a socket answers `unknown_type`).
     NotFound,
+    /// The account name (or one that differs only in case or by a look-alike letter) is
+    /// registered already (REST API only).
+    NameTaken,
     /// A code this version does not know (sent by a newer server).
     #[serde(other)]
     Unknown,
@@ -187,6 +190,7 @@ impl ErrorCode {
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::NameTaken => "name_taken",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -214,6 +218,7 @@ mod tests {
             ErrorCode::Unavailable,
             ErrorCode::Internal,
             ErrorCode::NotFound,
+            ErrorCode::NameTaken,
         ] {
             assert_eq!(
                 serde_json::to_value(c).expect("encode"),

@@ -91,6 +91,7 @@
 //! - `jwt` (default): [`auth::JwtAuthenticator`], HS256 session tokens.
 //! - `test-support`: the `testing` module, the Store and Bus contract suites every backend runs.
 
+pub mod accounts;
 pub mod auth;
 pub mod bus;
 mod clock;

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use chatcore::accounts::{Accounts, MemoryAccounts};
 use chatcore::bus::Bus;
 use chatcore::store::{MemoryStore, Store};
 
@@ -66,21 +67,44 @@ impl StoreUrl {
     /// Opens (and for SQLite creates) the store. Fails with a one-line explanation when the
     /// backend is not compiled in or the database cannot be reached.
     pub async fn open(&self) -> Result<Arc<dyn Store>> {
+        self.open_with_accounts().await.map(|opened| opened.store)
+    }
+
+    /// Opens the store and the accounts kept in the same database.
+    pub async fn open_with_accounts(&self) -> Result<OpenedStore> {
         match self {
-            StoreUrl::Memory => Ok(Arc::new(MemoryStore::new())),
+            StoreUrl::Memory => Ok(OpenedStore {
+                store: Arc::new(MemoryStore::new()),
+                accounts: Arc::new(MemoryAccounts::new()),
+            }),
             StoreUrl::Sqlite(path) => open_sqlite(path).await,
             StoreUrl::Postgres(url) => open_postgres(url).await,
         }
     }
 }
 
+/// A store and the accounts in its database.
+#[derive(Clone)]
+pub struct OpenedStore {
+    /// Rooms and messages.
+    pub store: Arc<dyn Store>,
+    /// Accounts, sessions and invites.
+    pub accounts: Arc<dyn Accounts>,
+}
+
+impl std::fmt::Debug for OpenedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedStore").finish_non_exhaustive()
+    }
+}
+
 #[cfg(feature = "sqlite")]
-async fn open_sqlite(path: &std::path::Path) -> Result<Arc<dyn Store>> {
+async fn open_sqlite(path: &std::path::Path) -> Result<OpenedStore> {
     crate::sqlite::open(path).await
 }
 
 #[cfg(not(feature = "sqlite"))]
-async fn open_sqlite(path: &std::path::Path) -> Result<Arc<dyn Store>> {
+async fn open_sqlite(path: &std::path::Path) -> Result<OpenedStore> {
     Err(StartupError::Config(format!(
         "--store sqlite://{}: this chat-server was built without the `sqlite` feature; rebuild \
          with `--features sqlite` or use --store memory://",
@@ -89,12 +113,12 @@ async fn open_sqlite(path: &std::path::Path) -> Result<Arc<dyn Store>> {
 }
 
 #[cfg(feature = "postgres")]
-async fn open_postgres(url: &str) -> Result<Arc<dyn Store>> {
+async fn open_postgres(url: &str) -> Result<OpenedStore> {
     crate::postgres::open(url).await
 }
 
 #[cfg(not(feature = "postgres"))]
-async fn open_postgres(url: &str) -> Result<Arc<dyn Store>> {
+async fn open_postgres(url: &str) -> Result<OpenedStore> {
     Err(StartupError::Config(format!(
         "--store {}: this chat-server was built without the `postgres` feature; rebuild with \
          `cargo run --features postgres --bin chat-server`",

@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chatcore_transport_ws::Registration;
 use clap::builder::BoolishValueParser;
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// The store `chat-server` uses when `--store` is not given: a SQLite file in the working
 /// directory, so a first run keeps its history without any set-up.
@@ -43,7 +44,7 @@ pub struct ServerArgs {
     /// exit), or `postgres://USER:PASSWORD@HOST/DB[?schema=NAME]` (needs the `postgres`
     /// cargo feature; `schema` picks the PostgreSQL schema, `public` by default). Several
     /// nodes must share one PostgreSQL store.
-    #[arg(long, env = "CHATCORE_STORE", default_value = DEFAULT_STORE)]
+    #[arg(long, env = "CHATCORE_STORE", default_value = DEFAULT_STORE, global = true)]
     pub store: String,
 
     /// How this node reaches other nodes: `local` (a single server), or
@@ -165,6 +166,64 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_TLS_KEY", value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
 
+    /// Turn accounts on (`POST /api/register`, `/api/login`, … in PROTOCOL.md) and say who
+    /// may register: `open` (anyone), `invite` (with a single-use code an admin issues at
+    /// `POST /api/invites`) or `closed` (accounts only from `chat-server admin create`).
+    /// Unset: no accounts; people connect as before (guests, or tokens of --jwt-secret or an
+    /// identity provider, which keep working with accounts on too). With accounts on, guests
+    /// can never use a registered name.
+    #[arg(long, env = "CHATCORE_REGISTRATION", value_name = "POLICY")]
+    pub registration: Option<Registration>,
+
+    /// argon2id memory cost of password hashes, in KiB (OWASP's choice: 19 MiB). Each login
+    /// takes this much memory while it is checked; see BENCHMARKS.md for the time.
+    #[arg(long, env = "CHATCORE_ARGON2_MEMORY_KIB", default_value_t = 19 * 1024, global = true)]
+    pub argon2_memory_kib: u32,
+
+    /// argon2id passes over that memory.
+    #[arg(
+        long,
+        env = "CHATCORE_ARGON2_ITERATIONS",
+        default_value_t = 2,
+        global = true
+    )]
+    pub argon2_iterations: u32,
+
+    /// argon2id lanes.
+    #[arg(
+        long,
+        env = "CHATCORE_ARGON2_LANES",
+        default_value_t = 1,
+        global = true
+    )]
+    pub argon2_lanes: u32,
+
+    /// Lifetime of access tokens (the JWTs clients connect with), in seconds.
+    #[arg(
+        long,
+        env = "CHATCORE_ACCESS_TOKEN_TTL",
+        default_value_t = 900,
+        value_name = "SECS"
+    )]
+    pub access_token_ttl: u64,
+
+    /// Lifetime of refresh tokens, in seconds (default 30 days).
+    #[arg(long, env = "CHATCORE_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600, value_name = "SECS")]
+    pub refresh_token_ttl: u64,
+
+    /// Login and registration attempts per minute from one client IP (also the burst); more
+    /// get `rate_limited` with `retry_after`.
+    #[arg(long, env = "CHATCORE_LOGIN_ATTEMPTS_PER_IP", default_value_t = 10)]
+    pub login_attempts_per_ip: u32,
+
+    /// Login attempts per minute for one account, from anywhere (also the burst).
+    #[arg(long, env = "CHATCORE_LOGIN_ATTEMPTS_PER_ACCOUNT", default_value_t = 5)]
+    pub login_attempts_per_account: u32,
+
+    /// A maintenance command instead of serving (`chat-server admin --help`).
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+
     /// What to log, as a tracing filter: a level (`error`, `warn`, `info`, `debug`, `trace`)
     /// or per-crate directives such as `info,chatcore=debug`.
     #[arg(long, env = "CHATCORE_LOG", default_value = "info")]
@@ -173,6 +232,45 @@ pub struct ServerArgs {
     /// Log line format: `text` for people, `json` for log collectors.
     #[arg(long, env = "CHATCORE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// Commands that act on the store and exit.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ServerCommand {
+    /// Server admins: create the first one, grant or revoke the role, delete an account. Acts
+    /// on the database of --store directly (the server may be running).
+    Admin {
+        /// What to do.
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+/// `chat-server admin …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminAction {
+    /// Create an admin account; its password is the first line of standard input
+    /// (`printf '%s\n' "$PASSWORD" | chat-server admin create ann`).
+    Create {
+        /// The account name.
+        name: String,
+    },
+    /// Make an existing account a server admin (signs its sessions out, so the next login's
+    /// token carries the role).
+    Grant {
+        /// The account name (any case).
+        name: String,
+    },
+    /// Take the admin role away (signs its sessions out).
+    Revoke {
+        /// The account name (any case).
+        name: String,
+    },
+    /// Delete an account and its sessions.
+    Delete {
+        /// The account name (any case).
+        name: String,
+    },
 }
 
 /// How log lines are written.
@@ -209,6 +307,23 @@ mod tests {
     }
 
     #[test]
+    fn registration_and_admin_commands_parse() {
+        assert_eq!(
+            parse(&["--registration=invite"]).registration,
+            Some(Registration::Invite)
+        );
+        assert!(parse(&[]).registration.is_none());
+        let argv = ["chat-server", "--registration=bogus"];
+        assert!(ServerArgs::try_parse_from(argv).is_err());
+        let a = parse(&["admin", "grant", "ann", "--store=memory://"]);
+        assert_eq!(a.store, "memory://");
+        assert!(matches!(
+            a.command,
+            Some(ServerCommand::Admin { action: AdminAction::Grant { name } }) if name == "ann"
+        ));
+    }
+
+    #[test]
     fn help_names_every_env_twin() {
         let help = ServerArgs::command().render_long_help().to_string();
         for env in [
@@ -233,6 +348,10 @@ mod tests {
             "CHATCORE_TLS_KEY",
             "CHATCORE_LOG",
             "CHATCORE_LOG_FORMAT",
+            "CHATCORE_REGISTRATION",
+            "CHATCORE_ARGON2_MEMORY_KIB",
+            "CHATCORE_ACCESS_TOKEN_TTL",
+            "CHATCORE_LOGIN_ATTEMPTS_PER_IP",
         ] {
             assert!(help.contains(env), "--help lacks {env}");
         }

@@ -4,6 +4,7 @@
 //!   chosen by URL ([`backends`]), the loopback-aware guest policy ([`auth`]), logging
 //!   ([`logging`]), ctrl-c/SIGTERM shutdown ([`shutdown`]) and optional TLS termination
 //!   ([`tls`]), the open-file limit ([`fds`]) and the names it answers to ([`public_url`]).
+//! - `chat-server --registration …` and `chat-server admin …` ([`accounts`]): accounts.
 //! - `chat-server --tcp-listen` ([`tcp`]): the TCP transport beside the WebSocket one.
 //! - `embed-axum` ([`embed`]): chat mounted into an existing axum service.
 //! - [`shop`]: the embedding example grown real: a policy per order room, system posts on
@@ -15,6 +16,7 @@
 //! - `postgres`: `--store postgres://…`.
 //! - `redis`: `--bus redis://…`, for several nodes sharing one PostgreSQL store.
 
+pub mod accounts;
 pub mod auth;
 pub mod backends;
 pub mod bus_metrics;

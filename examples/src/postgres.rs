@@ -2,17 +2,16 @@
 
 use std::sync::Arc;
 
-use chatcore::store::Store;
 use chatcore_store_postgres::{PostgresConfig, PostgresStore};
 
-use crate::backends::redact;
+use crate::backends::{OpenedStore, redact};
 use crate::error::{Result, StartupError};
 
 /// Connects to PostgreSQL at `url` and creates or upgrades the schema. A `schema=NAME`
 /// query parameter (ours, not libpq's; removed before connecting) picks the PostgreSQL
 /// schema holding the tables, `public` by default: one database can then serve several
 /// deployments, or several tests.
-pub(crate) async fn open(url: &str) -> Result<Arc<dyn Store>> {
+pub(crate) async fn open(url: &str) -> Result<OpenedStore> {
     let (conn_url, schema) = split_schema(url);
     let mut config = PostgresConfig::new(conn_url);
     if let Some(schema) = schema {
@@ -21,7 +20,10 @@ pub(crate) async fn open(url: &str) -> Result<Arc<dyn Store>> {
             .map_err(|e| StartupError::Config(format!("--store {}: {e}", redact(url))))?;
     }
     match PostgresStore::connect(config).await {
-        Ok(store) => Ok(Arc::new(store)),
+        Ok(store) => Ok(OpenedStore {
+            store: Arc::new(store.clone()),
+            accounts: Arc::new(store),
+        }),
         Err(chatcore::Error::SchemaTooNew { .. }) => Err(StartupError::Store(format!(
             "--store {}: the database was written by a newer chatcore; run a newer chat-server \
              or use another database",

@@ -3,14 +3,18 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use chatcore::accounts::AccountAuthenticator;
+use chatcore::auth::Authenticator;
 use chatcore::{Hub, Limits};
 use chatcore_transport_tcp::TcpConfig;
-use chatcore_transport_ws::{Listener, Transport, WsConfig};
+use chatcore_transport_ws::{AccountsConfig, Listener, Transport, WsConfig};
 use tokio::net::TcpListener;
 
+use crate::accounts::AccountsPlan;
 use crate::auth::{AuthPolicy, TokenProvider};
-use crate::backends::{BusUrl, StoreUrl, default_node_id};
+use crate::backends::{BusUrl, OpenedStore, StoreUrl, default_node_id};
 use crate::bus_metrics::{self, BusMetrics};
 use crate::cli::ServerArgs;
 use crate::error::{Result, StartupError};
@@ -47,6 +51,8 @@ pub struct ServerPlan {
     pub tcp: TcpConfig,
     /// TLS termination (`--tls-cert`/`--tls-key`), or `None` for plain HTTP.
     pub tls: Option<ServerTls>,
+    /// Accounts (`--registration`), or `None` when they are off.
+    pub accounts: Option<AccountsPlan>,
 }
 
 impl ServerPlan {
@@ -105,6 +111,10 @@ impl ServerPlan {
             provider,
             limits,
             tls: ServerTls::from_flags(args.tls_cert.as_deref(), args.tls_key.as_deref())?,
+            accounts: args
+                .registration
+                .map(|r| AccountsPlan::from_args(args, r))
+                .transpose()?,
         })
     }
 }
@@ -162,7 +172,7 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
         Some(addr) => Some(crate::tcp::bind(addr).await?),
         None => None,
     };
-    let (hub, bus_metrics) = open_hub(&plan).await?;
+    let (hub, bus_metrics, accounts) = open_hub(&plan).await?;
     tracing::info!(
         listen = %local,
         store = %plan.store.display(),
@@ -172,6 +182,7 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
         history_on_join = plan.limits.history_on_join,
         max_message_bytes = plan.limits.max_text_bytes,
         tls_cert = plan.tls.as_ref().map(|t| t.cert_file.display().to_string()),
+        registration = ?plan.accounts.as_ref().map(|a| a.registration),
         "chat-server ready"
     );
     println!(
@@ -195,7 +206,10 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
         // Stop taking TCP connections as the WebSocket side stops taking its own.
         let _ = stopped_tx.send(tcp.map(TcpListening::stop_accepting));
     };
-    let transport = Transport::new(hub, plan.ws);
+    let transport = match accounts {
+        Some(accounts) => Transport::with_accounts(hub, plan.ws, accounts),
+        None => Transport::new(hub, plan.ws),
+    };
     let served = match &plan.tls {
         Some(tls) => serve(tls.listener(listener), transport, bus_metrics, shutdown).await,
         None => serve(listener, transport, bus_metrics, shutdown).await,
@@ -232,11 +246,12 @@ fn check_open_files(plan: &ServerPlan) {
 
 /// Opens the store and builds the hub the plan describes.
 pub async fn build_hub(plan: &ServerPlan) -> Result<Hub> {
-    open_hub(plan).await.map(|(hub, _)| hub)
+    open_hub(plan).await.map(|(hub, ..)| hub)
 }
 
-/// The hub, and the bus's own counters for `/metrics` when it has any.
-async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>)> {
+/// The hub, the bus's own counters for `/metrics` when it has any, and the account routes'
+/// settings when accounts are on.
+async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>, Option<AccountsConfig>)> {
     if matches!(plan.bus, BusUrl::Redis(_)) && !matches!(plan.store, StoreUrl::Postgres(_)) {
         tracing::warn!(
             store = %plan.store.display(),
@@ -244,7 +259,7 @@ async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>)> {
              own messages; give all nodes one --store postgres://…"
         );
     }
-    let store = plan.store.open().await?;
+    let OpenedStore { store, accounts } = plan.store.open_with_accounts().await?;
     let opened = match plan.bus.open(&plan.node_id, &plan.bus_prefix).await {
         Ok(opened) => opened,
         Err(e) => {
@@ -252,9 +267,20 @@ async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>)> {
             return Err(e);
         }
     };
+    let jwt = plan.auth.jwt(plan.provider.as_ref())?;
+    let (authenticator, accounts): (Arc<dyn Authenticator>, _) = match &plan.accounts {
+        Some(accounts_plan) => (
+            Arc::new(AccountAuthenticator::new(
+                Arc::new(jwt.clone()),
+                Arc::clone(&accounts),
+            )),
+            Some(accounts_plan.config(accounts, jwt)?),
+        ),
+        None => (Arc::new(jwt), None),
+    };
     let mut builder = Hub::builder()
         .shared_store(store)
-        .authenticator(plan.auth.jwt(plan.provider.as_ref())?)
+        .shared_authenticator(authenticator)
         .limits(plan.limits.clone());
     if let Some(bus) = opened.bus {
         builder = builder.shared_bus(bus);
@@ -263,7 +289,7 @@ async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>)> {
         .build()
         .await
         .map_err(|e| StartupError::Bus(format!("cannot start the hub: {e}")))?;
-    Ok((hub, opened.metrics))
+    Ok((hub, opened.metrics, accounts))
 }
 
 /// [`chatcore_transport_ws::serve`], with the bus's counters appended to `/metrics`.

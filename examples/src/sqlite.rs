@@ -3,21 +3,28 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use chatcore::store::Store;
 use chatcore_store_sqlite::{SqliteConfig, SqliteStore};
 
+use crate::backends::OpenedStore;
 use crate::error::{Result, StartupError};
 
 /// Opens (creating when missing) the SQLite database at `path`.
-pub(crate) async fn open(path: &Path) -> Result<Arc<dyn Store>> {
+pub(crate) async fn open(path: &Path) -> Result<OpenedStore> {
     let config = SqliteConfig::new(path);
     // Opening runs migrations and starts the store's threads: blocking work, kept off the
     // runtime's worker threads.
-    let opened = tokio::task::spawn_blocking(move || SqliteStore::open_with(config))
-        .await
-        .map_err(|e| StartupError::Store(format!("opening the SQLite store panicked: {e}")))?;
+    let opened = tokio::task::spawn_blocking(move || {
+        let store = SqliteStore::open_with(config)?;
+        let accounts = store.accounts()?;
+        Ok::<_, chatcore::Error>((store, accounts))
+    })
+    .await
+    .map_err(|e| StartupError::Store(format!("opening the SQLite store panicked: {e}")))?;
     match opened {
-        Ok(store) => Ok(Arc::new(store)),
+        Ok((store, accounts)) => Ok(OpenedStore {
+            store: Arc::new(store),
+            accounts: Arc::new(accounts),
+        }),
         Err(chatcore::Error::SchemaTooNew { .. }) => Err(StartupError::Store(format!(
             "--store sqlite://{}: the database was written by a newer chatcore; run a newer \
              chat-server or point --store at another file",

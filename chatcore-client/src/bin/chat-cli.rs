@@ -6,7 +6,13 @@
 //! chat-cli history ROOM [--before SEQ] [--after SEQ] [--limit N]
 //! chat-cli rooms                    list rooms
 //! chat-cli token NAME               get a session token (servers that let guests in)
+//! chat-cli register NAME            create an account (password: first line of stdin)
+//! chat-cli login NAME               sign in (password: first line of stdin)
 //! ```
+//!
+//! `register` and `login` keep the session in `$XDG_CONFIG_HOME/chatcore/session.json`
+//! (mode 0600); later commands against the same `--server` use it when neither `--token`
+//! nor `--user` is given.
 //!
 //! Every flag has a `CHATCORE_…` environment twin. `--json` prints one JSON object per line.
 //! `--server https://…` (or `wss://…`) connects over TLS; `--ca-file PATH` trusts the CA
@@ -32,6 +38,8 @@ use tokio::io::AsyncBufReadExt;
 
 #[path = "chat-cli/output.rs"]
 mod output;
+#[path = "chat-cli/session.rs"]
+mod session;
 
 use output::{print_json, print_line, print_message, print_room, stdout_closed};
 
@@ -140,6 +148,19 @@ enum Cmd {
         /// User name.
         name: String,
     },
+    /// Create an account (servers started with `--registration`) and sign in. The password is
+    /// the first line of standard input: `printf '%s\n' "$PW" | chat-cli register ann`. The
+    /// session is kept in the XDG config directory (mode 0600) for later commands.
+    Register {
+        /// Account name.
+        name: String,
+    },
+    /// Sign in to an account; the password is the first line of standard input. The session
+    /// is kept like `register`'s.
+    Login {
+        /// Account name (any case).
+        name: String,
+    },
 }
 
 /// Why the command failed, and so which exit code.
@@ -198,7 +219,10 @@ fn identity(cli: &Cli, token_cli: bool, user_cli: bool) -> Result<Auth, Failure>
         (Some(_), Some(user)) if user_cli => Ok(Auth::Guest(user.clone())),
         (Some(token), _) => Ok(Auth::Token(token.clone())),
         (None, Some(user)) => Ok(Auth::Guest(user.clone())),
-        (None, None) => Ok(Auth::None),
+        (None, None) => {
+            Ok(session::load(&cli.server)
+                .map_or(Auth::None, |saved| Auth::Token(saved.access_token)))
+        }
     }
 }
 
@@ -267,6 +291,25 @@ async fn run(cli: &Cli, identity: Result<Auth, Failure>) -> Outcome {
                 print_json(&grant)
             } else {
                 print_line(&grant.token)
+            }
+        }
+        Cmd::Register { name } | Cmd::Login { name } => {
+            let create = matches!(cli.command, Cmd::Register { .. });
+            let (grant, path) =
+                session::sign_in(rest(cli, &Auth::None)?, &cli.server, name, create).await?;
+            if cli.json {
+                print_json(&serde_json::json!({
+                    "user": grant.user,
+                    "admin": grant.admin,
+                    "expires_in": grant.expires_in,
+                    "session_file": path,
+                }))
+            } else {
+                print_line(&format!(
+                    "signed in as {}; session saved to {}",
+                    grant.user,
+                    path.display()
+                ))
             }
         }
         Cmd::Rooms => {

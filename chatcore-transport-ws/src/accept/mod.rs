@@ -121,7 +121,7 @@ pub(crate) async fn run<L: Listener>(
                     return;
                 }
             };
-            serve_http(io, router, config, slots, drain).await;
+            serve_http(io, peer, router, config, slots, drain).await;
         });
     }
 }
@@ -129,6 +129,7 @@ pub(crate) async fn run<L: Listener>(
 /// Serves HTTP/1.1 (with upgrades) on one connection.
 async fn serve_http<I>(
     io: I,
+    peer: std::net::SocketAddr,
     router: Router,
     config: &WsConfig,
     slots: Slots,
@@ -139,6 +140,10 @@ async fn serve_http<I>(
     let pending = PendingHandshake(Arc::new(Mutex::new(Some(slots))));
     let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
         request.extensions_mut().insert(pending.clone());
+        // The peer's address, for per-IP limits (login attempts).
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         router.clone().oneshot(request)
     });
     let mut builder = http1::Builder::new();

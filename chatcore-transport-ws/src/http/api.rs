@@ -150,15 +150,7 @@ pub(crate) async fn issue_token(
             "this server issues tokens only while guests are allowed; sign in with an account",
         ));
     }
-    let Json(request) = body.map_err(|e| {
-        // Syntax and data errors alike are a bad request here (axum says 422 for the latter);
-        // 413 and 415 keep their status.
-        let status = match e.status() {
-            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
-            other => other,
-        };
-        ApiError::new(status, ErrorCode::BadRequest, e.body_text())
-    })?;
+    let Json(request) = body.map_err(|e| ApiError::from_json(&e))?;
     chatcore::names::validate_user(&request.user).map_err(|e| ApiError::from_core(&e))?;
     match auth.issue_token(&request.user) {
         Ok(token) => Ok(Json(json!({ "token": token, "user": request.user }))),

@@ -13,7 +13,11 @@
 //! | `GET /api/rooms/{room}` | one `RoomSummary` |
 //! | `GET /api/rooms/{room}/messages?before=&after=&limit=` | `{"room","messages","has_more"}` |
 //! | `POST /api/token` | `{"user":"NAME"}` → `{"token","user"}` |
+//! | `POST /api/register`, `/api/login` | `{"user","password"}` → tokens (accounts on) |
+//! | `POST /api/refresh` | `{"refresh_token"}` → new tokens |
+//! | `POST /api/logout`, `/api/password`, `/api/invites`, `DELETE /api/account` | with an account's access token |
 
+mod accounts;
 mod api;
 
 use crate::api_error::ApiError;
@@ -22,7 +26,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Router, middleware};
 use http::{Request, StatusCode};
 use tower::ServiceBuilder;
@@ -58,6 +62,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/rooms/{room}", get(api::room_info))
         .route("/api/rooms/{room}/messages", get(api::history))
         .route("/api/token", post(api::issue_token))
+        .route("/api/register", post(accounts::register))
+        .route("/api/login", post(accounts::login))
+        .route("/api/refresh", post(accounts::refresh))
+        .route("/api/logout", post(accounts::logout))
+        .route("/api/password", post(accounts::change_password))
+        .route("/api/invites", post(accounts::create_invite))
+        .route("/api/account", delete(accounts::delete_account))
         .fallback(api::not_found)
         .layer(middleware::from_fn(strict_query::guard))
         .layer(middleware::from_fn(headers::add))

@@ -156,7 +156,28 @@ impl JwtAuthenticator {
         self.sign_claims(user, ttl, false)
     }
 
+    /// Signs a token for `user` valid for `ttl` carrying `extra` claims besides `sub`, `exp`
+    /// and `iat` (an account session's `sid` and `admin`). It is not marked as a guest's.
+    pub fn sign_with(
+        &self,
+        user: &str,
+        ttl: Duration,
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String> {
+        self.sign_full(user, ttl, false, extra)
+    }
+
     fn sign_claims(&self, user: &str, ttl: Duration, guest: bool) -> Result<String> {
+        self.sign_full(user, ttl, guest, serde_json::Map::new())
+    }
+
+    fn sign_full(
+        &self,
+        user: &str,
+        ttl: Duration,
+        guest: bool,
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String> {
         names::validate_user(user)?;
         let Some(signing) = &self.signing else {
             return Err(Error::Unauthorized(
@@ -169,7 +190,7 @@ impl JwtAuthenticator {
             exp: now + ttl.as_secs(),
             iat: Some(now),
             guest,
-            extra: serde_json::Map::new(),
+            extra,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, signing)
             .map_err(|e| Error::Config(format!("signing a token: {e}")))
@@ -242,7 +263,11 @@ impl Authenticator for JwtAuthenticator {
                 }
                 names::validate_user(&claims.sub)
                     .map_err(|e| Error::Unauthorized(format!("token subject: {e}")))?;
-                Ok(Identity::new(claims.sub).with_claims(claims.extra))
+                let mut extra = claims.extra;
+                if claims.guest {
+                    extra.insert("guest".into(), serde_json::Value::Bool(true));
+                }
+                Ok(Identity::new(claims.sub).with_claims(extra))
             }
             Credentials::Guest(_) if self.allow_guests => guest_identity(credentials),
             Credentials::Guest(_) => Err(Error::Unauthorized(

@@ -197,6 +197,18 @@ impl Core {
     }
 
     /// Live local sessions of a user.
+    /// The open sessions whose identity `which` picks.
+    pub(crate) fn sessions_where(
+        &self,
+        which: impl Fn(&crate::auth::Identity) -> bool,
+    ) -> Vec<Arc<SessionState>> {
+        self.sessions()
+            .values()
+            .filter_map(Weak::upgrade)
+            .filter(|s| s.queue.close_reason().is_none() && which(&s.identity))
+            .collect()
+    }
+
     pub(crate) fn sessions_of(&self, user: &str) -> Vec<Arc<SessionState>> {
         self.sessions()
             .values()

@@ -211,6 +211,22 @@ impl Hub {
         command::disconnect_user(&self.core, user)
     }
 
+    /// Closes every session on this node whose identity `which` picks, with `reason`
+    /// (an account's sessions after a logout: [`CloseReason::Revoked`]); returns how many
+    /// were closed. It walks every session of the node: meant for rare events, not per
+    /// message.
+    pub fn disconnect_where(
+        &self,
+        reason: CloseReason,
+        which: impl Fn(&Identity) -> bool,
+    ) -> usize {
+        let sessions = self.core.sessions_where(which);
+        for s in &sessions {
+            s.queue.close(reason);
+        }
+        sessions.len()
+    }
+
     /// A history page of any room, without a viewer's visibility check (the host sees all).
     pub async fn read_history(&self, room: &str, query: HistoryQuery) -> Result<HistoryPage> {
         if self.core.store.room(room).await?.is_none() {

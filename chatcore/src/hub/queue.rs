@@ -26,6 +26,9 @@ pub enum CloseReason {
     SlowConsumer,
     /// The client broke the protocol badly enough to be dropped.
     Policy,
+    /// The account's session was revoked (logout, password change, a replayed refresh
+    /// token, a deleted account): the client must sign in again.
+    Revoked,
 }
 
 impl CloseReason {

@@ -4,12 +4,14 @@
 //!
 //! ```ignore
 //! chatcore::store_contract_tests!(MyFactory::new().await);
+//! chatcore::accounts_contract_tests!(MyAccountsFactory::new().await);
 //! chatcore::bus_contract_tests!(match my_bus_factory().await { Some(f) => f, None => return });
 //! ```
 //!
 //! The expression is evaluated inside each generated test's async body, so it may `.await`,
 //! and may `return` early to skip when a service is not configured (see [`service_url`]).
 
+pub mod accounts;
 pub mod bus;
 pub mod fixtures;
 pub mod store;
@@ -17,6 +19,7 @@ pub mod stream;
 
 use std::sync::Arc;
 
+use crate::accounts::Accounts;
 use crate::bus::Bus;
 use crate::store::Store;
 
@@ -29,6 +32,24 @@ pub trait StoreFactory: Send + Sync + 'static {
     /// backend is not durable. A durable backend's suite fails on `None`; a volatile one
     /// generates no durability case (`store_contract_tests!(volatile: …)`).
     async fn reopen(&self) -> Option<Arc<dyn Store>>;
+}
+
+/// Makes the account stores an [`Accounts`] contract case runs against.
+#[async_trait::async_trait]
+pub trait AccountsFactory: Send + Sync + 'static {
+    /// Accounts on fresh, empty data.
+    async fn open(&self) -> Arc<dyn Accounts>;
+}
+
+/// [`MemoryAccounts`](crate::accounts::MemoryAccounts) as a contract factory.
+#[derive(Debug, Default)]
+pub struct MemoryAccountsFactory;
+
+#[async_trait::async_trait]
+impl AccountsFactory for MemoryAccountsFactory {
+    async fn open(&self) -> Arc<dyn Accounts> {
+        Arc::new(crate::accounts::MemoryAccounts::new())
+    }
 }
 
 /// Makes the nodes a bus contract case runs against.
@@ -131,6 +152,24 @@ macro_rules! __store_cases {
             leases_have_one_holder_and_fencing_tokens,
             cursors_are_fenced_and_move_forward,
             cursors_survive_reopen,
+        );
+    };
+}
+
+/// Generates one `#[tokio::test]` per [`Accounts`] contract case. See the [module docs](self).
+#[macro_export]
+macro_rules! accounts_contract_tests {
+    ($factory:expr) => {
+        $crate::__contract_cases!(accounts, $factory;
+            accounts_are_found_by_any_form,
+            names_are_unique_by_key,
+            password_and_admin_change,
+            invites_are_single_use,
+            refresh_rotation_detects_reuse,
+            expired_refresh_is_refused,
+            sessions_are_revoked,
+            deleted_accounts_leave_nothing,
+            races_resolve_once,
         );
     };
 }

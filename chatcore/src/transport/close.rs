@@ -16,6 +16,7 @@
 //! | 1013 | [`TRY_AGAIN_LATER`] | TCP handshake: the server is at its connection limit or shutting down |
 //! | 4000 | [`IDLE_TIMEOUT`] | nothing (not even a keep-alive answer) arrived for the idle timeout |
 //! | 4008 | [`SLOW_CONSUMER`] | the session's outbound queue overflowed ([`CloseReason::SlowConsumer`]) |
+//! | 4403 | [`REVOKED`] | the account's session was revoked: logout, password change, replayed refresh token, deleted account ([`CloseReason::Revoked`]) |
 //! | 4401 | [`UNAUTHORIZED`] | TCP handshake: the credentials were refused |
 //! | 4408 | [`HANDSHAKE_TIMEOUT`] | TCP handshake: no complete `hello` within the handshake timeout |
 //!
@@ -44,6 +45,8 @@ pub const TRY_AGAIN_LATER: u16 = 1013;
 pub const IDLE_TIMEOUT: u16 = 4000;
 /// The session's outbound queue overflowed: reconnect and resume.
 pub const SLOW_CONSUMER: u16 = 4008;
+/// The account's session was revoked: sign in again.
+pub const REVOKED: u16 = 4403;
 /// The credentials were missing or refused.
 pub const UNAUTHORIZED: u16 = 4401;
 /// The handshake did not complete in time.
@@ -64,6 +67,7 @@ pub fn for_reason(reason: CloseReason) -> (u16, &'static str) {
         CloseReason::GoingAway => (GOING_AWAY, "server shutting down: reconnect and resume"),
         CloseReason::SlowConsumer => (SLOW_CONSUMER, "slow consumer: reconnect and resume"),
         CloseReason::Policy => (POLICY, "policy violation"),
+        CloseReason::Revoked => (REVOKED, "session revoked: sign in again"),
         _ => (INTERNAL, "session closed"),
     }
 }
@@ -90,7 +94,9 @@ mod tests {
         assert_eq!(for_reason(CloseReason::GoingAway).0, 1001);
         assert_eq!(for_reason(CloseReason::SlowConsumer).0, 4008);
         assert_eq!(for_reason(CloseReason::Policy).0, 1008);
+        assert_eq!(for_reason(CloseReason::Revoked).0, 4403);
         for r in [
+            CloseReason::Revoked,
             CloseReason::Normal,
             CloseReason::GoingAway,
             CloseReason::SlowConsumer,
