@@ -42,6 +42,17 @@ pub enum MessageKind {
     Text,
     /// An action, as `/me waves`.
     Emote,
+    /// A change event: an edit of an earlier message. Reserved: made only by the server's
+    /// `edit` command (issue #13), never accepted in a `send`.
+    Edit,
+    /// A change event: a delete of an earlier message. Reserved like [`MessageKind::Edit`].
+    Delete,
+    /// A change event: a reaction added to an earlier message. Reserved like
+    /// [`MessageKind::Edit`].
+    React,
+    /// A change event: a reaction removed from an earlier message. Reserved like
+    /// [`MessageKind::Edit`].
+    Unreact,
     /// A kind this version does not know. Never accepted from a client.
     #[serde(other)]
     Unknown,
@@ -53,6 +64,10 @@ impl MessageKind {
         match self {
             MessageKind::Text => "text",
             MessageKind::Emote => "emote",
+            MessageKind::Edit => "edit",
+            MessageKind::Delete => "delete",
+            MessageKind::React => "react",
+            MessageKind::Unreact => "unreact",
             MessageKind::Unknown => "unknown",
         }
     }
@@ -62,8 +77,21 @@ impl MessageKind {
         match name {
             "text" => MessageKind::Text,
             "emote" => MessageKind::Emote,
+            "edit" => MessageKind::Edit,
+            "delete" => MessageKind::Delete,
+            "react" => MessageKind::React,
+            "unreact" => MessageKind::Unreact,
             _ => MessageKind::Unknown,
         }
+    }
+
+    /// Whether this kind is a change event (an edit, delete or reaction of an earlier
+    /// message), which only the server makes: a `send` of such a kind is refused.
+    pub fn is_change(&self) -> bool {
+        matches!(
+            self,
+            MessageKind::Edit | MessageKind::Delete | MessageKind::React | MessageKind::Unreact
+        )
     }
 }
 
@@ -113,8 +141,37 @@ mod tests {
     }
 
     #[test]
+    fn change_kinds_have_wire_names_and_are_told_apart() {
+        for (name, k) in [
+            ("edit", MessageKind::Edit),
+            ("delete", MessageKind::Delete),
+            ("react", MessageKind::React),
+            ("unreact", MessageKind::Unreact),
+        ] {
+            let decoded: MessageKind =
+                serde_json::from_str(&format!("\"{name}\"")).expect("decode");
+            assert_eq!(decoded, k);
+            assert_eq!(
+                serde_json::to_string(&k).expect("encode"),
+                format!("\"{name}\"")
+            );
+            assert!(k.is_change(), "{name} is a change kind");
+        }
+        for k in [MessageKind::Text, MessageKind::Emote, MessageKind::Unknown] {
+            assert!(!k.is_change(), "{} is not a change kind", k.as_str());
+        }
+    }
+
+    #[test]
     fn names_round_trip() {
-        for k in [MessageKind::Text, MessageKind::Emote] {
+        for k in [
+            MessageKind::Text,
+            MessageKind::Emote,
+            MessageKind::Edit,
+            MessageKind::Delete,
+            MessageKind::React,
+            MessageKind::Unreact,
+        ] {
             assert_eq!(MessageKind::from_name(k.as_str()), k);
         }
         for k in [RoomKind::Public, RoomKind::Private, RoomKind::Direct] {

@@ -9,10 +9,12 @@ mod codec;
 mod event;
 mod frame;
 mod message;
+mod reaction;
 mod request;
 
 pub use codec::{Codec, DecodeError};
 pub use event::{Event, RoomSummary};
 pub use frame::Frame;
 pub use message::{Message, MessageKind, RoomKind};
+pub use reaction::{MAX_EMOJI_BYTES, check_emoji};
 pub use request::{Command, PROTOCOL_VERSION, Request, RequestId};

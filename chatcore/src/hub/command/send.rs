@@ -62,6 +62,12 @@ impl Post {
         if self.kind == MessageKind::Unknown {
             return Err(Error::invalid("kind", "unknown message kind"));
         }
+        if self.kind.is_change() {
+            return Err(Error::invalid(
+                "kind",
+                "change events are made by the server, never sent",
+            ));
+        }
         Ok(())
     }
 }
