@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn a_zero_width_joiner_chain_is_one_cluster_but_too_long() {
-        let chain = vec!["👨"; 12].join("\u{200d}");
+        let chain = ["👨"; 12].join("\u{200d}");
         assert_eq!(chain.graphemes(true).count(), 1, "the chain is one cluster");
         assert!(refused(&chain).contains(&format!("at most {MAX_EMOJI_BYTES} bytes")));
     }
