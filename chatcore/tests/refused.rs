@@ -217,6 +217,19 @@ async fn refused_sends_and_dms_change_nothing() {
             send("r", "x", MessageKind::Unknown, None),
             ErrorCode::Invalid,
         ),
+        (send("r", "x", MessageKind::Edit, None), ErrorCode::Invalid),
+        (
+            send("r", "x", MessageKind::Delete, None),
+            ErrorCode::Invalid,
+        ),
+        (
+            send("r", "👍", MessageKind::React, None),
+            ErrorCode::Invalid,
+        ),
+        (
+            send("r", "👍", MessageKind::Unreact, Some("n1")),
+            ErrorCode::Invalid,
+        ),
         (
             send("elsewhere", "x", MessageKind::Text, None),
             ErrorCode::NotMember,

@@ -39,7 +39,9 @@ pub type Data = serde_json::Map<String, serde_json::Value>;
 
 /// The kind of a message, sent as a plain string.
 ///
-/// Known names (`text`, `emote`) are variants of their own. An application's own kinds are
+/// Known names (`text`, `emote`, and the change kinds `edit`, `delete`, `react`, `unreact`
+/// that only the server makes, see [`MessageKind::is_change`]) are variants of their own. An
+/// application's own kinds are
 /// [`MessageKind::Custom`]: namespaced names such as `shop.order` (see
 /// [`MessageKind::is_custom_name`]), carried and stored as they are and never interpreted by
 /// the engine; such a message usually has a [`Message::data`] object, and its `text` is the
@@ -57,6 +59,17 @@ pub enum MessageKind {
     Emote,
     /// An application's own kind: a namespaced name such as `shop.order`.
     Custom(String),
+    /// A change event: an edit of an earlier message. Reserved: made only by the server's
+    /// `edit` command (issue #13), never accepted in a `send`.
+    Edit,
+    /// A change event: a delete of an earlier message. Reserved like [`MessageKind::Edit`].
+    Delete,
+    /// A change event: a reaction added to an earlier message. Reserved like
+    /// [`MessageKind::Edit`].
+    React,
+    /// A change event: a reaction removed from an earlier message. Reserved like
+    /// [`MessageKind::Edit`].
+    Unreact,
     /// A kind this version does not know. Never accepted from a client.
     Unknown,
 }
@@ -71,6 +84,10 @@ impl MessageKind {
             MessageKind::Text => "text",
             MessageKind::Emote => "emote",
             MessageKind::Custom(name) => name,
+            MessageKind::Edit => "edit",
+            MessageKind::Delete => "delete",
+            MessageKind::React => "react",
+            MessageKind::Unreact => "unreact",
             MessageKind::Unknown => "unknown",
         }
     }
@@ -82,8 +99,21 @@ impl MessageKind {
             "text" => MessageKind::Text,
             "emote" => MessageKind::Emote,
             _ if Self::is_custom_name(name) => MessageKind::Custom(name.to_owned()),
+            "edit" => MessageKind::Edit,
+            "delete" => MessageKind::Delete,
+            "react" => MessageKind::React,
+            "unreact" => MessageKind::Unreact,
             _ => MessageKind::Unknown,
         }
+    }
+
+    /// Whether this kind is a change event (an edit, delete or reaction of an earlier
+    /// message), which only the server makes: a `send` of such a kind is refused.
+    pub fn is_change(&self) -> bool {
+        matches!(
+            self,
+            MessageKind::Edit | MessageKind::Delete | MessageKind::React | MessageKind::Unreact
+        )
     }
 
     /// An application kind: `true` for a custom kind (`shop.order`), `false` for the
@@ -202,11 +232,37 @@ mod tests {
     }
 
     #[test]
+    fn change_kinds_have_wire_names_and_are_told_apart() {
+        for (name, k) in [
+            ("edit", MessageKind::Edit),
+            ("delete", MessageKind::Delete),
+            ("react", MessageKind::React),
+            ("unreact", MessageKind::Unreact),
+        ] {
+            let decoded: MessageKind =
+                serde_json::from_str(&format!("\"{name}\"")).expect("decode");
+            assert_eq!(decoded, k);
+            assert_eq!(
+                serde_json::to_string(&k).expect("encode"),
+                format!("\"{name}\"")
+            );
+            assert!(k.is_change(), "{name} is a change kind");
+        }
+        for k in [MessageKind::Text, MessageKind::Emote, MessageKind::Unknown] {
+            assert!(!k.is_change(), "{} is not a change kind", k.as_str());
+        }
+    }
+
+    #[test]
     fn names_round_trip() {
         for k in [
             MessageKind::Text,
             MessageKind::Emote,
             MessageKind::Custom("shop.order".into()),
+            MessageKind::Edit,
+            MessageKind::Delete,
+            MessageKind::React,
+            MessageKind::Unreact,
         ] {
             assert_eq!(MessageKind::from_name(k.as_str()), k);
             let json = serde_json::to_string(&k).expect("encode");

@@ -10,6 +10,7 @@ mod data;
 mod event;
 mod frame;
 mod message;
+mod reaction;
 mod request;
 
 pub use codec::{Codec, DecodeError};
@@ -18,4 +19,5 @@ pub(crate) use data::{check as check_data, dispose as dispose_data};
 pub use event::{Event, RoomSummary};
 pub use frame::Frame;
 pub use message::{Data, MAX_KIND_BYTES, Message, MessageKind, RoomKind};
+pub use reaction::{MAX_EMOJI_BYTES, check_emoji};
 pub use request::{Command, PROTOCOL_VERSION, Request, RequestId};

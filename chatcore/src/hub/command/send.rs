@@ -79,6 +79,12 @@ impl Post {
         if let Some(data) = &self.data {
             check_data(data, limits.max_data_bytes)?;
         }
+        if self.kind.is_change() {
+            return Err(Error::invalid(
+                "kind",
+                "change events are made by the server, never sent",
+            ));
+        }
         Ok(())
     }
 }
