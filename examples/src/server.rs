@@ -83,7 +83,12 @@ impl ServerPlan {
             .with_max_text_bytes(args.max_message_bytes)
             .map_err(|e| config_error("--max-message-bytes", e))?
             .with_presence_announce_limit(args.presence_announce_limit)
-            .map_err(|e| config_error("--presence-announce-limit", e))?;
+            .map_err(|e| config_error("--presence-announce-limit", e))?
+            .with_presence(
+                std::time::Duration::from_secs(args.presence_heartbeat),
+                std::time::Duration::from_secs(args.presence_lease),
+            )
+            .map_err(|e| config_error("--presence-heartbeat/--presence-lease", e))?;
         let ws = ws_config(&limits)?
             .with_allowed_hosts(public_url::hosts(&args.public_url)?)
             .and_then(|ws| {
@@ -322,6 +327,8 @@ pub fn browser_url(addr: SocketAddr) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use clap::Parser;
 
@@ -361,6 +368,21 @@ mod tests {
         assert!(plan(&["--store=memory://", "--max-message-bytes=0"]).is_err());
         assert!(plan(&["--store=memory://", "--history-on-join=5000"]).is_err());
         assert!(plan(&["--store=memory://", "--presence-announce-limit=1"]).is_err());
+        let p = plan(&[
+            "--store=memory://",
+            "--presence-heartbeat=5",
+            "--presence-lease=15",
+        ])
+        .expect("plan");
+        assert_eq!(
+            (p.limits.presence_heartbeat, p.limits.presence_lease),
+            (Duration::from_secs(5), Duration::from_secs(15))
+        );
+        assert!(plan(&["--store=memory://", "--presence-heartbeat=0"]).is_err());
+        assert!(
+            plan(&["--store=memory://", "--presence-heartbeat=5"]).is_err(),
+            "a lease of 7 s is less than twice a 5 s heartbeat"
+        );
     }
 
     #[tokio::test]
