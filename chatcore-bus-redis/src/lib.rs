@@ -47,7 +47,7 @@
 //! | channel | carries | subscribed |
 //! |---|---|---|
 //! | `{prefix}room:{name}` | room `name`'s messages, heads, typing, presence and rosters | while the room has local members: the hub subscribes it when the first joins and unsubscribes it when the last leaves, so a node hears only rooms it serves |
-//! | `{prefix}nodes` | node-wide events ([`Channel::AllNodes`](chatcore::bus::Channel::AllNodes)): a [`BusEvent::Invite`] telling the recipient's node about a direct message, the host's [`BusEvent::Removed`] and [`BusEvent::Disconnect`] | by every node, from [`start`](Bus::start) until [`close`](Bus::close), whatever rooms it serves |
+//! | `{prefix}nodes` | node-wide events ([`Channel::AllNodes`](chatcore::bus::Channel::AllNodes)): a [`BusEvent::Invite`] telling the recipient's node about a direct message, the host's [`BusEvent::Removed`] and [`BusEvent::Disconnect`], an account's [`BusEvent::Revoke`] | by every node, from [`start`](Bus::start) until [`close`](Bus::close), whatever rooms it serves |
 //!
 //! Both kinds are subscribed again after a reconnect. No room channel can be mistaken for the
 //! node-wide one: every room channel starts with `{prefix}room:`. With

@@ -94,6 +94,10 @@ mod tests {
                 user: "ann".into(),
             },
             BusEvent::Disconnect { user: "ann".into() },
+            BusEvent::Revoke {
+                account: "ann".into(),
+                which: chatcore::accounts::Revoked::AllBut("s1".into()),
+            },
         ]
     }
 

@@ -31,7 +31,13 @@ impl SessionProbe {
             .authenticate(&Credentials::Guest(user.into()))
             .await
             .expect("guest");
-        let (session, out) = hub.connect(id, codec).expect("connect");
+        Self::connect_as(hub, id, codec).await
+    }
+
+    /// A session of `identity` (claims and all, as an authenticator made it) on `hub`
+    /// speaking `codec`, welcome frame read.
+    pub async fn connect_as(hub: &Hub, identity: Identity, codec: Codec) -> Self {
+        let (session, out) = hub.connect(identity, codec).expect("connect");
         let mut c = Self {
             session,
             out,

@@ -121,13 +121,23 @@ pub struct ServerArgs {
     /// Seconds between a node's presence renewals for each room with members on it. Every
     /// renewal is one bus event per room per node: a large fleet raises it to spare Redis
     /// (SCALING.md), at the cost of slower detection of a dead node.
-    #[arg(long, env = "CHATCORE_PRESENCE_HEARTBEAT", default_value_t = 2, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "CHATCORE_PRESENCE_HEARTBEAT",
+        default_value_t = 2,
+        value_name = "SECONDS"
+    )]
     pub presence_heartbeat: u64,
 
     /// Seconds a presence renewal stays valid: a dead node's users leave everyone's presence
     /// between `lease - heartbeat` and `lease` (plus at most 250 ms) after it died. At least
     /// twice --presence-heartbeat.
-    #[arg(long, env = "CHATCORE_PRESENCE_LEASE", default_value_t = 7, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "CHATCORE_PRESENCE_LEASE",
+        default_value_t = 7,
+        value_name = "SECONDS"
+    )]
     pub presence_lease: u64,
 
     /// Largest message text accepted, in UTF-8 bytes. Larger sends get a `too_large` error.

@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chatcore::accounts::{
-    ADMIN_CLAIM, AccountRecord, Created, FAMILY_CLAIM, NewAccount, NewInvite, NewRefresh, Rotation,
-    name_key,
+    ADMIN_CLAIM, AccountRecord, Created, FAMILY_CLAIM, NewAccount, NewInvite, NewRefresh, Revoked,
+    Rotation, name_key,
 };
 use chatcore::auth::{Credentials, Identity};
 use chatcore::{CloseReason, ErrorCode};
@@ -159,15 +159,6 @@ async fn start_session(svc: &AccountService, account: &AccountRecord) -> ApiResu
     tokens(svc, account, &sid, &refresh)
 }
 
-/// Closes this node's live sockets of the account keyed `key` that `which` picks by their
-/// session id (`None`: a socket opened without an account session, a guest's).
-fn close_sockets(s: &Shared, key: &str, which: impl Fn(Option<&str>) -> bool) -> usize {
-    s.hub.disconnect_where(CloseReason::Revoked, |identity| {
-        name_key(&identity.user) == key
-            && which(identity.claim(FAMILY_CLAIM).and_then(Value::as_str))
-    })
-}
-
 /// The caller's account session from its bearer access token.
 async fn session_of(s: &Shared, headers: &HeaderMap) -> ApiResult<(Identity, String)> {
     let token = bearer(headers)?
@@ -256,7 +247,7 @@ pub(crate) async fn register(
         }
     };
     // The name is an account's now: guests using it are signed out.
-    close_sockets(&s, &account.key, |sid| sid.is_none());
+    s.hub.revoke(&account.key, Revoked::Guests);
     tracing::info!(user = %account.name, "account registered");
     let body = start_session(svc, &account).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -320,7 +311,8 @@ pub(crate) async fn refresh(
             Ok(Json(tokens(svc, &account, &session.id, &next)?))
         }
         Rotation::Reused(session) => {
-            close_sockets(&s, &session.account, |sid| sid == Some(session.id.as_str()));
+            s.hub
+                .revoke(&session.account, Revoked::Session(session.id.clone()));
             tracing::warn!(account = %session.account, "refresh token reused; session revoked");
             Err(ApiError::unauthorized(
                 "this refresh token was used already, so it may be stolen: the session is signed out; sign in again",
@@ -350,11 +342,11 @@ pub(crate) async fn logout(
     let accounts = &svc.config.accounts;
     let revoked = if req.all {
         let n = accounts.revoke_sessions(&key, None).await.map_err(core)?;
-        close_sockets(&s, &key, |sid| sid.is_some());
+        s.hub.revoke(&key, Revoked::AllSessions);
         n
     } else {
         let n = u64::from(accounts.revoke_session(&sid).await.map_err(core)?);
-        close_sockets(&s, &key, |other| other == Some(sid.as_str()));
+        s.hub.revoke(&key, Revoked::Session(sid.clone()));
         n
     };
     Ok(Json(json!({ "revoked": revoked })))
@@ -393,7 +385,7 @@ pub(crate) async fn change_password(
         .revoke_sessions(&key, Some(&sid))
         .await
         .map_err(core)?;
-    close_sockets(&s, &key, |other| other.is_some_and(|o| o != sid));
+    s.hub.revoke(&key, Revoked::AllBut(sid.clone()));
     tracing::info!(user = %identity.user, revoked, "password changed");
     Ok(Json(json!({ "revoked": revoked })).into_response())
 }
@@ -451,7 +443,7 @@ pub(crate) async fn delete_account(
         return Err(ApiError::forbidden("the password is wrong"));
     }
     let deleted = accounts.delete_account(&key).await.map_err(core)?;
-    close_sockets(&s, &key, |sid| sid.is_some());
+    s.hub.revoke(&key, Revoked::AllSessions);
     tracing::info!(user = %identity.user, "account deleted");
     Ok(Json(json!({ "deleted": deleted })).into_response())
 }

@@ -15,12 +15,14 @@ mod authenticator;
 mod backend;
 mod memory;
 mod name;
+mod revoke;
 mod types;
 
 pub use authenticator::{ADMIN_CLAIM, AccountAuthenticator, FAMILY_CLAIM};
 pub use backend::Accounts;
 pub use memory::MemoryAccounts;
 pub use name::name_key;
+pub use revoke::Revoked;
 pub use types::{
     AccountRecord, Created, FamilyRecord, NewAccount, NewInvite, NewRefresh, Rotation,
 };

@@ -86,6 +86,16 @@ pub enum BusEvent {
         /// The user.
         user: String,
     },
+    /// An account was signed out ([`Hub::revoke`]): every node closes the account's live
+    /// sockets that `which` picks, with close code 4403. On [`Channel::AllNodes`].
+    ///
+    /// [`Hub::revoke`]: crate::Hub::revoke
+    Revoke {
+        /// The account's [`name_key`](crate::accounts::name_key).
+        account: String,
+        /// Which of its sockets.
+        which: crate::accounts::Revoked,
+    },
 }
 
 /// Where a [`BusEvent`] travels, and so which nodes hear it.
@@ -112,9 +122,10 @@ impl BusEvent {
             | BusEvent::Head { room, .. }
             | BusEvent::Presence { room, .. }
             | BusEvent::Roster { room, .. } => Channel::Room(room),
-            BusEvent::Invite { .. } | BusEvent::Removed { .. } | BusEvent::Disconnect { .. } => {
-                Channel::AllNodes
-            }
+            BusEvent::Invite { .. }
+            | BusEvent::Removed { .. }
+            | BusEvent::Disconnect { .. }
+            | BusEvent::Revoke { .. } => Channel::AllNodes,
         }
     }
 

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::command::{attach, disconnect_here, leave_here};
+use super::command::{attach, disconnect_here, leave_here, revoke_here};
 use super::core::Core;
 use super::stats::Stats;
 use crate::bus::{BusEvent, BusHandler, Envelope};
@@ -56,6 +56,10 @@ fn on_bus_event(core: &Arc<Core>, envelope: Envelope) {
             disconnect_here(core, &user);
             return;
         }
+        BusEvent::Revoke { account, which } => {
+            revoke_here(core, &account, &which);
+            return;
+        }
         _ => {}
     }
     let Some(room) = envelope.event.room().and_then(|name| core.loaded(name)) else {
@@ -95,7 +99,10 @@ fn on_bus_event(core: &Arc<Core>, envelope: Envelope) {
             room.remote_roster(&envelope.origin, users, version, lease);
         }
         // Handled above: node-wide events, about rooms this node may not have loaded.
-        BusEvent::Invite { .. } | BusEvent::Removed { .. } | BusEvent::Disconnect { .. } => {}
+        BusEvent::Invite { .. }
+        | BusEvent::Removed { .. }
+        | BusEvent::Disconnect { .. }
+        | BusEvent::Revoke { .. } => {}
     }
 }
 

@@ -35,6 +35,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use self::core::Core;
+use crate::accounts::Revoked;
 use crate::auth::{Authenticator, Credentials, Identity};
 use crate::bus::LocalBus;
 use crate::events::{EventStream, StreamConfig};
@@ -211,20 +212,16 @@ impl Hub {
         command::disconnect_user(&self.core, user)
     }
 
-    /// Closes every session on this node whose identity `which` picks, with `reason`
-    /// (an account's sessions after a logout: [`CloseReason::Revoked`]); returns how many
-    /// were closed. It walks every session of the node: meant for rare events, not per
+    /// Closes the live sockets of the account keyed `account` (its
+    /// [`name_key`](crate::accounts::name_key)) that `which` picks, with
+    /// [`CloseReason::Revoked`] (close code 4403), on every node of the fleet: on this node at
+    /// once, on the others when the bus delivers the request (at most once, like
+    /// [`disconnect_user`](Hub::disconnect_user); a socket a lost request missed is refused
+    /// when it reconnects, since its session is revoked in the store). Returns how many were
+    /// closed on this node. It walks every session of the node: meant for rare events, not per
     /// message.
-    pub fn disconnect_where(
-        &self,
-        reason: CloseReason,
-        which: impl Fn(&Identity) -> bool,
-    ) -> usize {
-        let sessions = self.core.sessions_where(which);
-        for s in &sessions {
-            s.queue.close(reason);
-        }
-        sessions.len()
+    pub fn revoke(&self, account: &str, which: Revoked) -> usize {
+        command::revoke(&self.core, account, which)
     }
 
     /// A history page of any room, without a viewer's visibility check (the host sees all).

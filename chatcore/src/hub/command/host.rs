@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::join;
 use super::send::{Post, deliver};
+use crate::accounts::Revoked;
 use crate::bus::BusEvent;
 use crate::hub::CloseReason;
 use crate::hub::core::Core;
@@ -240,6 +241,27 @@ pub(crate) fn disconnect_here(core: &Core, user: &str) -> usize {
         s.queue.close(CloseReason::Normal);
     }
     sessions.len()
+}
+
+/// Closes the sessions of account `account` on this node that `which` picks
+/// ([`CloseReason::Revoked`]); how many.
+pub(crate) fn revoke_here(core: &Core, account: &str, which: &Revoked) -> usize {
+    let sessions = core.sessions_where(|identity| which.picks(account, identity));
+    for s in &sessions {
+        s.queue.close(CloseReason::Revoked);
+    }
+    sessions.len()
+}
+
+/// Closes the sessions of account `account` that `which` picks on every node: here at once
+/// (returns how many), on the others when the bus delivers [`BusEvent::Revoke`].
+pub(crate) fn revoke(core: &Core, account: &str, which: Revoked) -> usize {
+    let closed = revoke_here(core, account, &which);
+    core.bus.publish(BusEvent::Revoke {
+        account: account.to_owned(),
+        which,
+    });
+    closed
 }
 
 /// Closes every session of `user` on every node: here at once (returns how many), on the

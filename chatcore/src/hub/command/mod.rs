@@ -16,6 +16,7 @@ use std::sync::Arc;
 pub use host::{HostPost, Posted, Sender};
 pub(crate) use host::{
     add_member, create_room, disconnect_here, disconnect_user, leave_here, post, remove_member,
+    revoke, revoke_here,
 };
 pub(crate) use join::{attach, detach_all};
 pub(crate) use query::{history, list_rooms, online, room_info};
