@@ -10,12 +10,12 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use chatcore::ErrorCode;
 use chatcore::accounts::{
     ADMIN_CLAIM, AccountRecord, Created, FAMILY_CLAIM, NewAccount, NewInvite, NewRefresh, Revoked,
     Rotation, name_key,
 };
 use chatcore::auth::{Credentials, Identity};
-use chatcore::{CloseReason, ErrorCode};
 use http::HeaderMap;
 use http::header::RETRY_AFTER;
 use serde::Deserialize;
