@@ -13,6 +13,9 @@ pub struct SessionInfo {
     pub session: u64,
     /// Largest message text the server accepts, in UTF-8 bytes.
     pub max_text_bytes: usize,
+    /// Largest `data` object of a message (a card) the server accepts, in bytes of compact
+    /// JSON; 0 when the server takes none.
+    pub max_data_bytes: usize,
 }
 
 /// The answer to [`Client::join`](crate::Client::join), and the event of a room the server

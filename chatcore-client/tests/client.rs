@@ -153,6 +153,10 @@ async fn cards_travel_between_codecs_over_real_sockets() {
         .expect("ann");
     bot.join("general").await.expect("join");
     ann.join("general").await.expect("join");
+    // The welcome said how large a card may be, in both codecs.
+    for c in [&bot, &ann] {
+        assert_eq!(c.session().expect("session").max_data_bytes, 4096);
+    }
     let card = chatcore_testkit::fixtures::card(12);
     let ack = bot
         .send_message(

@@ -17,6 +17,8 @@ pub struct SessionProbe {
     pub out: Outbound,
     /// The last request id used; ids count up from 1.
     next_id: u64,
+    /// The `welcome` the session opened with.
+    pub welcome: Option<Event>,
 }
 
 impl SessionProbe {
@@ -42,8 +44,11 @@ impl SessionProbe {
             session,
             out,
             next_id: 0,
+            welcome: None,
         };
-        assert!(matches!(c.event().await, Event::Welcome { .. }));
+        let welcome = c.event().await;
+        assert!(matches!(welcome, Event::Welcome { .. }), "{welcome:?}");
+        c.welcome = Some(welcome);
         c
     }
 

@@ -342,3 +342,22 @@ async fn a_policy_attaches_metadata_and_the_limit_counts_it() {
         "no message was delivered"
     );
 }
+
+/// `welcome` tells a client how large a card's data may be, as it tells the text limit.
+#[tokio::test]
+async fn welcome_says_how_large_data_may_be() {
+    let limits = Limits::default().with_max_data_bytes(1000).expect("limits");
+    let hub = Hub::builder().limits(limits).build().await.expect("hub");
+    let ann = SessionProbe::connect(&hub, "ann").await;
+    match ann.welcome {
+        Some(Event::Welcome {
+            max_text_bytes,
+            max_data_bytes,
+            ..
+        }) => assert_eq!(
+            (max_text_bytes, max_data_bytes),
+            (hub.limits().max_text_bytes, 1000)
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -51,6 +51,7 @@ pub(super) fn session_info(first: Event) -> Result<SessionInfo> {
             user,
             session,
             max_text_bytes,
+            max_data_bytes,
         } => {
             if protocol != PROTOCOL_VERSION {
                 return Err(Error::Protocol(format!(
@@ -61,6 +62,7 @@ pub(super) fn session_info(first: Event) -> Result<SessionInfo> {
                 user,
                 session,
                 max_text_bytes,
+                max_data_bytes,
             })
         }
         other => Err(Error::Protocol(format!("expected welcome, got {other:?}"))),

@@ -487,6 +487,7 @@ mod tests {
             user: "ann".into(),
             session: 1,
             max_text_bytes: 8192,
+            max_data_bytes: 4096,
         }
     }
 

@@ -124,6 +124,7 @@ impl Hub {
             user,
             session: state.id(),
             max_text_bytes: self.core.limits.max_text_bytes,
+            max_data_bytes: self.core.limits.max_data_bytes,
         });
         Ok((
             Session::new(Arc::clone(&self.core), state),

@@ -21,6 +21,10 @@ pub enum Event {
         session: u64,
         /// Largest accepted message text, in bytes.
         max_text_bytes: usize,
+        /// Largest accepted `data` object of a message, in bytes of compact JSON (0 from a
+        /// server older than custom payloads: it accepts none).
+        #[serde(default)]
+        max_data_bytes: usize,
     },
     /// A stored room message (live, replayed on resume, or part of history).
     Message(Message),
