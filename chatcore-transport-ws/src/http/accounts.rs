@@ -1,5 +1,5 @@
-//! Account routes: register, login, refresh, logout, password, invites (PROTOCOL.md,
-//! "Accounts"). Present only when the transport has an
+//! Account routes: register, login, refresh, logout (PROTOCOL.md, "Accounts"); the routes
+//! of a signed-in account are in [`super::account`]. Present only when the transport has an
 //! [`AccountsConfig`](crate::AccountsConfig); otherwise each answers 404 `not_found`.
 
 use std::net::SocketAddr;
@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chatcore::ErrorCode;
 use chatcore::accounts::{
-    ADMIN_CLAIM, AccountRecord, Created, FAMILY_CLAIM, NewAccount, NewInvite, NewRefresh, Revoked,
-    Rotation, name_key,
+    ADMIN_CLAIM, AccountRecord, Created, FAMILY_CLAIM, NewAccount, NewRefresh, Revoked, Rotation,
+    name_key,
 };
 use chatcore::auth::{Credentials, Identity};
 use http::HeaderMap;
@@ -27,7 +27,7 @@ use crate::api_error::ApiError;
 use crate::bearer::bearer;
 use crate::shared::Shared;
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(super) type ApiResult<T> = Result<T, ApiError>;
 
 /// Body of `POST /api/register` and `POST /api/login`.
 #[derive(Debug, Deserialize)]
@@ -53,23 +53,10 @@ pub(crate) struct Logout {
     all: bool,
 }
 
-/// Body of `DELETE /api/account`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct DeleteAccount {
-    password: String,
-}
-
-/// Body of `POST /api/password`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ChangePassword {
-    password: String,
-    new_password: String,
-}
-
 /// The same answer for an unknown user and a wrong password.
 const BAD_LOGIN: &str = "wrong user name or password";
 
-fn service(s: &Shared) -> ApiResult<&AccountService> {
+pub(super) fn service(s: &Shared) -> ApiResult<&AccountService> {
     s.accounts.as_deref().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -79,12 +66,12 @@ fn service(s: &Shared) -> ApiResult<&AccountService> {
     })
 }
 
-fn core(e: chatcore::Error) -> ApiError {
+pub(super) fn core(e: chatcore::Error) -> ApiError {
     ApiError::from_core(&e)
 }
 
 /// Refuses an empty password or one over the cap, before any hashing.
-fn check_password(password: &str) -> ApiResult<()> {
+pub(super) fn check_password(password: &str) -> ApiResult<()> {
     if password.is_empty() {
         return Err(ApiError::bad_request(
             ErrorCode::Invalid,
@@ -104,11 +91,11 @@ fn check_password(password: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     chatcore::now_millis()
 }
 
-fn millis(d: std::time::Duration) -> i64 {
+pub(super) fn millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -160,7 +147,7 @@ async fn start_session(svc: &AccountService, account: &AccountRecord) -> ApiResu
 }
 
 /// The caller's account session from its bearer access token.
-async fn session_of(s: &Shared, headers: &HeaderMap) -> ApiResult<(Identity, String)> {
+pub(super) async fn session_of(s: &Shared, headers: &HeaderMap) -> ApiResult<(Identity, String)> {
     let token = bearer(headers)?
         .ok_or_else(|| ApiError::unauthorized("present `Authorization: Bearer <access token>`"))?;
     let identity = s
@@ -176,7 +163,7 @@ async fn session_of(s: &Shared, headers: &HeaderMap) -> ApiResult<(Identity, Str
     Ok((identity, sid))
 }
 
-fn rate_limited(wait: std::time::Duration) -> Response {
+pub(super) fn rate_limited(wait: std::time::Duration) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let body = json!({"error": {
         "code": "rate_limited",
@@ -350,100 +337,4 @@ pub(crate) async fn logout(
         n
     };
     Ok(Json(json!({ "revoked": revoked })))
-}
-
-/// `POST /api/password` (bearer access token) `{password, new_password}` → `{"revoked": n}`:
-/// every other session of the account is signed out and its sockets closed.
-pub(crate) async fn change_password(
-    State(s): State<Arc<Shared>>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    body: Result<Json<ChangePassword>, JsonRejection>,
-) -> ApiResult<Response> {
-    let svc = service(&s)?;
-    let Json(req) = body.map_err(|e| ApiError::from_json(&e))?;
-    check_password(&req.password)?;
-    check_password(&req.new_password)?;
-    let (identity, sid) = session_of(&s, &headers).await?;
-    let key = name_key(&identity.user);
-    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
-    if let Err(wait) = svc.limiter.admit(ip, &key) {
-        return Ok(rate_limited(wait));
-    }
-    let accounts = &svc.config.accounts;
-    let hash = accounts
-        .account(&key)
-        .await
-        .map_err(core)?
-        .map(|a| a.password_hash);
-    if !svc.passwords.verify(req.password, hash).await {
-        return Err(ApiError::forbidden("the current password is wrong"));
-    }
-    let new_hash = svc.passwords.hash(req.new_password).await.map_err(core)?;
-    accounts.set_password(&key, &new_hash).await.map_err(core)?;
-    let revoked = accounts
-        .revoke_sessions(&key, Some(&sid))
-        .await
-        .map_err(core)?;
-    s.hub.revoke(&key, Revoked::AllBut(sid.clone()));
-    tracing::info!(user = %identity.user, revoked, "password changed");
-    Ok(Json(json!({ "revoked": revoked })).into_response())
-}
-
-/// `POST /api/invites` (an admin's bearer access token) → 201 `{"invite", "expires_in"}`.
-pub(crate) async fn create_invite(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    let svc = service(&s)?;
-    let (identity, _) = session_of(&s, &headers).await?;
-    if identity.claim(ADMIN_CLAIM) != Some(&Value::Bool(true)) {
-        return Err(ApiError::forbidden("only server admins issue invites"));
-    }
-    let code = new_secret();
-    let invite = NewInvite::new(
-        hash_secret(&code),
-        name_key(&identity.user),
-        now() + millis(svc.config.invite_ttl),
-    );
-    svc.config
-        .accounts
-        .create_invite(invite)
-        .await
-        .map_err(core)?;
-    tracing::info!(admin = %identity.user, "invite issued");
-    let body = json!({ "invite": code, "expires_in": svc.config.invite_ttl.as_secs() });
-    Ok((StatusCode::CREATED, Json(body)).into_response())
-}
-
-/// `DELETE /api/account` (bearer access token) `{password}` → 200 `{"deleted": true}`: the
-/// account, its sessions and tokens are gone, its sockets on this node closed (4403).
-pub(crate) async fn delete_account(
-    State(s): State<Arc<Shared>>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    body: Result<Json<DeleteAccount>, JsonRejection>,
-) -> ApiResult<Response> {
-    let svc = service(&s)?;
-    let Json(req) = body.map_err(|e| ApiError::from_json(&e))?;
-    check_password(&req.password)?;
-    let (identity, _) = session_of(&s, &headers).await?;
-    let key = name_key(&identity.user);
-    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
-    if let Err(wait) = svc.limiter.admit(ip, &key) {
-        return Ok(rate_limited(wait));
-    }
-    let accounts = &svc.config.accounts;
-    let hash = accounts
-        .account(&key)
-        .await
-        .map_err(core)?
-        .map(|a| a.password_hash);
-    if !svc.passwords.verify(req.password, hash).await {
-        return Err(ApiError::forbidden("the password is wrong"));
-    }
-    let deleted = accounts.delete_account(&key).await.map_err(core)?;
-    s.hub.revoke(&key, Revoked::AllSessions);
-    tracing::info!(user = %identity.user, "account deleted");
-    Ok(Json(json!({ "deleted": deleted })).into_response())
 }

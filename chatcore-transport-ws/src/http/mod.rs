@@ -17,6 +17,7 @@
 //! | `POST /api/refresh` | `{"refresh_token"}` → new tokens |
 //! | `POST /api/logout`, `/api/password`, `/api/invites`, `DELETE /api/account` | with an account's access token |
 
+mod account;
 mod accounts;
 mod api;
 
@@ -66,9 +67,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/login", post(accounts::login))
         .route("/api/refresh", post(accounts::refresh))
         .route("/api/logout", post(accounts::logout))
-        .route("/api/password", post(accounts::change_password))
-        .route("/api/invites", post(accounts::create_invite))
-        .route("/api/account", delete(accounts::delete_account))
+        .route("/api/password", post(account::change_password))
+        .route("/api/invites", post(account::create_invite))
+        .route("/api/account", delete(account::delete_account))
         .fallback(api::not_found)
         .layer(middleware::from_fn(strict_query::guard))
         .layer(middleware::from_fn(headers::add))
