@@ -20,6 +20,7 @@ fn message() -> Event {
         nonce: Some("c5f1b2".into()),
         reply_to: None,
         data: None,
+        ..Default::default()
     })
 }
 

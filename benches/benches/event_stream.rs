@@ -44,6 +44,7 @@ async fn fill(store: &Arc<dyn Store>, events: usize) {
                     nonce: None,
                     reply_to: None,
                     data: None,
+                    ..Default::default()
                 })
             })
             .collect();

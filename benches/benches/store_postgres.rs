@@ -68,6 +68,7 @@ fn message(room: &str, n: u64, rng: &mut Rng, shape: Shape) -> NewMessage {
         ts: chatcore::now_millis(),
         reply_to: None,
         data: None,
+        ..Default::default()
     }
 }
 

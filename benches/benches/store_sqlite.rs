@@ -62,6 +62,7 @@ fn message(room: &str, n: u64, rng: &mut Rng) -> NewMessage {
         nonce: Some(ulid::Ulid::generate().to_string()),
         reply_to: None,
         data: None,
+        ..Default::default()
     }
 }
 

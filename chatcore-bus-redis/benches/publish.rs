@@ -55,6 +55,7 @@ fn event(room: &str, seq: u64, text: &str) -> BusEvent {
         nonce: None,
         reply_to: None,
         data: None,
+        ..Default::default()
     })
 }
 

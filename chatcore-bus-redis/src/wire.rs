@@ -44,7 +44,7 @@ pub(crate) fn decode(channel: Channel<'_>, payload: &[u8]) -> Result<Envelope, R
 
 #[cfg(test)]
 mod tests {
-    use chatcore::protocol::{Message, MessageKind};
+    use chatcore::protocol::{Message, MessageKind, Moderation};
 
     use super::*;
 
@@ -61,6 +61,7 @@ mod tests {
                 nonce: Some("n1".into()),
                 reply_to: Some(7),
                 data: None,
+                ..Message::default()
             }),
             // An application's card: a custom kind with a data object of every JSON type.
             chatcore::testing::fixtures::bus_message("r", 43),
@@ -98,6 +99,29 @@ mod tests {
                 account: "ann".into(),
                 which: chatcore::accounts::Revoked::AllBut("s1".into()),
             },
+            // Room events beyond plain messages: a change and a moderation action.
+            BusEvent::Message(Message {
+                room: "r".into(),
+                seq: 44,
+                kind: MessageKind::React,
+                text: "👍".into(),
+                target: Some(42),
+                ..Message::default()
+            }),
+            BusEvent::Message(Message {
+                room: "r".into(),
+                seq: 45,
+                sender: "ann".into(),
+                kind: MessageKind::Ban,
+                text: "ann banned bob: spam".into(),
+                moderation: Some(Box::new(
+                    Moderation::on("bob")
+                        .reason("spam")
+                        .until(1_700_000_060_000),
+                )),
+                mentions: vec!["bob".into()],
+                ..Message::default()
+            }),
         ]
     }
 

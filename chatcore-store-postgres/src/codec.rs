@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use bytes::{BufMut, BytesMut};
-use chatcore::protocol::{Data, Message, MessageKind, RoomKind};
+use chatcore::protocol::{Data, Message, MessageKind, Moderation, RoomKind};
 use chatcore::store::{Member, Role, RoomRecord};
 use chatcore::{Error, Result};
 use tokio_postgres::Row;
@@ -16,14 +16,15 @@ use crate::error::corrupt;
 /// `concat!` it).
 macro_rules! message_columns {
     () => {
-        "m.seq, m.id, m.sender, m.kind, m.body, m.body_exact, m.ts, m.nonce, m.reply_to, m.data"
+        "m.seq, m.id, m.sender, m.kind, m.body, m.body_exact, m.ts, m.nonce, m.reply_to, m.data, \
+         m.target, m.moderation, m.mentions"
     };
 }
 pub(crate) use message_columns;
 
 /// How many columns [`message_columns!`] names: a query that selects more after them reads
 /// those from this index on.
-pub(crate) const MESSAGE_COLUMNS: usize = 10;
+pub(crate) const MESSAGE_COLUMNS: usize = 13;
 
 /// The columns [`room_record`] decodes, in order, for a `rooms r` row.
 macro_rules! room_columns {
@@ -89,6 +90,9 @@ pub(crate) fn message(row: &Row, room: String) -> Result<Message> {
     let exact: Option<&[u8]> = row.try_get(5).map_err(Error::store)?;
     let reply_to: Option<i64> = row.try_get(8).map_err(Error::store)?;
     let data: Option<&str> = row.try_get(9).map_err(Error::store)?;
+    let target: Option<i64> = row.try_get(10).map_err(Error::store)?;
+    let moderation: Option<&str> = row.try_get(11).map_err(Error::store)?;
+    let mentions: Option<&str> = row.try_get(12).map_err(Error::store)?;
     Ok(Message {
         room,
         seq: unsigned(get(0)?, "messages.seq")?,
@@ -107,6 +111,21 @@ pub(crate) fn message(row: &Row, room: String) -> Result<Message> {
                     .map_err(|e| corrupt(format!("messages.data is not a JSON object: {e}")))
             })
             .transpose()?,
+        target: target.map(|t| unsigned(t, "messages.target")).transpose()?,
+        moderation: moderation
+            .map(|m| {
+                serde_json::from_str(m)
+                    .map_err(|e| corrupt(format!("messages.moderation is not valid: {e}")))
+            })
+            .transpose()?,
+        mentions: mentions
+            .map(|m| {
+                serde_json::from_str(m)
+                    .map_err(|e| corrupt(format!("messages.mentions is not a name list: {e}")))
+            })
+            .transpose()?
+            .unwrap_or_default(),
+        ..Message::default()
     })
 }
 
@@ -114,6 +133,20 @@ pub(crate) fn message(row: &Row, room: String) -> Result<Message> {
 pub(crate) fn data_text(data: Option<&Data>) -> Option<String> {
     // A JSON map with string keys always encodes.
     data.and_then(|d| serde_json::to_string(d).ok())
+}
+
+/// A moderation event's details as stored: JSON text.
+pub(crate) fn moderation_text(moderation: Option<&Moderation>) -> Option<String> {
+    // A struct of strings, numbers and a unit enum always encodes.
+    moderation.and_then(|m| serde_json::to_string(m).ok())
+}
+
+/// A message's mentions as stored: a JSON array of names, NULL when there are none.
+pub(crate) fn mentions_text(mentions: &[String]) -> Option<String> {
+    if mentions.is_empty() {
+        return None;
+    }
+    serde_json::to_string(mentions).ok()
 }
 
 /// Decodes [`room_columns!`] (starting at column 0).

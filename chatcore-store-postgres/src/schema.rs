@@ -14,7 +14,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// `MIGRATIONS[i]` upgrades a schema from version `i` to `i + 1`. Append only: a released
 /// migration is never edited, so every database reaches the same shape.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, MESSAGE_DATA, ACCOUNTS];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, MESSAGE_DATA, ACCOUNTS, EVENT_FIELDS];
 
 /// Version 1: rooms, users, memberships, messages, read positions.
 ///
@@ -160,6 +160,15 @@ CREATE TABLE invites (
     expires    BIGINT  NOT NULL,
     used       BOOLEAN NOT NULL DEFAULT FALSE
 );
+"#;
+
+/// The fields of room events other than plain messages (PROTOCOL.md, "Room events"): the
+/// seq a change event changes, a moderation event's details (JSON text) and the users a
+/// message mentions (a JSON array of names). NULL for every row written before.
+const EVENT_FIELDS: &str = r#"
+ALTER TABLE messages ADD COLUMN target BIGINT,
+                     ADD COLUMN moderation TEXT,
+                     ADD COLUMN mentions TEXT;
 "#;
 
 /// Creates `schema` when missing and brings it to [`SCHEMA_VERSION`]; fails with

@@ -70,11 +70,12 @@ const BUMP: &str = "UPDATE rooms SET last_seq = b.last_seq \
 /// would leave its seq unused, so a nonce conflict must roll the batch back anyway. The
 /// unique index on `(nonce, sender)` rejects the batch instead, and it is planned again.
 const COPY: &str = "COPY messages \
-     (room_id, seq, id, sender, kind, body, body_exact, ts, nonce, reply_to, search, data) \
+     (room_id, seq, id, sender, kind, body, body_exact, ts, nonce, reply_to, search, data, \
+      target, moderation, mentions) \
      FROM STDIN (FORMAT binary)";
 
 /// The column types of [`COPY`], in order.
-const COPY_TYPES: [Type; 12] = [
+const COPY_TYPES: [Type; 15] = [
     Type::INT8,
     Type::INT8,
     Type::BYTEA,
@@ -86,6 +87,9 @@ const COPY_TYPES: [Type; 12] = [
     Type::BYTEA,
     Type::INT8,
     Type::TS_VECTOR,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
     Type::TEXT,
 ];
 
@@ -509,6 +513,9 @@ impl Pipeline {
                 let reply_to = m.reply_to.map(codec::signed);
                 let search = Lexemes(codec::index_words(&m.text));
                 let data = codec::data_text(m.data.as_ref());
+                let target = m.target.map(codec::signed);
+                let moderation = codec::moderation_text(m.moderation.as_ref());
+                let mentions = codec::mentions_text(&m.mentions);
                 writer
                     .as_mut()
                     .write(&[
@@ -524,6 +531,9 @@ impl Pipeline {
                         &reply_to,
                         &search,
                         &data,
+                        &target,
+                        &moderation,
+                        &mentions,
                     ])
                     .await
                     .map_err(classify)?;

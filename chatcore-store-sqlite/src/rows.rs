@@ -1,13 +1,13 @@
 //! Conversions between rows and chatcore's types, shared by the writer and the readers.
 
-use chatcore::protocol::{Data, Message, MessageKind, RoomKind};
+use chatcore::protocol::{Data, Message, MessageKind, Moderation, RoomKind};
 use chatcore::store::{Member, Role, RoomRecord};
 use rusqlite::Row;
 use rusqlite::types::Type;
 
 /// The message columns every message query selects, in the order [`message`] reads them.
-pub(crate) const MESSAGE_COLUMNS: &str =
-    "m.seq, m.id, m.sender, m.kind, m.ts, m.nonce, m.reply_to, m.body, m.data";
+pub(crate) const MESSAGE_COLUMNS: &str = "m.seq, m.id, m.sender, m.kind, m.ts, m.nonce, m.reply_to, m.body, m.data, m.target, \
+     m.moderation, m.mentions";
 
 /// The room columns every room query selects (table alias `r`), in the order [`room`]
 /// reads them. The newest seq and the member count are computed, not stored: both are index
@@ -45,7 +45,11 @@ pub(crate) fn message(row: &Row<'_>, first: usize, room: String) -> rusqlite::Re
         nonce: row.get(first + 5)?,
         reply_to: row.get::<_, Option<i64>>(first + 6)?.map(from_sql_u64),
         text: row.get(first + 7)?,
-        data: data_from_sql(row, first + 8)?,
+        data: json_from_sql(row, first + 8)?,
+        target: row.get::<_, Option<i64>>(first + 9)?.map(from_sql_u64),
+        moderation: json_from_sql(row, first + 10)?,
+        mentions: json_from_sql(row, first + 11)?.unwrap_or_default(),
+        ..Message::default()
     })
 }
 
@@ -55,8 +59,25 @@ pub(crate) fn data_to_sql(data: Option<&Data>) -> Option<String> {
     data.and_then(|d| serde_json::to_string(d).ok())
 }
 
-/// Reads a `data` column: NULL or a JSON object.
-fn data_from_sql(row: &Row<'_>, column: usize) -> rusqlite::Result<Option<Data>> {
+/// A moderation event's details as stored: JSON text.
+pub(crate) fn moderation_to_sql(moderation: Option<&Moderation>) -> Option<String> {
+    // A struct of strings, numbers and a unit enum always encodes.
+    moderation.and_then(|m| serde_json::to_string(m).ok())
+}
+
+/// A message's mentions as stored: a JSON array of names, NULL when there are none.
+pub(crate) fn mentions_to_sql(mentions: &[String]) -> Option<String> {
+    if mentions.is_empty() {
+        return None;
+    }
+    serde_json::to_string(mentions).ok()
+}
+
+/// Reads a column of JSON text (`data`, `moderation`, `mentions`): NULL, or the value.
+fn json_from_sql<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    column: usize,
+) -> rusqlite::Result<Option<T>> {
     let Some(text) = row.get_ref(column)?.as_str_or_null()? else {
         return Ok(None);
     };

@@ -182,6 +182,14 @@ const MIGRATIONS: &[&str] = &[
         used       INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
     "#,
+    // The fields of room events other than plain messages (PROTOCOL.md, "Room events"): the
+    // seq a change event changes, a moderation event's details (JSON text) and the users a
+    // message mentions (a JSON array of names). NULL for every row written before.
+    r#"
+    ALTER TABLE messages ADD COLUMN target INTEGER;
+    ALTER TABLE messages ADD COLUMN moderation TEXT;
+    ALTER TABLE messages ADD COLUMN mentions TEXT;
+    "#,
 ];
 
 /// `PRAGMA application_id` of a chatcore search index file ("chfi").
@@ -641,6 +649,7 @@ mod tests {
                 nonce: Some("n-1".into()),
                 reply_to: None,
                 data: None,
+                ..Default::default()
             })
             .await
             .expect("retry");
@@ -658,6 +667,7 @@ mod tests {
                 nonce: Some("n-3".into()),
                 reply_to: None,
                 data: Some(card.clone()),
+                ..Default::default()
             })
             .await
             .expect("append");

@@ -488,6 +488,9 @@ impl Writer {
             stmt.raw_bind_parameter(at + 7, m.reply_to.map(to_sql_u64))?;
             stmt.raw_bind_parameter(at + 8, &m.text)?;
             stmt.raw_bind_parameter(at + 9, rows::data_to_sql(m.data.as_ref()))?;
+            stmt.raw_bind_parameter(at + 10, m.target.map(to_sql_u64))?;
+            stmt.raw_bind_parameter(at + 11, rows::moderation_to_sql(m.moderation.as_ref()))?;
+            stmt.raw_bind_parameter(at + 12, rows::mentions_to_sql(&m.mentions))?;
             at += COLUMNS;
         }
         stmt.raw_execute().map(drop)
@@ -598,6 +601,9 @@ impl Writer {
             msg.reply_to.map(to_sql_u64),
             msg.text,
             rows::data_to_sql(msg.data.as_ref()),
+            msg.target.map(to_sql_u64),
+            rows::moderation_to_sql(msg.moderation.as_ref()),
+            rows::mentions_to_sql(&msg.mentions),
         ]);
         match inserted {
             Ok(_) => {}
@@ -703,7 +709,7 @@ const ROWS: usize = 32;
 /// Parameters per message in [`insert_sql`]. `pos` is not one: SQLite gives a new row one
 /// more than the largest, and a value of ours would make every multi-row insert keep a
 /// statement journal (an explicit key may fail to be an integer mid-statement).
-const COLUMNS: usize = 10;
+const COLUMNS: usize = 13;
 
 /// A new message planned for the open transaction.
 struct Row<'m> {
@@ -714,8 +720,9 @@ struct Row<'m> {
 
 /// The insert of [`Writer::append`]: a failure undoes only this statement.
 const INSERT_ONE: &str = "INSERT INTO messages \
-     (room_id, seq, id, sender, kind, ts, nonce, reply_to, body, data) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+     (room_id, seq, id, sender, kind, ts, nonce, reply_to, body, data, target, moderation, \
+      mentions) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 /// How a transaction inserts new messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -731,7 +738,8 @@ enum Inserts {
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
         "INSERT OR ROLLBACK INTO messages \
-         (room_id, seq, id, sender, kind, ts, nonce, reply_to, body, data) VALUES ",
+         (room_id, seq, id, sender, kind, ts, nonce, reply_to, body, data, target, moderation, \
+          mentions) VALUES ",
     );
     let row = format!("({})", ["?"; COLUMNS].join(","));
     sql.push_str(&vec![row; rows].join(","));

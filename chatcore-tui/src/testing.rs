@@ -39,6 +39,7 @@ pub(crate) fn msg(room: &str, seq: u64, sender: &str, text: &str, ts: i64) -> Me
         nonce: None,
         reply_to: None,
         data: None,
+        ..Default::default()
     }
 }
 

@@ -119,6 +119,7 @@ mod tests {
             nonce: None,
             reply_to: None,
             data: None,
+            ..Default::default()
         };
         m.nonce = Some("n".into());
         for codec in [Codec::Json, Codec::MsgPack] {

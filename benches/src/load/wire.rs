@@ -129,6 +129,7 @@ mod tests {
             nonce: None,
             reply_to: None,
             data: None,
+            ..Default::default()
         };
         assert_eq!(all(&Event::Message(m)), [FrameKind::Message; 2]);
         let ack = Event::Ack {

@@ -201,6 +201,7 @@ mod tests {
             nonce: None,
             reply_to: None,
             data: None,
+            ..Default::default()
         });
         let v = serde_json::to_value(&ev).expect("encode");
         assert_eq!(v["type"], "message");

@@ -2,8 +2,19 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A stored room message, exactly as every member receives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+use super::moderation::Moderation;
+use super::state::{ReactionCount, ThreadSummary, Tombstone};
+
+/// A stored room event, exactly as every member receives it: a message, or a change to the
+/// room or to an earlier message (an edit, delete, reaction or moderation action), all in
+/// one seq order (see `PROTOCOL.md`, "Room events").
+///
+/// Rare details (`moderation`, `deleted`, `thread`) are boxed, so the common message stays
+/// small to move. The fields after `data` split in two. `target`, `moderation` and `mentions` are part of
+/// the event: stored, fanned out, replayed. `edited_ts`, `deleted`, `reactions` and `thread`
+/// are the message's *current state*: a history page fills them in; live frames leave them
+/// empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Room name.
     pub room: String,
@@ -32,6 +43,28 @@ pub struct Message {
     /// interpreted by the engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Data>,
+    /// For a change event (`edit`, `delete`, `react`, `unreact`): the seq of the message it
+    /// changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<u64>,
+    /// For a moderation event (`invite`, `kick`, `ban`, …): whom it was on, why, until when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation: Option<Box<Moderation>>,
+    /// Users mentioned with `@name` in the text, as the server parsed them, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    /// Current state: when the text was last edited (the text is the edited one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_ts: Option<i64>,
+    /// Current state: the message was deleted; `text` is empty and `data` absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Box<Tombstone>>,
+    /// Current state: reactions, one entry per emoji, in order of first use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ReactionCount>,
+    /// Current state: for a thread root, its replies at a glance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Box<ThreadSummary>>,
 }
 
 /// A message's structured payload: a JSON object.
@@ -39,8 +72,10 @@ pub type Data = serde_json::Map<String, serde_json::Value>;
 
 /// The kind of a message, sent as a plain string.
 ///
-/// Known names (`text`, `emote`, and the change kinds `edit`, `delete`, `react`, `unreact`
-/// that only the server makes, see [`MessageKind::is_change`]) are variants of their own. An
+/// Known names (`text`, `emote`, and the kinds only the server makes, see
+/// [`MessageKind::is_reserved`]: the change kinds `edit`, `delete`, `react`, `unreact` and the
+/// moderation kinds `invite`, `kick`, `ban`, `unban`, `mute`, `unmute`, `role`, `topic`) are
+/// variants of their own. An
 /// application's own kinds are
 /// [`MessageKind::Custom`]: namespaced names such as `shop.order` (see
 /// [`MessageKind::is_custom_name`]), carried and stored as they are and never interpreted by
@@ -70,6 +105,29 @@ pub enum MessageKind {
     /// A change event: a reaction removed from an earlier message. Reserved like
     /// [`MessageKind::Edit`].
     Unreact,
+    /// A moderation event: a user was invited to a private room. Reserved: made only by the
+    /// server's moderation commands (issue #12), never accepted in a `send`; its
+    /// [`Message::moderation`] says whom.
+    Invite,
+    /// A moderation event: a member was removed from the room. Reserved like
+    /// [`MessageKind::Invite`].
+    Kick,
+    /// A moderation event: a user was banned, maybe until a time. Reserved like
+    /// [`MessageKind::Invite`].
+    Ban,
+    /// A moderation event: a ban was lifted. Reserved like [`MessageKind::Invite`].
+    Unban,
+    /// A moderation event: a member may not send, maybe until a time. Reserved like
+    /// [`MessageKind::Invite`].
+    Mute,
+    /// A moderation event: a mute was lifted. Reserved like [`MessageKind::Invite`].
+    Unmute,
+    /// A moderation event: a member's role changed (ownership transfer included). Reserved
+    /// like [`MessageKind::Invite`].
+    SetRole,
+    /// A moderation event: the topic changed; `text` is the new topic. Reserved like
+    /// [`MessageKind::Invite`].
+    Topic,
     /// A kind this version does not know. Never accepted from a client.
     Unknown,
 }
@@ -88,6 +146,14 @@ impl MessageKind {
             MessageKind::Delete => "delete",
             MessageKind::React => "react",
             MessageKind::Unreact => "unreact",
+            MessageKind::Invite => "invite",
+            MessageKind::Kick => "kick",
+            MessageKind::Ban => "ban",
+            MessageKind::Unban => "unban",
+            MessageKind::Mute => "mute",
+            MessageKind::Unmute => "unmute",
+            MessageKind::SetRole => "role",
+            MessageKind::Topic => "topic",
             MessageKind::Unknown => "unknown",
         }
     }
@@ -103,6 +169,14 @@ impl MessageKind {
             "delete" => MessageKind::Delete,
             "react" => MessageKind::React,
             "unreact" => MessageKind::Unreact,
+            "invite" => MessageKind::Invite,
+            "kick" => MessageKind::Kick,
+            "ban" => MessageKind::Ban,
+            "unban" => MessageKind::Unban,
+            "mute" => MessageKind::Mute,
+            "unmute" => MessageKind::Unmute,
+            "role" => MessageKind::SetRole,
+            "topic" => MessageKind::Topic,
             _ => MessageKind::Unknown,
         }
     }
@@ -114,6 +188,28 @@ impl MessageKind {
             self,
             MessageKind::Edit | MessageKind::Delete | MessageKind::React | MessageKind::Unreact
         )
+    }
+
+    /// Whether this kind is a moderation event (`invite`, `kick`, `ban`, `unban`, `mute`,
+    /// `unmute`, `role`, `topic`), which only the server makes.
+    pub fn is_moderation(&self) -> bool {
+        matches!(
+            self,
+            MessageKind::Invite
+                | MessageKind::Kick
+                | MessageKind::Ban
+                | MessageKind::Unban
+                | MessageKind::Mute
+                | MessageKind::Unmute
+                | MessageKind::SetRole
+                | MessageKind::Topic
+        )
+    }
+
+    /// Whether only the server makes events of this kind (a change or a moderation event):
+    /// a `send` of such a kind is refused with `invalid`.
+    pub fn is_reserved(&self) -> bool {
+        self.is_change() || self.is_moderation()
     }
 
     /// An application kind: `true` for a custom kind (`shop.order`), `false` for the
@@ -250,6 +346,21 @@ mod tests {
         }
         for k in [MessageKind::Text, MessageKind::Emote, MessageKind::Unknown] {
             assert!(!k.is_change(), "{} is not a change kind", k.as_str());
+            assert!(!k.is_reserved(), "{} is a client's kind", k.as_str());
+        }
+    }
+
+    #[test]
+    fn moderation_kinds_are_reserved_and_not_changes() {
+        for name in [
+            "invite", "kick", "ban", "unban", "mute", "unmute", "role", "topic",
+        ] {
+            let k = MessageKind::from_name(name);
+            assert_eq!(k.as_str(), name);
+            assert!(
+                k.is_moderation() && k.is_reserved() && !k.is_change(),
+                "{name}"
+            );
         }
     }
 
@@ -263,6 +374,8 @@ mod tests {
             MessageKind::Delete,
             MessageKind::React,
             MessageKind::Unreact,
+            MessageKind::Kick,
+            MessageKind::SetRole,
         ] {
             assert_eq!(MessageKind::from_name(k.as_str()), k);
             let json = serde_json::to_string(&k).expect("encode");

@@ -10,8 +10,10 @@ mod data;
 mod event;
 mod frame;
 mod message;
+mod moderation;
 mod reaction;
 mod request;
+mod state;
 
 pub use codec::{Codec, DecodeError};
 pub use data::{MAX_DATA_DEPTH, encoded_len};
@@ -19,5 +21,7 @@ pub(crate) use data::{check as check_data, dispose as dispose_data};
 pub use event::{Event, RoomSummary};
 pub use frame::Frame;
 pub use message::{Data, MAX_KIND_BYTES, Message, MessageKind, RoomKind};
+pub use moderation::{Moderation, Role};
 pub use reaction::{MAX_EMOJI_BYTES, check_emoji};
 pub use request::{Command, PROTOCOL_VERSION, Request, RequestId};
+pub use state::{ReactionCount, ThreadSummary, Tombstone};

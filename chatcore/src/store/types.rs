@@ -2,13 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{Data, Message, MessageKind, RoomKind};
+pub use crate::protocol::Role;
+use crate::protocol::{Data, Message, MessageKind, Moderation, RoomKind};
 
 /// Largest history page or search result any store returns; larger limits are clamped.
 pub const MAX_PAGE: u32 = 1000;
 
 /// A message accepted by the hub and not yet stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewMessage {
     /// Room name (the room must exist).
     pub room: String,
@@ -29,6 +30,12 @@ pub struct NewMessage {
     /// The application's payload, already checked against the hub's limits; stored as JSON
     /// text.
     pub data: Option<Data>,
+    /// For a change event: the seq of the message it changes.
+    pub target: Option<u64>,
+    /// For a moderation event: its details; stored as JSON text.
+    pub moderation: Option<Moderation>,
+    /// Users mentioned in the text, sorted.
+    pub mentions: Vec<String>,
 }
 
 impl NewMessage {
@@ -45,6 +52,10 @@ impl NewMessage {
             nonce: self.nonce,
             reply_to: self.reply_to,
             data: self.data,
+            target: self.target,
+            moderation: self.moderation.map(Box::new),
+            mentions: self.mentions,
+            ..Message::default()
         }
     }
 }
@@ -88,40 +99,6 @@ pub struct RoomRecord {
     pub last_seq: u64,
     /// Durable member count.
     pub members: u64,
-}
-
-/// A member's role in a room.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Role {
-    /// An ordinary member.
-    #[default]
-    Member,
-    /// May kick, mute and set the topic.
-    Moderator,
-    /// Created the room; may do everything.
-    Owner,
-}
-
-impl Role {
-    /// Stable stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Member => "member",
-            Role::Moderator => "moderator",
-            Role::Owner => "owner",
-        }
-    }
-
-    /// Parses a stored name (unknown names read as [`Role::Member`]).
-    pub fn from_name(name: &str) -> Self {
-        match name {
-            "owner" => Role::Owner,
-            "moderator" => Role::Moderator,
-            _ => Role::Member,
-        }
-    }
 }
 
 /// A durable membership.

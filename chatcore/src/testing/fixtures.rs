@@ -41,6 +41,7 @@ pub fn new_message(room: &str, sender: &str, text: &str, nonce: Option<&str>) ->
         nonce: nonce.map(str::to_owned),
         reply_to: None,
         data: None,
+        ..Default::default()
     }
 }
 
@@ -98,6 +99,7 @@ pub fn message(room: &str, seq: u64) -> Message {
         nonce: Some("n".into()),
         reply_to: None,
         data: None,
+        ..Default::default()
     }
 }
 

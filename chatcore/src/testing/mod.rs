@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod bus;
 pub mod fixtures;
+pub mod room_events;
 pub mod store;
 pub mod stream;
 
@@ -146,6 +147,9 @@ macro_rules! __store_cases {
             read_positions_never_move_back,
             close_commits_queued_appends,
             $($extra,)*
+        );
+        $crate::__contract_cases!(room_events, $factory;
+            event_fields_round_trip,
         );
         $crate::__contract_cases!(stream, $factory;
             heads_list_every_room,

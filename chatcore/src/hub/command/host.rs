@@ -153,6 +153,7 @@ pub(crate) async fn post(core: &Arc<Core>, host: HostPost) -> Result<Posted> {
             nonce: post.nonce,
             reply_to: post.reply_to,
             data: post.data,
+            ..Default::default()
         })
         .await?;
     let posted = Posted {

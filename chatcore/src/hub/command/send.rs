@@ -79,10 +79,10 @@ impl Post {
         if let Some(data) = &self.data {
             check_data(data, limits.max_data_bytes)?;
         }
-        if self.kind.is_change() {
+        if self.kind.is_reserved() {
             return Err(Error::invalid(
                 "kind",
-                "change events are made by the server, never sent",
+                "change and moderation events are made by the server, never sent",
             ));
         }
         Ok(())
@@ -138,6 +138,7 @@ pub(crate) fn send(
         nonce: post.nonce,
         reply_to: post.reply_to,
         data: post.data,
+        ..Default::default()
     });
     let tasks = core.in_flight.clone();
     let (core, s) = (Arc::clone(core), Arc::clone(s));
