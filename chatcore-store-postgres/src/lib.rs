@@ -40,6 +40,7 @@
 //!         nonce: Some("ann-1".into()),
 //!         reply_to: None,
 //!         data: None,
+//!         ..Default::default()
 //!     })
 //!     .await?;
 //! assert_eq!(appended.message.seq, 1);

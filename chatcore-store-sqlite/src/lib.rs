@@ -41,6 +41,7 @@
 //!     nonce: Some("n-1".into()),
 //!     reply_to: None,
 //!     data: None,
+//!     ..Default::default()
 //! });
 //! let appended = pending.await?;
 //! assert_eq!(appended.message.seq, 1);
