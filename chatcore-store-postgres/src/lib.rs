@@ -174,6 +174,7 @@ mod indexer;
 mod schema;
 mod store;
 mod stream;
+mod unread;
 mod writer;
 
 pub use config::PostgresConfig;

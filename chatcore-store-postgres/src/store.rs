@@ -482,6 +482,10 @@ impl Store for PostgresStore {
         }
     }
 
+    async fn unread(&self, user: &str, rooms: &[String]) -> Result<Vec<chatcore::store::Unread>> {
+        crate::unread::unread(&self.client().await?, user, rooms).await
+    }
+
     async fn heads(&self) -> Result<Vec<(String, u64)>> {
         crate::stream::heads(&self.client().await?).await
     }

@@ -162,6 +162,7 @@ mod schema;
 mod search;
 mod store;
 mod stream;
+mod unread;
 mod writer;
 
 pub use accounts::SqliteAccounts;

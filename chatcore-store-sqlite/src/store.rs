@@ -273,6 +273,14 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn unread(&self, user: &str, rooms: &[String]) -> Result<Vec<chatcore::store::Unread>> {
+        let (user, rooms) = (user.to_owned(), rooms.to_vec());
+        self.inner
+            .readers
+            .run(move |c| crate::unread::unread(c, &user, &rooms))
+            .await
+    }
+
     async fn heads(&self) -> Result<Vec<(String, u64)>> {
         self.inner.readers.run(crate::stream::heads).await
     }
@@ -968,6 +976,27 @@ mod tests {
             .await
             .expect("history");
         assert!(page.messages.is_empty() && !page.has_more);
+    }
+
+    #[tokio::test]
+    async fn unread_count_is_an_index_range_read() {
+        let f = Fixture::new();
+        let conn = f.raw();
+        let sql = crate::unread::unread_sql();
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let plan: Vec<String> = stmt
+            .query_map(params!["r", "ann"], |r| r.get(3))
+            .expect("plan")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        let plan = plan.join(" | ");
+        assert!(
+            plan.contains("(room_id=? AND seq>?)"),
+            "the messages after the read position, by index: {plan}"
+        );
+        assert!(!plan.contains("SCAN m"), "no scan of the room: {plan}");
     }
 
     #[tokio::test]

@@ -60,6 +60,9 @@ pub fn reply_id(event: &Event) -> Option<u64> {
         | Event::Presence { id, .. }
         | Event::History { id, .. }
         | Event::Rooms { id, .. }
+        | Event::Read { id, .. }
+        | Event::SearchResults { id, .. }
+        | Event::Users { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }

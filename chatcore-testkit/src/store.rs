@@ -174,6 +174,11 @@ impl<H: StoreHook> Store for HookedStore<H> {
         self.inner.read_position(room, user).await
     }
 
+    async fn unread(&self, user: &str, rooms: &[String]) -> Result<Vec<chatcore::store::Unread>> {
+        self.hook.before("unread")?;
+        self.inner.unread(user, rooms).await
+    }
+
     async fn heads(&self) -> Result<Vec<(String, u64)>> {
         self.hook.before("heads")?;
         self.inner.heads().await

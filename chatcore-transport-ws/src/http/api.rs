@@ -170,7 +170,7 @@ pub(crate) async fn not_found() -> ApiError {
 }
 
 /// The caller's user name when it presents a valid bearer token; `None` without one.
-async fn viewer(s: &Shared, headers: &HeaderMap) -> ApiResult<Option<String>> {
+pub(crate) async fn viewer(s: &Shared, headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(token) = bearer(headers)? else {
         return Ok(None);
     };
@@ -184,7 +184,7 @@ async fn viewer(s: &Shared, headers: &HeaderMap) -> ApiResult<Option<String>> {
 
 /// Like [`ApiError::from_core`], but an anonymous caller refused a members-only room is told
 /// to authenticate (401) rather than that it is not allowed (403).
-fn room_error(e: &chatcore::Error, anonymous: bool) -> ApiError {
+pub(crate) fn room_error(e: &chatcore::Error, anonymous: bool) -> ApiError {
     match e {
         chatcore::Error::Forbidden(_) if anonymous => ApiError::unauthorized(
             "this room is readable by its members only; present a member's bearer token",

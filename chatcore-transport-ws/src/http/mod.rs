@@ -20,6 +20,7 @@
 mod account;
 mod accounts;
 mod api;
+mod search;
 
 use crate::api_error::ApiError;
 
@@ -62,6 +63,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/rooms", get(api::list_rooms))
         .route("/api/rooms/{room}", get(api::room_info))
         .route("/api/rooms/{room}/messages", get(api::history))
+        .route("/api/search", get(search::search))
         .route("/api/token", post(api::issue_token))
         .route("/api/register", post(accounts::register))
         .route("/api/login", post(accounts::login))

@@ -96,6 +96,32 @@ pub enum BusEvent {
         /// Which of its sockets.
         which: crate::accounts::Revoked,
     },
+    /// `user` was mentioned in a committed message: every node sends the user's sessions
+    /// there a `mention` event. On [`Channel::AllNodes`], since the user's sessions may not
+    /// have joined the room.
+    Mention {
+        /// The mentioned user.
+        user: String,
+        /// The room.
+        room: String,
+        /// The message's seq.
+        seq: u64,
+        /// Who wrote it.
+        sender: String,
+        /// The start of its text.
+        text: String,
+    },
+    /// `user`'s read position in `room` moved to `seq`: every node tells the user's sessions
+    /// there, and the room's members there (as a coalesced receipt). On
+    /// [`Channel::AllNodes`], since the user's other sessions may not have joined the room.
+    Read {
+        /// The room.
+        room: String,
+        /// Whose position.
+        user: String,
+        /// The stored position.
+        seq: u64,
+    },
 }
 
 /// Where a [`BusEvent`] travels, and so which nodes hear it.
@@ -125,7 +151,9 @@ impl BusEvent {
             BusEvent::Invite { .. }
             | BusEvent::Removed { .. }
             | BusEvent::Disconnect { .. }
-            | BusEvent::Revoke { .. } => Channel::AllNodes,
+            | BusEvent::Revoke { .. }
+            | BusEvent::Mention { .. }
+            | BusEvent::Read { .. } => Channel::AllNodes,
         }
     }
 

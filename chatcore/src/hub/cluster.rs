@@ -4,7 +4,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::command::{attach, disconnect_here, leave_here, revoke_here};
+use super::command::{attach, disconnect_here, leave_here, moved_here, notify_here, revoke_here};
 use super::core::Core;
 use super::stats::Stats;
 use crate::bus::{BusEvent, BusHandler, Envelope};
@@ -60,6 +60,26 @@ fn on_bus_event(core: &Arc<Core>, envelope: Envelope) {
             revoke_here(core, &account, &which);
             return;
         }
+        BusEvent::Mention {
+            user,
+            room,
+            seq,
+            sender,
+            text,
+        } => {
+            let event = Event::Mention {
+                room,
+                seq,
+                sender,
+                text,
+            };
+            notify_here(core, &user, event);
+            return;
+        }
+        BusEvent::Read { room, user, seq } => {
+            moved_here(core, &room, &user, seq, None);
+            return;
+        }
         _ => {}
     }
     let Some(room) = envelope.event.room().and_then(|name| core.loaded(name)) else {
@@ -102,7 +122,9 @@ fn on_bus_event(core: &Arc<Core>, envelope: Envelope) {
         BusEvent::Invite { .. }
         | BusEvent::Removed { .. }
         | BusEvent::Disconnect { .. }
-        | BusEvent::Revoke { .. } => {}
+        | BusEvent::Revoke { .. }
+        | BusEvent::Mention { .. }
+        | BusEvent::Read { .. } => {}
     }
 }
 

@@ -19,12 +19,13 @@ mod command;
 mod config;
 mod core;
 mod queue;
+mod receipts;
 mod room;
 mod session;
 mod stats;
 
 pub use builder::HubBuilder;
-pub use command::{HostPost, Posted, Sender};
+pub use command::{HostPost, Posted, SearchPage, Sender};
 pub use config::Limits;
 pub use queue::{CloseReason, Outbound, Outgoing};
 pub use session::Session;
@@ -162,6 +163,20 @@ impl Hub {
         query: HistoryQuery,
     ) -> Result<HistoryPage> {
         command::history(&self.core, room, viewer, query).await
+    }
+
+    /// A page of the messages matching `q` that `viewer` may read (public rooms for
+    /// anonymous callers), newest first; see `PROTOCOL.md`, "Search". `before` is the `next`
+    /// cursor of the previous page.
+    pub async fn search(
+        &self,
+        viewer: Option<&str>,
+        q: &str,
+        room: Option<String>,
+        before: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<SearchPage> {
+        command::search(&self.core, viewer, q, room, before, limit).await
     }
 
     /// Users online in a room (on any node), if `viewer` may read it.

@@ -152,6 +152,68 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<RequestId>,
     },
+    /// The user's read position in a room moved: the answer to their `read` (with its id),
+    /// and, without an id, at once to every other session of the same user on any node.
+    Read {
+        /// Request id of the `read`, on the session that sent it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Room name.
+        room: String,
+        /// The stored read position (it never moves backwards).
+        seq: u64,
+    },
+    /// A member's read position, for the "seen by" line: sent to the sessions that joined
+    /// the room, at most once per user per room per second (later moves within the second
+    /// are coalesced into one receipt with the newest seq).
+    Receipt {
+        /// Room name.
+        room: String,
+        /// Whose position.
+        user: String,
+        /// Their read position.
+        seq: u64,
+    },
+    /// The user was mentioned with `@name` in a room message (sent to each of their
+    /// sessions, whether or not it joined the room).
+    Mention {
+        /// Room name.
+        room: String,
+        /// The message's seq.
+        seq: u64,
+        /// Who wrote it.
+        sender: String,
+        /// The start of its text (at most 200 bytes, cut at a character boundary).
+        text: String,
+    },
+    /// A page of search results.
+    SearchResults {
+        /// Request id of the `search`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Matching messages, newest first.
+        hits: Vec<SearchHit>,
+        /// Cursor for the next (older) page: pass it as `before`. Absent on the last page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    },
+    /// Users whose name starts with a prefix: the answer to `lookup {what: "users"}`.
+    Users {
+        /// Request id of the `lookup`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// User names, sorted.
+        users: Vec<String>,
+    },
+}
+
+/// One search result: the message and where its matching words are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// The message as stored.
+    pub message: Message,
+    /// Byte ranges `[start, end)` of `message.text` holding a searched word, in order.
+    pub highlights: Vec<[usize; 2]>,
 }
 
 impl Event {
@@ -181,6 +243,14 @@ pub struct RoomSummary {
     pub online: u64,
     /// Newest seq.
     pub last_seq: u64,
+    /// Messages after the caller's read position that others wrote (change events and
+    /// moderation events do not count), at most [`MAX_UNREAD`](crate::store::MAX_UNREAD).
+    /// 0 for anonymous callers.
+    #[serde(default)]
+    pub unread: u64,
+    /// How many of those mention the caller.
+    #[serde(default)]
+    pub mentions: u64,
 }
 
 #[cfg(test)]

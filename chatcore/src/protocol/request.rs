@@ -116,6 +116,49 @@ pub enum Command {
     Rooms {},
     /// Liveness probe. Answered by [`Event::Pong`](super::Event::Pong).
     Ping {},
+    /// Moves the caller's read position in a readable room forwards (never backwards; a seq
+    /// past the room's newest is clamped to it). Answered by [`Event::Read`](super::Event::Read)
+    /// with the position now stored, which the caller's other sessions get too.
+    Read {
+        /// Room name.
+        room: String,
+        /// The newest seq the user has seen.
+        seq: u64,
+    },
+    /// Full-text search over the messages the caller may read, newest first. Answered by
+    /// [`Event::SearchResults`](super::Event::SearchResults).
+    Search {
+        /// The words to find (every word must match); see `PROTOCOL.md`, "Search".
+        q: String,
+        /// Only this room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+        /// The `next` cursor of the previous page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<String>,
+        /// Page size (default 20, at most 100).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
+    /// Rooms the caller may see whose name starts with `prefix`, or users whose name does
+    /// (`what` picks which). Answered by [`Event::Rooms`](super::Event::Rooms) or
+    /// [`Event::Users`](super::Event::Users).
+    Lookup {
+        /// `rooms` or `users`.
+        what: LookupKind,
+        /// Case-insensitive name prefix (1 to 64 bytes).
+        prefix: String,
+    },
+}
+
+/// What a [`Command::Lookup`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookupKind {
+    /// Rooms the caller may see.
+    Rooms,
+    /// Users who are members of a room the caller may see.
+    Users,
 }
 
 #[cfg(test)]

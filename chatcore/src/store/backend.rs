@@ -69,6 +69,13 @@ pub trait Store: Send + Sync + 'static {
     /// How far `user` has read `room` (0 when never).
     async fn read_position(&self, room: &str, user: &str) -> Result<u64>;
 
+    /// `user`'s unread and mention counts in each of `rooms` (in that order; an unknown room
+    /// counts 0): the messages after the user's read position that count
+    /// ([`counts_for`](super::counts_for)), at most [`MAX_UNREAD`](super::MAX_UNREAD) per
+    /// room, and how many of those list `user` in their mentions. Reads an index range from
+    /// the read position on, never the whole room.
+    async fn unread(&self, user: &str, rooms: &[String]) -> Result<Vec<super::Unread>>;
+
     /// Every room with its newest seq (0 when empty), sorted by name: where the host's event
     /// stream looks for something to read.
     async fn heads(&self) -> Result<Vec<(String, u64)>>;

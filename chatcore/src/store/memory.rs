@@ -10,6 +10,7 @@ use super::types::{
     Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Role, RoomRecord,
     SearchQuery,
 };
+use super::unread::{MAX_UNREAD, Unread, counts_for};
 use crate::protocol::{Message, RoomKind};
 use crate::{Error, Result};
 
@@ -258,6 +259,33 @@ impl Store for MemoryStore {
         let pos = data.reads.entry(user.to_owned()).or_insert(0);
         *pos = (*pos).max(seq);
         Ok(())
+    }
+
+    async fn unread(&self, user: &str, rooms: &[String]) -> Result<Vec<Unread>> {
+        let inner = self.lock();
+        Ok(rooms
+            .iter()
+            .map(|name| {
+                let mut counts = Unread {
+                    room: name.clone(),
+                    ..Unread::default()
+                };
+                if let Some(data) = inner.rooms.get(name) {
+                    let from = data.reads.get(user).copied().unwrap_or(0);
+                    let after = data.messages.get(from as usize..).unwrap_or_default();
+                    for m in after.iter().filter(|m| counts_for(m, user)) {
+                        if counts.unread == MAX_UNREAD {
+                            break;
+                        }
+                        counts.unread += 1;
+                        if m.mentions.iter().any(|u| u == user) {
+                            counts.mentions += 1;
+                        }
+                    }
+                }
+                counts
+            })
+            .collect())
     }
 
     async fn read_position(&self, room: &str, user: &str) -> Result<u64> {

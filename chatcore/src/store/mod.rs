@@ -10,6 +10,7 @@ mod backend;
 mod lease;
 mod memory;
 mod types;
+mod unread;
 
 pub use backend::{Pending, Store};
 pub use lease::{LeaseRecord, next_lease};
@@ -18,3 +19,4 @@ pub use types::{
     Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Role, RoomRecord,
     SearchQuery,
 };
+pub use unread::{MAX_UNREAD, UNCOUNTED_KINDS, Unread, counts_for, counts_kind};

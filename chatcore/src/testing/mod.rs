@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod bus;
 pub mod fixtures;
+pub mod receipts;
 pub mod room_events;
 pub mod store;
 pub mod stream;
@@ -150,6 +151,10 @@ macro_rules! __store_cases {
         );
         $crate::__contract_cases!(room_events, $factory;
             event_fields_round_trip,
+        );
+        $crate::__contract_cases!(receipts, $factory;
+            unread_counts_follow_the_read_position,
+            unread_counts_are_capped,
         );
         $crate::__contract_cases!(stream, $factory;
             heads_list_every_room,

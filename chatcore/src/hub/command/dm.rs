@@ -29,6 +29,7 @@ pub(crate) async fn dm(
         kind: MessageKind::Text,
         reply_to: None,
         data: None,
+        mentions: Vec::new(),
     };
     post.check(core)?;
     if let Some(policy) = &core.policy {

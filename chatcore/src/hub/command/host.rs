@@ -125,6 +125,7 @@ pub(crate) async fn post(core: &Arc<Core>, host: HostPost) -> Result<Posted> {
         kind: host.kind,
         reply_to: host.reply_to,
         data: host.data,
+        mentions: Vec::new(),
     };
     let sender = match host
         .sender

@@ -7,7 +7,10 @@
 mod dm;
 mod host;
 mod join;
+mod mention;
 mod query;
+mod read;
+mod search;
 mod send;
 mod typing;
 
@@ -19,12 +22,17 @@ pub(crate) use host::{
     revoke, revoke_here,
 };
 pub(crate) use join::{attach, detach_all};
+pub(crate) use mention::notify_here;
 pub(crate) use query::{history, list_rooms, online, room_info};
+pub(crate) use read::moved_here;
+pub use search::SearchPage;
+pub(crate) use search::search;
 
 use super::core::Core;
 use super::session::state::SessionState;
 use crate::Result;
 use crate::protocol::{Command, Event, RequestId};
+use search::Found as Lookup;
 
 /// Runs one command for a session. Replies and errors go to the session's queue by the
 /// caller; a `send` is acknowledged there once the store committed it.
@@ -52,8 +60,10 @@ pub(crate) async fn dispatch(
                 kind,
                 reply_to,
                 data,
+                mentions: Vec::new(),
             };
             send::screen(core, s, &room.name, &mut post).await?;
+            post.mentions = mention::resolve(core, &room.name, s.user(), &post.text).await?;
             send::send(core, s, room, id, post)
         }
         Command::Dm { to, text, nonce } => dm::dm(core, s, &to, id, text, nonce).await,
@@ -68,6 +78,30 @@ pub(crate) async fn dispatch(
         Command::Rooms {} => query::rooms_command(core, s, id).await,
         Command::Ping {} => {
             s.queue.send(Event::Pong { id });
+            Ok(())
+        }
+        Command::Read { room, seq } => read::read(core, s, id, room, seq).await,
+        Command::Search {
+            q,
+            room,
+            before,
+            limit,
+        } => {
+            let page =
+                search::search(core, Some(s.user()), &q, room, before.as_deref(), limit).await?;
+            s.queue.send(Event::SearchResults {
+                id,
+                hits: page.hits,
+                next: page.next,
+            });
+            Ok(())
+        }
+        Command::Lookup { what, prefix } => {
+            let event = match search::lookup(core, Some(s.user()), what, &prefix).await? {
+                Lookup::Rooms(rooms) => Event::Rooms { id, rooms },
+                Lookup::Users(users) => Event::Users { id, users },
+            };
+            s.queue.send(event);
             Ok(())
         }
     }

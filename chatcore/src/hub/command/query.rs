@@ -58,7 +58,16 @@ pub(crate) async fn rooms_command(
 /// Rooms visible to `viewer` (public rooms for anonymous callers), with online counts.
 pub(crate) async fn list_rooms(core: &Core, viewer: Option<&str>) -> Result<Vec<RoomSummary>> {
     let records = core.store.list_rooms(viewer).await?;
-    Ok(records.into_iter().map(|r| summary(core, r)).collect())
+    let mut rooms: Vec<RoomSummary> = records.into_iter().map(|r| summary(core, r)).collect();
+    if let Some(user) = viewer {
+        let names: Vec<String> = rooms.iter().map(|r| r.name.clone()).collect();
+        let counts = core.store.unread(user, &names).await?;
+        for (room, counts) in rooms.iter_mut().zip(counts) {
+            room.unread = counts.unread;
+            room.mentions = counts.mentions;
+        }
+    }
+    Ok(rooms)
 }
 
 /// One room's summary, if `viewer` may see it.
@@ -68,7 +77,14 @@ pub(crate) async fn room_info(
     viewer: Option<&str>,
 ) -> Result<RoomSummary> {
     let record = readable(core, room, viewer).await?;
-    Ok(summary(core, record))
+    let mut info = summary(core, record);
+    if let Some(user) = viewer {
+        if let Some(counts) = core.store.unread(user, &[info.name.clone()]).await?.pop() {
+            info.unread = counts.unread;
+            info.mentions = counts.mentions;
+        }
+    }
+    Ok(info)
 }
 
 /// A history page, if `viewer` may read the room. The limit is clamped to the hub's
@@ -100,6 +116,8 @@ fn summary(core: &Core, r: RoomRecord) -> RoomSummary {
         members: r.members,
         online,
         last_seq: r.last_seq,
+        unread: 0,
+        mentions: 0,
     }
 }
 
@@ -107,7 +125,7 @@ fn summary(core: &Core, r: RoomRecord) -> RoomSummary {
 /// members only. An unknown room is `UnknownRoom`; an existing room the viewer may not read
 /// is `Forbidden` (direct-message room names are predictable anyway, so hiding their
 /// existence would protect nothing).
-async fn readable(core: &Core, room: &str, viewer: Option<&str>) -> Result<RoomRecord> {
+pub(crate) async fn readable(core: &Core, room: &str, viewer: Option<&str>) -> Result<RoomRecord> {
     let record = core
         .store
         .room(room)

@@ -21,6 +21,8 @@ pub(crate) struct Post {
     pub(crate) kind: MessageKind,
     pub(crate) reply_to: Option<u64>,
     pub(crate) data: Option<Data>,
+    /// Members the text mentions (see `mention.rs`), resolved after the policy's rewrite.
+    pub(crate) mentions: Vec<String>,
 }
 
 impl Post {
@@ -138,6 +140,7 @@ pub(crate) fn send(
         nonce: post.nonce,
         reply_to: post.reply_to,
         data: post.data,
+        mentions: post.mentions,
         ..Default::default()
     });
     let tasks = core.in_flight.clone();
@@ -155,6 +158,7 @@ pub(crate) fn send(
                     duplicate: appended.duplicate,
                 };
                 if !appended.duplicate {
+                    super::mention::notify(&core, &appended.message);
                     deliver(&core, &room, appended.message);
                 }
                 s.queue.send(ack);

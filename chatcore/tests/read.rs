@@ -1,0 +1,326 @@
+//! Issue #13 items 6–8 through the hub: mentions, read positions and receipts, unread and
+//! mention badges, search and lookup.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatcore::bus::{Bus, LocalNetwork};
+use chatcore::protocol::{Command, Event, LookupKind, RoomKind, RoomSummary};
+use chatcore::store::{MemoryStore, Role};
+use chatcore::{ErrorCode, Hub};
+use chatcore_testkit::{SessionProbe, memory_hub};
+
+fn read(room: &str, seq: u64) -> Command {
+    Command::Read {
+        room: room.into(),
+        seq,
+    }
+}
+
+fn search(q: &str, room: Option<&str>, before: Option<String>) -> Command {
+    Command::Search {
+        q: q.into(),
+        room: room.map(str::to_owned),
+        before,
+        limit: Some(2),
+    }
+}
+
+/// The caller's room list row of `room`.
+async fn badge(c: &mut SessionProbe, room: &str) -> RoomSummary {
+    let id = c.request(Command::Rooms {}).await;
+    match c.reply(id).await {
+        Event::Rooms { rooms, .. } => rooms
+            .into_iter()
+            .find(|r| r.name == room)
+            .expect("room listed"),
+        e => panic!("rooms: {e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn mentions_are_members_stored_sorted_and_notified() {
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
+    let mut bob_elsewhere = SessionProbe::connect(&hub, "bob").await;
+    let mut cy = SessionProbe::connect(&hub, "cy").await;
+    for c in [&mut ann, &mut bob, &mut cy] {
+        c.join("r").await;
+    }
+    // `dan` is no member, `ann` is the sender, `cy` appears twice, `bob,` loses its comma.
+    let seq = ann
+        .send(
+            "r",
+            "@cy hi @bob, @dan and @ann; ping @cy again, mail x@cy.org",
+        )
+        .await;
+    let page = hub
+        .history("r", Some("ann"), chatcore::store::HistoryQuery::latest(1))
+        .await
+        .expect("history");
+    assert_eq!(page.messages[0].mentions, ["bob", "cy"]);
+    for c in [&mut bob, &mut bob_elsewhere, &mut cy] {
+        let e = c.until(|e| matches!(e, Event::Mention { .. })).await;
+        let Event::Mention {
+            room,
+            seq: s,
+            sender,
+            text,
+            ..
+        } = e
+        else {
+            unreachable!()
+        };
+        assert_eq!((room.as_str(), s, sender.as_str()), ("r", seq, "ann"));
+        assert!(text.starts_with("@cy hi"));
+    }
+    // The sender and non-members get no mention event.
+    let id = ann.request(Command::Ping {}).await;
+    let e = ann
+        .until(|e| matches!(e, Event::Mention { .. } | Event::Pong { .. }))
+        .await;
+    assert_eq!(e, Event::Pong { id: Some(id) });
+    assert_eq!(badge(&mut bob, "r").await.mentions, 1);
+    assert_eq!(badge(&mut ann, "r").await.mentions, 0);
+}
+
+#[tokio::test]
+async fn read_syncs_other_device_and_clears_its_badge() {
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut phone = SessionProbe::connect(&hub, "bob").await;
+    let mut laptop = SessionProbe::connect(&hub, "bob").await;
+    ann.join("r").await;
+    phone.join("r").await;
+    let mut last = 0;
+    for i in 0..3 {
+        last = ann.send("r", &format!("m{i} @bob")).await;
+    }
+    // The laptop never joined the room: a fresh client reads its badges from `rooms`.
+    let before = badge(&mut laptop, "r").await;
+    assert_eq!((before.unread, before.mentions), (3, 3));
+    let id = phone.request(read("r", last)).await;
+    assert_eq!(
+        phone.reply(id).await,
+        Event::Read {
+            id: Some(id),
+            room: "r".into(),
+            seq: last
+        }
+    );
+    // Pushed to the other device at once, no request of its own.
+    let pushed = laptop.until(|e| matches!(e, Event::Read { .. })).await;
+    assert_eq!(
+        pushed,
+        Event::Read {
+            id: None,
+            room: "r".into(),
+            seq: last
+        }
+    );
+    let after = badge(&mut laptop, "r").await;
+    assert_eq!((after.unread, after.mentions), (0, 0));
+    // Own messages never count; change events of others would not either (kind rule,
+    // covered by the store contract).
+    laptop.join("r").await;
+    laptop.send("r", "mine").await;
+    assert_eq!(badge(&mut laptop, "r").await.unread, 0);
+}
+
+#[tokio::test]
+async fn read_never_moves_backwards_and_clamps_to_the_head() {
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    ann.join("r").await;
+    ann.send("r", "one").await;
+    ann.send("r", "two").await;
+    let id = ann.request(read("r", 1_000)).await;
+    assert!(matches!(ann.reply(id).await, Event::Read { seq: 2, .. }));
+    let id = ann.request(read("r", 1)).await;
+    assert!(matches!(ann.reply(id).await, Event::Read { seq: 2, .. }));
+    let id = ann.request(read("nowhere", 1)).await;
+    assert_eq!(ann.error(id).await, ErrorCode::UnknownRoom);
+}
+
+#[tokio::test(start_paused = true)]
+async fn receipts_are_coalesced_to_one_per_second() {
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
+    ann.join("r").await;
+    bob.join("r").await;
+    for i in 0..50 {
+        ann.send("r", &format!("m{i}")).await;
+    }
+    // 50 reads within one window: the first goes out, the newest follows at the window's end.
+    for seq in 1..=50 {
+        let id = bob.request(read("r", seq)).await;
+        bob.reply(id).await;
+    }
+    let mut receipts = Vec::new();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let id = ann.request(Command::Ping {}).await;
+    loop {
+        match ann.event().await {
+            Event::Receipt { user, seq, .. } => receipts.push((user, seq)),
+            Event::Pong { id: Some(p) } if p == id => break,
+            _ => {}
+        }
+    }
+    assert_eq!(receipts, [("bob".to_owned(), 1), ("bob".to_owned(), 50)]);
+}
+
+#[tokio::test]
+async fn read_reaches_the_users_sessions_and_members_on_another_node() {
+    let store = Arc::new(MemoryStore::new());
+    let net = LocalNetwork::new();
+    let mut hubs = Vec::new();
+    for id in ["a", "b"] {
+        let bus: Arc<dyn Bus> = Arc::new(net.node(id));
+        hubs.push(
+            Hub::builder()
+                .shared_store(store.clone())
+                .shared_bus(bus)
+                .build()
+                .await
+                .expect("hub"),
+        );
+    }
+    let mut ann_b = SessionProbe::connect(&hubs[1], "ann").await;
+    let mut bob_a = SessionProbe::connect(&hubs[0], "bob").await;
+    let mut bob_b = SessionProbe::connect(&hubs[1], "bob").await;
+    ann_b.join("r").await;
+    bob_a.join("r").await;
+    let seq = ann_b.send("r", "hi @bob").await;
+    bob_b.until(|e| matches!(e, Event::Mention { .. })).await;
+    let id = bob_a.request(read("r", seq)).await;
+    bob_a.reply(id).await;
+    let e = bob_b.until(|e| matches!(e, Event::Read { .. })).await;
+    assert!(matches!(e, Event::Read { id: None, seq: s, .. } if s == seq));
+    let e = ann_b.until(|e| matches!(e, Event::Receipt { .. })).await;
+    assert_eq!(
+        e,
+        Event::Receipt {
+            room: "r".into(),
+            user: "bob".into(),
+            seq
+        }
+    );
+}
+
+#[tokio::test]
+async fn search_pages_highlights_and_respects_private_rooms() {
+    let hub = memory_hub().await;
+    hub.create_room("secret", RoomKind::Private)
+        .await
+        .expect("room");
+    hub.add_member("secret", "ann", Role::Member)
+        .await
+        .expect("member");
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut eve = SessionProbe::connect(&hub, "eve").await;
+    ann.join("secret").await;
+    ann.join("pub").await;
+    ann.send("secret", "the launch code is Banana").await;
+    for i in 0..3 {
+        ann.send("pub", &format!("banana bread {i}")).await;
+    }
+    // Eve finds the public hits only, newest first, two per page.
+    let id = eve.request(search("BANANA", None, None)).await;
+    let Event::SearchResults { hits, next, .. } = eve.reply(id).await else {
+        panic!("results")
+    };
+    let texts: Vec<&str> = hits.iter().map(|h| h.message.text.as_str()).collect();
+    assert_eq!(texts, ["banana bread 2", "banana bread 1"]);
+    assert_eq!(hits[0].highlights, [[0, 6]]);
+    let id = eve.request(search("banana", None, next)).await;
+    let Event::SearchResults { hits, next, .. } = eve.reply(id).await else {
+        panic!("results")
+    };
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].message.text, "banana bread 0");
+    assert_eq!(next, None);
+    // Nothing of the private room, by word or by naming it.
+    let id = eve.request(search("launch code", None, None)).await;
+    assert!(matches!(eve.reply(id).await, Event::SearchResults { hits, .. } if hits.is_empty()));
+    let id = eve.request(search("launch", Some("secret"), None)).await;
+    assert_eq!(eve.error(id).await, ErrorCode::Forbidden);
+    // Ann, a member, finds it, with the highlight on the matching word.
+    let id = ann.request(search("banana", Some("secret"), None)).await;
+    let Event::SearchResults { hits, .. } = ann.reply(id).await else {
+        panic!("results")
+    };
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].highlights, [[19, 25]]);
+}
+
+#[tokio::test]
+async fn hostile_search_queries_are_bad_query_and_harmless() {
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    ann.join("r").await;
+    ann.send("r", "near or not").await;
+    let big = "a".repeat(10 * 1024);
+    for q in ["", "\"", "*", "((", "\0", "a\0b", big.as_str()] {
+        let id = ann.request(search(q, None, None)).await;
+        assert_eq!(ann.error(id).await, ErrorCode::BadQuery, "{q:?}");
+    }
+    // FTS operators are plain words.
+    let id = ann.request(search("NEAR OR \"not\"*", None, None)).await;
+    assert!(matches!(ann.reply(id).await, Event::SearchResults { hits, .. } if hits.len() == 1));
+    let id = ann
+        .request(search("x", None, Some("not-a-cursor".into())))
+        .await;
+    assert_eq!(ann.error(id).await, ErrorCode::BadQuery);
+    // The session still works.
+    ann.send("r", "still here").await;
+}
+
+#[tokio::test]
+async fn lookup_finds_rooms_and_users_by_prefix() {
+    let hub = memory_hub().await;
+    hub.create_room("hidden", RoomKind::Private)
+        .await
+        .expect("room");
+    hub.add_member("hidden", "harriet", Role::Member)
+        .await
+        .expect("member");
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut hal = SessionProbe::connect(&hub, "Hal").await;
+    hal.join("help").await;
+    ann.join("Hello").await;
+    let id = ann
+        .request(Command::Lookup {
+            what: LookupKind::Rooms,
+            prefix: "he".into(),
+        })
+        .await;
+    let Event::Rooms { rooms, .. } = ann.reply(id).await else {
+        panic!("rooms")
+    };
+    let names: Vec<&str> = rooms.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["Hello", "help"]);
+    let id = ann
+        .request(Command::Lookup {
+            what: LookupKind::Users,
+            prefix: "h".into(),
+        })
+        .await;
+    assert_eq!(
+        ann.reply(id).await,
+        Event::Users {
+            id: Some(id),
+            users: vec!["Hal".into()]
+        }
+    );
+    for prefix in [String::new(), "\0".into(), "x".repeat(65)] {
+        let id = ann
+            .request(Command::Lookup {
+                what: LookupKind::Rooms,
+                prefix,
+            })
+            .await;
+        assert_eq!(ann.error(id).await, ErrorCode::BadQuery);
+    }
+}
