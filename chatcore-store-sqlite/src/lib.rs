@@ -149,6 +149,7 @@
 //! None. SQLite is compiled in (rusqlite's `bundled` feature), with FTS5.
 
 mod accounts;
+mod authority;
 mod checkpoint;
 mod config;
 #[cfg(test)]

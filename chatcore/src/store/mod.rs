@@ -6,11 +6,14 @@
 //! `chatcore-store-sqlite` and `chatcore-store-postgres` are the durable ones. Every backend
 //! passes the same contract suite (`chatcore::testing`, feature `test-support`).
 
+mod authority;
 mod backend;
 mod lease;
 mod memory;
+mod memory_authority;
 mod types;
 
+pub use authority::{Action, AuditEntry, Restriction, RoomAuthority};
 pub use backend::{Pending, Store};
 pub use lease::{LeaseRecord, next_lease};
 pub use memory::MemoryStore;

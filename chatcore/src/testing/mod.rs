@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod bus;
 pub mod fixtures;
+pub mod moderation;
 pub mod room_events;
 pub mod store;
 pub mod stream;
@@ -150,6 +151,15 @@ macro_rules! __store_cases {
         );
         $crate::__contract_cases!(room_events, $factory;
             event_fields_round_trip,
+        );
+        $crate::__contract_cases!(moderation, $factory;
+            kick_is_one_event_with_its_audit_row,
+            bans_mutes_and_invitations,
+            roles_and_ownership_transfer,
+            topic_is_set_by_its_event,
+            refused_actions_write_nothing,
+            moderation_orders_with_appends,
+            dm_blocks,
         );
         $crate::__contract_cases!(stream, $factory;
             heads_list_every_room,
