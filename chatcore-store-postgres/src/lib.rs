@@ -166,6 +166,7 @@
 //! 2 cores, 2 and 4 pipelines performed alike and 8 worse.
 
 mod accounts;
+mod authority;
 mod codec;
 mod config;
 mod error;

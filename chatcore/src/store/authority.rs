@@ -156,8 +156,9 @@ impl<'a> Action<'a> {
 pub trait RoomAuthority: Send + Sync + 'static {
     /// Applies the moderation event's [`Action`], writes its [`AuditEntry`] and stores the
     /// event with the room's next seq, all in one transaction; resolves with the stored
-    /// event. Ordered with [`Store::append`](super::Store::append) calls like another
-    /// append. Refusals write nothing: an unknown room is
+    /// event. It shares the room's gapless sequence with
+    /// [`Store::append`](super::Store::append), but unlike appends it is not ordered with
+    /// appends still in flight. Refusals write nothing: an unknown room is
     /// [`Error::UnknownRoom`], a role change of a non-member [`Error::NotMember`], an
     /// event that is no moderation event `invalid`.
     fn moderate(&self, event: NewMessage) -> Pending<Appended>;

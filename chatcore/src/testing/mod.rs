@@ -158,7 +158,7 @@ macro_rules! __store_cases {
             roles_and_ownership_transfer,
             topic_is_set_by_its_event,
             refused_actions_write_nothing,
-            moderation_orders_with_appends,
+            moderation_and_appends_share_one_sequence,
             dm_blocks,
         );
         $crate::__contract_cases!(stream, $factory;

@@ -239,25 +239,41 @@ pub async fn refused_actions_write_nothing(f: &impl StoreFactory) {
     assert!(s.member("safe", "bob").await.expect("member").is_some());
 }
 
-/// Moderation events and appends called in sequence commit in that order, gapless.
-pub async fn moderation_orders_with_appends(f: &impl StoreFactory) {
+/// Moderation events and appends share the room's one gapless sequence, also when they
+/// race each other.
+pub async fn moderation_and_appends_share_one_sequence(f: &impl StoreFactory) {
     let s = f.open().await;
     let members = [("ann", Role::Owner), ("bob", Role::Member)];
     room_with(s.as_ref(), "line", RoomKind::Public, &members).await;
-    let a = s.append(msg("line", "bob", "one", None));
-    let b = s.moderate(event(
-        "line",
-        "ann",
-        MessageKind::Mute,
-        Moderation::on("bob"),
-    ));
-    let c = s.append(msg("line", "ann", "three", None));
-    let seqs = [
-        a.await.expect("a").message.seq,
-        b.await.expect("b").message.seq,
-        c.await.expect("c").message.seq,
-    ];
-    assert_eq!(seqs, [1, 2, 3]);
+    let mut racing = Vec::new();
+    for i in 0..10 {
+        let (s1, s2) = (s.clone(), s.clone());
+        racing.push(tokio::spawn(async move {
+            s1.append(msg("line", "bob", &format!("m{i}"), None)).await
+        }));
+        racing.push(tokio::spawn(async move {
+            let kind = if i % 2 == 0 {
+                MessageKind::Mute
+            } else {
+                MessageKind::Unmute
+            };
+            s2.moderate(event("line", "ann", kind, Moderation::on("bob")))
+                .await
+        }));
+    }
+    let mut seqs = Vec::new();
+    for task in racing {
+        seqs.push(task.await.expect("task").expect("stored").message.seq);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=20).collect::<Vec<u64>>());
+    let page = s
+        .history("line", HistoryQuery::latest(50))
+        .await
+        .expect("history");
+    let stored: Vec<u64> = page.messages.iter().map(|m| m.seq).collect();
+    assert_eq!(stored, (1..=20).collect::<Vec<u64>>());
+    assert_eq!(s.audit("line", 50).await.expect("audit").len(), 10);
 }
 
 /// A user blocks and unblocks another's direct messages; blocks are one-way.
