@@ -60,6 +60,9 @@ pub fn reply_id(event: &Event) -> Option<u64> {
         | Event::Presence { id, .. }
         | Event::History { id, .. }
         | Event::Rooms { id, .. }
+        | Event::Created { id, .. }
+        | Event::Members { id, .. }
+        | Event::Blocked { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }

@@ -7,6 +7,7 @@
 mod dm;
 mod host;
 mod join;
+mod moderation;
 mod query;
 mod send;
 mod typing;
@@ -46,6 +47,7 @@ pub(crate) async fn dispatch(
             data,
         } => {
             let room = s.room(&room)?;
+            moderation::refuse_send(core, &room.name, s.user()).await?;
             let mut post = send::Post {
                 text,
                 nonce,
@@ -70,5 +72,17 @@ pub(crate) async fn dispatch(
             s.queue.send(Event::Pong { id });
             Ok(())
         }
+        command @ (Command::Create { .. }
+        | Command::Invite { .. }
+        | Command::Kick { .. }
+        | Command::Ban { .. }
+        | Command::Unban { .. }
+        | Command::Mute { .. }
+        | Command::Unmute { .. }
+        | Command::Topic { .. }
+        | Command::Role { .. }
+        | Command::Members { .. }
+        | Command::Block { .. }
+        | Command::Unblock { .. }) => moderation::dispatch(core, s, id, command).await,
     }
 }
