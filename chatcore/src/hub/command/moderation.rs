@@ -223,7 +223,13 @@ async fn act(
                     role.as_str()
                 )));
             }
-            let text = format!("{actor} made {user} {}", role.as_str());
+            let title = match role {
+                Role::Owner => "the owner",
+                Role::Admin => "an admin",
+                Role::Moderator => "a moderator",
+                _ => "a member",
+            };
+            let text = format!("{actor} made {user} {title}");
             (MessageKind::SetRole, Moderation::on(user).role(*role), text)
         }
     };
