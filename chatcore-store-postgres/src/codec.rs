@@ -67,7 +67,7 @@ pub(crate) fn string(row: &Row, i: usize, column: &str) -> Result<String> {
 }
 
 /// Column `i` of `row`, an optional string stored as BYTEA.
-fn opt_string(row: &Row, i: usize, column: &str) -> Result<Option<String>> {
+pub(crate) fn opt_string(row: &Row, i: usize, column: &str) -> Result<Option<String>> {
     let bytes: Option<&[u8]> = row.try_get(i).map_err(Error::store)?;
     bytes.map(|b| utf8(b, column)).transpose()
 }

@@ -14,7 +14,16 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// `MIGRATIONS[i]` upgrades a schema from version `i` to `i + 1`. Append only: a released
 /// migration is never edited, so every database reaches the same shape.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, MESSAGE_DATA, ACCOUNTS, EVENT_FIELDS];
+const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3,
+    V4,
+    MESSAGE_DATA,
+    ACCOUNTS,
+    EVENT_FIELDS,
+    ROOM_AUTHORITY,
+];
 
 /// Version 1: rooms, users, memberships, messages, read positions.
 ///
@@ -169,6 +178,53 @@ const EVENT_FIELDS: &str = r#"
 ALTER TABLE messages ADD COLUMN target BIGINT,
                      ADD COLUMN moderation TEXT,
                      ADD COLUMN mentions TEXT;
+"#;
+
+/// Room authority (issue #12): bans and mutes (`until` NULL while not timed), invitations
+/// to private rooms, the audit log (one row per moderation event, keyed by its seq) and
+/// users' blocks of each other's direct messages. User names are `BYTEA` like
+/// `memberships.user_name`.
+const ROOM_AUTHORITY: &str = r#"
+CREATE TABLE room_bans (
+    room_id   BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    user_name BYTEA  NOT NULL,
+    by_user   BYTEA  NOT NULL,
+    reason    BYTEA,
+    until     BIGINT,
+    since     BIGINT NOT NULL,
+    PRIMARY KEY (room_id, user_name)
+);
+CREATE TABLE room_mutes (
+    room_id   BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    user_name BYTEA  NOT NULL,
+    by_user   BYTEA  NOT NULL,
+    reason    BYTEA,
+    until     BIGINT,
+    since     BIGINT NOT NULL,
+    PRIMARY KEY (room_id, user_name)
+);
+CREATE TABLE room_invites (
+    room_id   BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    user_name BYTEA  NOT NULL,
+    PRIMARY KEY (room_id, user_name)
+);
+CREATE TABLE room_audit (
+    room_id   BIGINT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    seq       BIGINT NOT NULL,
+    actor     BYTEA  NOT NULL,
+    action    TEXT   NOT NULL,
+    user_name BYTEA,
+    reason    BYTEA,
+    until     BIGINT,
+    role      TEXT,
+    ts        BIGINT NOT NULL,
+    PRIMARY KEY (room_id, seq)
+);
+CREATE TABLE user_blocks (
+    user_name BYTEA NOT NULL,
+    blocked   BYTEA NOT NULL,
+    PRIMARY KEY (user_name, blocked)
+);
 "#;
 
 /// Creates `schema` when missing and brings it to [`SCHEMA_VERSION`]; fails with

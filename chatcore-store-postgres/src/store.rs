@@ -235,7 +235,7 @@ impl PostgresStore {
     }
 
     /// Runs a prepared (and per-connection cached) query.
-    async fn query(
+    pub(crate) async fn query(
         &self,
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
@@ -246,7 +246,7 @@ impl PostgresStore {
     }
 
     /// Like [`query`](Self::query), for at most one row.
-    async fn query_opt(
+    pub(crate) async fn query_opt(
         &self,
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],

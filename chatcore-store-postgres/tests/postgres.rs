@@ -546,7 +546,8 @@ async fn version_1_schemas_are_upgraded() {
     store.close().await.expect("close");
     let raw = f.raw().await;
     raw.batch_execute(
-        "ALTER TABLE messages DROP COLUMN target, DROP COLUMN moderation, DROP COLUMN mentions;
+        "DROP TABLE room_bans, room_mutes, room_invites, room_audit, user_blocks;
+         ALTER TABLE messages DROP COLUMN target, DROP COLUMN moderation, DROP COLUMN mentions;
          DROP TABLE refresh_tokens;
          DROP TABLE account_sessions;
          DROP TABLE accounts;

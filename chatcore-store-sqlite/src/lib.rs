@@ -150,6 +150,7 @@
 //! None. SQLite is compiled in (rusqlite's `bundled` feature), with FTS5.
 
 mod accounts;
+mod authority;
 mod checkpoint;
 mod config;
 #[cfg(test)]

@@ -190,6 +190,51 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE messages ADD COLUMN moderation TEXT;
     ALTER TABLE messages ADD COLUMN mentions TEXT;
     "#,
+    // Room authority (issue #12): bans and mutes (until: NULL while not timed), invitations
+    // to private rooms, the audit log (one row per moderation event, keyed by its seq) and
+    // users' blocks of each other's direct messages.
+    r#"
+    CREATE TABLE room_bans (
+        room_id INTEGER NOT NULL REFERENCES rooms (id),
+        user    TEXT    NOT NULL,
+        by_user TEXT    NOT NULL,
+        reason  TEXT,
+        until   INTEGER,
+        since   INTEGER NOT NULL,
+        PRIMARY KEY (room_id, user)
+    ) WITHOUT ROWID;
+    CREATE TABLE room_mutes (
+        room_id INTEGER NOT NULL REFERENCES rooms (id),
+        user    TEXT    NOT NULL,
+        by_user TEXT    NOT NULL,
+        reason  TEXT,
+        until   INTEGER,
+        since   INTEGER NOT NULL,
+        PRIMARY KEY (room_id, user)
+    ) WITHOUT ROWID;
+    CREATE TABLE room_invites (
+        room_id INTEGER NOT NULL REFERENCES rooms (id),
+        user    TEXT    NOT NULL,
+        PRIMARY KEY (room_id, user)
+    ) WITHOUT ROWID;
+    CREATE TABLE room_audit (
+        room_id INTEGER NOT NULL REFERENCES rooms (id),
+        seq     INTEGER NOT NULL,
+        actor   TEXT    NOT NULL,
+        action  TEXT    NOT NULL,
+        user    TEXT,
+        reason  TEXT,
+        until   INTEGER,
+        role    TEXT,
+        ts      INTEGER NOT NULL,
+        PRIMARY KEY (room_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE user_blocks (
+        user    TEXT NOT NULL,
+        blocked TEXT NOT NULL,
+        PRIMARY KEY (user, blocked)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// `PRAGMA application_id` of a chatcore search index file ("chfi").

@@ -140,15 +140,23 @@ impl SqliteStore {
     }
 
     /// Queues a command for the writer thread.
-    fn send(&self, command: Command) -> Result<()> {
+    pub(crate) fn send(&self, command: Command) -> Result<()> {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
         self.inner.writer.send(command).map_err(|_| Error::Closed)
     }
 
+    /// The reader threads.
+    pub(crate) fn readers(&self) -> &Readers {
+        &self.inner.readers
+    }
+
     /// Queues a write and waits for its reply.
-    async fn write<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T>>) -> Write) -> Result<T> {
+    pub(crate) async fn write<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T>>) -> Write,
+    ) -> Result<T> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Write(make(tx)))?;
         rx.await.map_err(|_| Error::Closed)?

@@ -105,10 +105,24 @@ pub(crate) enum Write {
         seq: u64,
         reply: oneshot::Sender<Result<()>>,
     },
+    /// Apply, audit and store a moderation event (see `authority.rs`).
+    Moderate {
+        /// The event.
+        msg: NewMessage,
+        /// The stored event.
+        reply: oneshot::Sender<Result<Appended>>,
+    },
+    /// Make a user block (or stop blocking) another's direct messages.
+    Block {
+        user: String,
+        other: String,
+        on: bool,
+        reply: oneshot::Sender<Result<()>>,
+    },
 }
 
 /// What a write produced inside the transaction; turned into the reply after the commit.
-enum Outcome {
+pub(crate) enum Outcome {
     /// A new message got this seq.
     Stored(u64),
     /// The nonce was used before; this is the original.
@@ -130,7 +144,7 @@ impl Write {
         }
         // A send fails only when the caller stopped waiting; the write stands either way.
         match self {
-            Write::Append { msg, reply, .. } => {
+            Write::Append { msg, reply, .. } | Write::Moderate { msg, reply } => {
                 let _ = reply.send(outcome.and_then(|o| match o {
                     Outcome::Stored(seq) => Ok(Appended {
                         message: msg.into_message(seq),
@@ -158,7 +172,8 @@ impl Write {
             Write::AddMember { reply, .. }
             | Write::RemoveMember { reply, .. }
             | Write::SetRead { reply, .. }
-            | Write::CommitCursor { reply, .. } => {
+            | Write::CommitCursor { reply, .. }
+            | Write::Block { reply, .. } => {
                 let _ = reply.send(outcome.map(|_| ()));
             }
         }
@@ -215,7 +230,7 @@ type Fatal = rusqlite::Error;
 
 /// State owned by the writer thread.
 pub(crate) struct Writer {
-    conn: Connection,
+    pub(crate) conn: Connection,
     max_batch: usize,
     counters: Arc<Counters>,
     /// Room name → id. Rooms are never deleted, so an entry stays valid; cleared with the
@@ -571,6 +586,10 @@ impl Writer {
                         .map(|()| Outcome::Done),
                 )
             }
+            Write::Moderate { msg, .. } => self.moderate(msg),
+            Write::Block {
+                user, other, on, ..
+            } => crate::authority::block(&self.conn, user, other, *on).map(Ok),
         }
     }
 
@@ -580,7 +599,7 @@ impl Writer {
     /// `(nonce, sender)` index refuses it is the original looked up (a failed statement
     /// leaves the rest of the transaction intact). Retries are rare, so fresh messages skip
     /// the lookup.
-    fn append(&mut self, msg: &NewMessage) -> Result<Result<Outcome>, Fatal> {
+    pub(crate) fn append(&mut self, msg: &NewMessage) -> Result<Result<Outcome>, Fatal> {
         let Some(room_id) = self.room_id(&msg.room)? else {
             // Same order as MemoryStore: a known (sender, nonce) answers with the original
             // even if the room is wrong.
@@ -664,7 +683,7 @@ impl Writer {
 
     /// The room's id: from the cache, else from the database (an uncommitted room of this
     /// batch included).
-    fn room_id(&mut self, name: &str) -> Result<Option<i64>, Fatal> {
+    pub(crate) fn room_id(&mut self, name: &str) -> Result<Option<i64>, Fatal> {
         if let Some(id) = self.room_ids.get(name) {
             return Ok(Some(*id));
         }

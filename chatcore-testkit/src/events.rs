@@ -63,6 +63,9 @@ pub fn reply_id(event: &Event) -> Option<u64> {
         | Event::Read { id, .. }
         | Event::SearchResults { id, .. }
         | Event::Users { id, .. }
+        | Event::Created { id, .. }
+        | Event::Members { id, .. }
+        | Event::Blocked { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }

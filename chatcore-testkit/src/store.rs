@@ -9,8 +9,8 @@ use std::time::Duration;
 use chatcore::Result;
 use chatcore::protocol::Message;
 use chatcore::store::{
-    Appended, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom, Pending, Role, RoomRecord,
-    SearchQuery, Store,
+    Appended, AuditEntry, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom, Pending,
+    Restriction, Role, RoomAuthority, RoomRecord, SearchQuery, Store,
 };
 
 /// What a [`HookedStore`] does around the calls it forwards. Every method has a default that
@@ -206,6 +206,46 @@ impl<H: StoreHook> Store for HookedStore<H> {
 
     async fn close(&self) -> Result<()> {
         self.inner.close().await
+    }
+}
+
+#[async_trait::async_trait]
+impl<H: StoreHook> RoomAuthority for HookedStore<H> {
+    fn moderate(&self, event: NewMessage) -> Pending<Appended> {
+        match self.hook.before("moderate") {
+            Ok(()) => self.inner.moderate(event),
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
+    }
+
+    async fn ban(&self, room: &str, user: &str) -> Result<Option<Restriction>> {
+        self.hook.before("ban")?;
+        self.inner.ban(room, user).await
+    }
+
+    async fn mute(&self, room: &str, user: &str) -> Result<Option<Restriction>> {
+        self.hook.before("mute")?;
+        self.inner.mute(room, user).await
+    }
+
+    async fn invited(&self, room: &str, user: &str) -> Result<bool> {
+        self.hook.before("invited")?;
+        self.inner.invited(room, user).await
+    }
+
+    async fn audit(&self, room: &str, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.hook.before("audit")?;
+        self.inner.audit(room, limit).await
+    }
+
+    async fn set_block(&self, user: &str, other: &str, on: bool) -> Result<()> {
+        self.hook.before("set_block")?;
+        self.inner.set_block(user, other, on).await
+    }
+
+    async fn blocks(&self, user: &str, other: &str) -> Result<bool> {
+        self.hook.before("blocks")?;
+        self.inner.blocks(user, other).await
     }
 }
 

@@ -205,6 +205,34 @@ pub enum Event {
         /// User names, sorted.
         users: Vec<String>,
     },
+    /// Answer to `create`: the new room, owned by the caller.
+    Created {
+        /// Request id of the `create`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// The room.
+        room: RoomSummary,
+    },
+    /// Answer to `members`: a room's durable members with their roles.
+    Members {
+        /// Request id of the `members`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Room name.
+        room: String,
+        /// Members, sorted by name.
+        members: Vec<crate::store::Member>,
+    },
+    /// Answer to `block` / `unblock`.
+    Blocked {
+        /// Request id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Whose direct messages.
+        user: String,
+        /// `true`: refused from now on; `false`: accepted again.
+        on: bool,
+    },
 }
 
 /// One search result: the message and where its matching words are.

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::message::{Data, MessageKind};
+use super::message::{Data, MessageKind, RoomKind};
+use super::moderation::Role;
 
 /// Protocol version carried in the [`Event::Welcome`](super::Event::Welcome) frame and in the WebSocket
 /// subprotocol name (`chatcore.v1.json`, `chatcore.v1.msgpack`).
@@ -148,6 +149,111 @@ pub enum Command {
         what: LookupKind,
         /// Case-insensitive name prefix (1 to 64 bytes).
         prefix: String,
+    },
+    /// Create a room; the creator becomes its owner. Answered by
+    /// [`Event::Created`](super::Event::Created); then `join` it.
+    Create {
+        /// Room name (must not exist yet).
+        room: String,
+        /// `public` or `private`.
+        #[serde(default)]
+        kind: RoomKind,
+        /// The first topic (stored as a `topic` event, seq 1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+    },
+    /// Invite a user to a private room (admins and up). Answered by
+    /// [`Event::Ack`](super::Event::Ack) for the `invite` event.
+    Invite {
+        /// Room name.
+        room: String,
+        /// Who.
+        user: String,
+    },
+    /// Remove a member from a room (moderators and up). Acked like `invite`.
+    Kick {
+        /// Room name.
+        room: String,
+        /// Who.
+        user: String,
+        /// Why, shown to the room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Remove a user and keep them out (admins and up). Acked like `invite`.
+    Ban {
+        /// Room name.
+        room: String,
+        /// Who.
+        user: String,
+        /// Why, shown to the room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// How long, in seconds (absent: until `unban`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_s: Option<u64>,
+    },
+    /// Lift a ban (admins and up). Acked like `invite`.
+    Unban {
+        /// Room name.
+        room: String,
+        /// Who.
+        user: String,
+    },
+    /// Stop a member from sending (moderators and up). Acked like `invite`.
+    Mute {
+        /// Room name.
+        room: String,
+        /// Who.
+        user: String,
+        /// How long, in seconds (absent: until `unmute`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_s: Option<u64>,
+        /// Why, shown to the room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Lift a mute (moderators and up). Acked like `invite`.
+    Unmute {
+        /// Room name.
+        room: String,
+        /// Who.
+        user: String,
+    },
+    /// Set the room's topic (moderators and up; empty clears it). Acked like `invite`.
+    Topic {
+        /// Room name.
+        room: String,
+        /// The new topic.
+        topic: String,
+    },
+    /// Change a member's role (admins up to moderator, the owner anything; `owner`
+    /// transfers ownership). Acked like `invite`.
+    Role {
+        /// Room name.
+        room: String,
+        /// Who.
+        user: String,
+        /// The new role.
+        role: Role,
+    },
+    /// The room's durable members with their roles. Answered by
+    /// [`Event::Members`](super::Event::Members).
+    Members {
+        /// Room name.
+        room: String,
+    },
+    /// Refuse direct messages from a user. Answered by
+    /// [`Event::Blocked`](super::Event::Blocked).
+    Block {
+        /// Who.
+        user: String,
+    },
+    /// Accept direct messages from a user again. Answered by
+    /// [`Event::Blocked`](super::Event::Blocked).
+    Unblock {
+        /// Who.
+        user: String,
     },
 }
 

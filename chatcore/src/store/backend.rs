@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use super::authority::RoomAuthority;
 use super::types::{
     Appended, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom, Role, RoomRecord, SearchQuery,
 };
@@ -12,13 +13,14 @@ use crate::Result;
 /// A store operation already queued, whose result arrives when it commits.
 pub type Pending<T> = BoxFuture<'static, Result<T>>;
 
-/// Durable storage of rooms, memberships and messages.
+/// Durable storage of rooms, memberships and messages, with the room authority
+/// ([`RoomAuthority`]: bans, mutes, invitations, roles, the audit log) every store has.
 ///
 /// Implementations are cheap to share behind an `Arc` (clones of a backend share one
 /// connection pool or writer thread). All methods are cancel-safe in the sense that dropping a
 /// returned future never leaves a partial write behind.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: RoomAuthority + Send + Sync + 'static {
     /// Queues `msg` for the next group commit and returns at once; the returned future
     /// resolves once the message is durable, with its assigned `seq`.
     ///

@@ -26,23 +26,25 @@ pub struct MemoryStore {
 }
 
 #[derive(Debug, Default)]
-struct Inner {
-    rooms: HashMap<String, RoomData>,
+pub(super) struct Inner {
+    pub(super) rooms: HashMap<String, RoomData>,
     /// (sender, nonce) → (room, seq) of the original message.
     nonces: HashMap<(String, String), (String, u64)>,
     /// Event-stream consumer groups: group → lease.
     leases: HashMap<String, LeaseRecord>,
     /// Event-stream cursors: group → room → last processed seq.
     cursors: HashMap<String, BTreeMap<String, u64>>,
-    closed: bool,
+    /// Bans, mutes, invitations, audit rows and blocks.
+    pub(super) authority: super::memory_authority::AuthorityData,
+    pub(super) closed: bool,
 }
 
 #[derive(Debug)]
-struct RoomData {
-    record: RoomRecord,
+pub(super) struct RoomData {
+    pub(super) record: RoomRecord,
     /// `messages[i]` has seq `i + 1`.
-    messages: Vec<Message>,
-    members: BTreeMap<String, Member>,
+    pub(super) messages: Vec<Message>,
+    pub(super) members: BTreeMap<String, Member>,
     reads: HashMap<String, u64>,
 }
 
@@ -52,51 +54,55 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Inner> {
         // A poisoned lock only means another thread panicked mid-operation; every operation
         // leaves the maps consistent before it can panic, so keep serving.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn append_now(&self, msg: NewMessage) -> Result<Appended> {
-        let mut inner = self.lock();
-        if inner.closed {
-            return Err(Error::Closed);
-        }
-        if let Some(nonce) = &msg.nonce {
-            let key = (msg.sender.clone(), nonce.clone());
-            if let Some((room, seq)) = inner.nonces.get(&key) {
-                let original = inner
-                    .rooms
-                    .get(room)
-                    .and_then(|r| r.messages.get((*seq - 1) as usize))
-                    .cloned()
-                    .ok_or_else(|| Error::store("nonce index points at a missing message"))?;
-                return Ok(Appended {
-                    message: original,
-                    duplicate: true,
-                });
-            }
-        }
-        let room = inner
-            .rooms
-            .get_mut(&msg.room)
-            .ok_or_else(|| Error::UnknownRoom(msg.room.clone()))?;
-        let seq = room.messages.len() as u64 + 1;
-        let message = msg.into_message(seq);
-        room.messages.push(message.clone());
-        room.record.last_seq = seq;
-        if let Some(nonce) = &message.nonce {
-            inner.nonces.insert(
-                (message.sender.clone(), nonce.clone()),
-                (message.room.clone(), seq),
-            );
-        }
-        Ok(Appended {
-            message,
-            duplicate: false,
-        })
+        append_locked(&mut self.lock(), msg)
     }
+}
+
+/// Appends under the lock (shared with the moderation events of `memory_authority`).
+pub(super) fn append_locked(inner: &mut Inner, msg: NewMessage) -> Result<Appended> {
+    if inner.closed {
+        return Err(Error::Closed);
+    }
+    if let Some(nonce) = &msg.nonce {
+        let key = (msg.sender.clone(), nonce.clone());
+        if let Some((room, seq)) = inner.nonces.get(&key) {
+            let original = inner
+                .rooms
+                .get(room)
+                .and_then(|r| r.messages.get((*seq - 1) as usize))
+                .cloned()
+                .ok_or_else(|| Error::store("nonce index points at a missing message"))?;
+            return Ok(Appended {
+                message: original,
+                duplicate: true,
+            });
+        }
+    }
+    let room = inner
+        .rooms
+        .get_mut(&msg.room)
+        .ok_or_else(|| Error::UnknownRoom(msg.room.clone()))?;
+    let seq = room.messages.len() as u64 + 1;
+    let message = msg.into_message(seq);
+    room.messages.push(message.clone());
+    room.record.last_seq = seq;
+    if let Some(nonce) = &message.nonce {
+        inner.nonces.insert(
+            (message.sender.clone(), nonce.clone()),
+            (message.room.clone(), seq),
+        );
+    }
+    Ok(Appended {
+        message,
+        duplicate: false,
+    })
 }
 
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {

@@ -6,12 +6,15 @@
 //! `chatcore-store-sqlite` and `chatcore-store-postgres` are the durable ones. Every backend
 //! passes the same contract suite (`chatcore::testing`, feature `test-support`).
 
+mod authority;
 mod backend;
 mod lease;
 mod memory;
+mod memory_authority;
 mod types;
 mod unread;
 
+pub use authority::{Action, AuditEntry, Restriction, RoomAuthority};
 pub use backend::{Pending, Store};
 pub use lease::{LeaseRecord, next_lease};
 pub use memory::MemoryStore;

@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod bus;
 pub mod fixtures;
 pub mod receipts;
+pub mod moderation;
 pub mod room_events;
 pub mod store;
 pub mod stream;
@@ -155,6 +156,15 @@ macro_rules! __store_cases {
         $crate::__contract_cases!(receipts, $factory;
             unread_counts_follow_the_read_position,
             unread_counts_are_capped,
+        );
+        $crate::__contract_cases!(moderation, $factory;
+            kick_is_one_event_with_its_audit_row,
+            bans_mutes_and_invitations,
+            roles_and_ownership_transfer,
+            topic_is_set_by_its_event,
+            refused_actions_write_nothing,
+            moderation_and_appends_share_one_sequence,
+            dm_blocks,
         );
         $crate::__contract_cases!(stream, $factory;
             heads_list_every_room,

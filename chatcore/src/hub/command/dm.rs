@@ -32,6 +32,8 @@ pub(crate) async fn dm(
         mentions: Vec::new(),
     };
     post.check(core)?;
+    names::validate_user(to)?;
+    super::moderation::refuse_blocked(core, s.user(), to).await?;
     if let Some(policy) = &core.policy {
         names::validate_user(to)?;
         let mut draft = post.take_draft();

@@ -10,6 +10,7 @@ use crate::accounts::Revoked;
 use crate::bus::BusEvent;
 use crate::hub::CloseReason;
 use crate::hub::core::Core;
+use crate::hub::room::Room;
 use crate::hub::stats::Stats;
 use crate::protocol::{Data, Message, MessageKind, RoomKind};
 use crate::store::{NewMessage, NewRoom, Role, RoomRecord};
@@ -162,19 +163,25 @@ pub(crate) async fn post(core: &Arc<Core>, host: HostPost) -> Result<Posted> {
         duplicate: appended.duplicate,
     };
     if !appended.duplicate {
-        if *room.subscription.lock().await {
-            deliver(core, &room, appended.message);
-        } else {
-            // Nobody here is subscribed: no local member to deliver to, and the room's
-            // in-memory position may be behind other nodes' commits, so skip ahead.
-            Stats::bump(&core.stats.messages_in);
-            core.bus
-                .publish(BusEvent::Message(appended.message.clone()));
-            room.fast_forward(appended.message.seq);
-            core.wake.committed();
-        }
+        announce(core, &room, appended.message).await;
     }
     Ok(posted)
+}
+
+/// Delivers a message committed without a session's `send` (a host post, a moderation
+/// event) to the room here and on the other nodes.
+pub(super) async fn announce(core: &Core, room: &Arc<Room>, message: Message) {
+    if *room.subscription.lock().await {
+        deliver(core, room, message);
+    } else {
+        // Nobody here is subscribed: no local member to deliver to, and the room's
+        // in-memory position may be behind other nodes' commits, so skip ahead.
+        Stats::bump(&core.stats.messages_in);
+        let seq = message.seq;
+        core.bus.publish(BusEvent::Message(message));
+        room.fast_forward(seq);
+        core.wake.committed();
+    }
 }
 
 /// Creates a room (idempotent: an existing room is returned as it is).

@@ -32,6 +32,7 @@ pub(crate) async fn join(
         core.load_room(name, None).await?
     } else {
         names::validate_room(name)?;
+        super::moderation::refuse_banned(core, name, s.user()).await?;
         if core.loaded(name).is_none() {
             refuse_private_before_loading(core, s.user(), name).await?;
         }
@@ -55,7 +56,10 @@ pub(crate) async fn join(
         RoomKind::Public => core.store.add_member(name, s.user(), Role::Member).await?,
         RoomKind::Private => {
             if core.store.member(name, s.user()).await?.is_none() {
-                return Err(Error::Forbidden(format!("{name} is invite-only")));
+                if !core.store.invited(name, s.user()).await? {
+                    return Err(Error::Forbidden(format!("{name} is invite-only")));
+                }
+                core.store.add_member(name, s.user(), Role::Member).await?;
             }
         }
         RoomKind::Direct => {}
@@ -71,7 +75,10 @@ async fn refuse_private_before_loading(core: &Core, user: &str, name: &str) -> R
         .room(name)
         .await?
         .is_some_and(|r| r.kind == RoomKind::Private);
-    if private && core.store.member(name, user).await?.is_none() {
+    if private
+        && core.store.member(name, user).await?.is_none()
+        && !core.store.invited(name, user).await?
+    {
         return Err(Error::Forbidden(format!("{name} is invite-only")));
     }
     Ok(())

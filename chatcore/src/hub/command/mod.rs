@@ -8,6 +8,7 @@ mod dm;
 mod host;
 mod join;
 mod mention;
+mod moderation;
 mod query;
 mod read;
 mod search;
@@ -54,6 +55,7 @@ pub(crate) async fn dispatch(
             data,
         } => {
             let room = s.room(&room)?;
+            moderation::refuse_send(core, &room.name, s.user()).await?;
             let mut post = send::Post {
                 text,
                 nonce,
@@ -104,5 +106,17 @@ pub(crate) async fn dispatch(
             s.queue.send(event);
             Ok(())
         }
+        command @ (Command::Create { .. }
+        | Command::Invite { .. }
+        | Command::Kick { .. }
+        | Command::Ban { .. }
+        | Command::Unban { .. }
+        | Command::Mute { .. }
+        | Command::Unmute { .. }
+        | Command::Topic { .. }
+        | Command::Role { .. }
+        | Command::Members { .. }
+        | Command::Block { .. }
+        | Command::Unblock { .. }) => moderation::dispatch(core, s, id, command).await,
     }
 }

@@ -1,0 +1,177 @@
+//! [`RoomAuthority`] for [`MemoryStore`]: every moderation event is checked, applied,
+//! audited and appended under the store's one lock, so it is all or nothing.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::authority::{Action, AuditEntry, Restriction, RoomAuthority};
+use super::backend::Pending;
+use super::memory::{Inner, MemoryStore, append_locked};
+use super::types::{Appended, MAX_PAGE, NewMessage, Role};
+use crate::{Error, Result};
+
+/// The room-authority state of a [`MemoryStore`].
+#[derive(Debug, Default)]
+pub(super) struct AuthorityData {
+    /// (room, user) → ban.
+    bans: HashMap<(String, String), Restriction>,
+    /// (room, user) → mute.
+    mutes: HashMap<(String, String), Restriction>,
+    /// (room, user) holding an invitation.
+    invites: HashSet<(String, String)>,
+    /// room → audit rows, oldest first.
+    audit: HashMap<String, Vec<AuditEntry>>,
+    /// (user, other): `user` blocks direct messages from `other`.
+    blocks: BTreeSet<(String, String)>,
+}
+
+fn key(room: &str, user: &str) -> (String, String) {
+    (room.to_owned(), user.to_owned())
+}
+
+/// Checks, appends and applies one moderation event; nothing changes on an error.
+fn moderate_locked(inner: &mut Inner, event: NewMessage) -> Result<Appended> {
+    if inner.closed {
+        return Err(Error::Closed);
+    }
+    let action = Action::of(&event)?;
+    let restriction = action.restriction(&event);
+    let room = event.room.clone();
+    let data = inner
+        .rooms
+        .get(&room)
+        .ok_or_else(|| Error::UnknownRoom(room.clone()))?;
+    if let Action::SetRole(user, _) = action {
+        if !data.members.contains_key(user) {
+            return Err(Error::NotMember(format!("{user} is no member of {room}")));
+        }
+    }
+    let action = owned(action);
+    let appended = append_locked(inner, event)?;
+    let room_data = inner
+        .rooms
+        .get_mut(&room)
+        .ok_or_else(|| Error::UnknownRoom(room.clone()))?;
+    let a = &mut inner.authority;
+    match &action {
+        Owned::Invite(user) => {
+            a.invites.insert(key(&room, user));
+        }
+        Owned::Kick(user) | Owned::Ban(user) => {
+            room_data.members.remove(user);
+            a.invites.remove(&key(&room, user));
+            if let (Owned::Ban(user), Some(r)) = (&action, restriction) {
+                a.bans.insert(key(&room, user), r);
+            }
+        }
+        Owned::Unban(user) => {
+            a.bans.remove(&key(&room, user));
+        }
+        Owned::Mute(user) => {
+            if let Some(r) = restriction {
+                a.mutes.insert(key(&room, user), r);
+            }
+        }
+        Owned::Unmute(user) => {
+            a.mutes.remove(&key(&room, user));
+        }
+        Owned::SetRole(user, role) => {
+            if *role == Role::Owner {
+                for m in room_data.members.values_mut() {
+                    if m.role == Role::Owner {
+                        m.role = Role::Admin;
+                    }
+                }
+            }
+            if let Some(m) = room_data.members.get_mut(user) {
+                m.role = *role;
+            }
+        }
+        Owned::Topic(topic) => {
+            room_data.record.topic = (!topic.is_empty()).then(|| topic.clone());
+        }
+    }
+    room_data.record.members = room_data.members.len() as u64;
+    a.audit
+        .entry(room)
+        .or_default()
+        .push(AuditEntry::of(&appended.message));
+    Ok(appended)
+}
+
+/// [`Action`] with its names owned, to outlive the event it was read from.
+enum Owned {
+    Invite(String),
+    Kick(String),
+    Ban(String),
+    Unban(String),
+    Mute(String),
+    Unmute(String),
+    SetRole(String, Role),
+    Topic(String),
+}
+
+fn owned(action: Action<'_>) -> Owned {
+    match action {
+        Action::Invite(u) => Owned::Invite(u.to_owned()),
+        Action::Kick(u) => Owned::Kick(u.to_owned()),
+        Action::Ban(u) => Owned::Ban(u.to_owned()),
+        Action::Unban(u) => Owned::Unban(u.to_owned()),
+        Action::Mute(u) => Owned::Mute(u.to_owned()),
+        Action::Unmute(u) => Owned::Unmute(u.to_owned()),
+        Action::SetRole(u, r) => Owned::SetRole(u.to_owned(), r),
+        Action::Topic(t) => Owned::Topic(t.to_owned()),
+    }
+}
+
+#[async_trait::async_trait]
+impl RoomAuthority for MemoryStore {
+    fn moderate(&self, event: NewMessage) -> Pending<Appended> {
+        let result = moderate_locked(&mut self.lock(), event);
+        Box::pin(async move { result })
+    }
+
+    async fn ban(&self, room: &str, user: &str) -> Result<Option<Restriction>> {
+        Ok(self.lock().authority.bans.get(&key(room, user)).cloned())
+    }
+
+    async fn mute(&self, room: &str, user: &str) -> Result<Option<Restriction>> {
+        Ok(self.lock().authority.mutes.get(&key(room, user)).cloned())
+    }
+
+    async fn invited(&self, room: &str, user: &str) -> Result<bool> {
+        Ok(self.lock().authority.invites.contains(&key(room, user)))
+    }
+
+    async fn audit(&self, room: &str, limit: u32) -> Result<Vec<AuditEntry>> {
+        let take = limit.min(MAX_PAGE) as usize;
+        Ok(self
+            .lock()
+            .authority
+            .audit
+            .get(room)
+            .map(|rows| rows.iter().rev().take(take).cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn set_block(&self, user: &str, other: &str, on: bool) -> Result<()> {
+        let mut inner = self.lock();
+        if inner.closed {
+            return Err(Error::Closed);
+        }
+        let pair = (user.to_owned(), other.to_owned());
+        if on {
+            inner.authority.blocks.insert(pair);
+        } else {
+            inner.authority.blocks.remove(&pair);
+        }
+        Ok(())
+    }
+
+    async fn blocks(&self, user: &str, other: &str) -> Result<bool> {
+        Ok(self
+            .lock()
+            .authority
+            .blocks
+            .contains(&(user.to_owned(), other.to_owned())))
+    }
+}

@@ -1,0 +1,481 @@
+//! Rooms with authority on a fleet of two hubs sharing a store and a bus: each bad input of
+//! issue #12 gets its exact answer and changes nothing; a kick or ban removes the user's
+//! sessions on every node; bans keep users out, mutes keep them quiet, blocks stop DMs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chatcore::accounts::ADMIN_CLAIM;
+use chatcore::auth::Identity;
+use chatcore::bus::LocalNetwork;
+use chatcore::protocol::{Codec, Command, Event, MessageKind, Role, RoomKind};
+use chatcore::store::{MemoryStore, RoomAuthority, Store};
+use chatcore::{ErrorCode, Hub};
+use chatcore_testkit::SessionProbe;
+
+async fn node(store: Arc<MemoryStore>, net: &LocalNetwork, id: &str) -> Hub {
+    Hub::builder()
+        .shared_store(store)
+        .bus(net.node(id))
+        .build()
+        .await
+        .expect("hub")
+}
+
+async fn fleet() -> (Arc<MemoryStore>, Hub, Hub) {
+    let store = Arc::new(MemoryStore::new());
+    let net = LocalNetwork::new();
+    let a = node(store.clone(), &net, "a").await;
+    let b = node(store.clone(), &net, "b").await;
+    (store, a, b)
+}
+
+/// The reply to `command`.
+async fn ask(p: &mut SessionProbe, command: Command) -> Event {
+    let id = p.request(command).await;
+    p.reply(id).await
+}
+
+/// The error code and message of the reply to `command`, panicking on success.
+async fn refused(p: &mut SessionProbe, command: Command) -> (ErrorCode, String) {
+    match ask(p, command).await {
+        Event::Error { code, message, .. } => (code, message),
+        e => panic!("expected an error, got {e:?}"),
+    }
+}
+
+/// The seq of the acked moderation event, panicking on an error.
+async fn acked(p: &mut SessionProbe, command: Command) -> u64 {
+    match ask(p, command).await {
+        Event::Ack { seq, .. } => seq,
+        e => panic!("expected an ack, got {e:?}"),
+    }
+}
+
+fn create(room: &str, kind: RoomKind) -> Command {
+    Command::Create {
+        room: room.into(),
+        kind,
+        topic: None,
+    }
+}
+
+fn kick(room: &str, user: &str) -> Command {
+    Command::Kick {
+        room: room.into(),
+        user: user.into(),
+        reason: Some("spam".into()),
+    }
+}
+
+fn ban(room: &str, user: &str) -> Command {
+    Command::Ban {
+        room: room.into(),
+        user: user.into(),
+        reason: None,
+        duration_s: None,
+    }
+}
+
+fn role(room: &str, user: &str, role: Role) -> Command {
+    Command::Role {
+        room: room.into(),
+        user: user.into(),
+        role,
+    }
+}
+
+/// A room `r` owned by ann with bob an admin, cy a moderator, dan a member, all joined on
+/// node a.
+async fn staffed(a: &Hub) -> [SessionProbe; 4] {
+    let mut ann = SessionProbe::connect(a, "ann").await;
+    assert!(matches!(
+        ask(&mut ann, create("r", RoomKind::Public)).await,
+        Event::Created { .. }
+    ));
+    ann.join("r").await;
+    let mut others = Vec::new();
+    for user in ["bob", "cy", "dan"] {
+        let mut p = SessionProbe::connect(a, user).await;
+        p.join("r").await;
+        others.push(p);
+    }
+    acked(&mut ann, role("r", "bob", Role::Admin)).await;
+    acked(&mut ann, role("r", "cy", Role::Moderator)).await;
+    let [bob, cy, dan]: [SessionProbe; 3] = others.try_into().ok().expect("three");
+    [ann, bob, cy, dan]
+}
+
+#[tokio::test]
+async fn nobody_acts_on_an_equal_or_higher_role() {
+    let (store, a, _b) = fleet().await;
+    let [mut ann, mut bob, mut cy, mut dan] = staffed(&a).await;
+    let before = store.last_seq("r").await.expect("seq");
+
+    // A member trying to kick.
+    let (code, message) = refused(&mut dan, kick("r", "cy")).await;
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            ErrorCode::Forbidden,
+            "forbidden: only a room moderator or above may do this in r"
+        )
+    );
+    // A moderator kicking an admin, and the owner.
+    for target in ["bob", "ann"] {
+        let (code, message) = refused(&mut cy, kick("r", target)).await;
+        assert_eq!(code, ErrorCode::Forbidden);
+        assert_eq!(
+            message,
+            format!("forbidden: {target} is not below you in r")
+        );
+    }
+    // A moderator promoting themself, and an admin granting admin.
+    let (code, _) = refused(&mut cy, role("r", "cy", Role::Admin)).await;
+    assert_eq!(code, ErrorCode::Forbidden);
+    let (code, message) = refused(&mut bob, role("r", "dan", Role::Admin)).await;
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            ErrorCode::Forbidden,
+            "forbidden: you may not make anyone admin in r"
+        )
+    );
+    // A moderator banning (an admin's power).
+    let (code, _) = refused(&mut cy, ban("r", "dan")).await;
+    assert_eq!(code, ErrorCode::Forbidden);
+
+    assert_eq!(
+        store.last_seq("r").await.expect("seq"),
+        before,
+        "nothing stored"
+    );
+    assert_eq!(
+        store.audit("r", 100).await.expect("audit").len(),
+        2,
+        "only the two promotions"
+    );
+    let roles: Vec<(String, Role)> = store
+        .members("r")
+        .await
+        .expect("members")
+        .into_iter()
+        .map(|m| (m.user, m.role))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("ann".to_owned(), Role::Owner),
+            ("bob".to_owned(), Role::Admin),
+            ("cy".to_owned(), Role::Moderator),
+            ("dan".to_owned(), Role::Member)
+        ]
+    );
+    // What each may do, they can.
+    acked(&mut cy, kick("r", "dan")).await;
+    acked(&mut ann, role("r", "bob", Role::Owner)).await;
+    let owner = store
+        .member("r", "ann")
+        .await
+        .expect("member")
+        .expect("ann");
+    assert_eq!(owner.role, Role::Admin, "the old owner became an admin");
+}
+
+#[tokio::test]
+async fn a_ban_on_one_node_removes_the_user_on_the_other_within_a_second() {
+    let (store, a, b) = fleet().await;
+    let [mut ann, _bob, _cy, _dan] = staffed(&a).await;
+    let mut eve = SessionProbe::connect(&b, "eve").await;
+    eve.join("r").await;
+    let mut watcher = SessionProbe::connect(&b, "zoe").await;
+    watcher.join("r").await;
+
+    let start = Instant::now();
+    let seq = acked(&mut ann, ban("r", "eve")).await;
+    let left = eve
+        .until(|e| matches!(e, Event::Left { room, .. } if room == "r"))
+        .await;
+    assert!(matches!(left, Event::Left { id: None, .. }));
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "left after {:?}",
+        start.elapsed()
+    );
+    let seen = watcher
+        .until(|e| matches!(e, Event::Message(m) if m.seq == seq))
+        .await;
+    let Event::Message(m) = seen else {
+        unreachable!()
+    };
+    assert_eq!(
+        (m.kind, m.text.as_str()),
+        (MessageKind::Ban, "ann banned eve")
+    );
+
+    // Banned: no rejoin as the same name, on either node, nor as a new session.
+    for hub in [&a, &b] {
+        let mut again = SessionProbe::connect(hub, "eve").await;
+        let (code, message) = refused(
+            &mut again,
+            Command::Join {
+                room: "r".into(),
+                resume_after: None,
+            },
+        )
+        .await;
+        assert_eq!(
+            (code, message.as_str()),
+            (ErrorCode::Forbidden, "forbidden: you are banned from r")
+        );
+    }
+    assert_eq!(store.member("r", "eve").await.expect("member"), None);
+    // Unbanned: back in.
+    acked(
+        &mut ann,
+        Command::Unban {
+            room: "r".into(),
+            user: "eve".into(),
+        },
+    )
+    .await;
+    let mut back = SessionProbe::connect(&b, "eve").await;
+    back.join("r").await;
+}
+
+#[tokio::test]
+async fn a_muted_member_gets_forbidden_with_the_time_left() {
+    let (_store, a, b) = fleet().await;
+    let [_ann, _bob, mut cy, _dan] = staffed(&a).await;
+    let mut eve = SessionProbe::connect(&b, "eve").await;
+    eve.join("r").await;
+    acked(
+        &mut cy,
+        Command::Mute {
+            room: "r".into(),
+            user: "eve".into(),
+            duration_s: Some(600),
+            reason: None,
+        },
+    )
+    .await;
+    let id = eve.send_nowait("r", "hello?", None).await;
+    let Event::Error { code, message, .. } = eve.reply(id).await else {
+        panic!("muted send was accepted")
+    };
+    assert_eq!(code, ErrorCode::Forbidden);
+    assert!(
+        message == "forbidden: you are muted in r for 600 more s"
+            || message == "forbidden: you are muted in r for 599 more s",
+        "{message}"
+    );
+    acked(
+        &mut cy,
+        Command::Unmute {
+            room: "r".into(),
+            user: "eve".into(),
+        },
+    )
+    .await;
+    eve.send("r", "thanks").await;
+}
+
+#[tokio::test]
+async fn private_rooms_need_an_invitation_from_an_admin() {
+    let (store, a, b) = fleet().await;
+    let mut ann = SessionProbe::connect(&a, "ann").await;
+    ask(&mut ann, create("club", RoomKind::Private)).await;
+    ann.join("club").await;
+    ann.send("club", "secret").await;
+    let mut eve = SessionProbe::connect(&b, "eve").await;
+
+    // A non-member reads nothing, lists nothing, joins nothing.
+    let (code, _) = refused(
+        &mut eve,
+        Command::History {
+            room: "club".into(),
+            before: None,
+            after: None,
+            limit: None,
+        },
+    )
+    .await;
+    assert_eq!(code, ErrorCode::Forbidden);
+    let Event::Rooms { rooms, .. } = ask(&mut eve, Command::Rooms {}).await else {
+        panic!("rooms")
+    };
+    assert!(rooms.iter().all(|r| r.name != "club"), "{rooms:?}");
+    let join = Command::Join {
+        room: "club".into(),
+        resume_after: None,
+    };
+    let (code, message) = refused(&mut eve, join.clone()).await;
+    assert_eq!(
+        (code, message.as_str()),
+        (ErrorCode::Forbidden, "forbidden: club is invite-only")
+    );
+    // Someone who cannot invite (a non-member; a plain member) is refused.
+    let invite = |user: &str| Command::Invite {
+        room: "club".into(),
+        user: user.into(),
+    };
+    let (code, _) = refused(&mut eve, invite("eve")).await;
+    assert_eq!(code, ErrorCode::Forbidden);
+    assert!(!store.invited("club", "eve").await.expect("invited"));
+
+    // The owner invites; the invitee joins on the other node and reads history.
+    acked(&mut ann, invite("eve")).await;
+    let Event::Joined { history, .. } = eve.join("club").await else {
+        unreachable!()
+    };
+    assert!(history.iter().any(|m| m.text == "secret"));
+    let Event::Members { members, .. } = ask(
+        &mut eve,
+        Command::Members {
+            room: "club".into(),
+        },
+    )
+    .await
+    else {
+        panic!("members")
+    };
+    let roles: Vec<(&str, Role)> = members.iter().map(|m| (m.user.as_str(), m.role)).collect();
+    assert_eq!(roles, [("ann", Role::Owner), ("eve", Role::Member)]);
+    // A member cannot invite either.
+    let (code, _) = refused(&mut eve, invite("fay")).await;
+    assert_eq!(code, ErrorCode::Forbidden);
+    // Kicked from a private room: out, and the invitation is gone.
+    acked(&mut ann, kick("club", "eve")).await;
+    eve.until(|e| matches!(e, Event::Left { .. })).await;
+    let (code, _) = refused(&mut eve, join).await;
+    assert_eq!(code, ErrorCode::Forbidden);
+}
+
+#[tokio::test]
+async fn a_server_admin_acts_everywhere() {
+    let (_store, a, _b) = fleet().await;
+    let [_ann, _bob, _cy, mut dan] = staffed(&a).await;
+    let mut claims = serde_json::Map::new();
+    claims.insert(ADMIN_CLAIM.into(), true.into());
+    let mut root =
+        SessionProbe::connect_as(&a, Identity::new("root").with_claims(claims), Codec::Json).await;
+    acked(&mut root, ban("r", "ann")).await;
+    let (code, _) = refused(&mut root, kick("r", "ann")).await;
+    assert_eq!(code, ErrorCode::NotMember, "the ban ended ann's membership");
+    // A forged-looking claim of another type is no admin.
+    let mut claims = serde_json::Map::new();
+    claims.insert(ADMIN_CLAIM.into(), "true".into());
+    let mut fake =
+        SessionProbe::connect_as(&a, Identity::new("fake").with_claims(claims), Codec::Json).await;
+    let (code, _) = refused(&mut fake, kick("r", "dan")).await;
+    assert_eq!(code, ErrorCode::Forbidden);
+    dan.send("r", "still here").await;
+}
+
+#[tokio::test]
+async fn blocked_users_cannot_send_direct_messages() {
+    let (_store, a, b) = fleet().await;
+    let mut ann = SessionProbe::connect(&a, "ann").await;
+    let mut bob = SessionProbe::connect(&b, "bob").await;
+    let dm = |to: &str, text: &str| Command::Dm {
+        to: to.into(),
+        text: text.into(),
+        nonce: None,
+    };
+    assert!(matches!(
+        ask(&mut bob, dm("ann", "hi")).await,
+        Event::Ack { .. }
+    ));
+    let blocked = ask(&mut ann, Command::Block { user: "bob".into() }).await;
+    assert!(
+        matches!(blocked, Event::Blocked { on: true, .. }),
+        "{blocked:?}"
+    );
+    let (code, message) = refused(&mut bob, dm("ann", "hi again")).await;
+    assert_eq!(
+        (code, message.as_str()),
+        (
+            ErrorCode::Forbidden,
+            "forbidden: ann does not accept direct messages from you"
+        )
+    );
+    // Nor by a plain send into the conversation bob had joined.
+    let room = chatcore::names::dm_room("ann", "bob");
+    let id = bob.send_nowait(&room, "sneaky", None).await;
+    assert_eq!(bob.error(id).await, ErrorCode::Forbidden);
+    // ann may still write to bob; unblocked, bob may write again.
+    assert!(matches!(
+        ask(&mut ann, dm("bob", "bye")).await,
+        Event::Ack { .. }
+    ));
+    ask(&mut ann, Command::Unblock { user: "bob".into() }).await;
+    assert!(matches!(
+        ask(&mut bob, dm("ann", "ok")).await,
+        Event::Ack { .. }
+    ));
+}
+
+#[tokio::test]
+async fn hostile_moderation_input_is_refused_and_changes_nothing() {
+    let (store, a, _b) = fleet().await;
+    let [mut ann, ..] = staffed(&a).await;
+    let before = store.last_seq("r").await.expect("seq");
+    let cases = [
+        (kick("r", ""), ErrorCode::Invalid),
+        (kick("r", &"x".repeat(10_000)), ErrorCode::Invalid),
+        (kick("nowhere", "dan"), ErrorCode::UnknownRoom),
+        (kick("r", "ann"), ErrorCode::Forbidden),
+        (kick("r", "stranger"), ErrorCode::NotMember),
+        (
+            Command::Kick {
+                room: "r".into(),
+                user: "dan".into(),
+                reason: Some("x".repeat(100_000)),
+            },
+            ErrorCode::TooLarge,
+        ),
+        (
+            Command::Ban {
+                room: "r".into(),
+                user: "dan".into(),
+                reason: None,
+                duration_s: Some(u64::MAX),
+            },
+            ErrorCode::Invalid,
+        ),
+        (
+            Command::Mute {
+                room: "r".into(),
+                user: "dan".into(),
+                reason: None,
+                duration_s: Some(0),
+            },
+            ErrorCode::Invalid,
+        ),
+        (
+            Command::Topic {
+                room: "r".into(),
+                topic: "t".repeat(501),
+            },
+            ErrorCode::TooLarge,
+        ),
+        (create("r", RoomKind::Public), ErrorCode::Forbidden),
+        (create("dm:ann:bob", RoomKind::Direct), ErrorCode::Invalid),
+        (
+            Command::Invite {
+                room: "r".into(),
+                user: "dan".into(),
+            },
+            ErrorCode::Invalid,
+        ),
+    ];
+    for (command, expected) in cases {
+        let (code, message) = refused(&mut ann, command.clone()).await;
+        assert_eq!(code, expected, "{command:?}: {message}");
+    }
+    assert_eq!(store.last_seq("r").await.expect("seq"), before);
+    // A raw frame with a bad role name is a bad request, not a crash.
+    let bad: Result<chatcore::protocol::Request, _> =
+        serde_json::from_str(r#"{"type":"role","room":"r","user":"dan","role":"emperor"}"#);
+    assert!(bad.is_err());
+}
