@@ -166,11 +166,13 @@
 //! 2 cores, 2 and 4 pipelines performed alike and 8 worse.
 
 mod accounts;
+mod changes;
 mod codec;
 mod config;
 mod error;
 mod indexer;
 mod schema;
+mod state;
 mod store;
 mod stream;
 mod writer;

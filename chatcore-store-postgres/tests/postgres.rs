@@ -546,7 +546,12 @@ async fn version_1_schemas_are_upgraded() {
     store.close().await.expect("close");
     let raw = f.raw().await;
     raw.batch_execute(
-        "ALTER TABLE messages DROP COLUMN target, DROP COLUMN moderation, DROP COLUMN mentions;
+        "DROP TABLE reactions;
+         DROP INDEX messages_by_reply;
+         DROP INDEX messages_by_target;
+         ALTER TABLE messages DROP COLUMN edited_ts, DROP COLUMN deleted_by,
+             DROP COLUMN deleted_ts;
+         ALTER TABLE messages DROP COLUMN target, DROP COLUMN moderation, DROP COLUMN mentions;
          DROP TABLE refresh_tokens;
          DROP TABLE account_sessions;
          DROP TABLE accounts;
@@ -628,6 +633,26 @@ async fn version_1_schemas_are_upgraded() {
         .expect("history");
     let data: Vec<_> = page.messages.iter().map(|m| m.data.clone()).collect();
     assert_eq!(data, [None, Some(card(2))], "new messages keep their data");
+    // A message from before the upgrade takes changes like a new one.
+    let mut edit = msg("r", "ann", "first edited", None);
+    edit.kind = chatcore::protocol::MessageKind::Edit;
+    edit.target = Some(1);
+    store.append(edit).await.expect("edit an old message");
+    let mut react = msg("r", "bob", "👍", None);
+    react.kind = chatcore::protocol::MessageKind::React;
+    react.target = Some(1);
+    store.append(react).await.expect("react to an old message");
+    let page = store
+        .history_current("r", HistoryQuery::after(0, 1), Some("bob"))
+        .await
+        .expect("current page");
+    let old = &page.messages[0];
+    assert_eq!(
+        (old.text.as_str(), old.id.as_str()),
+        ("first edited", original.message.id.as_str())
+    );
+    assert_eq!(old.reactions.len(), 1);
+    assert!(old.reactions[0].me);
 }
 
 /// A search finds what another node acknowledged just before, though no indexer had run

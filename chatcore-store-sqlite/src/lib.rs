@@ -41,6 +41,7 @@
 //!     nonce: Some("n-1".into()),
 //!     reply_to: None,
 //!     data: None,
+//!     ..Default::default()
 //! });
 //! let appended = pending.await?;
 //! assert_eq!(appended.message.seq, 1);
@@ -149,6 +150,7 @@
 //! None. SQLite is compiled in (rusqlite's `bundled` feature), with FTS5.
 
 mod accounts;
+mod changes;
 mod checkpoint;
 mod config;
 #[cfg(test)]
@@ -159,6 +161,7 @@ mod reader;
 mod rows;
 mod schema;
 mod search;
+mod state;
 mod store;
 mod stream;
 mod writer;

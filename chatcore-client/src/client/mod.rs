@@ -259,11 +259,13 @@ impl Client {
                 room,
                 messages,
                 has_more,
+                current_to,
                 ..
             } => Ok(HistoryPage {
                 room,
                 messages,
                 has_more,
+                current_to: current_to.unwrap_or(0),
             }),
             other => Err(unexpected(&other)),
         }
@@ -386,6 +388,7 @@ fn joined(reply: Event) -> Result<Joined> {
             last_seq,
             online,
             history,
+            current_to,
             ..
         } => Ok(Joined {
             room,
@@ -393,6 +396,7 @@ fn joined(reply: Event) -> Result<Joined> {
             last_seq,
             online,
             history,
+            current_to: current_to.unwrap_or(0),
         }),
         other => Err(unexpected(&other)),
     }

@@ -7,11 +7,14 @@
 //! passes the same contract suite (`chatcore::testing`, feature `test-support`).
 
 mod backend;
+mod changes;
 mod lease;
 mod memory;
+mod memory_state;
 mod types;
 
 pub use backend::{Pending, Store};
+pub use changes::{MAX_REACTION_EMOJI, ReactionState, TargetState, check_change};
 pub use lease::{LeaseRecord, next_lease};
 pub use memory::MemoryStore;
 pub use types::{

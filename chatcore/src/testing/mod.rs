@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod bus;
+pub mod changes;
 pub mod fixtures;
 pub mod room_events;
 pub mod store;
@@ -150,6 +151,13 @@ macro_rules! __store_cases {
         );
         $crate::__contract_cases!(room_events, $factory;
             event_fields_round_trip,
+        );
+        $crate::__contract_cases!(changes, $factory;
+            resume_sees_each_change_once_then_current_state,
+            refused_changes_store_nothing,
+            search_sees_current_text_only,
+            threads_page_by_cursor,
+            concurrent_changes_are_gapless_and_unique,
         );
         $crate::__contract_cases!(stream, $factory;
             heads_list_every_room,

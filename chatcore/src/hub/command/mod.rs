@@ -4,11 +4,13 @@
 //! (store, bus, room, queue); it never calls back into the session or the hub facade. A new
 //! command gets a file of its own and one arm here.
 
+mod change;
 mod dm;
 mod host;
 mod join;
 mod query;
 mod send;
+mod thread;
 mod typing;
 
 use std::sync::Arc;
@@ -24,7 +26,8 @@ pub(crate) use query::{history, list_rooms, online, room_info};
 use super::core::Core;
 use super::session::state::SessionState;
 use crate::Result;
-use crate::protocol::{Command, Event, RequestId};
+use crate::protocol::{Command, Event, MessageKind, RequestId};
+use change::Change;
 
 /// Runs one command for a session. Replies and errors go to the session's queue by the
 /// caller; a `send` is acknowledged there once the store committed it.
@@ -70,5 +73,35 @@ pub(crate) async fn dispatch(
             s.queue.send(Event::Pong { id });
             Ok(())
         }
+        Command::Edit { room, target, text } => {
+            let kind = MessageKind::Edit;
+            change::change(core, s, &room, id, Change { kind, target, text }).await
+        }
+        Command::Delete { room, target } => {
+            let (kind, text) = (MessageKind::Delete, String::new());
+            change::change(core, s, &room, id, Change { kind, target, text }).await
+        }
+        Command::React {
+            room,
+            target,
+            emoji,
+        } => {
+            let (kind, text) = (MessageKind::React, emoji);
+            change::change(core, s, &room, id, Change { kind, target, text }).await
+        }
+        Command::Unreact {
+            room,
+            target,
+            emoji,
+        } => {
+            let (kind, text) = (MessageKind::Unreact, emoji);
+            change::change(core, s, &room, id, Change { kind, target, text }).await
+        }
+        Command::Thread {
+            room,
+            root,
+            after,
+            limit,
+        } => thread::thread_command(core, s, id, room, root, after, limit).await,
     }
 }
