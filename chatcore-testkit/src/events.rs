@@ -60,6 +60,7 @@ pub fn reply_id(event: &Event) -> Option<u64> {
         | Event::Presence { id, .. }
         | Event::History { id, .. }
         | Event::Rooms { id, .. }
+        | Event::Thread { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }

@@ -454,6 +454,7 @@ fn reply_id(event: &Event) -> Option<RequestId> {
         Event::Ack { id, .. }
         | Event::Presence { id, .. }
         | Event::Rooms { id, .. }
+        | Event::Thread { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }
