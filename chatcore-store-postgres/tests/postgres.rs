@@ -894,3 +894,80 @@ async fn closed_store_refuses_appends() {
     assert!(matches!(err, Error::Closed), "{err:?}");
     assert_eq!(store.last_seq("r").await.expect("reads still work"), 1);
 }
+
+/// Two nodes (two stores on one database) writing changes to one room at once: the room's
+/// seq stays gapless, and the rules hold across the nodes (of one user's identical
+/// reactions sent through both, exactly one is stored; of two deletes of one message, one).
+#[tokio::test]
+async fn two_nodes_changing_one_room_keep_seq_gapless_and_rules() {
+    use chatcore::protocol::MessageKind;
+    let f = factory!();
+    let (a, b) = (Arc::new(f.store().await), Arc::new(f.store().await));
+    room(a.as_ref(), "r").await;
+    for i in 0..10 {
+        a.append(msg("r", "ann", &format!("message {i}"), None))
+            .await
+            .expect("append");
+    }
+    let change = |sender: &str, kind: MessageKind, target: u64, text: &str| {
+        let mut m = msg("r", sender, text, None);
+        m.kind = kind;
+        m.target = Some(target);
+        m
+    };
+    let mut tasks = Vec::new();
+    for i in 0..40u64 {
+        let node = if i % 2 == 0 {
+            Arc::clone(&a)
+        } else {
+            Arc::clone(&b)
+        };
+        let target = i % 10 + 1;
+        let same = change("dup", MessageKind::React, 1, "👍");
+        let mine = change(&format!("u{i}"), MessageKind::React, target, "🎉");
+        let gone = change("ann", MessageKind::Delete, 10, "");
+        tasks.push(tokio::spawn(async move {
+            let (same, mine, gone) =
+                tokio::join!(node.append(same), node.append(mine), node.append(gone));
+            // A refusal is the rule's `invalid`, never a failed write.
+            for refused in [&same, &mine, &gone]
+                .into_iter()
+                .filter_map(|r| r.as_ref().err())
+            {
+                assert_eq!(refused.code(), chatcore::ErrorCode::Invalid, "{refused}");
+            }
+            (same.is_ok(), (target, mine.is_ok()), gone.is_ok())
+        }));
+    }
+    let (mut same, mut gone, mut mine) = (0, 0, 0);
+    for t in tasks {
+        let (s, (target, m), g) = t.await.expect("task");
+        // Message 10 is deleted meanwhile: a reaction to it may come before or after.
+        assert!(m || target == 10, "a user's first reaction is stored");
+        same += usize::from(s);
+        gone += usize::from(g);
+        mine += u64::from(m);
+    }
+    assert_eq!((same, gone), (1, 1), "one identical reaction, one delete");
+    let page = a
+        .history("r", HistoryQuery::after(0, 1000))
+        .await
+        .expect("history");
+    let seqs: Vec<u64> = page.messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=10 + mine + 2).collect::<Vec<u64>>(), "gapless");
+    let current = b
+        .history_current("r", HistoryQuery::after(0, 10), None)
+        .await
+        .expect("current");
+    let reacted: u64 = current
+        .messages
+        .iter()
+        .flat_map(|m| m.reactions.iter())
+        .filter(|r| r.emoji == "🎉")
+        .map(|r| r.count)
+        .sum();
+    assert_eq!(
+        reacted, 36,
+        "message 10's reactions went with it, or were refused"
+    );
+}
