@@ -1,5 +1,6 @@
 //! [`Client`]: typed commands over one self-healing connection.
 
+mod changes;
 mod connection;
 mod link;
 mod rooms;
