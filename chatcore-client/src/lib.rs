@@ -133,6 +133,7 @@ mod events;
 mod rest;
 mod tls;
 mod types;
+mod view;
 
 pub use chatcore::ErrorCode;
 pub use chatcore::protocol::{Codec, Message, MessageKind, RoomKind, RoomSummary};
@@ -142,3 +143,4 @@ pub use error::{DisconnectReason, Error, Result};
 pub use events::{ClientEvent, ConnectionState, Events};
 pub use rest::{RestClient, SessionGrant, TokenGrant};
 pub use types::{Ack, HistoryPage, HistoryQuery, Joined, OutgoingMessage, SessionInfo};
+pub use view::RoomView;

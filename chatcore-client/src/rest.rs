@@ -177,6 +177,8 @@ impl RestClient {
             room: String,
             messages: Vec<Message>,
             has_more: bool,
+            #[serde(default)]
+            current_to: u64,
         }
         let mut route = format!("/api/rooms/{}/messages", encode_component(room));
         let params: Vec<String> = [
@@ -195,6 +197,7 @@ impl RestClient {
             room: page.room,
             messages: page.messages,
             has_more: page.has_more,
+            current_to: page.current_to,
         })
     }
 

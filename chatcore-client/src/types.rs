@@ -36,6 +36,9 @@ pub struct Joined {
     /// [`Client::join_after`](crate::Client::join_after): those messages arrive on the event
     /// stream instead.
     pub history: Vec<Message>,
+    /// The seq up to which `history` shows current state (0 from an older server): see
+    /// [`RoomView`](crate::RoomView).
+    pub current_to: u64,
 }
 
 /// A stored message's acknowledgement.
@@ -179,6 +182,9 @@ pub struct HistoryPage {
     pub messages: Vec<Message>,
     /// `true` when more messages exist beyond this page in the direction asked.
     pub has_more: bool,
+    /// The seq up to which the page shows current state (0 from an older server): see
+    /// [`RoomView`](crate::RoomView).
+    pub current_to: u64,
 }
 
 #[cfg(test)]

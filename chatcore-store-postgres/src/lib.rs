@@ -168,11 +168,13 @@
 
 mod accounts;
 mod authority;
+mod changes;
 mod codec;
 mod config;
 mod error;
 mod indexer;
 mod schema;
+mod state;
 mod store;
 mod stream;
 mod unread;

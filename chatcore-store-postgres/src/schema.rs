@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     ACCOUNTS,
     EVENT_FIELDS,
     ROOM_AUTHORITY,
+    CURRENT_STATE,
 ];
 
 /// Version 1: rooms, users, memberships, messages, read positions.
@@ -225,6 +226,29 @@ CREATE TABLE user_blocks (
     blocked   BYTEA NOT NULL,
     PRIMARY KEY (user_name, blocked)
 );
+"#;
+
+/// A message's current state (PROTOCOL.md, "Room events"): `body` and `search` become the
+/// current text and its words, updated by each edit, emptied by a delete, with when it was
+/// edited and who deleted it when; reactions, one row per target, emoji and user (the react
+/// event's seq orders emoji by first use); the replies of a thread root, the change events
+/// of a target, and a message's entry in the search index (rewritten by an edit or delete)
+/// found by index. NULL, and no reactions, for every row written before.
+const CURRENT_STATE: &str = r#"
+ALTER TABLE messages ADD COLUMN edited_ts BIGINT,
+                     ADD COLUMN deleted_by BYTEA,
+                     ADD COLUMN deleted_ts BIGINT;
+CREATE TABLE reactions (
+    room_id   BIGINT NOT NULL,
+    target    BIGINT NOT NULL,
+    emoji     TEXT   NOT NULL,
+    user_name BYTEA  NOT NULL,
+    seq       BIGINT NOT NULL,
+    PRIMARY KEY (room_id, target, emoji, user_name)
+);
+CREATE INDEX messages_by_reply ON messages (room_id, reply_to, seq) WHERE reply_to IS NOT NULL;
+CREATE INDEX messages_by_target ON messages (room_id, target) WHERE target IS NOT NULL;
+CREATE INDEX message_search_by_seq ON message_search (room_id, seq);
 "#;
 
 /// Creates `schema` when missing and brings it to [`SCHEMA_VERSION`]; fails with

@@ -17,8 +17,8 @@ use crate::codec::{self, message_columns, room_columns};
 use crate::config::PostgresConfig;
 use crate::error::PostgresError;
 use crate::indexer::{self, Indexer, Signals};
-use crate::schema;
 use crate::writer::{WriteStats, Writer};
+use crate::{schema, state};
 
 const ROOM: &str = concat!(
     "SELECT ",
@@ -82,6 +82,7 @@ const SEARCH: &str = concat!(
      JOIN rooms r ON r.id = m.room_id \
      WHERE s.search @@ $1::text::tsquery \
        AND ($2::bytea IS NULL OR r.name = $2) \
+       AND m.search @@ $1::text::tsquery AND m.deleted_ts IS NULL \
      ORDER BY m.ts DESC, m.seq DESC, r.name LIMIT $3"
 );
 
@@ -388,7 +389,32 @@ impl Store for PostgresStore {
         if !query.is_forward() {
             messages.reverse();
         }
-        Ok(HistoryPage { messages, has_more })
+        Ok(HistoryPage {
+            messages,
+            has_more,
+            current_to: 0,
+        })
+    }
+
+    async fn history_current(
+        &self,
+        room: &str,
+        query: HistoryQuery,
+        viewer: Option<&str>,
+    ) -> Result<HistoryPage> {
+        let mut client = self.client().await?;
+        state::history(&mut client, room, query, viewer).await
+    }
+
+    async fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        query: HistoryQuery,
+        viewer: Option<&str>,
+    ) -> Result<HistoryPage> {
+        let mut client = self.client().await?;
+        state::thread(&mut client, room, root, query, viewer).await
     }
 
     async fn last_seq(&self, room: &str) -> Result<u64> {

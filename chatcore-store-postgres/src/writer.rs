@@ -40,6 +40,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 
+use crate::changes;
 use crate::codec::{self, Lexemes, message_columns};
 use crate::error::{PostgresError, Shared};
 use crate::indexer::Signals;
@@ -276,6 +277,8 @@ enum Outcome {
     SameAs(usize),
     /// The room does not exist.
     UnknownRoom,
+    /// A change event its target's state refuses (see changes.rs); nothing stored.
+    Refused(Error),
 }
 
 /// Why an attempt failed.
@@ -341,7 +344,7 @@ impl Pipeline {
         while rx.recv_many(&mut jobs, self.max_batch).await > 0 {
             let (msgs, replies): (Vec<_>, Vec<_>) =
                 jobs.drain(..).map(|j| (j.msg, j.reply)).unzip();
-            let results = self.commit(msgs).await;
+            let results = self.commit_split(msgs).await;
             self.signals.committed.notify_one();
             let answered = replies.len();
             for (reply, result) in replies.into_iter().zip(results) {
@@ -353,6 +356,28 @@ impl Pipeline {
                 .fetch_sub(answered, Ordering::Relaxed);
         }
         tracing::debug!(pipeline = self.index, "postgres writer pipeline stopped");
+    }
+
+    /// Commits a batch as runs of plain messages, each run in one transaction, and each
+    /// change event in a transaction of its own (it reads and updates its target, which the
+    /// batch's earlier rows, copied only at the end, could otherwise hide from it). One
+    /// result per message, in order.
+    async fn commit_split(&mut self, mut msgs: Vec<NewMessage>) -> Vec<Result<Appended>> {
+        if !msgs.iter().any(|m| m.kind.is_change()) {
+            return self.commit(msgs).await;
+        }
+        let mut results = Vec::with_capacity(msgs.len());
+        while !msgs.is_empty() {
+            let run = match msgs.iter().position(|m| m.kind.is_change()) {
+                Some(0) => 1,
+                Some(at) => at,
+                None => msgs.len(),
+            };
+            let rest = msgs.split_off(run);
+            results.extend(self.commit(msgs).await);
+            msgs = rest;
+        }
+        results
     }
 
     /// Commits one batch; one result per message, in order.
@@ -483,6 +508,10 @@ impl Pipeline {
                 outcomes.push(Outcome::UnknownRoom);
                 continue;
             };
+            if let Err(refused) = changes::check(&tx, slot.id, m).await.map_err(classify)? {
+                outcomes.push(Outcome::Refused(refused));
+                continue;
+            }
             slot.last += 1;
             if let Some(nonce) = m.nonce.as_deref() {
                 first_use.insert((m.sender.as_str(), nonce), i);
@@ -511,7 +540,11 @@ impl Pipeline {
                 let (body, body_exact) = codec::body(&m.text);
                 let nonce = m.nonce.as_deref().map(str::as_bytes);
                 let reply_to = m.reply_to.map(codec::signed);
-                let search = Lexemes(codec::index_words(&m.text));
+                // Change events are never search hits: no words.
+                let search = match m.kind.is_change() {
+                    true => Lexemes(Vec::new()),
+                    false => Lexemes(codec::index_words(&m.text)),
+                };
                 let data = codec::data_text(m.data.as_ref());
                 let target = m.target.map(codec::signed);
                 let moderation = codec::moderation_text(m.moderation.as_ref());
@@ -543,6 +576,14 @@ impl Pipeline {
                 return Err(Failure::Fatal(
                     format!("stored {stored} of {} messages", rows.len()).into(),
                 ));
+            }
+            for &(room_id, seq, m) in rows.iter().filter(|(_, _, m)| m.kind.is_change()) {
+                let seq =
+                    codec::unsigned(seq, "messages.seq").map_err(|e| Failure::Fatal(e.into()))?;
+                let event = m.clone().into_message(seq);
+                changes::apply(&tx, room_id, &event)
+                    .await
+                    .map_err(classify)?;
             }
         }
         tx.commit().await.map_err(|e| Failure::Fatal(e.into()))?;
@@ -612,6 +653,7 @@ fn finish(msgs: Vec<NewMessage>, outcomes: Vec<Outcome>) -> Vec<Result<Appended>
                 )),
             },
             Outcome::UnknownRoom => Err(Error::UnknownRoom(m.room)),
+            Outcome::Refused(e) => Err(e),
         };
         results.push(result);
     }

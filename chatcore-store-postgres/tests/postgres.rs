@@ -547,6 +547,11 @@ async fn version_1_schemas_are_upgraded() {
     let raw = f.raw().await;
     raw.batch_execute(
         "DROP TABLE room_bans, room_mutes, room_invites, room_audit, user_blocks;
+         DROP TABLE reactions;
+         DROP INDEX messages_by_reply;
+         DROP INDEX messages_by_target;
+         ALTER TABLE messages DROP COLUMN edited_ts, DROP COLUMN deleted_by,
+             DROP COLUMN deleted_ts;
          ALTER TABLE messages DROP COLUMN target, DROP COLUMN moderation, DROP COLUMN mentions;
          DROP TABLE refresh_tokens;
          DROP TABLE account_sessions;
@@ -629,6 +634,26 @@ async fn version_1_schemas_are_upgraded() {
         .expect("history");
     let data: Vec<_> = page.messages.iter().map(|m| m.data.clone()).collect();
     assert_eq!(data, [None, Some(card(2))], "new messages keep their data");
+    // A message from before the upgrade takes changes like a new one.
+    let mut edit = msg("r", "ann", "first edited", None);
+    edit.kind = chatcore::protocol::MessageKind::Edit;
+    edit.target = Some(1);
+    store.append(edit).await.expect("edit an old message");
+    let mut react = msg("r", "bob", "👍", None);
+    react.kind = chatcore::protocol::MessageKind::React;
+    react.target = Some(1);
+    store.append(react).await.expect("react to an old message");
+    let page = store
+        .history_current("r", HistoryQuery::after(0, 1), Some("bob"))
+        .await
+        .expect("current page");
+    let old = &page.messages[0];
+    assert_eq!(
+        (old.text.as_str(), old.id.as_str()),
+        ("first edited", original.message.id.as_str())
+    );
+    assert_eq!(old.reactions.len(), 1);
+    assert!(old.reactions[0].me);
 }
 
 /// A search finds what another node acknowledged just before, though no indexer had run
@@ -869,4 +894,81 @@ async fn closed_store_refuses_appends() {
         .expect_err("closed");
     assert!(matches!(err, Error::Closed), "{err:?}");
     assert_eq!(store.last_seq("r").await.expect("reads still work"), 1);
+}
+
+/// Two nodes (two stores on one database) writing changes to one room at once: the room's
+/// seq stays gapless, and the rules hold across the nodes (of one user's identical
+/// reactions sent through both, exactly one is stored; of two deletes of one message, one).
+#[tokio::test]
+async fn two_nodes_changing_one_room_keep_seq_gapless_and_rules() {
+    use chatcore::protocol::MessageKind;
+    let f = factory!();
+    let (a, b) = (Arc::new(f.store().await), Arc::new(f.store().await));
+    room(a.as_ref(), "r").await;
+    for i in 0..10 {
+        a.append(msg("r", "ann", &format!("message {i}"), None))
+            .await
+            .expect("append");
+    }
+    let change = |sender: &str, kind: MessageKind, target: u64, text: &str| {
+        let mut m = msg("r", sender, text, None);
+        m.kind = kind;
+        m.target = Some(target);
+        m
+    };
+    let mut tasks = Vec::new();
+    for i in 0..40u64 {
+        let node = if i % 2 == 0 {
+            Arc::clone(&a)
+        } else {
+            Arc::clone(&b)
+        };
+        let target = i % 10 + 1;
+        let same = change("dup", MessageKind::React, 1, "👍");
+        let mine = change(&format!("u{i}"), MessageKind::React, target, "🎉");
+        let gone = change("ann", MessageKind::Delete, 10, "");
+        tasks.push(tokio::spawn(async move {
+            let (same, mine, gone) =
+                tokio::join!(node.append(same), node.append(mine), node.append(gone));
+            // A refusal is the rule's `invalid`, never a failed write.
+            for refused in [&same, &mine, &gone]
+                .into_iter()
+                .filter_map(|r| r.as_ref().err())
+            {
+                assert_eq!(refused.code(), chatcore::ErrorCode::Invalid, "{refused}");
+            }
+            (same.is_ok(), (target, mine.is_ok()), gone.is_ok())
+        }));
+    }
+    let (mut same, mut gone, mut mine) = (0, 0, 0);
+    for t in tasks {
+        let (s, (target, m), g) = t.await.expect("task");
+        // Message 10 is deleted meanwhile: a reaction to it may come before or after.
+        assert!(m || target == 10, "a user's first reaction is stored");
+        same += usize::from(s);
+        gone += usize::from(g);
+        mine += u64::from(m);
+    }
+    assert_eq!((same, gone), (1, 1), "one identical reaction, one delete");
+    let page = a
+        .history("r", HistoryQuery::after(0, 1000))
+        .await
+        .expect("history");
+    let seqs: Vec<u64> = page.messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=10 + mine + 2).collect::<Vec<u64>>(), "gapless");
+    let current = b
+        .history_current("r", HistoryQuery::after(0, 10), None)
+        .await
+        .expect("current");
+    let reacted: u64 = current
+        .messages
+        .iter()
+        .flat_map(|m| m.reactions.iter())
+        .filter(|r| r.emoji == "🎉")
+        .map(|r| r.count)
+        .sum();
+    assert_eq!(
+        reacted, 36,
+        "message 10's reactions went with it, or were refused"
+    );
 }

@@ -151,6 +151,7 @@
 
 mod accounts;
 mod authority;
+mod changes;
 mod checkpoint;
 mod config;
 #[cfg(test)]
@@ -161,6 +162,7 @@ mod reader;
 mod rows;
 mod schema;
 mod search;
+mod state;
 mod store;
 mod stream;
 mod unread;

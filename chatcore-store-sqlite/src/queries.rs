@@ -1,7 +1,7 @@
 //! The reads, each a plain function of a connection (run on a reader thread).
 
 use chatcore::protocol::Message;
-use chatcore::store::{HistoryPage, HistoryQuery, MAX_PAGE, Member, RoomRecord, SearchQuery};
+use chatcore::store::{HistoryPage, HistoryQuery, Member, RoomRecord};
 use chatcore::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -69,7 +69,11 @@ pub(crate) fn history(conn: &Connection, room: &str, query: HistoryQuery) -> Res
     if !query.is_forward() {
         messages.reverse();
     }
-    Ok(HistoryPage { messages, has_more })
+    Ok(HistoryPage {
+        messages,
+        has_more,
+        current_to: 0,
+    })
 }
 
 pub(crate) fn last_seq(conn: &Connection, room: &str) -> Result<u64> {
@@ -108,36 +112,4 @@ pub(crate) fn read_position(conn: &Connection, room: &str, user: &str) -> Result
     .and_then(|mut s| s.query_row([room, user], |r| r.get::<_, i64>(0)).optional())
     .map(|seq| seq.map_or(0, from_sql_u64))
     .map_err(Error::store)
-}
-
-/// Full-text search, newest first. `expression` comes from
-/// [`match_expression`](crate::search::match_expression), never from the user directly.
-pub(crate) fn search(
-    conn: &Connection,
-    expression: &str,
-    query: &SearchQuery,
-) -> Result<Vec<Message>> {
-    let limit = query.limit.min(MAX_PAGE);
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    conn.prepare_cached(&search_sql())
-        .and_then(|mut s| {
-            s.query_map(params![expression, query.room, i64::from(limit)], |row| {
-                rows::message(row, 1, row.get(0)?)
-            })?
-            .collect()
-        })
-        .map_err(Error::store)
-}
-
-/// The search statement: full-text hits first, each joined to its message by primary key.
-pub(crate) fn search_sql() -> String {
-    format!(
-        "SELECT r.name, {MESSAGE_COLUMNS} FROM search.message_fts \
-         JOIN messages m ON m.pos = message_fts.rowid \
-         JOIN rooms r ON r.id = m.room_id \
-         WHERE message_fts MATCH ?1 AND (?2 IS NULL OR r.name = ?2) \
-         ORDER BY m.ts DESC, m.seq DESC, m.room_id DESC LIMIT ?3"
-    )
 }

@@ -235,6 +235,26 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user, blocked)
     ) WITHOUT ROWID;
     "#,
+    // A message's current state (PROTOCOL.md, "Room events"): `body` becomes the current
+    // text, updated by each edit, emptied by a delete, with when it was edited and who
+    // deleted it when; reactions, one row per target, emoji and user (the react event's seq
+    // orders emoji by first use); the replies of a thread root and the change events of a
+    // target found by index. NULL, and no reactions, for every row written before.
+    r#"
+    ALTER TABLE messages ADD COLUMN edited_ts INTEGER;
+    ALTER TABLE messages ADD COLUMN deleted_by TEXT;
+    ALTER TABLE messages ADD COLUMN deleted_ts INTEGER;
+    CREATE TABLE reactions (
+        room_id INTEGER NOT NULL REFERENCES rooms (id),
+        target  INTEGER NOT NULL,
+        emoji   TEXT    NOT NULL,
+        user    TEXT    NOT NULL,
+        seq     INTEGER NOT NULL,
+        PRIMARY KEY (room_id, target, emoji, user)
+    ) WITHOUT ROWID;
+    CREATE INDEX messages_by_reply ON messages (room_id, reply_to, seq) WHERE reply_to IS NOT NULL;
+    CREATE INDEX messages_by_target ON messages (room_id, target) WHERE target IS NOT NULL;
+    "#,
 ];
 
 /// `PRAGMA application_id` of a chatcore search index file ("chfi").
@@ -734,6 +754,22 @@ mod tests {
         assert!(matches!(created, Created::Created(_)), "{created:?}");
         let ann = accounts.account("ann").await.expect("a").expect("ann");
         assert_eq!(ann.name, "Ann");
+        // A message from before the upgrade takes changes like a new one, and search
+        // follows its edit.
+        let mut edit = chatcore::testing::fixtures::new_message("b", "ann", "newer words", None);
+        edit.kind = chatcore::protocol::MessageKind::Edit;
+        edit.target = Some(1);
+        store.append(edit).await.expect("edit an old message");
+        let find = |text: &str| SearchQuery {
+            room: Some("b".into()),
+            text: text.into(),
+            limit: 10,
+        };
+        let older = store.search(find("older")).await.expect("search");
+        assert!(older.is_empty(), "{older:?}");
+        let newer = store.search(find("newer")).await.expect("search");
+        let found: Vec<_> = newer.iter().map(|m| (m.seq, m.id.as_str())).collect();
+        assert_eq!(found, [(1, "i1")]);
         store.close().await.expect("close");
     }
 

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use crate::indexer::{Indexer, Progress};
 use crate::reader::{JoinOnDrop, Readers};
 use crate::writer::{Command, Commands, Counters, Write, Writer, WriterStats};
-use crate::{SqliteConfig, checkpoint, queries, schema, search};
+use crate::{SqliteConfig, checkpoint, queries, schema, search, state};
 
 /// A durable [`Store`] in one SQLite file.
 ///
@@ -205,6 +205,36 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn history_current(
+        &self,
+        room: &str,
+        query: HistoryQuery,
+        viewer: Option<&str>,
+    ) -> Result<HistoryPage> {
+        query.check()?;
+        let room = room.to_owned();
+        let viewer = viewer.map(str::to_owned);
+        self.inner
+            .readers
+            .run(move |c| state::history(c, &room, query, viewer.as_deref()))
+            .await
+    }
+
+    async fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        query: HistoryQuery,
+        viewer: Option<&str>,
+    ) -> Result<HistoryPage> {
+        let room = room.to_owned();
+        let viewer = viewer.map(str::to_owned);
+        self.inner
+            .readers
+            .run(move |c| state::thread(c, &room, root, query, viewer.as_deref()))
+            .await
+    }
+
     async fn last_seq(&self, room: &str) -> Result<u64> {
         let room = room.to_owned();
         self.inner
@@ -258,7 +288,7 @@ impl Store for SqliteStore {
         }
         self.inner
             .readers
-            .run(move |c| queries::search(c, &expression, &query))
+            .run(move |c| state::search(c, &expression, &query))
             .await
     }
 
@@ -1043,10 +1073,10 @@ mod tests {
         )
         .expect("attach the index");
         let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", queries::search_sql()))
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", state::search_sql()))
             .expect("explain");
         let plan: Vec<String> = stmt
-            .query_map(params!["\"x\"", None::<String>, 10], |r| r.get(3))
+            .query_map(params!["\"x\"", None::<String>], |r| r.get(3))
             .expect("plan")
             .collect::<rusqlite::Result<_>>()
             .expect("rows");
@@ -1056,7 +1086,8 @@ mod tests {
             "{plan}"
         );
         assert!(
-            plan.contains("SEARCH m USING INTEGER PRIMARY KEY (rowid=?)"),
+            plan.contains("SEARCH h USING INTEGER PRIMARY KEY (rowid=?)")
+                && plan.contains("SEARCH m USING INDEX messages_by_room_seq (room_id=? AND seq=?)"),
             "{plan}"
         );
     }

@@ -429,7 +429,12 @@ impl Writer {
         let mut rows: Vec<Row<'_>> = Vec::with_capacity(ROWS);
         for write in batch {
             if let (Write::Append { msg, .. }, Inserts::Many) = (write, inserts) {
-                if let Some(row) = self.plan(msg)? {
+                // A change event reads and updates its target: it goes the careful way.
+                let planned = match msg.kind.is_change() {
+                    true => None,
+                    false => self.plan(msg)?,
+                };
+                if let Some(row) = planned {
                     outcomes.push(Ok(Outcome::Stored(row.seq)));
                     rows.push(row);
                     if rows.len() == ROWS {
@@ -608,6 +613,9 @@ impl Writer {
                 None => Err(Error::UnknownRoom(msg.room.clone())),
             });
         };
+        if let Err(refused) = crate::changes::check(&self.conn, room_id, msg)? {
+            return Ok(Err(refused));
+        }
         let seq = self.last_seq(room_id)? + 1;
         let inserted = self.conn.prepare_cached(INSERT_ONE)?.execute(params![
             room_id,
@@ -635,6 +643,7 @@ impl Writer {
             }
             Err(e) => return Err(e),
         }
+        crate::changes::apply(&self.conn, room_id, &msg.clone().into_message(seq))?;
         // Only now, with the row written: a failure above leaves the cache untouched (and a
         // failed commit clears it).
         self.last_seq.insert(room_id, seq);

@@ -66,6 +66,7 @@ pub fn reply_id(event: &Event) -> Option<u64> {
         | Event::Created { id, .. }
         | Event::Members { id, .. }
         | Event::Blocked { id, .. }
+        | Event::Thread { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }

@@ -134,6 +134,29 @@ impl<H: StoreHook> Store for HookedStore<H> {
         Ok(page)
     }
 
+    async fn history_current(
+        &self,
+        room: &str,
+        query: HistoryQuery,
+        viewer: Option<&str>,
+    ) -> Result<HistoryPage> {
+        self.hook.before("history_current")?;
+        let page = self.inner.history_current(room, query, viewer).await?;
+        self.hook.history_read(&page);
+        Ok(page)
+    }
+
+    async fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        query: HistoryQuery,
+        viewer: Option<&str>,
+    ) -> Result<HistoryPage> {
+        self.hook.before("thread")?;
+        self.inner.thread(room, root, query, viewer).await
+    }
+
     async fn last_seq(&self, room: &str) -> Result<u64> {
         self.hook.before("last_seq")?;
         self.inner.last_seq(room).await

@@ -1,5 +1,6 @@
 //! [`Client`]: typed commands over one self-healing connection.
 
+mod changes;
 mod connection;
 mod link;
 mod rooms;
@@ -259,11 +260,13 @@ impl Client {
                 room,
                 messages,
                 has_more,
+                current_to,
                 ..
             } => Ok(HistoryPage {
                 room,
                 messages,
                 has_more,
+                current_to: current_to.unwrap_or(0),
             }),
             other => Err(unexpected(&other)),
         }
@@ -386,6 +389,7 @@ fn joined(reply: Event) -> Result<Joined> {
             last_seq,
             online,
             history,
+            current_to,
             ..
         } => Ok(Joined {
             room,
@@ -393,6 +397,7 @@ fn joined(reply: Event) -> Result<Joined> {
             last_seq,
             online,
             history,
+            current_to: current_to.unwrap_or(0),
         }),
         other => Err(unexpected(&other)),
     }

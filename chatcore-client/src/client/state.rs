@@ -249,6 +249,7 @@ impl State {
                 online,
                 history,
                 complete,
+                current_to,
             } => {
                 let joined = Joined {
                     room,
@@ -256,6 +257,7 @@ impl State {
                     last_seq,
                     online,
                     history,
+                    current_to: current_to.unwrap_or(0),
                 };
                 self.on_joined(id, joined, complete, &mut out);
             }
@@ -264,6 +266,7 @@ impl State {
                 room,
                 messages,
                 has_more,
+                current_to,
             } => match self.take(id) {
                 Some(Purpose::Page { room, page }) => {
                     let Some(tracker) = self.rooms.get_mut(&room) else {
@@ -282,6 +285,7 @@ impl State {
                         room,
                         messages,
                         has_more,
+                        current_to,
                     }));
                 }
                 _ => {}
@@ -363,6 +367,7 @@ impl State {
                     last_seq,
                     online,
                     history,
+                    current_to,
                 } = joined;
                 let _ = reply.send(Ok(Event::Joined {
                     id,
@@ -372,6 +377,7 @@ impl State {
                     online,
                     history,
                     complete,
+                    current_to: Some(current_to),
                 }));
             }
             Some(Purpose::Rejoin { .. }) => {
@@ -448,6 +454,7 @@ fn reply_id(event: &Event) -> Option<RequestId> {
         Event::Ack { id, .. }
         | Event::Presence { id, .. }
         | Event::Rooms { id, .. }
+        | Event::Thread { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }
@@ -512,6 +519,7 @@ mod tests {
             online: vec!["ann".into()],
             history,
             complete,
+            current_to: None,
         }
     }
 
@@ -598,6 +606,7 @@ mod tests {
             room: "r".into(),
             messages: vec![msg(7), msg(8), msg(9)],
             has_more: false,
+            current_to: None,
         });
         assert_eq!(seqs(&events), [8, 9, 10]);
     }

@@ -135,6 +135,7 @@ pub(crate) async fn history(
         "room": room,
         "messages": page.messages,
         "has_more": page.has_more,
+        "current_to": page.current_to,
     })))
 }
 

@@ -74,6 +74,11 @@ pub enum Event {
         /// `false` when a resume had more missed messages than fit: page the rest with
         /// `history {after}` up to `last_seq`.
         complete: bool,
+        /// The seq up to which `history` shows current state: a live change event with a
+        /// seq up to it is already applied to the messages here (see `PROTOCOL.md`, "Room
+        /// events"). Absent from a server older than change events.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current_to: Option<u64>,
     },
     /// The session left a room.
     Left {
@@ -137,6 +142,9 @@ pub enum Event {
         messages: Vec<Message>,
         /// `true` when more messages exist past this page in the direction asked.
         has_more: bool,
+        /// The seq up to which the page shows current state, as in `joined`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        current_to: Option<u64>,
     },
     /// The room list.
     Rooms {
@@ -232,6 +240,22 @@ pub enum Event {
         user: String,
         /// `true`: refused from now on; `false`: accepted again.
         on: bool,
+    },
+    /// A page of a thread's replies: the answer to `thread`.
+    Thread {
+        /// Request id of the `thread`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Room name.
+        room: String,
+        /// Seq of the thread's root message.
+        root: u64,
+        /// Replies, oldest first, with current state.
+        messages: Vec<Message>,
+        /// `true` when newer replies follow this page.
+        has_more: bool,
+        /// The seq up to which the page shows current state, as in `joined`.
+        current_to: u64,
     },
 }
 

@@ -255,6 +255,58 @@ pub enum Command {
         /// Who.
         user: String,
     },
+    /// Replace the text of one's own message `target` (an `edit` event). Answered by
+    /// [`Event::Ack`](super::Event::Ack) with the event's seq.
+    Edit {
+        /// Room name (joined).
+        room: String,
+        /// Seq of the message to edit.
+        target: u64,
+        /// The new text (the limits of `send`).
+        text: String,
+    },
+    /// Delete message `target`: one's own, or any as a moderator (a `delete` event).
+    /// Answered by [`Event::Ack`](super::Event::Ack).
+    Delete {
+        /// Room name (joined).
+        room: String,
+        /// Seq of the message to delete.
+        target: u64,
+    },
+    /// Add a reaction to message `target` (a `react` event). Answered by
+    /// [`Event::Ack`](super::Event::Ack).
+    React {
+        /// Room name (joined).
+        room: String,
+        /// Seq of the message reacted to.
+        target: u64,
+        /// One emoji (see [`check_emoji`](super::check_emoji)).
+        emoji: String,
+    },
+    /// Remove one's reaction from message `target` (an `unreact` event). Answered by
+    /// [`Event::Ack`](super::Event::Ack).
+    Unreact {
+        /// Room name (joined).
+        room: String,
+        /// Seq of the message.
+        target: u64,
+        /// The emoji reacted with.
+        emoji: String,
+    },
+    /// A page of the replies to message `root`. Answered by
+    /// [`Event::Thread`](super::Event::Thread).
+    Thread {
+        /// Room name (readable as for `history`).
+        room: String,
+        /// Seq of the thread's root message.
+        root: u64,
+        /// Only replies with seq strictly above this (from the first reply when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<u64>,
+        /// Page size; clamped to the hub's `max_history_page`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+    },
 }
 
 /// What a [`Command::Lookup`] looks for.

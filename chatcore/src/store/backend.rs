@@ -46,6 +46,30 @@ pub trait Store: RoomAuthority + Send + Sync + 'static {
     /// oldest first. The limit is clamped to [`MAX_PAGE`](super::MAX_PAGE).
     async fn history(&self, room: &str, query: HistoryQuery) -> Result<HistoryPage>;
 
+    /// A page as [`Store::history`] reads it, with each message's current state: the text
+    /// as last edited with `edited_ts`, a deleted message's tombstone, its reactions (with
+    /// `me` set for `viewer`'s) and, for a thread root, its summary; change events stay in
+    /// the page as they are. Read in one snapshot, whose newest seq is
+    /// [`HistoryPage::current_to`].
+    async fn history_current(
+        &self,
+        room: &str,
+        query: HistoryQuery,
+        viewer: Option<&str>,
+    ) -> Result<HistoryPage>;
+
+    /// A page of the replies to message `root` (the messages whose `reply_to` is `root`),
+    /// with current state as [`Store::history_current`]: the oldest `query.limit` with seq
+    /// above `query.after` (from the first reply without it), oldest first; `has_more`
+    /// when more follow. `query.before` bounds the page from above when given.
+    async fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        query: HistoryQuery,
+        viewer: Option<&str>,
+    ) -> Result<HistoryPage>;
+
     /// The room's newest seq (0 when it has no messages or does not exist).
     async fn last_seq(&self, room: &str) -> Result<u64>;
 
@@ -61,7 +85,8 @@ pub trait Store: RoomAuthority + Send + Sync + 'static {
     /// Every durable member of a room, sorted by user name.
     async fn members(&self, room: &str) -> Result<Vec<Member>>;
 
-    /// Full-text search, newest first. A query the backend cannot parse is
+    /// Full-text search, newest first, over messages as they are now: an edited message is
+    /// found by its new text only, a deleted one never, a change event never. A query the backend cannot parse is
     /// [`Error::BadQuery`](crate::Error::BadQuery), never a panic.
     async fn search(&self, query: SearchQuery) -> Result<Vec<crate::protocol::Message>>;
 

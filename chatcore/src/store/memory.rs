@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::backend::{Pending, Store};
 use super::lease::{LeaseRecord, next_lease};
+use super::memory_state::RoomState;
 use super::types::{
     Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Role, RoomRecord,
     SearchQuery,
@@ -46,6 +47,8 @@ pub(super) struct RoomData {
     pub(super) messages: Vec<Message>,
     pub(super) members: BTreeMap<String, Member>,
     reads: HashMap<String, u64>,
+    /// Edits, tombstones, reactions and threads.
+    state: RoomState,
 }
 
 impl MemoryStore {
@@ -89,9 +92,11 @@ pub(super) fn append_locked(inner: &mut Inner, msg: NewMessage) -> Result<Append
         .rooms
         .get_mut(&msg.room)
         .ok_or_else(|| Error::UnknownRoom(msg.room.clone()))?;
+    room.state.check(&room.messages, &msg)?;
     let seq = room.messages.len() as u64 + 1;
     let message = msg.into_message(seq);
     room.messages.push(message.clone());
+    room.state.apply(&mut room.messages, &message);
     room.record.last_seq = seq;
     if let Some(nonce) = &message.nonce {
         inner.nonces.insert(
@@ -136,6 +141,7 @@ impl Store for MemoryStore {
                 messages: Vec::new(),
                 members: BTreeMap::new(),
                 reads: HashMap::new(),
+                state: RoomState::default(),
             });
         Ok(data.record.clone())
     }
@@ -180,7 +186,64 @@ impl Store for MemoryStore {
             (hi - take, available > take)
         };
         let messages = data.messages[(first - 1) as usize..(first - 1 + take) as usize].to_vec();
-        Ok(HistoryPage { messages, has_more })
+        Ok(HistoryPage {
+            messages,
+            has_more,
+            current_to: 0,
+        })
+    }
+
+    async fn history_current(
+        &self,
+        room: &str,
+        query: HistoryQuery,
+        viewer: Option<&str>,
+    ) -> Result<HistoryPage> {
+        let mut page = self.history(room, query).await?;
+        let inner = self.lock();
+        if let Some(data) = inner.rooms.get(room) {
+            // The page was read under another lock: read it again under this one, so the
+            // state and `current_to` are one snapshot.
+            for m in &mut page.messages {
+                if let Some(now) = data.messages.get((m.seq - 1) as usize) {
+                    m.clone_from(now);
+                }
+            }
+            data.state.fill(&data.messages, &mut page.messages, viewer);
+            page.current_to = data.messages.len() as u64;
+        }
+        Ok(page)
+    }
+
+    async fn thread(
+        &self,
+        room: &str,
+        root: u64,
+        query: HistoryQuery,
+        viewer: Option<&str>,
+    ) -> Result<HistoryPage> {
+        query.check()?;
+        let inner = self.lock();
+        let Some(data) = inner.rooms.get(room) else {
+            return Ok(HistoryPage::default());
+        };
+        let seqs = data.state.replies(
+            root,
+            query.after.unwrap_or(0),
+            query.before.unwrap_or(u64::MAX),
+        );
+        let limit = query.clamped_limit() as usize;
+        let mut messages: Vec<Message> = seqs
+            .iter()
+            .take(limit)
+            .filter_map(|s| data.messages.get((*s - 1) as usize).cloned())
+            .collect();
+        data.state.fill(&data.messages, &mut messages, viewer);
+        Ok(HistoryPage {
+            messages,
+            has_more: seqs.len() > limit,
+            current_to: data.messages.len() as u64,
+        })
     }
 
     async fn last_seq(&self, room: &str) -> Result<u64> {
@@ -245,6 +308,7 @@ impl Store for MemoryStore {
             .values()
             .filter(|r| query.room.as_deref().is_none_or(|q| q == r.record.name))
             .flat_map(|r| r.messages.iter())
+            .filter(|m| !m.kind.is_change())
             .filter(|m| {
                 let have: Vec<String> = words(&m.text).collect();
                 wanted.iter().all(|w| have.contains(w))

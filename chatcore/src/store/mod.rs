@@ -8,14 +8,17 @@
 
 mod authority;
 mod backend;
+mod changes;
 mod lease;
 mod memory;
 mod memory_authority;
+mod memory_state;
 mod types;
 mod unread;
 
 pub use authority::{Action, AuditEntry, Restriction, RoomAuthority};
 pub use backend::{Pending, Store};
+pub use changes::{MAX_REACTION_EMOJI, ReactionState, TargetState, check_change};
 pub use lease::{LeaseRecord, next_lease};
 pub use memory::MemoryStore;
 pub use types::{

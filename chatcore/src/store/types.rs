@@ -190,6 +190,12 @@ pub struct HistoryPage {
     /// `true` when more messages exist beyond this page in the direction read (older for a
     /// backward page, newer for a forward page).
     pub has_more: bool,
+    /// For a page with current state ([`Store::history_current`](super::Store::history_current),
+    /// [`Store::thread`](super::Store::thread)): the room's newest seq when the state was
+    /// read. Every change event up to it is applied to the page's messages, none after it.
+    /// 0 for a page of events as stored ([`Store::history`](super::Store::history)).
+    #[serde(default)]
+    pub current_to: u64,
 }
 
 /// A full-text search.

@@ -13,9 +13,10 @@
 
 pub mod accounts;
 pub mod bus;
+pub mod changes;
 pub mod fixtures;
-pub mod receipts;
 pub mod moderation;
+pub mod receipts;
 pub mod room_events;
 pub mod store;
 pub mod stream;
@@ -165,6 +166,13 @@ macro_rules! __store_cases {
             refused_actions_write_nothing,
             moderation_and_appends_share_one_sequence,
             dm_blocks,
+        );
+        $crate::__contract_cases!(changes, $factory;
+            resume_sees_each_change_once_then_current_state,
+            refused_changes_store_nothing,
+            search_sees_current_text_only,
+            threads_page_by_cursor,
+            concurrent_changes_are_gapless_and_unique,
         );
         $crate::__contract_cases!(stream, $factory;
             heads_list_every_room,

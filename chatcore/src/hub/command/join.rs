@@ -152,10 +152,18 @@ pub(crate) async fn attach(
             limit: limits.history_on_join,
         }),
     };
-    let (history, complete) = match query {
-        None => (Vec::new(), true),
-        Some(q) => match core.store.history(&room.name, q).await {
-            Ok(page) => (page.messages, resume_after.is_none() || !page.has_more),
+    let (history, complete, current_to) = match query {
+        None => (Vec::new(), true, last),
+        Some(q) => match core
+            .store
+            .history_current(&room.name, q, Some(s.user()))
+            .await
+        {
+            Ok(page) => (
+                page.messages,
+                resume_after.is_none() || !page.has_more,
+                page.current_to,
+            ),
             Err(e) => {
                 s.joined().remove(&room.name);
                 detach(core, s, room);
@@ -172,6 +180,7 @@ pub(crate) async fn attach(
         online,
         history,
         complete,
+        current_to: Some(current_to),
     };
     let count = count.map(|online| Event::OnlineCount {
         room: room.name.clone(),

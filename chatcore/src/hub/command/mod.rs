@@ -4,6 +4,7 @@
 //! (store, bus, room, queue); it never calls back into the session or the hub facade. A new
 //! command gets a file of its own and one arm here.
 
+mod change;
 mod dm;
 mod host;
 mod join;
@@ -13,6 +14,7 @@ mod query;
 mod read;
 mod search;
 mod send;
+mod thread;
 mod typing;
 
 use std::sync::Arc;
@@ -32,7 +34,8 @@ pub(crate) use search::search;
 use super::core::Core;
 use super::session::state::SessionState;
 use crate::Result;
-use crate::protocol::{Command, Event, RequestId};
+use crate::protocol::{Command, Event, MessageKind, RequestId};
+use change::Change;
 use search::Found as Lookup;
 
 /// Runs one command for a session. Replies and errors go to the session's queue by the
@@ -118,5 +121,35 @@ pub(crate) async fn dispatch(
         | Command::Members { .. }
         | Command::Block { .. }
         | Command::Unblock { .. }) => moderation::dispatch(core, s, id, command).await,
+        Command::Edit { room, target, text } => {
+            let kind = MessageKind::Edit;
+            change::change(core, s, &room, id, Change { kind, target, text }).await
+        }
+        Command::Delete { room, target } => {
+            let (kind, text) = (MessageKind::Delete, String::new());
+            change::change(core, s, &room, id, Change { kind, target, text }).await
+        }
+        Command::React {
+            room,
+            target,
+            emoji,
+        } => {
+            let (kind, text) = (MessageKind::React, emoji);
+            change::change(core, s, &room, id, Change { kind, target, text }).await
+        }
+        Command::Unreact {
+            room,
+            target,
+            emoji,
+        } => {
+            let (kind, text) = (MessageKind::Unreact, emoji);
+            change::change(core, s, &room, id, Change { kind, target, text }).await
+        }
+        Command::Thread {
+            room,
+            root,
+            after,
+            limit,
+        } => thread::thread_command(core, s, id, room, root, after, limit).await,
     }
 }

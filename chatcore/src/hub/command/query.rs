@@ -28,6 +28,7 @@ pub(crate) async fn history_command(
         room,
         messages: page.messages,
         has_more: page.has_more,
+        current_to: Some(page.current_to),
     });
     Ok(())
 }
@@ -87,7 +88,8 @@ pub(crate) async fn room_info(
     Ok(info)
 }
 
-/// A history page, if `viewer` may read the room. The limit is clamped to the hub's
+/// A history page with current state (reactions marked for `viewer`), if `viewer` may
+/// read the room. The limit is clamped to the hub's
 /// `max_history_page`.
 pub(crate) async fn history(
     core: &Core,
@@ -98,7 +100,7 @@ pub(crate) async fn history(
     query.check()?;
     readable(core, room, viewer).await?;
     query.limit = query.limit.min(core.limits.max_history_page);
-    core.store.history(room, query).await
+    core.store.history_current(room, query, viewer).await
 }
 
 /// Users online in a room (on any node), if `viewer` may read it.
