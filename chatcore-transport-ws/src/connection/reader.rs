@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use chatcore::transport::Activity;
 
-use super::{ConnContext, Control, WriterState};
+use super::{CloseRequest, ConnContext, Control, WriterState};
 use crate::close;
 
 type Stream<S> = SplitStream<WebSocketStream<S>>;
@@ -196,7 +196,10 @@ impl Reader {
         }
         self.closing = true;
         let reason = chatcore::transport::close::reason_text(reason).to_owned();
-        let _ = self.ctl.send(Control::Close { code, reason }).await;
+        let _ = self
+            .ctl
+            .send(Control::Close(Box::new(CloseRequest { code, reason })))
+            .await;
     }
 
     /// A read error: maps it to a close code when the peer can still be told.
