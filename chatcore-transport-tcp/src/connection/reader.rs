@@ -10,7 +10,7 @@ use tokio::io::AsyncRead;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::{Control, ReadError, WriterState, discard, read_frame};
+use super::{CloseRequest, Control, ReadError, WriterState, discard, read_frame};
 use crate::TcpConfig;
 
 /// How the read loop ended.
@@ -134,6 +134,9 @@ impl Reader {
         self.closing = true;
         tracing::debug!(code, reason, "closing the TCP connection");
         let reason = close::reason_text(reason).to_owned();
-        let _ = self.ctl.send(Control::Close { code, reason }).await;
+        let _ = self
+            .ctl
+            .send(Control::Close(Box::new(CloseRequest { code, reason })))
+            .await;
     }
 }
