@@ -117,7 +117,9 @@ impl Reader {
             .limiter
             .admit(Instant::now(), Some((self.codec, bytes)))
         {
-            Admission::Handle => session.handle_frame(bytes).await,
+            // Boxed: the command layer's future (~2 KB) would otherwise be part of every
+            // connection's task, idle or not; one allocation per request is far cheaper.
+            Admission::Handle => Box::pin(session.handle_frame(bytes)).await,
             // Dropped when the writer is far behind: the client is flooding, the error is advisory.
             Admission::Refuse(error) => {
                 let _ = self.ctl.try_send(Control::Reply(Frame::new(error)));

@@ -180,7 +180,9 @@ impl Reader {
             self.reply(Event::error(None, ErrorCode::BadFrame, text));
             return;
         }
-        session.handle_frame(bytes).await;
+        // Boxed: the command layer's future (~2 KB) would otherwise be part of every
+        // connection's task, idle or not; one allocation per request is far cheaper.
+        Box::pin(session.handle_frame(bytes)).await;
     }
 
     /// Queues a transport-made frame; dropped when the writer is far behind (the client is
