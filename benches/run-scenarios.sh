@@ -8,6 +8,11 @@
 #   DURATION=5 benches/run-scenarios.sh fanout latency
 #   SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh fanout
 #   BUILD=0 BIN=/dir/with/chat-load CHAT_SERVER=/older/chat-server benches/run-scenarios.sh storm
+#   PERF_STAT=1 SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh small
+#
+# PERF_STAT=1 also counts, with `perf stat -p` on the server for the whole run, its CPU time,
+# context switches and socket/file write system calls, and prints them per delivery: CPU time
+# per delivery moves much less with the machine's load than deliveries/s do.
 #
 # Scenarios (each would have caught one problem of issue #16):
 #   fanout     1 room × 1,000, ack-paced with 4 sends in flight
@@ -47,6 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT
 : >"$OUT"
+rm -f "$OUT".perf.*
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -95,11 +101,20 @@ for scenario in "${SCENARIOS[@]}"; do
         port="$(free_port)"
         start_server "$server" "$port"
         echo "== $scenario / $server (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+        PERF_PID=""
+        if [ "${PERF_STAT:-0}" = 1 ]; then
+            perf stat -x, -o "$OUT.perf.$scenario.$server" -p "$SERVER_PID" -e task-clock,context-switches,syscalls:sys_enter_sendto,syscalls:sys_enter_write 2>/dev/null &
+            PERF_PID=$!
+        fi
         if ! taskset -c "$LOAD_CPU" "$BIN/chat-load" "${args[@]}" --target "$target" \
             --server "127.0.0.1:$port" \
             --server-pid "$SERVER_PID" --duration "$DURATION" --json \
             --label "$scenario/$server" >>"$OUT"; then
             echo "chat-load failed for $scenario/$server" >&2
+        fi
+        if [ -n "$PERF_PID" ]; then
+            kill -INT "$PERF_PID" 2>/dev/null || true
+            wait "$PERF_PID" 2>/dev/null || true
         fi
         stop_server
         sleep 1
@@ -107,7 +122,7 @@ for scenario in "${SCENARIOS[@]}"; do
 done
 
 python3 - "$OUT" <<'EOF'
-import json, sys
+import json, os, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 by = {r["label"]: r for r in runs}
 def us(v): return f"{v/1000:.2f} ms" if v >= 1000 else f"{v} µs"
@@ -120,6 +135,23 @@ for r in runs:
     print(f"{r['label']:<28}{r['connected']:>7}{r['ramp_s']:>7.2f}{r['connect_rate']:>8.0f}{r['deliveries_per_s']:>10.0f}{r['acks_per_s']:>8.0f}"
           f"{us(l['p50']):>10}{us(l['p99']):>10}{us(l['p999']):>10}{us(l['max']):>10}{us(r['ack_latency_us']['p99']):>10}{r['errors']:>5}{r['disconnects']:>5}"
           f"{s.get('cpu_pct',0):>9.0f}{(per if per is not None else float('nan')):>9.2f}{s.get('rss_per_connection_kib',0):>9.2f}{r['load_cpu_pct']:>10.0f}  {r['loadavg_start']}")
+def perf_file(r): return sys.argv[1] + ".perf." + r["label"].replace("/", ".")
+if any(os.path.exists(perf_file(r)) for r in runs):
+    print()
+    print("perf stat on the server, whole run, per delivery (PERF_STAT=1)")
+    print(f"{'scenario/server':<28}{'CPU µs':>9}{'ctx sw':>9}{'sendto':>9}{'write':>9}")
+    for r in runs:
+        f = perf_file(r)
+        if not os.path.exists(f) or not r["deliveries_total"]:
+            continue
+        v = {}
+        for line in open(f):
+            parts = line.strip().split(",")
+            if len(parts) > 2 and parts[0].replace(".", "", 1).isdigit():
+                v[parts[2]] = float(parts[0])
+        n = r["deliveries_total"]
+        print(f"{r['label']:<28}{v.get('task-clock', 0) * 1000 / n:>9.2f}{v.get('context-switches', 0) / n:>9.3f}"
+              f"{v.get('syscalls:sys_enter_sendto', 0) / n:>9.3f}{v.get('syscalls:sys_enter_write', 0) / n:>9.3f}")
 print()
 print("ratios chatcore ÷ baseline (same scenario, same run)")
 print(f"{'scenario/store':<28}{'deliv/s':>9}{'p50':>8}{'p99':>8}{'µs/deliv':>9}{'KiB/conn':>9}{'conn/s':>8}")

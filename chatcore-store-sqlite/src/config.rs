@@ -90,7 +90,7 @@ pub struct SqliteConfig {
     /// the messages at the next open.
     pub index_path: Option<PathBuf>,
     /// How long a search waits for the index to take in every message committed before the
-    /// search was called. The index trails the appends by a few milliseconds; if it lags
+    /// search was called. The index trails the appends by tens of milliseconds; if it lags
     /// longer than this (a huge catch-up after an upgrade, a failing disk), the search
     /// answers from what is indexed so far. Default 5 s.
     pub search_wait: Duration,

@@ -127,12 +127,14 @@
 //! attached to every reader connection. Appends do not index: after each commit the writer
 //! tells the indexer thread the newest `pos`, and the indexer reads the new messages back
 //! and indexes them in its own transactions, recording in the same transaction how far it
-//! got. Acknowledgements go first: the indexer works while the writer waits for commands
-//! (under any load short of saturation, most of the time, so the index trails by
-//! milliseconds), defers while the writer is busy without a pause (for at most 10 s), and
-//! runs at a lower CPU priority (Linux). A search first waits until every message committed
-//! before it was called is indexed, making the indexer go ahead at once (at most
-//! [`SqliteConfig::search_wait`]), so an acknowledged message is always found. The index file is derived data: deleted, copied
+//! got. Acknowledgements go first: the indexer lets commits gather for 50 ms (or until 1,024
+//! messages wait), so it runs one index transaction per gathering rather than one per
+//! commit, and then works while the writer waits for commands (under any load short of
+//! saturation, most of the time, so the index trails by tens of milliseconds), defers while
+//! the writer is busy without a pause (for at most 10 s), and runs at a lower CPU priority
+//! (Linux). A search first waits until every message committed before it was called is
+//! indexed, making the indexer go ahead at once (at most [`SqliteConfig::search_wait`]), so
+//! an acknowledged message is always found. The index file is derived data: deleted, copied
 //! from another database, or ahead of the messages (after a power cut took back the last
 //! commits of the database), it is rebuilt from the messages at the next open; a file at
 //! that path that is not a chatcore index is refused, never overwritten.

@@ -207,7 +207,7 @@ pub struct WriterStats {
     /// New messages committed (duplicates and failed appends not counted).
     pub messages: u64,
     /// Messages the search indexer has taken into the full-text index. It trails
-    /// `messages` by a few milliseconds; `messages - indexed` is the index's lag (after a
+    /// `messages` by tens of milliseconds; `messages - indexed` is the index's lag (after a
     /// restart the indexer may also index messages committed before the store opened).
     pub indexed: u64,
 }

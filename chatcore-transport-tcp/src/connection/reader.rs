@@ -10,7 +10,7 @@ use tokio::io::AsyncRead;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::{Control, ReadError, WriterState, discard, read_frame};
+use super::{CloseRequest, Control, ReadError, WriterState, discard, read_frame};
 use crate::TcpConfig;
 
 /// How the read loop ended.
@@ -117,7 +117,9 @@ impl Reader {
             .limiter
             .admit(Instant::now(), Some((self.codec, bytes)))
         {
-            Admission::Handle => session.handle_frame(bytes).await,
+            // Boxed: the command layer's future (~2 KB) would otherwise be part of every
+            // connection's task, idle or not; one allocation per request is far cheaper.
+            Admission::Handle => Box::pin(session.handle_frame(bytes)).await,
             // Dropped when the writer is far behind: the client is flooding, the error is advisory.
             Admission::Refuse(error) => {
                 let _ = self.ctl.try_send(Control::Reply(Frame::new(error)));
@@ -134,6 +136,9 @@ impl Reader {
         self.closing = true;
         tracing::debug!(code, reason, "closing the TCP connection");
         let reason = close::reason_text(reason).to_owned();
-        let _ = self.ctl.send(Control::Close { code, reason }).await;
+        let _ = self
+            .ctl
+            .send(Control::Close(Box::new(CloseRequest { code, reason })))
+            .await;
     }
 }

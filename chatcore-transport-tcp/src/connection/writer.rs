@@ -63,7 +63,7 @@ impl Writer {
             };
             let written = match step {
                 Step::Control(Some(Control::Reply(frame))) => self.frames(io, frame, false).await,
-                Step::Control(Some(Control::Close { code, reason })) => {
+                Step::Control(Some(Control::Close(close))) => {
                     // Frames queued so far answer requests handled before the violation:
                     // deliver them (not what keeps arriving) before the close.
                     let backlog = self.outbound.len();
@@ -75,7 +75,7 @@ impl Writer {
                             return WriterState::Dead;
                         }
                     }
-                    return self.close(io, code, &reason).await;
+                    return self.close(io, close.code, &close.reason).await;
                 }
                 // The reader is done: the peer ended its side.
                 Step::Control(None) => {

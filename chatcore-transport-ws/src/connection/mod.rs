@@ -47,13 +47,21 @@ pub(crate) struct ConnContext {
     pub(crate) metrics: Arc<Metrics>,
 }
 
-/// Reader → writer requests.
+/// Reader → writer requests. Kept to two words: the channel allocates its first block of
+/// [`CONTROL_QUEUE`] slots with every connection, whether or not anything is ever sent.
 #[derive(Debug)]
 enum Control {
     /// A frame made by the transport itself (a `bad_frame` or `rate_limited` error).
     Frame(Arc<Frame>),
-    /// Send a close frame with this code and reason, then stop.
-    Close { code: u16, reason: String },
+    /// Send a close frame, then stop (boxed: rare, and three words unboxed).
+    Close(Box<CloseRequest>),
+}
+
+/// A close frame the reader asks the writer to send.
+#[derive(Debug)]
+struct CloseRequest {
+    code: u16,
+    reason: String,
 }
 
 /// What the writer is doing, watched by the reader.

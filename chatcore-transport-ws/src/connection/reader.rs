@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use chatcore::transport::Activity;
 
-use super::{ConnContext, Control, WriterState};
+use super::{CloseRequest, ConnContext, Control, WriterState};
 use crate::close;
 
 type Stream<S> = SplitStream<WebSocketStream<S>>;
@@ -180,7 +180,9 @@ impl Reader {
             self.reply(Event::error(None, ErrorCode::BadFrame, text));
             return;
         }
-        session.handle_frame(bytes).await;
+        // Boxed: the command layer's future (~2 KB) would otherwise be part of every
+        // connection's task, idle or not; one allocation per request is far cheaper.
+        Box::pin(session.handle_frame(bytes)).await;
     }
 
     /// Queues a transport-made frame; dropped when the writer is far behind (the client is
@@ -196,7 +198,10 @@ impl Reader {
         }
         self.closing = true;
         let reason = chatcore::transport::close::reason_text(reason).to_owned();
-        let _ = self.ctl.send(Control::Close { code, reason }).await;
+        let _ = self
+            .ctl
+            .send(Control::Close(Box::new(CloseRequest { code, reason })))
+            .await;
     }
 
     /// A read error: maps it to a close code when the peer can still be told.

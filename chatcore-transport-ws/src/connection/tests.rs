@@ -304,3 +304,43 @@ async fn a_client_whose_socket_refuses_bytes_gets_its_backlog_then_eof() {
     drop(bob);
     drain.abort();
 }
+
+#[test]
+fn a_control_request_is_two_words_so_the_idle_channel_block_stays_small() {
+    // Every connection's control channel allocates a block of slots up front: a fatter
+    // `Control` costs every idle connection (see BENCHMARKS.md, memory of a joined idle
+    // connection).
+    assert!(
+        std::mem::size_of::<Control>() <= 2 * std::mem::size_of::<usize>(),
+        "{} bytes",
+        std::mem::size_of::<Control>()
+    );
+}
+
+#[tokio::test]
+async fn the_command_future_is_not_part_of_every_connection_task() {
+    // An idle connection's task holds the whole `run` future: the command layer's future
+    // (join, history, send …) must be boxed per request, not inlined in it.
+    let hub = hub(Limits::default()).await;
+    let me = hub
+        .authenticate(&Credentials::Guest("ann".into()))
+        .await
+        .expect("guest");
+    let (mut session, _outbound) = hub.connect(me, Codec::Json).expect("connect");
+    let command = std::mem::size_of_val(&session.handle_frame(b"{}"));
+    let me = hub
+        .authenticate(&Credentials::Guest("bob".into()))
+        .await
+        .expect("guest");
+    let (session, outbound) = hub.connect(me, Codec::Json).expect("connect");
+    let (server_io, _client_io) = tokio::io::duplex(1024);
+    let ctx = ConnContext {
+        config: Arc::new(WsConfig::default()),
+        metrics: Arc::new(Metrics::new()),
+    };
+    let connection = std::mem::size_of_val(&run(server_io, session, outbound, ctx));
+    assert!(
+        connection < command,
+        "connection future {connection} bytes, command future {command} bytes"
+    );
+}

@@ -89,7 +89,7 @@ impl Writer {
             };
             let written = match step {
                 Step::Control(Some(Control::Frame(frame))) => self.frames(sink, frame, false).await,
-                Step::Control(Some(Control::Close { code, reason })) => {
+                Step::Control(Some(Control::Close(close))) => {
                     // Frames queued so far answer requests handled before the violation:
                     // deliver them (not what keeps arriving) before the close.
                     let mut backlog = self.outbound.len();
@@ -102,7 +102,7 @@ impl Writer {
                             return WriterState::Dead;
                         }
                     }
-                    return self.close(sink, code, &reason).await;
+                    return self.close(sink, close.code, &close.reason).await;
                 }
                 Step::Control(None) => return WriterState::Stopped,
                 Step::Tick => {
