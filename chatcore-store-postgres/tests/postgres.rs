@@ -654,6 +654,20 @@ async fn version_1_schemas_are_upgraded() {
     );
     assert_eq!(old.reactions.len(), 1);
     assert!(old.reactions[0].me);
+    // And takes moderation events after the messages it kept, with their audit rows.
+    use chatcore::store::RoomAuthority;
+    let ban = chatcore::testing::moderation::event(
+        "r",
+        "ann",
+        chatcore::protocol::MessageKind::Ban,
+        chatcore::protocol::Moderation::on("bob"),
+    );
+    let head = store.last_seq("r").await.expect("last_seq");
+    assert_eq!(
+        store.moderate(ban).await.expect("ban").message.seq,
+        head + 1
+    );
+    assert_eq!(store.audit("r", 10).await.expect("audit").len(), 1);
 }
 
 /// A search finds what another node acknowledged just before, though no indexer had run

@@ -744,6 +744,18 @@ mod tests {
         let data: Vec<_> = page.messages.iter().map(|m| m.data.as_ref()).collect();
         assert_eq!(data, [None, None, Some(&card)]);
         assert_eq!(page.messages[2].kind.as_str(), "shop.order");
+        // The upgraded database has room authority: a ban is the room's next event, with
+        // its audit row, after the messages kept from version 1.
+        use chatcore::store::RoomAuthority;
+        let ban = chatcore::testing::moderation::event(
+            "b",
+            "ann",
+            chatcore::protocol::MessageKind::Ban,
+            chatcore::protocol::Moderation::on("bob"),
+        );
+        assert_eq!(store.moderate(ban).await.expect("ban").message.seq, 4);
+        assert!(store.ban("b", "bob").await.expect("ban").is_some());
+        assert_eq!(store.audit("b", 10).await.expect("audit").len(), 1);
         // The upgraded database keeps accounts too.
         use chatcore::accounts::{Accounts, Created, NewAccount};
         let accounts = store.accounts().expect("accounts");

@@ -229,6 +229,20 @@ async fn a_ban_on_one_node_removes_the_user_on_the_other_within_a_second() {
             (ErrorCode::Forbidden, "forbidden: you are banned from r")
         );
     }
+    // Nor as an account of that name (a session with a token family).
+    let mut claims = serde_json::Map::new();
+    claims.insert(chatcore::accounts::FAMILY_CLAIM.into(), "s1".into());
+    let mut account =
+        SessionProbe::connect_as(&b, Identity::new("eve").with_claims(claims), Codec::Json).await;
+    let (code, _) = refused(
+        &mut account,
+        Command::Join {
+            room: "r".into(),
+            resume_after: None,
+        },
+    )
+    .await;
+    assert_eq!(code, ErrorCode::Forbidden);
     assert_eq!(store.member("r", "eve").await.expect("member"), None);
     // Unbanned: back in.
     acked(

@@ -28,6 +28,8 @@ mod chat;
 #[cfg(all(feature = "postgres", feature = "redis"))]
 mod failover;
 #[cfg(all(feature = "postgres", feature = "redis"))]
+mod moderation;
+#[cfg(all(feature = "postgres", feature = "redis"))]
 mod raw;
 #[cfg(all(feature = "postgres", feature = "redis"))]
 mod redis;
