@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use super::send::{Post, deliver, screen};
-use crate::accounts::ADMIN_CLAIM;
 use crate::hub::core::Core;
 use crate::hub::room::Room;
 use crate::hub::session::state::SessionState;
@@ -100,7 +99,7 @@ async fn target_message(core: &Core, room: &str, seq: u64) -> Result<Message> {
 /// Whether the session's user moderates `room`: a room role of moderator or above, or a
 /// server admin (the `admin` claim of an account's token).
 async fn may_moderate(core: &Core, s: &SessionState, room: &str) -> Result<bool> {
-    if s.identity.claim(ADMIN_CLAIM) == Some(&serde_json::Value::Bool(true)) {
+    if s.is_server_admin() {
         return Ok(true);
     }
     let member = core.store.member(room, s.user()).await?;

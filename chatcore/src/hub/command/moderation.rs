@@ -5,7 +5,7 @@
 //! Who may do what (SECURITY.md, "Rooms with authority"): a moderator may kick, mute and set
 //! the topic; an admin also ban, invite and promote up to moderator; the owner everything,
 //! ownership transfer included. Nobody acts on someone of equal or higher role (themself
-//! included). A server admin (the [`ADMIN_CLAIM`]) acts everywhere, on anyone. Every action
+//! included). A server admin (the [`ADMIN_CLAIM`](crate::accounts::ADMIN_CLAIM)) acts everywhere, on anyone. Every action
 //! is a room event committed with its state change and audit row in one store transaction
 //! ([`RoomAuthority::moderate`](crate::store::RoomAuthority::moderate)); a refused one
 //! writes nothing.
@@ -13,7 +13,6 @@
 use std::sync::Arc;
 
 use super::host::{announce, leave_here};
-use crate::accounts::ADMIN_CLAIM;
 use crate::bus::BusEvent;
 use crate::hub::core::Core;
 use crate::hub::session::state::SessionState;
@@ -117,7 +116,7 @@ async fn authority(core: &Core, s: &SessionState, room: &str) -> Result<(RoomRec
         ));
     }
     let role = core.store.member(room, s.user()).await?.map(|m| m.role);
-    let server_admin = s.identity.claim(ADMIN_CLAIM) == Some(&serde_json::Value::Bool(true));
+    let server_admin = s.is_server_admin();
     Ok((record, Authority { role, server_admin }))
 }
 

@@ -39,6 +39,12 @@ impl SessionState {
         &self.queue.user
     }
 
+    /// Whether the user is a server admin (the [`ADMIN_CLAIM`](crate::accounts::ADMIN_CLAIM)
+    /// is `true`), who may moderate and delete in every room.
+    pub(crate) fn is_server_admin(&self) -> bool {
+        self.identity.claim(crate::accounts::ADMIN_CLAIM) == Some(&serde_json::Value::Bool(true))
+    }
+
     /// The rooms this session joined, by name.
     pub(crate) fn joined(&self) -> MutexGuard<'_, HashMap<String, Arc<Room>>> {
         self.joined.lock().unwrap_or_else(|p| p.into_inner())
