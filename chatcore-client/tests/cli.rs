@@ -442,3 +442,72 @@ async fn register_and_login_keep_the_session_in_the_config_dir() {
         "tokens stay in the file: {line}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_react_delete_and_thread_with_json() {
+    let server = TestServer::start().await;
+    let url = server.url("");
+    let as_user = |user: &'static str, args: &[&str]| {
+        let mut all = vec!["--server", url.as_str(), "--user", user, "--json"];
+        all.extend_from_slice(args);
+        cli(&all)
+    };
+    for text in ["first", "second"] {
+        assert_exit(
+            &run(as_user("ann", &["send", "general", text]), "").await,
+            0,
+        );
+    }
+    let edited = run(
+        as_user("ann", &["edit", "general", "1", "first,", "edited"]),
+        "",
+    )
+    .await;
+    assert_exit(&edited, 0);
+    assert_eq!(json_lines(&edited)[0]["seq"], 3);
+    let reacted = run(as_user("bob", &["react", "general", "1", "👍"]), "").await;
+    assert_exit(&reacted, 0);
+    assert_eq!(json_lines(&reacted)[0]["seq"], 4);
+    let again = run(as_user("bob", &["react", "general", "1", "👍"]), "").await;
+    assert_ne!(
+        again.status.code(),
+        Some(0),
+        "a repeated reaction is refused"
+    );
+    assert!(
+        stderr(&again).contains("already reacted"),
+        "{}",
+        stderr(&again)
+    );
+    let not_hers = run(as_user("bob", &["delete", "general", "2"]), "").await;
+    assert!(
+        stderr(&not_hers).contains("forbidden"),
+        "{}",
+        stderr(&not_hers)
+    );
+    assert_exit(
+        &run(as_user("ann", &["delete", "general", "2"]), "").await,
+        0,
+    );
+    assert_exit(
+        &run(
+            as_user("bob", &["react", "general", "1", "👍", "--remove"]),
+            "",
+        )
+        .await,
+        0,
+    );
+    let history = run(as_user("bob", &["history", "general"]), "").await;
+    let messages = json_lines(&history);
+    assert_eq!(messages[0]["text"], "first, edited");
+    assert!(messages[0]["edited_ts"].is_i64());
+    assert!(
+        messages[0].get("reactions").is_none(),
+        "the reaction was taken back"
+    );
+    assert_eq!(messages[1]["text"], "");
+    assert_eq!(messages[1]["deleted"]["by"], "ann");
+    let thread = run(as_user("bob", &["thread", "general", "1"]), "").await;
+    assert_exit(&thread, 0);
+    assert!(stdout(&thread).is_empty(), "no replies yet");
+}

@@ -46,6 +46,31 @@ async fn malformed_frames_get_error_frames_and_the_connection_stays() {
             "bad_request",
             Some(6),
         ),
+        (
+            r#"{"type":"react","id":7,"room":"general","target":-1,"emoji":"👍"}"#,
+            "bad_request",
+            Some(7),
+        ),
+        (
+            r#"{"type":"edit","id":8,"room":"general","target":"1","text":"x"}"#,
+            "bad_request",
+            Some(8),
+        ),
+        (
+            r#"{"type":"delete","id":9,"room":"general","target":18446744073709551616}"#,
+            "bad_request",
+            Some(9),
+        ),
+        (
+            r#"{"type":"unreact","id":10,"room":"general","target":1}"#,
+            "bad_request",
+            Some(10),
+        ),
+        (
+            r#"{"type":"thread","id":11,"room":"general","root":1,"limit":-5}"#,
+            "bad_request",
+            Some(11),
+        ),
     ];
     for (text, code, id) in cases {
         let got = error_for(&mut c, Message::text(text)).await;

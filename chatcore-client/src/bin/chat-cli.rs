@@ -36,6 +36,8 @@ use clap::parser::ValueSource;
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use tokio::io::AsyncBufReadExt;
 
+#[path = "chat-cli/changes.rs"]
+mod changes;
 #[path = "chat-cli/output.rs"]
 mod output;
 #[path = "chat-cli/session.rs"]
@@ -160,6 +162,48 @@ enum Cmd {
     Login {
         /// Account name (any case).
         name: String,
+    },
+    /// Replace the text of one's own message SEQ (joining the room first).
+    Edit {
+        /// Room name.
+        room: String,
+        /// Seq of the message.
+        seq: u64,
+        /// The new text; its words are joined with spaces.
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+    },
+    /// Delete message SEQ: one's own, or any as a moderator.
+    Delete {
+        /// Room name.
+        room: String,
+        /// Seq of the message.
+        seq: u64,
+    },
+    /// React to message SEQ with EMOJI (`--remove` takes the reaction back).
+    React {
+        /// Room name.
+        room: String,
+        /// Seq of the message.
+        seq: u64,
+        /// One emoji.
+        emoji: String,
+        /// Remove the reaction instead.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Print a page of the replies to message ROOT, oldest first.
+    Thread {
+        /// Room name.
+        room: String,
+        /// Seq of the thread's root message.
+        root: u64,
+        /// Only replies above this seq.
+        #[arg(long, value_name = "SEQ")]
+        after: Option<u64>,
+        /// Page size.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
     },
 }
 
@@ -353,6 +397,31 @@ async fn run(cli: &Cli, identity: Result<Auth, Failure>) -> Outcome {
             let _ = client.close().await;
             result
         }
+        Cmd::Edit { room, seq, text } => {
+            let edit = changes::Change::Edit(text.join(" "));
+            changes::change(cli, auth, room, *seq, edit).await
+        }
+        Cmd::Delete { room, seq } => {
+            changes::change(cli, auth, room, *seq, changes::Change::Delete).await
+        }
+        Cmd::React {
+            room,
+            seq,
+            emoji,
+            remove,
+        } => {
+            let change = match remove {
+                true => changes::Change::Unreact(emoji.clone()),
+                false => changes::Change::React(emoji.clone()),
+            };
+            changes::change(cli, auth, room, *seq, change).await
+        }
+        Cmd::Thread {
+            room,
+            root,
+            after,
+            limit,
+        } => changes::thread(cli, auth, room, *root, *after, *limit).await,
         Cmd::Tail { room, since } => {
             needs_identity(&auth, "tail")?;
             let (client, events) = connect(cli, auth).await?;

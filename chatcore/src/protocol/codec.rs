@@ -26,7 +26,8 @@ pub enum Codec {
 
 /// Every command `type` this version understands, to tell an unknown type from a bad field.
 const COMMAND_TYPES: &[&str] = &[
-    "join", "leave", "send", "dm", "typing", "history", "who", "rooms", "ping",
+    "join", "leave", "send", "dm", "typing", "history", "who", "rooms", "ping", "edit", "delete",
+    "react", "unreact", "thread",
 ];
 
 /// Why a frame could not be decoded. Small and allocation-light: this is the hot path's error.
