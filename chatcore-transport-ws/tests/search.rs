@@ -49,12 +49,20 @@ async fn search_sees_only_readable_rooms_and_pages() {
     let r = get(server.addr, "/api/search?q=heist").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(texts(&r), ["another heist film", "heist movie tonight"]);
-    assert_eq!(r.json()["hits"][0]["highlights"], serde_json::json!([[8, 13]]));
+    assert_eq!(
+        r.json()["hits"][0]["highlights"],
+        serde_json::json!([[8, 13]])
+    );
     let r = get_as(server.addr, "/api/search?q=plans", &token("eve")).await;
     assert_eq!((r.status, texts(&r).len()), (200, 0));
     let r = get(server.addr, "/api/search?q=plans&room=secret").await;
     assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"));
-    let r = get_as(server.addr, "/api/search?q=plans&room=secret", &token("eve")).await;
+    let r = get_as(
+        server.addr,
+        "/api/search?q=plans&room=secret",
+        &token("eve"),
+    )
+    .await;
     assert_eq!((r.status, r.error_code().as_str()), (403, "forbidden"));
 
     // The member finds all three; one per page, following `next`.
@@ -65,9 +73,7 @@ async fn search_sees_only_readable_rooms_and_pages() {
         assert_eq!(r.status, 200, "{}", r.body);
         seen.extend(texts(&r));
         match r.json()["next"].as_str() {
-            Some(next) => {
-                path = format!("/api/search?q=HEIST&limit=1&before={}", urlencode(next))
-            }
+            Some(next) => path = format!("/api/search?q=HEIST&limit=1&before={}", urlencode(next)),
             None => break,
         }
     }

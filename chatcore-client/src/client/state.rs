@@ -448,6 +448,9 @@ fn reply_id(event: &Event) -> Option<RequestId> {
         Event::Ack { id, .. }
         | Event::Presence { id, .. }
         | Event::Rooms { id, .. }
+        | Event::Read { id, .. }
+        | Event::SearchResults { id, .. }
+        | Event::Users { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }
