@@ -455,6 +455,9 @@ fn reply_id(event: &Event) -> Option<RequestId> {
         | Event::Presence { id, .. }
         | Event::Rooms { id, .. }
         | Event::Thread { id, .. }
+        | Event::Read { id, .. }
+        | Event::SearchResults { id, .. }
+        | Event::Users { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }

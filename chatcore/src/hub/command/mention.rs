@@ -148,7 +148,8 @@ mod tests {
         assert_eq!(first("@ann, @bob."), ["ann,", "bob."]);
         assert_eq!(candidates("(@ann)!")[0], ["ann)!", "ann)", "ann"]);
         assert!(candidates("mail ann@example.com").is_empty());
-        assert!(candidates("@@ann").is_empty());
+        // The second `@` follows an `@`: only the user literally named `@ann` is a candidate.
+        assert_eq!(candidates("@@ann"), [["@ann"]]);
         assert!(candidates("@ alone").is_empty());
         assert!(candidates("a @:system b").is_empty());
         assert!(candidates("@Ünï\0x").is_empty());
