@@ -69,7 +69,7 @@ pub use events::{dm, error_code, reply_id, send, send_card, seqs};
 pub use flood::{half_open, loopback, still_open_after};
 pub use http::{HttpResponse, get, get_as, http, post_json, try_get, try_http, try_http_from};
 pub use memory::{proc_status_kib, rss_anon_kib, rss_kib};
-pub use probe::{Probe, Ws, open, refusal, still_serves};
+pub use probe::{Probe, Ws, open, open_from, refusal, still_serves};
 pub use process::{ChatServerProcess, PrivateRedis, free_port, unique_name};
 pub use proxy::Proxy;
 pub use rng::SimRng;

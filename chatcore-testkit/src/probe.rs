@@ -48,6 +48,28 @@ pub async fn open(
     Ok(ws)
 }
 
+/// Opens a WebSocket to `url` from the local address `from` (any of `127.0.0.0/8` on Linux,
+/// so a test can play several client IPs), within the bound.
+pub async fn open_from(url: &str, from: std::net::IpAddr) -> Result<Ws, WsError> {
+    let request = url.into_client_request()?;
+    let host = request.uri().authority().map(|a| a.as_str().to_owned());
+    let addr: std::net::SocketAddr = host
+        .as_deref()
+        .and_then(|h| h.parse().ok())
+        .expect("a ws://IP:PORT url");
+    let connect = async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(std::net::SocketAddr::new(from, 0))?;
+        let tcp = socket.connect(addr).await?;
+        tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp))
+            .await
+            .map(|(ws, _)| ws)
+    };
+    tokio::time::timeout(BOUND, connect)
+        .await
+        .expect("handshake within the bound")
+}
+
 /// The HTTP status and body of a refused handshake; panics if it was not refused.
 pub fn refusal(result: Result<Ws, WsError>) -> (u16, String) {
     match result {

@@ -1,6 +1,9 @@
 //! The TCP handshake: a `hello` within the handshake timeout (else 4408), one that this server
-//! speaks (else 1002), credentials the hub accepts (else 4401), an open hub (else 1013). Then
-//! the session starts and its first frame is `welcome`.
+//! speaks (else 1002), credentials the hub accepts (else 4401), a peer address under the hub's
+//! `max_connections_per_ip` (else 4429), an open hub (else 1013). Then the session starts and
+//! its first frame is `welcome`.
+
+use std::net::SocketAddr;
 
 use chatcore::transport::framed::Hello;
 use chatcore::transport::{CredentialHints, choose_credentials, close};
@@ -18,6 +21,7 @@ const HINTS: CredentialHints = CredentialHints {
 /// Runs the handshake; `None` when the connection was refused (and closed) or went away.
 pub(crate) async fn accept<S: Io>(
     mut conn: Conn<S>,
+    peer: SocketAddr,
     hub: &Hub,
     config: &TcpConfig,
 ) -> Option<(Conn<S>, Session, Outbound)> {
@@ -59,8 +63,14 @@ pub(crate) async fn accept<S: Io>(
             return None;
         }
     };
-    match hub.connect(identity, codec) {
+    match hub.connect_from(identity, codec, peer.ip()) {
         Ok((session, outbound)) => Some((conn, session, outbound)),
+        Err(e @ chatcore::Error::TooManyConnections(_)) => {
+            let why = e.to_string();
+            conn.refuse(close::TOO_MANY_CONNECTIONS, &why, Some(codec))
+                .await;
+            None
+        }
         Err(e) => {
             let why = match e {
                 chatcore::Error::Closed => "the server is shutting down; retry later".to_owned(),

@@ -77,6 +77,7 @@
 //! | missing or refused credentials | close 4401 |
 //! | no complete hello within [`TcpConfig::handshake_timeout`] (silence or a trickle) | close 4408 |
 //! | over [`TcpConfig::max_connections`], or the server shutting down | close 1013 |
+//! | the peer IP already has the hub's [`Limits::max_connections_per_ip`](chatcore::Limits::max_connections_per_ip) sessions open | close 4429 after the `hello` |
 //! | over [`TcpConfig::handshake_limit`] (unfinished handshakes per peer IP or in total) | closed at accept, no close frame |
 //! | invalid JSON / MessagePack, a frame in the other codec | error frame `bad_frame`; the connection stays |
 //! | unknown `type` / missing fields | error frame `unknown_type` / `bad_request` with the request id |

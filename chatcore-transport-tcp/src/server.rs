@@ -162,7 +162,7 @@ impl TcpTransport {
         self.shared.tracker.spawn(async move {
             tokio::select! {
                 () = kill.cancelled() => tracing::debug!("connection dropped at the end of shutdown"),
-                () = serve_stream(stream, permit, slot, &shared) => {}
+                () = serve_stream(stream, peer, permit, slot, &shared) => {}
             }
         });
     }
@@ -211,7 +211,13 @@ async fn accept_next(listener: &TcpListener) -> std::io::Result<(TcpStream, Sock
 
 /// Runs one accepted connection: the TLS handshake when configured, then [`serve_conn`].
 /// `slot` is held until the handshake is over.
-async fn serve_stream(stream: TcpStream, permit: Permit, slot: HandshakeSlot, shared: &Shared) {
+async fn serve_stream(
+    stream: TcpStream,
+    peer: SocketAddr,
+    permit: Permit,
+    slot: HandshakeSlot,
+    shared: &Shared,
+) {
     #[cfg(feature = "tls")]
     if let Some(tls) = &shared.tls {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(tls));
@@ -231,16 +237,30 @@ async fn serve_stream(stream: TcpStream, permit: Permit, slot: HandshakeSlot, sh
                 return;
             }
         };
-        return serve_conn(Conn::new(stream, &shared.config), Ok(_permit), slot, shared).await;
+        let conn = Conn::new(stream, &shared.config);
+        return serve_conn(conn, peer, Ok(_permit), slot, shared).await;
     }
-    serve_conn(Conn::new(stream, &shared.config), permit, slot, shared).await;
+    serve_conn(
+        Conn::new(stream, &shared.config),
+        peer,
+        permit,
+        slot,
+        shared,
+    )
+    .await;
 }
 
 /// A slot under the connection cap, or the sign that there was none.
 type Permit = std::result::Result<OwnedSemaphorePermit, TryAcquireError>;
 
 /// Runs a connection on its stream (plain or TLS): the `hello`, then the session.
-async fn serve_conn<S: Io>(conn: Conn<S>, permit: Permit, slot: HandshakeSlot, shared: &Shared) {
+async fn serve_conn<S: Io>(
+    conn: Conn<S>,
+    peer: SocketAddr,
+    permit: Permit,
+    slot: HandshakeSlot,
+    shared: &Shared,
+) {
     let Ok(_permit) = permit else {
         let reason = format!(
             "the server is at its limit of {} connections; retry later",
@@ -249,7 +269,7 @@ async fn serve_conn<S: Io>(conn: Conn<S>, permit: Permit, slot: HandshakeSlot, s
         conn.refuse(close::TRY_AGAIN_LATER, &reason, None).await;
         return;
     };
-    let accepted = handshake::accept(conn, &shared.hub, &shared.config).await;
+    let accepted = handshake::accept(conn, peer, &shared.hub, &shared.config).await;
     drop(slot);
     if let Some((conn, session, outbound)) = accepted {
         connection::run(conn, session, outbound, Arc::clone(&shared.config)).await;

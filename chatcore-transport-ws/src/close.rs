@@ -14,6 +14,7 @@
 //! | 1011 | [`INTERNAL`] | a close reason this version does not know (a newer core) |
 //! | 4000 | [`IDLE_TIMEOUT`] | nothing (not even a pong) arrived for [`WsConfig::idle_timeout`](crate::WsConfig::idle_timeout) |
 //! | 4008 | [`SLOW_CONSUMER`] | the session's outbound queue overflowed ([`CloseReason::SlowConsumer`]): reconnect and resume |
+//! | 4429 | [`TOO_MANY_CONNECTIONS`] | the peer's IP address already has the hub's `max_connections_per_ip` sessions open: the upgrade is answered, then closed at once (a browser cannot read an HTTP refusal of a WebSocket, but it reads a close code) |
 //! | 4403 | [`REVOKED`] | the account's session was revoked ([`CloseReason::Revoked`]: logout, password change, replayed refresh token): sign in again |
 //!
 //! Codes 1000, 1001 and 4008 invite a reconnect (with `resume`); 1002, 1007, 1008 and 1009
@@ -28,5 +29,5 @@ use chatcore::CloseReason;
 
 pub use chatcore::transport::close::{
     GOING_AWAY, IDLE_TIMEOUT, INTERNAL, INVALID_PAYLOAD, NORMAL, POLICY, PROTOCOL_ERROR, REVOKED,
-    SLOW_CONSUMER, TOO_BIG, for_reason,
+    SLOW_CONSUMER, TOO_BIG, TOO_MANY_CONNECTIONS, for_reason,
 };

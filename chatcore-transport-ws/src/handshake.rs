@@ -1,7 +1,9 @@
 //! `GET /ws`: everything decided before the upgrade, in this order: a valid WebSocket request
 //! (else 400/426), an allowed `Origin` (else 403), a known subprotocol (else 400), valid
 //! credentials (else 401), a free connection slot (else 503), an open hub (else 503). Only
-//! then does the server answer 101 and hand the socket to [`connection::run`].
+//! then does the server answer 101 and hand the socket to [`connection::run`]. A peer IP at
+//! the hub's `max_connections_per_ip` is answered 101 too and then closed with 4429 at once:
+//! a browser cannot read the HTTP status of a refused WebSocket, but it reads a close code.
 //!
 //! The upgrade is done here rather than through axum's `WebSocketUpgrade` because ending a
 //! connection well needs the raw socket back after the WebSocket is done with it (see
@@ -9,31 +11,36 @@
 //! read, and only the raw socket can drain the rest so the 1009 close frame is not lost to a
 //! TCP reset. Only HTTP/1.1 upgrades are supported.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{Query, Request, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use chatcore::ErrorCode;
 use chatcore::auth::Credentials;
 use chatcore::protocol::Codec;
 use chatcore::transport::{CredentialHints, choose_credentials};
+use futures::StreamExt;
 use http::header::{
     CONNECTION, HeaderMap, RETRY_AFTER, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
     SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use http::{HeaderValue, StatusCode};
-use hyper::upgrade::OnUpgrade;
+use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 
 use crate::accept::PendingHandshake;
 use crate::api_error::ApiError;
 use crate::bearer::bearer;
 use crate::connection::{self, ConnContext};
 use crate::metrics::Rejection;
-use crate::origin;
 use crate::shared::Shared;
+use crate::{close, origin};
 
 /// Credentials a browser can only pass in the URL (it cannot set headers on a WebSocket).
 #[derive(Debug, Default, Deserialize)]
@@ -101,41 +108,63 @@ async fn accept(shared: &Arc<Shared>, request: &mut Request) -> Result<Response,
                 ApiError::unavailable(message).with_header(RETRY_AFTER, "5"),
             )
         })?;
-    let (session, outbound) = hub.connect(identity, codec).map_err(|e| {
-        let error = match e {
-            chatcore::Error::Closed => ApiError::unavailable("the server is shutting down"),
-            other => ApiError::from_core(&other),
-        };
-        (Rejection::Unavailable, error)
-    })?;
-
-    shared.metrics.connections_total.increment(1);
-    let ctx = ConnContext {
-        config: Arc::clone(&shared.config),
-        metrics: Arc::clone(&shared.metrics),
+    // The peer's address, for the hub's per-IP limits (see `accept::serve_http`); a router
+    // served without it opens the host's own, unlimited kind of session.
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let connected = match peer {
+        Some(ip) => hub.connect_from(identity, codec, ip),
+        None => hub.connect(identity, codec),
     };
     let kill = shared.kill.clone();
     let upgrade_timeout = shared.config.handshake_timeout;
-    shared.tracker.spawn(async move {
-        let _permit = permit;
-        // The 101 must reach a peer that reads within the handshake timeout.
-        let upgraded = match tokio::time::timeout(upgrade_timeout, on_upgrade).await {
-            Ok(Ok(upgraded)) => upgraded,
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "HTTP upgrade failed");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!("the upgrade response was not taken within the handshake timeout");
-                return;
-            }
-        };
-        let run = connection::run(TokioIo::new(upgraded), session, outbound, ctx);
-        tokio::select! {
-            () = kill.cancelled() => tracing::debug!("connection dropped at the end of shutdown"),
-            () = Box::pin(run) => {}
+    match connected {
+        Ok((session, outbound)) => {
+            shared.metrics.connections_total.increment(1);
+            let ctx = ConnContext {
+                config: Arc::clone(&shared.config),
+                metrics: Arc::clone(&shared.metrics),
+            };
+            shared.tracker.spawn(async move {
+                let _permit = permit;
+                let Some(upgraded) = upgraded(on_upgrade, upgrade_timeout).await else {
+                    return;
+                };
+                let run = connection::run(TokioIo::new(upgraded), session, outbound, ctx);
+                tokio::select! {
+                    () = kill.cancelled() => tracing::debug!("connection dropped at the end of shutdown"),
+                    () = Box::pin(run) => {}
+                }
+            });
         }
-    });
+        Err(e @ chatcore::Error::TooManyConnections(_)) => {
+            shared.metrics.rejected(Rejection::PerIp);
+            tracing::debug!(
+                ?peer,
+                "too many sessions from this address; closing with 4429"
+            );
+            shared.tracker.spawn(async move {
+                let _permit = permit;
+                let Some(upgraded) = upgraded(on_upgrade, upgrade_timeout).await else {
+                    return;
+                };
+                let refuse = refuse(TokioIo::new(upgraded), e.to_string());
+                tokio::select! {
+                    () = kill.cancelled() => {}
+                    () = refuse => {}
+                }
+            });
+        }
+        Err(e) => {
+            let error = match e {
+                chatcore::Error::Closed => ApiError::unavailable("the server is shutting down"),
+                other => ApiError::from_core(&other),
+            };
+            return Err((Rejection::Unavailable, error));
+        }
+    }
 
     let mut response = (
         StatusCode::SWITCHING_PROTOCOLS,
@@ -157,6 +186,46 @@ async fn accept(shared: &Arc<Shared>, request: &mut Request) -> Result<Response,
     }
     Ok(response)
 }
+
+/// The upgraded socket, once the peer took the 101 (within the handshake timeout).
+async fn upgraded(on_upgrade: OnUpgrade, timeout: Duration) -> Option<Upgraded> {
+    match tokio::time::timeout(timeout, on_upgrade).await {
+        Ok(Ok(upgraded)) => Some(upgraded),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "HTTP upgrade failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("the upgrade response was not taken within the handshake timeout");
+            None
+        }
+    }
+}
+
+/// Closes a just-upgraded WebSocket with 4429 and `reason`, and waits (briefly) for the peer's
+/// close so the frame is not lost to a reset.
+async fn refuse<S>(io: S, reason: String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+    let frame = CloseFrame {
+        code: close::TOO_MANY_CONNECTIONS.into(),
+        reason: chatcore::transport::close::reason_text(&reason)
+            .to_owned()
+            .into(),
+    };
+    if ws.close(Some(frame)).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(REFUSAL_LINGER, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
+/// How long a refused WebSocket waits for the peer's close frame.
+const REFUSAL_LINGER: Duration = Duration::from_secs(2);
 
 /// `true` when a comma-separated header lists `token` (case-insensitively).
 fn lists(headers: &HeaderMap, name: http::header::HeaderName, token: &str) -> bool {

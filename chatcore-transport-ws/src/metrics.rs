@@ -59,10 +59,12 @@ pub(crate) enum Rejection {
     HandshakeLimit,
     /// A connection dropped for not finishing its TLS handshake or request head in time.
     HandshakeTimeout,
+    /// Its peer IP already had the hub's most sessions open (closed with 4429).
+    PerIp,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 9] = [
+    const ALL: [Rejection; 10] = [
         Rejection::BadRequest,
         Rejection::Origin,
         Rejection::Subprotocol,
@@ -72,6 +74,7 @@ impl Rejection {
         Rejection::Host,
         Rejection::HandshakeLimit,
         Rejection::HandshakeTimeout,
+        Rejection::PerIp,
     ];
 
     fn label(self) -> &'static str {
@@ -85,6 +88,7 @@ impl Rejection {
             Rejection::Host => "host",
             Rejection::HandshakeLimit => "handshake_limit",
             Rejection::HandshakeTimeout => "handshake_timeout",
+            Rejection::PerIp => "per_ip",
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Chatting over real sockets: rooms, presence, typing, DMs, history, resume, both codecs.
 
-use chatcore::Hub;
 use chatcore::protocol::{Codec, Command, Event};
+use chatcore::{Hub, Limits};
 use chatcore_testkit::*;
 
 #[tokio::test]
@@ -216,7 +216,9 @@ async fn history_on_join_and_paging() {
 #[tokio::test]
 async fn resume_after_a_dropped_connection_has_no_gap_and_no_duplicate() {
     const TOTAL: u64 = 150;
-    let server = TestServer::start().await;
+    // Ann sends faster than a person may (10 a second): this test is about resume, not limits.
+    let limits = Limits::default().without_rate_limits();
+    let server = TestServer::with(Hub::builder().limits(limits), ws_config()).await;
     let mut bob = Probe::guest(&server, "bob").await;
     bob.join("busy").await;
     let mut ann = Probe::guest(&server, "ann").await;

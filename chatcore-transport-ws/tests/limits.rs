@@ -114,7 +114,8 @@ async fn a_slow_consumer_is_disconnected_and_nobody_else_slows_down() {
     let limits = Limits::default()
         .with_queue_capacity(8)
         .and_then(|l| l.with_slow_consumer_after(Duration::from_millis(300)))
-        .expect("limits");
+        .expect("limits")
+        .without_rate_limits();
     let server = TestServer::with(Hub::builder().limits(limits), ws_config()).await;
     let mut slow = Probe::guest(&server, "slow").await;
     slow.join("firehose").await;
@@ -229,7 +230,9 @@ async fn the_101_answer_follows_rfc_6455() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_cut_off_seconds_after_its_socket_fills() {
     let _turn = FLOODS.lock().await;
-    let server = TestServer::with(Hub::builder(), ws_config()).await;
+    // The sender outpaces a person's message rate on purpose: the per-user limit is off.
+    let limits = Limits::default().without_rate_limits();
+    let server = TestServer::with(Hub::builder().limits(limits), ws_config()).await;
     let mut stopped = Probe::guest(&server, "stopped").await;
     stopped.join("firehose").await;
     let mut sender = Probe::guest(&server, "sender").await;

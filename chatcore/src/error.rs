@@ -52,6 +52,18 @@ pub enum Error {
     /// Too many requests.
     #[error("rate limited: {0}")]
     RateLimited(String),
+    /// Too many commands of one kind from one user, one IP address or into one room; the
+    /// command was not applied. Reported as `rate_limited` with `retry_after_ms`.
+    #[error("rate limited: {what}; retry in {} ms", retry_after.as_millis())]
+    Throttled {
+        /// What was over its limit ("messages from this user", …).
+        what: &'static str,
+        /// When one more would be admitted.
+        retry_after: std::time::Duration,
+    },
+    /// The peer's IP address has as many sessions open as the hub allows.
+    #[error("too many connections from your address (at most {0}); close one or retry later")]
+    TooManyConnections(usize),
     /// The session already closed.
     #[error("session closed")]
     Closed,
@@ -107,6 +119,14 @@ impl Error {
         }
     }
 
+    /// When a refused command may be tried again ([`Error::Throttled`]).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Throttled { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// The stable code this error is reported with on the wire.
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -118,7 +138,9 @@ impl Error {
             Error::BadCursor(_) => ErrorCode::BadCursor,
             Error::BadQuery(_) => ErrorCode::BadQuery,
             Error::Unauthorized(_) => ErrorCode::Unauthorized,
-            Error::RateLimited(_) => ErrorCode::RateLimited,
+            Error::RateLimited(_) | Error::Throttled { .. } | Error::TooManyConnections(_) => {
+                ErrorCode::RateLimited
+            }
             Error::Closed => ErrorCode::Internal,
             Error::Store(_) | Error::SchemaTooNew { .. } | Error::Bus(_) => ErrorCode::Unavailable,
             Error::Config(_) | Error::PolicyFailed(_) => ErrorCode::Internal,

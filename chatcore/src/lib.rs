@@ -109,6 +109,6 @@ pub mod transport;
 pub use clock::now_millis;
 pub use error::{BoxError, Error, ErrorCode, Result};
 pub use hub::{
-    CloseReason, HostPost, Hub, HubBuilder, Limits, Outbound, Outgoing, Posted, SearchPage, Sender,
-    Session, StatsSnapshot,
+    CloseReason, HostPost, Hub, HubBuilder, Limits, Outbound, Outgoing, Posted, Rate, SearchPage,
+    Sender, Session, StatsSnapshot,
 };

@@ -8,7 +8,9 @@ use chatcore_testkit::{SessionProbe, dm, memory_hub};
 
 async fn error_frame(c: &mut SessionProbe) -> (Option<u64>, ErrorCode) {
     match c.event().await {
-        Event::Error { id, code, message } => {
+        Event::Error {
+            id, code, message, ..
+        } => {
             assert!(!message.is_empty(), "errors explain themselves");
             (id, code)
         }

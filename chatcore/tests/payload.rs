@@ -43,7 +43,9 @@ fn dismantle(mut data: Data) {
 
 async fn error_of(c: &mut SessionProbe) -> (Option<u64>, ErrorCode, String) {
     match c.event().await {
-        Event::Error { id, code, message } => (id, code, message),
+        Event::Error {
+            id, code, message, ..
+        } => (id, code, message),
         e => panic!("expected an error, got {e:?}"),
     }
 }

@@ -24,6 +24,8 @@ pub struct AccountsPlan {
     pub ttls: (Duration, Duration),
     /// Login attempts per minute per IP and per account.
     pub login_limits: (u32, u32),
+    /// Refreshes per minute per IP.
+    pub refreshes_per_ip: u32,
 }
 
 impl AccountsPlan {
@@ -42,6 +44,7 @@ impl AccountsPlan {
                 Duration::from_secs(args.refresh_token_ttl),
             ),
             login_limits: (args.login_attempts_per_ip, args.login_attempts_per_account),
+            refreshes_per_ip: args.refreshes_per_ip,
         };
         let signer = JwtAuthenticator::new(&[0; JwtAuthenticator::MIN_SECRET_BYTES])
             .map_err(|e| StartupError::Config(e.to_string()))?;
@@ -63,7 +66,9 @@ impl AccountsPlan {
             .with_token_ttls(self.ttls.0, self.ttls.1)
             .map_err(|e| flag("--access-token-ttl/--refresh-token-ttl", &e))?
             .with_login_limits(self.login_limits.0, self.login_limits.1)
-            .map_err(|e| flag("--login-attempts-per-ip/--login-attempts-per-account", &e))
+            .map_err(|e| flag("--login-attempts-per-ip/--login-attempts-per-account", &e))?
+            .with_refresh_limit(self.refreshes_per_ip)
+            .map_err(|e| flag("--refreshes-per-ip", &e))
     }
 }
 

@@ -242,6 +242,15 @@ pub struct ServerArgs {
     #[arg(long, env = "CHATCORE_LOGIN_ATTEMPTS_PER_ACCOUNT", default_value_t = 5)]
     pub login_attempts_per_account: u32,
 
+    /// `POST /api/refresh` calls per minute from one client IP (also the burst); more get
+    /// `rate_limited` with `retry_after`.
+    #[arg(long, env = "CHATCORE_REFRESHES_PER_IP", default_value_t = 60)]
+    pub refreshes_per_ip: u32,
+
+    /// Message and join rates, sessions per IP address.
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
+
     /// A maintenance command instead of serving (`chat-server admin --help`).
     #[command(subcommand)]
     pub command: Option<ServerCommand>,

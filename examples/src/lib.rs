@@ -24,6 +24,7 @@ pub mod cli;
 pub mod embed;
 mod error;
 pub mod fds;
+pub mod limits;
 pub mod logging;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -89,6 +89,7 @@ impl ServerPlan {
                 std::time::Duration::from_secs(args.presence_lease),
             )
             .map_err(|e| config_error("--presence-heartbeat/--presence-lease", e))?;
+        let limits = args.limits.apply(limits)?;
         let ws = ws_config(&limits)?
             .with_allowed_hosts(public_url::hosts(&args.public_url)?)
             .and_then(|ws| {

@@ -36,7 +36,10 @@ use crate::load::payload;
                   connections (20,000 open files); combine processes with distinct \
                   --user-prefix and --bind 127.0.0.2, 127.0.0.3, … to go further. chatcore \
                   rate-limits 30 frames/s per connection by default: start chat-server with \
-                  --frames-per-second 100000 (and --max-connections 20000 for idle)."
+                  --frames-per-second 100000 (and --max-connections 20000 for idle), and \
+                  turn the per-user, per-IP and per-room limits off: --user-message-rate off \
+                  --ip-message-rate off --user-join-rate off --ip-join-rate off \
+                  --room-join-rate off --max-connections-per-ip off."
 )]
 pub struct Args {
     /// Server address (loopback only).

@@ -290,7 +290,9 @@ impl State {
                 }
                 _ => {}
             },
-            Event::Error { id, code, message } => match self.take(id) {
+            Event::Error {
+                id, code, message, ..
+            } => match self.take(id) {
                 Some(Purpose::Caller { reply, .. }) => {
                     let _ = reply.send(Err(Error::server(code, message)));
                 }

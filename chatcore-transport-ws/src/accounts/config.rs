@@ -53,6 +53,7 @@ pub struct AccountsConfig {
     pub(crate) invite_ttl: Duration,
     pub(crate) login_per_ip: NonZeroU32,
     pub(crate) login_per_account: NonZeroU32,
+    pub(crate) refresh_per_ip: NonZeroU32,
 }
 
 impl std::fmt::Debug for AccountsConfig {
@@ -64,6 +65,7 @@ impl std::fmt::Debug for AccountsConfig {
             .field("refresh_ttl", &self.refresh_ttl)
             .field("login_per_ip", &self.login_per_ip)
             .field("login_per_account", &self.login_per_account)
+            .field("refresh_per_ip", &self.refresh_per_ip)
             .finish_non_exhaustive()
     }
 }
@@ -75,7 +77,8 @@ impl AccountsConfig {
     /// Accounts in `accounts`, tokens signed by `signer` (which must hold a secret). Defaults:
     /// open registration; argon2id with 19 MiB, 2 passes, 1 lane (OWASP's first choice);
     /// access tokens 15 minutes, refresh tokens 30 days, invites 7 days; 10 login attempts
-    /// per minute per client IP and 5 per minute per account, each with that as its burst.
+    /// per minute per client IP and 5 per minute per account, each with that as its burst; 60
+    /// refreshes per minute per client IP (burst 60).
     pub fn new(accounts: Arc<dyn Accounts>, signer: JwtAuthenticator) -> Self {
         Self {
             accounts,
@@ -87,6 +90,7 @@ impl AccountsConfig {
             invite_ttl: Duration::from_secs(7 * 24 * 3600),
             login_per_ip: NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
             login_per_account: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
+            refresh_per_ip: NonZeroU32::new(60).unwrap_or(NonZeroU32::MIN),
         }
     }
 
@@ -122,6 +126,16 @@ impl AccountsConfig {
         };
         self.login_per_ip = nz(per_ip)?;
         self.login_per_account = nz(per_account)?;
+        Ok(self)
+    }
+
+    /// `POST /api/refresh` calls per minute (also the burst) per client IP. Default 60,
+    /// because one client refreshes once per access-token lifetime (15 minutes), so even a
+    /// NAT of hundreds of users stays far below it, while one address cannot hammer the store
+    /// (each refresh is a write) or guess refresh tokens.
+    pub fn with_refresh_limit(mut self, per_ip: u32) -> Result<Self> {
+        self.refresh_per_ip = NonZeroU32::new(per_ip)
+            .ok_or_else(|| Error::config("the refresh limit must be at least 1"))?;
         Ok(self)
     }
 

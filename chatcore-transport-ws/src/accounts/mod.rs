@@ -35,7 +35,11 @@ impl AccountService {
     pub(crate) fn new(config: AccountsConfig) -> Self {
         Self {
             passwords: Passwords::new(config.argon2.clone()),
-            limiter: LoginLimiter::new(config.login_per_ip, config.login_per_account),
+            limiter: LoginLimiter::new(
+                config.login_per_ip,
+                config.login_per_account,
+                config.refresh_per_ip,
+            ),
             config,
         }
     }

@@ -163,12 +163,20 @@ pub(super) async fn session_of(s: &Shared, headers: &HeaderMap) -> ApiResult<(Id
     Ok((identity, sid))
 }
 
+/// `wait` in whole milliseconds, rounded up.
+fn whole_millis(wait: std::time::Duration) -> u64 {
+    u64::try_from(wait.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
+}
+
+/// 429 `rate_limited` with `retry_after` (seconds, as the `Retry-After` header) and
+/// `retry_after_ms`.
 pub(super) fn rate_limited(wait: std::time::Duration) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let body = json!({"error": {
         "code": "rate_limited",
         "message": format!("too many attempts; retry in {secs} s"),
         "retry_after": secs,
+        "retry_after_ms": whole_millis(wait),
     }});
     let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
     if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
@@ -266,12 +274,19 @@ pub(crate) async fn login(
 }
 
 /// `POST /api/refresh` `{refresh_token}` → new tokens; the presented refresh token is used
-/// up. Presenting a used one signs the whole session out (401).
+/// up. Presenting a used one signs the whole session out (401). Limited per client IP (429
+/// `rate_limited`), counted before the body is read, so malformed floods count too.
 pub(crate) async fn refresh(
     State(s): State<Arc<Shared>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Result<Json<Refresh>, JsonRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let svc = service(&s)?;
+    let ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    if let Err(wait) = svc.limiter.admit_refresh(ip) {
+        tracing::info!(ip = ?ip, "refresh rate limited");
+        return Ok(rate_limited(wait));
+    }
     let Json(req) = body.map_err(|e| ApiError::from_json(&e))?;
     let next = new_secret();
     let expires = now() + millis(svc.config.refresh_ttl);
@@ -295,7 +310,7 @@ pub(crate) async fn refresh(
                 .await
                 .map_err(core)?
                 .ok_or_else(|| ApiError::unauthorized("the account was deleted"))?;
-            Ok(Json(tokens(svc, &account, &session.id, &next)?))
+            Ok(Json(tokens(svc, &account, &session.id, &next)?).into_response())
         }
         Rotation::Reused(session) => {
             s.hub

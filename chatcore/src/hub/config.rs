@@ -1,8 +1,18 @@
 //! [`Limits`]: the hub's size and rate bounds.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
+use super::throttle::Rate;
 use crate::{Error, Result};
+
+/// A default rate (the numbers are non-zero constants).
+const fn rate(per_second: u32, burst: u32) -> Option<Rate> {
+    match (NonZeroU32::new(per_second), NonZeroU32::new(burst)) {
+        (Some(p), Some(b)) => Some(Rate::of(p, b)),
+        _ => None,
+    }
+}
 
 /// Size and time bounds the hub enforces. Every field has a default chosen for a public chat
 /// server; change them with the `with_*` setters, which check invariants (fields set directly
@@ -60,6 +70,35 @@ pub struct Limits {
     /// the room is small again. Default 200: announcing every join makes filling a room of n
     /// cost n² frames (5,000 members: 25 million).
     pub presence_announce_limit: usize,
+    /// `send`s and `dm`s one user may make, over all their sessions on this node that a
+    /// transport opened ([`Hub::connect_from`](crate::Hub::connect_from)); `None` for no limit.
+    /// Past it a command is refused with `rate_limited` and `retry_after_ms`, and nothing is
+    /// stored. Default 10 per second in bursts of 50: a person types far slower, a pasted
+    /// conversation fits in the burst, and one user cannot multiply the per-connection frame
+    /// limit by opening more connections.
+    pub messages_per_user: Option<Rate>,
+    /// `send`s and `dm`s from one IP address, all its users together; `None` for no limit.
+    /// Default 100 per second in bursts of 300: room for an office or a school behind one NAT,
+    /// while one address cannot flood with many made-up guest names.
+    pub messages_per_ip: Option<Rate>,
+    /// `join`s one user may make; `None` for no limit. Default 10 per second in bursts of 300:
+    /// a client that reconnects rejoins all its rooms (at most
+    /// [`Limits::max_rooms_per_session`], 256) at once.
+    pub joins_per_user: Option<Rate>,
+    /// `join`s from one IP address; `None` for no limit. Default 100 per second in bursts of
+    /// 1,000.
+    pub joins_per_ip: Option<Rate>,
+    /// `join`s into one room from everyone (join-flood protection: a bot army cannot pour into
+    /// a room faster than its members can react); `None` for no limit. Default 50 per second
+    /// in bursts of 500: a room's regulars reconnecting after a restart fit in the burst, and
+    /// those refused retry after `retry_after_ms`.
+    pub joins_per_room: Option<Rate>,
+    /// Sessions one IP address may have open on this node at once, every transport together;
+    /// `None` for no cap. Past it a connection is refused with close code 4429. Default
+    /// 1,000: a large NAT fits, one machine cannot hold the node's sockets. (Unfinished
+    /// handshakes are capped separately, by the transports'
+    /// [`HandshakeLimit`](crate::transport::HandshakeLimit).)
+    pub max_connections_per_ip: Option<usize>,
 }
 
 impl Default for Limits {
@@ -78,6 +117,12 @@ impl Default for Limits {
             presence_heartbeat: Duration::from_secs(2),
             presence_lease: Duration::from_secs(7),
             presence_announce_limit: 200,
+            messages_per_user: rate(10, 50),
+            messages_per_ip: rate(100, 300),
+            joins_per_user: rate(10, 300),
+            joins_per_ip: rate(100, 1000),
+            joins_per_room: rate(50, 500),
+            max_connections_per_ip: Some(1000),
         }
     }
 }
@@ -123,6 +168,9 @@ impl Limits {
         }
         if self.presence_announce_limit < 2 {
             return fail("presence_announce_limit must be at least 2".into());
+        }
+        if self.max_connections_per_ip == Some(0) {
+            return fail("max_connections_per_ip must be at least 1 (or no cap)".into());
         }
         Ok(())
     }
@@ -194,6 +242,43 @@ impl Limits {
         self.checked()
     }
 
+    /// Sets [`Limits::messages_per_user`] and [`Limits::messages_per_ip`] (`None`: no limit).
+    pub fn with_message_rates(mut self, per_user: Option<Rate>, per_ip: Option<Rate>) -> Self {
+        self.messages_per_user = per_user;
+        self.messages_per_ip = per_ip;
+        self
+    }
+
+    /// Sets [`Limits::joins_per_user`], [`Limits::joins_per_ip`] and
+    /// [`Limits::joins_per_room`] (`None`: no limit).
+    pub fn with_join_rates(
+        mut self,
+        per_user: Option<Rate>,
+        per_ip: Option<Rate>,
+        per_room: Option<Rate>,
+    ) -> Self {
+        self.joins_per_user = per_user;
+        self.joins_per_ip = per_ip;
+        self.joins_per_room = per_room;
+        self
+    }
+
+    /// Sets [`Limits::max_connections_per_ip`] (at least 1; `None`: no cap).
+    pub fn with_max_connections_per_ip(mut self, sessions: Option<usize>) -> Result<Self> {
+        self.max_connections_per_ip = sessions;
+        self.checked()
+    }
+
+    /// No per-user, per-IP or per-room rate and no cap on sessions per IP: for benchmarks and
+    /// hosts that limit at a proxy in front.
+    pub fn without_rate_limits(self) -> Self {
+        let mut l = self
+            .with_message_rates(None, None)
+            .with_join_rates(None, None, None);
+        l.max_connections_per_ip = None;
+        l
+    }
+
     /// Sets [`Limits::gap_timeout`].
     pub fn with_gap_timeout(mut self, timeout: Duration) -> Self {
         self.gap_timeout = timeout;
@@ -237,5 +322,15 @@ mod tests {
             ..Limits::default()
         };
         assert!(tiny_queue.validate().is_err());
+        assert!(
+            Limits::default()
+                .with_max_connections_per_ip(Some(0))
+                .is_err()
+        );
+        let open = Limits::default().without_rate_limits();
+        assert_eq!(
+            (open.messages_per_user, open.max_connections_per_ip),
+            (None, None)
+        );
     }
 }

@@ -14,6 +14,7 @@ use super::config::Limits;
 use super::room::{Room, RoomContext};
 use super::session::state::SessionState;
 use super::stats::Stats;
+use super::throttle::Throttle;
 use crate::auth::Authenticator;
 use crate::bus::{Bus, BusEvent};
 use crate::events::Wake;
@@ -31,6 +32,8 @@ pub(crate) struct Core {
     pub(crate) bus: Arc<dyn Bus>,
     pub(crate) auth: Arc<dyn Authenticator>,
     pub(crate) limits: Limits,
+    /// Per-user, per-IP and per-room rates and sessions per IP ([`Limits`]).
+    pub(crate) throttle: Throttle,
     /// The host's policy; `None` when there is none, so the command layer skips it for free.
     pub(crate) policy: Option<Guard>,
     /// Wakes the host's idle event streams on each local commit (one load while none is open).
@@ -85,6 +88,7 @@ impl Core {
             store,
             bus,
             auth,
+            throttle: Throttle::new(&limits),
             limits,
             policy,
             wake: Arc::default(),

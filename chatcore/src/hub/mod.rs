@@ -23,6 +23,7 @@ mod receipts;
 mod room;
 mod session;
 mod stats;
+mod throttle;
 
 pub use builder::HubBuilder;
 pub use command::{HostPost, Posted, SearchPage, Sender};
@@ -30,6 +31,7 @@ pub use config::Limits;
 pub use queue::{CloseReason, Outbound, Outgoing};
 pub use session::Session;
 pub use stats::StatsSnapshot;
+pub use throttle::Rate;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -103,7 +105,35 @@ impl Hub {
     /// An identity whose user name is not valid ([`names::validate_user`](crate::names::validate_user),
     /// e.g. one an embedder's authenticator built by hand) is refused with
     /// [`Error::Unauthorized`]: nobody can connect as the system sender.
+    ///
+    /// The session is the host's own: the per-user, per-IP and per-room limits of
+    /// [`Limits`] do not apply to it. Transports call [`Hub::connect_from`].
     pub fn connect(&self, identity: Identity, codec: Codec) -> Result<(Session, Outbound)> {
+        self.open(identity, codec, None)
+    }
+
+    /// Opens a session for a user connected from `peer` (what every transport calls): like
+    /// [`Hub::connect`], and the session's messages and joins count against
+    /// [`Limits::messages_per_user`], [`Limits::messages_per_ip`], [`Limits::joins_per_user`],
+    /// [`Limits::joins_per_ip`] and [`Limits::joins_per_room`]. Fails with
+    /// [`Error::TooManyConnections`] when `peer` already has
+    /// [`Limits::max_connections_per_ip`] sessions open (transports close with 4429).
+    pub fn connect_from(
+        &self,
+        identity: Identity,
+        codec: Codec,
+        peer: std::net::IpAddr,
+    ) -> Result<(Session, Outbound)> {
+        let place = self.core.throttle.open(peer)?;
+        self.open(identity, codec, Some(place))
+    }
+
+    fn open(
+        &self,
+        identity: Identity,
+        codec: Codec,
+        place: Option<throttle::ConnectionGuard>,
+    ) -> Result<(Session, Outbound)> {
         if self.core.shutting_down.load(Relaxed) {
             return Err(Error::Closed);
         }
@@ -118,7 +148,7 @@ impl Hub {
             Arc::clone(&self.core.stats),
         );
         let user = identity.user.clone();
-        let state = SessionState::new(Arc::clone(&queue), identity);
+        let state = SessionState::new(Arc::clone(&queue), identity, place);
         self.core.add_session(&state);
         queue.send(Event::Welcome {
             protocol: crate::protocol::PROTOCOL_VERSION,

@@ -54,6 +54,10 @@ pub enum Event {
         code: ErrorCode,
         /// Human-readable explanation.
         message: String,
+        /// With `rate_limited`: milliseconds until the same command would be admitted.
+        /// Absent on other errors (and from servers older than per-user limits).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     /// The session joined a room.
     Joined {
@@ -275,8 +279,27 @@ impl Event {
             id,
             code,
             message: message.into(),
+            retry_after_ms: None,
         }
     }
+
+    /// The error event that reports `error` (with `retry_after_ms` when it says when to
+    /// retry).
+    pub fn from_error(id: Option<RequestId>, error: &crate::Error) -> Self {
+        Event::Error {
+            id,
+            code: error.code(),
+            message: error.to_string(),
+            retry_after_ms: error.retry_after().map(ceil_millis),
+        }
+    }
+}
+
+/// `d` in whole milliseconds, rounded up and at least 1, so a client that waits that long is
+/// admitted (and never spins on a 0).
+pub(crate) fn ceil_millis(d: std::time::Duration) -> u64 {
+    let ms = d.as_nanos().div_ceil(1_000_000).max(1);
+    u64::try_from(ms).unwrap_or(u64::MAX)
 }
 
 /// One row of the room list.

@@ -17,6 +17,7 @@
 //! | 4000 | [`IDLE_TIMEOUT`] | nothing (not even a keep-alive answer) arrived for the idle timeout |
 //! | 4008 | [`SLOW_CONSUMER`] | the session's outbound queue overflowed ([`CloseReason::SlowConsumer`]) |
 //! | 4403 | [`REVOKED`] | the account's session was revoked: logout, password change, replayed refresh token, deleted account ([`CloseReason::Revoked`]) |
+//! | 4429 | [`TOO_MANY_CONNECTIONS`] | the peer's IP address has [`Limits::max_connections_per_ip`](crate::Limits::max_connections_per_ip) sessions open already (sent right after the handshake, on every transport) |
 //! | 4401 | [`UNAUTHORIZED`] | TCP handshake: the credentials were refused |
 //! | 4408 | [`HANDSHAKE_TIMEOUT`] | TCP handshake: no complete `hello` within the handshake timeout |
 //!
@@ -47,6 +48,9 @@ pub const IDLE_TIMEOUT: u16 = 4000;
 pub const SLOW_CONSUMER: u16 = 4008;
 /// The account's session was revoked: sign in again.
 pub const REVOKED: u16 = 4403;
+/// The peer's IP address has as many sessions open as the hub allows: close one, or retry
+/// later.
+pub const TOO_MANY_CONNECTIONS: u16 = 4429;
 /// The credentials were missing or refused.
 pub const UNAUTHORIZED: u16 = 4401;
 /// The handshake did not complete in time.
@@ -95,6 +99,7 @@ mod tests {
         assert_eq!(for_reason(CloseReason::SlowConsumer).0, 4008);
         assert_eq!(for_reason(CloseReason::Policy).0, 1008);
         assert_eq!(for_reason(CloseReason::Revoked).0, 4403);
+        assert_eq!(TOO_MANY_CONNECTIONS, 4429);
         for r in [
             CloseReason::Revoked,
             CloseReason::Normal,

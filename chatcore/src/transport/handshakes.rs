@@ -118,7 +118,7 @@ impl Handshakes {
 }
 
 /// IPv4 peers reached over an IPv6 socket (`::ffff:a.b.c.d`) count as their IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         IpAddr::V4(_) => ip,

@@ -20,6 +20,7 @@ mod stall;
 
 pub use activity::Activity;
 pub use credentials::{CredentialHints, choose_credentials};
+pub(crate) use handshakes::canonical;
 pub use handshakes::{HandshakeLimit, HandshakeSlot, Handshakes};
 pub use limits::{Keepalive, RateLimit};
 pub use rate::{ABUSE, Admission, RateLimiter, Verdict};

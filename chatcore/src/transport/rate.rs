@@ -2,11 +2,13 @@
 //!
 //! One plain struct owned by a connection's reader: no lock, no shared map on the hot path.
 
+use std::time::Duration;
+
 use tokio::time::Instant;
 
 use super::{RateLimit, close};
 use crate::ErrorCode;
-use crate::protocol::{Codec, Event};
+use crate::protocol::{Codec, Event, ceil_millis};
 
 /// The close reason of a connection that kept flooding.
 pub const ABUSE: &str = "rate limit exceeded repeatedly";
@@ -85,13 +87,24 @@ impl RateLimiter {
                     "rate limited: at most {} frames per second (bursts of {}); this frame was not handled",
                     self.rate, self.burst
                 );
-                Admission::Refuse(Event::error(id, ErrorCode::RateLimited, text))
+                Admission::Refuse(Event::Error {
+                    id,
+                    code: ErrorCode::RateLimited,
+                    message: text,
+                    retry_after_ms: Some(self.retry_after_ms()),
+                })
             }
             Verdict::Abuse => Admission::Close {
                 code: close::POLICY,
                 reason: ABUSE,
             },
         }
+    }
+
+    /// Milliseconds until the bucket holds a whole token again.
+    fn retry_after_ms(&self) -> u64 {
+        let missing = (1.0 - self.tokens).max(0.0);
+        ceil_millis(Duration::from_secs_f64(missing / self.rate))
     }
 
     /// Takes one token for a frame received at `now`.
@@ -119,7 +132,6 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn burst_then_rate_then_abuse() {
@@ -144,8 +156,15 @@ mod tests {
         let frame = br#"{"type":"ping","id":7}"#;
         assert_eq!(rl.admit(t0, Some((Codec::Json, frame))), Admission::Handle);
         match rl.admit(t0, Some((Codec::Json, frame))) {
-            Admission::Refuse(Event::Error { id, code, message }) => {
+            Admission::Refuse(Event::Error {
+                id,
+                code,
+                message,
+                retry_after_ms,
+            }) => {
                 assert_eq!((id, code), (Some(7), ErrorCode::RateLimited));
+                // One token a second, none left: the next is a second away.
+                assert_eq!(retry_after_ms, Some(1000));
                 assert!(message.contains("1 frames per second"), "{message}");
             }
             other => panic!("expected a refusal, got {other:?}"),

@@ -38,6 +38,26 @@ use crate::protocol::{Command, Event, MessageKind, RequestId};
 use change::Change;
 use search::Found as Lookup;
 
+/// Refuses a message or a join over the hub's per-user, per-IP or per-room rates, before
+/// anything is read or written. Sessions the host opened itself are not limited.
+fn throttle(core: &Core, s: &SessionState, command: &Command) -> Result<()> {
+    let Some(peer) = &s.peer else {
+        return Ok(());
+    };
+    let user = &s.queue.user;
+    match command {
+        Command::Send { .. } | Command::Dm { .. } => core.throttle.message(user, peer.ip()),
+        Command::Join { room, .. } => {
+            // Only a valid room name becomes a key: a flood of junk names holds no memory.
+            let key = crate::names::validate_room(room)
+                .is_ok()
+                .then_some(room.as_str());
+            core.throttle.join(user, peer.ip(), key)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Runs one command for a session. Replies and errors go to the session's queue by the
 /// caller; a `send` is acknowledged there once the store committed it.
 pub(crate) async fn dispatch(
@@ -46,6 +66,7 @@ pub(crate) async fn dispatch(
     id: Option<RequestId>,
     command: Command,
 ) -> Result<()> {
+    throttle(core, s, &command)?;
     match command {
         Command::Join { room, resume_after } => join::join(core, s, &room, resume_after, id).await,
         Command::Leave { room } => join::leave(core, s, &room, id).await,

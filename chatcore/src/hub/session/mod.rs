@@ -64,9 +64,7 @@ impl Session {
     pub async fn handle(&mut self, request: Request) {
         let id = request.id;
         if let Err(e) = command::dispatch(&self.core, &self.state, id, request.command).await {
-            self.state
-                .queue
-                .send(Event::error(id, e.code(), e.to_string()));
+            self.state.queue.send(Event::from_error(id, &e));
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::auth::Identity;
 use crate::hub::queue::Queue;
 use crate::hub::room::Room;
+use crate::hub::throttle::ConnectionGuard;
 
 /// One session's outbound queue and the rooms it joined.
 #[derive(Debug)]
@@ -15,16 +16,25 @@ pub(crate) struct SessionState {
     pub(crate) queue: Arc<Queue>,
     /// Who the session is, with the authenticator's claims, for the policy.
     pub(crate) identity: Identity,
+    /// Its place among its peer address's sessions, when a transport opened it
+    /// ([`Hub::connect_from`](crate::Hub::connect_from)); it frees the place when the session
+    /// ends, and says the session is subject to the per-user and per-IP limits.
+    pub(crate) peer: Option<ConnectionGuard>,
     /// Rooms this session has joined. A std mutex: only map operations happen under it,
     /// never an await.
     joined: Mutex<HashMap<String, Arc<Room>>>,
 }
 
 impl SessionState {
-    pub(crate) fn new(queue: Arc<Queue>, identity: Identity) -> Arc<Self> {
+    pub(crate) fn new(
+        queue: Arc<Queue>,
+        identity: Identity,
+        peer: Option<ConnectionGuard>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             queue,
             identity,
+            peer,
             joined: Mutex::new(HashMap::new()),
         })
     }
