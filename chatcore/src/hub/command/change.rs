@@ -8,11 +8,10 @@
 
 use std::sync::Arc;
 
-use super::send::{Post, deliver, screen};
+use super::send::{Post, commit, screen};
 use crate::hub::core::Core;
-use crate::hub::room::Room;
 use crate::hub::session::state::SessionState;
-use crate::protocol::{Event, Message, MessageKind, RequestId, Role, check_emoji};
+use crate::protocol::{Message, MessageKind, RequestId, Role, check_emoji};
 use crate::store::{HistoryQuery, NewMessage};
 use crate::{Error, Result};
 
@@ -78,7 +77,17 @@ pub(crate) async fn change(
             _ => {}
         }
     }
-    commit(core, s, room, id, change);
+    let event = NewMessage {
+        room: room.name.clone(),
+        id: ulid::Ulid::generate().to_string(),
+        sender: s.user().to_owned(),
+        kind: change.kind,
+        text: change.text,
+        ts: crate::clock::now_millis(),
+        target: Some(change.target),
+        ..Default::default()
+    };
+    commit(core, s, room, id, event);
     Ok(())
 }
 
@@ -104,48 +113,4 @@ async fn may_moderate(core: &Core, s: &SessionState, room: &str) -> Result<bool>
     }
     let member = core.store.member(room, s.user()).await?;
     Ok(member.is_some_and(|m| m.role >= Role::Moderator))
-}
-
-/// Queues the change event; once stored it is delivered like a message and acknowledged.
-fn commit(
-    core: &Arc<Core>,
-    s: &Arc<SessionState>,
-    room: Arc<Room>,
-    id: Option<RequestId>,
-    change: Change,
-) {
-    let pending = core.store.append(NewMessage {
-        room: room.name.clone(),
-        id: ulid::Ulid::generate().to_string(),
-        sender: s.user().to_owned(),
-        kind: change.kind,
-        text: change.text,
-        ts: crate::clock::now_millis(),
-        target: Some(change.target),
-        ..Default::default()
-    });
-    let tasks = core.in_flight.clone();
-    let (core, s) = (Arc::clone(core), Arc::clone(s));
-    tasks.spawn(async move {
-        match pending.await {
-            Ok(appended) => {
-                let m = &appended.message;
-                let ack = Event::Ack {
-                    id,
-                    room: m.room.clone(),
-                    seq: m.seq,
-                    msg_id: m.id.clone(),
-                    ts: m.ts,
-                    duplicate: appended.duplicate,
-                };
-                if !appended.duplicate {
-                    deliver(&core, &room, appended.message);
-                }
-                s.queue.send(ack);
-            }
-            Err(e) => {
-                s.queue.send(Event::error(id, e.code(), e.to_string()));
-            }
-        }
-    });
 }

@@ -91,6 +91,45 @@ impl Post {
     }
 }
 
+/// Queues `message` (a send's, or a change event) for the store; once committed it is
+/// delivered, its mentions are notified, and the sender gets the ack — on a task of its own,
+/// so the session keeps reading while appends still commit in the order queued.
+pub(super) fn commit(
+    core: &Arc<Core>,
+    s: &Arc<SessionState>,
+    room: Arc<Room>,
+    id: Option<RequestId>,
+    message: NewMessage,
+) {
+    let pending = core.store.append(message);
+    let tasks = core.in_flight.clone();
+    let (core, s) = (Arc::clone(core), Arc::clone(s));
+    tasks.spawn(async move {
+        match pending.await {
+            Ok(appended) => {
+                let m = &appended.message;
+                let ack = Event::Ack {
+                    id,
+                    room: m.room.clone(),
+                    seq: m.seq,
+                    msg_id: m.id.clone(),
+                    ts: m.ts,
+                    duplicate: appended.duplicate,
+                };
+                if !appended.duplicate {
+                    super::mention::notify(&core, &appended.message);
+                    deliver(&core, &room, appended.message);
+                }
+                s.queue.send(ack);
+            }
+            Err(e) => {
+                tracing::warn!(room = %room.name, error = %e, "append failed");
+                s.queue.send(Event::error(id, e.code(), e.to_string()));
+            }
+        }
+    });
+}
+
 /// A message committed on this node: count it, tell the other nodes, deliver it to the room's
 /// members here.
 pub(super) fn deliver(core: &Core, room: &Arc<Room>, message: crate::protocol::Message) {
@@ -130,7 +169,7 @@ pub(crate) fn send(
     post: Post,
 ) -> Result<()> {
     post.check(core)?;
-    let pending = core.store.append(NewMessage {
+    let message = NewMessage {
         room: room.name.clone(),
         id: ulid::Ulid::generate().to_string(),
         sender: s.user().to_owned(),
@@ -142,32 +181,7 @@ pub(crate) fn send(
         data: post.data,
         mentions: post.mentions,
         ..Default::default()
-    });
-    let tasks = core.in_flight.clone();
-    let (core, s) = (Arc::clone(core), Arc::clone(s));
-    tasks.spawn(async move {
-        match pending.await {
-            Ok(appended) => {
-                let m = &appended.message;
-                let ack = Event::Ack {
-                    id,
-                    room: m.room.clone(),
-                    seq: m.seq,
-                    msg_id: m.id.clone(),
-                    ts: m.ts,
-                    duplicate: appended.duplicate,
-                };
-                if !appended.duplicate {
-                    super::mention::notify(&core, &appended.message);
-                    deliver(&core, &room, appended.message);
-                }
-                s.queue.send(ack);
-            }
-            Err(e) => {
-                tracing::warn!(room = %room.name, error = %e, "append failed");
-                s.queue.send(Event::error(id, e.code(), e.to_string()));
-            }
-        }
-    });
+    };
+    commit(core, s, room, id, message);
     Ok(())
 }
