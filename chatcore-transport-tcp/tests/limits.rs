@@ -131,7 +131,8 @@ async fn a_slow_consumer_gets_its_backlog_then_the_end_of_the_stream() {
     let limits = Limits::default()
         .with_queue_capacity(8)
         .and_then(|l| l.with_slow_consumer_after(Duration::from_millis(300)))
-        .expect("limits");
+        .expect("limits")
+        .without_rate_limits();
     let fast = RateLimit::new(100_000, 100_000, 1_000).expect("limit");
     let config = TcpConfig::default().with_rate_limit(fast);
     let server = TestServer::with(Hub::builder().limits(limits), config).await;
