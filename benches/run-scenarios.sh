@@ -58,13 +58,21 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# The baseline has no per-user, per-IP or per-room limits, so chat-server runs without its
+# own (like with like); an older chat-server without these flags runs as it is.
+NO_LIMITS=()
+if "$CHAT_SERVER" --help 2>/dev/null | grep -q -- --user-message-rate; then
+    NO_LIMITS=(--user-message-rate off --ip-message-rate off --user-join-rate off
+        --ip-join-rate off --room-join-rate off --max-connections-per-ip off)
+fi
+
 start_server() { # $1 = server kind, $2 = port
     case "$1" in
     chatcore-memory | chatcore-sqlite)
         local store="memory://"
         [ "$1" = chatcore-sqlite ] && store="sqlite://$WORK/chat-$2.db"
         taskset -c "$SERVER_CPU" "$CHAT_SERVER" --listen "127.0.0.1:$2" --store "$store" \
-            --max-connections 20000 --frames-per-second 100000 --log warn \
+            --max-connections 20000 --frames-per-second 100000 --log warn "${NO_LIMITS[@]}" \
             >"$WORK/server-$2.log" 2>&1 &
         ;;
     baseline)
