@@ -122,6 +122,18 @@ mod tests {
                 mentions: vec!["bob".into()],
                 ..Message::default()
             }),
+            BusEvent::Mention {
+                user: "bob".into(),
+                room: "r".into(),
+                seq: 46,
+                sender: "ann".into(),
+                text: "@bob lunch? 🍜".into(),
+            },
+            BusEvent::Read {
+                room: "r".into(),
+                user: "bob".into(),
+                seq: 46,
+            },
         ]
     }
 
