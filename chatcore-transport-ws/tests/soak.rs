@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use chatcore::protocol::Command;
-use chatcore_testkit::{Probe, TestServer, rss_anon_kib};
+use chatcore::{Hub, Limits};
+use chatcore_testkit::{Probe, TestServer, rss_anon_kib, ws_config};
 
 /// Cycles `from..to` on `lanes` concurrent connections: user `u{i % 2000}` connects, joins
 /// `r{i % 400}`, leaves it and disconnects.
@@ -30,7 +31,10 @@ async fn cycles(server: &Arc<TestServer>, from: usize, to: usize, lanes: usize) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_leave_cycles_leave_memory_flat_after_warm_up() {
-    let server = Arc::new(TestServer::start().await);
+    // 40 lanes from one address join faster than its join limit on purpose: this test is
+    // about memory, not limits.
+    let limits = Limits::default().without_rate_limits();
+    let server = Arc::new(TestServer::with(Hub::builder().limits(limits), ws_config()).await);
     cycles(&server, 0, 4_000, 40).await;
     let before = rss_anon_kib();
     let n = 16_000;

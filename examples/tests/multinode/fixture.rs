@@ -113,6 +113,14 @@ impl Cluster {
             .env("CHATCORE_BUS_PREFIX", &self.prefix)
             .env("CHATCORE_NODE_ID", id)
             .env("CHATCORE_LOG", "info")
+            // Every client here comes from 127.0.0.1 and some send far faster than a person:
+            // these tests are about the fleet, not the per-user and per-IP limits (tested in
+            // chatcore-transport-ws/tests/abuse.rs).
+            .env("CHATCORE_USER_MESSAGE_RATE", "off")
+            .env("CHATCORE_IP_MESSAGE_RATE", "off")
+            .env("CHATCORE_USER_JOIN_RATE", "off")
+            .env("CHATCORE_IP_JOIN_RATE", "off")
+            .env("CHATCORE_ROOM_JOIN_RATE", "off")
             .env("RUST_BACKTRACE", "1")
             .stderr(log);
         let process = ChatServerProcess::spawn(command)
