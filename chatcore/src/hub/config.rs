@@ -3,7 +3,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use super::throttle::Rate;
+use super::rate::Rate;
 use crate::{Error, Result};
 
 /// A default rate (the numbers are non-zero constants).

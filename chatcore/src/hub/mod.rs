@@ -19,6 +19,7 @@ mod command;
 mod config;
 mod core;
 mod queue;
+mod rate;
 mod receipts;
 mod room;
 mod session;
@@ -29,9 +30,9 @@ pub use builder::HubBuilder;
 pub use command::{HostPost, Posted, SearchPage, Sender};
 pub use config::Limits;
 pub use queue::{CloseReason, Outbound, Outgoing};
+pub use rate::Rate;
 pub use session::Session;
 pub use stats::StatsSnapshot;
-pub use throttle::Rate;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;

@@ -8,11 +8,8 @@
 //! two receipts: the first and the newest.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-
-use super::core::Core;
-use crate::protocol::Event;
 
 /// The shortest time between two receipts of one user in one room, on one node.
 pub(crate) const RECEIPT_INTERVAL: Duration = Duration::from_secs(1);
@@ -28,55 +25,29 @@ impl Receipts {
     fn lock(&self) -> MutexGuard<'_, HashMap<(String, String), Option<u64>>> {
         self.windows.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
 
-/// `user` has read `room` up to `seq`: tells the room's local members now, or at the end of
-/// the current window.
-pub(crate) fn offer(core: &Arc<Core>, room: &str, user: &str, seq: u64) {
-    let key = (room.to_owned(), user.to_owned());
-    {
-        let mut windows = core.receipts.lock();
-        if let Some(pending) = windows.get_mut(&key) {
+    /// A move of `key`'s position to `seq`: `true` when no window was open (send it now; a
+    /// window is open from now on), `false` when it waits for the open window's end.
+    pub(crate) fn open_or_raise(&self, key: &(String, String), seq: u64) -> bool {
+        let mut windows = self.lock();
+        if let Some(pending) = windows.get_mut(key) {
             *pending = Some(pending.map_or(seq, |p| p.max(seq)));
-            return;
+            return false;
         }
         windows.insert(key.clone(), None);
+        true
     }
-    send(core, room, user, seq);
-    let weak = Arc::downgrade(core);
-    tokio::spawn(async move { close_windows(weak, key).await });
-}
 
-/// Ends the pair's windows one after the other, sending each one's pending seq, until a
-/// window ends with nothing pending.
-async fn close_windows(core: Weak<Core>, key: (String, String)) {
-    loop {
-        tokio::time::sleep(RECEIPT_INTERVAL).await;
-        let Some(core) = core.upgrade() else { return };
-        let pending = {
-            let mut windows = core.receipts.lock();
-            match windows.get_mut(&key) {
-                Some(slot @ Some(_)) => slot.take(),
-                _ => {
-                    windows.remove(&key);
-                    return;
-                }
+    /// The end of `key`'s window: the seq to send now (a new window opens), or `None` when
+    /// nothing moved in the window (it is closed and forgotten).
+    pub(crate) fn end_window(&self, key: &(String, String)) -> Option<u64> {
+        let mut windows = self.lock();
+        match windows.get_mut(key) {
+            Some(slot @ Some(_)) => slot.take(),
+            _ => {
+                windows.remove(key);
+                None
             }
-        };
-        if let Some(seq) = pending {
-            send(&core, &key.0, &key.1, seq);
         }
-    }
-}
-
-/// One receipt to every local member of the room (its frame encoded once).
-fn send(core: &Core, room: &str, user: &str, seq: u64) {
-    if let Some(loaded) = core.loaded(room) {
-        let event = Event::Receipt {
-            room: room.to_owned(),
-            user: user.to_owned(),
-            seq,
-        };
-        loaded.broadcast_except(event, 0);
     }
 }

@@ -14,56 +14,22 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::config::Limits;
+use super::rate::Rate;
 use crate::{Error, Result};
 
 /// Keys a limiter keeps before idle ones (whose allowance is full again) are swept; each is a
 /// few dozen bytes.
 const SWEEP_AT: usize = 10_000;
 
-/// A sustained rate with a burst allowance, for [`Limits`]' per-user, per-IP and per-room
-/// limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    per_second: NonZeroU32,
-    burst: NonZeroU32,
-}
-
-impl Rate {
-    /// `per_second` sustained, up to `burst` at once after a quiet spell; both at least 1.
-    pub fn new(per_second: u32, burst: u32) -> Result<Self> {
-        match (NonZeroU32::new(per_second), NonZeroU32::new(burst)) {
-            (Some(per_second), Some(burst)) => Ok(Self { per_second, burst }),
-            _ => Err(Error::Config(format!(
-                "a rate needs at least 1 per second and a burst of at least 1 (got {per_second}/s, burst {burst})"
-            ))),
-        }
-    }
-
-    /// A rate known to be valid, for defaults.
-    pub(crate) const fn of(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
-        Self { per_second, burst }
-    }
-
-    /// Sustained commands per second.
-    pub fn per_second(&self) -> u32 {
-        self.per_second.get()
-    }
-
-    /// Commands admitted at once after a quiet spell.
-    pub fn burst(&self) -> u32 {
-        self.burst.get()
-    }
-
-    fn quota(self) -> Quota {
-        Quota::per_second(self.per_second).allow_burst(self.burst)
-    }
+/// The governor quota of a [`Rate`].
+fn quota(rate: Rate) -> Quota {
+    Quota::per_second(rate.per_second_nz()).allow_burst(rate.burst_nz())
 }
 
 /// One keyed limiter with what it limits, for the error.
@@ -75,7 +41,7 @@ struct Keyed<K: Hash + Eq + Clone> {
 impl<K: Hash + Eq + Clone> Keyed<K> {
     fn new(rate: Option<Rate>, what: &'static str) -> Option<Self> {
         rate.map(|r| Self {
-            limiter: RateLimiter::keyed(r.quota()),
+            limiter: RateLimiter::keyed(quota(r)),
             what,
         })
     }

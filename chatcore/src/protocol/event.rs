@@ -233,7 +233,7 @@ pub enum Event {
         /// Room name.
         room: String,
         /// Members, sorted by name.
-        members: Vec<crate::store::Member>,
+        members: Vec<super::moderation::Member>,
     },
     /// Answer to `block` / `unblock`.
     Blocked {

@@ -22,7 +22,7 @@ pub(crate) use event::ceil_millis;
 pub use event::{Event, RoomSummary, SearchHit};
 pub use frame::Frame;
 pub use message::{Data, MAX_KIND_BYTES, Message, MessageKind, RoomKind};
-pub use moderation::{Moderation, Role};
+pub use moderation::{Member, Moderation, Role};
 pub use reaction::{MAX_EMOJI_BYTES, check_emoji};
 pub use request::{Command, LookupKind, PROTOCOL_VERSION, Request, RequestId};
 pub use state::{ReactionCount, ThreadSummary, Tombstone};

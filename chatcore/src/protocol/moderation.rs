@@ -43,6 +43,17 @@ impl Role {
     }
 }
 
+/// A durable membership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// User name.
+    pub user: String,
+    /// Role.
+    pub role: Role,
+    /// When the membership began, milliseconds since the Unix epoch.
+    pub joined: i64,
+}
+
 /// What a moderation event did, beyond its [`MessageKind`](super::MessageKind): carried in
 /// [`Message::moderation`](super::Message::moderation) of the events `invite`, `kick`, `ban`,
 /// `unban`, `mute`, `unmute`, `role` and `topic` (see `PROTOCOL.md`, "Room events"). The

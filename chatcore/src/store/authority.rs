@@ -10,8 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::backend::Pending;
-use super::types::{Appended, NewMessage, Role};
+use super::types::{Appended, NewMessage, Pending, Role};
 use crate::protocol::MessageKind;
 use crate::{Error, Result};
 

@@ -2,16 +2,12 @@
 
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-
 use super::authority::RoomAuthority;
 use super::types::{
-    Appended, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom, Role, RoomRecord, SearchQuery,
+    Appended, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom, Pending, Role, RoomRecord,
+    SearchQuery,
 };
 use crate::Result;
-
-/// A store operation already queued, whose result arrives when it commits.
-pub type Pending<T> = BoxFuture<'static, Result<T>>;
 
 /// Durable storage of rooms, memberships and messages, with the room authority
 /// ([`RoomAuthority`]: bans, mutes, invitations, roles, the audit log) every store has.

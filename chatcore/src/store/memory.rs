@@ -4,12 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::backend::{Pending, Store};
+use super::backend::Store;
 use super::lease::{LeaseRecord, next_lease};
 use super::memory_state::RoomState;
 use super::types::{
-    Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Role, RoomRecord,
-    SearchQuery,
+    Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Pending, Role,
+    RoomRecord, SearchQuery,
 };
 use super::unread::{MAX_UNREAD, Unread, counts_for};
 use crate::protocol::{Message, RoomKind};
@@ -36,7 +36,7 @@ pub(super) struct Inner {
     /// Event-stream cursors: group → room → last processed seq.
     cursors: HashMap<String, BTreeMap<String, u64>>,
     /// Bans, mutes, invitations, audit rows and blocks.
-    pub(super) authority: super::memory_authority::AuthorityData,
+    pub(super) authority: super::memory_tables::AuthorityData,
     pub(super) closed: bool,
 }
 

@@ -1,28 +1,10 @@
 //! [`RoomAuthority`] for [`MemoryStore`]: every moderation event is checked, applied,
 //! audited and appended under the store's one lock, so it is all or nothing.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-
 use super::authority::{Action, AuditEntry, Restriction, RoomAuthority};
-use super::backend::Pending;
 use super::memory::{Inner, MemoryStore, append_locked};
-use super::types::{Appended, MAX_PAGE, NewMessage, Role};
+use super::types::{Appended, MAX_PAGE, NewMessage, Pending, Role};
 use crate::{Error, Result};
-
-/// The room-authority state of a [`MemoryStore`].
-#[derive(Debug, Default)]
-pub(super) struct AuthorityData {
-    /// (room, user) → ban.
-    bans: HashMap<(String, String), Restriction>,
-    /// (room, user) → mute.
-    mutes: HashMap<(String, String), Restriction>,
-    /// (room, user) holding an invitation.
-    invites: HashSet<(String, String)>,
-    /// room → audit rows, oldest first.
-    audit: HashMap<String, Vec<AuditEntry>>,
-    /// (user, other): `user` blocks direct messages from `other`.
-    blocks: BTreeSet<(String, String)>,
-}
 
 fn key(room: &str, user: &str) -> (String, String) {
     (room.to_owned(), user.to_owned())

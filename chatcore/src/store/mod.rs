@@ -13,16 +13,17 @@ mod lease;
 mod memory;
 mod memory_authority;
 mod memory_state;
+mod memory_tables;
 mod types;
 mod unread;
 
 pub use authority::{Action, AuditEntry, Restriction, RoomAuthority};
-pub use backend::{Pending, Store};
+pub use backend::Store;
 pub use changes::{MAX_REACTION_EMOJI, ReactionState, TargetState, check_change};
 pub use lease::{LeaseRecord, next_lease};
 pub use memory::MemoryStore;
 pub use types::{
-    Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Role, RoomRecord,
-    SearchQuery,
+    Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Pending, Role,
+    RoomRecord, SearchQuery,
 };
 pub use unread::{MAX_UNREAD, UNCOUNTED_KINDS, Unread, counts_for, counts_kind};

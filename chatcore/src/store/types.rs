@@ -1,9 +1,14 @@
 //! Plain data carried across the [`Store`](super::backend::Store) trait.
 
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-pub use crate::protocol::Role;
+use crate::Result;
 use crate::protocol::{Data, Message, MessageKind, Moderation, RoomKind};
+pub use crate::protocol::{Member, Role};
+
+/// A store operation already queued, whose result arrives when it commits.
+pub type Pending<T> = BoxFuture<'static, Result<T>>;
 
 /// Largest history page or search result any store returns; larger limits are clamped.
 pub const MAX_PAGE: u32 = 1000;
@@ -99,17 +104,6 @@ pub struct RoomRecord {
     pub last_seq: u64,
     /// Durable member count.
     pub members: u64,
-}
-
-/// A durable membership.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member {
-    /// User name.
-    pub user: String,
-    /// Role.
-    pub role: Role,
-    /// When the membership began, milliseconds since the Unix epoch.
-    pub joined: i64,
 }
 
 /// Which page of history to read.

@@ -33,7 +33,7 @@ pub(crate) async fn dm(
     };
     post.check(core)?;
     names::validate_user(to)?;
-    super::moderation::refuse_blocked(core, s.user(), to).await?;
+    super::restrict::refuse_blocked(core, s.user(), to).await?;
     if let Some(policy) = &core.policy {
         names::validate_user(to)?;
         let mut draft = post.take_draft();

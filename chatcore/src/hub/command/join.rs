@@ -32,7 +32,7 @@ pub(crate) async fn join(
         core.load_room(name, None).await?
     } else {
         names::validate_room(name)?;
-        super::moderation::refuse_banned(core, name, s.user()).await?;
+        super::restrict::refuse_banned(core, name, s.user()).await?;
         if core.loaded(name).is_none() {
             refuse_private_before_loading(core, s.user(), name).await?;
         }

@@ -12,6 +12,7 @@ mod mention;
 mod moderation;
 mod query;
 mod read;
+mod restrict;
 mod search;
 mod send;
 mod thread;
@@ -79,7 +80,7 @@ pub(crate) async fn dispatch(
             data,
         } => {
             let room = s.room(&room)?;
-            moderation::refuse_send(core, &room.name, s.user()).await?;
+            restrict::refuse_send(core, &room.name, s.user()).await?;
             let mut post = send::Post {
                 text,
                 nonce,

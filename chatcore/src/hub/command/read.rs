@@ -5,13 +5,13 @@
 //! still marks what exists as read); a seq at or below the stored position changes nothing
 //! and is answered with the stored position.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::query::readable;
 use crate::Result;
 use crate::bus::BusEvent;
 use crate::hub::core::Core;
-use crate::hub::receipts;
+use crate::hub::receipts::RECEIPT_INTERVAL;
 use crate::hub::session::state::SessionState;
 use crate::protocol::{Event, RequestId};
 
@@ -63,5 +63,42 @@ pub(crate) fn moved_here(core: &Arc<Core>, room: &str, user: &str, seq: u64, exc
             session.queue.send(event.clone());
         }
     }
-    receipts::offer(core, room, user, seq);
+    offer_receipt(core, room, user, seq);
+}
+
+/// `user` has read `room` up to `seq`: tells the room's local members now, or at the end of
+/// the current window (`hub/receipts.rs`).
+fn offer_receipt(core: &Arc<Core>, room: &str, user: &str, seq: u64) {
+    let key = (room.to_owned(), user.to_owned());
+    if !core.receipts.open_or_raise(&key, seq) {
+        return;
+    }
+    send_receipt(core, room, user, seq);
+    let weak = Arc::downgrade(core);
+    tokio::spawn(async move { close_windows(weak, key).await });
+}
+
+/// Ends the pair's windows one after the other, sending each one's pending seq, until a
+/// window ends with nothing pending.
+async fn close_windows(core: Weak<Core>, key: (String, String)) {
+    loop {
+        tokio::time::sleep(RECEIPT_INTERVAL).await;
+        let Some(core) = core.upgrade() else { return };
+        let Some(seq) = core.receipts.end_window(&key) else {
+            return;
+        };
+        send_receipt(&core, &key.0, &key.1, seq);
+    }
+}
+
+/// One receipt to every local member of the room (its frame encoded once).
+fn send_receipt(core: &Core, room: &str, user: &str, seq: u64) {
+    if let Some(loaded) = core.loaded(room) {
+        let event = Event::Receipt {
+            room: room.to_owned(),
+            user: user.to_owned(),
+            seq,
+        };
+        loaded.broadcast_except(event, 0);
+    }
 }

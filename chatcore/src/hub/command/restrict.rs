@@ -1,0 +1,51 @@
+//! What bans, mutes and blocks refuse, checked by `join`, `send` and `dm` before anything is
+//! written. A timed restriction lapses by itself: it refuses only while it is active.
+
+use crate::hub::core::Core;
+use crate::store::Restriction;
+use crate::{Error, Result, names};
+
+/// Refuses a join of a user banned from `room` (the same name, account or guest).
+pub(crate) async fn refuse_banned(core: &Core, room: &str, user: &str) -> Result<()> {
+    let ban = core.store.ban(room, user).await?;
+    refuse_active(ban, &format!("banned from {room}"), "")
+}
+
+/// Refuses a `send` of a muted user (saying for how long), or to a direct conversation
+/// whose other member blocks the sender.
+pub(crate) async fn refuse_send(core: &Core, room: &str, user: &str) -> Result<()> {
+    if let Some((a, b)) = names::dm_members(room) {
+        let other = if a == user { b } else { a };
+        return refuse_blocked(core, user, other).await;
+    }
+    let mute = core.store.mute(room, user).await?;
+    refuse_active(
+        mute,
+        &format!("muted in {room}"),
+        " until a moderator unmutes you",
+    )
+}
+
+/// Refuses a direct message to someone who blocks the sender.
+pub(crate) async fn refuse_blocked(core: &Core, from: &str, to: &str) -> Result<()> {
+    if core.store.blocks(to, from).await? {
+        return Err(Error::Forbidden(format!(
+            "{to} does not accept direct messages from you"
+        )));
+    }
+    Ok(())
+}
+
+/// `forbidden` "you are {state} for N more s" while a timed restriction lasts, "you are
+/// {state}{forever}" for one without an end; nothing when there is none or it lapsed.
+fn refuse_active(found: Option<Restriction>, state: &str, forever: &str) -> Result<()> {
+    let now = crate::clock::now_millis();
+    match found {
+        Some(r) if r.active_at(now) => Err(Error::Forbidden(match r.until {
+            // Whole seconds left, rounded up.
+            Some(until) => format!("you are {state} for {} more s", (until - now + 999) / 1000),
+            None => format!("you are {state}{forever}"),
+        })),
+        _ => Ok(()),
+    }
+}
