@@ -5,8 +5,8 @@ use std::num::NonZeroU32;
 
 use crate::{Error, Result};
 
-/// A sustained rate with a burst allowance, for [`Limits`]' per-user, per-IP and per-room
-/// limits.
+/// A sustained rate with a burst allowance, for the per-user, per-IP and per-room limits of
+/// [`Limits`](super::Limits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
     per_second: NonZeroU32,

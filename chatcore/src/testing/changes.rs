@@ -1,4 +1,4 @@
-//! The [`Store`](crate::store::Store) contract for change events (issue #13): edits, deletes
+//! The [`Store`] contract for change events (issue #13): edits, deletes
 //! and reactions are checked and applied at commit, history shows current state, search sees
 //! current text only, threads page by cursor. Every case takes a [`StoreFactory`] and panics
 //! on a violation.
