@@ -129,6 +129,11 @@ mod tests {
                 sender: "ann".into(),
                 text: "@bob lunch? 🍜".into(),
             },
+            BusEvent::Invitation {
+                user: "bob".into(),
+                room: "team".into(),
+                by: "ann".into(),
+            },
             BusEvent::Read {
                 room: "r".into(),
                 user: "bob".into(),

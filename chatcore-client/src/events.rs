@@ -73,6 +73,49 @@ pub enum ClientEvent {
         /// `true` while typing.
         on: bool,
     },
+    /// The server took this client out of a joined room (kicked, banned, or left from
+    /// another place); its messages no longer arrive.
+    Left {
+        /// Room name.
+        room: String,
+    },
+    /// This user's read position in a room moved, from this or another session: clear the
+    /// room's unread badge up to `seq`.
+    Read {
+        /// Room name.
+        room: String,
+        /// The stored read position.
+        seq: u64,
+    },
+    /// A member's read position (for a "seen by" line); coalesced by the server to at most
+    /// one per user per room per second.
+    Receipt {
+        /// Room name.
+        room: String,
+        /// Whose position.
+        user: String,
+        /// Their read position.
+        seq: u64,
+    },
+    /// This user was mentioned with `@name` in a room (whether or not it is joined here).
+    Mention {
+        /// Room name.
+        room: String,
+        /// The message's seq.
+        seq: u64,
+        /// Who wrote it.
+        sender: String,
+        /// The start of its text.
+        text: String,
+    },
+    /// This user was invited to a private room: [`Client::join`](crate::Client::join) it to
+    /// accept.
+    Invited {
+        /// Room name.
+        room: String,
+        /// Who invited.
+        by: String,
+    },
     /// The connection changed state.
     State(ConnectionState),
 }

@@ -136,11 +136,13 @@ mod types;
 mod view;
 
 pub use chatcore::ErrorCode;
-pub use chatcore::protocol::{Codec, Message, MessageKind, RoomKind, RoomSummary};
+pub use chatcore::protocol::{
+    Codec, Member, Message, MessageKind, Role, RoomKind, RoomSummary, SearchHit,
+};
 pub use client::Client;
 pub use config::{Auth, ClientConfig};
 pub use error::{DisconnectReason, Error, Result};
 pub use events::{ClientEvent, ConnectionState, Events};
 pub use rest::{RestClient, SessionGrant, TokenGrant};
-pub use types::{Ack, HistoryPage, HistoryQuery, Joined, OutgoingMessage, SessionInfo};
+pub use types::{Ack, HistoryPage, HistoryQuery, Joined, OutgoingMessage, SearchPage, SessionInfo};
 pub use view::RoomView;

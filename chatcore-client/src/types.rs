@@ -1,6 +1,6 @@
 //! What commands take and return.
 
-use chatcore::protocol::{Data, Message, MessageKind, RoomKind};
+use chatcore::protocol::{Data, Message, MessageKind, RoomKind, SearchHit};
 use serde::Serialize;
 
 /// The session the server opened for this connection (from its `welcome` frame).
@@ -185,6 +185,16 @@ pub struct HistoryPage {
     /// The seq up to which the page shows current state (0 from an older server): see
     /// [`RoomView`](crate::RoomView).
     pub current_to: u64,
+}
+
+/// A page of search results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct SearchPage {
+    /// Matching messages, newest first, with the byte ranges of the matched words.
+    pub hits: Vec<SearchHit>,
+    /// Cursor for the next (older) page; `None` on the last page.
+    pub next: Option<String>,
 }
 
 #[cfg(test)]

@@ -337,8 +337,16 @@ async fn private_rooms_need_an_invitation_from_an_admin() {
     assert_eq!(code, ErrorCode::Forbidden);
     assert!(!store.invited("club", "eve").await.expect("invited"));
 
-    // The owner invites; the invitee joins on the other node and reads history.
+    // The owner invites; the invitee hears of it on the other node, joins and reads history.
     acked(&mut ann, invite("eve")).await;
+    let invited = eve.until(|e| matches!(e, Event::Invited { .. })).await;
+    assert_eq!(
+        invited,
+        Event::Invited {
+            room: "club".into(),
+            by: "ann".into()
+        }
+    );
     let Event::Joined { history, .. } = eve.join("club").await else {
         unreachable!()
     };

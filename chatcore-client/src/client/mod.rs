@@ -2,7 +2,9 @@
 
 mod changes;
 mod connection;
+mod find;
 mod link;
+mod moderation;
 mod rooms;
 mod state;
 mod supervisor;

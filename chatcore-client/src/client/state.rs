@@ -313,10 +313,34 @@ impl State {
                 }
                 None => tracing::warn!(code = code.as_str(), %message, "error from the server"),
             },
+            Event::Left { id: None, room } => {
+                self.rooms.remove(&room);
+                out.push(ClientEvent::Left { room });
+            }
             Event::Left { id, room } => {
                 self.rooms.remove(&room);
                 self.reply(id, Event::Left { id, room });
             }
+            Event::Read {
+                id: None,
+                room,
+                seq,
+            } => out.push(ClientEvent::Read { room, seq }),
+            Event::Invited { room, by } => out.push(ClientEvent::Invited { room, by }),
+            Event::Receipt { room, user, seq } => {
+                out.push(ClientEvent::Receipt { room, user, seq })
+            }
+            Event::Mention {
+                room,
+                seq,
+                sender,
+                text,
+            } => out.push(ClientEvent::Mention {
+                room,
+                seq,
+                sender,
+                text,
+            }),
             Event::UserJoined { room, user } => out.push(ClientEvent::UserJoined { room, user }),
             Event::UserLeft { room, user } => out.push(ClientEvent::UserLeft { room, user }),
             Event::Typing { room, user, on } => out.push(ClientEvent::Typing { room, user, on }),
@@ -460,6 +484,9 @@ fn reply_id(event: &Event) -> Option<RequestId> {
         | Event::Read { id, .. }
         | Event::SearchResults { id, .. }
         | Event::Users { id, .. }
+        | Event::Created { id, .. }
+        | Event::Members { id, .. }
+        | Event::Blocked { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }
@@ -650,6 +677,74 @@ mod tests {
         assert!(matches!(
             st.call(Command::Ping {}, None),
             Err(Error::Closed)
+        ));
+    }
+
+    #[test]
+    fn removals_read_moves_receipts_and_mentions_reach_the_application() {
+        let (mut st, _rx) = connected();
+        st.on_event(joined(None, 0, Vec::new(), true));
+        let events = st.on_event(Event::Left {
+            id: None,
+            room: "r".into(),
+        });
+        assert_eq!(events, [ClientEvent::Left { room: "r".into() }]);
+        assert!(st.joined_rooms().is_empty());
+        let read = st.on_event(Event::Read {
+            id: None,
+            room: "r".into(),
+            seq: 4,
+        });
+        assert_eq!(
+            read,
+            [ClientEvent::Read {
+                room: "r".into(),
+                seq: 4
+            }]
+        );
+        let receipt = st.on_event(Event::Receipt {
+            room: "r".into(),
+            user: "bob".into(),
+            seq: 3,
+        });
+        assert!(
+            matches!(&receipt[..], [ClientEvent::Receipt { user, seq: 3, .. }] if user == "bob")
+        );
+        let mention = st.on_event(Event::Mention {
+            room: "r".into(),
+            seq: 5,
+            sender: "bob".into(),
+            text: "@ann hi".into(),
+        });
+        assert!(matches!(
+            &mention[..],
+            [ClientEvent::Mention { seq: 5, .. }]
+        ));
+    }
+
+    #[test]
+    fn created_members_and_blocked_answer_their_callers() {
+        let (mut st, _rx) = connected();
+        let (id, mut reply) = st
+            .call(Command::Members { room: "r".into() }, None)
+            .expect("call");
+        st.on_event(Event::Members {
+            id: Some(id),
+            room: "r".into(),
+            members: Vec::new(),
+        });
+        assert!(matches!(reply.try_recv(), Ok(Ok(Event::Members { .. }))));
+        let (id, mut reply) = st
+            .call(Command::Block { user: "bob".into() }, None)
+            .expect("call");
+        st.on_event(Event::Blocked {
+            id: Some(id),
+            user: "bob".into(),
+            on: true,
+        });
+        assert!(matches!(
+            reply.try_recv(),
+            Ok(Ok(Event::Blocked { on: true, .. }))
         ));
     }
 }

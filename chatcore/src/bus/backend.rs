@@ -111,6 +111,17 @@ pub enum BusEvent {
         /// The start of its text.
         text: String,
     },
+    /// `user` was invited to the private room `room` by `by`: every node sends the user's
+    /// sessions there an `invited` event. On [`Channel::AllNodes`], since the user has not
+    /// joined the room.
+    Invitation {
+        /// The invited user.
+        user: String,
+        /// The room.
+        room: String,
+        /// Who invited.
+        by: String,
+    },
     /// `user`'s read position in `room` moved to `seq`: every node tells the user's sessions
     /// there, and the room's members there (as a coalesced receipt). On
     /// [`Channel::AllNodes`], since the user's other sessions may not have joined the room.
@@ -153,6 +164,7 @@ impl BusEvent {
             | BusEvent::Disconnect { .. }
             | BusEvent::Revoke { .. }
             | BusEvent::Mention { .. }
+            | BusEvent::Invitation { .. }
             | BusEvent::Read { .. } => Channel::AllNodes,
         }
     }

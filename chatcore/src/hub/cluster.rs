@@ -76,6 +76,10 @@ fn on_bus_event(core: &Arc<Core>, envelope: Envelope) {
             notify_here(core, &user, event);
             return;
         }
+        BusEvent::Invitation { user, room, by } => {
+            notify_here(core, &user, Event::Invited { room, by });
+            return;
+        }
         BusEvent::Read { room, user, seq } => {
             moved_here(core, &room, &user, seq, None);
             return;
@@ -124,6 +128,7 @@ fn on_bus_event(core: &Arc<Core>, envelope: Envelope) {
         | BusEvent::Disconnect { .. }
         | BusEvent::Revoke { .. }
         | BusEvent::Mention { .. }
+        | BusEvent::Invitation { .. }
         | BusEvent::Read { .. } => {}
     }
 }

@@ -198,6 +198,15 @@ pub enum Event {
         /// The start of its text (at most 200 bytes, cut at a character boundary).
         text: String,
     },
+    /// The user was invited to a private room (sent to each of their sessions on every
+    /// node): `join` it to accept. The room also shows in `rooms` with `invited: true` until
+    /// joined.
+    Invited {
+        /// Room name.
+        room: String,
+        /// Who invited.
+        by: String,
+    },
     /// A page of search results.
     SearchResults {
         /// Request id of the `search`.

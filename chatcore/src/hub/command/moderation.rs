@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use super::host::{announce, leave_here};
+use super::mention::notify_here;
 use crate::bus::BusEvent;
 use crate::hub::core::Core;
 use crate::hub::session::state::SessionState;
@@ -233,6 +234,19 @@ async fn act(
         }
     };
     commit(core, s, id, room, kind.clone(), Some(details), text).await?;
+    if kind == MessageKind::Invite {
+        // The invitee has not joined: their sessions hear of it directly, on every node.
+        core.bus.publish(BusEvent::Invitation {
+            user: user.to_owned(),
+            room: room.to_owned(),
+            by: actor.to_owned(),
+        });
+        let event = Event::Invited {
+            room: room.to_owned(),
+            by: actor.to_owned(),
+        };
+        notify_here(core, user, event);
+    }
     if matches!(kind, MessageKind::Kick | MessageKind::Ban) {
         // The user's sessions leave the room: here now, on the other nodes by the bus.
         leave_here(core, room, user).await?;
