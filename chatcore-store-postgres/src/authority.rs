@@ -16,7 +16,9 @@ use tokio_postgres::types::ToSql;
 use crate::PostgresStore;
 use crate::codec::{self, Lexemes};
 
-const LOCK_ROOM: &str = "SELECT id, last_seq FROM rooms WHERE name = $1 FOR UPDATE";
+/// Locks a (not deleted) room's row; shared with `room_admin.rs`.
+pub(crate) const LOCK_ROOM: &str =
+    "SELECT id, last_seq FROM rooms WHERE name = $1 AND deleted IS NULL FOR UPDATE";
 
 const IS_MEMBER: &str = "SELECT 1 FROM memberships WHERE room_id = $1 AND user_name = $2";
 
@@ -33,9 +35,9 @@ const AUDIT: &str = "INSERT INTO room_audit \
 
 const AUDIT_PAGE: &str = "SELECT a.seq, a.actor, a.action, a.user_name, a.reason, a.role, \
      a.until, a.ts FROM room_audit a JOIN rooms r ON r.id = a.room_id \
-     WHERE r.name = $1 ORDER BY a.seq DESC LIMIT $2";
+     WHERE r.name = $1 AND a.seq < $3 ORDER BY a.seq DESC LIMIT $2";
 
-type Param<'a> = &'a (dyn ToSql + Sync);
+pub(crate) type Param<'a> = &'a (dyn ToSql + Sync);
 
 impl PostgresStore {
     /// The moderation transaction (see the module docs); nothing is written on an error.
@@ -105,7 +107,7 @@ impl PostgresStore {
     }
 }
 
-async fn exec(tx: &Transaction<'_>, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+pub(crate) async fn exec(tx: &Transaction<'_>, sql: &str, params: &[Param<'_>]) -> Result<u64> {
     let stmt = tx.prepare_cached(sql).await.map_err(Error::store)?;
     tx.execute(&stmt, params).await.map_err(Error::store)
 }
@@ -258,13 +260,34 @@ impl RoomAuthority for PostgresStore {
         Ok(row.is_some())
     }
 
-    async fn audit(&self, room: &str, limit: u32) -> Result<Vec<AuditEntry>> {
+    async fn audit(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<AuditEntry>> {
         let limit = i64::from(limit.min(MAX_PAGE));
-        self.query(AUDIT_PAGE, &[&room.as_bytes(), &limit])
+        let before = before.map_or(i64::MAX, codec::signed);
+        self.query(AUDIT_PAGE, &[&room.as_bytes(), &limit, &before])
             .await?
             .iter()
             .map(|row| audit_row(row, room))
             .collect()
+    }
+
+    async fn mutes(&self, room: &str) -> Result<Vec<Restriction>> {
+        self.query(
+            "SELECT t.user_name, t.by_user, t.reason, t.until, t.since FROM room_mutes t \
+             JOIN rooms r ON r.id = t.room_id WHERE r.name = $1",
+            &[&room.as_bytes()],
+        )
+        .await?
+        .iter()
+        .map(restriction)
+        .collect()
+    }
+
+    async fn set_description(&self, room: &str, description: Option<&str>) -> Result<()> {
+        self.describe(room, description).await
+    }
+
+    async fn delete_room(&self, room: &str, actor: &str, ts: i64) -> Result<AuditEntry> {
+        self.delete_now(room, actor, ts).await
     }
 
     async fn set_block(&self, user: &str, other: &str, on: bool) -> Result<()> {

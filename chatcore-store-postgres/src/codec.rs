@@ -30,7 +30,7 @@ pub(crate) const MESSAGE_COLUMNS: usize = 13;
 macro_rules! room_columns {
     () => {
         "r.name, r.kind, r.topic, r.creator, r.created, r.last_seq, \
-         (SELECT count(*) FROM memberships mb WHERE mb.room_id = r.id)"
+         (SELECT count(*) FROM memberships mb WHERE mb.room_id = r.id), r.description"
     };
 }
 pub(crate) use room_columns;
@@ -164,6 +164,8 @@ pub(crate) fn room_record(row: &Row) -> Result<RoomRecord> {
         created,
         last_seq: unsigned(last_seq, "rooms.last_seq")?,
         members: unsigned(members, "member count")?,
+        description: opt_string(row, 7, "rooms.description")?,
+        invited: false,
     })
 }
 

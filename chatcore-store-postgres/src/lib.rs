@@ -173,6 +173,7 @@ mod codec;
 mod config;
 mod error;
 mod indexer;
+mod room_admin;
 mod schema;
 mod state;
 mod store;

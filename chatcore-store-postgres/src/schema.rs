@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     EVENT_FIELDS,
     ROOM_AUTHORITY,
     CURRENT_STATE,
+    ROOM_ADMIN,
 ];
 
 /// Version 1: rooms, users, memberships, messages, read positions.
@@ -249,6 +250,14 @@ CREATE TABLE reactions (
 CREATE INDEX messages_by_reply ON messages (room_id, reply_to, seq) WHERE reply_to IS NOT NULL;
 CREATE INDEX messages_by_target ON messages (room_id, target) WHERE target IS NOT NULL;
 CREATE INDEX message_search_by_seq ON message_search (room_id, seq);
+"#;
+
+/// A room's description (set at `create`), and when it was deleted (`delete_room`): a
+/// deleted room keeps its row, so its name stays taken and its audit log readable, and
+/// nothing else. NULL for every room written before.
+const ROOM_ADMIN: &str = r#"
+ALTER TABLE rooms ADD COLUMN description BYTEA,
+                  ADD COLUMN deleted BIGINT;
 "#;
 
 /// Creates `schema` when missing and brings it to [`SCHEMA_VERSION`]; fails with

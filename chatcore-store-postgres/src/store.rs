@@ -23,14 +23,19 @@ use crate::{schema, state};
 const ROOM: &str = concat!(
     "SELECT ",
     room_columns!(),
-    " FROM rooms r WHERE r.name = $1"
+    " FROM rooms r WHERE r.name = $1 AND r.deleted IS NULL"
 );
 
 const LIST_ROOMS: &str = concat!(
     "SELECT ",
     room_columns!(),
-    " FROM rooms r WHERE r.kind = 'public' OR EXISTS ( \
-       SELECT 1 FROM memberships mb WHERE mb.room_id = r.id AND mb.user_name = $1) \
+    ", i.invited FROM rooms r, LATERAL (SELECT \
+       EXISTS (SELECT 1 FROM memberships mb WHERE mb.room_id = r.id AND mb.user_name = $1) \
+         AS member, \
+       EXISTS (SELECT 1 FROM room_invites ri WHERE ri.room_id = r.id AND ri.user_name = $1) \
+         AS invite) m, \
+     LATERAL (SELECT NOT m.member AND m.invite AS invited) i \
+     WHERE r.deleted IS NULL AND (r.kind = 'public' OR m.member OR i.invited) \
      ORDER BY r.name"
 );
 
@@ -58,7 +63,7 @@ const HISTORY_FORWARD: &str = concat!(
 const LAST_SEQ: &str = "SELECT last_seq FROM rooms WHERE name = $1";
 
 /// Inserts unless present; returns whether the room exists.
-const ADD_MEMBER: &str = "WITH r AS (SELECT id FROM rooms WHERE name = $1), \
+const ADD_MEMBER: &str = "WITH r AS (SELECT id FROM rooms WHERE name = $1 AND deleted IS NULL), \
        ins AS (INSERT INTO memberships (room_id, user_name, role, joined) \
                SELECT id, $2, $3, $4 FROM r ON CONFLICT (room_id, user_name) DO NOTHING) \
      SELECT count(*) FROM r";
@@ -87,7 +92,7 @@ const SEARCH: &str = concat!(
 );
 
 /// Moves forward only; returns whether the room exists.
-const SET_READ: &str = "WITH r AS (SELECT id FROM rooms WHERE name = $1), \
+const SET_READ: &str = "WITH r AS (SELECT id FROM rooms WHERE name = $1 AND deleted IS NULL), \
        up AS (INSERT INTO read_positions (room_id, user_name, seq) SELECT id, $2, $3 FROM r \
               ON CONFLICT (room_id, user_name) \
               DO UPDATE SET seq = GREATEST(read_positions.seq, EXCLUDED.seq)) \
@@ -345,9 +350,10 @@ impl Store for PostgresStore {
                 .await
                 .map_err(Error::store)?;
         }
+        // No room: the name belongs to a deleted room, never created again.
         self.room(&room.name)
             .await?
-            .ok_or_else(|| crate::error::corrupt("a room vanished right after its creation"))
+            .ok_or(Error::UnknownRoom(room.name))
     }
 
     async fn room(&self, name: &str) -> Result<Option<RoomRecord>> {
@@ -362,7 +368,11 @@ impl Store for PostgresStore {
         self.query(LIST_ROOMS, &[&viewer])
             .await?
             .iter()
-            .map(codec::room_record)
+            .map(|row| {
+                let mut record = codec::room_record(row)?;
+                record.invited = row.try_get(8).map_err(Error::store)?;
+                Ok(record)
+            })
             .collect()
     }
 

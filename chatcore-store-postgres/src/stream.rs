@@ -19,7 +19,7 @@ macro_rules! now_ms {
     };
 }
 
-const HEADS: &str = "SELECT name, last_seq FROM rooms ORDER BY name";
+const HEADS: &str = "SELECT name, last_seq FROM rooms WHERE deleted IS NULL ORDER BY name";
 
 const CURSORS: &str = "SELECT r.name, c.seq FROM stream_cursors c JOIN rooms r ON r.id = c.room_id \
                        WHERE c.grp = $1 ORDER BY r.name";

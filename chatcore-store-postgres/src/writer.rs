@@ -47,7 +47,7 @@ use crate::indexer::Signals;
 
 /// Locks the batch's rooms in a fixed order and reads their counters.
 const LOCK_ROOMS: &str = "SELECT id, name, last_seq FROM rooms \
-     WHERE name = ANY($1::bytea[]) ORDER BY name FOR UPDATE";
+     WHERE name = ANY($1::bytea[]) AND deleted IS NULL ORDER BY name FOR UPDATE";
 
 /// Stored originals of `(sender, nonce)` pairs.
 const ORIGINALS: &str = concat!(

@@ -532,8 +532,9 @@ async fn migrations_are_versioned() {
     }
 }
 
-/// A version-1 schema (nonce index on `(sender, nonce)`) is upgraded in place: the index
-/// leads with the nonce afterwards, and stored nonces still answer with their original.
+/// A version-1 schema (nonce index on `(sender, nonce)`, before issues #12 and #13) is
+/// upgraded in place: every stored message comes back intact, the index leads with the
+/// nonce afterwards, and stored nonces still answer with their original.
 #[tokio::test]
 async fn version_1_schemas_are_upgraded() {
     let f = factory!();
@@ -543,10 +544,27 @@ async fn version_1_schemas_are_upgraded() {
         .append(msg("r", "ann", "first", Some("n-1")))
         .await
         .expect("append");
+    for text in [
+        "second",
+        "ünïcode 🎉",
+        "quote ' and \" and \\",
+        "nul \0 inside",
+    ] {
+        store
+            .append(msg("r", "bob", text, None))
+            .await
+            .expect("append");
+    }
+    let before = store
+        .history("r", HistoryQuery::latest(100))
+        .await
+        .expect("history");
+    assert_eq!(before.messages.len(), 5);
     store.close().await.expect("close");
     let raw = f.raw().await;
     raw.batch_execute(
-        "DROP TABLE room_bans, room_mutes, room_invites, room_audit, user_blocks;
+        "ALTER TABLE rooms DROP COLUMN description, DROP COLUMN deleted;
+         DROP TABLE room_bans, room_mutes, room_invites, room_audit, user_blocks;
          DROP TABLE reactions;
          DROP INDEX messages_by_reply;
          DROP INDEX messages_by_target;
@@ -578,6 +596,13 @@ async fn version_1_schemas_are_upgraded() {
         .expect("version")
         .get(0);
     assert_eq!(version, SCHEMA_VERSION);
+    let after = store
+        .history("r", HistoryQuery::latest(100))
+        .await
+        .expect("history");
+    assert_eq!(after.messages, before.messages, "every message intact");
+    let room = store.room("r").await.expect("room").expect("r");
+    assert_eq!((room.last_seq, room.description), (5, None));
     // The upgraded schema keeps accounts too.
     use chatcore::accounts::{Accounts, Created, NewAccount};
     let created = store
@@ -627,13 +652,17 @@ async fn version_1_schemas_are_upgraded() {
         .append(new_card("r", "ann", 2, Some("n-2")))
         .await
         .expect("append");
-    assert_eq!(next.message.seq, 2);
+    assert_eq!(next.message.seq, 6);
     let page = store
         .history("r", HistoryQuery::latest(10))
         .await
         .expect("history");
     let data: Vec<_> = page.messages.iter().map(|m| m.data.clone()).collect();
-    assert_eq!(data, [None, Some(card(2))], "new messages keep their data");
+    assert_eq!(data[5], Some(card(2)), "new messages keep their data");
+    assert!(
+        data[..5].iter().all(Option::is_none),
+        "old messages have no data"
+    );
     // A message from before the upgrade takes changes like a new one.
     let mut edit = msg("r", "ann", "first edited", None);
     edit.kind = chatcore::protocol::MessageKind::Edit;
@@ -667,7 +696,7 @@ async fn version_1_schemas_are_upgraded() {
         store.moderate(ban).await.expect("ban").message.seq,
         head + 1
     );
-    assert_eq!(store.audit("r", 10).await.expect("audit").len(), 1);
+    assert_eq!(store.audit("r", None, 10).await.expect("audit").len(), 1);
 }
 
 /// A search finds what another node acknowledged just before, though no indexer had run

@@ -164,19 +164,19 @@ fn restriction(
         "SELECT user, by_user, reason, until, since FROM {table} \
          WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) AND user = ?2"
     ))
-    .and_then(|mut s| {
-        s.query_row(params![room, user], |r| {
-            Ok(Restriction {
-                user: r.get(0)?,
-                by: r.get(1)?,
-                reason: r.get(2)?,
-                until: r.get(3)?,
-                since: r.get(4)?,
-            })
-        })
-        .optional()
-    })
+    .and_then(|mut s| s.query_row(params![room, user], restriction_row).optional())
     .map_err(Error::store)
+}
+
+/// Reads `user, by_user, reason, until, since`.
+fn restriction_row(r: &Row<'_>) -> rusqlite::Result<Restriction> {
+    Ok(Restriction {
+        user: r.get(0)?,
+        by: r.get(1)?,
+        reason: r.get(2)?,
+        until: r.get(3)?,
+        since: r.get(4)?,
+    })
 }
 
 fn audit_row(row: &Row<'_>, room: &str) -> rusqlite::Result<AuditEntry> {
@@ -234,23 +234,59 @@ impl RoomAuthority for SqliteStore {
             .await
     }
 
-    async fn audit(&self, room: &str, limit: u32) -> Result<Vec<AuditEntry>> {
+    async fn audit(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<AuditEntry>> {
         let room = room.to_owned();
         let limit = i64::from(limit.min(MAX_PAGE));
+        let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
         self.readers()
             .run(move |c| {
                 c.prepare_cached(
                     "SELECT seq, actor, action, user, reason, role, until, ts FROM room_audit \
-                     WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) \
+                     WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) AND seq < ?3 \
                      ORDER BY seq DESC LIMIT ?2",
                 )
                 .and_then(|mut s| {
-                    s.query_map(params![room, limit], |r| audit_row(r, &room))?
+                    s.query_map(params![room, limit, before], |r| audit_row(r, &room))?
                         .collect()
                 })
                 .map_err(Error::store)
             })
             .await
+    }
+
+    async fn mutes(&self, room: &str) -> Result<Vec<Restriction>> {
+        let room = room.to_owned();
+        self.readers()
+            .run(move |c| {
+                c.prepare_cached(
+                    "SELECT user, by_user, reason, until, since FROM room_mutes \
+                     WHERE room_id = (SELECT id FROM rooms WHERE name = ?1)",
+                )
+                .and_then(|mut s| s.query_map([room], restriction_row)?.collect())
+                .map_err(Error::store)
+            })
+            .await
+    }
+
+    async fn set_description(&self, room: &str, description: Option<&str>) -> Result<()> {
+        let (room, description) = (room.to_owned(), description.map(str::to_owned));
+        self.write(|reply| Write::Describe {
+            room,
+            description,
+            reply,
+        })
+        .await
+    }
+
+    async fn delete_room(&self, room: &str, actor: &str, ts: i64) -> Result<AuditEntry> {
+        let (room, actor) = (room.to_owned(), actor.to_owned());
+        self.write(|reply| Write::DeleteRoom {
+            room,
+            actor,
+            ts,
+            reply,
+        })
+        .await
     }
 
     async fn set_block(&self, user: &str, other: &str, on: bool) -> Result<()> {

@@ -161,6 +161,7 @@ mod gate;
 mod indexer;
 mod queries;
 mod reader;
+mod room_admin;
 mod rows;
 mod schema;
 mod search;

@@ -9,21 +9,32 @@ use crate::rows::{self, MESSAGE_COLUMNS, ROOM_COLUMNS, clamp_u64, from_sql_u64};
 
 pub(crate) fn room(conn: &Connection, name: &str) -> Result<Option<RoomRecord>> {
     conn.prepare_cached(&format!(
-        "SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.name = ?1"
+        "SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.name = ?1 AND r.deleted IS NULL"
     ))
     .and_then(|mut s| s.query_row([name], rows::room).optional())
     .map_err(Error::store)
 }
 
 pub(crate) fn list_rooms(conn: &Connection, viewer: Option<&str>) -> Result<Vec<RoomRecord>> {
-    // With no viewer `user = NULL` is never true: public rooms only.
+    // With no viewer `user = NULL` is never true: public rooms only. The last column says
+    // "invited, no member".
     conn.prepare_cached(&format!(
-        "SELECT {ROOM_COLUMNS} FROM rooms r \
-         WHERE r.kind = 'public' \
-            OR EXISTS (SELECT 1 FROM memberships WHERE room_id = r.id AND user = ?1) \
-         ORDER BY r.name"
+        "SELECT * FROM (SELECT {ROOM_COLUMNS}, \
+           NOT EXISTS (SELECT 1 FROM memberships WHERE room_id = r.id AND user = ?1) \
+           AND EXISTS (SELECT 1 FROM room_invites WHERE room_id = r.id AND user = ?1) \
+           AS invited, \
+           r.kind = 'public' \
+           OR EXISTS (SELECT 1 FROM memberships WHERE room_id = r.id AND user = ?1) AS seen \
+         FROM rooms r WHERE r.deleted IS NULL) WHERE seen OR invited ORDER BY 1"
     ))
-    .and_then(|mut s| s.query_map([viewer], rows::room)?.collect())
+    .and_then(|mut s| {
+        s.query_map([viewer], |row| {
+            let mut record = rows::room(row)?;
+            record.invited = row.get(8)?;
+            Ok(record)
+        })?
+        .collect()
+    })
     .map_err(Error::store)
 }
 

@@ -14,7 +14,7 @@ pub(crate) const MESSAGE_COLUMNS: &str = "m.seq, m.id, m.sender, m.kind, m.ts, m
 /// range reads, and a stored copy would be one more row to update in every commit.
 pub(crate) const ROOM_COLUMNS: &str = "r.name, r.kind, r.topic, r.creator, r.created, \
      (SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = r.id), \
-     (SELECT count(*) FROM memberships WHERE room_id = r.id)";
+     (SELECT count(*) FROM memberships WHERE room_id = r.id), r.description";
 
 /// Seqs and read positions are `u64` in chatcore and `INTEGER` (i64) in SQLite. Seqs never
 /// come near 2^63, but client-supplied values (a `reply_to`, a read position) might, so they
@@ -98,6 +98,8 @@ pub(crate) fn room(row: &Row<'_>) -> rusqlite::Result<RoomRecord> {
         created: row.get(4)?,
         last_seq: from_sql_u64(row.get(5)?),
         members: from_sql_u64(row.get(6)?),
+        description: row.get(7)?,
+        invited: false,
     })
 }
 

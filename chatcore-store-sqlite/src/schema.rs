@@ -255,6 +255,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_by_reply ON messages (room_id, reply_to, seq) WHERE reply_to IS NOT NULL;
     CREATE INDEX messages_by_target ON messages (room_id, target) WHERE target IS NOT NULL;
     "#,
+    // A room's description (set at `create`), and when it was deleted (`delete_room`): a
+    // deleted room keeps its row, so its name stays taken and its audit log readable, and
+    // nothing else. NULL for every room written before.
+    r#"
+    ALTER TABLE rooms ADD COLUMN description TEXT;
+    ALTER TABLE rooms ADD COLUMN deleted INTEGER;
+    "#,
 ];
 
 /// `PRAGMA application_id` of a chatcore search index file ("chfi").
@@ -683,6 +690,8 @@ mod tests {
         let store = crate::SqliteStore::open_with(config(&dir)).expect("upgrade");
         let conn = Connection::open(&path).expect("raw open");
         assert_eq!(version(&conn), SCHEMA_VERSION);
+        let room = store.room("b").await.expect("room").expect("b");
+        assert_eq!((room.last_seq, room.description), (2, None));
         let page = store
             .history("b", HistoryQuery::latest(10))
             .await
@@ -755,7 +764,7 @@ mod tests {
         );
         assert_eq!(store.moderate(ban).await.expect("ban").message.seq, 4);
         assert!(store.ban("b", "bob").await.expect("ban").is_some());
-        assert_eq!(store.audit("b", 10).await.expect("audit").len(), 1);
+        assert_eq!(store.audit("b", None, 10).await.expect("audit").len(), 1);
         // The upgraded database keeps accounts too.
         use chatcore::accounts::{Accounts, Created, NewAccount};
         let accounts = store.accounts().expect("accounts");

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvError, TryRecvError};
 
 use chatcore::protocol::Message;
-use chatcore::store::{Appended, NewMessage, NewRoom, Role, RoomRecord};
+use chatcore::store::{Appended, AuditEntry, NewMessage, NewRoom, Role, RoomRecord};
 use chatcore::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
@@ -112,6 +112,19 @@ pub(crate) enum Write {
         /// The stored event.
         reply: oneshot::Sender<Result<Appended>>,
     },
+    /// Set or clear a room's description.
+    Describe {
+        room: String,
+        description: Option<String>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Delete a room (see `authority.rs`).
+    DeleteRoom {
+        room: String,
+        actor: String,
+        ts: i64,
+        reply: oneshot::Sender<Result<AuditEntry>>,
+    },
     /// Make a user block (or stop blocking) another's direct messages.
     Block {
         user: String,
@@ -131,6 +144,8 @@ pub(crate) enum Outcome {
     Room(RoomRecord),
     /// The lease's token when granted.
     Lease(Option<u64>),
+    /// A deleted room's last audit row.
+    Deleted(AuditEntry),
     /// Nothing to report.
     Done,
 }
@@ -163,6 +178,12 @@ impl Write {
                     _ => mismatch(),
                 }));
             }
+            Write::DeleteRoom { reply, .. } => {
+                let _ = reply.send(outcome.and_then(|o| match o {
+                    Outcome::Deleted(entry) => Ok(entry),
+                    _ => mismatch(),
+                }));
+            }
             Write::Lease { reply, .. } => {
                 let _ = reply.send(outcome.and_then(|o| match o {
                     Outcome::Lease(token) => Ok(token),
@@ -173,6 +194,7 @@ impl Write {
             | Write::RemoveMember { reply, .. }
             | Write::SetRead { reply, .. }
             | Write::CommitCursor { reply, .. }
+            | Write::Describe { reply, .. }
             | Write::Block { reply, .. } => {
                 let _ = reply.send(outcome.map(|_| ()));
             }
@@ -521,7 +543,7 @@ impl Writer {
     fn apply(&mut self, write: &Write) -> Result<Result<Outcome>, Fatal> {
         match write {
             Write::Append { msg, .. } => self.append(msg),
-            Write::CreateRoom { room, .. } => self.create_room(room).map(Ok),
+            Write::CreateRoom { room, .. } => self.create_room(room),
             Write::AddMember {
                 room, user, role, ..
             } => {
@@ -592,6 +614,12 @@ impl Writer {
                 )
             }
             Write::Moderate { msg, .. } => self.moderate(msg),
+            Write::Describe {
+                room, description, ..
+            } => self.describe(room, description.as_deref()),
+            Write::DeleteRoom {
+                room, actor, ts, ..
+            } => self.delete_room(room, actor, *ts),
             Write::Block {
                 user, other, on, ..
             } => crate::authority::block(&self.conn, user, other, *on).map(Ok),
@@ -669,7 +697,7 @@ impl Writer {
             .optional()
     }
 
-    fn create_room(&mut self, room: &NewRoom) -> Result<Outcome, Fatal> {
+    fn create_room(&mut self, room: &NewRoom) -> Result<Result<Outcome>, Fatal> {
         self.conn
             .prepare_cached(
                 "INSERT INTO rooms (name, kind, topic, creator, created) \
@@ -684,10 +712,14 @@ impl Writer {
         let record = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.name = ?1"
+                "SELECT {ROOM_COLUMNS} FROM rooms r WHERE r.name = ?1 AND r.deleted IS NULL"
             ))?
-            .query_row([&room.name], rows::room)?;
-        Ok(Outcome::Room(record))
+            .query_row([&room.name], rows::room)
+            .optional()?;
+        // No row: the name belongs to a deleted room, never created again.
+        Ok(record
+            .map(Outcome::Room)
+            .ok_or_else(|| Error::UnknownRoom(room.name.clone())))
     }
 
     /// The room's id: from the cache, else from the database (an uncommitted room of this
@@ -698,7 +730,7 @@ impl Writer {
         }
         let id: Option<i64> = self
             .conn
-            .prepare_cached("SELECT id FROM rooms WHERE name = ?1")?
+            .prepare_cached("SELECT id FROM rooms WHERE name = ?1 AND deleted IS NULL")?
             .query_row([name], |r| r.get(0))
             .optional()?;
         if let Some(id) = id {
@@ -707,7 +739,13 @@ impl Writer {
         Ok(id)
     }
 
-    fn last_seq(&mut self, room_id: i64) -> Result<u64, Fatal> {
+    /// Forgets a deleted room's cached id and newest seq.
+    pub(crate) fn forget_room(&mut self, name: &str, room_id: i64) {
+        self.room_ids.remove(name);
+        self.last_seq.remove(&room_id);
+    }
+
+    pub(crate) fn last_seq(&mut self, room_id: i64) -> Result<u64, Fatal> {
         if let Some(seq) = self.last_seq.get(&room_id) {
             return Ok(*seq);
         }

@@ -256,9 +256,24 @@ impl<H: StoreHook> RoomAuthority for HookedStore<H> {
         self.inner.invited(room, user).await
     }
 
-    async fn audit(&self, room: &str, limit: u32) -> Result<Vec<AuditEntry>> {
+    async fn audit(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<AuditEntry>> {
         self.hook.before("audit")?;
-        self.inner.audit(room, limit).await
+        self.inner.audit(room, before, limit).await
+    }
+
+    async fn mutes(&self, room: &str) -> Result<Vec<Restriction>> {
+        self.hook.before("mutes")?;
+        self.inner.mutes(room).await
+    }
+
+    async fn set_description(&self, room: &str, description: Option<&str>) -> Result<()> {
+        self.hook.before("set_description")?;
+        self.inner.set_description(room, description).await
+    }
+
+    async fn delete_room(&self, room: &str, actor: &str, ts: i64) -> Result<AuditEntry> {
+        self.hook.before("delete_room")?;
+        self.inner.delete_room(room, actor, ts).await
     }
 
     async fn set_block(&self, user: &str, other: &str, on: bool) -> Result<()> {

@@ -151,7 +151,7 @@ async fn nobody_acts_on_an_equal_or_higher_role() {
         "nothing stored"
     );
     assert_eq!(
-        store.audit("r", 100).await.expect("audit").len(),
+        store.audit("r", None, 100).await.expect("audit").len(),
         2,
         "only the two promotions"
     );

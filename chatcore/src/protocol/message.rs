@@ -128,6 +128,10 @@ pub enum MessageKind {
     /// A moderation event: the topic changed; `text` is the new topic. Reserved like
     /// [`MessageKind::Invite`].
     Topic,
+    /// The room was deleted (`delete_room`). Never a stored message (a deleted room keeps
+    /// none): it names the action of the room's last audit row. Reserved like
+    /// [`MessageKind::Invite`].
+    DeleteRoom,
     /// A kind this version does not know. Never accepted from a client.
     Unknown,
 }
@@ -154,6 +158,7 @@ impl MessageKind {
             MessageKind::Unmute => "unmute",
             MessageKind::SetRole => "role",
             MessageKind::Topic => "topic",
+            MessageKind::DeleteRoom => "delete_room",
             MessageKind::Unknown => "unknown",
         }
     }
@@ -177,6 +182,7 @@ impl MessageKind {
             "unmute" => MessageKind::Unmute,
             "role" => MessageKind::SetRole,
             "topic" => MessageKind::Topic,
+            "delete_room" => MessageKind::DeleteRoom,
             _ => MessageKind::Unknown,
         }
     }
@@ -191,7 +197,7 @@ impl MessageKind {
     }
 
     /// Whether this kind is a moderation event (`invite`, `kick`, `ban`, `unban`, `mute`,
-    /// `unmute`, `role`, `topic`), which only the server makes.
+    /// `unmute`, `role`, `topic`, `delete_room`), which only the server makes.
     pub fn is_moderation(&self) -> bool {
         matches!(
             self,
@@ -203,6 +209,7 @@ impl MessageKind {
                 | MessageKind::Unmute
                 | MessageKind::SetRole
                 | MessageKind::Topic
+                | MessageKind::DeleteRoom
         )
     }
 

@@ -61,6 +61,21 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// The audit row of deleting `room` (whose newest seq was `last_seq`) by `actor`.
+    pub fn deletion(room: &str, last_seq: u64, actor: &str, ts: i64) -> Self {
+        Self {
+            room: room.to_owned(),
+            seq: last_seq + 1,
+            actor: actor.to_owned(),
+            action: MessageKind::DeleteRoom,
+            user: None,
+            reason: None,
+            until: None,
+            role: None,
+            ts,
+        }
+    }
+
     /// The audit row of a committed moderation event.
     pub fn of(event: &crate::protocol::Message) -> Self {
         let m = event.moderation.as_deref();
@@ -173,8 +188,28 @@ pub trait RoomAuthority: Send + Sync + 'static {
     async fn invited(&self, room: &str, user: &str) -> Result<bool>;
 
     /// The newest `limit` rows of `room`'s audit log (clamped to
-    /// [`MAX_PAGE`](super::MAX_PAGE)), newest first.
-    async fn audit(&self, room: &str, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// [`MAX_PAGE`](super::MAX_PAGE)) with a seq below `before` (all with `None`), newest
+    /// first: pass the last row's seq as `before` for the next page. A deleted room's log
+    /// stays readable, its last row the `delete_room`.
+    async fn audit(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<AuditEntry>>;
+
+    /// The mutes stored for `room` (some may have lapsed), in any order: what a node loads
+    /// with the room, so that a `send` checks its mute in memory.
+    async fn mutes(&self, room: &str) -> Result<Vec<Restriction>>;
+
+    /// Sets the room's description (`None` clears it); [`Error::UnknownRoom`] for an
+    /// unknown or deleted room.
+    async fn set_description(&self, room: &str, description: Option<&str>) -> Result<()>;
+
+    /// Deletes the room in one transaction: its messages, memberships, invitations, bans,
+    /// mutes, reactions, read positions and search-index rows go; an [`AuditEntry`] with
+    /// action [`MessageKind::DeleteRoom`] and seq `last_seq + 1` is added to its audit log,
+    /// which stays. The name stays taken: [`Store::room`](super::Store::room) answers
+    /// `None`, [`Store::create_room`](super::Store::create_room) and every write to the
+    /// room fail with [`Error::UnknownRoom`], so clients holding seqs of the old room never
+    /// meet a new room of the same name. Resolves with the audit row;
+    /// [`Error::UnknownRoom`] for an unknown or already deleted room.
+    async fn delete_room(&self, room: &str, actor: &str, ts: i64) -> Result<AuditEntry>;
 
     /// Makes `user` block (`on`) or stop blocking direct messages from `other`
     /// (idempotent).

@@ -68,6 +68,13 @@ impl MemoryStore {
     }
 }
 
+impl Inner {
+    /// Forgets the nonces of a deleted room's messages.
+    pub(super) fn forget_nonces_of(&mut self, room: &str) {
+        self.nonces.retain(|_, (r, _)| r != room);
+    }
+}
+
 /// Appends under the lock (shared with the moderation events of `memory_authority`).
 pub(super) fn append_locked(inner: &mut Inner, msg: NewMessage) -> Result<Appended> {
     if inner.closed {
@@ -125,6 +132,9 @@ impl Store for MemoryStore {
 
     async fn create_room(&self, room: NewRoom) -> Result<RoomRecord> {
         let mut inner = self.lock();
+        if inner.authority.deleted.contains(&room.name) {
+            return Err(Error::UnknownRoom(room.name));
+        }
         let data = inner
             .rooms
             .entry(room.name.clone())
@@ -133,10 +143,12 @@ impl Store for MemoryStore {
                     name: room.name,
                     kind: room.kind,
                     topic: None,
+                    description: None,
                     creator: room.creator,
                     created: room.created,
                     last_seq: 0,
                     members: 0,
+                    invited: false,
                 },
                 messages: Vec::new(),
                 members: BTreeMap::new(),
@@ -152,14 +164,20 @@ impl Store for MemoryStore {
 
     async fn list_rooms(&self, viewer: Option<&str>) -> Result<Vec<RoomRecord>> {
         let inner = self.lock();
+        let invites = &inner.authority.invites;
         let mut rooms: Vec<RoomRecord> = inner
             .rooms
             .values()
-            .filter(|r| {
-                r.record.kind == RoomKind::Public
-                    || viewer.is_some_and(|v| r.members.contains_key(v))
+            .filter_map(|r| {
+                let member = viewer.is_some_and(|v| r.members.contains_key(v));
+                let invited = !member
+                    && viewer
+                        .is_some_and(|v| invites.contains(&(r.record.name.clone(), v.to_owned())));
+                (r.record.kind == RoomKind::Public || member || invited).then(|| RoomRecord {
+                    invited,
+                    ..r.record.clone()
+                })
             })
-            .map(|r| r.record.clone())
             .collect();
         rooms.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(rooms)

@@ -124,15 +124,70 @@ impl RoomAuthority for MemoryStore {
         Ok(self.lock().authority.invites.contains(&key(room, user)))
     }
 
-    async fn audit(&self, room: &str, limit: u32) -> Result<Vec<AuditEntry>> {
+    async fn audit(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<AuditEntry>> {
         let take = limit.min(MAX_PAGE) as usize;
+        let before = before.unwrap_or(u64::MAX);
         Ok(self
             .lock()
             .authority
             .audit
             .get(room)
-            .map(|rows| rows.iter().rev().take(take).cloned().collect())
+            .map(|rows| {
+                rows.iter()
+                    .rev()
+                    .filter(|r| r.seq < before)
+                    .take(take)
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default())
+    }
+
+    async fn mutes(&self, room: &str) -> Result<Vec<Restriction>> {
+        Ok(self
+            .lock()
+            .authority
+            .mutes
+            .iter()
+            .filter(|((r, _), _)| r == room)
+            .map(|(_, m)| m.clone())
+            .collect())
+    }
+
+    async fn set_description(&self, room: &str, description: Option<&str>) -> Result<()> {
+        let mut inner = self.lock();
+        if inner.closed {
+            return Err(Error::Closed);
+        }
+        let data = inner
+            .rooms
+            .get_mut(room)
+            .ok_or_else(|| Error::UnknownRoom(room.to_owned()))?;
+        data.record.description = description.map(str::to_owned);
+        Ok(())
+    }
+
+    async fn delete_room(&self, room: &str, actor: &str, ts: i64) -> Result<AuditEntry> {
+        let mut inner = self.lock();
+        if inner.closed {
+            return Err(Error::Closed);
+        }
+        let data = inner
+            .rooms
+            .remove(room)
+            .ok_or_else(|| Error::UnknownRoom(room.to_owned()))?;
+        let entry = AuditEntry::deletion(room, data.record.last_seq, actor, ts);
+        inner.forget_nonces_of(room);
+        let a = &mut inner.authority;
+        a.bans.retain(|(r, _), _| r != room);
+        a.mutes.retain(|(r, _), _| r != room);
+        a.invites.retain(|(r, _)| r != room);
+        a.audit
+            .entry(room.to_owned())
+            .or_default()
+            .push(entry.clone());
+        a.deleted.insert(room.to_owned());
+        Ok(entry)
     }
 
     async fn set_block(&self, user: &str, other: &str, on: bool) -> Result<()> {

@@ -18,4 +18,6 @@ pub(super) struct AuthorityData {
     pub(super) audit: HashMap<String, Vec<AuditEntry>>,
     /// (user, other): `user` blocks direct messages from `other`.
     pub(super) blocks: BTreeSet<(String, String)>,
+    /// Names of deleted rooms: never created again.
+    pub(super) deleted: HashSet<String>,
 }

@@ -96,6 +96,10 @@ pub struct RoomRecord {
     pub kind: RoomKind,
     /// Topic, if set.
     pub topic: Option<String>,
+    /// Description, if set (at creation:
+    /// [`RoomAuthority::set_description`](super::RoomAuthority::set_description)).
+    #[serde(default)]
+    pub description: Option<String>,
     /// Who created it.
     pub creator: String,
     /// Creation time, milliseconds since the Unix epoch.
@@ -104,6 +108,10 @@ pub struct RoomRecord {
     pub last_seq: u64,
     /// Durable member count.
     pub members: u64,
+    /// In [`Store::list_rooms`](super::Store::list_rooms): the viewer is no member but holds
+    /// an invitation (a private room listed for that reason). `false` everywhere else.
+    #[serde(default)]
+    pub invited: bool,
 }
 
 /// Which page of history to read.

@@ -17,6 +17,7 @@ pub mod changes;
 pub mod fixtures;
 pub mod moderation;
 pub mod receipts;
+pub mod room_admin;
 pub mod room_events;
 pub mod store;
 pub mod stream;
@@ -166,6 +167,13 @@ macro_rules! __store_cases {
             refused_actions_write_nothing,
             moderation_and_appends_share_one_sequence,
             dm_blocks,
+        );
+        $crate::__contract_cases!(room_admin, $factory;
+            invitations_are_listed,
+            descriptions_are_stored,
+            audit_pages_by_cursor,
+            mutes_of_a_room,
+            deleted_rooms_leave_only_their_audit,
         );
         $crate::__contract_cases!(changes, $factory;
             resume_sees_each_change_once_then_current_state,

@@ -50,7 +50,7 @@ pub async fn kick_is_one_event_with_its_audit_row(f: &impl StoreFactory) {
         "the event is in history"
     );
     assert_eq!(s.member("mods", "bob").await.expect("member"), None);
-    let audit = s.audit("mods", 10).await.expect("audit");
+    let audit = s.audit("mods", None, 10).await.expect("audit");
     assert_eq!(audit.len(), 1);
     let row = &audit[0];
     assert_eq!(
@@ -135,7 +135,7 @@ pub async fn bans_mutes_and_invitations(f: &impl StoreFactory) {
     assert_eq!(s.mute("club", "dan").await.expect("mute"), None);
     assert_eq!(s.mute("other", "dan").await.expect("mute"), None);
 
-    let audit = s.audit("club", 100).await.expect("audit");
+    let audit = s.audit("club", None, 100).await.expect("audit");
     let actions: Vec<&str> = audit.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -144,7 +144,7 @@ pub async fn bans_mutes_and_invitations(f: &impl StoreFactory) {
     );
     let seqs: Vec<u64> = audit.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, [6, 5, 4, 3, 2, 1]);
-    assert_eq!(s.audit("club", 2).await.expect("audit").len(), 2);
+    assert_eq!(s.audit("club", None, 2).await.expect("audit").len(), 2);
 }
 
 /// A role change updates the membership; giving ownership away makes the old owner an
@@ -185,7 +185,7 @@ pub async fn roles_and_ownership_transfer(f: &impl StoreFactory) {
     let refused = s.moderate(stranger).await;
     assert!(matches!(refused, Err(Error::NotMember(_))), "{refused:?}");
     assert_eq!(s.last_seq("team").await.expect("last_seq"), 2);
-    assert_eq!(s.audit("team", 10).await.expect("audit").len(), 2);
+    assert_eq!(s.audit("team", None, 10).await.expect("audit").len(), 2);
     assert_eq!(role("zed").await, None);
 }
 
@@ -204,7 +204,7 @@ pub async fn topic_is_set_by_its_event(f: &impl StoreFactory) {
     s.moderate(topic).await.expect("clear");
     let room = s.room("talk").await.expect("room").expect("exists");
     assert_eq!(room.topic, None);
-    let audit = s.audit("talk", 10).await.expect("audit");
+    let audit = s.audit("talk", None, 10).await.expect("audit");
     assert_eq!(audit.len(), 2);
     assert_eq!(audit[1].user, None);
 }
@@ -235,7 +235,7 @@ pub async fn refused_actions_write_nothing(f: &impl StoreFactory) {
         );
     }
     assert_eq!(s.last_seq("safe").await.expect("last_seq"), 0);
-    assert!(s.audit("safe", 10).await.expect("audit").is_empty());
+    assert!(s.audit("safe", None, 10).await.expect("audit").is_empty());
     assert!(s.member("safe", "bob").await.expect("member").is_some());
 }
 
@@ -273,7 +273,7 @@ pub async fn moderation_and_appends_share_one_sequence(f: &impl StoreFactory) {
         .expect("history");
     let stored: Vec<u64> = page.messages.iter().map(|m| m.seq).collect();
     assert_eq!(stored, (1..=20).collect::<Vec<u64>>());
-    assert_eq!(s.audit("line", 50).await.expect("audit").len(), 10);
+    assert_eq!(s.audit("line", None, 50).await.expect("audit").len(), 10);
 }
 
 /// A user blocks and unblocks another's direct messages; blocks are one-way.
