@@ -67,6 +67,7 @@ pub fn reply_id(event: &Event) -> Option<u64> {
         | Event::Members { id, .. }
         | Event::Blocked { id, .. }
         | Event::Thread { id, .. }
+        | Event::RoomDeleted { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }

@@ -98,6 +98,28 @@ impl SessionProbe {
         self.until(|e| reply_id(e) == Some(id)).await
     }
 
+    /// The reply to `command`.
+    pub async fn ask(&mut self, command: Command) -> Event {
+        let id = self.request(command).await;
+        self.reply(id).await
+    }
+
+    /// The error code and message of the reply to `command`, panicking on success.
+    pub async fn refused(&mut self, command: Command) -> (chatcore::ErrorCode, String) {
+        match self.ask(command).await {
+            Event::Error { code, message, .. } => (code, message),
+            e => panic!("expected an error, got {e:?}"),
+        }
+    }
+
+    /// The seq of the acked command's event, panicking on anything else.
+    pub async fn acked(&mut self, command: Command) -> u64 {
+        match self.ask(command).await {
+            Event::Ack { seq, .. } => seq,
+            e => panic!("expected an ack, got {e:?}"),
+        }
+    }
+
     /// Joins a room; panics unless it is joined.
     pub async fn join(&mut self, room: &str) -> Event {
         self.join_from(room, None).await

@@ -2,14 +2,11 @@
 //! this node and another), resume replays it, nonces make it idempotent, bad posts change
 //! nothing; rooms and memberships from code.
 
-use std::sync::Arc;
-
-use chatcore::bus::LocalNetwork;
 use chatcore::names::SYSTEM_USER;
 use chatcore::protocol::{Command, Event, RoomKind};
-use chatcore::store::{HistoryQuery, MemoryStore, Role};
+use chatcore::store::{HistoryQuery, Role};
 use chatcore::{ErrorCode, HostPost, Hub};
-use chatcore_testkit::{Probe, SessionProbe, TestServer, memory_hub, ws_config};
+use chatcore_testkit::{Fleet, Probe, SessionProbe, TestServer, memory_hub, ws_config};
 
 #[tokio::test]
 async fn a_system_post_reaches_every_member_once_and_resume_replays_it() {
@@ -65,20 +62,7 @@ async fn a_system_post_reaches_every_member_once_and_resume_replays_it() {
 
 #[tokio::test]
 async fn a_post_from_another_node_reaches_members_here() {
-    let store = Arc::new(MemoryStore::new());
-    let net = LocalNetwork::new();
-    let a = Hub::builder()
-        .shared_store(store.clone())
-        .bus(net.node("a"))
-        .build()
-        .await
-        .expect("a");
-    let b = Hub::builder()
-        .shared_store(store)
-        .bus(net.node("b"))
-        .build()
-        .await
-        .expect("b");
+    let (_store, a, b) = Fleet::pair().await;
     let mut ann = SessionProbe::connect(&a, "ann").await;
     ann.join("lobby").await;
     let posted = b
@@ -185,20 +169,7 @@ async fn rooms_and_memberships_from_code() {
 /// their session there too.
 #[tokio::test]
 async fn remove_member_and_disconnect_user_act_on_every_node() {
-    let store = Arc::new(MemoryStore::new());
-    let net = LocalNetwork::new();
-    let a = Hub::builder()
-        .shared_store(store.clone())
-        .bus(net.node("a"))
-        .build()
-        .await
-        .expect("a");
-    let b = Hub::builder()
-        .shared_store(store)
-        .bus(net.node("b"))
-        .build()
-        .await
-        .expect("b");
+    let (_store, a, b) = Fleet::pair().await;
     a.create_room("vip", RoomKind::Private).await.expect("room");
     a.add_member("vip", "ann", Role::Member).await.expect("add");
     let mut ann_b = SessionProbe::connect(&b, "ann").await;

@@ -2,61 +2,21 @@
 //! issue #12 gets its exact answer and changes nothing; a kick or ban removes the user's
 //! sessions on every node; bans keep users out, mutes keep them quiet, blocks stop DMs.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chatcore::accounts::ADMIN_CLAIM;
 use chatcore::auth::Identity;
-use chatcore::bus::LocalNetwork;
 use chatcore::protocol::{Codec, Command, Event, MessageKind, Role, RoomKind};
-use chatcore::store::{MemoryStore, RoomAuthority, Store};
+use chatcore::store::{RoomAuthority, Store};
 use chatcore::{ErrorCode, Hub};
-use chatcore_testkit::SessionProbe;
-
-async fn node(store: Arc<MemoryStore>, net: &LocalNetwork, id: &str) -> Hub {
-    Hub::builder()
-        .shared_store(store)
-        .bus(net.node(id))
-        .build()
-        .await
-        .expect("hub")
-}
-
-async fn fleet() -> (Arc<MemoryStore>, Hub, Hub) {
-    let store = Arc::new(MemoryStore::new());
-    let net = LocalNetwork::new();
-    let a = node(store.clone(), &net, "a").await;
-    let b = node(store.clone(), &net, "b").await;
-    (store, a, b)
-}
-
-/// The reply to `command`.
-async fn ask(p: &mut SessionProbe, command: Command) -> Event {
-    let id = p.request(command).await;
-    p.reply(id).await
-}
-
-/// The error code and message of the reply to `command`, panicking on success.
-async fn refused(p: &mut SessionProbe, command: Command) -> (ErrorCode, String) {
-    match ask(p, command).await {
-        Event::Error { code, message, .. } => (code, message),
-        e => panic!("expected an error, got {e:?}"),
-    }
-}
-
-/// The seq of the acked moderation event, panicking on an error.
-async fn acked(p: &mut SessionProbe, command: Command) -> u64 {
-    match ask(p, command).await {
-        Event::Ack { seq, .. } => seq,
-        e => panic!("expected an ack, got {e:?}"),
-    }
-}
+use chatcore_testkit::{Fleet, SessionProbe};
 
 fn create(room: &str, kind: RoomKind) -> Command {
     Command::Create {
         room: room.into(),
         kind,
         topic: None,
+        description: None,
     }
 }
 
@@ -90,7 +50,7 @@ fn role(room: &str, user: &str, role: Role) -> Command {
 async fn staffed(a: &Hub) -> [SessionProbe; 4] {
     let mut ann = SessionProbe::connect(a, "ann").await;
     assert!(matches!(
-        ask(&mut ann, create("r", RoomKind::Public)).await,
+        ann.ask(create("r", RoomKind::Public)).await,
         Event::Created { .. }
     ));
     ann.join("r").await;
@@ -100,20 +60,20 @@ async fn staffed(a: &Hub) -> [SessionProbe; 4] {
         p.join("r").await;
         others.push(p);
     }
-    acked(&mut ann, role("r", "bob", Role::Admin)).await;
-    acked(&mut ann, role("r", "cy", Role::Moderator)).await;
+    ann.acked(role("r", "bob", Role::Admin)).await;
+    ann.acked(role("r", "cy", Role::Moderator)).await;
     let [bob, cy, dan]: [SessionProbe; 3] = others.try_into().ok().expect("three");
     [ann, bob, cy, dan]
 }
 
 #[tokio::test]
 async fn nobody_acts_on_an_equal_or_higher_role() {
-    let (store, a, _b) = fleet().await;
+    let (store, a, _b) = Fleet::pair().await;
     let [mut ann, mut bob, mut cy, mut dan] = staffed(&a).await;
     let before = store.last_seq("r").await.expect("seq");
 
     // A member trying to kick.
-    let (code, message) = refused(&mut dan, kick("r", "cy")).await;
+    let (code, message) = dan.refused(kick("r", "cy")).await;
     assert_eq!(
         (code, message.as_str()),
         (
@@ -123,7 +83,7 @@ async fn nobody_acts_on_an_equal_or_higher_role() {
     );
     // A moderator kicking an admin, and the owner.
     for target in ["bob", "ann"] {
-        let (code, message) = refused(&mut cy, kick("r", target)).await;
+        let (code, message) = cy.refused(kick("r", target)).await;
         assert_eq!(code, ErrorCode::Forbidden);
         assert_eq!(
             message,
@@ -131,9 +91,9 @@ async fn nobody_acts_on_an_equal_or_higher_role() {
         );
     }
     // A moderator promoting themself, and an admin granting admin.
-    let (code, _) = refused(&mut cy, role("r", "cy", Role::Admin)).await;
+    let (code, _) = cy.refused(role("r", "cy", Role::Admin)).await;
     assert_eq!(code, ErrorCode::Forbidden);
-    let (code, message) = refused(&mut bob, role("r", "dan", Role::Admin)).await;
+    let (code, message) = bob.refused(role("r", "dan", Role::Admin)).await;
     assert_eq!(
         (code, message.as_str()),
         (
@@ -142,7 +102,7 @@ async fn nobody_acts_on_an_equal_or_higher_role() {
         )
     );
     // A moderator banning (an admin's power).
-    let (code, _) = refused(&mut cy, ban("r", "dan")).await;
+    let (code, _) = cy.refused(ban("r", "dan")).await;
     assert_eq!(code, ErrorCode::Forbidden);
 
     assert_eq!(
@@ -172,8 +132,8 @@ async fn nobody_acts_on_an_equal_or_higher_role() {
         ]
     );
     // What each may do, they can.
-    acked(&mut cy, kick("r", "dan")).await;
-    acked(&mut ann, role("r", "bob", Role::Owner)).await;
+    cy.acked(kick("r", "dan")).await;
+    ann.acked(role("r", "bob", Role::Owner)).await;
     let owner = store
         .member("r", "ann")
         .await
@@ -184,7 +144,7 @@ async fn nobody_acts_on_an_equal_or_higher_role() {
 
 #[tokio::test]
 async fn a_ban_on_one_node_removes_the_user_on_the_other_within_a_second() {
-    let (store, a, b) = fleet().await;
+    let (store, a, b) = Fleet::pair().await;
     let [mut ann, _bob, _cy, _dan] = staffed(&a).await;
     let mut eve = SessionProbe::connect(&b, "eve").await;
     eve.join("r").await;
@@ -192,7 +152,7 @@ async fn a_ban_on_one_node_removes_the_user_on_the_other_within_a_second() {
     watcher.join("r").await;
 
     let start = Instant::now();
-    let seq = acked(&mut ann, ban("r", "eve")).await;
+    let seq = ann.acked(ban("r", "eve")).await;
     let left = eve
         .until(|e| matches!(e, Event::Left { room, .. } if room == "r"))
         .await;
@@ -216,14 +176,12 @@ async fn a_ban_on_one_node_removes_the_user_on_the_other_within_a_second() {
     // Banned: no rejoin as the same name, on either node, nor as a new session.
     for hub in [&a, &b] {
         let mut again = SessionProbe::connect(hub, "eve").await;
-        let (code, message) = refused(
-            &mut again,
-            Command::Join {
+        let (code, message) = again
+            .refused(Command::Join {
                 room: "r".into(),
                 resume_after: None,
-            },
-        )
-        .await;
+            })
+            .await;
         assert_eq!(
             (code, message.as_str()),
             (ErrorCode::Forbidden, "forbidden: you are banned from r")
@@ -234,24 +192,19 @@ async fn a_ban_on_one_node_removes_the_user_on_the_other_within_a_second() {
     claims.insert(chatcore::accounts::FAMILY_CLAIM.into(), "s1".into());
     let mut account =
         SessionProbe::connect_as(&b, Identity::new("eve").with_claims(claims), Codec::Json).await;
-    let (code, _) = refused(
-        &mut account,
-        Command::Join {
+    let (code, _) = account
+        .refused(Command::Join {
             room: "r".into(),
             resume_after: None,
-        },
-    )
-    .await;
+        })
+        .await;
     assert_eq!(code, ErrorCode::Forbidden);
     assert_eq!(store.member("r", "eve").await.expect("member"), None);
     // Unbanned: back in.
-    acked(
-        &mut ann,
-        Command::Unban {
-            room: "r".into(),
-            user: "eve".into(),
-        },
-    )
+    ann.acked(Command::Unban {
+        room: "r".into(),
+        user: "eve".into(),
+    })
     .await;
     let mut back = SessionProbe::connect(&b, "eve").await;
     back.join("r").await;
@@ -259,20 +212,20 @@ async fn a_ban_on_one_node_removes_the_user_on_the_other_within_a_second() {
 
 #[tokio::test]
 async fn a_muted_member_gets_forbidden_with_the_time_left() {
-    let (_store, a, b) = fleet().await;
+    let (_store, a, b) = Fleet::pair().await;
     let [_ann, _bob, mut cy, _dan] = staffed(&a).await;
     let mut eve = SessionProbe::connect(&b, "eve").await;
     eve.join("r").await;
-    acked(
-        &mut cy,
-        Command::Mute {
-            room: "r".into(),
-            user: "eve".into(),
-            duration_s: Some(600),
-            reason: None,
-        },
-    )
+    cy.acked(Command::Mute {
+        room: "r".into(),
+        user: "eve".into(),
+        duration_s: Some(600),
+        reason: None,
+    })
     .await;
+    // Node b holds the mute once it delivered the mute event (the bus, within a second).
+    eve.until(|e| matches!(e, Event::Message(m) if m.kind == MessageKind::Mute))
+        .await;
     let id = eve.send_nowait("r", "hello?", None).await;
     let Event::Error { code, message, .. } = eve.reply(id).await else {
         panic!("muted send was accepted")
@@ -283,39 +236,36 @@ async fn a_muted_member_gets_forbidden_with_the_time_left() {
             || message == "forbidden: you are muted in r for 599 more s",
         "{message}"
     );
-    acked(
-        &mut cy,
-        Command::Unmute {
-            room: "r".into(),
-            user: "eve".into(),
-        },
-    )
+    cy.acked(Command::Unmute {
+        room: "r".into(),
+        user: "eve".into(),
+    })
     .await;
+    eve.until(|e| matches!(e, Event::Message(m) if m.kind == MessageKind::Unmute))
+        .await;
     eve.send("r", "thanks").await;
 }
 
 #[tokio::test]
 async fn private_rooms_need_an_invitation_from_an_admin() {
-    let (store, a, b) = fleet().await;
+    let (store, a, b) = Fleet::pair().await;
     let mut ann = SessionProbe::connect(&a, "ann").await;
-    ask(&mut ann, create("club", RoomKind::Private)).await;
+    ann.ask(create("club", RoomKind::Private)).await;
     ann.join("club").await;
     ann.send("club", "secret").await;
     let mut eve = SessionProbe::connect(&b, "eve").await;
 
     // A non-member reads nothing, lists nothing, joins nothing.
-    let (code, _) = refused(
-        &mut eve,
-        Command::History {
+    let (code, _) = eve
+        .refused(Command::History {
             room: "club".into(),
             before: None,
             after: None,
             limit: None,
-        },
-    )
-    .await;
+        })
+        .await;
     assert_eq!(code, ErrorCode::Forbidden);
-    let Event::Rooms { rooms, .. } = ask(&mut eve, Command::Rooms {}).await else {
+    let Event::Rooms { rooms, .. } = eve.ask(Command::Rooms {}).await else {
         panic!("rooms")
     };
     assert!(rooms.iter().all(|r| r.name != "club"), "{rooms:?}");
@@ -323,7 +273,7 @@ async fn private_rooms_need_an_invitation_from_an_admin() {
         room: "club".into(),
         resume_after: None,
     };
-    let (code, message) = refused(&mut eve, join.clone()).await;
+    let (code, message) = eve.refused(join.clone()).await;
     assert_eq!(
         (code, message.as_str()),
         (ErrorCode::Forbidden, "forbidden: club is invite-only")
@@ -333,12 +283,12 @@ async fn private_rooms_need_an_invitation_from_an_admin() {
         room: "club".into(),
         user: user.into(),
     };
-    let (code, _) = refused(&mut eve, invite("eve")).await;
+    let (code, _) = eve.refused(invite("eve")).await;
     assert_eq!(code, ErrorCode::Forbidden);
     assert!(!store.invited("club", "eve").await.expect("invited"));
 
     // The owner invites; the invitee hears of it on the other node, joins and reads history.
-    acked(&mut ann, invite("eve")).await;
+    ann.acked(invite("eve")).await;
     let invited = eve.until(|e| matches!(e, Event::Invited { .. })).await;
     assert_eq!(
         invited,
@@ -351,52 +301,50 @@ async fn private_rooms_need_an_invitation_from_an_admin() {
         unreachable!()
     };
     assert!(history.iter().any(|m| m.text == "secret"));
-    let Event::Members { members, .. } = ask(
-        &mut eve,
-        Command::Members {
+    let Event::Members { members, .. } = eve
+        .ask(Command::Members {
             room: "club".into(),
-        },
-    )
-    .await
+        })
+        .await
     else {
         panic!("members")
     };
     let roles: Vec<(&str, Role)> = members.iter().map(|m| (m.user.as_str(), m.role)).collect();
     assert_eq!(roles, [("ann", Role::Owner), ("eve", Role::Member)]);
     // A member cannot invite either.
-    let (code, _) = refused(&mut eve, invite("fay")).await;
+    let (code, _) = eve.refused(invite("fay")).await;
     assert_eq!(code, ErrorCode::Forbidden);
     // Kicked from a private room: out, and the invitation is gone.
-    acked(&mut ann, kick("club", "eve")).await;
+    ann.acked(kick("club", "eve")).await;
     eve.until(|e| matches!(e, Event::Left { .. })).await;
-    let (code, _) = refused(&mut eve, join).await;
+    let (code, _) = eve.refused(join).await;
     assert_eq!(code, ErrorCode::Forbidden);
 }
 
 #[tokio::test]
 async fn a_server_admin_acts_everywhere() {
-    let (_store, a, _b) = fleet().await;
+    let (_store, a, _b) = Fleet::pair().await;
     let [_ann, _bob, _cy, mut dan] = staffed(&a).await;
     let mut claims = serde_json::Map::new();
     claims.insert(ADMIN_CLAIM.into(), true.into());
     let mut root =
         SessionProbe::connect_as(&a, Identity::new("root").with_claims(claims), Codec::Json).await;
-    acked(&mut root, ban("r", "ann")).await;
-    let (code, _) = refused(&mut root, kick("r", "ann")).await;
+    root.acked(ban("r", "ann")).await;
+    let (code, _) = root.refused(kick("r", "ann")).await;
     assert_eq!(code, ErrorCode::NotMember, "the ban ended ann's membership");
     // A forged-looking claim of another type is no admin.
     let mut claims = serde_json::Map::new();
     claims.insert(ADMIN_CLAIM.into(), "true".into());
     let mut fake =
         SessionProbe::connect_as(&a, Identity::new("fake").with_claims(claims), Codec::Json).await;
-    let (code, _) = refused(&mut fake, kick("r", "dan")).await;
+    let (code, _) = fake.refused(kick("r", "dan")).await;
     assert_eq!(code, ErrorCode::Forbidden);
     dan.send("r", "still here").await;
 }
 
 #[tokio::test]
 async fn blocked_users_cannot_send_direct_messages() {
-    let (_store, a, b) = fleet().await;
+    let (_store, a, b) = Fleet::pair().await;
     let mut ann = SessionProbe::connect(&a, "ann").await;
     let mut bob = SessionProbe::connect(&b, "bob").await;
     let dm = |to: &str, text: &str| Command::Dm {
@@ -404,16 +352,13 @@ async fn blocked_users_cannot_send_direct_messages() {
         text: text.into(),
         nonce: None,
     };
-    assert!(matches!(
-        ask(&mut bob, dm("ann", "hi")).await,
-        Event::Ack { .. }
-    ));
-    let blocked = ask(&mut ann, Command::Block { user: "bob".into() }).await;
+    assert!(matches!(bob.ask(dm("ann", "hi")).await, Event::Ack { .. }));
+    let blocked = ann.ask(Command::Block { user: "bob".into() }).await;
     assert!(
         matches!(blocked, Event::Blocked { on: true, .. }),
         "{blocked:?}"
     );
-    let (code, message) = refused(&mut bob, dm("ann", "hi again")).await;
+    let (code, message) = bob.refused(dm("ann", "hi again")).await;
     assert_eq!(
         (code, message.as_str()),
         (
@@ -426,20 +371,14 @@ async fn blocked_users_cannot_send_direct_messages() {
     let id = bob.send_nowait(&room, "sneaky", None).await;
     assert_eq!(bob.error(id).await, ErrorCode::Forbidden);
     // ann may still write to bob; unblocked, bob may write again.
-    assert!(matches!(
-        ask(&mut ann, dm("bob", "bye")).await,
-        Event::Ack { .. }
-    ));
-    ask(&mut ann, Command::Unblock { user: "bob".into() }).await;
-    assert!(matches!(
-        ask(&mut bob, dm("ann", "ok")).await,
-        Event::Ack { .. }
-    ));
+    assert!(matches!(ann.ask(dm("bob", "bye")).await, Event::Ack { .. }));
+    ann.ask(Command::Unblock { user: "bob".into() }).await;
+    assert!(matches!(bob.ask(dm("ann", "ok")).await, Event::Ack { .. }));
 }
 
 #[tokio::test]
 async fn hostile_moderation_input_is_refused_and_changes_nothing() {
-    let (store, a, _b) = fleet().await;
+    let (store, a, _b) = Fleet::pair().await;
     let [mut ann, ..] = staffed(&a).await;
     let before = store.last_seq("r").await.expect("seq");
     let cases = [
@@ -492,7 +431,7 @@ async fn hostile_moderation_input_is_refused_and_changes_nothing() {
         ),
     ];
     for (command, expected) in cases {
-        let (code, message) = refused(&mut ann, command.clone()).await;
+        let (code, message) = ann.refused(command.clone()).await;
         assert_eq!(code, expected, "{command:?}: {message}");
     }
     assert_eq!(store.last_seq("r").await.expect("seq"), before);

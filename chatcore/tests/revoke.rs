@@ -1,24 +1,11 @@
 //! Signing an account out closes its live sockets on every node of a fleet, each revocation
 //! exactly the sockets it names, with close code 4403 (`CloseReason::Revoked`).
 
-use std::sync::Arc;
-
 use chatcore::accounts::{FAMILY_CLAIM, Revoked, name_key};
 use chatcore::auth::Identity;
-use chatcore::bus::LocalNetwork;
 use chatcore::protocol::Codec;
-use chatcore::store::MemoryStore;
 use chatcore::{CloseReason, Hub};
-use chatcore_testkit::SessionProbe;
-
-async fn node(store: Arc<MemoryStore>, net: &LocalNetwork, id: &str) -> Hub {
-    Hub::builder()
-        .shared_store(store)
-        .bus(net.node(id))
-        .build()
-        .await
-        .expect("hub")
-}
+use chatcore_testkit::{Fleet, SessionProbe};
 
 /// A socket of `user`, of account session `session` (`None`: a guest's).
 async fn socket(hub: &Hub, user: &str, session: Option<&str>) -> SessionProbe {
@@ -31,10 +18,7 @@ async fn socket(hub: &Hub, user: &str, session: Option<&str>) -> SessionProbe {
 
 #[tokio::test]
 async fn a_revocation_on_one_node_closes_exactly_its_sockets_on_the_others() {
-    let store = Arc::new(MemoryStore::new());
-    let net = LocalNetwork::new();
-    let a = node(store.clone(), &net, "a").await;
-    let b = node(store, &net, "b").await;
+    let (_store, a, b) = Fleet::pair().await;
     let mut kept = socket(&b, "Ann", Some("s1")).await;
     let mut other = socket(&b, "ann", Some("s2")).await;
     let mut guest = socket(&b, "ANN", None).await;

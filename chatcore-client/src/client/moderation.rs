@@ -21,6 +21,7 @@ impl Client {
             room: room.into(),
             kind,
             topic,
+            description: None,
         };
         match self.call(command, None).await? {
             Event::Created { room, .. } => Ok(room),

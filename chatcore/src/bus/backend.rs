@@ -78,6 +78,15 @@ pub enum BusEvent {
         /// The user.
         user: String,
     },
+    /// `by` deleted `room` (`delete_room`): every node sends `room_deleted` and `left` to
+    /// its sessions in the room and forgets the loaded room. On [`Channel::AllNodes`], like
+    /// [`Invite`](BusEvent::Invite).
+    RoomDeleted {
+        /// The room.
+        room: String,
+        /// Who deleted it.
+        by: String,
+    },
     /// The host closed `user`'s sessions ([`Hub::disconnect_user`]): every node closes the
     /// user's sessions there. On [`Channel::AllNodes`].
     ///
@@ -161,6 +170,7 @@ impl BusEvent {
             | BusEvent::Roster { room, .. } => Channel::Room(room),
             BusEvent::Invite { .. }
             | BusEvent::Removed { .. }
+            | BusEvent::RoomDeleted { .. }
             | BusEvent::Disconnect { .. }
             | BusEvent::Revoke { .. }
             | BusEvent::Mention { .. }

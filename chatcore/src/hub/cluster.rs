@@ -4,7 +4,9 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::command::{attach, disconnect_here, leave_here, moved_here, notify_here, revoke_here};
+use super::command::{
+    attach, deleted_here, disconnect_here, leave_here, moved_here, notify_here, revoke_here,
+};
 use super::core::Core;
 use super::stats::Stats;
 use crate::bus::{BusEvent, BusHandler, Envelope};
@@ -54,6 +56,11 @@ fn on_bus_event(core: &Arc<Core>, envelope: Envelope) {
         }
         BusEvent::Disconnect { user } => {
             disconnect_here(core, &user);
+            return;
+        }
+        BusEvent::RoomDeleted { room, by } => {
+            let core = Arc::clone(core);
+            tokio::spawn(async move { deleted_here(&core, &room, &by, None).await });
             return;
         }
         BusEvent::Revoke { account, which } => {
@@ -125,6 +132,7 @@ fn on_bus_event(core: &Arc<Core>, envelope: Envelope) {
         // Handled above: node-wide events, about rooms this node may not have loaded.
         BusEvent::Invite { .. }
         | BusEvent::Removed { .. }
+        | BusEvent::RoomDeleted { .. }
         | BusEvent::Disconnect { .. }
         | BusEvent::Revoke { .. }
         | BusEvent::Mention { .. }

@@ -117,6 +117,11 @@ impl Core {
         self.rooms().get(name).and_then(|c| c.get().cloned())
     }
 
+    /// Forgets a deleted room, loaded or being loaded: the next use reads the store.
+    pub(crate) fn forget_room(&self, name: &str) {
+        self.rooms().remove(name);
+    }
+
     /// Every loaded room.
     pub(crate) fn loaded_rooms(&self) -> Vec<Arc<Room>> {
         self.rooms()

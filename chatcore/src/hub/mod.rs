@@ -22,6 +22,7 @@ mod queue;
 mod rate;
 mod receipts;
 mod room;
+mod rooms_api;
 mod session;
 mod stats;
 mod throttle;

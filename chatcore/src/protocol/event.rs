@@ -226,6 +226,17 @@ pub enum Event {
         /// User names, sorted.
         users: Vec<String>,
     },
+    /// A room was deleted (`delete_room`): sent to each session that had it joined, on every
+    /// node, right before its `left`; and to the caller, with the request id, as the answer.
+    RoomDeleted {
+        /// Request id of the `delete_room` (only in the caller's answer).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<RequestId>,
+        /// Room name.
+        room: String,
+        /// Who deleted it.
+        by: String,
+    },
     /// Answer to `create`: the new room, owned by the caller.
     Created {
         /// Request id of the `create`.
@@ -321,6 +332,13 @@ pub struct RoomSummary {
     /// Topic, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+    /// Description, if set (at `create`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `true` in the caller's room list for a private room they are invited to and have not
+    /// joined yet (absent otherwise).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invited: bool,
     /// Durable members.
     pub members: u64,
     /// Users online on this node.

@@ -360,7 +360,15 @@ mod tests {
     #[test]
     fn moderation_kinds_are_reserved_and_not_changes() {
         for name in [
-            "invite", "kick", "ban", "unban", "mute", "unmute", "role", "topic",
+            "invite",
+            "kick",
+            "ban",
+            "unban",
+            "mute",
+            "unmute",
+            "role",
+            "topic",
+            "delete_room",
         ] {
             let k = MessageKind::from_name(name);
             assert_eq!(k.as_str(), name);

@@ -161,6 +161,18 @@ pub enum Command {
         /// The first topic (stored as a `topic` event, seq 1).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         topic: Option<String>,
+        /// What the room is for, shown in room lists (at most 500 bytes).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+    },
+    /// Delete a room (its owner, or a server admin): its messages, members and settings go
+    /// on every node, its audit log stays, and its name is never a room again. Every
+    /// member's session gets [`Event::RoomDeleted`](super::Event::RoomDeleted), then
+    /// [`Event::Left`](super::Event::Left); the caller's answer is a `room_deleted` with
+    /// its request id.
+    DeleteRoom {
+        /// Room name.
+        room: String,
     },
     /// Invite a user to a private room (admins and up). Answered by
     /// [`Event::Ack`](super::Event::Ack) for the `invite` event.

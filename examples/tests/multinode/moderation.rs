@@ -112,6 +112,7 @@ async fn a_ban_on_one_node_reaches_every_member_once_and_removes_the_user_on_the
             room: room.into(),
             kind: RoomKind::Public,
             topic: Some("order in court".into()),
+            description: None,
         })
         .await;
     assert!(matches!(created, Event::Created { .. }), "{created:?}");

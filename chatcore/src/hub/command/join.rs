@@ -117,14 +117,18 @@ pub(crate) async fn attach(
     let snapshot = {
         let mut subscribed = room.subscription.lock().await;
         if !*subscribed {
+            // Mutes are read after `last_seq`: while unsubscribed the room skipped events,
+            // and any after `last_seq` arrive live and are applied again.
             let ready = async {
                 core.bus.subscribe(&room.name).await?;
-                core.store.last_seq(&room.name).await
+                let last = core.store.last_seq(&room.name).await?;
+                Ok::<_, Error>((last, core.store.mutes(&room.name).await?))
             };
             match ready.await {
-                Ok(last) => {
+                Ok((last, mutes)) => {
                     *subscribed = true;
                     room.fast_forward(last);
+                    room.reload_mutes(mutes);
                 }
                 Err(e) => {
                     s.joined().remove(&room.name);
@@ -224,14 +228,14 @@ pub(crate) fn detach_all(core: &Arc<Core>, s: &Arc<SessionState>) {
 }
 
 /// Takes a session out of a room's live members (not out of its joined map).
-fn detach(core: &Core, s: &SessionState, room: &Room) {
+pub(crate) fn detach(core: &Core, s: &SessionState, room: &Room) {
     if room.deregister(s.id()) == Some(true) {
         core.publish_presence(&room.name, s.user(), false);
     }
 }
 
 /// Drops the bus subscription of a room with no local member left.
-async fn maybe_unsubscribe(core: &Core, room: &Room) {
+pub(crate) async fn maybe_unsubscribe(core: &Core, room: &Room) {
     let mut subscribed = room.subscription.lock().await;
     if *subscribed && room.local_members() == 0 {
         match core.bus.unsubscribe(&room.name).await {

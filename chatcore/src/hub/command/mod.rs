@@ -4,6 +4,7 @@
 //! (store, bus, room, queue); it never calls back into the session or the hub facade. A new
 //! command gets a file of its own and one arm here.
 
+mod authority;
 mod change;
 mod dm;
 mod host;
@@ -13,6 +14,7 @@ mod moderation;
 mod query;
 mod read;
 mod restrict;
+mod room_admin;
 mod search;
 mod send;
 mod thread;
@@ -20,6 +22,7 @@ mod typing;
 
 use std::sync::Arc;
 
+pub(crate) use authority::is_server_admin;
 pub use host::{HostPost, Posted, Sender};
 pub(crate) use host::{
     add_member, create_room, disconnect_here, disconnect_user, leave_here, post, remove_member,
@@ -29,6 +32,8 @@ pub(crate) use join::{attach, detach_all};
 pub(crate) use mention::notify_here;
 pub(crate) use query::{history, list_rooms, online, room_info};
 pub(crate) use read::moved_here;
+pub(crate) use room_admin::delete as delete_room;
+pub(crate) use room_admin::{audit, create, deleted_here, members};
 pub use search::SearchPage;
 pub(crate) use search::search;
 
@@ -80,7 +85,7 @@ pub(crate) async fn dispatch(
             data,
         } => {
             let room = s.room(&room)?;
-            restrict::refuse_send(core, &room.name, s.user()).await?;
+            restrict::refuse_send(core, &room, s.user()).await?;
             let mut post = send::Post {
                 text,
                 nonce,
@@ -131,18 +136,28 @@ pub(crate) async fn dispatch(
             s.queue.send(event);
             Ok(())
         }
-        command @ (Command::Create { .. }
-        | Command::Invite { .. }
+        Command::Create {
+            room,
+            kind,
+            topic,
+            description,
+        } => room_admin::create_command(core, s, id, &room, kind, topic, description).await,
+        Command::Topic { room, topic } => {
+            room_admin::topic_command(core, s, id, &room, topic).await
+        }
+        Command::Members { room } => room_admin::members_command(core, s, id, &room).await,
+        Command::Block { user } => room_admin::block(core, s, id, user, true).await,
+        Command::Unblock { user } => room_admin::block(core, s, id, user, false).await,
+        Command::DeleteRoom { room } => room_admin::delete(core, &s.identity, &room, Some((s, id)))
+            .await
+            .map(drop),
+        command @ (Command::Invite { .. }
         | Command::Kick { .. }
         | Command::Ban { .. }
         | Command::Unban { .. }
         | Command::Mute { .. }
         | Command::Unmute { .. }
-        | Command::Topic { .. }
-        | Command::Role { .. }
-        | Command::Members { .. }
-        | Command::Block { .. }
-        | Command::Unblock { .. }) => moderation::dispatch(core, s, id, command).await,
+        | Command::Role { .. }) => moderation::dispatch(core, s, id, command).await,
         Command::Edit { room, target, text } => {
             let kind = MessageKind::Edit;
             change::change(core, s, &room, id, Change { kind, target, text }).await

@@ -115,6 +115,8 @@ fn summary(core: &Core, r: RoomRecord) -> RoomSummary {
         name: r.name,
         kind: r.kind,
         topic: r.topic,
+        description: r.description,
+        invited: r.invited,
         members: r.members,
         online,
         last_seq: r.last_seq,

@@ -2,6 +2,7 @@
 //! written. A timed restriction lapses by itself: it refuses only while it is active.
 
 use crate::hub::core::Core;
+use crate::hub::room::Room;
 use crate::store::Restriction;
 use crate::{Error, Result, names};
 
@@ -12,18 +13,22 @@ pub(crate) async fn refuse_banned(core: &Core, room: &str, user: &str) -> Result
 }
 
 /// Refuses a `send` of a muted user (saying for how long), or to a direct conversation
-/// whose other member blocks the sender.
-pub(crate) async fn refuse_send(core: &Core, room: &str, user: &str) -> Result<()> {
-    if let Some((a, b)) = names::dm_members(room) {
+/// whose other member blocks the sender. Mutes are the room's, in memory: no store read.
+pub(crate) async fn refuse_send(core: &Core, room: &Room, user: &str) -> Result<()> {
+    if let Some((a, b)) = names::dm_members(&room.name) {
         let other = if a == user { b } else { a };
         return refuse_blocked(core, user, other).await;
     }
-    let mute = core.store.mute(room, user).await?;
-    refuse_active(
-        mute,
-        &format!("muted in {room}"),
-        " until a moderator unmutes you",
-    )
+    let now = crate::clock::now_millis();
+    match room.muted(user, now) {
+        None => Ok(()),
+        Some(until) => Err(Error::Forbidden(refusal(
+            until,
+            now,
+            &format!("muted in {}", room.name),
+            " until a moderator unmutes you",
+        ))),
+    }
 }
 
 /// Refuses a direct message to someone who blocks the sender.
@@ -41,11 +46,16 @@ pub(crate) async fn refuse_blocked(core: &Core, from: &str, to: &str) -> Result<
 fn refuse_active(found: Option<Restriction>, state: &str, forever: &str) -> Result<()> {
     let now = crate::clock::now_millis();
     match found {
-        Some(r) if r.active_at(now) => Err(Error::Forbidden(match r.until {
-            // Whole seconds left, rounded up.
-            Some(until) => format!("you are {state} for {} more s", (until - now + 999) / 1000),
-            None => format!("you are {state}{forever}"),
-        })),
+        Some(r) if r.active_at(now) => Err(Error::Forbidden(refusal(r.until, now, state, forever))),
         _ => Ok(()),
+    }
+}
+
+/// "you are {state} for N more s" (whole seconds left, rounded up) for a restriction
+/// ending at `until`, "you are {state}{forever}" for one without an end.
+fn refusal(until: Option<i64>, now: i64, state: &str, forever: &str) -> String {
+    match until {
+        Some(until) => format!("you are {state} for {} more s", (until - now + 999) / 1000),
+        None => format!("you are {state}{forever}"),
     }
 }

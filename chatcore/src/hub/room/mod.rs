@@ -5,6 +5,7 @@
 
 mod catchup;
 mod fanout;
+mod mutes;
 mod presence;
 mod repair;
 
@@ -15,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use super::queue::{Offer, Queue};
 use super::stats::Stats;
-use crate::protocol::{Event, Frame, Message, RoomKind};
+use crate::protocol::{Event, Frame, Message, MessageKind, RoomKind};
 use crate::store::Store;
+use mutes::Mutes;
 use presence::{Changes, Presence};
 
 /// One room as loaded on this node.
@@ -37,6 +39,11 @@ pub(crate) struct Room {
     /// Set while the room is in its hub's list of rooms with local commits since the last
     /// `Head` announcement, so it is listed once.
     dirty: AtomicBool,
+    /// Who may not send (`mutes.rs`): loaded when the room is subscribed (the first local
+    /// join), then kept by the events `accept` delivers. Its own std
+    /// mutex, taken inside the state lock or alone, never across an await: a `send` checks
+    /// it without waiting for a fan-out.
+    mutes: Mutex<Mutes>,
     ctx: Arc<RoomContext>,
 }
 
@@ -144,6 +151,7 @@ impl Room {
                 repairing: false,
             }),
             dirty: AtomicBool::new(false),
+            mutes: Mutex::new(Mutes::default()),
             subscription: tokio::sync::Mutex::new(false),
             ctx,
         }
@@ -387,6 +395,20 @@ impl Room {
         }
     }
 
+    /// `Some(until)` while `user` is muted here at `now` (ms since the Unix epoch; `until`
+    /// `None`: until lifted).
+    pub(crate) fn muted(&self, user: &str, now: i64) -> Option<Option<i64>> {
+        self.mutes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .active(user, now)
+    }
+
+    /// Replaces the mutes with those stored (read after the room's newest seq).
+    pub(crate) fn reload_mutes(&self, stored: Vec<crate::store::Restriction>) {
+        *self.mutes.lock().unwrap_or_else(|p| p.into_inner()) = Mutes::new(stored);
+    }
+
     /// Highest seq known to be committed (delivered here or waiting for an earlier one).
     pub(crate) fn head(&self) -> u64 {
         self.lock().head
@@ -408,6 +430,12 @@ impl Room {
             let message = entry.remove();
             let seq = message.seq;
             st.delivered = seq;
+            if matches!(message.kind, MessageKind::Mute | MessageKind::Unmute) {
+                self.mutes
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .apply(&message);
+            }
             let frame = Frame::new(Event::Message(message));
             self.fan_out_message(st, &frame, seq);
             fanned += 1;
