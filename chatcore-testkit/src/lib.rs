@@ -78,5 +78,5 @@ pub use rng::SimRng;
 pub use server::{TestServer, ws_config};
 pub use session::{SessionProbe, memory_hub};
 pub use store::{FlakyStore, HookedStore, Outage, StoreHook};
-pub use token::{SECRET, b64url, jwt, token};
+pub use token::{SECRET, admin_token, b64url, jwt, token};
 pub use wait::{BOUND, eventually, services_required, within};

@@ -24,6 +24,16 @@ pub fn token(user: &str) -> String {
         .expect("sign")
 }
 
+/// A valid token for `user` carrying the server-admin claim
+/// ([`ADMIN_CLAIM`](chatcore::accounts::ADMIN_CLAIM)), good for ten minutes.
+pub fn admin_token(user: &str) -> String {
+    let mut claims = serde_json::Map::new();
+    claims.insert(chatcore::accounts::ADMIN_CLAIM.into(), true.into());
+    jwt(false)
+        .sign_with(user, Duration::from_secs(600), claims)
+        .expect("sign")
+}
+
 /// Unpadded base64url, the encoding of a JWT's parts, to forge tokens by hand.
 pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)

@@ -73,6 +73,7 @@ impl ApiError {
         let status = match e {
             E::UnknownRoom(_) => StatusCode::NOT_FOUND,
             E::NotMember(_) | E::Forbidden(_) => StatusCode::FORBIDDEN,
+            E::RoomTaken(_) => StatusCode::CONFLICT,
             E::Invalid { .. } | E::BadCursor(_) | E::BadQuery(_) => StatusCode::BAD_REQUEST,
             E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             E::Unauthorized(_) => return Self::unauthorized(e.to_string()),

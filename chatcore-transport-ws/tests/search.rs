@@ -45,7 +45,8 @@ async fn search_sees_only_readable_rooms_and_pages() {
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
     }
 
-    // Anonymous and outsiders: public hits only; naming the private room is refused.
+    // Anonymous and outsiders: public hits only; the private room they name is unknown to
+    // them, as a room that does not exist.
     let r = get(server.addr, "/api/search?q=heist").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(texts(&r), ["another heist film", "heist movie tonight"]);
@@ -56,14 +57,14 @@ async fn search_sees_only_readable_rooms_and_pages() {
     let r = get_as(server.addr, "/api/search?q=plans", &token("eve")).await;
     assert_eq!((r.status, texts(&r).len()), (200, 0));
     let r = get(server.addr, "/api/search?q=plans&room=secret").await;
-    assert_eq!((r.status, r.error_code().as_str()), (401, "unauthorized"));
+    assert_eq!((r.status, r.error_code().as_str()), (404, "unknown_room"));
     let r = get_as(
         server.addr,
         "/api/search?q=plans&room=secret",
         &token("eve"),
     )
     .await;
-    assert_eq!((r.status, r.error_code().as_str()), (403, "forbidden"));
+    assert_eq!((r.status, r.error_code().as_str()), (404, "unknown_room"));
 
     // The member finds all three; one per page, following `next`.
     let mut seen = Vec::new();

@@ -22,6 +22,10 @@ pub enum Error {
     /// The user may not do this (private room, someone else's DM, …).
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// `create` of a room whose name is taken (by a room, or a deleted one: names are never
+    /// reused). Reported as [`ErrorCode::NameTaken`].
+    #[error("room name taken: {0}")]
+    RoomTaken(String),
     /// A field failed validation (empty text, bad name, …).
     #[error("invalid {field}: {reason}")]
     Invalid {
@@ -133,6 +137,7 @@ impl Error {
             Error::UnknownRoom(_) => ErrorCode::UnknownRoom,
             Error::NotMember(_) => ErrorCode::NotMember,
             Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::RoomTaken(_) => ErrorCode::NameTaken,
             Error::Invalid { .. } => ErrorCode::Invalid,
             Error::TooLarge { .. } => ErrorCode::TooLarge,
             Error::BadCursor(_) => ErrorCode::BadCursor,

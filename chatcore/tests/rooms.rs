@@ -159,7 +159,10 @@ async fn a_deleted_room_is_gone_on_every_node() {
     let (code, message) = ann.refused(create("doomed", RoomKind::Public, None)).await;
     assert_eq!(
         (code, message.as_str()),
-        (ErrorCode::Forbidden, "forbidden: doomed was deleted")
+        (
+            ErrorCode::NameTaken,
+            "room name taken: doomed (a deleted room keeps its name)"
+        )
     );
     assert_eq!(store.room("doomed").await.expect("room"), None);
     let audit = store.audit("doomed", None, 10).await.expect("audit");

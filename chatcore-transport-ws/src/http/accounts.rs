@@ -15,7 +15,7 @@ use chatcore::accounts::{
     ADMIN_CLAIM, AccountRecord, Created, FAMILY_CLAIM, NewAccount, NewRefresh, Revoked, Rotation,
     name_key,
 };
-use chatcore::auth::{Credentials, Identity};
+use chatcore::auth::Identity;
 use http::HeaderMap;
 use http::header::RETRY_AFTER;
 use serde::Deserialize;
@@ -24,7 +24,6 @@ use serde_json::{Value, json};
 use crate::AccountsConfig;
 use crate::accounts::{AccountService, Registration, family_id, hash_secret, new_secret};
 use crate::api_error::ApiError;
-use crate::bearer::bearer;
 use crate::shared::Shared;
 
 pub(super) type ApiResult<T> = Result<T, ApiError>;
@@ -148,13 +147,7 @@ async fn start_session(svc: &AccountService, account: &AccountRecord) -> ApiResu
 
 /// The caller's account session from its bearer access token.
 pub(super) async fn session_of(s: &Shared, headers: &HeaderMap) -> ApiResult<(Identity, String)> {
-    let token = bearer(headers)?
-        .ok_or_else(|| ApiError::unauthorized("present `Authorization: Bearer <access token>`"))?;
-    let identity = s
-        .hub
-        .authenticate(&Credentials::Token(token))
-        .await
-        .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+    let identity = super::api::caller(s, headers).await?;
     let sid = identity
         .claim(FAMILY_CLAIM)
         .and_then(Value::as_str)

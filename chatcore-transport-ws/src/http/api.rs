@@ -11,8 +11,8 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use chatcore::ErrorCode;
-use chatcore::auth::Credentials;
-use chatcore::protocol::RoomSummary;
+use chatcore::auth::{Credentials, Identity};
+use chatcore::protocol::{RoomKind, RoomSummary};
 use chatcore::store::HistoryQuery;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
@@ -95,8 +95,10 @@ pub(crate) async fn room_info(
 ) -> ApiResult<Json<RoomSummary>> {
     let Path(room) = room.map_err(path_error)?;
     let viewer = viewer(&s, &headers).await?;
-    let info = s.hub.room_info(&room, viewer.as_deref()).await;
-    info.map(Json).map_err(|e| room_error(&e, viewer.is_none()))
+    match s.hub.room_info(&room, viewer.as_deref()).await {
+        Ok(info) => Ok(Json(info)),
+        Err(e) => Err(room_error(&s, &e, Some(&room), viewer.as_deref()).await),
+    }
 }
 
 /// `GET /api/rooms/{room}/messages?before=&after=&limit=`: a history page, oldest first.
@@ -126,11 +128,10 @@ pub(crate) async fn history(
         limit,
     };
     let viewer = viewer(&s, &headers).await?;
-    let page = s
-        .hub
-        .history(&room, viewer.as_deref(), query)
-        .await
-        .map_err(|e| room_error(&e, viewer.is_none()))?;
+    let page = match s.hub.history(&room, viewer.as_deref(), query).await {
+        Ok(page) => page,
+        Err(e) => return Err(room_error(&s, &e, Some(&room), viewer.as_deref()).await),
+    };
     Ok(Json(json!({
         "room": room,
         "messages": page.messages,
@@ -170,28 +171,73 @@ pub(crate) async fn not_found() -> ApiError {
     )
 }
 
-/// The caller's user name when it presents a valid bearer token; `None` without one.
-pub(crate) async fn viewer(s: &Shared, headers: &HeaderMap) -> ApiResult<Option<String>> {
+/// The caller's identity when it presents a bearer token; `None` without one; 401 for a
+/// token the hub's authenticator refuses. Every REST route reads its caller through here.
+pub(crate) async fn identity(s: &Shared, headers: &HeaderMap) -> ApiResult<Option<Identity>> {
     let Some(token) = bearer(headers)? else {
         return Ok(None);
     };
-    let identity = s
-        .hub
+    s.hub
         .authenticate(&Credentials::Token(token))
         .await
-        .map_err(|e| ApiError::unauthorized(e.to_string()))?;
-    Ok(Some(identity.user))
+        .map(Some)
+        .map_err(|e| ApiError::unauthorized(e.to_string()))
 }
 
-/// Like [`ApiError::from_core`], but an anonymous caller refused a members-only room is told
-/// to authenticate (401) rather than that it is not allowed (403).
-pub(crate) fn room_error(e: &chatcore::Error, anonymous: bool) -> ApiError {
-    match e {
-        chatcore::Error::Forbidden(_) if anonymous => ApiError::unauthorized(
-            "this room is readable by its members only; present a member's bearer token",
-        ),
-        other => ApiError::from_core(other),
+/// The caller's identity from a bearer token it must present (401 without).
+pub(crate) async fn caller(s: &Shared, headers: &HeaderMap) -> ApiResult<Identity> {
+    identity(s, headers)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("present `Authorization: Bearer <token>`"))
+}
+
+/// The caller's user name when it presents a valid bearer token; `None` without one.
+pub(crate) async fn viewer(s: &Shared, headers: &HeaderMap) -> ApiResult<Option<String>> {
+    Ok(identity(s, headers).await?.map(|i| i.user))
+}
+
+/// Like [`ApiError::from_core`], but a private `room` the caller may not read is unknown
+/// (404, as [`hidden`]), and an anonymous caller refused a direct room is told to
+/// authenticate (401) rather than that it is not allowed (403).
+pub(crate) async fn room_error(
+    s: &Shared,
+    e: &chatcore::Error,
+    room: Option<&str>,
+    viewer: Option<&str>,
+) -> ApiError {
+    if let (Some(room), chatcore::Error::Forbidden(_)) = (room, e) {
+        if is_private(s, room).await {
+            return unknown(room);
+        }
+        if viewer.is_none() {
+            return ApiError::unauthorized(
+                "this room is readable by its members only; present a member's bearer token",
+            );
+        }
     }
+    ApiError::from_core(e)
+}
+
+/// [`ApiError::from_core`], except that a refusal about a private `room` that `user` is no
+/// member of is 404 `unknown_room`: its existence is not told to outsiders.
+pub(crate) async fn hidden(s: &Shared, e: &chatcore::Error, room: &str, user: &str) -> ApiError {
+    if matches!(
+        e,
+        chatcore::Error::Forbidden(_) | chatcore::Error::NotMember(_)
+    ) && is_private(s, room).await
+        && !matches!(s.hub.store().member(room, user).await, Ok(Some(_)))
+    {
+        return unknown(room);
+    }
+    ApiError::from_core(e)
+}
+
+async fn is_private(s: &Shared, room: &str) -> bool {
+    matches!(s.hub.store().room(room).await, Ok(Some(r)) if r.kind == RoomKind::Private)
+}
+
+fn unknown(room: &str) -> ApiError {
+    ApiError::from_core(&chatcore::Error::UnknownRoom(room.to_owned()))
 }
 
 fn path_error(e: PathRejection) -> ApiError {

@@ -11,6 +11,10 @@
 //! | `GET /metrics` | Prometheus text format |
 //! | `GET /api/rooms` | `{"rooms":[RoomSummary…]}` |
 //! | `GET /api/rooms/{room}` | one `RoomSummary` |
+//! | `POST /api/rooms` | `{"room","kind","topic"?,"description"?}` → 201 `RoomSummary` (bearer) |
+//! | `DELETE /api/rooms/{room}` | `{"deleted": AuditEntry}` (the owner or a server admin) |
+//! | `GET /api/rooms/{room}/members` | `{"room","members"}` (bearer; whoever may read the room) |
+//! | `GET /api/rooms/{room}/audit?before=&limit=` | `{"room","entries","next"}` (room admins and up, server admins) |
 //! | `GET /api/rooms/{room}/messages?before=&after=&limit=` | `{"room","messages","has_more"}` |
 //! | `POST /api/token` | `{"user":"NAME"}` → `{"token","user"}` |
 //! | `POST /api/register`, `/api/login` | `{"user","password"}` → tokens (accounts on) |
@@ -20,6 +24,7 @@
 mod account;
 mod accounts;
 mod api;
+mod rooms;
 mod search;
 
 use crate::api_error::ApiError;
@@ -60,8 +65,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/health", get(api::health))
         .route("/ready", get(api::ready))
         .route("/metrics", get(api::metrics))
-        .route("/api/rooms", get(api::list_rooms))
-        .route("/api/rooms/{room}", get(api::room_info))
+        .route("/api/rooms", get(api::list_rooms).post(rooms::create))
+        .route(
+            "/api/rooms/{room}",
+            get(api::room_info).delete(rooms::delete),
+        )
+        .route("/api/rooms/{room}/members", get(rooms::members))
+        .route("/api/rooms/{room}/audit", get(rooms::audit))
         .route("/api/rooms/{room}/messages", get(api::history))
         .route("/api/search", get(search::search))
         .route("/api/token", post(api::issue_token))

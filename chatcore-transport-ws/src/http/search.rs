@@ -47,7 +47,8 @@ pub(crate) async fn search(
         ));
     };
     let viewer = viewer(&s, &headers).await?;
-    let page = s
+    let room = params.room.clone();
+    let found = s
         .hub
         .search(
             viewer.as_deref(),
@@ -56,7 +57,10 @@ pub(crate) async fn search(
             params.before.as_deref(),
             params.limit,
         )
-        .await
-        .map_err(|e| room_error(&e, viewer.is_none()))?;
+        .await;
+    let page = match found {
+        Ok(page) => page,
+        Err(e) => return Err(room_error(&s, &e, room.as_deref(), viewer.as_deref()).await),
+    };
     Ok(Json(json!({ "hits": page.hits, "next": page.next })))
 }

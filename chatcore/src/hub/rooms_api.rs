@@ -12,7 +12,7 @@ impl Hub {
     /// Creates a room owned by `identity`, as the `create` command does: a `public` or
     /// `private` room, an optional first topic (a `topic` event) and description (each at
     /// most 500 bytes). A taken name (also one of a deleted room) is
-    /// [`Error::Forbidden`](crate::Error::Forbidden).
+    /// [`Error::RoomTaken`](crate::Error::RoomTaken).
     pub async fn create_room_as(
         &self,
         identity: &Identity,

@@ -42,7 +42,7 @@ pub(crate) async fn create(
         ));
     }
     if core.store.room(room).await?.is_some() {
-        return Err(Error::Forbidden(format!("{room} exists already")));
+        return Err(Error::RoomTaken(room.to_owned()));
     }
     if let Some(policy) = &core.policy {
         policy.create_room(identity, room, kind).await?;
@@ -58,12 +58,14 @@ pub(crate) async fn create(
         .await
         .map_err(|e| match e {
             // A deleted room's name is never a room again.
-            Error::UnknownRoom(_) => Error::Forbidden(format!("{room} was deleted")),
+            Error::UnknownRoom(_) => {
+                Error::RoomTaken(format!("{room} (a deleted room keeps its name)"))
+            }
             e => e,
         })?;
     if record.creator != actor {
         // Someone else created it between the check and the insert.
-        return Err(Error::Forbidden(format!("{room} exists already")));
+        return Err(Error::RoomTaken(room.to_owned()));
     }
     core.store.add_member(room, actor, Role::Owner).await?;
     if let Some(description) = description.filter(|d| !d.is_empty()) {
@@ -110,6 +112,7 @@ pub(crate) async fn topic_command(
 
 /// The durable members with roles, for whoever may read the room.
 pub(crate) async fn members(core: &Core, viewer: &str, room: &str) -> Result<Vec<Member>> {
+    names::validate_room(room)?;
     super::query::room_info(core, room, Some(viewer)).await?;
     core.store.members(room).await
 }
