@@ -14,17 +14,19 @@ use std::collections::HashMap;
 use crate::protocol::{Message, MessageKind};
 use crate::store::Restriction;
 
-/// A room's mutes: user → when the mute ends (`None`: until lifted).
+/// A room's mutes: user → when the mute ends (`None`: until lifted). Boxed, and only while
+/// someone is muted: most rooms never mute anyone, and every loaded room carries this.
 #[derive(Debug, Default)]
 pub(crate) struct Mutes {
-    muted: HashMap<String, Option<i64>>,
+    muted: Option<Box<HashMap<String, Option<i64>>>>,
 }
 
 impl Mutes {
     /// The mutes as stored.
     pub(crate) fn new(stored: Vec<Restriction>) -> Self {
+        let muted: HashMap<_, _> = stored.into_iter().map(|r| (r.user, r.until)).collect();
         Self {
-            muted: stored.into_iter().map(|r| (r.user, r.until)).collect(),
+            muted: (!muted.is_empty()).then(|| Box::new(muted)),
         }
     }
 
@@ -34,11 +36,11 @@ impl Mutes {
         match (&event.kind, user) {
             (MessageKind::Mute, Some(user)) => {
                 let until = event.moderation.as_deref().and_then(|m| m.until);
-                self.muted.insert(user.clone(), until);
+                self.muted
+                    .get_or_insert_with(Box::default)
+                    .insert(user.clone(), until);
             }
-            (MessageKind::Unmute, Some(user)) => {
-                self.muted.remove(user);
-            }
+            (MessageKind::Unmute, Some(user)) => self.forget(user),
             _ => {}
         }
     }
@@ -46,12 +48,22 @@ impl Mutes {
     /// `Some(until)` while `user` is muted at `now` (ms since the Unix epoch); a lapsed
     /// mute is forgotten.
     pub(crate) fn active(&mut self, user: &str, now: i64) -> Option<Option<i64>> {
-        let until = *self.muted.get(user)?;
+        let until = *self.muted.as_ref()?.get(user)?;
         if until.is_some_and(|u| u <= now) {
-            self.muted.remove(user);
+            self.forget(user);
             return None;
         }
         Some(until)
+    }
+
+    /// Lifts `user`'s mute; the map goes with the last one.
+    fn forget(&mut self, user: &str) {
+        if let Some(muted) = &mut self.muted {
+            muted.remove(user);
+            if muted.is_empty() {
+                self.muted = None;
+            }
+        }
     }
 }
 
