@@ -100,7 +100,7 @@ async fn a_deleted_room_is_gone_on_every_node() {
     assert_eq!(
         ann.event().await,
         Event::RoomDeleted {
-            id: Some(id.into()),
+            id: Some(id),
             room: "doomed".into(),
             by: "ann".into()
         }

@@ -156,7 +156,7 @@ pub(crate) async fn audit(
             .member(room, &identity.user)
             .await?
             .map(|m| m.role);
-        if record.kind == RoomKind::Direct || !role.is_some_and(|r| r >= Role::Admin) {
+        if record.kind == RoomKind::Direct || role.is_none_or(|r| r < Role::Admin) {
             return Err(Error::Forbidden(format!(
                 "only a room admin or above may read the audit log of {room}"
             )));

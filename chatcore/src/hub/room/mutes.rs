@@ -9,24 +9,22 @@
 //! timed mute lapses by itself: it refuses only while it lasts, and a lapsed entry is
 //! dropped when it is next asked about.
 
-use std::collections::HashMap;
-
 use crate::protocol::{Message, MessageKind};
 use crate::store::Restriction;
 
-/// A room's mutes: user → when the mute ends (`None`: until lifted). Boxed, and only while
-/// someone is muted: most rooms never mute anyone, and every loaded room carries this.
+/// A room's mutes: (user, when the mute ends; `None`: until lifted). A short list, searched
+/// linearly: few users of a room are muted at once, and an empty list holds no memory,
+/// which matters as every loaded room carries one.
 #[derive(Debug, Default)]
 pub(crate) struct Mutes {
-    muted: Option<Box<HashMap<String, Option<i64>>>>,
+    muted: Vec<(String, Option<i64>)>,
 }
 
 impl Mutes {
     /// The mutes as stored.
     pub(crate) fn new(stored: Vec<Restriction>) -> Self {
-        let muted: HashMap<_, _> = stored.into_iter().map(|r| (r.user, r.until)).collect();
         Self {
-            muted: (!muted.is_empty()).then(|| Box::new(muted)),
+            muted: stored.into_iter().map(|r| (r.user, r.until)).collect(),
         }
     }
 
@@ -36,9 +34,8 @@ impl Mutes {
         match (&event.kind, user) {
             (MessageKind::Mute, Some(user)) => {
                 let until = event.moderation.as_deref().and_then(|m| m.until);
-                self.muted
-                    .get_or_insert_with(Box::default)
-                    .insert(user.clone(), until);
+                self.forget(user);
+                self.muted.push((user.clone(), until));
             }
             (MessageKind::Unmute, Some(user)) => self.forget(user),
             _ => {}
@@ -48,7 +45,7 @@ impl Mutes {
     /// `Some(until)` while `user` is muted at `now` (ms since the Unix epoch); a lapsed
     /// mute is forgotten.
     pub(crate) fn active(&mut self, user: &str, now: i64) -> Option<Option<i64>> {
-        let until = *self.muted.as_ref()?.get(user)?;
+        let until = self.muted.iter().find(|(u, _)| u == user)?.1;
         if until.is_some_and(|u| u <= now) {
             self.forget(user);
             return None;
@@ -56,14 +53,9 @@ impl Mutes {
         Some(until)
     }
 
-    /// Lifts `user`'s mute; the map goes with the last one.
+    /// Lifts `user`'s mute.
     fn forget(&mut self, user: &str) {
-        if let Some(muted) = &mut self.muted {
-            muted.remove(user);
-            if muted.is_empty() {
-                self.muted = None;
-            }
-        }
+        self.muted.retain(|(u, _)| u != user);
     }
 }
 
