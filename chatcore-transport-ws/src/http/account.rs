@@ -9,11 +9,11 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use chatcore::accounts::{ADMIN_CLAIM, NewInvite, Revoked, name_key};
+use chatcore::accounts::{NewInvite, Revoked, is_server_admin, name_key};
 use chatcore::auth::Identity;
 use http::HeaderMap;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::accounts::{
     ApiResult, check_password, core, millis, now, rate_limited, service, session_of,
@@ -108,7 +108,7 @@ pub(crate) async fn create_invite(
 ) -> ApiResult<Response> {
     let svc = service(&s)?;
     let (identity, _) = session_of(&s, &headers).await?;
-    if identity.claim(ADMIN_CLAIM) != Some(&Value::Bool(true)) {
+    if !is_server_admin(&identity) {
         return Err(ApiError::forbidden("only server admins issue invites"));
     }
     let code = new_secret();

@@ -13,6 +13,12 @@ use crate::{Error, Result};
 pub const FAMILY_CLAIM: &str = "sid";
 /// The access-token claim that marks a server admin (`"admin": true`).
 pub const ADMIN_CLAIM: &str = "admin";
+/// Whether `identity` is a server admin: its [`ADMIN_CLAIM`] is the boolean `true` (any
+/// other value is no admin).
+pub fn is_server_admin(identity: &crate::auth::Identity) -> bool {
+    identity.claim(ADMIN_CLAIM) == Some(&serde_json::Value::Bool(true))
+}
+
 /// The claim the JWT authenticator sets on a guest's token.
 const GUEST_CLAIM: &str = "guest";
 

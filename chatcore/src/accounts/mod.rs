@@ -18,7 +18,7 @@ mod name;
 mod revoke;
 mod types;
 
-pub use authenticator::{ADMIN_CLAIM, AccountAuthenticator, FAMILY_CLAIM};
+pub use authenticator::{ADMIN_CLAIM, AccountAuthenticator, FAMILY_CLAIM, is_server_admin};
 pub use backend::Accounts;
 pub use memory::MemoryAccounts;
 pub use name::name_key;

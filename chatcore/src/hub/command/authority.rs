@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::host::announce;
+use crate::accounts::is_server_admin;
 use crate::auth::Identity;
 use crate::hub::core::Core;
 use crate::hub::session::state::SessionState;
@@ -17,12 +18,6 @@ pub(crate) const MAX_REASON_BYTES: usize = 500;
 
 /// Longest ban or mute, in seconds (ten years); longer ones are refused as `invalid`.
 pub(crate) const MAX_DURATION_S: u64 = 10 * 365 * 24 * 3600;
-
-/// Whether `identity` is a server admin (the [`ADMIN_CLAIM`](crate::accounts::ADMIN_CLAIM)
-/// is `true`), who may moderate and delete in every room.
-pub(crate) fn is_server_admin(identity: &Identity) -> bool {
-    identity.claim(crate::accounts::ADMIN_CLAIM) == Some(&serde_json::Value::Bool(true))
-}
 
 /// What the actor may do in a room.
 pub(crate) struct Authority {

@@ -22,7 +22,6 @@ mod typing;
 
 use std::sync::Arc;
 
-pub(crate) use authority::is_server_admin;
 pub use host::{HostPost, Posted, Sender};
 pub(crate) use host::{
     add_member, create_room, disconnect_here, disconnect_user, leave_here, post, remove_member,

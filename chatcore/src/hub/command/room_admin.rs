@@ -11,8 +11,9 @@
 
 use std::sync::Arc;
 
-use super::authority::{authority, check_text, commit, commit_event, is_server_admin};
+use super::authority::{authority, check_text, commit, commit_event};
 use super::join::{detach, maybe_unsubscribe};
+use crate::accounts::is_server_admin;
 use crate::auth::Identity;
 use crate::bus::BusEvent;
 use crate::hub::core::Core;

@@ -52,7 +52,7 @@ impl SessionState {
     /// Whether the user is a server admin (the [`ADMIN_CLAIM`](crate::accounts::ADMIN_CLAIM)
     /// is `true`), who may moderate and delete in every room.
     pub(crate) fn is_server_admin(&self) -> bool {
-        crate::hub::command::is_server_admin(&self.identity)
+        crate::accounts::is_server_admin(&self.identity)
     }
 
     /// The rooms this session joined, by name.
