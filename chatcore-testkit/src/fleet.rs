@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chatcore::Hub;
 use chatcore::bus::LocalNetwork;
-use chatcore::store::MemoryStore;
+use chatcore::store::{MemoryStore, Store};
 
 /// Hubs sharing one [`MemoryStore`] and one [`LocalNetwork`], as nodes of one fleet.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ impl Fleet {
 }
 
 /// A hub on `store` joined to `net` as node `id`.
-pub async fn node(store: Arc<MemoryStore>, net: &LocalNetwork, id: &str) -> Hub {
+pub async fn node(store: Arc<dyn Store>, net: &LocalNetwork, id: &str) -> Hub {
     Hub::builder()
         .shared_store(store)
         .bus(net.node(id))

@@ -12,19 +12,10 @@ use chatcore::events::{StreamConfig, StreamFilter};
 use chatcore::protocol::{Message, RoomKind};
 use chatcore::store::{HistoryPage, MemoryStore, Store};
 use chatcore::{ErrorCode, HostPost, Hub};
-use chatcore_testkit::{HookedStore, StoreHook};
+use chatcore_testkit::{HookedStore, StoreHook, node};
 use tokio::sync::mpsc;
 
 const ROOMS: [&str; 3] = ["order-1", "order-2", "order-3"];
-
-async fn hub_on(store: Arc<dyn Store>, net: &LocalNetwork, node: &str) -> Hub {
-    Hub::builder()
-        .shared_store(store)
-        .bus(net.node(node))
-        .build()
-        .await
-        .expect("hub")
-}
 
 async fn post_many(hub: &Hub, from: usize, n: usize) {
     for i in from..from + n {
@@ -76,7 +67,7 @@ fn key(m: &Message) -> (String, u64) {
 async fn every_event_once_across_a_consumer_killed_mid_stream() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let net = LocalNetwork::new();
-    let hub = hub_on(Arc::clone(&store), &net, "a").await;
+    let hub = node(Arc::clone(&store), &net, "a").await;
     for room in ROOMS {
         hub.create_room(room, RoomKind::Public).await.expect("room");
     }
@@ -152,8 +143,8 @@ async fn every_event_once_across_a_consumer_killed_mid_stream() {
 async fn two_nodes_one_group_each_event_once_and_the_standby_takes_over() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let net = LocalNetwork::new();
-    let a = hub_on(Arc::clone(&store), &net, "a").await;
-    let b = hub_on(Arc::clone(&store), &net, "b").await;
+    let a = node(Arc::clone(&store), &net, "a").await;
+    let b = node(Arc::clone(&store), &net, "b").await;
     for room in ROOMS {
         a.create_room(room, RoomKind::Public).await.expect("room");
     }

@@ -11,7 +11,7 @@ use chatcore::auth::Identity;
 use chatcore::protocol::{Codec, Command, Event, MessageKind, RoomKind, RoomSummary};
 use chatcore::store::{MemoryStore, RoomAuthority, Store};
 use chatcore::{ErrorCode, Hub};
-use chatcore_testkit::{Fleet, HookedStore, SessionProbe, StoreHook, node};
+use chatcore_testkit::{Fleet, HookedStore, SessionProbe, StoreHook, node, send};
 
 fn create(room: &str, kind: RoomKind, description: Option<&str>) -> Command {
     Command::Create {
@@ -24,17 +24,6 @@ fn create(room: &str, kind: RoomKind, description: Option<&str>) -> Command {
 
 fn delete(room: &str) -> Command {
     Command::DeleteRoom { room: room.into() }
-}
-
-fn send(room: &str, text: &str) -> Command {
-    Command::Send {
-        room: room.into(),
-        text: text.into(),
-        nonce: None,
-        kind: Default::default(),
-        reply_to: None,
-        data: None,
-    }
 }
 
 fn mute(room: &str, user: &str, duration_s: Option<u64>) -> Command {
@@ -147,7 +136,7 @@ async fn a_deleted_room_is_gone_on_every_node() {
             })
             .await;
         assert_eq!(code, ErrorCode::UnknownRoom);
-        let (code, _) = p.refused(send("doomed", "hello?")).await;
+        let (code, _) = p.refused(send("doomed", "hello?", None)).await;
         assert_eq!(code, ErrorCode::NotMember);
         assert!(rooms(p).await.iter().all(|r| r.name != "doomed"));
     }
@@ -239,7 +228,7 @@ async fn a_mute_on_one_node_holds_on_the_other_until_it_lapses() {
     )
     .await
     .expect("the mute reaches b within a second");
-    let (code, message) = bob.refused(send("hush", "muted?")).await;
+    let (code, message) = bob.refused(send("hush", "muted?", None)).await;
     assert_eq!(code, ErrorCode::Forbidden);
     assert!(
         message == "forbidden: you are muted in hush for 2 more s"
@@ -254,7 +243,7 @@ async fn a_mute_on_one_node_holds_on_the_other_until_it_lapses() {
     ann.acked(mute("hush", "bob", None)).await;
     bob.until(|e| matches!(e, Event::Message(m) if m.kind == MessageKind::Mute))
         .await;
-    let (code, message) = bob.refused(send("hush", "muted?")).await;
+    let (code, message) = bob.refused(send("hush", "muted?", None)).await;
     assert_eq!(
         (code, message.as_str()),
         (
@@ -277,7 +266,7 @@ async fn a_mute_on_one_node_holds_on_the_other_until_it_lapses() {
     let c = node(memory.clone(), &net, "c").await;
     let mut cy = SessionProbe::connect(&c, "cy").await;
     cy.join("hush").await;
-    let (code, _) = cy.refused(send("hush", "hi")).await;
+    let (code, _) = cy.refused(send("hush", "hi", None)).await;
     assert_eq!(code, ErrorCode::Forbidden);
     assert_eq!(
         hooked.hook().0.load(Ordering::Relaxed),

@@ -112,14 +112,21 @@ pub async fn mutes_of_a_room(f: &impl StoreFactory) {
         );
         s.moderate(mute).await.expect("mute");
     }
-    let mut users: Vec<String> = s
-        .mutes("quiet")
-        .await
-        .expect("mutes")
-        .into_iter()
-        .map(|m| m.user)
-        .collect();
-    users.sort();
+    let muted = |room: &'static str| {
+        let s = s.clone();
+        async move {
+            let mut users: Vec<String> = s
+                .mutes(room)
+                .await
+                .expect("mutes")
+                .into_iter()
+                .map(|m| m.user)
+                .collect();
+            users.sort();
+            users
+        }
+    };
+    let users = muted("quiet").await;
     assert_eq!(users, ["bob", "carl"]);
     let until: Vec<_> = s
         .mutes("loud")
@@ -131,13 +138,7 @@ pub async fn mutes_of_a_room(f: &impl StoreFactory) {
     assert_eq!(until, [Some(9_999_999_999_999)]);
     let unmute = event("quiet", "ann", MessageKind::Unmute, Moderation::on("bob"));
     s.moderate(unmute).await.expect("unmute");
-    let users: Vec<String> = s
-        .mutes("quiet")
-        .await
-        .expect("mutes")
-        .into_iter()
-        .map(|m| m.user)
-        .collect();
+    let users = muted("quiet").await;
     assert_eq!(users, ["carl"]);
     assert!(s.mutes("nowhere").await.expect("mutes").is_empty());
 }
