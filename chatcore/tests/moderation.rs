@@ -420,7 +420,7 @@ async fn hostile_moderation_input_is_refused_and_changes_nothing() {
             },
             ErrorCode::TooLarge,
         ),
-        (create("r", RoomKind::Public), ErrorCode::Forbidden),
+        (create("r", RoomKind::Public), ErrorCode::NameTaken),
         (create("dm:ann:bob", RoomKind::Direct), ErrorCode::Invalid),
         (
             Command::Invite {
