@@ -128,6 +128,15 @@ pub async fn node_wide_events_reach_every_node(f: &impl BusFactory) {
     let env = next(&mut a_rx).await;
     assert_eq!((env.origin.as_str(), env.event), ("node-b", invite("ann")));
     assert_eq!(next(&mut c_rx).await.event, invite("ann"));
+    // A deleted room reaches every node, whatever it subscribed.
+    let deleted = BusEvent::RoomDeleted {
+        room: "gone".into(),
+        by: "ann".into(),
+    };
+    a.publish(deleted.clone());
+    for rx in [&mut b_rx, &mut c_rx] {
+        assert_eq!(next(rx).await.event, deleted);
+    }
 }
 
 /// After unsubscribe, a room's events stop; other rooms continue.
