@@ -153,6 +153,17 @@ async fn rooms_are_created_listed_and_deleted() {
     let r = get_as(server.addr, "/api/rooms/bad%20name!/members", &ann).await;
     assert_eq!((r.status, r.error_code().as_str()), (400, "invalid"));
 
+    // An invitation shows the room to the invitee, marked.
+    let invite = event("team", "ann", MessageKind::Invite, Moderation::on("bob"));
+    server.hub.store().moderate(invite).await.expect("invite");
+    let r = get_as(server.addr, "/api/rooms", &bob).await;
+    let listed = r.json()["rooms"].clone();
+    assert_eq!(listed[0]["name"], "team");
+    assert_eq!(listed[0]["invited"], true);
+    assert_eq!(listed[0]["description"], "The core team");
+    let r = get_as(server.addr, "/api/rooms", &ann).await;
+    assert!(r.json()["rooms"][0].get("invited").is_none(), "{}", r.body);
+
     // Delete: not by an outsider (it is unknown to them), then by the owner; a member's
     // socket hears of it.
     let mut live = Probe::with_token(&server, "ann").await;
@@ -170,7 +181,7 @@ async fn rooms_are_created_listed_and_deleted() {
             deleted["actor"].clone(),
             deleted["seq"].clone()
         ),
-        (json!("delete_room"), json!("ann"), json!(2))
+        (json!("delete_room"), json!("ann"), json!(3))
     );
     let notice = live
         .until(|e| matches!(e, Event::RoomDeleted { .. }).then_some(e))

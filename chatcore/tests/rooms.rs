@@ -145,6 +145,14 @@ async fn a_deleted_room_is_gone_on_every_node() {
         .await
         .expect("search");
     assert!(hits.hits.is_empty(), "{:?}", hits.hits);
+    let named = b
+        .search(Some("bob"), "zebrafish", Some("doomed".into()), None, None)
+        .await;
+    assert!(
+        matches!(named, Err(chatcore::Error::UnknownRoom(_))),
+        "{:?}",
+        named.map(|p| p.hits)
+    );
     let (code, message) = ann.refused(create("doomed", RoomKind::Public, None)).await;
     assert_eq!(
         (code, message.as_str()),
