@@ -108,6 +108,13 @@ pub enum ClientEvent {
         /// The start of its text.
         text: String,
     },
+    /// A joined room was deleted by `by` (a [`Left`](ClientEvent::Left) follows).
+    RoomDeleted {
+        /// Room name.
+        room: String,
+        /// Who deleted it.
+        by: String,
+    },
     /// This user was invited to a private room: [`Client::join`](crate::Client::join) it to
     /// accept.
     Invited {

@@ -29,6 +29,19 @@ impl Client {
         }
     }
 
+    /// Deletes a room (its owner, or a server admin): every member's sessions get
+    /// [`ClientEvent::RoomDeleted`](crate::ClientEvent::RoomDeleted) and leave it; the name
+    /// is never a room again.
+    pub async fn delete_room(&self, room: impl Into<String>) -> Result<()> {
+        match self
+            .call(Command::DeleteRoom { room: room.into() }, None)
+            .await?
+        {
+            Event::RoomDeleted { .. } => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// Invites `user` to a private room (admins and up). Resolves with the `invite` event's
     /// ack.
     pub async fn invite(&self, room: impl Into<String>, user: impl Into<String>) -> Result<Ack> {

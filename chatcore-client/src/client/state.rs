@@ -326,6 +326,9 @@ impl State {
                 room,
                 seq,
             } => out.push(ClientEvent::Read { room, seq }),
+            Event::RoomDeleted { id: None, room, by } => {
+                out.push(ClientEvent::RoomDeleted { room, by })
+            }
             Event::Invited { room, by } => out.push(ClientEvent::Invited { room, by }),
             Event::Receipt { room, user, seq } => {
                 out.push(ClientEvent::Receipt { room, user, seq })
@@ -487,6 +490,7 @@ fn reply_id(event: &Event) -> Option<RequestId> {
         | Event::Created { id, .. }
         | Event::Members { id, .. }
         | Event::Blocked { id, .. }
+        | Event::RoomDeleted { id, .. }
         | Event::Pong { id } => *id,
         _ => None,
     }
@@ -720,6 +724,12 @@ mod tests {
             &mention[..],
             [ClientEvent::Mention { seq: 5, .. }]
         ));
+        let deleted = st.on_event(Event::RoomDeleted {
+            id: None,
+            room: "r".into(),
+            by: "ann".into(),
+        });
+        assert!(matches!(&deleted[..], [ClientEvent::RoomDeleted { by, .. }] if by == "ann"));
     }
 
     #[test]
