@@ -36,15 +36,21 @@ async fn join_leave_cycles_leave_memory_flat_after_warm_up() {
     let limits = Limits::default().without_rate_limits();
     let server = Arc::new(TestServer::with(Hub::builder().limits(limits), ws_config()).await);
     cycles(&server, 0, 4_000, 40).await;
-    let before = rss_anon_kib();
-    let n = 16_000;
-    cycles(&server, 4_000, 4_000 + n, 40).await;
-    let after = rss_anon_kib();
-    let per_cycle = after.saturating_sub(before) as f64 * 1024.0 / n as f64;
-    eprintln!(
-        "RssAnon {before} KiB -> {after} KiB over {n} join/leave cycles: {per_cycle:.1} B/cycle"
-    );
-    // Half of what the metrics leak cost (64-69 B per cycle here); the test's own clients
-    // share the process, so a few bytes per cycle of allocator noise remain.
-    assert!(per_cycle < 32.0, "{per_cycle:.1} bytes per cycle");
+    // Three windows: a leak grows RSS in every one of them, while the allocator's noise on a
+    // busy machine (an arena growing once) lands in one; the quietest window is judged.
+    let n = 8_000;
+    let mut windows = Vec::new();
+    for w in 0..3 {
+        let from = 4_000 + w * n;
+        let before = rss_anon_kib();
+        cycles(&server, from, from + n, 40).await;
+        let after = rss_anon_kib();
+        let per_cycle = after.saturating_sub(before) as f64 * 1024.0 / n as f64;
+        eprintln!(
+            "RssAnon {before} KiB -> {after} KiB over {n} join/leave cycles: {per_cycle:.1} B/cycle"
+        );
+        windows.push(per_cycle);
+    }
+    let per_cycle = windows.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(per_cycle < 32.0, "{windows:.1?} bytes per cycle");
 }
