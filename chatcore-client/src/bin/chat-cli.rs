@@ -8,6 +8,10 @@
 //! chat-cli token NAME               get a session token (servers that let guests in)
 //! chat-cli register NAME            create an account (password: first line of stdin)
 //! chat-cli login NAME               sign in (password: first line of stdin)
+//! chat-cli edit|delete|react|thread  change earlier messages, page a thread
+//! chat-cli create-room|delete-room|invite|kick|ban|unban|mute|unmute|topic|role|members
+//! chat-cli block|unblock USER       refuse or accept direct messages from USER
+//! chat-cli read ROOM SEQ | search WORDS… | users PREFIX
 //! ```
 //!
 //! `register` and `login` keep the session in `$XDG_CONFIG_HOME/chatcore/session.json`
@@ -38,6 +42,10 @@ use tokio::io::AsyncBufReadExt;
 
 #[path = "chat-cli/changes.rs"]
 mod changes;
+#[path = "chat-cli/find.rs"]
+mod find;
+#[path = "chat-cli/moderation.rs"]
+mod moderation;
 #[path = "chat-cli/output.rs"]
 mod output;
 #[path = "chat-cli/session.rs"]
@@ -205,6 +213,12 @@ enum Cmd {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         limit: Option<u32>,
     },
+    #[command(flatten)]
+    Room(moderation::RoomCmd),
+    #[command(flatten)]
+    Act(moderation::ActCmd),
+    #[command(flatten)]
+    Find(find::FindCmd),
 }
 
 /// Why the command failed, and so which exit code.
@@ -422,6 +436,9 @@ async fn run(cli: &Cli, identity: Result<Auth, Failure>) -> Outcome {
             after,
             limit,
         } => changes::thread(cli, auth, room, *root, *after, *limit).await,
+        Cmd::Room(cmd) => moderation::run_room(cli, auth, cmd).await,
+        Cmd::Act(cmd) => moderation::run_act(cli, auth, cmd).await,
+        Cmd::Find(cmd) => find::run(cli, auth, cmd).await,
         Cmd::Tail { room, since } => {
             needs_identity(&auth, "tail")?;
             let (client, events) = connect(cli, auth).await?;

@@ -3,6 +3,9 @@
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a subset
 
+#[cfg(feature = "cli")]
+pub mod cli;
+
 use std::time::Duration;
 
 use chatcore_client::{ClientConfig, ClientEvent, ConnectionState, Events, Message};

@@ -94,7 +94,7 @@ pub(crate) fn print_room(json: bool, r: &RoomSummary) -> Outcome {
 
 /// Text safe for a terminal: control characters (escape sequences!) are shown escaped;
 /// line breaks are kept.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars()
         .flat_map(|c| match c {
             '\n' | '\t' => vec![c],
