@@ -1,7 +1,8 @@
 //! Several real `chat-server` processes on one PostgreSQL and one Redis, talked to by
 //! `chatcore-client` clients: chat, DMs, presence and typing across nodes; one order and
 //! exactly-once delivery under concurrent senders on every node; a Redis restart while
-//! messages flow; a node killed with SIGKILL.
+//! messages flow; edits, deletes and reactions across a Redis restart; a node killed with
+//! SIGKILL.
 //!
 //! Needs `CHATCORE_TEST_REDIS_URL` and `CHATCORE_TEST_POSTGRES_URL` (skipped without them,
 //! failing with `CHATCORE_REQUIRE_SERVICES=1`), and the `postgres` and `redis` features, which
@@ -23,6 +24,8 @@ fn multinode_tests_need_the_postgres_and_redis_features() {
 #[cfg(all(feature = "postgres", feature = "redis"))]
 #[macro_use]
 mod fixture;
+#[cfg(all(feature = "postgres", feature = "redis"))]
+mod changes;
 #[cfg(all(feature = "postgres", feature = "redis"))]
 mod chat;
 #[cfg(all(feature = "postgres", feature = "redis"))]
