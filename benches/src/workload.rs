@@ -8,6 +8,7 @@ use chatcore::store::{HistoryQuery, NewMessage, Pending, Store};
 use hdrhistogram::Histogram;
 
 /// A small deterministic PRNG (xorshift64*), so runs are comparable.
+#[derive(Debug, Clone)]
 pub struct Rng(pub u64);
 
 impl Rng {

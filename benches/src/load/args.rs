@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use crate::load::payload;
+pub use crate::load::scenario::Scenario;
+use crate::load::scenario::preset;
 
 /// Flags of `chat-load`.
 #[derive(Debug, Clone, Parser)]
@@ -27,6 +29,8 @@ use crate::load::payload;
                   Scenarios (explicit flags override the preset):\n  \
                   fanout   1 room x 1,000 members, 1 publisher as fast as acks allow (window 4), 100 B\n  \
                   rooms    1,000 rooms x 10 members, 10% publish 1 msg/s each (10,000 deliveries/s)\n  \
+                  rooms-changes  rooms with 2 publishers per room at 0.5/s, 10% of their events \
+                  edits/reactions, a read from every connection each second\n  \
                   idle     19,000 connections in 1,900 rooms, nobody publishes: connect rate, memory\n  \
                   latency  1 room x 1,000 members, 1 publisher at 10 msg/s (10,000 deliveries/s)\n  \
                   small    1 room x 10 members, 1 publisher as fast as acks allow (window 4): per-message cost\n  \
@@ -81,6 +85,17 @@ pub struct Args {
     /// Message text size in bytes (at least 28: the timestamp and publisher id). Default: 100.
     #[arg(long)]
     pub payload: Option<usize>,
+
+    /// Fraction (0 to 1) of a publisher's ticks that change a recent message instead of
+    /// sending one: in turn a `react`, an `edit` of an own message and an `unreact`
+    /// (chatcore only). Default: 0, or the scenario's.
+    #[arg(long)]
+    pub changes: Option<f64>,
+
+    /// Every connection sends a `read` of the newest seq it saw this often, in seconds
+    /// (chatcore only); 0 = never. Default: 0, or the scenario's.
+    #[arg(long)]
+    pub read_every: Option<f64>,
 
     /// Wire codec (chatcore only).
     #[arg(long, value_enum, default_value_t = CodecArg::Json)]
@@ -137,30 +152,6 @@ pub enum Target {
     Baseline,
 }
 
-/// Scenario presets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scenario {
-    /// 1 room x 1,000 members, 1 publisher as fast as acks allow, 100-byte messages.
-    Fanout,
-    /// 1,000 rooms x 10 members, 10% of connections publish 1 msg/s each.
-    Rooms,
-    /// 19,000 idle connections (in 1,900 rooms): connect rate and server memory.
-    Idle,
-    /// 1 room x 1,000 members, 1 publisher at 10 msg/s: latency at 10,000 deliveries/s.
-    Latency,
-    /// 1 room x 10 members, 1 publisher as fast as acks allow: the per-message cost of a small
-    /// room (decode, commit, ack, echo), and whether frames wait for a timer (Nagle).
-    Small,
-    /// 100 rooms x 10 members, one publisher per room at 2 msg/s (2,000 deliveries/s):
-    /// send -> ack latency at an ordinary rate, where nothing batches.
-    Acks,
-    /// 5,000 connections joining one room, nobody publishes: time to fill a big room and
-    /// the memory of a joined idle connection (presence is O(n^2) frames if every join is
-    /// announced to every member).
-    Storm,
-}
-
 /// The wire codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -205,6 +196,11 @@ pub struct Plan {
     pub window: usize,
     /// Message text size.
     pub payload: usize,
+    /// Fraction of publisher ticks that are changes (edit, react, unreact).
+    pub changes: f64,
+    /// How often every connection sends a `read`; `None`: never.
+    #[serde(serialize_with = "opt_secs")]
+    pub read_every: Option<Duration>,
     /// Codec.
     pub codec: CodecArg,
     /// Publishing (or holding) time.
@@ -230,34 +226,33 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
 }
 
-/// The preset values: connections, rooms, publishers, rate (0 = ack-paced), window, payload.
-fn preset(scenario: Option<Scenario>) -> (usize, usize, usize, f64, usize, usize) {
-    match scenario {
-        None => (100, 10, 10, 1.0, 4, 100),
-        Some(Scenario::Fanout) => (1_000, 1, 1, 0.0, 4, 100),
-        Some(Scenario::Rooms) => (10_000, 1_000, 1_000, 1.0, 4, 100),
-        Some(Scenario::Idle) => (19_000, 1_900, 0, 0.0, 4, 100),
-        Some(Scenario::Latency) => (1_000, 1, 1, 10.0, 4, 100),
-        Some(Scenario::Small) => (10, 1, 1, 0.0, 4, 100),
-        Some(Scenario::Acks) => (1_000, 100, 100, 2.0, 4, 100),
-        Some(Scenario::Storm) => (5_000, 1, 0, 0.0, 4, 100),
+fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(d.as_secs_f64()),
+        None => s.serialize_none(),
     }
 }
 
 impl Plan {
     /// Applies the preset, then the explicit flags, and checks the result.
     pub fn from_args(args: &Args) -> Result<Plan, String> {
-        let (connections, rooms, publishers, rate, window, payload) = preset(args.scenario);
+        let p = preset(args.scenario);
+        let read_every = args.read_every.unwrap_or(p.read_every);
+        if !read_every.is_finite() || read_every < 0.0 {
+            return Err("--read-every must be 0 (never) or a positive number of seconds".into());
+        }
         let plan = Plan {
             server: args.server,
             target: args.target,
             scenario: args.scenario,
-            connections: args.connections.unwrap_or(connections),
-            rooms: args.rooms.unwrap_or(rooms),
-            publishers: args.publishers.unwrap_or(publishers),
-            rate: Some(args.rate.unwrap_or(rate)).filter(|r| *r > 0.0),
-            window: args.window.unwrap_or(window),
-            payload: args.payload.unwrap_or(payload),
+            connections: args.connections.unwrap_or(p.connections),
+            rooms: args.rooms.unwrap_or(p.rooms),
+            publishers: args.publishers.unwrap_or(p.publishers),
+            rate: Some(args.rate.unwrap_or(p.rate)).filter(|r| *r > 0.0),
+            window: args.window.unwrap_or(p.window),
+            payload: args.payload.unwrap_or(p.payload),
+            changes: args.changes.unwrap_or(p.changes),
+            read_every: (read_every > 0.0).then(|| Duration::from_secs_f64(read_every)),
             codec: args.codec,
             duration: Duration::try_from_secs_f64(args.duration)
                 .map_err(|_| "--duration must be a positive number of seconds".to_owned())?,
@@ -324,6 +319,12 @@ impl Plan {
                 "--payload must be between {} and 8192 bytes",
                 payload::MIN_LEN
             ));
+        }
+        if !(0.0..=1.0).contains(&self.changes) {
+            return Err("--changes must be a fraction from 0 to 1".into());
+        }
+        if self.target == Target::Baseline && (self.changes > 0.0 || self.read_every.is_some()) {
+            return Err("--changes and --read-every need a chatcore target".into());
         }
         if self.duration.is_zero() {
             return Err("--duration must be greater than zero".into());
@@ -423,6 +424,12 @@ mod tests {
         assert_eq!(p.offered_deliveries_per_s(), Some(2_000.0));
         let p = plan(&["--scenario", "storm"]).expect("plan");
         assert_eq!((p.connections, p.rooms, p.publishers), (5_000, 1, 0));
+        let p = plan(&["--scenario", "rooms-changes"]).expect("plan");
+        assert_eq!(p.offered_deliveries_per_s(), Some(10_000.0));
+        assert_eq!((p.publishers, p.changes), (2_000, 0.1));
+        assert_eq!(p.read_every, Some(Duration::from_secs(1)));
+        let p = plan(&["--scenario", "rooms-changes", "--read-every", "0"]).expect("plan");
+        assert_eq!(p.read_every, None);
     }
 
     #[test]
@@ -440,6 +447,10 @@ mod tests {
             &["--duration", "0"],
             &["--duration", "-3"],
             &["--user-prefix", "a:b"],
+            &["--changes", "1.5"],
+            &["--changes", "-0.1"],
+            &["--read-every", "-1"],
+            &["--target", "baseline", "--changes", "0.1"],
         ] {
             assert!(plan(bad).is_err(), "{bad:?} accepted");
         }

@@ -149,6 +149,9 @@ pub async fn run(plan: Plan, progress: bool) -> Result<Summary, String> {
         sent_per_s: d.sent as f64 / secs,
         acks_per_s: d.acks as f64 / secs,
         deliveries_per_s: d.deliveries as f64 / secs,
+        reads_per_s: d.reads as f64 / secs,
+        read_replies_per_s: d.read_replies as f64 / secs,
+        receipts_per_s: d.receipts as f64 / secs,
         delivered_ratio: (expected > 0.0).then(|| total.deliveries as f64 / expected),
         errors: total.errors,
         disconnects: total.disconnects,
@@ -194,6 +197,9 @@ struct Snapshot {
     acks: u64,
     errors: u64,
     disconnects: u64,
+    reads: u64,
+    read_replies: u64,
+    receipts: u64,
 }
 
 impl Snapshot {
@@ -204,6 +210,9 @@ impl Snapshot {
             acks: Counters::get(&c.acks),
             errors: Counters::get(&c.errors),
             disconnects: Counters::get(&c.disconnects),
+            reads: Counters::get(&c.reads),
+            read_replies: Counters::get(&c.read_replies),
+            receipts: Counters::get(&c.receipts),
         }
     }
 
@@ -214,6 +223,9 @@ impl Snapshot {
             acks: self.acks - o.acks,
             errors: self.errors - o.errors,
             disconnects: self.disconnects - o.disconnects,
+            reads: self.reads - o.reads,
+            read_replies: self.read_replies - o.read_replies,
+            receipts: self.receipts - o.receipts,
         }
     }
 }
