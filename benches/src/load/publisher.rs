@@ -162,6 +162,9 @@ async fn chatcore_sends(
     let issue = |stamp: Stamp| {
         Counters::bump(&counters.sent);
         let op = lock(mix).next_op();
+        if op != Op::Send {
+            Counters::bump(&counters.changes);
+        }
         // Edits carry a stamp like messages: members measure their latency too.
         let text = move || payload::encode(stamp, ctx.plan.payload);
         async move {

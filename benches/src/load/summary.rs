@@ -68,6 +68,8 @@ pub struct Summary {
     /// Deliveries received ÷ (acks × members per room): 1.0 when every member got every
     /// acknowledged message (meaningful for one process with uniform rooms).
     pub delivered_ratio: Option<f64>,
+    /// Of `sent`, the edits and reactions (`--changes`).
+    pub changes: u64,
     /// `read` commands sent per second (`--read-every`).
     pub reads_per_s: f64,
     /// Answers to `read` per second.
@@ -191,11 +193,12 @@ impl Summary {
         if let Some(r) = self.delivered_ratio {
             rows.push(("delivered/expected", format!("{r:.4}")));
         }
-        if self.reads_per_s > 0.0 || self.receipts_per_s > 0.0 {
+        if self.changes > 0 || self.reads_per_s > 0.0 || self.receipts_per_s > 0.0 {
             rows.push((
-                "reads/s, answers/s, receipts/s",
+                "changes, reads/s, answers/s, receipts/s",
                 format!(
-                    "{} / {} / {}",
+                    "{} / {} / {} / {}",
+                    self.changes,
                     fmt_count(self.reads_per_s),
                     fmt_count(self.read_replies_per_s),
                     fmt_count(self.receipts_per_s)
