@@ -30,7 +30,9 @@ use std::time::Instant;
 use chatcore::protocol::{MessageKind, RoomKind};
 use chatcore::store::{HistoryQuery, NewMessage, NewRoom, Store};
 use chatcore_benches::load::changes::EMOJI;
-use chatcore_benches::workload::{Rng, body, print_latency, produce};
+use chatcore_benches::workload::{
+    Rng, body, env_usize, print_latency, produce, run_on_two_workers,
+};
 use chatcore_store_sqlite::{SqliteConfig, SqliteStore};
 use hdrhistogram::Histogram;
 
@@ -43,13 +45,6 @@ const USERS: u64 = 1_000;
 const RECENT: u64 = 200;
 /// Appends kept in flight by the fill.
 const WINDOW: usize = 1024;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
 
 /// The sizes of the room.
 #[derive(Debug, Clone, Copy)]
@@ -275,10 +270,5 @@ async fn run() {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(run());
+    run_on_two_workers(run());
 }

@@ -3,7 +3,7 @@
 //! socket whose "ack" is its own echo. Either sends at a fixed rate or keeps `window` sends
 //! in flight, and also counts the deliveries it receives as a member of its room. On chatcore,
 //! `--changes` turns some ticks into edits and reactions ([`changes`](crate::load::changes))
-//! and `--read-every` adds its reads ([`reads`](crate::load::reads)).
+//! and `--read-every` adds its reads ([`reads`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
