@@ -18,6 +18,10 @@
 //! cargo bench -p chatcore-benches --bench history_current
 //! ```
 //!
+//! With `CHATCORE_BENCH_STORE=postgres` the same room is built in PostgreSQL
+//! (`CHATCORE_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`), in a
+//! schema named after the sizes that is kept for later runs (drop it by hand when done).
+//!
 //! Environment: `CHATCORE_BENCH_DIR` (where the room's file is kept, default
 //! `/var/tmp/chatcore-history-current`), `CHATCORE_BENCH_MESSAGES` (default 1,000,000),
 //! `CHATCORE_BENCH_REACTIONS` (default 100,000), `CHATCORE_BENCH_EDITS` (default 10,000),
@@ -33,6 +37,7 @@ use chatcore_benches::load::changes::EMOJI;
 use chatcore_benches::workload::{
     Rng, body, env_usize, print_latency, produce, run_on_two_workers,
 };
+use chatcore_store_postgres::{PostgresConfig, PostgresStore};
 use chatcore_store_sqlite::{SqliteConfig, SqliteStore};
 use hdrhistogram::Histogram;
 
@@ -125,8 +130,65 @@ fn events(shape: Shape) -> Vec<NewMessage> {
     out
 }
 
+/// Creates the room in an empty `store` and appends every event, as fast as the store's
+/// pipeline takes them.
+async fn fill<S: Store + Clone>(store: &S, shape: Shape, place: &str) {
+    store
+        .create_room(NewRoom {
+            name: ROOM.to_owned(),
+            kind: RoomKind::Public,
+            creator: "bench".into(),
+            created: 1_700_000_000_000,
+        })
+        .await
+        .expect("create room");
+    let all = events(shape);
+    let start = Instant::now();
+    produce(store.clone(), all, WINDOW).await;
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "filled {place} with {} events in {secs:.1} s ({:.0} events/s)",
+        shape.events(),
+        shape.events() as f64 / secs
+    );
+    assert_eq!(
+        store.last_seq(ROOM).await.expect("last_seq"),
+        shape.events()
+    );
+}
+
+/// Opens the kept PostgreSQL schema, filling it first when it does not hold the whole room.
+async fn open_postgres(shape: Shape) -> PostgresStore {
+    let url = std::env::var("CHATCORE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let config = PostgresConfig::new(url)
+        .with_schema(format!(
+            "chatcore_history_{}_{}_{}",
+            shape.messages, shape.reactions, shape.edits
+        ))
+        .expect("schema");
+    let store = PostgresStore::connect(config.clone())
+        .await
+        .expect("connect");
+    let have = store.last_seq(ROOM).await.expect("last_seq");
+    if have == shape.events() {
+        println!("reusing schema {} ({have} events)", config.schema);
+        return store;
+    }
+    store.close().await.expect("close");
+    drop(store);
+    PostgresStore::drop_schema(&config)
+        .await
+        .expect("drop schema");
+    let store = PostgresStore::connect(config.clone())
+        .await
+        .expect("connect");
+    fill(&store, shape, &format!("schema {}", config.schema)).await;
+    store
+}
+
 /// Opens the kept room file, filling it first when it does not hold the whole room.
-async fn open(shape: Shape) -> SqliteStore {
+async fn open_sqlite(shape: Shape) -> SqliteStore {
     let dir = std::env::var_os("CHATCORE_BENCH_DIR").map_or_else(
         || PathBuf::from("/var/tmp/chatcore-history-current"),
         PathBuf::from,
@@ -151,29 +213,7 @@ async fn open(shape: Shape) -> SqliteStore {
         let _ = std::fs::remove_file(p);
     }
     let store = SqliteStore::open_with(SqliteConfig::new(&path)).expect("open");
-    store
-        .create_room(NewRoom {
-            name: ROOM.to_owned(),
-            kind: RoomKind::Public,
-            creator: "bench".into(),
-            created: 1_700_000_000_000,
-        })
-        .await
-        .expect("create room");
-    let all = events(shape);
-    let start = Instant::now();
-    produce(store.clone(), all, WINDOW).await;
-    let secs = start.elapsed().as_secs_f64();
-    println!(
-        "filled {} with {} events in {secs:.1} s ({:.0} events/s)",
-        path.display(),
-        shape.events(),
-        shape.events() as f64 / secs
-    );
-    assert_eq!(
-        store.last_seq(ROOM).await.expect("last_seq"),
-        shape.events()
-    );
+    fill(&store, shape, &path.display().to_string()).await;
     store
 }
 
@@ -187,7 +227,7 @@ struct Seen {
     mine: u64,
 }
 
-async fn page(store: &SqliteStore, query: HistoryQuery, viewer: &str, seen: &mut Seen) -> u64 {
+async fn page<S: Store>(store: &S, query: HistoryQuery, viewer: &str, seen: &mut Seen) -> u64 {
     let start = Instant::now();
     let got = store
         .history_current(ROOM, query, Some(viewer))
@@ -230,19 +270,31 @@ async fn run() {
         "a room of a few pages"
     );
     let queries = env_usize("CHATCORE_BENCH_QUERIES", 20_000);
-    let store = open(shape).await;
+    if std::env::var("CHATCORE_BENCH_STORE").as_deref() == Ok("postgres") {
+        let store = open_postgres(shape).await;
+        measure(&store, shape, queries).await;
+        store.close().await.expect("close");
+    } else {
+        let store = open_sqlite(shape).await;
+        measure(&store, shape, queries).await;
+        store.close().await.expect("close");
+    }
+}
+
+/// The two measurements of `queries` pages each.
+async fn measure<S: Store>(store: &S, shape: Shape, queries: usize) {
     let total = shape.events();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
 
     // 1. The latest page.
     let mut seen = Seen::default();
     for _ in 0..queries / 10 {
-        page(&store, HistoryQuery::latest(PAGE), "user7", &mut seen).await; // warm-up
+        page(store, HistoryQuery::latest(PAGE), "user7", &mut seen).await; // warm-up
     }
     let (mut hist, mut seen) = (histogram(), Seen::default());
     for i in 0..queries {
         let viewer = user(i as u64 % USERS);
-        let ns = page(&store, HistoryQuery::latest(PAGE), &viewer, &mut seen).await;
+        let ns = page(store, HistoryQuery::latest(PAGE), &viewer, &mut seen).await;
         hist.saturating_record(ns);
     }
     report(
@@ -258,7 +310,7 @@ async fn run() {
         // A cursor with at least a page of events below it.
         let before = u64::from(PAGE) * 2 + rng.below(total - u64::from(PAGE) * 2);
         let query = HistoryQuery::before(before, PAGE);
-        let ns = page(&store, query, &viewer, &mut seen).await;
+        let ns = page(store, query, &viewer, &mut seen).await;
         hist.saturating_record(ns);
     }
     report(
@@ -266,7 +318,6 @@ async fn run() {
         &hist,
         &seen,
     );
-    store.close().await.expect("close");
 }
 
 fn main() {
