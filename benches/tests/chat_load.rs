@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 
 use chatcore_benches::baseline;
-use chatcore_benches::load::args::{Args, Plan};
+use chatcore_benches::load::args::Args;
+use chatcore_benches::load::plan::Plan;
 use chatcore_benches::load::run;
 use chatcore_testkit::{TestServer, memory_hub};
 use chatcore_transport_ws::WsConfig;

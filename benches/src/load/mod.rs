@@ -2,7 +2,7 @@
 //! server (or the `baseline-server`), joins them to rooms, publishes timestamped messages and
 //! measures what arrives.
 //!
-//! Each module holds one idea: [`args`] (flags, validation), [`scenario`] (the presets),
+//! Each module holds one idea: [`args`] (flags), [`plan`] (validated settings), [`scenario`] (the presets),
 //! [`changes`] (which ticks edit or react, and on what), [`reads`] (the `read` every
 //! connection sends), [`payload`]
 //! (the timestamp carried in every message), [`wire`] (frames of both targets), [`conn`]
@@ -16,6 +16,7 @@ pub mod conn;
 pub mod ctx;
 pub mod member;
 pub mod payload;
+pub mod plan;
 pub mod procstat;
 pub mod publisher;
 pub mod reads;

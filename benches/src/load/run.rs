@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::load::args::Plan;
 use crate::load::ctx::Ctx;
+use crate::load::plan::Plan;
 use crate::load::procstat::{self, Sample};
 use crate::load::stats::{Counters, Percentiles, Recorder};
 use crate::load::summary::{ServerStats, Summary, fmt_count};

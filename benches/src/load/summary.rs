@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::load::args::Plan;
+use crate::load::plan::Plan;
 use crate::load::stats::Percentiles;
 
 /// The server's side of a run (with `--server-pid`).
