@@ -69,6 +69,17 @@ fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S
     }
 }
 
+/// A name prefix: 1 to `max` characters of `[A-Za-z0-9_-]`.
+fn check_prefix(flag: &str, prefix: &str, max: usize) -> Result<(), String> {
+    let bad = |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_';
+    if prefix.is_empty() || prefix.len() > max || prefix.chars().any(bad) {
+        return Err(format!(
+            "{flag} must be 1-{max} characters of [A-Za-z0-9_-]"
+        ));
+    }
+    Ok(())
+}
+
 impl Plan {
     /// Applies the preset, then the explicit flags, and checks the result.
     pub fn from_args(args: &Args) -> Result<Plan, String> {
@@ -165,25 +176,8 @@ impl Plan {
         if self.duration.is_zero() {
             return Err("--duration must be greater than zero".into());
         }
-        if self.user_prefix.is_empty()
-            || self.user_prefix.len() > 20
-            || self
-                .user_prefix
-                .chars()
-                .any(|c| !c.is_ascii_alphanumeric() && c != '-' && c != '_')
-        {
-            return Err("--user-prefix must be 1-20 characters of [A-Za-z0-9_-]".into());
-        }
-        if self.room_prefix.is_empty()
-            || self.room_prefix.len() > 40
-            || self
-                .room_prefix
-                .chars()
-                .any(|c| !c.is_ascii_alphanumeric() && c != '-' && c != '_')
-        {
-            return Err("--room-prefix must be 1-40 characters of [A-Za-z0-9_-]".into());
-        }
-        Ok(())
+        check_prefix("--user-prefix", &self.user_prefix, 20)?;
+        check_prefix("--room-prefix", &self.room_prefix, 40)
     }
 
     /// User name of connection `i`.
