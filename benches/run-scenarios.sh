@@ -19,6 +19,12 @@
 #   small      1 room × 10, ack-paced, 4 in flight (per-message cost; frames held for a timer)
 #   small100   the same in a room of 100
 #   rooms      1,000 rooms × 10 at 10,000 deliveries/s
+#   rooms2     the same with 2 publishers per room at 0.5 msg/s each (rooms-changes' shape,
+#              plain messages only: its like-for-like base)
+#   rooms-changes  rooms2 where 10 % of the events are edits/reactions and every connection
+#              sends a `read` each second (issue #13; chatcore only, the baseline is skipped)
+#   rooms-edits, rooms-reads  rooms-changes with only its changes, or only its reads (which
+#              of the two costs what; not in the default set)
 #   acks       100 rooms × 10, 2 msg/s per room: send → ack latency at an ordinary rate
 #   idle       19,000 joined idle connections (memory per connection)
 #   storm      5,000 connections joining one room (time to fill it; presence cost)
@@ -102,8 +108,15 @@ for scenario in "${SCENARIOS[@]}"; do
     latency20) args=(--scenario latency --rate 20) ;;
     small100) args=(--scenario small --connections 100) ;;
     fanout-w*) args=(--scenario fanout --window "${scenario#fanout-w}") ;;
+    rooms2) args=(--scenario rooms --publishers 2000 --rate 0.5) ;;
+    rooms-edits) args=(--scenario rooms-changes --read-every 0) ;;
+    rooms-reads) args=(--scenario rooms-changes --changes 0) ;;
     esac
     for server in $SERVERS; do
+        # Edits, reactions and reads are chatcore commands: the baseline has none.
+        case "$scenario" in rooms-changes | rooms-edits | rooms-reads)
+            [ "$server" = baseline ] && continue ;;
+        esac
         target=chatcore
         [ "$server" = baseline ] && target=baseline
         port="$(free_port)"

@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 
 use chatcore::protocol::{MessageKind, RoomKind};
 use chatcore::store::{NewMessage, NewRoom, Store};
-use chatcore_benches::workload::{Rng, body, history, print_appends, print_latency, produce};
+use chatcore_benches::workload::{
+    Rng, body, env_usize, history, print_appends, print_latency, produce, run_on_two_workers,
+};
 use chatcore_store_sqlite::{SqliteConfig, SqliteStore, Synchronous};
 use hdrhistogram::Histogram;
 
@@ -42,13 +44,6 @@ fn window() -> usize {
 const ROOMS: usize = 8;
 const BODY_BYTES: usize = 100;
 const PAGE: u32 = 50;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
 
 fn message(room: &str, n: u64, rng: &mut Rng) -> NewMessage {
     NewMessage {
@@ -309,10 +304,5 @@ async fn history_phases(store: &SqliteStore, messages: usize, queries: usize) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(run());
+    run_on_two_workers(run());
 }

@@ -7,7 +7,32 @@ use std::time::Instant;
 use chatcore::store::{HistoryQuery, NewMessage, Pending, Store};
 use hdrhistogram::Histogram;
 
+/// The number in environment variable `name` (`_` allowed as a digit separator), or
+/// `default` when it is unset or not a number.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs `bench` to completion on a tokio runtime of two workers, as the store benchmarks do
+/// (the machine they are written for has two cores).
+///
+/// # Panics
+///
+/// When the runtime cannot be built.
+pub fn run_on_two_workers<F: std::future::Future>(bench: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(bench)
+}
+
 /// A small deterministic PRNG (xorshift64*), so runs are comparable.
+#[derive(Debug, Clone)]
 pub struct Rng(pub u64);
 
 impl Rng {

@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 
 use chatcore_benches::baseline;
-use chatcore_benches::load::args::{Args, Plan};
+use chatcore_benches::load::args::Args;
+use chatcore_benches::load::plan::Plan;
 use chatcore_benches::load::run;
 use chatcore_testkit::{TestServer, memory_hub};
 use chatcore_transport_ws::WsConfig;
@@ -12,8 +13,12 @@ use clap::Parser;
 use tokio::net::TcpListener;
 
 fn plan(server: SocketAddr, target: &str) -> Plan {
+    plan_with(server, target, &[])
+}
+
+fn plan_with(server: SocketAddr, target: &str, extra: &[&str]) -> Plan {
     let server = server.to_string();
-    let args = Args::try_parse_from([
+    let base = [
         "chat-load",
         "--server",
         &server,
@@ -29,8 +34,8 @@ fn plan(server: SocketAddr, target: &str) -> Plan {
         "10",
         "--duration",
         "2",
-    ])
-    .expect("flags");
+    ];
+    let args = Args::try_parse_from(base.iter().chain(extra)).expect("flags");
     Plan::from_args(&args).expect("plan")
 }
 
@@ -54,6 +59,37 @@ async fn loads_an_in_process_chatcore_server() {
         summary.acks_total * 10,
         "{}",
         summary.table()
+    );
+
+    let _ = server.shutdown().await;
+}
+
+/// The `rooms-changes` mix, small: half of the ticks edit, react or unreact (each accepted by
+/// the server: no error), every connection reads 4 times a second, and the change events
+/// reach every member exactly like messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_and_reads_against_an_in_process_chatcore_server() {
+    let mut server = TestServer::serve(memory_hub().await, WsConfig::default()).await;
+    let extra = ["--changes", "0.5", "--read-every", "0.25"];
+
+    let summary = run::run(plan_with(server.addr, "chatcore", &extra), false)
+        .await
+        .expect("run");
+    let t = summary.table();
+    assert_eq!(summary.connected, 20, "{t}");
+    assert_eq!(summary.errors, 0, "{t}");
+    assert_eq!(summary.disconnects, 0, "{t}");
+    assert!(summary.changes >= 10, "{t}");
+    assert!(summary.changes < summary.sent, "{t}");
+    assert!(t.contains("changes, reads/s, answers/s, receipts/s"), "{t}");
+    // 20 connections, 4 reads/s each, for 2 s (phases spread over the first period).
+    assert!(summary.reads_per_s > 40.0, "{t}");
+    assert!(summary.read_replies_per_s > 40.0, "{t}");
+    assert!(summary.receipts_per_s > 0.0, "{t}");
+    assert_eq!(
+        summary.deliveries_total,
+        summary.acks_total * 10,
+        "every member gets every acknowledged message and change once: {t}"
     );
 
     let _ = server.shutdown().await;

@@ -2,6 +2,8 @@
 //! each read in one snapshot (a repeatable-read, read-only transaction), so a page and the
 //! seq it is current to agree.
 
+use std::collections::HashMap;
+
 use chatcore::protocol::{Message, ReactionCount, ThreadSummary, Tombstone};
 use chatcore::store::{HistoryPage, HistoryQuery};
 use chatcore::{Error, Result};
@@ -32,12 +34,16 @@ const THREAD: &str = page!("m.reply_to = $5 AND m.seq > $2 AND m.seq < $3", "ASC
 
 const LAST_SEQ: &str = "SELECT last_seq FROM rooms WHERE name = $1";
 
-const REACTIONS: &str = "SELECT emoji, count(*), coalesce(bool_or(user_name = $3), false), \
-            min(seq) AS first \
-     FROM reactions WHERE room_id = $1 AND target = $2 GROUP BY emoji ORDER BY first";
+/// The reactions of a page's messages (`$2`, an array of seqs), by message, each message's
+/// emoji in order of first use.
+const REACTIONS: &str = "SELECT target, emoji, count(*), \
+            coalesce(bool_or(user_name = $3), false), min(seq) AS first \
+     FROM reactions WHERE room_id = $1 AND target = ANY($2) \
+     GROUP BY target, emoji ORDER BY target, first";
 
-const SUMMARY: &str =
-    "SELECT count(*), max(seq) FROM messages WHERE room_id = $1 AND reply_to = $2";
+/// Reply counts and newest reply of those of a page's messages (`$2`) that have replies.
+const SUMMARIES: &str = "SELECT reply_to, count(*), max(seq) FROM messages \
+     WHERE room_id = $1 AND reply_to = ANY($2) GROUP BY reply_to";
 
 const TS: &str = "SELECT ts FROM messages WHERE room_id = $1 AND seq = $2";
 
@@ -110,9 +116,13 @@ async fn read(
     .map_err(Error::store)?;
     let has_more = rows.len() as i64 > limit;
     let mut messages = Vec::with_capacity(rows.len());
+    let mut room_id = None;
     for row in rows.iter().take(rows.len().min(limit as usize)) {
         let mut m = codec::message(row, room.to_owned())?;
-        let room_id: i64 = row.try_get(MESSAGE_COLUMNS + 3).map_err(Error::store)?;
+        room_id = Some(
+            row.try_get::<_, i64>(MESSAGE_COLUMNS + 3)
+                .map_err(Error::store)?,
+        );
         if !m.kind.is_reserved() {
             m.edited_ts = row.try_get(MESSAGE_COLUMNS).map_err(Error::store)?;
             let by: Option<&[u8]> = row.try_get(MESSAGE_COLUMNS + 1).map_err(Error::store)?;
@@ -121,9 +131,11 @@ async fn read(
                 let by = codec::utf8(by, "messages.deleted_by")?;
                 m.deleted = Some(Box::new(Tombstone { by, ts }));
             }
-            fill(&tx, room_id, &mut m, viewer).await?;
         }
         messages.push(m);
+    }
+    if let Some(room_id) = room_id {
+        fill(&tx, room_id, &mut messages, viewer).await?;
     }
     let stmt = tx.prepare_cached(LAST_SEQ).await.map_err(Error::store)?;
     let current_to = match tx.query_opt(&stmt, &[&name]).await.map_err(Error::store)? {
@@ -138,36 +150,66 @@ async fn read(
     })
 }
 
-/// Fills a message's reactions and thread summary.
+/// Fills the reactions and thread summaries of a page's messages: one statement for all
+/// their reactions and one for all their reply counts (the seqs as one array), instead of
+/// two or more round trips per message; only a root that has replies costs two more.
 async fn fill(
     tx: &Transaction<'_>,
     room_id: i64,
-    m: &mut Message,
+    messages: &mut [Message],
     viewer: Option<&str>,
 ) -> Result<()> {
-    let seq = codec::signed(m.seq);
+    let at: HashMap<i64, usize> = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.kind.is_reserved())
+        .map(|(i, m)| (codec::signed(m.seq), i))
+        .collect();
+    if at.is_empty() {
+        return Ok(());
+    }
+    let seqs: Vec<i64> = at.keys().copied().collect();
     let viewer = viewer.map(str::as_bytes);
     let stmt = tx.prepare_cached(REACTIONS).await.map_err(Error::store)?;
     for row in tx
-        .query(&stmt, &[&room_id, &seq, &viewer])
+        .query(&stmt, &[&room_id, &seqs, &viewer])
         .await
         .map_err(Error::store)?
     {
-        m.reactions.push(ReactionCount {
-            emoji: row.try_get(0).map_err(Error::store)?,
-            count: codec::unsigned(row.try_get(1).map_err(Error::store)?, "reactions")?,
-            me: row.try_get(2).map_err(Error::store)?,
+        let target: i64 = row.try_get(0).map_err(Error::store)?;
+        let Some(&i) = at.get(&target) else {
+            continue;
+        };
+        messages[i].reactions.push(ReactionCount {
+            emoji: row.try_get(1).map_err(Error::store)?,
+            count: codec::unsigned(row.try_get(2).map_err(Error::store)?, "reactions")?,
+            me: row.try_get(3).map_err(Error::store)?,
         });
     }
-    let stmt = tx.prepare_cached(SUMMARY).await.map_err(Error::store)?;
-    let row = tx
-        .query_one(&stmt, &[&room_id, &seq])
+    let stmt = tx.prepare_cached(SUMMARIES).await.map_err(Error::store)?;
+    let roots = tx
+        .query(&stmt, &[&room_id, &seqs])
         .await
         .map_err(Error::store)?;
-    let replies: i64 = row.try_get(0).map_err(Error::store)?;
-    let Some(last) = row.try_get::<_, Option<i64>>(1).map_err(Error::store)? else {
-        return Ok(());
-    };
+    for row in roots {
+        let root: i64 = row.try_get(0).map_err(Error::store)?;
+        let replies: i64 = row.try_get(1).map_err(Error::store)?;
+        let last: i64 = row.try_get(2).map_err(Error::store)?;
+        if let Some(&i) = at.get(&root) {
+            messages[i].thread = Some(Box::new(summary(tx, room_id, root, replies, last).await?));
+        }
+    }
+    Ok(())
+}
+
+/// The thread summary of `root`, which has `replies` replies, the newest `last`.
+async fn summary(
+    tx: &Transaction<'_>,
+    room_id: i64,
+    root: i64,
+    replies: i64,
+    last: i64,
+) -> Result<ThreadSummary> {
     let stmt = tx.prepare_cached(TS).await.map_err(Error::store)?;
     let last_ts: i64 = tx
         .query_one(&stmt, &[&room_id, &last])
@@ -179,17 +221,16 @@ async fn fill(
         .await
         .map_err(Error::store)?;
     let participants = tx
-        .query(&stmt, &[&room_id, &seq])
+        .query(&stmt, &[&room_id, &root])
         .await
         .map_err(Error::store)?
         .iter()
         .map(|r| codec::string(r, 0, "messages.sender"))
         .collect::<Result<Vec<String>>>()?;
-    m.thread = Some(Box::new(ThreadSummary {
+    Ok(ThreadSummary {
         replies: codec::unsigned(replies, "replies")?,
         last_seq: codec::unsigned(last, "messages.seq")?,
         last_ts,
         participants,
-    }));
-    Ok(())
+    })
 }

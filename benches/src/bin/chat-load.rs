@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use chatcore_benches::load::args::{Args, Plan};
+use chatcore_benches::load::args::Args;
+use chatcore_benches::load::plan::Plan;
 use chatcore_benches::load::run;
 use clap::Parser;
 

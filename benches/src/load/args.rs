@@ -1,12 +1,11 @@
-//! The flags of `chat-load`, the scenario presets, and [`Plan`]: the validated settings of
-//! one run.
+//! The flags of `chat-load` ([`Args`]) and the values some of them take; [`Plan`](crate::load::plan::Plan)
+//! turns them into the validated settings of one run.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::load::payload;
+pub use crate::load::scenario::Scenario;
 
 /// Flags of `chat-load`.
 #[derive(Debug, Clone, Parser)]
@@ -27,6 +26,8 @@ use crate::load::payload;
                   Scenarios (explicit flags override the preset):\n  \
                   fanout   1 room x 1,000 members, 1 publisher as fast as acks allow (window 4), 100 B\n  \
                   rooms    1,000 rooms x 10 members, 10% publish 1 msg/s each (10,000 deliveries/s)\n  \
+                  rooms-changes  rooms with 2 publishers per room at 0.5/s, 10% of their events \
+                  edits/reactions, a read from every connection each second\n  \
                   idle     19,000 connections in 1,900 rooms, nobody publishes: connect rate, memory\n  \
                   latency  1 room x 1,000 members, 1 publisher at 10 msg/s (10,000 deliveries/s)\n  \
                   small    1 room x 10 members, 1 publisher as fast as acks allow (window 4): per-message cost\n  \
@@ -81,6 +82,17 @@ pub struct Args {
     /// Message text size in bytes (at least 28: the timestamp and publisher id). Default: 100.
     #[arg(long)]
     pub payload: Option<usize>,
+
+    /// Fraction (0 to 1) of a publisher's ticks that change a recent message instead of
+    /// sending one: in turn a `react`, an `edit` of an own message and an `unreact`
+    /// (chatcore only). Default: 0, or the scenario's.
+    #[arg(long)]
+    pub changes: Option<f64>,
+
+    /// Every connection sends a `read` of the newest seq it saw this often, in seconds
+    /// (chatcore only); 0 = never. Default: 0, or the scenario's.
+    #[arg(long)]
+    pub read_every: Option<f64>,
 
     /// Wire codec (chatcore only).
     #[arg(long, value_enum, default_value_t = CodecArg::Json)]
@@ -137,30 +149,6 @@ pub enum Target {
     Baseline,
 }
 
-/// Scenario presets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scenario {
-    /// 1 room x 1,000 members, 1 publisher as fast as acks allow, 100-byte messages.
-    Fanout,
-    /// 1,000 rooms x 10 members, 10% of connections publish 1 msg/s each.
-    Rooms,
-    /// 19,000 idle connections (in 1,900 rooms): connect rate and server memory.
-    Idle,
-    /// 1 room x 1,000 members, 1 publisher at 10 msg/s: latency at 10,000 deliveries/s.
-    Latency,
-    /// 1 room x 10 members, 1 publisher as fast as acks allow: the per-message cost of a small
-    /// room (decode, commit, ack, echo), and whether frames wait for a timer (Nagle).
-    Small,
-    /// 100 rooms x 10 members, one publisher per room at 2 msg/s (2,000 deliveries/s):
-    /// send -> ack latency at an ordinary rate, where nothing batches.
-    Acks,
-    /// 5,000 connections joining one room, nobody publishes: time to fill a big room and
-    /// the memory of a joined idle connection (presence is O(n^2) frames if every join is
-    /// announced to every member).
-    Storm,
-}
-
 /// The wire codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -178,278 +166,5 @@ impl CodecArg {
             CodecArg::Json => chatcore::protocol::Codec::Json,
             CodecArg::Msgpack => chatcore::protocol::Codec::MsgPack,
         }
-    }
-}
-
-/// Most connections one process opens: the 20,000 open-file limit minus headroom.
-pub const MAX_CONNECTIONS_PER_PROCESS: usize = 19_900;
-
-/// The validated settings of one run.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Plan {
-    /// Server address.
-    pub server: SocketAddr,
-    /// Server kind.
-    pub target: Target,
-    /// Preset used, if any.
-    pub scenario: Option<Scenario>,
-    /// Connections to open.
-    pub connections: usize,
-    /// Rooms.
-    pub rooms: usize,
-    /// Publishing connections.
-    pub publishers: usize,
-    /// Messages/s per publisher; `None`: paced by acks.
-    pub rate: Option<f64>,
-    /// Sends in flight per publisher (ack-paced mode, and the cap in fixed-rate mode).
-    pub window: usize,
-    /// Message text size.
-    pub payload: usize,
-    /// Codec.
-    pub codec: CodecArg,
-    /// Publishing (or holding) time.
-    #[serde(serialize_with = "secs")]
-    pub duration: Duration,
-    /// Connections per second during ramp-up; `None`: unpaced.
-    pub ramp_rate: Option<f64>,
-    /// Concurrent handshakes.
-    pub handshakes: usize,
-    /// Source address.
-    pub bind: Option<IpAddr>,
-    /// Server process to observe.
-    pub server_pid: Option<u32>,
-    /// User name prefix.
-    pub user_prefix: String,
-    /// Room name prefix.
-    pub room_prefix: String,
-    /// Free-form label.
-    pub label: String,
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
-}
-
-/// The preset values: connections, rooms, publishers, rate (0 = ack-paced), window, payload.
-fn preset(scenario: Option<Scenario>) -> (usize, usize, usize, f64, usize, usize) {
-    match scenario {
-        None => (100, 10, 10, 1.0, 4, 100),
-        Some(Scenario::Fanout) => (1_000, 1, 1, 0.0, 4, 100),
-        Some(Scenario::Rooms) => (10_000, 1_000, 1_000, 1.0, 4, 100),
-        Some(Scenario::Idle) => (19_000, 1_900, 0, 0.0, 4, 100),
-        Some(Scenario::Latency) => (1_000, 1, 1, 10.0, 4, 100),
-        Some(Scenario::Small) => (10, 1, 1, 0.0, 4, 100),
-        Some(Scenario::Acks) => (1_000, 100, 100, 2.0, 4, 100),
-        Some(Scenario::Storm) => (5_000, 1, 0, 0.0, 4, 100),
-    }
-}
-
-impl Plan {
-    /// Applies the preset, then the explicit flags, and checks the result.
-    pub fn from_args(args: &Args) -> Result<Plan, String> {
-        let (connections, rooms, publishers, rate, window, payload) = preset(args.scenario);
-        let plan = Plan {
-            server: args.server,
-            target: args.target,
-            scenario: args.scenario,
-            connections: args.connections.unwrap_or(connections),
-            rooms: args.rooms.unwrap_or(rooms),
-            publishers: args.publishers.unwrap_or(publishers),
-            rate: Some(args.rate.unwrap_or(rate)).filter(|r| *r > 0.0),
-            window: args.window.unwrap_or(window),
-            payload: args.payload.unwrap_or(payload),
-            codec: args.codec,
-            duration: Duration::try_from_secs_f64(args.duration)
-                .map_err(|_| "--duration must be a positive number of seconds".to_owned())?,
-            ramp_rate: Some(args.ramp_rate).filter(|r| *r > 0.0),
-            handshakes: args.handshakes,
-            bind: args.bind,
-            server_pid: args.server_pid,
-            user_prefix: args.user_prefix.clone(),
-            room_prefix: args.room_prefix.clone(),
-            label: args.label.clone(),
-        };
-        if let Some(r) = args.rate {
-            if !r.is_finite() || r < 0.0 {
-                return Err("--rate must be 0 (ack-paced) or a positive number".into());
-            }
-        }
-        if !args.ramp_rate.is_finite() || args.ramp_rate < 0.0 {
-            return Err("--ramp-rate must be 0 (unpaced) or a positive number".into());
-        }
-        plan.validate()?;
-        Ok(plan)
-    }
-
-    /// Checks the invariants (also of plans built in code).
-    pub fn validate(&self) -> Result<(), String> {
-        if !self.server.ip().is_loopback() {
-            return Err(format!(
-                "refusing non-loopback target {}: chat-load only loads servers on this machine",
-                self.server
-            ));
-        }
-        if let Some(ip) = self.bind {
-            if !ip.is_loopback() {
-                return Err(format!("--bind {ip} is not a loopback address"));
-            }
-            if ip.is_ipv4() != self.server.is_ipv4() {
-                return Err("--bind and --server must be the same IP version".into());
-            }
-        }
-        if self.connections == 0 {
-            return Err("--connections must be at least 1".into());
-        }
-        if self.connections > MAX_CONNECTIONS_PER_PROCESS {
-            return Err(format!(
-                "--connections {} exceeds {MAX_CONNECTIONS_PER_PROCESS} per process (20,000 open \
-                 files); run several chat-load processes with distinct --user-prefix and --bind",
-                self.connections
-            ));
-        }
-        if self.rooms == 0 || self.rooms > self.connections {
-            return Err("--rooms must be between 1 and --connections".into());
-        }
-        if self.publishers > self.connections {
-            return Err("--publishers cannot exceed --connections".into());
-        }
-        if self.window == 0 {
-            return Err("--window must be at least 1".into());
-        }
-        if self.handshakes == 0 {
-            return Err("--handshakes must be at least 1".into());
-        }
-        if self.payload < payload::MIN_LEN || self.payload > 8192 {
-            return Err(format!(
-                "--payload must be between {} and 8192 bytes",
-                payload::MIN_LEN
-            ));
-        }
-        if self.duration.is_zero() {
-            return Err("--duration must be greater than zero".into());
-        }
-        if self.user_prefix.is_empty()
-            || self.user_prefix.len() > 20
-            || self
-                .user_prefix
-                .chars()
-                .any(|c| !c.is_ascii_alphanumeric() && c != '-' && c != '_')
-        {
-            return Err("--user-prefix must be 1-20 characters of [A-Za-z0-9_-]".into());
-        }
-        if self.room_prefix.is_empty()
-            || self.room_prefix.len() > 40
-            || self
-                .room_prefix
-                .chars()
-                .any(|c| !c.is_ascii_alphanumeric() && c != '-' && c != '_')
-        {
-            return Err("--room-prefix must be 1-40 characters of [A-Za-z0-9_-]".into());
-        }
-        Ok(())
-    }
-
-    /// User name of connection `i`.
-    pub fn user(&self, i: usize) -> String {
-        format!("{}{i}", self.user_prefix)
-    }
-
-    /// Room of connection `i`.
-    pub fn room_of(&self, i: usize) -> String {
-        format!("{}{}", self.room_prefix, i % self.rooms)
-    }
-
-    /// Deliveries per second the plan asks for when every publisher keeps its rate (members
-    /// per room x messages/s), `None` when ack-paced.
-    pub fn offered_deliveries_per_s(&self) -> Option<f64> {
-        let rate = self.rate?;
-        let per_room = self.connections as f64 / self.rooms as f64;
-        Some(self.publishers as f64 * rate * per_room)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan(args: &[&str]) -> Result<Plan, String> {
-        let argv = std::iter::once("chat-load").chain(args.iter().copied());
-        Plan::from_args(&Args::try_parse_from(argv).map_err(|e| e.to_string())?)
-    }
-
-    #[test]
-    fn command_is_well_formed() {
-        use clap::CommandFactory;
-        Args::command().debug_assert();
-    }
-
-    #[test]
-    fn non_loopback_targets_are_refused() {
-        let err = plan(&["--server", "10.0.0.1:8080"]).expect_err("refused");
-        assert!(err.contains("non-loopback"), "{err}");
-        assert!(plan(&["--server", "192.168.1.2:80"]).is_err());
-        assert!(plan(&["--server", "[::1]:8080"]).is_ok());
-        assert!(plan(&["--server", "127.0.0.5:8080"]).is_ok());
-        assert!(plan(&["--bind", "10.1.1.1"]).is_err());
-        assert!(plan(&["--bind", "127.0.0.2"]).is_ok());
-        assert!(plan(&["--bind", "::1"]).is_err(), "IP versions differ");
-    }
-
-    #[test]
-    fn presets_and_overrides() {
-        let p = plan(&["--scenario", "fanout"]).expect("plan");
-        assert_eq!((p.connections, p.rooms, p.publishers), (1_000, 1, 1));
-        assert_eq!(p.rate, None, "ack-paced");
-        let p = plan(&["--scenario", "rooms"]).expect("plan");
-        assert_eq!(p.offered_deliveries_per_s(), Some(10_000.0));
-        let p = plan(&["--scenario", "latency", "--rate", "20"]).expect("plan");
-        assert_eq!(p.offered_deliveries_per_s(), Some(20_000.0));
-        let p = plan(&[
-            "--scenario",
-            "idle",
-            "--connections",
-            "500",
-            "--rooms",
-            "50",
-        ])
-        .expect("p");
-        assert_eq!((p.connections, p.rooms, p.publishers), (500, 50, 0));
-        let p = plan(&["--scenario", "small", "--connections", "100"]).expect("plan");
-        assert_eq!(
-            (p.connections, p.rooms, p.publishers, p.rate),
-            (100, 1, 1, None)
-        );
-        let p = plan(&["--scenario", "acks"]).expect("plan");
-        assert_eq!(p.offered_deliveries_per_s(), Some(2_000.0));
-        let p = plan(&["--scenario", "storm"]).expect("plan");
-        assert_eq!((p.connections, p.rooms, p.publishers), (5_000, 1, 0));
-    }
-
-    #[test]
-    fn bad_values_are_refused() {
-        for bad in [
-            &["--connections", "0"][..],
-            &["--connections", "20000"],
-            &["--rooms", "0"],
-            &["--connections", "5", "--rooms", "6"],
-            &["--publishers", "101"],
-            &["--payload", "5"],
-            &["--payload", "9000"],
-            &["--rate", "-1"],
-            &["--window", "0"],
-            &["--duration", "0"],
-            &["--duration", "-3"],
-            &["--user-prefix", "a:b"],
-        ] {
-            assert!(plan(bad).is_err(), "{bad:?} accepted");
-        }
-    }
-
-    #[test]
-    fn names_spread_round_robin() {
-        let p = plan(&["--connections", "10", "--rooms", "3"]).expect("plan");
-        assert_eq!(p.user(7), "load7");
-        assert_eq!(p.room_of(0), "lr0");
-        assert_eq!(p.room_of(4), "lr1");
     }
 }

@@ -3,7 +3,7 @@
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::load::args::Plan;
+use crate::load::plan::Plan;
 use crate::load::stats::Counters;
 
 /// The plan, the counters, and the phase signals of one run.

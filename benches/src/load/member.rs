@@ -3,6 +3,7 @@
 //! send time with one substring search, so a member costs little CPU per delivery.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::{SinkExt, Stream, StreamExt};
@@ -12,6 +13,7 @@ use crate::load::args::Target;
 use crate::load::conn::{self, Socket};
 use crate::load::ctx::Ctx;
 use crate::load::payload::{self, Stamp};
+use crate::load::reads;
 use crate::load::stats::{Counters, Recorder};
 use crate::load::wire::{self, FrameKind};
 
@@ -19,14 +21,26 @@ use crate::load::wire::{self, FrameKind};
 const SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Connection `i` as a plain member: opens, joins, then counts deliveries until the run
-/// stops. Returns its histograms.
+/// stops (with `--read-every`, also sending its reads). Returns its histograms.
 pub async fn run(ctx: Arc<Ctx>, i: usize) -> Recorder {
     let mut rec = Recorder::new();
-    if let Some(mut ws) = open_and_join(&ctx, i).await {
-        let stop = ctx.stop.clone();
-        read_loop(&ctx, &mut ws, &mut rec, &stop, |_| {}).await;
+    let Some(mut ws) = open_and_join(&ctx, i).await else {
+        return rec;
+    };
+    let stop = ctx.stop.clone();
+    if ctx.plan.read_every.is_none() {
+        // The socket stays whole: no split lock on the path every delivery takes.
+        read_loop(&ctx, &mut ws, &mut rec, &stop, None, |_| {}).await;
         let _ = tokio::time::timeout(Duration::from_millis(200), ws.close(None)).await;
+        return rec;
     }
+    let latest = AtomicU64::new(0);
+    let (mut sink, mut stream) = ws.split();
+    tokio::join!(
+        read_loop(&ctx, &mut stream, &mut rec, &stop, Some(&latest), |_| {}),
+        reads::lean(&ctx, i, &mut sink, &latest),
+    );
+    let _ = tokio::time::timeout(Duration::from_millis(200), sink.close()).await;
     rec
 }
 
@@ -99,12 +113,14 @@ async fn wait_for(ws: &mut Socket, kind: FrameKind) -> Result<(), String> {
 }
 
 /// Counts deliveries (and records their latency) until `stop`; `on_stamp` sees the stamp of
-/// every delivered message (publishers use it to spot their own echo on the baseline).
+/// every delivered message (publishers use it to spot their own echo on the baseline);
+/// `latest`, when given, follows the newest seq delivered (for `read`).
 pub async fn read_loop<S>(
     ctx: &Ctx,
     ws: &mut S,
     rec: &mut Recorder,
     stop: &tokio_util::sync::CancellationToken,
+    latest: Option<&AtomicU64>,
     mut on_stamp: impl FnMut(Stamp),
 ) where
     S: Stream<Item = Result<WsMessage, WsError>> + Unpin,
@@ -137,11 +153,17 @@ pub async fn read_loop<S>(
         match kind {
             FrameKind::Message => {
                 Counters::bump(&counters.deliveries);
+                if let Some(latest) = latest {
+                    let seq = wire::message_seq(bytes).unwrap_or(0);
+                    latest.fetch_max(seq, Ordering::Relaxed);
+                }
                 if let Some(stamp) = payload::find_with(&finder, bytes) {
                     rec.delivery(payload::now_us().saturating_sub(stamp.sent_us));
                     on_stamp(stamp);
                 }
             }
+            FrameKind::Receipt => Counters::bump(&counters.receipts),
+            FrameKind::Read => Counters::bump(&counters.read_replies),
             FrameKind::Error => counters.error("error frame at a member"),
             _ => {}
         }

@@ -1,11 +1,15 @@
 //! A publishing connection. On chatcore it is a [`chatcore_client::Client`] (the library an
 //! application would use: typed sends, acks matched by request id); on the baseline a raw
 //! socket whose "ack" is its own echo. Either sends at a fixed rate or keeps `window` sends
-//! in flight, and also counts the deliveries it receives as a member of its room.
+//! in flight, and also counts the deliveries it receives as a member of its room. On chatcore,
+//! `--changes` turns some ticks into edits and reactions ([`changes`](crate::load::changes))
+//! and `--read-every` adds its reads ([`reads`]).
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chatcore::protocol::MessageKind;
 use chatcore_client::{Client, ClientConfig, ClientEvent, ConnectionState};
 use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
@@ -14,10 +18,11 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::load::args::Target;
+use crate::load::changes::{Mix, Op};
 use crate::load::ctx::Ctx;
-use crate::load::member;
 use crate::load::payload::{self, Stamp};
 use crate::load::stats::{Counters, Recorder};
+use crate::load::{member, reads};
 
 /// Sends in flight at most in fixed-rate mode (beyond it a tick is skipped and counted).
 const MAX_IN_FLIGHT: usize = 1024;
@@ -88,6 +93,9 @@ async fn chatcore(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
             return Recorder::new();
         }
     };
+    let me = plan.user(i);
+    let mix = Mutex::new(Mix::new(plan.changes, i as u64));
+    let latest = AtomicU64::new(0);
     let receive = async {
         let mut rec = Recorder::new();
         loop {
@@ -96,8 +104,13 @@ async fn chatcore(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
                 e = events.recv() => e,
             };
             match event {
+                Some(ClientEvent::Receipt { .. }) => Counters::bump(&ctx.counters.receipts),
                 Some(ClientEvent::Message(m)) => {
                     Counters::bump(&ctx.counters.deliveries);
+                    latest.fetch_max(m.seq, Ordering::Relaxed);
+                    if m.kind == MessageKind::Text {
+                        lock(&mix).seen(m.seq, m.sender == me);
+                    }
                     if let Some(s) = payload::find(m.text.as_bytes()) {
                         rec.delivery(payload::now_us().saturating_sub(s.sent_us));
                     }
@@ -118,21 +131,51 @@ async fn chatcore(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
         }
         rec
     };
-    let (mut rec, acks) = tokio::join!(receive, chatcore_sends(&ctx, &client, &room, i, n));
+    let (mut rec, acks, ()) = tokio::join!(
+        receive,
+        chatcore_sends(&ctx, &client, &room, i, n, &mix),
+        reads::client(&ctx, i, &client, &room, &latest),
+    );
     rec.merge(&acks);
     let _ = tokio::time::timeout(Duration::from_millis(500), client.close()).await;
     rec
 }
 
-/// The send loop of a chatcore publisher: returns the ack latencies.
-async fn chatcore_sends(ctx: &Ctx, client: &Client, room: &str, i: usize, n: usize) -> Recorder {
+/// The mix, locked (by this publisher's own task only: never contended).
+fn lock(mix: &Mutex<Mix>) -> std::sync::MutexGuard<'_, Mix> {
+    mix.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The send loop of a chatcore publisher: each tick sends, or makes the change `mix` says.
+/// Returns the ack latencies.
+async fn chatcore_sends(
+    ctx: &Ctx,
+    client: &Client,
+    room: &str,
+    i: usize,
+    n: usize,
+    mix: &Mutex<Mix>,
+) -> Recorder {
     let mut rec = Recorder::new();
     let id = ctx.publisher_id(i);
     let counters = &ctx.counters;
-    let send = |stamp: Stamp| {
+    let issue = |stamp: Stamp| {
         Counters::bump(&counters.sent);
-        let text = payload::encode(stamp, ctx.plan.payload);
-        async move { (stamp.sent_us, client.send(room, text).await) }
+        let op = lock(mix).next_op();
+        if op != Op::Send {
+            Counters::bump(&counters.changes);
+        }
+        // Edits carry a stamp like messages: members measure their latency too.
+        let text = move || payload::encode(stamp, ctx.plan.payload);
+        async move {
+            let acked = match op {
+                Op::Send => client.send(room, text()).await,
+                Op::Edit(seq) => client.edit(room, seq, text()).await,
+                Op::React(seq, emoji) => client.react(room, seq, emoji).await,
+                Op::Unreact(seq, emoji) => client.unreact(room, seq, emoji).await,
+            };
+            (stamp.sent_us, acked)
+        }
     };
     tokio::select! {
         () = ctx.stop.cancelled() => return rec,
@@ -142,7 +185,7 @@ async fn chatcore_sends(ctx: &Ctx, client: &Client, room: &str, i: usize, n: usi
     let mut ticks = ctx.plan.rate.map(|r| ticker(ctx, n, r));
     if ticks.is_none() {
         for _ in 0..ctx.plan.window {
-            in_flight.push(send(stamp_now(id)));
+            in_flight.push(issue(stamp_now(id)));
         }
     }
     loop {
@@ -150,7 +193,7 @@ async fn chatcore_sends(ctx: &Ctx, client: &Client, room: &str, i: usize, n: usi
             () = ctx.stop.cancelled() => break,
             () = tick(&mut ticks), if ticks.is_some() && !ctx.stop_publishing.is_cancelled() => {
                 if in_flight.len() < MAX_IN_FLIGHT {
-                    in_flight.push(send(stamp_now(id)));
+                    in_flight.push(issue(stamp_now(id)));
                 } else {
                     counters.error("publisher: in-flight cap reached, tick skipped");
                 }
@@ -164,7 +207,7 @@ async fn chatcore_sends(ctx: &Ctx, client: &Client, room: &str, i: usize, n: usi
                     Err(e) => counters.error(format!("send: {e}").chars().take(60).collect::<String>()),
                 }
                 if ticks.is_none() && !ctx.stop_publishing.is_cancelled() {
-                    in_flight.push(send(stamp_now(id)));
+                    in_flight.push(issue(stamp_now(id)));
                 }
             }
             () = ctx.stop_publishing.cancelled(), if in_flight.is_empty() => {
@@ -186,7 +229,7 @@ async fn baseline(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
     let (mut sink, mut stream) = ws.split();
     let window = Semaphore::new(ctx.plan.window);
     let mut acks = Recorder::new();
-    let receive = member::read_loop(&ctx, &mut stream, &mut rec, &ctx.stop, |s| {
+    let receive = member::read_loop(&ctx, &mut stream, &mut rec, &ctx.stop, None, |s| {
         if s.publisher == id {
             Counters::bump(&ctx.counters.acks);
             acks.ack(payload::now_us().saturating_sub(s.sent_us));

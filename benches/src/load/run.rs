@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::load::args::Plan;
 use crate::load::ctx::Ctx;
+use crate::load::plan::Plan;
 use crate::load::procstat::{self, Sample};
 use crate::load::stats::{Counters, Percentiles, Recorder};
 use crate::load::summary::{ServerStats, Summary, fmt_count};
@@ -149,6 +149,10 @@ pub async fn run(plan: Plan, progress: bool) -> Result<Summary, String> {
         sent_per_s: d.sent as f64 / secs,
         acks_per_s: d.acks as f64 / secs,
         deliveries_per_s: d.deliveries as f64 / secs,
+        changes: d.changes,
+        reads_per_s: d.reads as f64 / secs,
+        read_replies_per_s: d.read_replies as f64 / secs,
+        receipts_per_s: d.receipts as f64 / secs,
         delivered_ratio: (expected > 0.0).then(|| total.deliveries as f64 / expected),
         errors: total.errors,
         disconnects: total.disconnects,
@@ -194,6 +198,10 @@ struct Snapshot {
     acks: u64,
     errors: u64,
     disconnects: u64,
+    changes: u64,
+    reads: u64,
+    read_replies: u64,
+    receipts: u64,
 }
 
 impl Snapshot {
@@ -204,6 +212,10 @@ impl Snapshot {
             acks: Counters::get(&c.acks),
             errors: Counters::get(&c.errors),
             disconnects: Counters::get(&c.disconnects),
+            changes: Counters::get(&c.changes),
+            reads: Counters::get(&c.reads),
+            read_replies: Counters::get(&c.read_replies),
+            receipts: Counters::get(&c.receipts),
         }
     }
 
@@ -214,6 +226,10 @@ impl Snapshot {
             acks: self.acks - o.acks,
             errors: self.errors - o.errors,
             disconnects: self.disconnects - o.disconnects,
+            changes: self.changes - o.changes,
+            reads: self.reads - o.reads,
+            read_replies: self.read_replies - o.read_replies,
+            receipts: self.receipts - o.receipts,
         }
     }
 }

@@ -24,6 +24,14 @@ pub struct Counters {
     pub errors: AtomicU64,
     /// Connections the server closed (or lost) during the run.
     pub disconnects: AtomicU64,
+    /// Of `sent`, the edits and reactions (`--changes`).
+    pub changes: AtomicU64,
+    /// `read` commands sent (`--read-every`).
+    pub reads: AtomicU64,
+    /// Answers to those `read` commands.
+    pub read_replies: AtomicU64,
+    /// `receipt` frames received (other members' read positions).
+    pub receipts: AtomicU64,
     errors_by_kind: Mutex<BTreeMap<String, u64>>,
 }
 

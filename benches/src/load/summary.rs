@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::load::args::Plan;
+use crate::load::plan::Plan;
 use crate::load::stats::Percentiles;
 
 /// The server's side of a run (with `--server-pid`).
@@ -68,6 +68,14 @@ pub struct Summary {
     /// Deliveries received ÷ (acks × members per room): 1.0 when every member got every
     /// acknowledged message (meaningful for one process with uniform rooms).
     pub delivered_ratio: Option<f64>,
+    /// Of `sent`, the edits and reactions (`--changes`).
+    pub changes: u64,
+    /// `read` commands sent per second (`--read-every`).
+    pub reads_per_s: f64,
+    /// Answers to `read` per second.
+    pub read_replies_per_s: f64,
+    /// `receipt` frames received per second (all connections together).
+    pub receipts_per_s: f64,
     /// Error frames, failed sends and skipped ticks.
     pub errors: u64,
     /// Connections lost during the run.
@@ -138,6 +146,18 @@ impl Summary {
                     p.connections, p.rooms, p.publishers, p.payload
                 ),
             ));
+            if p.changes > 0.0 || p.read_every.is_some() {
+                let reads = p
+                    .read_every
+                    .map_or("no reads".to_owned(), |d| format!("a read every {d:?}"));
+                rows.push((
+                    "changes",
+                    format!(
+                        "{:.0}% of ticks edit/react/unreact, {reads}",
+                        p.changes * 100.0
+                    ),
+                ));
+            }
         }
         rows.push((
             "load average",
@@ -172,6 +192,18 @@ impl Summary {
         ));
         if let Some(r) = self.delivered_ratio {
             rows.push(("delivered/expected", format!("{r:.4}")));
+        }
+        if self.changes > 0 || self.reads_per_s > 0.0 || self.receipts_per_s > 0.0 {
+            rows.push((
+                "changes, reads/s, answers/s, receipts/s",
+                format!(
+                    "{} / {} / {} / {}",
+                    self.changes,
+                    fmt_count(self.reads_per_s),
+                    fmt_count(self.read_replies_per_s),
+                    fmt_count(self.receipts_per_s)
+                ),
+            ));
         }
         rows.push((
             "errors, disconnects",

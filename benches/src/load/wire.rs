@@ -19,6 +19,10 @@ pub enum FrameKind {
     Welcome,
     /// An error frame.
     Error,
+    /// A member's read position (`receipt`).
+    Receipt,
+    /// The answer to this connection's `read`.
+    Read,
     /// Anything else (presence, typing, pong, …).
     Other,
 }
@@ -61,6 +65,8 @@ fn kind_of(name: &[u8]) -> FrameKind {
         b"joined" => FrameKind::Joined,
         b"welcome" => FrameKind::Welcome,
         b"error" => FrameKind::Error,
+        b"receipt" => FrameKind::Receipt,
+        b"read" => FrameKind::Read,
         _ => FrameKind::Other,
     }
 }
@@ -75,6 +81,48 @@ pub fn join(codec: CodecArg, id: u64, room: &str) -> WsMessage {
         },
     );
     frame(codec.codec(), req)
+}
+
+/// The `read` request moving the read position in `room` to `seq`.
+pub fn read(codec: CodecArg, id: u64, room: &str, seq: u64) -> WsMessage {
+    let req = Request::new(
+        id,
+        Command::Read {
+            room: room.to_owned(),
+            seq,
+        },
+    );
+    frame(codec.codec(), req)
+}
+
+/// The `seq` of a `message` frame (JSON or named-map MessagePack), found without decoding
+/// the frame: the first `seq` key (it comes before the text, which could hold one).
+pub fn message_seq(frame: &[u8]) -> Option<u64> {
+    if frame.first() == Some(&b'{') {
+        let at = memchr::memmem::find(frame, b"\"seq\":")?;
+        let digits = &frame[at + 6..];
+        let end = digits
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .unwrap_or(digits.len());
+        return std::str::from_utf8(&digits[..end]).ok()?.parse().ok();
+    }
+    // MessagePack: the fixstr `seq`, then an unsigned integer.
+    let at = memchr::memmem::find(frame, b"\xa3seq")?;
+    let rest = &frame[at + 4..];
+    let (&tag, value) = rest.split_first()?;
+    let be = |n: usize| -> Option<u64> {
+        let bytes = value.get(..n)?;
+        Some(bytes.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b)))
+    };
+    match tag {
+        0x00..=0x7f => Some(u64::from(tag)),
+        0xcc => be(1),
+        0xcd => be(2),
+        0xce => be(4),
+        0xcf => be(8),
+        _ => None,
+    }
 }
 
 fn frame(codec: Codec, req: Request) -> WsMessage {
@@ -146,6 +194,39 @@ mod tests {
         assert_eq!(classify(b"garbage"), FrameKind::Other);
         assert_eq!(classify(b""), FrameKind::Other);
         assert_eq!(classify(br#"{"type":"pong","id":1}"#), FrameKind::Other);
+        let receipt = Event::Receipt {
+            room: "r".into(),
+            user: "u".into(),
+            seq: 3,
+        };
+        assert_eq!(all(&receipt), [FrameKind::Receipt; 2]);
+        let read = Event::Read {
+            id: Some(2),
+            room: "r".into(),
+            seq: 3,
+        };
+        assert_eq!(all(&read), [FrameKind::Read; 2]);
+    }
+
+    #[test]
+    fn finds_the_seq_of_a_message_in_both_codecs() {
+        for seq in [0, 5, 127, 128, 255, 256, 65_535, 65_536, 1 << 32, u64::MAX] {
+            let m = Message {
+                room: "r".into(),
+                seq,
+                id: "x".into(),
+                sender: "s".into(),
+                kind: MessageKind::Text,
+                text: "\"seq\":9 \u{a3}seq".into(),
+                ts: 1,
+                ..Default::default()
+            };
+            for codec in [Codec::Json, Codec::MsgPack] {
+                let frame = codec.encode(&Event::Message(m.clone()));
+                assert_eq!(message_seq(&frame), Some(seq), "{codec:?} {seq}");
+            }
+        }
+        assert_eq!(message_seq(b"garbage"), None);
     }
 
     #[test]
