@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::OnceCell;
 use tokio_util::task::TaskTracker;
@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 use super::config::Limits;
 use super::room::{Room, RoomContext};
 use super::session::state::SessionState;
+use super::sessions::SessionTable;
 use super::stats::Stats;
 use super::throttle::Throttle;
 use crate::auth::Authenticator;
@@ -44,7 +45,7 @@ pub(crate) struct Core {
     /// Sessions keep their rooms' `Arc`s, so sending never touches this map.
     rooms: Mutex<Rooms>,
     /// Live sessions by id, for shutdown and direct-message delivery.
-    sessions: Mutex<HashMap<u64, Weak<SessionState>>>,
+    sessions: Mutex<SessionTable>,
     next_session: AtomicU64,
     /// Set by shutdown: no new session is accepted.
     pub(crate) shutting_down: AtomicBool,
@@ -95,7 +96,7 @@ impl Core {
             stats,
             room_context,
             rooms: Mutex::new(HashMap::new()),
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(SessionTable::default()),
             next_session: AtomicU64::new(0),
             shutting_down: AtomicBool::new(false),
             presence_version: AtomicU64::new(crate::clock::now_millis().max(0) as u64 * 1000),
@@ -108,7 +109,7 @@ impl Core {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn sessions(&self) -> MutexGuard<'_, HashMap<u64, Weak<SessionState>>> {
+    fn sessions(&self) -> MutexGuard<'_, SessionTable> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -191,21 +192,20 @@ impl Core {
 
     /// Registers a live session.
     pub(crate) fn add_session(&self, session: &Arc<SessionState>) {
-        self.sessions()
-            .insert(session.id(), Arc::downgrade(session));
+        self.sessions().insert(session);
         Stats::bump(&self.stats.sessions_opened);
     }
 
     /// Forgets a session that ended.
     pub(crate) fn forget_session(&self, id: u64) {
-        if self.sessions().remove(&id).is_some() {
+        if self.sessions().remove(id) {
             Stats::bump(&self.stats.sessions_closed);
         }
     }
 
     /// Every live local session.
     pub(crate) fn all_sessions(&self) -> Vec<Arc<SessionState>> {
-        self.sessions().values().filter_map(Weak::upgrade).collect()
+        self.sessions().all().collect()
     }
 
     /// Live local sessions of a user.
@@ -215,18 +215,15 @@ impl Core {
         which: impl Fn(&crate::auth::Identity) -> bool,
     ) -> Vec<Arc<SessionState>> {
         self.sessions()
-            .values()
-            .filter_map(Weak::upgrade)
+            .all()
             .filter(|s| s.queue.close_reason().is_none() && which(&s.identity))
             .collect()
     }
 
     pub(crate) fn sessions_of(&self, user: &str) -> Vec<Arc<SessionState>> {
-        self.sessions()
-            .values()
-            .filter_map(Weak::upgrade)
-            .filter(|s| s.user() == user && s.queue.close_reason().is_none())
-            .collect()
+        let mut sessions = self.sessions().of(user);
+        sessions.retain(|s| s.queue.close_reason().is_none());
+        sessions
     }
 
     /// The next version of this node's presence events.

@@ -24,6 +24,7 @@ mod receipts;
 mod room;
 mod rooms_api;
 mod session;
+mod sessions;
 mod stats;
 mod throttle;
 
