@@ -4,8 +4,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chatcore::protocol::Message;
 use chatcore::store::{
-    Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Pending, Role,
-    RoomRecord, SearchQuery, Store,
+    Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Pending, ReadMark,
+    Role, RoomRecord, SearchQuery, Store,
 };
 use chatcore::{Error, Result};
 use deadpool_postgres::{
@@ -97,6 +97,13 @@ const SET_READ: &str = "WITH r AS (SELECT id FROM rooms WHERE name = $1 AND dele
               ON CONFLICT (room_id, user_name) \
               DO UPDATE SET seq = GREATEST(read_positions.seq, EXCLUDED.seq)) \
      SELECT count(*) FROM r";
+
+/// Several read positions in one statement (`$1` rooms, `$2` users, `$3` seqs, as arrays);
+/// rooms that do not exist (any more) drop out in the join.
+const SET_READS: &str = "INSERT INTO read_positions (room_id, user_name, seq) \
+     SELECT r.id, x.u, max(x.s) FROM unnest($1::bytea[], $2::bytea[], $3::int8[]) AS x(room, u, s) \
+     JOIN rooms r ON r.name = x.room AND r.deleted IS NULL GROUP BY r.id, x.u \
+     ON CONFLICT (room_id, user_name) DO UPDATE SET seq = GREATEST(read_positions.seq, EXCLUDED.seq)";
 
 const READ_POSITION: &str = "SELECT rp.seq FROM read_positions rp \
      JOIN rooms r ON r.id = rp.room_id WHERE r.name = $1 AND rp.user_name = $2";
@@ -506,6 +513,14 @@ impl Store for PostgresStore {
         } else {
             Err(Error::UnknownRoom(room.to_owned()))
         }
+    }
+
+    async fn set_reads(&self, marks: &[ReadMark]) -> Result<()> {
+        let rooms: Vec<&[u8]> = marks.iter().map(|m| m.room.as_bytes()).collect();
+        let users: Vec<&[u8]> = marks.iter().map(|m| m.user.as_bytes()).collect();
+        let seqs: Vec<i64> = marks.iter().map(|m| codec::signed(m.seq)).collect();
+        self.query(SET_READS, &[&rooms, &users, &seqs]).await?;
+        Ok(())
     }
 
     async fn read_position(&self, room: &str, user: &str) -> Result<u64> {

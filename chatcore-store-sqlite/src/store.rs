@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use chatcore::protocol::Message;
 use chatcore::store::{
-    Appended, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom, Pending, Role, RoomRecord,
-    SearchQuery, Store,
+    Appended, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom, Pending, ReadMark, Role,
+    RoomRecord, SearchQuery, Store,
 };
 use chatcore::{Error, Result};
 use rusqlite::Connection;
@@ -301,6 +301,11 @@ impl Store for SqliteStore {
             reply,
         })
         .await
+    }
+
+    async fn set_reads(&self, marks: &[ReadMark]) -> Result<()> {
+        let marks = marks.to_vec();
+        self.write(|reply| Write::SetReads { marks, reply }).await
     }
 
     async fn read_position(&self, room: &str, user: &str) -> Result<u64> {

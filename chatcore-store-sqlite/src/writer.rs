@@ -90,6 +90,11 @@ pub(crate) enum Write {
         seq: u64,
         reply: oneshot::Sender<Result<()>>,
     },
+    /// Move several read positions forwards (marks of unknown rooms are skipped).
+    SetReads {
+        marks: Vec<chatcore::store::ReadMark>,
+        reply: oneshot::Sender<Result<()>>,
+    },
     /// Take or renew an event-stream consumer group's lease.
     Lease {
         group: String,
@@ -193,6 +198,7 @@ impl Write {
             Write::AddMember { reply, .. }
             | Write::RemoveMember { reply, .. }
             | Write::SetRead { reply, .. }
+            | Write::SetReads { reply, .. }
             | Write::CommitCursor { reply, .. }
             | Write::Describe { reply, .. }
             | Write::Block { reply, .. } => {
@@ -574,25 +580,14 @@ impl Writer {
             Write::SetRead {
                 room, user, seq, ..
             } => {
-                let Some(room_id) = self.room_id(room)? else {
+                if !self.raise_read(room, user, *seq)? {
                     return Ok(Err(Error::UnknownRoom(room.clone())));
-                };
-                let current: Option<i64> = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT seq FROM read_positions WHERE room_id = ?1 AND user = ?2",
-                    )?
-                    .query_row(params![room_id, user], |r| r.get(0))
-                    .optional()?;
-                // Compared as u64 in Rust: stored bit for bit, large values are negative
-                // in SQL.
-                if current.is_none_or(|c| from_sql_u64(c) < *seq) {
-                    self.conn
-                        .prepare_cached(
-                            "INSERT INTO read_positions (room_id, user, seq) VALUES (?1, ?2, ?3) \
-                             ON CONFLICT (room_id, user) DO UPDATE SET seq = excluded.seq",
-                        )?
-                        .execute(params![room_id, user, to_sql_u64(*seq)])?;
+                }
+                Ok(Ok(Outcome::Done))
+            }
+            Write::SetReads { marks, .. } => {
+                for m in marks {
+                    self.raise_read(&m.room, &m.user, m.seq)?;
                 }
                 Ok(Ok(Outcome::Done))
             }
@@ -737,6 +732,29 @@ impl Writer {
             self.room_ids.insert(name.to_owned(), id);
         }
         Ok(id)
+    }
+
+    /// Raises `user`'s read position in `room` to `seq` (never lowers it); `false` when the
+    /// room does not exist.
+    fn raise_read(&mut self, room: &str, user: &str, seq: u64) -> Result<bool, Fatal> {
+        let Some(room_id) = self.room_id(room)? else {
+            return Ok(false);
+        };
+        let current: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT seq FROM read_positions WHERE room_id = ?1 AND user = ?2")?
+            .query_row(params![room_id, user], |r| r.get(0))
+            .optional()?;
+        // Compared as u64 in Rust: stored bit for bit, large values are negative in SQL.
+        if current.is_none_or(|c| from_sql_u64(c) < seq) {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO read_positions (room_id, user, seq) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (room_id, user) DO UPDATE SET seq = excluded.seq",
+                )?
+                .execute(params![room_id, user, to_sql_u64(seq)])?;
+        }
+        Ok(true)
     }
 
     /// Forgets a deleted room's cached id and newest seq.

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use chatcore::bus::{Bus, LocalNetwork};
 use chatcore::protocol::{Command, Event, LookupKind, RoomKind, RoomSummary};
-use chatcore::store::{MemoryStore, Role};
+use chatcore::store::{MemoryStore, Role, Store};
 use chatcore::{ErrorCode, Hub};
-use chatcore_testkit::{SessionProbe, memory_hub};
+use chatcore_testkit::{SessionProbe, eventually, memory_hub};
 
 fn read(room: &str, seq: u64) -> Command {
     Command::Read {
@@ -143,6 +143,19 @@ async fn read_never_moves_backwards_and_clamps_to_the_head() {
     assert_eq!(ann.error(id).await, ErrorCode::UnknownRoom);
 }
 
+/// The receipts `c` got until a ping is answered (everything queued before it).
+async fn receipts(c: &mut SessionProbe) -> Vec<(String, u64)> {
+    let mut got = Vec::new();
+    let id = c.request(Command::Ping {}).await;
+    loop {
+        match c.event().await {
+            Event::Receipt { user, seq, .. } => got.push((user, seq)),
+            Event::Pong { id: Some(p) } if p == id => return got,
+            _ => {}
+        }
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn receipts_are_coalesced_to_one_per_second() {
     let hub = memory_hub().await;
@@ -150,25 +163,48 @@ async fn receipts_are_coalesced_to_one_per_second() {
     let mut bob = SessionProbe::connect(&hub, "bob").await;
     ann.join("r").await;
     bob.join("r").await;
-    for i in 0..50 {
+    for i in 0..51 {
         ann.send("r", &format!("m{i}")).await;
     }
-    // 50 reads within one window: the first goes out, the newest follows at the window's end.
+    // 50 reads within one second: one receipt, the newest, at the room's next tick.
     for seq in 1..=50 {
         let id = bob.request(read("r", seq)).await;
         bob.reply(id).await;
     }
-    let mut receipts = Vec::new();
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let id = ann.request(Command::Ping {}).await;
-    loop {
-        match ann.event().await {
-            Event::Receipt { user, seq, .. } => receipts.push((user, seq)),
-            Event::Pong { id: Some(p) } if p == id => break,
-            _ => {}
-        }
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(receipts(&mut ann).await, [("bob".to_owned(), 50)]);
+    // A read that moves nothing shows nothing; the next move shows once more.
+    for seq in [30, 50, 51] {
+        let id = bob.request(read("r", seq)).await;
+        bob.reply(id).await;
     }
-    assert_eq!(receipts, [("bob".to_owned(), 1), ("bob".to_owned(), 50)]);
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert_eq!(receipts(&mut ann).await, [("bob".to_owned(), 51)]);
+}
+
+#[tokio::test]
+async fn read_positions_are_written_behind_and_at_shutdown() {
+    let store = Arc::new(MemoryStore::new());
+    let hub = Hub::builder()
+        .shared_store(store.clone())
+        .build()
+        .await
+        .expect("hub");
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    ann.join("r").await;
+    for i in 0..3 {
+        ann.send("r", &format!("m{i}")).await;
+    }
+    let id = ann.request(read("r", 2)).await;
+    assert!(matches!(ann.reply(id).await, Event::Read { seq: 2, .. }));
+    eventually(|| async { store.read_position("r", "ann").await.expect("position") == 2 }).await;
+    // A move answered just before shutdown is written by it, not lost with the timer.
+    let id = ann.request(read("r", 3)).await;
+    assert!(matches!(ann.reply(id).await, Event::Read { seq: 3, .. }));
+    hub.shutdown(Duration::from_secs(1))
+        .await
+        .expect("shutdown");
+    assert_eq!(store.read_position("r", "ann").await.expect("position"), 3);
 }
 
 #[tokio::test]

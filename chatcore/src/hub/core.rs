@@ -55,8 +55,8 @@ pub(crate) struct Core {
     /// Sends between accept and ack (each awaits its commit on a task); shutdown waits for
     /// them.
     pub(crate) in_flight: TaskTracker,
-    /// Open receipt windows (see `receipts.rs`).
-    pub(crate) receipts: super::receipts::Receipts,
+    /// Read positions not yet written, receipts not yet sent (`reads.rs`).
+    pub(crate) reads: super::reads::Reads,
 }
 
 impl std::fmt::Debug for Core {
@@ -101,7 +101,7 @@ impl Core {
             shutting_down: AtomicBool::new(false),
             presence_version: AtomicU64::new(crate::clock::now_millis().max(0) as u64 * 1000),
             in_flight: TaskTracker::new(),
-            receipts: Default::default(),
+            reads: Default::default(),
         }
     }
 

@@ -20,7 +20,7 @@ mod config;
 mod core;
 mod queue;
 mod rate;
-mod receipts;
+mod reads;
 mod room;
 mod rooms_api;
 mod session;
@@ -295,8 +295,8 @@ impl Hub {
 
     /// Stops the hub: refuses new sessions, closes every session with
     /// [`CloseReason::GoingAway`] (queued frames are still written), waits up to `grace` for
-    /// sends already accepted to be acknowledged, then closes the store (committing what is
-    /// queued) and the bus.
+    /// sends already accepted to be acknowledged, writes the read positions not yet written,
+    /// then closes the store (committing what is queued) and the bus.
     pub async fn shutdown(&self, grace: Duration) -> Result<()> {
         self.core.shutting_down.store(true, Relaxed);
         for s in self.core.all_sessions() {
@@ -310,6 +310,7 @@ impl Hub {
                 "shutdown grace ran out with sends still in flight"
             );
         }
+        self.core.reads.flush(&*self.core.store).await;
         let store = self.core.store.close().await;
         let bus = self.core.bus.close().await;
         store.and(bus)
@@ -339,6 +340,7 @@ impl HubBuilder {
         bus.start(Arc::new(HubBusHandler(Arc::downgrade(&core))))
             .await?;
         cluster::spawn_timers(&core);
+        command::spawn_read_timers(&core);
         Ok(Hub { core })
     }
 }

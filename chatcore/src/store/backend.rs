@@ -89,6 +89,19 @@ pub trait Store: RoomAuthority + Send + Sync + 'static {
     /// Records that `user` has read `room` up to `seq` (never moves backwards).
     async fn set_read(&self, room: &str, user: &str, seq: u64) -> Result<()>;
 
+    /// Records several read positions at once, as [`set_read`](Self::set_read) does each
+    /// (in one transaction where the backend can); a mark of a room that does not exist (any
+    /// more) is skipped, not an error. The hub writes read positions behind, in batches.
+    async fn set_reads(&self, marks: &[super::ReadMark]) -> Result<()> {
+        for mark in marks {
+            match self.set_read(&mark.room, &mark.user, mark.seq).await {
+                Ok(()) | Err(crate::Error::UnknownRoom(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// How far `user` has read `room` (0 when never).
     async fn read_position(&self, room: &str, user: &str) -> Result<u64>;
 

@@ -23,7 +23,7 @@ pub use changes::{MAX_REACTION_EMOJI, ReactionState, TargetState, check_change};
 pub use lease::{LeaseRecord, next_lease};
 pub use memory::MemoryStore;
 pub use types::{
-    Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Pending, Role,
-    RoomRecord, SearchQuery,
+    Appended, HistoryPage, HistoryQuery, MAX_PAGE, Member, NewMessage, NewRoom, Pending, ReadMark,
+    Role, RoomRecord, SearchQuery,
 };
 pub use unread::{MAX_UNREAD, UNCOUNTED_KINDS, Unread, counts_for, counts_kind};

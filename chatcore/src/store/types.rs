@@ -210,3 +210,14 @@ pub struct SearchQuery {
     /// Most results (clamped to [`MAX_PAGE`](MAX_PAGE)).
     pub limit: u32,
 }
+
+/// A read position to record ([`Store::set_reads`](super::backend::Store::set_reads)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadMark {
+    /// Room name.
+    pub room: String,
+    /// Whose position it is.
+    pub user: String,
+    /// Read up to this seq (the position never moves backwards).
+    pub seq: u64,
+}

@@ -158,6 +158,7 @@ macro_rules! __store_cases {
         $crate::__contract_cases!(receipts, $factory;
             unread_counts_follow_the_read_position,
             unread_counts_are_capped,
+            read_batches_move_forward_and_skip_unknown_rooms,
         );
         $crate::__contract_cases!(moderation, $factory;
             kick_is_one_event_with_its_audit_row,

@@ -5,7 +5,7 @@
 use super::StoreFactory;
 use super::fixtures::{create_room, new_message as msg};
 use crate::protocol::{MessageKind, Moderation, RoomKind};
-use crate::store::{MAX_UNREAD, NewMessage, Unread};
+use crate::store::{MAX_UNREAD, NewMessage, ReadMark, Unread};
 
 fn counts(room: &str, unread: u64, mentions: u64) -> Unread {
     Unread {
@@ -94,4 +94,39 @@ pub async fn unread_counts_are_capped(f: &impl StoreFactory) {
     s.set_read("busy", "bob", 100).await.expect("read");
     let got = s.unread("bob", &["busy".to_owned()]).await.expect("unread");
     assert_eq!(got, [counts("busy", MAX_UNREAD + 5 - 100, 0)]);
+}
+
+/// A batch of read positions ([`set_reads`](crate::store::Store::set_reads)) moves each pair
+/// forwards only, the same pair twice keeps the higher seq, and a room that does not exist
+/// is skipped without failing the batch or touching the others.
+pub async fn read_batches_move_forward_and_skip_unknown_rooms(f: &impl StoreFactory) {
+    let s = f.open().await;
+    create_room(s.as_ref(), "a", RoomKind::Public).await;
+    create_room(s.as_ref(), "b", RoomKind::Public).await;
+    s.set_read("a", "bob", 5).await.expect("read");
+    let mark = |room: &str, user: &str, seq| ReadMark {
+        room: room.to_owned(),
+        user: user.to_owned(),
+        seq,
+    };
+    s.set_reads(&[
+        mark("a", "bob", 3),
+        mark("b", "bob", 7),
+        mark("nowhere", "bob", 9),
+        mark("b", "cat", 2),
+        mark("b", "cat", 4),
+        mark("a", "cat", 1),
+    ])
+    .await
+    .expect("a batch with an unknown room");
+    let at = |room: &'static str, user: &'static str| {
+        let s = &s;
+        async move { s.read_position(room, user).await.expect("position") }
+    };
+    assert_eq!(at("a", "bob").await, 5, "never backwards");
+    assert_eq!(at("b", "bob").await, 7);
+    assert_eq!(at("b", "cat").await, 4, "the higher of one pair's two");
+    assert_eq!(at("a", "cat").await, 1);
+    assert_eq!(at("nowhere", "bob").await, 0);
+    s.set_reads(&[]).await.expect("an empty batch");
 }

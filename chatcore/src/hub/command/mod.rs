@@ -30,7 +30,7 @@ pub(crate) use host::{
 pub(crate) use join::{attach, detach_all};
 pub(crate) use mention::notify_here;
 pub(crate) use query::{history, list_rooms, online, room_info};
-pub(crate) use read::moved_here;
+pub(crate) use read::{moved_here, spawn_read_timers};
 pub(crate) use room_admin::delete as delete_room;
 pub(crate) use room_admin::{audit, create, deleted_here, members};
 pub use search::SearchPage;

@@ -1,17 +1,19 @@
 //! `read`: move the caller's read position, sync it to their other sessions at once (on every
-//! node), and show it to the room's members as a coalesced receipt.
+//! node), and show it to the room's members as a receipt at the next tick.
 //!
-//! A seq past the room's newest is clamped to the newest (a client that raced a message
-//! still marks what exists as read); a seq at or below the stored position changes nothing
-//! and is answered with the stored position.
+//! A seq past the room's newest is clamped to the newest (a client that raced a new message
+//! still marks what exists as read); a seq at or below the known position changes nothing
+//! and is answered with that position. The answer comes from memory: the session's known
+//! position, and a move is written behind (`hub/reads.rs`).
 
-use std::sync::{Arc, Weak};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::query::readable;
 use crate::Result;
 use crate::bus::BusEvent;
 use crate::hub::core::Core;
-use crate::hub::receipts::RECEIPT_INTERVAL;
+use crate::hub::reads::{READ_FLUSH, RECEIPT_INTERVAL};
 use crate::hub::session::state::SessionState;
 use crate::protocol::{Event, RequestId};
 
@@ -32,16 +34,20 @@ pub(crate) async fn read(
         None => readable(core, &room, Some(user)).await?.last_seq,
     };
     let seq = seq.min(newest);
-    let before = core.store.read_position(&room, user).await?;
-    if seq <= before {
+    let known = match s.position(&room) {
+        Some(known) => known,
+        None => s.raise_position(&room, core.store.read_position(&room, user).await?),
+    };
+    if seq <= known {
         s.queue.send(Event::Read {
             id,
             room,
-            seq: before,
+            seq: known,
         });
         return Ok(());
     }
-    core.store.set_read(&room, user, seq).await?;
+    s.raise_position(&room, seq);
+    core.reads.write_behind(&room, user, seq);
     s.queue.send(Event::Read {
         id,
         room: room.clone(),
@@ -57,7 +63,8 @@ pub(crate) async fn read(
 }
 
 /// `user`'s position in `room` moved to `seq` (here or on another node): tells their sessions
-/// on this node but `except`, and the room's members here through the receipt window.
+/// on this node but `except` (which also learn the position), and offers the room's members
+/// here a receipt.
 pub(crate) fn moved_here(core: &Arc<Core>, room: &str, user: &str, seq: u64, except: Option<u64>) {
     let event = Event::Read {
         id: None,
@@ -66,45 +73,54 @@ pub(crate) fn moved_here(core: &Arc<Core>, room: &str, user: &str, seq: u64, exc
     };
     for session in core.sessions_of(user) {
         if Some(session.id()) != except {
+            session.raise_position(room, seq);
             session.queue.send(event.clone());
         }
     }
-    offer_receipt(core, room, user, seq);
+    core.reads.offer_receipt(room, user, seq);
 }
 
-/// `user` has read `room` up to `seq`: tells the room's local members now, or at the end of
-/// the current window (`hub/receipts.rs`).
-fn offer_receipt(core: &Arc<Core>, room: &str, user: &str, seq: u64) {
-    let key = (room.to_owned(), user.to_owned());
-    if !core.receipts.open_or_raise(&key, seq) {
-        return;
-    }
-    send_receipt(core, room, user, seq);
+/// Writes moved positions every [`READ_FLUSH`] and sends receipts every
+/// [`RECEIPT_INTERVAL`], until the hub is dropped.
+pub(crate) fn spawn_read_timers(core: &Arc<Core>) {
     let weak = Arc::downgrade(core);
-    tokio::spawn(async move { close_windows(weak, key).await });
+    tokio::spawn(async move {
+        let mut flush = tokio::time::interval(READ_FLUSH);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut receipts = tokio::time::interval(RECEIPT_INTERVAL);
+        receipts.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = flush.tick() => {
+                    let Some(core) = weak.upgrade() else { return };
+                    core.reads.flush(&*core.store).await;
+                }
+                _ = receipts.tick() => {
+                    let Some(core) = weak.upgrade() else { return };
+                    send_receipts(&core, core.reads.take_receipts());
+                }
+            }
+        }
+    });
 }
 
-/// Ends the pair's windows one after the other, sending each one's pending seq, until a
-/// window ends with nothing pending.
-async fn close_windows(core: Weak<Core>, key: (String, String)) {
-    loop {
-        tokio::time::sleep(RECEIPT_INTERVAL).await;
-        let Some(core) = core.upgrade() else { return };
-        let Some(seq) = core.receipts.end_window(&key) else {
-            return;
+/// The receipts of one tick, each to every local member of its room (each frame encoded
+/// once). All are queued before any writer runs, so a member gets its room's receipts of the
+/// tick in one write.
+fn send_receipts(core: &Core, due: HashMap<String, Vec<(String, u64)>>) {
+    for (room, reads) in due {
+        let Some(loaded) = core.loaded(&room) else {
+            continue;
         };
-        send_receipt(&core, &key.0, &key.1, seq);
-    }
-}
-
-/// One receipt to every local member of the room (its frame encoded once).
-fn send_receipt(core: &Core, room: &str, user: &str, seq: u64) {
-    if let Some(loaded) = core.loaded(room) {
-        let event = Event::Receipt {
-            room: room.to_owned(),
-            user: user.to_owned(),
-            seq,
-        };
-        loaded.broadcast_except(event, 0);
+        for (user, seq) in reads {
+            loaded.broadcast_except(
+                Event::Receipt {
+                    room: room.clone(),
+                    user,
+                    seq,
+                },
+                0,
+            );
+        }
     }
 }

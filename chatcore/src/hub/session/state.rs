@@ -23,6 +23,10 @@ pub(crate) struct SessionState {
     /// Rooms this session has joined. A std mutex: only map operations happen under it,
     /// never an await.
     joined: Mutex<HashMap<String, Arc<Room>>>,
+    /// The user's read positions this session knows, by room: read from the store once per
+    /// room, then raised by the user's `read`s on any session or node, so a `read` is
+    /// answered without a store round trip (`command/read.rs`).
+    positions: Mutex<HashMap<String, u64>>,
 }
 
 impl SessionState {
@@ -36,6 +40,7 @@ impl SessionState {
             identity,
             peer,
             joined: Mutex::new(HashMap::new()),
+            positions: Mutex::new(HashMap::new()),
         })
     }
 
@@ -66,5 +71,23 @@ impl SessionState {
             .get(name)
             .cloned()
             .ok_or_else(|| crate::Error::NotMember(name.to_owned()))
+    }
+
+    /// The user's read position in `room` as this session knows it, if it does.
+    pub(crate) fn position(&self, room: &str) -> Option<u64> {
+        self.positions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(room)
+            .copied()
+    }
+
+    /// Raises the known position in `room` to `seq` (never lowers it); returns the position
+    /// now known.
+    pub(crate) fn raise_position(&self, room: &str, seq: u64) -> u64 {
+        let mut positions = self.positions.lock().unwrap_or_else(|p| p.into_inner());
+        let known = positions.entry(room.to_owned()).or_insert(seq);
+        *known = (*known).max(seq);
+        *known
     }
 }
