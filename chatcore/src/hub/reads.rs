@@ -9,9 +9,12 @@
 //! unread again: never a message lost).
 //!
 //! Receipts go out **once a second per room**: a move only records the newest seq of the
-//! (room, user) pair, and each tick sends every recorded pair and forgets it. So a user's
-//! receipts in a room leave at most once a second, a burst of reads costs one receipt (its
-//! newest), and a member's receipts of one tick reach its socket together, in one write.
+//! (room, user) pair, and the room's tick sends every recorded pair and forgets it. So a
+//! user's receipts in a room leave at most once a second, a burst of reads costs one receipt
+//! (its newest), and a member's receipts of one tick reach its socket together, in one write.
+//! The rooms are spread over [`RECEIPT_SLOTS`] ticks of [`READ_FLUSH`] (by a hash of the name),
+//! so a node with 10,000 busy rooms sends a tenth of their receipts every 100 ms instead of
+//! all of them in one burst that would hold up the messages behind it.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -22,18 +25,23 @@ use crate::store::{ReadMark, Store};
 /// How often moved read positions are written to the store.
 pub(crate) const READ_FLUSH: Duration = Duration::from_millis(100);
 
-/// How often receipts go out: at most one per user per room per interval.
-pub(crate) const RECEIPT_INTERVAL: Duration = Duration::from_secs(1);
+/// How many [`READ_FLUSH`] ticks apart a room's receipts go out (one second): at most one
+/// receipt per user per room per second.
+pub(crate) const RECEIPT_SLOTS: usize = 10;
 
 /// (room, user) → the newest seq moved to.
 type Moves = HashMap<(String, String), u64>;
+
+/// Receipts not yet sent: room → user → the newest seq moved to.
+pub(crate) type Receipts = HashMap<String, HashMap<String, u64>>;
 
 /// Moves not yet written, and receipts not yet sent.
 #[derive(Debug, Default)]
 pub(crate) struct Reads {
     // Std mutexes: each held for one map operation, never across an `.await`.
     unwritten: Mutex<Moves>,
-    unsent: Mutex<Moves>,
+    /// One map per receipt slot: a room's receipts wait in the slot of its name's hash.
+    unsent: [Mutex<Receipts>; RECEIPT_SLOTS],
     /// Held while a batch is written, so that a [`flush`](Self::flush) returns only once every
     /// move made before it is stored, including those another flush took first.
     writing: tokio::sync::Mutex<()>,
@@ -41,6 +49,14 @@ pub(crate) struct Reads {
 
 fn lock(m: &Mutex<Moves>) -> MutexGuard<'_, Moves> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The receipt slot of a room: a hash of its name, the same on every tick.
+fn slot_of(room: &str) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    room.hash(&mut h);
+    (h.finish() % RECEIPT_SLOTS as u64) as usize
 }
 
 fn raise(moves: &mut Moves, room: &str, user: &str, seq: u64) {
@@ -57,19 +73,23 @@ impl Reads {
     }
 
     /// `user`'s position in `room` moved to `seq` (here or on another node): to be shown to
-    /// the room's members here at the next receipt tick.
+    /// the room's members here at the room's next receipt tick.
     pub(crate) fn offer_receipt(&self, room: &str, user: &str, seq: u64) {
-        raise(&mut lock(&self.unsent), room, user, seq);
+        let mut unsent = self.unsent[slot_of(room)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let users = unsent.entry(room.to_owned()).or_default();
+        let slot = users.entry(user.to_owned()).or_insert(seq);
+        *slot = (*slot).max(seq);
     }
 
-    /// The receipts due now, grouped by room; each pair is forgotten once taken.
-    pub(crate) fn take_receipts(&self) -> HashMap<String, Vec<(String, u64)>> {
-        let unsent = std::mem::take(&mut *lock(&self.unsent));
-        let mut by_room: HashMap<String, Vec<(String, u64)>> = HashMap::new();
-        for ((room, user), seq) in unsent {
-            by_room.entry(room).or_default().push((user, seq));
-        }
-        by_room
+    /// The receipts of the rooms of `slot` (counted modulo [`RECEIPT_SLOTS`]), taken: each
+    /// pair is forgotten once taken.
+    pub(crate) fn take_receipts(&self, slot: usize) -> Receipts {
+        let mut unsent = self.unsent[slot % RECEIPT_SLOTS]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *unsent)
     }
 
     /// Writes every move made so far to the store. A failed batch is kept (merged with later
@@ -126,14 +146,29 @@ mod tests {
     }
 
     #[test]
-    fn receipts_keep_the_newest_per_pair_until_taken() {
+    fn receipts_keep_the_newest_per_pair_until_their_slot_takes_them() {
         let reads = Reads::default();
         reads.offer_receipt("r", "bob", 5);
         reads.offer_receipt("r", "bob", 4);
         reads.offer_receipt("r", "cat", 1);
-        let mut due = reads.take_receipts().remove("r").expect("room r");
-        due.sort();
-        assert_eq!(due, [("bob".to_owned(), 5), ("cat".to_owned(), 1)]);
-        assert!(reads.take_receipts().is_empty());
+        let slot = slot_of("r");
+        assert!(
+            reads.take_receipts(slot + 1).is_empty(),
+            "another slot's tick"
+        );
+        let due = reads.take_receipts(slot + RECEIPT_SLOTS);
+        let mut got: Vec<_> = due["r"].iter().map(|(u, s)| (u.as_str(), *s)).collect();
+        got.sort();
+        assert_eq!(got, [("bob", 5), ("cat", 1)]);
+        assert!(reads.take_receipts(slot).is_empty(), "taken once");
+    }
+
+    #[test]
+    fn rooms_spread_over_the_slots() {
+        let mut used = [0; RECEIPT_SLOTS];
+        for i in 0..1000 {
+            used[slot_of(&format!("room-{i}"))] += 1;
+        }
+        assert!(used.iter().all(|&n| n > 50), "{used:?}");
     }
 }

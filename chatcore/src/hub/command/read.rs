@@ -6,14 +6,13 @@
 //! and is answered with that position. The answer comes from memory: the session's known
 //! position, and a move is written behind (`hub/reads.rs`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::query::readable;
 use crate::Result;
 use crate::bus::BusEvent;
 use crate::hub::core::Core;
-use crate::hub::reads::{READ_FLUSH, RECEIPT_INTERVAL};
+use crate::hub::reads::{READ_FLUSH, Receipts};
 use crate::hub::session::state::SessionState;
 use crate::protocol::{Event, RequestId};
 
@@ -80,47 +79,37 @@ pub(crate) fn moved_here(core: &Arc<Core>, room: &str, user: &str, seq: u64, exc
     core.reads.offer_receipt(room, user, seq);
 }
 
-/// Writes moved positions every [`READ_FLUSH`] and sends receipts every
-/// [`RECEIPT_INTERVAL`], until the hub is dropped.
+/// Every [`READ_FLUSH`]: writes the moved positions, and sends the receipts of one slot of
+/// rooms (each room's once a second), until the hub is dropped.
 pub(crate) fn spawn_read_timers(core: &Arc<Core>) {
     let weak = Arc::downgrade(core);
     tokio::spawn(async move {
-        let mut flush = tokio::time::interval(READ_FLUSH);
-        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut receipts = tokio::time::interval(RECEIPT_INTERVAL);
-        receipts.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = flush.tick() => {
-                    let Some(core) = weak.upgrade() else { return };
-                    core.reads.flush(&*core.store).await;
-                }
-                _ = receipts.tick() => {
-                    let Some(core) = weak.upgrade() else { return };
-                    send_receipts(&core, core.reads.take_receipts());
-                }
-            }
+        let mut tick = tokio::time::interval(READ_FLUSH);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        for slot in 0.. {
+            tick.tick().await;
+            let Some(core) = weak.upgrade() else { return };
+            core.reads.flush(&*core.store).await;
+            send_receipts(&core, core.reads.take_receipts(slot));
         }
     });
 }
 
-/// The receipts of one tick, each to every local member of its room (each frame encoded
-/// once). All are queued before any writer runs, so a member gets its room's receipts of the
-/// tick in one write.
-fn send_receipts(core: &Core, due: HashMap<String, Vec<(String, u64)>>) {
+/// Receipts, each to every local member of its room (each frame encoded once). A room's
+/// receipts are all queued before any writer runs, so a member gets them in one write.
+fn send_receipts(core: &Core, due: Receipts) {
     for (room, reads) in due {
-        let Some(loaded) = core.loaded(&room) else {
-            continue;
-        };
-        for (user, seq) in reads {
-            loaded.broadcast_except(
-                Event::Receipt {
-                    room: room.clone(),
-                    user,
-                    seq,
-                },
-                0,
-            );
+        if let Some(loaded) = core.loaded(&room) {
+            for (user, seq) in reads {
+                loaded.broadcast_except(
+                    Event::Receipt {
+                        room: room.clone(),
+                        user,
+                        seq,
+                    },
+                    0,
+                );
+            }
         }
     }
 }
