@@ -152,7 +152,8 @@ async fn invite_accept_see_members_and_kick_in_a_private_room() {
     )
     .await;
     assert_eq!(
-        ann.eval("document.querySelectorAll('#scroller img, #scroller b').length").await,
+        ann.eval("document.querySelectorAll('#scroller img, #scroller b').length")
+            .await,
         0
     );
 

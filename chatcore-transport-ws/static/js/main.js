@@ -12,9 +12,9 @@ import { markRead } from "./reads.js";
 import { closeThread, sendThreadReply } from "./thread.js";
 import { closeSearch, search } from "./search.js";
 
-/** Enter submits `form`, Shift+Enter makes a new line. */
-function enterSubmits(textarea, form) {
-  textarea.addEventListener("keydown", (e) => {
+/** Enter submits `form` (also where a key event carries no text), Shift+Enter makes a new line. */
+function enterSubmits(field, form) {
+  field.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       form.requestSubmit();
@@ -52,6 +52,7 @@ $("thread-form").addEventListener("submit", (e) => { e.preventDefault(); sendThr
 enterSubmits($("thread-text"), $("thread-form"));
 $("thread-close").addEventListener("click", closeThread);
 $("search-form").addEventListener("submit", (e) => { e.preventDefault(); search(null); });
+enterSubmits($("search-q"), $("search-form"));
 $("search-close").addEventListener("click", closeSearch);
 
 $("leave").addEventListener("click", () => leave(state.current));
