@@ -1,9 +1,8 @@
 //! Security headers on every HTTP response: no MIME sniffing, no referrer, no framing (a page
 //! elsewhere cannot overlay the client to steal clicks), no plugins, no `<base>` rewriting.
 //!
-//! The Content-Security-Policy restricts what needs no change to the browser client; it does
-//! not restrict scripts, because the client's script and style are inline (a `script-src`
-//! with their hashes is the next step, see SECURITY.md).
+//! The Content-Security-Policy does not restrict scripts or styles yet; the client's are
+//! files of the same origin now, so `script-src 'self'` is the next step (see SECURITY.md).
 
 use axum::extract::Request;
 use axum::middleware::Next;
