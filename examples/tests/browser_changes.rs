@@ -247,6 +247,29 @@ async fn reactions_edits_deletes_threads_badges_and_search_reach_the_other_page(
 
     let errors = browser.page_errors();
     assert!(errors.is_empty(), "page errors: {errors:#?}");
+
+    // The stylesheet applies under the page's CSP, and markup that slipped in runs no script.
+    assert_eq!(
+        ann.eval("getComputedStyle(document.querySelector('header')).display")
+            .await,
+        "flex"
+    );
+    ann.eval(
+        "document.body.insertAdjacentHTML('beforeend', \
+         '<img id=slipped src=nowhere.png onerror=\"window.pwned = true\">')",
+    )
+    .await;
+    ann.wait_for(
+        "the slipped image failed to load",
+        "new Promise(ok => setTimeout(() => ok(document.getElementById('slipped').complete), 300))",
+        WAIT,
+    )
+    .await;
+    assert_eq!(
+        ann.eval("window.pwned === undefined").await,
+        true,
+        "CSP blocks inline handlers"
+    );
     drop(browser);
     server.stop().await;
 }
