@@ -3,7 +3,8 @@
 //! badges, "seen by" and search, each made on one page through its controls and asserted on
 //! what the OTHER page shows, with every message on exactly one line (change events are
 //! applied to the message they change, never shown as lines of their own). Hostile text in
-//! a message, an edit and a search snippet stays text.
+//! a message, an edit, a search snippet and a user name stays text, and the page's CSP keeps
+//! slipped-in markup from running a handler.
 //!
 //! Skipped with a printed reason without Chromium (a failure with
 //! `CHATCORE_REQUIRE_SERVICES=1`); `CHATCORE_BROWSER_SCREENSHOT=DIR` saves screenshots.
@@ -244,6 +245,25 @@ async fn reactions_edits_deletes_threads_badges_and_search_reach_the_other_page(
     )
     .await;
     ann.save_screenshot("changes-ann").await;
+
+    // A user whose name looks like markup: shown as text in the online list and on messages.
+    let eve = browser
+        .open(&server.url("/?user=%3Cu%3Eeve%3C%2Fu%3E&room=lobby"))
+        .await;
+    ann.wait_for("ann sees eve online", &online_has("<u>eve</u>"), WAIT)
+        .await;
+    eve.type_and_send("hi all").await;
+    ann.wait_for(
+        "ann sees eve's message",
+        &shows("<u>eve</u>", "hi all"),
+        WAIT,
+    )
+    .await;
+    assert_eq!(
+        ann.eval("document.querySelectorAll('u').length").await,
+        0,
+        "a name never becomes markup"
+    );
 
     let errors = browser.page_errors();
     assert!(errors.is_empty(), "page errors: {errors:#?}");

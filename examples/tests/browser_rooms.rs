@@ -3,7 +3,9 @@
 //! (after the server refused a taken name and an empty password, in its own words), one makes
 //! a private room and invites the other, who sees the invitation and accepts it; both see
 //! each other in the member list with their roles; the owner kicks the other, whose page says
-//! so, drops the room, and can no longer get in. Hostile text (a kick reason) stays text.
+//! so, drops the room, and can no longer get in. Hostile text (a kick reason) stays text. An
+//! account's page renews its access token before expiry, keeps its session over a reload,
+//! ends it on the server when signing out, and shows the login rate limit in the server's words.
 //!
 //! Skipped with a printed reason without Chromium (a failure with
 //! `CHATCORE_REQUIRE_SERVICES=1`); `CHATCORE_BROWSER_SCREENSHOT=DIR` saves screenshots.
