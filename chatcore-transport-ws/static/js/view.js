@@ -6,7 +6,7 @@ import { state, room, roomLabel } from "./state.js";
 import { setConn } from "./net.js";
 import { storeKey } from "./auth.js";
 import { join, loadOlder, renderTop } from "./rooms.js";
-import { showMembers } from "./members.js";
+import { refreshMembers, showMembers } from "./members.js";
 import { markRead } from "./reads.js";
 import { stopTyping } from "./send.js";
 
@@ -34,6 +34,7 @@ export function showRoom(name) {
     if (r.scrollTop === null) scrollToBottom(); else scroller.scrollTop = r.scrollTop;
     if (!name.startsWith("dm:")) localStorage.setItem(storeKey("room"), name);
     markRead(r);
+    refreshMembers(name);
   }
   renderMeta();
   renderRooms();
