@@ -172,6 +172,12 @@ async fn invite_accept_see_members_and_kick_in_a_private_room() {
         WAIT,
     )
     .await;
+    assert_eq!(
+        bob.eval("document.querySelectorAll('.toast[data-code=forbidden], .toast[data-code=invitation]').length")
+            .await,
+        0,
+        "the removal is the only news: no refusal of a background request, no stale invitation"
+    );
     assert_ne!(
         bob.eval("document.getElementById('room-title').textContent")
             .await,

@@ -97,6 +97,9 @@ function onError(ev, req) {
     const r = state.rooms.get(req.room);
     if (r) { r.loadingOlder = false; renderTop(r); }
   }
+  // Background requests (a member list, a read position) fail quietly: a room the user was
+  // just removed from refuses them, and the removal itself is what the user is told.
+  if (req && req.quiet) { console.debug("background request refused", req.type, ev.code, text); return; }
   toast(text, ev.code);
 }
 

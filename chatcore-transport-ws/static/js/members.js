@@ -11,7 +11,7 @@ import { renderRooms } from "./view.js";
 export function refreshMembers(name) {
   const r = state.rooms.get(name);
   if (!r || !r.joined || r.kind === "direct" || name !== state.current) return;
-  request({ type: "members", room: name }, { room: name });
+  request({ type: "members", room: name }, { room: name, quiet: true });
 }
 
 export function onMembers(ev) {
@@ -83,7 +83,8 @@ export function onInvited(ev) {
   state.invites.set(ev.room, ev.by);
   renderRooms();
   const accept = el("button", { type: "button", class: "accept", onclick: () => join(ev.room, true) }, "Accept");
-  toast(`${ev.by} invited you to ${roomLabel(ev.room)}.`, "invited", true, accept);
+  const t = toast(`${ev.by} invited you to ${roomLabel(ev.room)}.`, "invitation", true, accept);
+  t.dataset.room = ev.room;
 }
 
 /** `room_deleted`: remembered for the `left` that follows. */

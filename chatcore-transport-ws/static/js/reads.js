@@ -13,7 +13,7 @@ export function markRead(r) {
   r.readTimer = setTimeout(() => {
     r.readTimer = null;
     if (!r.joined || r.maxSeq <= r.readSent) return;
-    if (request({ type: "read", room: r.name, seq: r.maxSeq }, { room: r.name }) !== null) r.readSent = r.maxSeq;
+    if (request({ type: "read", room: r.name, seq: r.maxSeq }, { room: r.name, quiet: true }) !== null) r.readSent = r.maxSeq;
   }, READ_DELAY_MS);
 }
 

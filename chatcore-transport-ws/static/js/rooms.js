@@ -50,6 +50,7 @@ export function onJoined(ev, req) {
   r.want = true;
   r.everJoined = true;
   state.invites.delete(ev.room);
+  for (const t of document.querySelectorAll(".toast[data-code=invitation]")) if (t.dataset.room === ev.room) t.remove();
   r.online = new Set(ev.online);
   r.count = null;  // an `online_count` follows in a large room
   const currentTo = ev.current_to || ev.last_seq;

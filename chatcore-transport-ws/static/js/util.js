@@ -67,10 +67,12 @@ export function senderColor(name) {
 /**
  * Shows a short notice in the corner. `code` is a machine word shown small before the text;
  * `info` makes it informational (and longer lived); `extra` is an element appended (a button).
+ * Returns the notice.
  */
 export function toast(text, code, info, extra) {
   const t = el("div", { class: "toast" + (info ? " info" : ""), dataset: { code: code || "" } },
     code ? el("code", {}, code) : null, text, extra ? " " : null, extra || null);
   $("toasts").append(t);
   setTimeout(() => t.remove(), info ? 12000 : 8000);
+  return t;
 }
