@@ -98,8 +98,11 @@ async fn every_response_carries_security_headers() {
         );
         assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{path}");
         assert!(
-            r.header("content-security-policy")
-                .is_some_and(|c| c.contains("frame-ancestors 'none'")),
+            r.header("content-security-policy").is_some_and(|c| {
+                c.contains("frame-ancestors 'none'")
+                    && c.contains("script-src 'self'")
+                    && c.contains("style-src 'self'")
+            }),
             "{path}"
         );
     }

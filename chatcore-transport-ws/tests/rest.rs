@@ -228,3 +228,56 @@ async fn web_client_and_unknown_paths() {
     let r = http(server.addr, "POST", "/api/token", &[], Some(&big)).await;
     assert_eq!(r.status, 413, "the body limit applies");
 }
+
+#[tokio::test]
+async fn web_client_assets_have_their_types_and_the_page_headers() {
+    let server = TestServer::start().await;
+    let page = get(server.addr, "/").await;
+    assert!(
+        page.body.contains("src=\"/js/main.js\"") && page.body.contains("href=\"/app.css\""),
+        "the page names its assets under its own prefix: {}",
+        page.body
+    );
+    let modules = [
+        "main", "net", "auth", "rooms", "messages", "search", "members", "thread",
+    ];
+    let assets = std::iter::once(("/app.css".to_owned(), "text/css", ".msg")).chain(
+        modules
+            .iter()
+            .map(|m| (format!("/js/{m}.js"), "text/javascript", "import ")),
+    );
+    for (path, content_type, body) in assets {
+        let r = get(server.addr, &path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(
+            r.header("content-type"),
+            Some(format!("{content_type}; charset=utf-8").as_str()),
+            "{path}"
+        );
+        assert!(r.body.contains(body), "{path}: {}", r.body);
+        for header in [
+            "cache-control",
+            "x-content-type-options",
+            "content-security-policy",
+            "referrer-policy",
+            "x-frame-options",
+        ] {
+            assert_eq!(r.header(header), page.header(header), "{path}: {header}");
+        }
+    }
+    for path in [
+        "/js/nope.js",
+        "/js/../app.css",
+        "/js/main.js/x",
+        "/app.js",
+        "/js/",
+    ] {
+        let r = get(server.addr, path).await;
+        assert_eq!(
+            (r.status, r.error_code().as_str()),
+            (404, "not_found"),
+            "{path}"
+        );
+    }
+    server.stop().await;
+}

@@ -15,8 +15,8 @@ use chatcore::protocol::{Codec, Command, Event, Request};
 use chatcore::{Hub, Limits, Outgoing};
 use serde_json::Value;
 
-use chatcore_testkit::browser::{Browser, Page, find_chromium};
-use chatcore_testkit::{TestServer, memory_hub, services_required};
+use chatcore_testkit::browser::{SHOWN, browser_or_skip, has_text, online_has, shows};
+use chatcore_testkit::{TestServer, memory_hub};
 use chatcore_transport_ws::WsConfig;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -26,77 +26,9 @@ fn config() -> WsConfig {
     WsConfig::default().with_shutdown_grace(Duration::from_secs(2))
 }
 
-/// Chromium, or `None` after printing why the test is skipped.
-async fn browser() -> Option<Browser> {
-    match find_chromium() {
-        Some(binary) => Some(Browser::launch(&binary).await),
-        None if services_required() => {
-            panic!("Chromium not found and CHATCORE_REQUIRE_SERVICES=1: apt-get install chromium")
-        }
-        None => {
-            // Straight to stderr, past the test harness's capture: a skip must be visible.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped: Chromium not found (install it with `apt-get install chromium`, or set \
-                 CHATCORE_CHROMIUM); set CHATCORE_REQUIRE_SERVICES=1 to make this a failure"
-            );
-            None
-        }
-    }
-}
-
-async fn save_screenshot(page: &Page, name: &str) {
-    if let Some(dir) = std::env::var_os("CHATCORE_BROWSER_SCREENSHOT") {
-        let path = std::path::Path::new(&dir).join(format!("{name}.png"));
-        std::fs::write(&path, page.screenshot().await).expect("write screenshot");
-        eprintln!("screenshot: {}", path.display());
-    }
-}
-
-/// The messages a page shows for its current room: `[{seq, sender, text, markup}]`, where
-/// `markup` counts element children of the text (0 for any user text: it must stay text).
-const SHOWN: &str = "[...document.querySelectorAll('#scroller .msg[data-seq]')].map(m => ({
-    seq: Number(m.dataset.seq), sender: m.dataset.sender,
-    text: m.querySelector('.text').textContent,
-    markup: m.querySelector('.text').children.length }))";
-
-fn has_text(shown: &Value, sender: &str, text: &str) -> usize {
-    shown
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|m| m["sender"] == sender && m["text"] == text)
-                .count()
-        })
-        .unwrap_or(0)
-}
-
-/// JavaScript that is truthy once the page shows `sender`'s `text` (exact text content).
-fn shows(sender: &str, text: &str) -> String {
-    format!(
-        "{SHOWN}.some(m => m.sender === {} && m.text === {})",
-        serde_json::to_string(sender).expect("json"),
-        serde_json::to_string(text).expect("json")
-    )
-}
-
-fn online_has(user: &str) -> String {
-    format!(
-        "[...document.querySelectorAll('#online li')].some(li => li.dataset.user === {})",
-        serde_json::to_string(user).expect("json")
-    )
-}
-
-async fn type_and_send(page: &Page, text: &str) {
-    page.eval("document.getElementById('text').focus()").await;
-    page.type_text(text).await;
-    page.press_enter().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_chat_see_presence_and_typing_and_survive_a_dropped_connection() {
-    let Some(browser) = browser().await else {
+    let Some(browser) = browser_or_skip().await else {
         return;
     };
     let server = TestServer::serve(memory_hub().await, config()).await;
@@ -149,7 +81,7 @@ async fn two_people_chat_see_presence_and_typing_and_survive_a_dropped_connectio
     .await;
 
     // And back.
-    type_and_send(&ann, "hi bob").await;
+    ann.type_and_send("hi bob").await;
     bob.wait_for("bob sees ann's reply", &shows("ann", "hi bob"), WAIT)
         .await;
 
@@ -176,8 +108,8 @@ async fn two_people_chat_see_presence_and_typing_and_survive_a_dropped_connectio
     // Ann's connection drops. While she is away she writes one message (queued, sent after
     // the reconnect with its nonce) and bob writes one (delivered through resume).
     ann.eval("window.chatcore.drop()").await;
-    type_and_send(&ann, "written while offline").await;
-    type_and_send(&bob, "while you were away").await;
+    ann.type_and_send("written while offline").await;
+    bob.type_and_send("while you were away").await;
     bob.wait_for(
         "bob's message is stored",
         &shows("bob", "while you were away"),
@@ -225,8 +157,8 @@ async fn two_people_chat_see_presence_and_typing_and_survive_a_dropped_connectio
             .await;
         assert_eq!(pending, 0, "{who} has no unsent copies left");
     }
-    save_screenshot(&ann, "ann").await;
-    save_screenshot(&bob, "bob").await;
+    ann.save_screenshot("ann").await;
+    bob.save_screenshot("bob").await;
 
     // Bob closes his tab: ann sees him go.
     browser.close(bob).await;
@@ -237,11 +169,7 @@ async fn two_people_chat_see_presence_and_typing_and_survive_a_dropped_connectio
     )
     .await;
 
-    let errors: Vec<String> = browser
-        .console()
-        .into_iter()
-        .filter(|l| l.starts_with("exception") || l.starts_with("console.\"error\""))
-        .collect();
+    let errors = browser.page_errors();
     assert!(errors.is_empty(), "page errors: {errors:#?}");
     drop(browser);
     server.stop().await;
@@ -303,7 +231,7 @@ fn seqs(shown: &Value) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrolling_up_pages_back_through_history() {
-    let Some(browser) = browser().await else {
+    let Some(browser) = browser_or_skip().await else {
         return;
     };
     let server = TestServer::serve(memory_hub().await, config()).await;
@@ -344,14 +272,14 @@ async fn scrolling_up_pages_back_through_history() {
         WAIT,
     )
     .await;
-    save_screenshot(&cat, "history").await;
+    cat.save_screenshot("history").await;
     drop(browser);
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_pages_through_more_missed_messages_than_fit_in_joined() {
-    let Some(browser) = browser().await else {
+    let Some(browser) = browser_or_skip().await else {
         return;
     };
     // Replay at most 5 messages inside `joined`: missing 40 forces `complete: false`.

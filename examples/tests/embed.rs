@@ -47,9 +47,12 @@ async fn own_routes_and_mounted_chat_both_answer() {
     let HttpResponse { status, body, .. } = get(addr, "/chat").await;
     assert_eq!(status, 200, "{body}");
     assert!(
-        body.contains("chatcore.v1.json"),
-        "the web client is served"
+        body.contains("src=\"/chat/js/main.js\"") && body.contains("href=\"/chat/app.css\""),
+        "the web client is served, its assets under /chat: {body}"
     );
+    let HttpResponse { status, body, .. } = get(addr, "/chat/js/state.js").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("chatcore.v1.json"), "its modules are served");
     let HttpResponse { status, .. } = get(addr, "/chat/").await;
     assert_eq!(status, 308, "/chat/ redirects to /chat");
 

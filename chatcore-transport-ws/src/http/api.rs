@@ -9,12 +9,12 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use chatcore::ErrorCode;
 use chatcore::auth::{Credentials, Identity};
 use chatcore::protocol::{RoomKind, RoomSummary};
 use chatcore::store::HistoryQuery;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::header::CONTENT_TYPE;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -22,9 +22,6 @@ use serde_json::{Value, json};
 use crate::api_error::ApiError;
 use crate::bearer::bearer;
 use crate::shared::Shared;
-
-/// The browser client.
-const INDEX_HTML: &str = include_str!("../../static/index.html");
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -44,11 +41,6 @@ pub(crate) struct HistoryParams {
 pub(crate) struct TokenRequest {
     /// The name to issue a token for.
     user: String,
-}
-
-/// `GET /`: the web client.
-pub(crate) async fn index() -> impl IntoResponse {
-    ([(CACHE_CONTROL, "no-cache")], Html(INDEX_HTML))
 }
 
 /// `GET /health`: the process is alive.

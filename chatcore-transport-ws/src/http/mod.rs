@@ -5,6 +5,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /` | the browser client (`static/index.html`) |
+//! | `GET /app.css`, `GET /js/{module}.js` | its stylesheet and ES modules ([`assets`]) |
 //! | `GET /ws` | WebSocket upgrade (see [`handshake`](crate::handshake)) |
 //! | `GET /health` | 200 `ok` while the process runs |
 //! | `GET /ready` | 200 `ready` when store and bus answer, else 503 with the reason |
@@ -24,6 +25,7 @@
 mod account;
 mod accounts;
 mod api;
+mod assets;
 mod rooms;
 mod search;
 
@@ -60,7 +62,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes));
     Router::new()
-        .route("/", get(api::index))
+        .route("/", get(assets::index))
+        .route("/app.css", get(assets::stylesheet))
+        .route("/js/{file}", get(assets::script))
         .route("/ws", get(handshake::upgrade))
         .route("/health", get(api::health))
         .route("/ready", get(api::ready))

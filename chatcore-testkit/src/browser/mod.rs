@@ -25,6 +25,10 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
+mod client;
+
+pub use client::{SHOWN, has_text, online_has, shows, sign_up};
+
 /// The Chromium binary: `CHATCORE_CHROMIUM`, else the first of the usual names on `PATH`.
 pub fn find_chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("CHATCORE_CHROMIUM") {
@@ -41,6 +45,32 @@ pub fn find_chromium() -> Option<PathBuf> {
     std::env::split_paths(&path)
         .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
         .find(|candidate| candidate.is_file())
+}
+
+/// Chromium, or `None` after printing why the test is skipped (a failure instead with
+/// `CHATCORE_REQUIRE_SERVICES=1`).
+pub async fn browser_or_skip() -> Option<Browser> {
+    match find_chromium() {
+        Some(binary) => Some(Browser::launch(&binary).await),
+        None if crate::services_required() => {
+            panic!("Chromium not found and CHATCORE_REQUIRE_SERVICES=1: apt-get install chromium")
+        }
+        None => {
+            // Straight to stderr, past the test harness's capture: a skip must be visible.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: Chromium not found (install it with `apt-get install chromium`, or set \
+                 CHATCORE_CHROMIUM); set CHATCORE_REQUIRE_SERVICES=1 to make this a failure"
+            );
+            None
+        }
+    }
+}
+
+/// `text` as a JavaScript string literal, for building expressions from test data.
+pub fn js(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
 }
 
 /// A headless Chromium process and a DevTools connection to it. Killed on drop.
@@ -155,6 +185,14 @@ impl Browser {
         });
     }
 
+    /// Uncaught exceptions and `console.error` calls of every page so far.
+    pub fn page_errors(&self) -> Vec<String> {
+        self.console()
+            .into_iter()
+            .filter(|l| l.starts_with("exception") || l.starts_with("console.\"error\""))
+            .collect()
+    }
+
     /// Closes a page, as a person closing the tab.
     pub async fn close(&self, page: Page) {
         page.page.close().await.expect("close page");
@@ -235,6 +273,38 @@ impl Page {
                 .build()
                 .expect("key event");
             self.page.execute(key).await.expect("key event");
+        }
+    }
+
+    /// Focuses the element matching CSS `selector` and types `text` into it with real input
+    /// events (replacing what it held).
+    pub async fn fill(&self, selector: &str, text: &str) {
+        self.eval(&format!(
+            "(() => {{ const e = document.querySelector({0}); if (!e) throw new Error('no ' + {0}); \
+             e.value = ''; e.focus(); return true; }})()",
+            js(selector)
+        ))
+        .await;
+        self.type_text(text).await;
+    }
+
+    /// Clicks the element matching CSS `selector`; panics when there is none.
+    pub async fn click(&self, selector: &str) {
+        self.eval(&format!(
+            "(() => {{ const e = document.querySelector({0}); if (!e) throw new Error('no ' + {0}); \
+             e.click(); return true; }})()",
+            js(selector)
+        ))
+        .await;
+    }
+
+    /// Saves a screenshot as `NAME.png` in the folder `CHATCORE_BROWSER_SCREENSHOT` names, if
+    /// it is set.
+    pub async fn save_screenshot(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("CHATCORE_BROWSER_SCREENSHOT") {
+            let path = Path::new(&dir).join(format!("{name}.png"));
+            std::fs::write(&path, self.screenshot().await).expect("write screenshot");
+            eprintln!("screenshot: {}", path.display());
         }
     }
 
