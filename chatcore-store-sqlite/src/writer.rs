@@ -740,20 +740,18 @@ impl Writer {
         let Some(room_id) = self.room_id(room)? else {
             return Ok(false);
         };
-        let current: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT seq FROM read_positions WHERE room_id = ?1 AND user = ?2")?
-            .query_row(params![room_id, user], |r| r.get(0))
-            .optional()?;
-        // Compared as u64 in Rust: stored bit for bit, large values are negative in SQL.
-        if current.is_none_or(|c| from_sql_u64(c) < seq) {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO read_positions (room_id, user, seq) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (room_id, user) DO UPDATE SET seq = excluded.seq",
-                )?
-                .execute(params![room_id, user, to_sql_u64(seq)])?;
-        }
+        // One statement: the update happens only when the new seq is higher as a u64 (seqs
+        // are stored bit for bit, so those past i64::MAX are negative in SQL: same signs
+        // compare as they are, and a negative one is the higher).
+        self.conn
+            .prepare_cached(
+                "INSERT INTO read_positions (room_id, user, seq) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (room_id, user) DO UPDATE SET seq = excluded.seq \
+                 WHERE ((excluded.seq >= 0) = (read_positions.seq >= 0) \
+                        AND excluded.seq > read_positions.seq) \
+                    OR (read_positions.seq >= 0 AND excluded.seq < 0)",
+            )?
+            .execute(params![room_id, user, to_sql_u64(seq)])?;
         Ok(true)
     }
 
