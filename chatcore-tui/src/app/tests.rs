@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use super::*;
+use crate::config::Notifications;
+use crate::theme::ThemeName;
 use crate::testing::{TS, app, join, msg};
 
 fn type_text(app: &mut App, text: &str) -> Vec<Effect> {
