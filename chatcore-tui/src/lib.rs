@@ -44,6 +44,7 @@ pub mod config;
 pub mod event;
 pub mod net;
 pub mod notify;
+pub mod session;
 pub mod terminal;
 pub mod theme;
 pub mod ui;

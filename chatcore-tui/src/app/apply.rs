@@ -4,7 +4,7 @@
 use chatcore::names::DM_PREFIX;
 use chatcore_client::{Message, RoomKind};
 
-use super::{Action, App, ConnStatus, Effect, Notice, RoomView, TYPING_TTL, mentions};
+use super::{Action, App, ConnStatus, Effect, Mode, Notice, RoomView, TYPING_TTL, mentions};
 use crate::app::View;
 use crate::config::Notifications;
 
@@ -24,19 +24,19 @@ impl App {
                 last_seq,
                 online,
                 history,
-            } => self.joined(room, kind, last_seq, online, history),
+                current_to,
+            } => self.joined(room, kind, last_seq, online, (history, current_to)),
             Action::Left(room) => self.left(&room, fx),
             Action::Message(m) => self.message(m, fx),
             Action::History {
                 room,
                 messages,
                 has_more,
+                current_to,
             } => {
                 if let Some(i) = self.find(&room) {
                     let r = &mut self.rooms[i];
-                    for m in messages {
-                        r.insert(m);
-                    }
+                    r.insert_page(messages, current_to);
                     r.has_more = has_more;
                     r.loading = false;
                 }
@@ -93,8 +93,61 @@ impl App {
                 }
                 self.notice = Some(Notice::Error(format!("not sent: {error}")));
             }
+            Action::SignedIn { user } => {
+                self.prompt = None;
+                if self.mode == Mode::Insert && self.input.is_empty() {
+                    self.mode = Mode::Normal;
+                }
+                self.account = Some(user.clone());
+                self.notice = Some(Notice::Info(format!("signed in as {user}")));
+            }
+            Action::SignedOut => {
+                self.account = None;
+                self.notice = Some(Notice::Info("signed out".into()));
+            }
             Action::Info(text) => self.notice = Some(Notice::Info(text)),
             Action::Error(text) => self.notice = Some(Notice::Error(text)),
+            Action::ThreadPage {
+                room,
+                messages,
+                current_to,
+            } => {
+                if let Some(i) = self.find(&room) {
+                    self.rooms[i].insert_page(messages, current_to);
+                }
+            }
+            Action::Read { room, seq } => {
+                if let Some(i) = self.find(&room) {
+                    let me = self.me.clone();
+                    self.rooms[i].mark_read(seq, &me);
+                }
+            }
+            Action::Members { room, members } => {
+                if let Some(i) = self.find(&room) {
+                    self.rooms[i].members = members.into_iter().collect();
+                }
+            }
+            Action::Invited { room, by } => {
+                self.notice = Some(Notice::Info(format!(
+                    "{by} invited you to #{room}: /join {room} to accept"
+                )));
+            }
+            Action::Removed(room) => {
+                let why = self
+                    .find(&room)
+                    .and_then(|i| self.rooms[i].removal_of(&self.me));
+                if self.remove_room(&room, fx) {
+                    let why = why.unwrap_or_else(|| format!("you were removed from #{room}"));
+                    self.notice = Some(Notice::Error(why));
+                }
+            }
+            Action::RoomDeleted { room, by } => {
+                let removed = self.remove_room(&room, fx);
+                if removed {
+                    self.notice = Some(Notice::Error(format!("#{room} was deleted by {by}")));
+                }
+            }
+            Action::SearchResults { query, hits } => self.show_results(query, hits),
             _ => {}
         }
     }
@@ -105,22 +158,20 @@ impl App {
         kind: RoomKind,
         last_seq: u64,
         online: Vec<String>,
-        history: Vec<Message>,
+        (history, current_to): (Vec<Message>, u64),
     ) {
         let i = match self.find(&room) {
             Some(i) => i,
             None => {
-                self.rooms.push(RoomView::new(room.clone(), kind));
+                self.rooms.push(RoomView::new(room.clone(), kind, &self.me));
                 self.rooms.len() - 1
             }
         };
         let r = &mut self.rooms[i];
         r.kind = kind;
         r.online = online.into_iter().collect();
-        let fresh = r.messages.is_empty();
-        for m in history {
-            r.insert(m);
-        }
+        let fresh = r.oldest_seq().is_none();
+        r.insert_page(history, current_to);
         if fresh {
             r.has_more = match r.oldest_seq() {
                 Some(oldest) => oldest > 1,
@@ -141,15 +192,27 @@ impl App {
     }
 
     pub(super) fn left(&mut self, room: &str, fx: &mut Vec<Effect>) {
-        let Some(i) = self.find(room) else { return };
+        if self.remove_room(room, fx) {
+            self.notice = Some(Notice::Info(format!("left #{room}")));
+        }
+    }
+
+    /// Takes `room` out of the list; `false` when it was not there.
+    fn remove_room(&mut self, room: &str, fx: &mut Vec<Effect>) -> bool {
+        let Some(i) = self.find(room) else {
+            return false;
+        };
         if i == self.current {
             self.stop_typing(fx);
+            if matches!(self.view, View::Thread { .. }) {
+                self.view = View::Chat;
+            }
         }
         self.rooms.remove(i);
         if self.current > i || self.current >= self.rooms.len() {
             self.current = self.current.saturating_sub(1);
         }
-        self.notice = Some(Notice::Info(format!("left #{room}")));
+        true
     }
 
     pub(super) fn message(&mut self, m: Message, fx: &mut Vec<Effect>) {
@@ -161,21 +224,26 @@ impl App {
                 } else {
                     RoomKind::Public
                 };
-                self.rooms.push(RoomView::new(m.room.clone(), kind));
+                self.rooms
+                    .push(RoomView::new(m.room.clone(), kind, &self.me));
                 self.rooms.len() - 1
             }
         };
-        let shown = i == self.current && self.view == View::Chat;
+        let shown = i == self.current && matches!(self.view, View::Chat | View::Thread { .. });
+        // Changes and moderation events are news of the room, not messages to read.
+        let counts = !m.kind.is_change() && !m.kind.is_moderation();
         let mine = m.sender == self.me;
         let r = &mut self.rooms[i];
         r.typing.remove(&m.sender);
-        let notify = !mine && (r.kind == RoomKind::Direct || mentions(&m.text, &self.me));
+        let notify = counts && !mine && (r.kind == RoomKind::Direct || mentions(&m.text, &self.me));
         let title = format!("{} in {}", m.sender, r.display_name(&self.me));
         let body = m.text.clone();
         if !r.insert(m) {
             return; // a duplicate (replay seam, history overlap): nothing new
         }
-        if !mine && !shown {
+        if shown {
+            self.mark_shown_read(fx);
+        } else if counts && !mine {
             r.unread += 1;
             if notify {
                 r.mentions += 1;

@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 
 use super::command::{self, Command};
 use super::{
-    Action, App, Effect, Mode, NetCmd, Notice, SETTINGS_ROWS, TYPING_IDLE, TYPING_RENEW, View,
-    input,
+    Action, App, Effect, Mode, NetCmd, Notice, SETTINGS_ROWS, Secret, TYPING_IDLE, TYPING_RENEW,
+    View, input,
 };
 use crate::ui::layout;
 
@@ -24,7 +24,10 @@ impl App {
     }
 
     pub(super) fn escape(&mut self, fx: &mut Vec<Effect>) {
-        if self.show_help {
+        if self.prompt.take().is_some() {
+            self.mode = Mode::Normal;
+            self.notice = Some(Notice::Info("sign-in cancelled".into()));
+        } else if self.show_help {
             self.show_help = false;
         } else if self.mode == Mode::Command {
             self.mode = Mode::Normal;
@@ -32,14 +35,47 @@ impl App {
         } else if self.mode == Mode::Insert {
             self.mode = Mode::Normal;
             self.stop_typing(fx);
-        } else if self.view == View::Settings {
+            if self.editing.take().is_some() {
+                self.input.clear();
+                self.cursor = 0;
+                self.notice = Some(Notice::Info("edit cancelled".into()));
+            }
+        } else if self.mode == Mode::Select {
+            if self.pick.take().is_some() {
+                self.notice = Some(Notice::Info("cancelled".into()));
+            } else {
+                self.leave_select();
+            }
+        } else if self.view != View::Chat {
             self.view = View::Chat;
+            self.notice = None;
+            self.mark_shown_read(fx);
         } else {
             self.notice = None;
         }
     }
 
     pub(super) fn submit(&mut self, fx: &mut Vec<Effect>) {
+        if self.mode == Mode::Insert {
+            if let Some(p) = self.prompt.take() {
+                self.mode = Mode::Normal;
+                let what = if p.create {
+                    "registering"
+                } else {
+                    "signing in as"
+                };
+                self.notice = Some(Notice::Info(format!("{what} {}…", p.user)));
+                fx.push(Effect::Net(NetCmd::SignIn {
+                    user: p.user,
+                    password: Secret::new(p.secret),
+                    create: p.create,
+                }));
+                return;
+            }
+            if self.editing.is_some() {
+                return self.save_edit(fx);
+            }
+        }
         match self.mode {
             Mode::Command => {
                 let line = std::mem::take(&mut self.command);
@@ -75,6 +111,8 @@ impl App {
                 }
             }
             Mode::Normal if self.view == View::Settings => self.change_setting(fx),
+            Mode::Normal if self.view == View::Search => self.open_hit(fx),
+            Mode::Select => {}
             Mode::Normal => self.mode = Mode::Insert,
         }
     }
@@ -110,8 +148,20 @@ impl App {
                 }
                 return;
             }
-            Mode::Normal => return,
+            Mode::Normal | Mode::Select => return,
             Mode::Insert => {}
+        }
+        if let Some(p) = self.prompt.as_mut() {
+            match action {
+                Action::Char(c) => p.secret.push(c),
+                Action::Paste(text) => p.secret.push_str(text.trim_end_matches(['\n', '\r'])),
+                Action::Backspace => {
+                    p.secret.pop();
+                }
+                Action::ClearLine | Action::DeleteWord => p.secret.clear(),
+                _ => {}
+            }
+            return;
         }
         if let Action::Paste(text) = &action {
             for c in text.chars() {
@@ -158,17 +208,29 @@ impl App {
         if i != self.current {
             self.stop_typing(fx);
         }
+        if self.mode == Mode::Select {
+            self.leave_select();
+        }
         self.current = i;
         self.view = View::Chat;
         let r = &mut self.rooms[i];
         r.unread = 0;
         r.mentions = 0;
+        self.mark_shown_read(fx);
     }
 
     pub(super) fn scroll_up(&mut self, n: usize, fx: &mut Vec<Effect>) {
         if self.view == View::Settings {
             self.settings_row = self.settings_row.saturating_sub(n);
             return;
+        }
+        if self.view == View::Search {
+            return self.move_hit(n, true);
+        }
+        if self.mode == Mode::Select {
+            self.move_selection(n, true);
+            let page = self.page();
+            return self.maybe_fetch(page, fx);
         }
         let page = self.page();
         if let Some(r) = self.room_mut() {
@@ -181,6 +243,12 @@ impl App {
         if self.view == View::Settings {
             self.settings_row = (self.settings_row + n).min(SETTINGS_ROWS.len() - 1);
             return;
+        }
+        if self.view == View::Search {
+            return self.move_hit(n, false);
+        }
+        if self.mode == Mode::Select {
+            return self.move_selection(n, false);
         }
         if let Some(r) = self.room_mut() {
             r.scroll = r.scroll.saturating_sub(n);
@@ -202,7 +270,7 @@ impl App {
     /// Asks for older messages when the oldest loaded one is within a screen of the view.
     pub(super) fn maybe_fetch(&mut self, page: usize, fx: &mut Vec<Effect>) {
         let Some(r) = self.room_mut() else { return };
-        if !r.has_more || r.loading || r.scroll + page < r.messages.len() {
+        if !r.has_more || r.loading || r.scroll + page < r.len() {
             return;
         }
         let Some(before) = r.oldest_seq() else { return };

@@ -7,16 +7,21 @@ mod apply;
 pub mod blocks;
 pub mod clock;
 pub mod command;
+mod complete;
 mod input;
 mod keys;
+mod netcmd;
 mod room;
 mod run;
+mod select;
 
 use std::time::{Duration, Instant};
 
+use chatcore_client::Message;
 use ratatui::layout::Rect;
 
-pub use action::{Action, ConnStatus, Effect, NetCmd};
+pub use action::{Action, ConnStatus, Effect};
+pub use netcmd::{NetCmd, Secret};
 pub use room::{RoomView, TYPING_TTL};
 
 use crate::config::Settings;
@@ -39,6 +44,9 @@ pub enum Mode {
     Insert,
     /// Keys type a `:` command.
     Command,
+    /// Keys pick a message (`j`/`k`, ↑/↓) and change it: `e` edit, `d` delete, `r` react,
+    /// `t` thread.
+    Select,
 }
 
 /// What the centre pane shows.
@@ -49,6 +57,36 @@ pub enum View {
     Chat,
     /// The settings list.
     Settings,
+    /// A thread of the current room: the root and its replies; sending replies there.
+    Thread {
+        /// The root's seq.
+        root: u64,
+    },
+    /// The results of `/search`.
+    Search,
+}
+
+/// What a key in select mode completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// `d` was pressed: `y` deletes.
+    Delete,
+    /// `r` was pressed: a digit picks one of [`REACTIONS`].
+    React,
+}
+
+/// The emoji `r` offers, picked with 1 to 6.
+pub const REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
+
+/// The answer to `/search`, as the search view shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchView {
+    /// What was searched for.
+    pub query: String,
+    /// The hits, newest first.
+    pub hits: Vec<Message>,
+    /// The selected hit.
+    pub selected: usize,
 }
 
 /// A line on the notice bar.
@@ -71,6 +109,29 @@ pub struct Pending {
     pub text: String,
     /// An emote.
     pub emote: bool,
+    /// The thread's root, for a reply.
+    pub reply_to: Option<u64>,
+}
+
+/// A password being typed for `/login`, `/register` or `--login`: keys go here instead of
+/// the message line, and it shows as `•`s.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// The account.
+    pub user: String,
+    /// Registering a new account rather than logging in.
+    pub create: bool,
+    /// What was typed.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Prompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prompt")
+            .field("user", &self.user)
+            .field("create", &self.create)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The rows of the settings view.
@@ -101,12 +162,22 @@ pub struct App {
     pub cursor: usize,
     /// The `:` command being typed.
     pub command: String,
+    /// A password being typed, when one is asked for.
+    pub prompt: Option<Prompt>,
+    /// The message being edited (room, seq): the input line holds its new text.
+    pub editing: Option<(String, u64)>,
+    /// What the next key completes in select mode.
+    pub pick: Option<Pick>,
+    /// The last search's results.
+    pub search: Option<SearchView>,
     /// A `g` was pressed (for `gg`).
     pub pending_g: bool,
     /// Connection state for the status bar.
     pub conn: ConnStatus,
     /// The user name the server gave this session.
     pub me: String,
+    /// The account signed in (`/login`), if any.
+    pub account: Option<String>,
     /// The notice line.
     pub notice: Option<Notice>,
     /// Messages sent and not yet acknowledged.
@@ -130,11 +201,25 @@ pub struct App {
 impl App {
     /// A fresh state for `settings`.
     pub fn new(settings: Settings, now: Instant) -> App {
+        let prompt = settings.login.clone().map(|user| Prompt {
+            user,
+            create: false,
+            secret: String::new(),
+        });
         App {
             theme: Theme::new(settings.theme),
             me: settings.user.clone(),
+            account: None,
             settings,
-            mode: Mode::Normal,
+            mode: if prompt.is_some() {
+                Mode::Insert
+            } else {
+                Mode::Normal
+            },
+            prompt,
+            editing: None,
+            pick: None,
+            search: None,
             view: View::Chat,
             show_help: false,
             show_users: true,
@@ -190,6 +275,12 @@ impl App {
         match action {
             Action::Tick(now) => self.tick(now, &mut fx),
             Action::Resize(w, h) => self.size = (w, h),
+            Action::Char(c) if self.mode == Mode::Select => self.select_key(c, &mut fx),
+            Action::SelectMode => self.enter_select(),
+            Action::Complete if self.mode == Mode::Insert && self.prompt.is_none() => {
+                self.complete();
+            }
+            Action::Complete => {}
             Action::Char(_)
             | Action::Paste(_)
             | Action::Backspace
@@ -248,8 +339,8 @@ impl App {
             Action::ToggleUsers => self.show_users = !self.show_users,
             Action::ToggleSettings => {
                 self.view = match self.view {
-                    View::Chat => View::Settings,
                     View::Settings => View::Chat,
+                    _ => View::Settings,
                 };
             }
             Action::Click(col, row) => self.click(col, row, &mut fx),
@@ -274,6 +365,8 @@ fn is_network(action: &Action) -> bool {
             | Action::Typing { .. }
             | Action::Sent { .. }
             | Action::SendFailed { .. }
+            | Action::SignedIn { .. }
+            | Action::SignedOut
             | Action::Info(_)
             | Action::Error(_)
     )
@@ -296,3 +389,5 @@ pub fn mentions(text: &str, user: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_changes;

@@ -3,13 +3,14 @@
 use chatcore_client::RoomKind;
 
 use super::command::Command;
-use super::{App, Effect, Mode, NetCmd, Notice, Pending, RoomView, View};
+use super::{App, Effect, Mode, NetCmd, Notice, Pending, Prompt, RoomView, View};
 use crate::theme::{Theme, ThemeName};
 
 impl App {
     /// Runs a parsed `:` or `/` command.
     pub(super) fn run(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
         self.notice = None;
+
         match cmd {
             Command::Join(room) => match self.find(&room) {
                 Some(i) => self.select(i, fx),
@@ -55,7 +56,7 @@ impl App {
                     // The rooms are joined afresh there: the old server's messages (and
                     // seqs, which the new server numbers on its own) do not belong.
                     for r in &mut self.rooms {
-                        *r = RoomView::new(std::mem::take(&mut r.name), r.kind);
+                        *r = RoomView::new(std::mem::take(&mut r.name), r.kind, &self.me);
                     }
                 }
                 self.settings.server.clone_from(&server);
@@ -80,6 +81,26 @@ impl App {
             }
             Command::Settings => self.view = View::Settings,
             Command::Help => self.show_help = true,
+            Command::Register(user) => self.ask_password(user, true),
+            Command::Login(user) => self.ask_password(user, false),
+            Command::Logout => fx.push(Effect::Net(NetCmd::Logout)),
+            Command::Create { room, private } => {
+                self.joining.push(room.clone());
+                self.notice = Some(Notice::Info(format!("creating #{room}…")));
+                fx.push(Effect::Net(NetCmd::Create { room, private }));
+            }
+            Command::Room(cmd) => match self.room().filter(|r| r.kind != RoomKind::Direct) {
+                Some(r) => {
+                    let room = r.name.clone();
+                    fx.push(Effect::Net(NetCmd::Moderate { room, cmd }));
+                }
+                None => self.notice = Some(Notice::Error("open a room first".into())),
+            },
+            Command::Block(user) => fx.push(Effect::Net(NetCmd::Block(user))),
+            Command::Search(q) => {
+                self.notice = Some(Notice::Info(format!("searching for {q}…")));
+                fx.push(Effect::Net(NetCmd::Search(q)));
+            }
             Command::Quit => {
                 self.quitting = true;
                 self.stop_typing(fx);
@@ -87,6 +108,19 @@ impl App {
                 fx.push(Effect::Quit);
             }
         }
+    }
+
+    /// Asks for the password of `user` in the input line (`create`: to register).
+    fn ask_password(&mut self, user: String, create: bool) {
+        self.notice = Some(Notice::Info(format!(
+            "password for {user} (hidden; Enter signs in, Esc cancels)"
+        )));
+        self.prompt = Some(Prompt {
+            user,
+            create,
+            secret: String::new(),
+        });
+        self.mode = Mode::Insert;
     }
 
     /// Switches to theme `name`.
@@ -108,11 +142,16 @@ impl App {
             return;
         };
         let local_id = self.local_id();
+        let reply_to = match self.view {
+            View::Thread { root } => Some(root),
+            _ => None,
+        };
         self.pending.push(Pending {
             local_id,
             room: room.clone(),
             text: text.clone(),
             emote,
+            reply_to,
         });
         if let Some(r) = self.room_mut() {
             r.scroll = 0;
@@ -122,6 +161,7 @@ impl App {
             room,
             text,
             emote,
+            reply_to,
         }));
     }
 }
