@@ -158,7 +158,11 @@ impl Client {
     /// for an account's access token refreshed before it expires (`POST /api/refresh`,
     /// [`RestClient::refresh`](crate::RestClient::refresh)). The open connection is kept.
     pub fn set_token(&self, token: impl Into<String>) {
-        *self.shared().token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.into());
+        *self
+            .shared()
+            .token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(token.into());
     }
 
     /// The current connection state.

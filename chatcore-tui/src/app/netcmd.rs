@@ -11,7 +11,7 @@ pub enum NetCmd {
     Leave(String),
     /// Send a message (`emote` for `/me`).
     Send {
-        /// Local id, echoed in [`Action::Sent`] / [`Action::SendFailed`].
+        /// Local id, echoed in [`Action::Sent`](super::Action::Sent) / [`Action::SendFailed`](super::Action::SendFailed).
         local_id: u64,
         /// Room name.
         room: String,
@@ -24,7 +24,7 @@ pub enum NetCmd {
     },
     /// Send a direct message.
     Dm {
-        /// Local id, echoed in [`Action::Sent`] / [`Action::SendFailed`].
+        /// Local id, echoed in [`Action::Sent`](super::Action::Sent) / [`Action::SendFailed`](super::Action::SendFailed).
         local_id: u64,
         /// Recipient.
         to: String,
@@ -45,7 +45,7 @@ pub enum NetCmd {
         /// Seq bound (exclusive).
         before: u64,
     },
-    /// List the server's rooms (answered with [`Action::Info`]).
+    /// List the server's rooms (answered with [`Action::Info`](super::Action::Info)).
     Rooms,
     /// Reconnect as another guest name (`/nick`) or to another server.
     Reconnect {
@@ -81,7 +81,7 @@ pub enum NetCmd {
         /// Add (`true`) or remove.
         on: bool,
     },
-    /// Load the replies to a message (answered with [`Action::ThreadPage`]).
+    /// Load the replies to a message (answered with [`Action::ThreadPage`](super::Action::ThreadPage)).
     Thread {
         /// Room name.
         room: String,
@@ -111,7 +111,7 @@ pub enum NetCmd {
     },
     /// Refuse direct messages from a user.
     Block(String),
-    /// Full-text search (answered with [`Action::SearchResults`]).
+    /// Full-text search (answered with [`Action::SearchResults`](super::Action::SearchResults)).
     Search(String),
     /// Register (`create`) or log in to an account, then connect as it.
     SignIn {

@@ -64,7 +64,7 @@ impl Target {
     }
 
     /// Reads the CA file, if one is set, so a missing or malformed one stops the client at
-    /// start-up with [`Error::Config`] naming it. (With a server URL that is not valid, there
+    /// start-up with [`Error::Config`](chatcore_client::Error::Config) naming it. (With a server URL that is not valid, there
     /// is nothing to check yet: that shows on the status line and `:server` can fix it.)
     pub fn check_ca_file(&self) -> chatcore_client::Result<()> {
         match (&self.ca_file, ClientConfig::new(self.server.clone())) {

@@ -87,10 +87,10 @@ pub const SLASH_HELP: &[(&str, &str)] = &[
     ("/msg USER TEXT", "direct message"),
     ("/me TEXT", "emote: * you TEXT"),
     ("/nick NAME", "reconnect under another guest name"),
-    ("/register NAME", "create an account (asks the password)"),
-    ("/login NAME", "sign in (asks the password)"),
-    ("/logout", "sign out, forget the saved session"),
-    ("/search TEXT", "search messages (Enter opens the room)"),
+    ("/register NAME", "create an account"),
+    ("/login NAME", "sign in (password asked)"),
+    ("/logout", "sign out, forget the session"),
+    ("/search TEXT", "search messages"),
     ("//TEXT", "send TEXT starting with /"),
 ];
 
