@@ -221,6 +221,16 @@ pub enum Action {
         /// Member names, sorted.
         members: Vec<String>,
     },
+    /// The server's badges of a room, from the user's read position (asked for after a
+    /// join).
+    Badges {
+        /// Room name.
+        room: String,
+        /// Unread messages by others.
+        unread: usize,
+        /// Of those, mentions of the user.
+        mentions: usize,
+    },
     /// A room this user was invited to (`/join` accepts).
     Invited {
         /// Room name.

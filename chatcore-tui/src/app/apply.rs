@@ -25,7 +25,7 @@ impl App {
                 online,
                 history,
                 current_to,
-            } => self.joined(room, kind, last_seq, online, (history, current_to)),
+            } => self.joined(room, kind, last_seq, online, (history, current_to), fx),
             Action::Left(room) => self.left(&room, fx),
             Action::Message(m) => self.message(m, fx),
             Action::History {
@@ -127,6 +127,17 @@ impl App {
                     self.rooms[i].members = members.into_iter().collect();
                 }
             }
+            Action::Badges {
+                room,
+                unread,
+                mentions,
+            } => {
+                let shown = self.room().is_some_and(|r| r.name == room) && self.view == View::Chat;
+                if let Some(i) = self.find(&room).filter(|_| !shown) {
+                    self.rooms[i].unread = unread;
+                    self.rooms[i].mentions = mentions;
+                }
+            }
             Action::Invited { room, by } => {
                 self.notice = Some(Notice::Info(format!(
                     "{by} invited you to #{room}: /join {room} to accept"
@@ -159,6 +170,7 @@ impl App {
         last_seq: u64,
         online: Vec<String>,
         (history, current_to): (Vec<Message>, u64),
+        fx: &mut Vec<Effect>,
     ) {
         let i = match self.find(&room) {
             Some(i) => i,
@@ -188,6 +200,9 @@ impl App {
             self.view = View::Chat;
         } else if self.rooms.len() == 1 {
             self.current = 0;
+        }
+        if self.current == i {
+            self.mark_shown_read(fx);
         }
     }
 

@@ -297,3 +297,25 @@ fn search_results_open_their_room_and_shown_rooms_are_marked_read() {
     assert_eq!(fx, vec![NetCmd::Join("team".into())]);
     assert_eq!(a.view, View::Chat);
 }
+
+#[test]
+fn badges_come_from_the_server_for_rooms_not_shown() {
+    let mut a = app();
+    join(&mut a, "general", vec![msg("general", 7, "bob", "x", TS)]);
+    assert_eq!(a.room().unwrap().read_seq, 7, "a shown room is marked read");
+    join(&mut a, "random", vec![]);
+    for room in ["general", "random"] {
+        a.update(Action::Badges {
+            room: room.into(),
+            unread: 3,
+            mentions: 1,
+        });
+    }
+    assert_eq!((a.rooms[0].unread, a.rooms[1].unread), (0, 3));
+    assert!(text(&a, 120, 40).contains("#random          @3"));
+    a.update(Action::Read {
+        room: "random".into(),
+        seq: 9,
+    });
+    assert_eq!(a.rooms[1].unread, 0, "read on another device");
+}

@@ -116,6 +116,7 @@ pub(super) fn spawn_join(
         match result {
             Ok(j) => {
                 super::rooms::spawn_members(&client, &tx, j.room.clone());
+                super::rooms::spawn_badges(&client, &tx, j.room.clone());
                 let _ = tx.send(Action::Joined {
                     room: j.room,
                     kind: j.kind,

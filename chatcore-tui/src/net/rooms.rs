@@ -81,6 +81,24 @@ pub(super) fn spawn_members(client: &Client, tx: &UnboundedSender<Action>, room:
     });
 }
 
+/// Asks for the server's unread and mention badges of `room` (counted from the user's read
+/// position), after a join: messages that arrived while this client was away count too.
+pub(super) fn spawn_badges(client: &Client, tx: &UnboundedSender<Action>, room: String) {
+    let (client, tx) = (client.clone(), tx.clone());
+    tokio::spawn(async move {
+        let Ok(rooms) = client.lookup_rooms(room.clone()).await else {
+            return;
+        };
+        if let Some(r) = rooms.into_iter().find(|r| r.name == room) {
+            let _ = tx.send(Action::Badges {
+                room,
+                unread: usize::try_from(r.unread).unwrap_or(usize::MAX),
+                mentions: usize::try_from(r.mentions).unwrap_or(usize::MAX),
+            });
+        }
+    });
+}
+
 /// One moderation command; what to tell the app.
 async fn moderate(client: &Client, room: String, cmd: RoomCmd) -> Vec<Action> {
     let done = match cmd {
