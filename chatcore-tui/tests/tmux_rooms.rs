@@ -215,7 +215,9 @@ fn edit_delete_react_thread_and_search_with_keys() {
             if m.reply_to == Some(theirs.seq) && m.text == "answered in the thread")
     });
     tmux.keys(&["Escape"]);
-    let pane = tmux.wait_text("💬 1 reply");
+    let pane = tmux.wait_for("the room again, with the reply count", |p| {
+        p.contains("┌ #general") && p.contains("💬 1 reply")
+    });
     assert!(!pane.contains("answered in the thread"), "{pane}");
 
     // Delete ann's message, confirming with y.

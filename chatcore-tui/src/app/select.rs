@@ -22,9 +22,10 @@ impl App {
         ));
     }
 
-    /// Moves the selection `n` messages older (`up`) or newer, keeping it in view.
+    /// Moves the selection `n` messages older (`up`) or newer, keeping it in view (at the
+    /// bottom of the pane: a message may take several rows, so that is where it surely
+    /// shows).
     pub(super) fn move_selection(&mut self, n: usize, up: bool) {
-        let page = self.page();
         let Some(r) = self.room_mut() else { return };
         let mut seq = r.selected;
         for _ in 0..n.max(1) {
@@ -32,14 +33,12 @@ impl App {
         }
         if let Some(seq) = seq {
             r.selected = Some(seq);
-            r.scroll = r
-                .newer_than(seq)
-                .min(r.max_scroll(page).max(r.newer_than(seq)));
+            r.scroll = r.newer_than(seq);
         }
         self.pick = None;
     }
 
-    /// A key in select mode.
+    /// A letter in select mode (`j`/`k` arrive as scrolling, which moves the selection).
     pub(super) fn select_key(&mut self, c: char, fx: &mut Vec<Effect>) {
         let Some((room, seq)) = self
             .room()
@@ -68,8 +67,6 @@ impl App {
                 self.notice = None;
             }
             (Some(_), _) => self.notice = Some(Notice::Info("cancelled".into())),
-            (None, 'j') => self.move_selection(1, false),
-            (None, 'k') => self.move_selection(1, true),
             (None, 'e') => self.start_edit(room, seq),
             (None, 'd') => {
                 self.pick = Some(Pick::Delete);
