@@ -92,6 +92,42 @@ fn register_create_invite_kick_logout_and_login_again() {
         .expect_err("a kicked member may not read the private room");
     assert!(e.to_string().contains("forbidden"), "{e}");
 
+    tmux.keys(&["/"]);
+    tmux.type_text("topic Ship on Friday");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("— ann set the topic: Ship on Friday");
+    tmux.keys(&["/"]);
+    tmux.type_text("ban bob 1h spam");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("— ann banned bob for 3600 s: spam");
+    let e = bob
+        .call(bob.client.join("team"))
+        .expect_err("a banned user may not join");
+    assert!(e.to_string().contains("banned"), "{e}");
+    tmux.keys(&["/"]);
+    tmux.type_text("members");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("members of #team: ann (owner)");
+
+    // The other way round: bob invites ann to his private room, she accepts with /join,
+    // and his ban removes the room from her list with the event's words.
+    bob.call(
+        bob.client
+            .create_room("bobs", chatcore_client::RoomKind::Private, None),
+    )
+    .expect("bob creates a room");
+    bob.call(bob.client.invite("bobs", "ann"))
+        .expect("bob invites ann");
+    tmux.wait_text("bob invited you to #bobs: /join bobs to accept");
+    tmux.keys(&["/"]);
+    tmux.type_text("join bobs");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("┌ #bobs");
+    bob.call(bob.client.ban("bobs", "ann", Some("rude".into()), None))
+        .expect("bob bans ann");
+    let pane = tmux.wait_text("bob banned ann: rude (#bobs)");
+    assert!(!pane.contains("│ #bobs"), "the room left the list: {pane}");
+
     // The 6 s access token has expired by now: only a refreshed one signs out cleanly.
     let ttl = Duration::from_secs(7);
     std::thread::sleep(ttl.saturating_sub(signed_in.elapsed()));
