@@ -40,7 +40,11 @@ impl App {
             Command::Me(text) => self.send(text, true, fx),
             Command::Say(text) => self.send(text, false, fx),
             Command::Nick(user) => {
-                if self.settings.token.is_some() {
+                if let Some(account) = &self.account {
+                    self.notice = Some(Notice::Error(format!(
+                        "signed in as {account}: /logout first to use a guest name"
+                    )));
+                } else if self.settings.token.is_some() {
                     self.notice = Some(Notice::Error(
                         "signed in with a token: the name comes from the token".into(),
                     ));

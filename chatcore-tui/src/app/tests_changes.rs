@@ -66,6 +66,8 @@ fn login_asks_the_password_hidden_and_signs_in() {
     assert!(!format!("{fx:?}").contains("s3cret"), "Debug hides it");
     a.update(Action::SignedIn { user: "Ann".into() });
     assert_eq!(a.account.as_deref(), Some("Ann"));
+    assert!(nets(slash(&mut a, "/nick zed")).is_empty());
+    assert!(matches!(&a.notice, Some(Notice::Error(e)) if e.contains("/logout first")));
     slash(&mut a, "/register bo");
     typed(&mut a, "x");
     a.update(Action::Escape);

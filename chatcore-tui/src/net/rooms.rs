@@ -24,16 +24,12 @@ pub(super) fn exec_room(cmd: NetCmd, client: &Client, tx: &UnboundedSender<Actio
             } else {
                 RoomKind::Public
             };
-            let (client, tx) = (client.clone(), tx.clone());
             tokio::spawn(async move {
                 match c.create_room(room.clone(), kind, None).await {
-                    Ok(_) => spawn_join(&client, &tx, room, None),
+                    Ok(_) => spawn_join(&c, &out, room, None),
                     Err(e) => {
-                        let _ = tx.send(Action::Left(room.clone()));
-                        let _ = out.send(Action::Error(format!(
-                            "cannot create #{room}: {}",
-                            server_words(&e)
-                        )));
+                        let why = server_words(&e);
+                        let _ = out.send(Action::Error(format!("cannot create #{room}: {why}")));
                     }
                 }
             });
