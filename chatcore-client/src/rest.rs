@@ -160,6 +160,26 @@ impl RestClient {
         self.call(Method::POST, "/api/login", Some(body)).await
     }
 
+    /// `POST /api/refresh`: uses `refresh_token` up and returns a new pair of tokens. A
+    /// refused token (unknown, expired, signed out, or used before) is
+    /// [`Error::Unauthorized`].
+    pub async fn refresh(&self, refresh_token: &str) -> Result<SessionGrant> {
+        let body = serde_json::json!({ "refresh_token": refresh_token });
+        self.call(Method::POST, "/api/refresh", Some(body)).await
+    }
+
+    /// `POST /api/logout` with the access token given to [`RestClient::with_token`]: signs
+    /// this session out (its sockets are closed, its tokens stop working). Returns how many
+    /// sessions were signed out.
+    pub async fn logout(&self) -> Result<u64> {
+        #[derive(Deserialize)]
+        struct Revoked {
+            revoked: u64,
+        }
+        let answer: Revoked = self.call(Method::POST, "/api/logout", None).await?;
+        Ok(answer.revoked)
+    }
+
     /// `GET /api/rooms`: public rooms (and the token holder's private ones).
     pub async fn rooms(&self) -> Result<Vec<RoomSummary>> {
         #[derive(Deserialize)]

@@ -133,6 +133,11 @@ pub struct Args {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// Sign in to the account NAME (servers with accounts): the password is asked for in
+    /// the input line, without echo. A session saved by an earlier login of NAME on this
+    /// server is used without asking.
+    #[arg(long, env = "CHATCORE_LOGIN", value_name = "NAME")]
+    pub login: Option<String>,
     /// Colour theme: dark, light or high-contrast. Default dark.
     #[arg(long, env = "CHATCORE_THEME", value_name = "NAME")]
     pub theme: Option<String>,
@@ -159,6 +164,8 @@ pub struct Settings {
     pub user: String,
     /// Session token, when set.
     pub token: Option<String>,
+    /// Account to sign in to at start (`--login`), when set.
+    pub login: Option<String>,
     /// Theme.
     pub theme: ThemeName,
     /// Notifications.
@@ -176,6 +183,7 @@ impl Default for Settings {
             ca_file: None,
             user: std::env::var("USER").unwrap_or_else(|_| "guest".into()),
             token: None,
+            login: None,
             theme: ThemeName::Dark,
             notifications: Notifications::Bell,
             rooms: Vec::new(),
@@ -286,6 +294,7 @@ impl Settings {
             ca_file: args.ca_file.clone().or(file.ca_file),
             user: args.user.clone().or(file.user).unwrap_or(d.user),
             token,
+            login: args.login.clone(),
             theme,
             notifications,
             rooms,

@@ -24,9 +24,14 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("1 … 9", "go to room n"),
     ("u", "toggle the user list"),
     ("s", "settings (j/k select, Enter change)"),
+    ("v", "select mode: pick a message (j/k ↑/↓)"),
+    ("select: e  d", "edit yours (Enter saves) / delete (y)"),
+    ("select: r  t", "react (1-6; again removes) / thread"),
+    ("thread: i  Esc", "reply in the thread / back to the room"),
     ("?", "toggle this help"),
     ("Ctrl-c  Ctrl-q", "quit (Ctrl-c in insert mode: Esc)"),
     ("insert: Enter", "send · ←→ Home End · Ctrl-w/u delete"),
+    ("insert: Tab", "complete a /command or user name"),
     ("Mouse", "wheel scrolls, click a room to open it"),
 ];
 
@@ -59,6 +64,7 @@ pub fn map_key(key: KeyEvent, mode: Mode, rows: usize) -> Option<Action> {
     match mode {
         Mode::Normal => normal(key, ctrl, rows),
         Mode::Insert | Mode::Command => editing(key, ctrl),
+        Mode::Select => select(key, ctrl),
     }
 }
 
@@ -86,6 +92,7 @@ fn normal(key: KeyEvent, ctrl: bool, rows: usize) -> Option<Action> {
         KeyCode::Char('?') => Action::ToggleHelp,
         KeyCode::Char('u') => Action::ToggleUsers,
         KeyCode::Char('s') => Action::ToggleSettings,
+        KeyCode::Char('v') => Action::SelectMode,
         KeyCode::Tab | KeyCode::Char('J') => Action::NextRoom,
         KeyCode::BackTab | KeyCode::Char('K') => Action::PrevRoom,
         KeyCode::Char(c @ '1'..='9') => Action::SelectRoom(usize::from(c as u8 - b'1')),
@@ -115,7 +122,21 @@ fn editing(key: KeyEvent, ctrl: bool) -> Option<Action> {
         KeyCode::Right => Action::CursorRight,
         KeyCode::Home => Action::CursorHome,
         KeyCode::End => Action::CursorEnd,
-        KeyCode::Tab => Action::Char(' '),
+        KeyCode::Tab => Action::Complete,
+        KeyCode::Char(c) => Action::Char(c),
+        _ => return None,
+    })
+}
+
+/// Select mode: `j`/`k` move (as ↑/↓ do), letters act on the selected message.
+fn select(key: KeyEvent, ctrl: bool) -> Option<Action> {
+    if ctrl {
+        return (key.code == KeyCode::Char('c')).then_some(Action::Escape);
+    }
+    Some(match key.code {
+        KeyCode::Esc => Action::Escape,
+        KeyCode::Char('j') => Action::ScrollDown(1),
+        KeyCode::Char('k') => Action::ScrollUp(1),
         KeyCode::Char(c) => Action::Char(c),
         _ => return None,
     })

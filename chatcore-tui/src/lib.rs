@@ -3,9 +3,13 @@
 //! `chat-tui`, the terminal client of the [chatcore](chatcore_client) chat engine: a room
 //! list with unread counts, the chat with day separators and scroll-back that pages history
 //! from the server, the user list (presence), a settings view and a help overlay; vim-style
-//! keys (normal, insert and command modes), `:` commands and `/` slash commands; typing
-//! indicators; bell or desktop notifications for mentions and direct messages; dark, light
-//! and high-contrast themes; a TOML config file.
+//! keys (normal, insert, command and select modes), `:` commands and `/` slash commands
+//! with Tab completion; accounts (`/register`, `/login`, `--login`; the refresh token kept
+//! in [`session`]); room commands (`/create`, `/invite`, `/kick`, `/ban`, `/mute`, `/topic`,
+//! `/op`, …) with room events as system lines; edits, deletes, reactions and threads of
+//! messages picked in select mode; unread badges from the server's read positions;
+//! `/search`; typing indicators; bell or desktop notifications for mentions and direct
+//! messages; dark, light and high-contrast themes; a TOML config file.
 //!
 //! ## Architecture (The Elm Architecture)
 //!
@@ -44,6 +48,7 @@ pub mod config;
 pub mod event;
 pub mod net;
 pub mod notify;
+pub mod session;
 pub mod terminal;
 pub mod theme;
 pub mod ui;

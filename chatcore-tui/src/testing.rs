@@ -57,5 +57,6 @@ pub(crate) fn join(app: &mut App, room: &str, history: Vec<Message>) {
         last_seq,
         online: vec!["ann".into(), "bob".into()],
         history,
+        current_to: last_seq,
     });
 }

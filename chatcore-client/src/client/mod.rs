@@ -35,6 +35,9 @@ const RATE_LIMIT_RETRY: Duration = Duration::from_millis(250);
 #[derive(Debug)]
 pub(crate) struct Shared {
     config: ClientConfig,
+    /// A newer token than the configuration's, set by [`Client::set_token`] (an account's
+    /// access token refreshed before it expires): the next reconnect presents it.
+    token: Mutex<Option<String>>,
     state: Mutex<State>,
     /// The connection state, for [`Client::state`].
     status: watch::Sender<ConnectionState>,
@@ -51,6 +54,16 @@ impl Shared {
 
     fn is_closing(&self) -> bool {
         *self.closing.borrow()
+    }
+
+    /// The configuration to (re)connect with: the newest token from [`Client::set_token`]
+    /// in place of the configured credentials, when one was set.
+    fn connect_config(&self) -> ClientConfig {
+        let token = self.token.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match token {
+            Some(token) => self.config.clone().with_token(token),
+            None => self.config.clone(),
+        }
     }
 }
 
@@ -122,6 +135,7 @@ impl Client {
             status: watch::Sender::new(status),
             closing: watch::Sender::new(false),
             state: Mutex::new(state),
+            token: Mutex::new(None),
             config,
         });
         tokio::spawn(supervisor::supervise(Arc::clone(&shared), opened, tx));
@@ -138,6 +152,17 @@ impl Client {
     /// The configuration in use.
     pub fn config(&self) -> &ClientConfig {
         &self.shared().config
+    }
+
+    /// Presents `token` from the next (re)connect on, instead of the configured credentials:
+    /// for an account's access token refreshed before it expires (`POST /api/refresh`,
+    /// [`RestClient::refresh`](crate::RestClient::refresh)). The open connection is kept.
+    pub fn set_token(&self, token: impl Into<String>) {
+        *self
+            .shared()
+            .token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(token.into());
     }
 
     /// The current connection state.

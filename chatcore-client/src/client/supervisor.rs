@@ -158,7 +158,7 @@ async fn reconnect(
             () = until_closing(&mut closing) => return Err(DisconnectReason::ClientClosed),
             outcome = async {
                 tokio::time::sleep(delay).await;
-                connection::open(config).await
+                connection::open(&shared.connect_config()).await
             } => outcome,
         };
         match outcome {

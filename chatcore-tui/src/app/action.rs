@@ -4,6 +4,8 @@ use std::time::Instant;
 
 use chatcore_client::{Message, RoomKind};
 
+use super::NetCmd;
+
 /// The connection as the status bar shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnStatus {
@@ -29,6 +31,11 @@ pub enum ConnStatus {
     Untrusted {
         /// Why the certificate was refused, for people.
         reason: String,
+    },
+    /// No client runs until the account `user` is signed in (`--login`).
+    SignIn {
+        /// The account.
+        user: String,
     },
     /// The client stopped for good (credentials refused, …).
     Closed {
@@ -98,6 +105,10 @@ pub enum Action {
     PrevRoom,
     /// Select the room at this position (0-based).
     SelectRoom(usize),
+    /// Enter select mode: pick a message to change (`e`, `d`, `r`, `t`).
+    SelectMode,
+    /// Tab in insert mode: complete a command or user name.
+    Complete,
     /// Toggle the help overlay.
     ToggleHelp,
     /// Toggle the user list.
@@ -124,6 +135,8 @@ pub enum Action {
         online: Vec<String>,
         /// Recent messages, oldest first (empty on a resumed join: they arrive as messages).
         history: Vec<Message>,
+        /// The seq up to which `history` shows current state.
+        current_to: u64,
     },
     /// A room was left.
     Left(String),
@@ -137,6 +150,8 @@ pub enum Action {
         messages: Vec<Message>,
         /// More exist below the oldest.
         has_more: bool,
+        /// The seq up to which the page shows current state.
+        current_to: u64,
     },
     /// Who is online in a room (a snapshot).
     Presence {
@@ -182,64 +197,74 @@ pub enum Action {
         /// Why.
         error: String,
     },
+    /// A page of replies to a thread's root.
+    ThreadPage {
+        /// Room name.
+        room: String,
+        /// The replies, oldest first, with current state.
+        messages: Vec<Message>,
+        /// The seq up to which the page shows current state.
+        current_to: u64,
+    },
+    /// This user's read position in a room moved (here or on another device).
+    Read {
+        /// Room name.
+        room: String,
+        /// The stored read position.
+        seq: u64,
+    },
+    /// The members of a room (the answer to `/members`, and asked for after each join, for
+    /// Tab completion of user names).
+    Members {
+        /// Room name.
+        room: String,
+        /// Member names, sorted.
+        members: Vec<String>,
+    },
+    /// The server's badges of a room, from the user's read position (asked for after a
+    /// join).
+    Badges {
+        /// Room name.
+        room: String,
+        /// Unread messages by others.
+        unread: usize,
+        /// Of those, mentions of the user.
+        mentions: usize,
+    },
+    /// A room this user was invited to (`/join` accepts).
+    Invited {
+        /// Room name.
+        room: String,
+        /// Who invited.
+        by: String,
+    },
+    /// The server took this client out of a room (kicked, banned, deleted).
+    Removed(String),
+    /// A joined room was deleted.
+    RoomDeleted {
+        /// Room name.
+        room: String,
+        /// Who deleted it.
+        by: String,
+    },
+    /// The answer to a search, newest first.
+    SearchResults {
+        /// What was searched for.
+        query: String,
+        /// The matching messages.
+        hits: Vec<Message>,
+    },
+    /// An account was signed in (`/login`, `/register`, or a saved session at start).
+    SignedIn {
+        /// The account's name, as registered.
+        user: String,
+    },
+    /// The account was signed out (`/logout`).
+    SignedOut,
     /// Something to tell the user (the answer to `:rooms`, …).
     Info(String),
     /// An error to show on the message line.
     Error(String),
-}
-
-/// A command for the network task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NetCmd {
-    /// Join a room.
-    Join(String),
-    /// Leave a room.
-    Leave(String),
-    /// Send a message (`emote` for `/me`).
-    Send {
-        /// Local id, echoed in [`Action::Sent`] / [`Action::SendFailed`].
-        local_id: u64,
-        /// Room name.
-        room: String,
-        /// Text.
-        text: String,
-        /// An emote (`/me`).
-        emote: bool,
-    },
-    /// Send a direct message.
-    Dm {
-        /// Local id, echoed in [`Action::Sent`] / [`Action::SendFailed`].
-        local_id: u64,
-        /// Recipient.
-        to: String,
-        /// Text.
-        text: String,
-    },
-    /// Start or stop the typing indicator.
-    Typing {
-        /// Room name.
-        room: String,
-        /// Typing?
-        on: bool,
-    },
-    /// Fetch messages older than `before`.
-    History {
-        /// Room name.
-        room: String,
-        /// Seq bound (exclusive).
-        before: u64,
-    },
-    /// List the server's rooms (answered with [`Action::Info`]).
-    Rooms,
-    /// Reconnect as another guest name (`/nick`) or to another server.
-    Reconnect {
-        /// New server URL.
-        server: String,
-        /// New guest name.
-        user: String,
-    },
-    /// Close the connection.
-    Close,
 }
 
 /// Something [`App::update`](crate::app::App::update) asks the runner to do.

@@ -3,23 +3,29 @@
 //! the returned [`Effect`]s.
 
 mod action;
+mod apply;
 pub mod blocks;
 pub mod clock;
 pub mod command;
+mod complete;
 mod input;
+mod keys;
+mod netcmd;
 mod room;
+mod run;
+mod select;
 
 use std::time::{Duration, Instant};
 
-use chatcore::names::DM_PREFIX;
-use chatcore_client::{Message, RoomKind};
+use chatcore_client::Message;
 use ratatui::layout::Rect;
 
-pub use action::{Action, ConnStatus, Effect, NetCmd};
+pub use action::{Action, ConnStatus, Effect};
+pub use netcmd::{NetCmd, Secret};
 pub use room::{RoomView, TYPING_TTL};
 
-use crate::config::{Notifications, Settings};
-use crate::theme::{Theme, ThemeName};
+use crate::config::Settings;
+use crate::theme::Theme;
 use crate::ui::layout;
 use command::Command;
 
@@ -38,6 +44,9 @@ pub enum Mode {
     Insert,
     /// Keys type a `:` command.
     Command,
+    /// Keys pick a message (`j`/`k`, ↑/↓) and change it: `e` edit, `d` delete, `r` react,
+    /// `t` thread.
+    Select,
 }
 
 /// What the centre pane shows.
@@ -48,6 +57,36 @@ pub enum View {
     Chat,
     /// The settings list.
     Settings,
+    /// A thread of the current room: the root and its replies; sending replies there.
+    Thread {
+        /// The root's seq.
+        root: u64,
+    },
+    /// The results of `/search`.
+    Search,
+}
+
+/// What a key in select mode completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// `d` was pressed: `y` deletes.
+    Delete,
+    /// `r` was pressed: a digit picks one of [`REACTIONS`].
+    React,
+}
+
+/// The emoji `r` offers, picked with 1 to 6.
+pub const REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
+
+/// The answer to `/search`, as the search view shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchView {
+    /// What was searched for.
+    pub query: String,
+    /// The hits, newest first.
+    pub hits: Vec<Message>,
+    /// The selected hit.
+    pub selected: usize,
 }
 
 /// A line on the notice bar.
@@ -70,6 +109,29 @@ pub struct Pending {
     pub text: String,
     /// An emote.
     pub emote: bool,
+    /// The thread's root, for a reply.
+    pub reply_to: Option<u64>,
+}
+
+/// A password being typed for `/login`, `/register` or `--login`: keys go here instead of
+/// the message line, and it shows as `•`s.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// The account.
+    pub user: String,
+    /// Registering a new account rather than logging in.
+    pub create: bool,
+    /// What was typed.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Prompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prompt")
+            .field("user", &self.user)
+            .field("create", &self.create)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The rows of the settings view.
@@ -100,12 +162,22 @@ pub struct App {
     pub cursor: usize,
     /// The `:` command being typed.
     pub command: String,
+    /// A password being typed, when one is asked for.
+    pub prompt: Option<Prompt>,
+    /// The message being edited (room, seq): the input line holds its new text.
+    pub editing: Option<(String, u64)>,
+    /// What the next key completes in select mode.
+    pub pick: Option<Pick>,
+    /// The last search's results.
+    pub search: Option<SearchView>,
     /// A `g` was pressed (for `gg`).
     pub pending_g: bool,
     /// Connection state for the status bar.
     pub conn: ConnStatus,
     /// The user name the server gave this session.
     pub me: String,
+    /// The account signed in (`/login`), if any.
+    pub account: Option<String>,
     /// The notice line.
     pub notice: Option<Notice>,
     /// Messages sent and not yet acknowledged.
@@ -129,11 +201,25 @@ pub struct App {
 impl App {
     /// A fresh state for `settings`.
     pub fn new(settings: Settings, now: Instant) -> App {
+        let prompt = settings.login.clone().map(|user| Prompt {
+            user,
+            create: false,
+            secret: String::new(),
+        });
         App {
             theme: Theme::new(settings.theme),
             me: settings.user.clone(),
+            account: None,
             settings,
-            mode: Mode::Normal,
+            mode: if prompt.is_some() {
+                Mode::Insert
+            } else {
+                Mode::Normal
+            },
+            prompt,
+            editing: None,
+            pick: None,
+            search: None,
             view: View::Chat,
             show_help: false,
             show_users: true,
@@ -189,6 +275,12 @@ impl App {
         match action {
             Action::Tick(now) => self.tick(now, &mut fx),
             Action::Resize(w, h) => self.size = (w, h),
+            Action::Char(c) if self.mode == Mode::Select => self.select_key(c, &mut fx),
+            Action::SelectMode => self.enter_select(),
+            Action::Complete if self.mode == Mode::Insert && self.prompt.is_none() => {
+                self.complete();
+            }
+            Action::Complete => {}
             Action::Char(_)
             | Action::Paste(_)
             | Action::Backspace
@@ -247,513 +339,15 @@ impl App {
             Action::ToggleUsers => self.show_users = !self.show_users,
             Action::ToggleSettings => {
                 self.view = match self.view {
-                    View::Chat => View::Settings,
                     View::Settings => View::Chat,
+                    _ => View::Settings,
                 };
             }
             Action::Click(col, row) => self.click(col, row, &mut fx),
             Action::Quit => self.run(Command::Quit, &mut fx),
-            Action::Conn(status) => {
-                if let ConnStatus::Connected { user } = &status {
-                    self.me.clone_from(user);
-                }
-                self.conn = status;
-            }
-            Action::Joined {
-                room,
-                kind,
-                last_seq,
-                online,
-                history,
-            } => self.joined(room, kind, last_seq, online, history),
-            Action::Left(room) => self.left(&room, &mut fx),
-            Action::Message(m) => self.message(m, &mut fx),
-            Action::History {
-                room,
-                messages,
-                has_more,
-            } => {
-                if let Some(i) = self.find(&room) {
-                    let r = &mut self.rooms[i];
-                    for m in messages {
-                        r.insert(m);
-                    }
-                    r.has_more = has_more;
-                    r.loading = false;
-                }
-            }
-            Action::Presence { room, online } => {
-                if let Some(i) = self.find(&room) {
-                    let r = &mut self.rooms[i];
-                    r.online = online.into_iter().collect();
-                    r.online_count = None;
-                }
-            }
-            Action::OnlineCount { room, online } => {
-                if let Some(i) = self.find(&room) {
-                    self.rooms[i].online_count = Some(online);
-                }
-            }
-            Action::UserPresence { room, user, online } => {
-                if let Some(i) = self.find(&room) {
-                    let r = &mut self.rooms[i];
-                    if online {
-                        r.online.insert(user);
-                    } else {
-                        r.typing.remove(&user);
-                        r.online.remove(&user);
-                    }
-                }
-            }
-            Action::Typing { room, user, on } => {
-                if user == self.me {
-                    return fx;
-                }
-                if let Some(i) = self.find(&room) {
-                    let r = &mut self.rooms[i];
-                    if on {
-                        r.typing.insert(user, self.now + TYPING_TTL);
-                    } else {
-                        r.typing.remove(&user);
-                    }
-                }
-            }
-            Action::Sent { local_id } => self.pending.retain(|p| p.local_id != local_id),
-            Action::SendFailed { local_id, error } => {
-                if let Some(i) = self.pending.iter().position(|p| p.local_id == local_id) {
-                    let p = self.pending.remove(i);
-                    // Give the text back so nothing typed is lost.
-                    if self.input.is_empty() {
-                        self.input = if p.emote {
-                            format!("/me {}", p.text)
-                        } else {
-                            p.text
-                        };
-                        self.cursor = self.input.chars().count();
-                    }
-                }
-                self.notice = Some(Notice::Error(format!("not sent: {error}")));
-            }
-            Action::Info(text) => self.notice = Some(Notice::Info(text)),
-            Action::Error(text) => self.notice = Some(Notice::Error(text)),
+            action => self.apply(action, &mut fx),
         }
         fx
-    }
-
-    fn tick(&mut self, now: Instant, fx: &mut Vec<Effect>) {
-        self.now = now;
-        for r in &mut self.rooms {
-            r.expire_typing(now);
-        }
-        let idle = now.saturating_duration_since(self.last_keystroke) >= TYPING_IDLE;
-        if self.typing_sent.is_some() && (idle || self.input.is_empty()) {
-            self.stop_typing(fx);
-        }
-    }
-
-    fn escape(&mut self, fx: &mut Vec<Effect>) {
-        if self.show_help {
-            self.show_help = false;
-        } else if self.mode == Mode::Command {
-            self.mode = Mode::Normal;
-            self.command.clear();
-        } else if self.mode == Mode::Insert {
-            self.mode = Mode::Normal;
-            self.stop_typing(fx);
-        } else if self.view == View::Settings {
-            self.view = View::Chat;
-        } else {
-            self.notice = None;
-        }
-    }
-
-    fn submit(&mut self, fx: &mut Vec<Effect>) {
-        match self.mode {
-            Mode::Command => {
-                let line = std::mem::take(&mut self.command);
-                self.mode = Mode::Normal;
-                match command::parse_colon(&line) {
-                    Ok(cmd) => self.run(cmd, fx),
-                    Err(e) => self.notice = Some(Notice::Error(e)),
-                }
-            }
-            Mode::Insert => {
-                let text = self.input.trim_end().to_owned();
-                if text.trim().is_empty() {
-                    return;
-                }
-                let parsed = match text.strip_prefix('/') {
-                    Some(rest) => command::parse_slash(rest),
-                    None => Ok(Command::Say(text)),
-                };
-                match parsed {
-                    Ok(cmd) => {
-                        let kept = self.input.clone();
-                        self.input.clear();
-                        self.cursor = 0;
-                        self.stop_typing(fx);
-                        self.run(cmd, fx);
-                        if matches!(self.notice, Some(Notice::Error(_))) && self.input.is_empty() {
-                            // The command failed before anything was sent: keep the text.
-                            self.input = kept;
-                            self.cursor = self.input.chars().count();
-                        }
-                    }
-                    Err(e) => self.notice = Some(Notice::Error(e)),
-                }
-            }
-            Mode::Normal if self.view == View::Settings => self.change_setting(fx),
-            Mode::Normal => self.mode = Mode::Insert,
-        }
-    }
-
-    fn change_setting(&mut self, fx: &mut Vec<Effect>) {
-        match self.settings_row {
-            0 => {
-                self.mode = Mode::Command;
-                self.command = format!("server {}", self.settings.server);
-            }
-            1 => {
-                self.mode = Mode::Command;
-                self.command = format!("nick {}", self.me);
-            }
-            2 => self.run(Command::Theme(self.settings.theme.next()), fx),
-            _ => self.run(Command::Notify(self.settings.notifications.next()), fx),
-        }
-    }
-
-    /// Runs a parsed `:` or `/` command.
-    fn run(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
-        self.notice = None;
-        match cmd {
-            Command::Join(room) => match self.find(&room) {
-                Some(i) => self.select(i, fx),
-                None => {
-                    self.joining.push(room.clone());
-                    self.notice = Some(Notice::Info(format!("joining #{room}…")));
-                    fx.push(Effect::Net(NetCmd::Join(room)));
-                }
-            },
-            Command::Leave(room) => match room.or_else(|| self.room().map(|r| r.name.clone())) {
-                Some(room) => fx.push(Effect::Net(NetCmd::Leave(room))),
-                None => self.notice = Some(Notice::Error("no room to leave".into())),
-            },
-            Command::Dm { to, text: None } => {
-                self.mode = Mode::Insert;
-                self.input = format!("/msg {to} ");
-                self.cursor = self.input.chars().count();
-            }
-            Command::Dm {
-                to,
-                text: Some(text),
-            } => {
-                self.joining.push(to.clone());
-                let local_id = self.local_id();
-                fx.push(Effect::Net(NetCmd::Dm { local_id, to, text }));
-            }
-            Command::Me(text) => self.send(text, true, fx),
-            Command::Say(text) => self.send(text, false, fx),
-            Command::Nick(user) => {
-                if self.settings.token.is_some() {
-                    self.notice = Some(Notice::Error(
-                        "signed in with a token: the name comes from the token".into(),
-                    ));
-                } else {
-                    self.settings.user.clone_from(&user);
-                    self.notice = Some(Notice::Info(format!("reconnecting as {user}…")));
-                    let server = self.settings.server.clone();
-                    fx.push(Effect::Net(NetCmd::Reconnect { server, user }));
-                }
-            }
-            Command::Server(server) => {
-                if server != self.settings.server {
-                    // The rooms are joined afresh there: the old server's messages (and
-                    // seqs, which the new server numbers on its own) do not belong.
-                    for r in &mut self.rooms {
-                        *r = RoomView::new(std::mem::take(&mut r.name), r.kind);
-                    }
-                }
-                self.settings.server.clone_from(&server);
-                self.notice = Some(Notice::Info(format!("connecting to {server}…")));
-                let user = self.settings.user.clone();
-                fx.push(Effect::Net(NetCmd::Reconnect { server, user }));
-            }
-            Command::Theme(name) => self.set_theme(name),
-            Command::Notify(n) => {
-                self.settings.notifications = n;
-                self.notice = Some(Notice::Info(format!("notifications: {n}")));
-            }
-            Command::Rooms => fx.push(Effect::Net(NetCmd::Rooms)),
-            Command::Write => {
-                self.settings.rooms = self
-                    .rooms
-                    .iter()
-                    .filter(|r| r.kind != RoomKind::Direct)
-                    .map(|r| r.name.clone())
-                    .collect();
-                fx.push(Effect::SaveConfig);
-            }
-            Command::Settings => self.view = View::Settings,
-            Command::Help => self.show_help = true,
-            Command::Quit => {
-                self.quitting = true;
-                self.stop_typing(fx);
-                fx.push(Effect::Net(NetCmd::Close));
-                fx.push(Effect::Quit);
-            }
-        }
-    }
-
-    /// Switches to theme `name`.
-    pub fn set_theme(&mut self, name: ThemeName) {
-        self.settings.theme = name;
-        self.theme = Theme::new(name);
-        self.notice = Some(Notice::Info(format!("theme: {name}")));
-    }
-
-    fn local_id(&mut self) -> u64 {
-        let id = self.next_local_id;
-        self.next_local_id += 1;
-        id
-    }
-
-    fn send(&mut self, text: String, emote: bool, fx: &mut Vec<Effect>) {
-        let Some(room) = self.room().map(|r| r.name.clone()) else {
-            self.notice = Some(Notice::Error("join a room first: :join NAME".into()));
-            return;
-        };
-        let local_id = self.local_id();
-        self.pending.push(Pending {
-            local_id,
-            room: room.clone(),
-            text: text.clone(),
-            emote,
-        });
-        if let Some(r) = self.room_mut() {
-            r.scroll = 0;
-        }
-        fx.push(Effect::Net(NetCmd::Send {
-            local_id,
-            room,
-            text,
-            emote,
-        }));
-    }
-
-    fn edit(&mut self, action: Action, fx: &mut Vec<Effect>) {
-        match self.mode {
-            Mode::Command => {
-                match action {
-                    Action::Char(c) => self.command.push(c),
-                    Action::Paste(text) => self.command.push_str(&text.replace(['\n', '\r'], " ")),
-                    Action::Backspace if self.command.is_empty() => self.mode = Mode::Normal,
-                    Action::Backspace => {
-                        self.command.pop();
-                    }
-                    Action::ClearLine => self.command.clear(),
-                    Action::DeleteWord => input::delete_word_end(&mut self.command),
-                    _ => {}
-                }
-                return;
-            }
-            Mode::Normal => return,
-            Mode::Insert => {}
-        }
-        if let Action::Paste(text) = &action {
-            for c in text.chars() {
-                let c = if c == '\n' || c == '\r' { ' ' } else { c };
-                self.cursor = input::apply(&mut self.input, self.cursor, &Action::Char(c));
-            }
-        } else {
-            self.cursor = input::apply(&mut self.input, self.cursor, &action);
-        }
-        if matches!(action, Action::Char(_) | Action::Paste(_)) {
-            self.typed(fx);
-        }
-    }
-
-    /// Sends "typing" (debounced) after a keystroke in a room's message line.
-    fn typed(&mut self, fx: &mut Vec<Effect>) {
-        self.last_keystroke = self.now;
-        if self.input.starts_with('/') {
-            return;
-        }
-        let Some(room) = self.room().map(|r| r.name.clone()) else {
-            return;
-        };
-        let renew = match &self.typing_sent {
-            Some((r, at)) => *r != room || self.now.saturating_duration_since(*at) >= TYPING_RENEW,
-            None => true,
-        };
-        if renew {
-            self.typing_sent = Some((room.clone(), self.now));
-            fx.push(Effect::Net(NetCmd::Typing { room, on: true }));
-        }
-    }
-
-    fn stop_typing(&mut self, fx: &mut Vec<Effect>) {
-        if let Some((room, _)) = self.typing_sent.take() {
-            fx.push(Effect::Net(NetCmd::Typing { room, on: false }));
-        }
-    }
-
-    fn select(&mut self, i: usize, fx: &mut Vec<Effect>) {
-        if i >= self.rooms.len() {
-            return;
-        }
-        if i != self.current {
-            self.stop_typing(fx);
-        }
-        self.current = i;
-        self.view = View::Chat;
-        let r = &mut self.rooms[i];
-        r.unread = 0;
-        r.mentions = 0;
-    }
-
-    fn scroll_up(&mut self, n: usize, fx: &mut Vec<Effect>) {
-        if self.view == View::Settings {
-            self.settings_row = self.settings_row.saturating_sub(n);
-            return;
-        }
-        let page = self.page();
-        if let Some(r) = self.room_mut() {
-            r.scroll = (r.scroll + n).min(r.max_scroll(page));
-        }
-        self.maybe_fetch(page, fx);
-    }
-
-    fn scroll_down(&mut self, n: usize) {
-        if self.view == View::Settings {
-            self.settings_row = (self.settings_row + n).min(SETTINGS_ROWS.len() - 1);
-            return;
-        }
-        if let Some(r) = self.room_mut() {
-            r.scroll = r.scroll.saturating_sub(n);
-        }
-    }
-
-    fn scroll_top(&mut self, fx: &mut Vec<Effect>) {
-        if self.view == View::Settings {
-            self.settings_row = 0;
-            return;
-        }
-        let page = self.page();
-        if let Some(r) = self.room_mut() {
-            r.scroll = r.max_scroll(page);
-        }
-        self.maybe_fetch(page, fx);
-    }
-
-    /// Asks for older messages when the oldest loaded one is within a screen of the view.
-    fn maybe_fetch(&mut self, page: usize, fx: &mut Vec<Effect>) {
-        let Some(r) = self.room_mut() else { return };
-        if !r.has_more || r.loading || r.scroll + page < r.messages.len() {
-            return;
-        }
-        let Some(before) = r.oldest_seq() else { return };
-        r.loading = true;
-        fx.push(Effect::Net(NetCmd::History {
-            room: r.name.clone(),
-            before,
-        }));
-    }
-
-    fn click(&mut self, col: u16, row: u16, fx: &mut Vec<Effect>) {
-        let a = layout::areas(Rect::new(0, 0, self.size.0, self.size.1), self.show_users);
-        let inside = |r: Rect| col >= r.x && col < r.right() && row >= r.y && row < r.bottom();
-        if inside(a.rooms) && row > a.rooms.y {
-            self.select(usize::from(row - a.rooms.y - 1), fx);
-        } else if inside(a.input) && self.mode == Mode::Normal {
-            self.mode = Mode::Insert;
-        }
-    }
-
-    fn joined(
-        &mut self,
-        room: String,
-        kind: RoomKind,
-        last_seq: u64,
-        online: Vec<String>,
-        history: Vec<Message>,
-    ) {
-        let i = match self.find(&room) {
-            Some(i) => i,
-            None => {
-                self.rooms.push(RoomView::new(room.clone(), kind));
-                self.rooms.len() - 1
-            }
-        };
-        let r = &mut self.rooms[i];
-        r.kind = kind;
-        r.online = online.into_iter().collect();
-        let fresh = r.messages.is_empty();
-        for m in history {
-            r.insert(m);
-        }
-        if fresh {
-            r.has_more = match r.oldest_seq() {
-                Some(oldest) => oldest > 1,
-                None => last_seq > 0,
-            };
-        }
-        let asked = self.joining.iter().position(|j| {
-            *j == room || (kind == RoomKind::Direct && r.display_name(&self.me) == format!("@{j}"))
-        });
-        if let Some(p) = asked {
-            self.joining.remove(p);
-            self.notice = None;
-            self.current = i;
-            self.view = View::Chat;
-        } else if self.rooms.len() == 1 {
-            self.current = 0;
-        }
-    }
-
-    fn left(&mut self, room: &str, fx: &mut Vec<Effect>) {
-        let Some(i) = self.find(room) else { return };
-        if i == self.current {
-            self.stop_typing(fx);
-        }
-        self.rooms.remove(i);
-        if self.current > i || self.current >= self.rooms.len() {
-            self.current = self.current.saturating_sub(1);
-        }
-        self.notice = Some(Notice::Info(format!("left #{room}")));
-    }
-
-    fn message(&mut self, m: Message, fx: &mut Vec<Effect>) {
-        let i = match self.find(&m.room) {
-            Some(i) => i,
-            None => {
-                let kind = if m.room.starts_with(DM_PREFIX) {
-                    RoomKind::Direct
-                } else {
-                    RoomKind::Public
-                };
-                self.rooms.push(RoomView::new(m.room.clone(), kind));
-                self.rooms.len() - 1
-            }
-        };
-        let shown = i == self.current && self.view == View::Chat;
-        let mine = m.sender == self.me;
-        let r = &mut self.rooms[i];
-        r.typing.remove(&m.sender);
-        let notify = !mine && (r.kind == RoomKind::Direct || mentions(&m.text, &self.me));
-        let title = format!("{} in {}", m.sender, r.display_name(&self.me));
-        let body = m.text.clone();
-        if !r.insert(m) {
-            return; // a duplicate (replay seam, history overlap): nothing new
-        }
-        if !mine && !shown {
-            r.unread += 1;
-            if notify {
-                r.mentions += 1;
-            }
-        }
-        if notify && self.settings.notifications != Notifications::Off {
-            fx.push(Effect::Notify { title, body });
-        }
     }
 }
 
@@ -771,6 +365,8 @@ fn is_network(action: &Action) -> bool {
             | Action::Typing { .. }
             | Action::Sent { .. }
             | Action::SendFailed { .. }
+            | Action::SignedIn { .. }
+            | Action::SignedOut
             | Action::Info(_)
             | Action::Error(_)
     )
@@ -793,3 +389,5 @@ pub fn mentions(text: &str, user: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_changes;

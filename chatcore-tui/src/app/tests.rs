@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use super::*;
+use crate::config::Notifications;
 use crate::testing::{TS, app, join, msg};
+use crate::theme::ThemeName;
 
 fn type_text(app: &mut App, text: &str) -> Vec<Effect> {
     text.chars()
@@ -26,6 +28,13 @@ fn nets(fx: &[Effect]) -> Vec<&NetCmd> {
         .collect()
 }
 
+/// The notifications among `fx` (a message shown also marks the room read).
+fn notes(fx: Vec<Effect>) -> Vec<Effect> {
+    fx.into_iter()
+        .filter(|e| matches!(e, Effect::Notify { .. }))
+        .collect()
+}
+
 #[test]
 fn insert_mode_sends_to_the_current_room() {
     let mut a = app();
@@ -38,7 +47,8 @@ fn insert_mode_sends_to_the_current_room() {
         local_id: 1,
         room: "general".into(),
         text: "hello".into(),
-        emote: false
+        emote: false,
+        reply_to: None
     }));
     assert_eq!(a.input, "");
     assert_eq!(a.pending.len(), 1);
@@ -162,12 +172,10 @@ fn gg_scrolls_to_the_top_and_pages_history_g_to_the_bottom() {
         room: "general".into(),
         messages: older,
         has_more: false,
+        current_to: 100,
     });
     let r = a.room().unwrap();
-    assert_eq!(
-        (r.messages.len(), r.loading, r.has_more),
-        (100, false, false)
-    );
+    assert_eq!((r.len(), r.loading, r.has_more), (100, false, false));
     assert_eq!(r.scroll, top, "the view stays on the same message");
     assert!(!r.at_top(a.page()));
     a.update(Action::ScrollBottom);
@@ -216,7 +224,7 @@ fn unread_counts_and_duplicates() {
     a.update(Action::Message(m)); // replayed at a resume seam
     a.update(Action::Message(msg("random", 2, "ann", "mine", TS)));
     assert_eq!(a.rooms[1].unread, 1);
-    assert_eq!(a.rooms[1].messages.len(), 2);
+    assert_eq!(a.rooms[1].len(), 2);
     a.update(Action::NextRoom);
     assert_eq!(a.room().unwrap().name, "random");
     assert_eq!(a.rooms[1].unread, 0);
@@ -226,24 +234,15 @@ fn unread_counts_and_duplicates() {
 fn mentions_and_direct_messages_notify() {
     let mut a = app();
     join(&mut a, "general", vec![]);
-    let fx = a.update(Action::Message(msg("general", 1, "bob", "hi @ann!", TS)));
+    let fx = notes(a.update(Action::Message(msg("general", 1, "bob", "hi @ann!", TS))));
     assert!(matches!(&fx[..], [Effect::Notify { title, .. }] if title.contains("bob")));
-    assert!(
-        a.update(Action::Message(msg("general", 2, "bob", "joanna", TS)))
-            .is_empty()
-    );
-    assert!(
-        a.update(Action::Message(msg("general", 3, "ann", "ann", TS)))
-            .is_empty()
-    );
-    let fx = a.update(Action::Message(msg("dm:ann:bob", 1, "bob", "psst", TS)));
+    assert!(notes(a.update(Action::Message(msg("general", 2, "bob", "joanna", TS)))).is_empty());
+    assert!(notes(a.update(Action::Message(msg("general", 3, "ann", "ann", TS)))).is_empty());
+    let fx = notes(a.update(Action::Message(msg("dm:ann:bob", 1, "bob", "psst", TS))));
     assert_eq!(fx.len(), 1);
     assert_eq!(a.rooms[1].mentions, 1);
     command(&mut a, "notify off");
-    assert!(
-        a.update(Action::Message(msg("dm:ann:bob", 2, "bob", "psst", TS)))
-            .is_empty()
-    );
+    assert!(notes(a.update(Action::Message(msg("dm:ann:bob", 2, "bob", "psst", TS)))).is_empty());
     assert!(mentions("Hey ANN, look", "ann"));
     assert!(!mentions("annex", "ann"));
 }
@@ -375,11 +374,11 @@ fn another_server_forgets_the_old_servers_messages() {
     join(&mut a, "general", vec![msg("general", 1, "bob", "old", TS)]);
     let same = a.settings.server.clone();
     command(&mut a, &format!("server {same}"));
-    assert_eq!(a.rooms[0].messages.len(), 1, "the same server keeps them");
+    assert_eq!(a.rooms[0].len(), 1, "the same server keeps them");
     let fx = command(&mut a, "server http://127.0.0.1:9");
     assert!(matches!(nets(&fx)[..], [NetCmd::Reconnect { server, .. }] if server.ends_with(":9")));
     assert_eq!(a.rooms[0].name, "general");
-    assert!(a.rooms[0].messages.is_empty());
+    assert!(a.rooms[0].is_empty());
     join(&mut a, "general", vec![msg("general", 1, "bob", "new", TS)]);
-    assert_eq!(a.rooms[0].messages[&1].text, "new");
+    assert_eq!(a.rooms[0].get(1).unwrap().text, "new");
 }

@@ -35,6 +35,21 @@ fn normal_mode_is_vim_like() {
     assert_eq!(n(key(KeyCode::PageUp)), Some(Action::ScrollUp(20)));
     assert_eq!(n(ctrl('c')), Some(Action::Quit));
     assert_eq!(n(ch('z')), None);
+    assert_eq!(n(ch('v')), Some(Action::SelectMode));
+}
+
+#[test]
+fn select_mode_moves_with_j_k_and_arrows_and_passes_letters_on() {
+    let s = |k| map_key(k, Mode::Select, 20);
+    assert_eq!(s(ch('j')), Some(Action::ScrollDown(1)));
+    assert_eq!(s(key(KeyCode::Up)), Some(Action::ScrollUp(1)));
+    assert_eq!(s(ch('e')), Some(Action::Char('e')));
+    assert_eq!(s(ch('1')), Some(Action::Char('1')));
+    assert_eq!(s(key(KeyCode::Esc)), Some(Action::Escape));
+    assert_eq!(s(ctrl('c')), Some(Action::Escape));
+    assert_eq!(s(ctrl('q')), Some(Action::Quit));
+    let i = |k| map_key(k, Mode::Insert, 20);
+    assert_eq!(i(key(KeyCode::Tab)), Some(Action::Complete));
 }
 
 #[test]

@@ -47,6 +47,7 @@ pub(super) fn exec(
                         room: page.room,
                         messages: page.messages,
                         has_more: page.has_more,
+                        current_to: page.current_to,
                     },
                     Err(e) => {
                         let _ = tx.send(Action::Error(format!(
@@ -56,6 +57,7 @@ pub(super) fn exec(
                             room,
                             messages: Vec::new(),
                             has_more: false,
+                            current_to: 0,
                         }
                     }
                 };
@@ -79,8 +81,17 @@ pub(super) fn exec(
                 let _ = tx.send(action);
             });
         }
-        // Replacing or closing the client is `drive`'s.
-        NetCmd::Reconnect { .. } | NetCmd::Close => {}
+        cmd @ (NetCmd::Edit { .. }
+        | NetCmd::Delete { .. }
+        | NetCmd::React { .. }
+        | NetCmd::Thread { .. }
+        | NetCmd::Read { .. }) => super::changes::exec_change(cmd, client, tx),
+        cmd @ (NetCmd::Create { .. }
+        | NetCmd::Moderate { .. }
+        | NetCmd::Block(_)
+        | NetCmd::Search(_)) => super::rooms::exec_room(cmd, client, tx),
+        // Replacing or closing the client, and accounts, are `drive`'s.
+        NetCmd::Reconnect { .. } | NetCmd::SignIn { .. } | NetCmd::Logout | NetCmd::Close => {}
     }
 }
 
@@ -104,12 +115,15 @@ pub(super) fn spawn_join(
         };
         match result {
             Ok(j) => {
+                super::rooms::spawn_members(&client, &tx, j.room.clone());
+                super::rooms::spawn_badges(&client, &tx, j.room.clone());
                 let _ = tx.send(Action::Joined {
                     room: j.room,
                     kind: j.kind,
                     last_seq: j.last_seq,
                     online: j.online,
                     history: j.history,
+                    current_to: j.current_to,
                 });
             }
             Err(e) => {
@@ -141,10 +155,14 @@ pub(super) fn spawn_sender(client: Client, tx: UnboundedSender<Action>) -> Unbou
                     room,
                     text,
                     emote,
+                    reply_to,
                 } => {
                     let mut message = OutgoingMessage::new(room, text);
                     if emote {
                         message = message.emote();
+                    }
+                    if let Some(root) = reply_to {
+                        message = message.reply_to(root);
                     }
                     (local_id, client.send_message(message).await)
                 }

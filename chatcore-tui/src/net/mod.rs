@@ -11,16 +11,21 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chatcore_client::{
-    Auth, Client, ClientConfig, ClientEvent, ConnectionState, DisconnectReason, Error, Events,
-};
+use chatcore_client::{Auth, Client, ClientConfig, ClientEvent, ConnectionState, Events};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::app::{Action, ConnStatus, NetCmd};
 use crate::config::Settings;
 
+mod account;
 mod calls;
+mod changes;
+mod events;
+mod rooms;
 
+pub use events::actions;
+
+use account::Account;
 use calls::{close, exec, spawn_join, spawn_sender, spawn_who};
 
 /// First and longest wait between connection attempts: quick after a blip, and never more
@@ -38,6 +43,8 @@ pub struct Target {
     pub token: Option<String>,
     /// PEM file of CA certificates trusted besides the built-in roots.
     pub ca_file: Option<PathBuf>,
+    /// The account to sign in to (`--login`, `/login`): no client runs until it is.
+    pub login: Option<String>,
 }
 
 /// The notice under the status line when the server's certificate was refused: what to do.
@@ -52,11 +59,12 @@ impl Target {
             user: settings.user.clone(),
             token: settings.token.clone(),
             ca_file: settings.ca_file.clone(),
+            login: settings.login.clone(),
         }
     }
 
     /// Reads the CA file, if one is set, so a missing or malformed one stops the client at
-    /// start-up with [`Error::Config`] naming it. (With a server URL that is not valid, there
+    /// start-up with [`Error::Config`](chatcore_client::Error::Config) naming it. (With a server URL that is not valid, there
     /// is nothing to check yet: that shows on the status line and `:server` can fix it.)
     pub fn check_ca_file(&self) -> chatcore_client::Result<()> {
         match (&self.ca_file, ClientConfig::new(self.server.clone())) {
@@ -65,10 +73,13 @@ impl Target {
         }
     }
 
-    fn config(&self) -> chatcore_client::Result<ClientConfig> {
-        let auth = match &self.token {
-            Some(t) => Auth::Token(t.clone()),
-            None => Auth::Guest(self.user.clone()),
+    /// The client's configuration: as `account` when signed in, else with the token or as a
+    /// guest.
+    fn config(&self, account: Option<&Account>) -> chatcore_client::Result<ClientConfig> {
+        let auth = match (account, &self.token) {
+            (Some(a), _) => Auth::Token(a.access.clone()),
+            (None, Some(t)) => Auth::Token(t.clone()),
+            (None, None) => Auth::Guest(self.user.clone()),
         };
         let config = ClientConfig::new(self.server.clone())?;
         let config = match &self.ca_file {
@@ -95,30 +106,58 @@ pub fn spawn(
     tx
 }
 
-/// Runs one client after another: a new one for each change of server or user.
+/// Runs one client after another: a new one for each change of server, user or account.
 async fn run(
     mut target: Target,
     mut wanted: Vec<Wanted>,
     mut cmds: UnboundedReceiver<NetCmd>,
     tx: UnboundedSender<Action>,
 ) {
+    let mut account = None;
+    if let Some(user) = target.login.clone() {
+        account = account::restore(&target, &user).await;
+        if let Some(a) = &account {
+            let _ = tx.send(Action::SignedIn {
+                user: a.user.clone(),
+            });
+        }
+    }
     loop {
-        let next = match target.config() {
-            Ok(config) => {
-                let (client, events) = Client::start(config);
-                drive(&client, events, wanted, &mut cmds, &tx).await
+        let next = match (&target.login, &account) {
+            (Some(user), None) => {
+                let _ = tx.send(Action::Conn(ConnStatus::SignIn { user: user.clone() }));
+                idle(
+                    &target,
+                    wanted,
+                    &mut cmds,
+                    &tx,
+                    "not signed in: /login NAME",
+                )
+                .await
             }
-            Err(e) => {
-                let _ = tx.send(Action::Conn(ConnStatus::Closed {
-                    reason: e.to_string(),
-                }));
-                idle(wanted, &mut cmds, &tx).await
-            }
+            _ => match target.config(account.as_ref()) {
+                Ok(config) => {
+                    let (client, events) = Client::start(config);
+                    let mut session = Session {
+                        target: &target,
+                        account: &mut account,
+                    };
+                    drive(&client, events, wanted, &mut cmds, &tx, &mut session).await
+                }
+                Err(e) => {
+                    let _ = tx.send(Action::Conn(ConnStatus::Closed {
+                        reason: e.to_string(),
+                    }));
+                    let why = "not connected: set the server with :server URL";
+                    idle(&target, wanted, &mut cmds, &tx, why).await
+                }
+            },
         };
         let Some(Retarget {
             server,
             user,
             rooms,
+            sign,
         }) = next
         else {
             return;
@@ -127,6 +166,19 @@ async fn run(
         target.server = server;
         if target.token.is_none() {
             target.user = user;
+        }
+        match sign {
+            Sign::Keep if same_server => {}
+            // An account belongs to its server: sign in there again.
+            Sign::Keep => account = None,
+            Sign::In(a) => {
+                target.login = Some(a.user.clone());
+                account = Some(a);
+            }
+            Sign::Out => {
+                target.login = None;
+                account = None;
+            }
         }
         // Another server's seqs mean nothing here: join its rooms fresh.
         wanted = rooms
@@ -137,27 +189,47 @@ async fn run(
     }
 }
 
-/// `/nick` or `:server`: where and as whom to connect next, with the rooms to take along.
+/// `/nick`, `:server`, `/login` or `/logout`: where and as whom to connect next, with the
+/// rooms to take along.
 struct Retarget {
     server: String,
     user: String,
     rooms: Vec<Wanted>,
+    sign: Sign,
+}
+
+/// What a retarget does to the account.
+enum Sign {
+    /// Stays signed in (or not).
+    Keep,
+    /// Signed in to this account.
+    In(Account),
+    /// Signed out: a guest (or the `--token`) next.
+    Out,
+}
+
+/// The account side of one client: where to refresh and log out, and the account, if any.
+struct Session<'a> {
+    target: &'a Target,
+    account: &'a mut Option<Account>,
 }
 
 /// What ends a client: `None` to stop, or another target.
 type Next = Option<Retarget>;
 
-/// Bridges one client until the app quits or asks for another server or user.
+/// Bridges one client until the app quits or asks for another server, user or account.
 async fn drive(
     client: &Client,
     mut events: Events,
     mut wanted: Vec<Wanted>,
     cmds: &mut UnboundedReceiver<NetCmd>,
     tx: &UnboundedSender<Action>,
+    session: &mut Session<'_>,
 ) -> Next {
     let sender = spawn_sender(client.clone(), tx.clone());
     let mut open = true;
     loop {
+        let refresh_at = session.account.as_ref().map(|a| a.refresh_at);
         tokio::select! {
             event = events.recv(), if open => match event {
                 Some(event) => {
@@ -180,12 +252,40 @@ async fn drive(
                 // Closed for good (the last event said why): wait for another target.
                 None => open = false,
             },
-            cmd = cmds.recv() => match cmd {
-                None | Some(NetCmd::Close) => {
-                    close(client).await;
-                    return None;
-                }
-                Some(NetCmd::Reconnect { server, user }) => {
+            () = sleep_until(refresh_at), if refresh_at.is_some() => {
+                account::refresh_now(client, tx, session).await;
+            }
+            cmd = cmds.recv() => {
+                let sign = match cmd {
+                    None | Some(NetCmd::Close) => {
+                        close(client).await;
+                        return None;
+                    }
+                    Some(NetCmd::Reconnect { server, user }) => Some((server, user, Sign::Keep)),
+                    Some(NetCmd::SignIn { user, password, create }) => {
+                        account::sign_in_and_tell(session.target, &user, &password, create, tx)
+                            .await
+                            .map(|a| (session.target.server.clone(), session.target.user.clone(), Sign::In(a)))
+                    }
+                    Some(NetCmd::Logout) => match session.account.as_ref() {
+                        Some(a) => {
+                            if let Err(e) = account::logout(session.target, a).await {
+                                let _ = tx.send(Action::Error(format!("logout: {e}")));
+                            }
+                            let _ = tx.send(Action::SignedOut);
+                            Some((session.target.server.clone(), session.target.user.clone(), Sign::Out))
+                        }
+                        None => {
+                            let _ = tx.send(Action::Error("not signed in".into()));
+                            None
+                        }
+                    },
+                    Some(cmd) => {
+                        exec(cmd, client, &sender, tx);
+                        None
+                    }
+                };
+                if let Some((server, user, sign)) = sign {
                     let mut rooms: Vec<Wanted> = client
                         .joined_rooms()
                         .into_iter()
@@ -193,22 +293,31 @@ async fn drive(
                         .collect();
                     rooms.append(&mut wanted);
                     close(client).await;
-                    return Some(Retarget { server, user, rooms });
+                    return Some(Retarget { server, user, rooms, sign });
                 }
-                Some(cmd) => exec(cmd, client, &sender, tx),
-            },
+            }
         }
     }
 }
 
-/// Without a client (its configuration was refused): every command but a new target or
-/// quitting gets an error; the `wanted` rooms wait for the next target.
+/// Sleeps until `at` (forever without one: the branch is disabled then).
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Without a client (not signed in yet, or its configuration was refused): every command
+/// but a new target, a sign-in or quitting gets the error `why`; the `wanted` rooms wait for
+/// the next target.
 async fn idle(
+    target: &Target,
     rooms: Vec<Wanted>,
     cmds: &mut UnboundedReceiver<NetCmd>,
     tx: &UnboundedSender<Action>,
+    why: &str,
 ) -> Next {
-    const WHY: &str = "not connected: set the server with :server URL";
     loop {
         let action = match cmds.recv().await {
             None | Some(NetCmd::Close) => return None,
@@ -217,85 +326,35 @@ async fn idle(
                     server,
                     user,
                     rooms,
+                    sign: Sign::Keep,
                 });
+            }
+            Some(NetCmd::SignIn {
+                user,
+                password,
+                create,
+            }) => {
+                if let Some(a) =
+                    account::sign_in_and_tell(target, &user, &password, create, tx).await
+                {
+                    return Some(Retarget {
+                        server: target.server.clone(),
+                        user: target.user.clone(),
+                        rooms,
+                        sign: Sign::In(a),
+                    });
+                }
+                continue;
             }
             Some(NetCmd::Send { local_id, .. } | NetCmd::Dm { local_id, .. }) => {
                 Action::SendFailed {
                     local_id,
-                    error: WHY.into(),
+                    error: why.into(),
                 }
             }
-            Some(_) => Action::Error(WHY.into()),
+            Some(_) => Action::Error(why.into()),
         };
         let _ = tx.send(action);
-    }
-}
-
-/// What the app sees of one client event.
-pub fn actions(event: ClientEvent) -> Vec<Action> {
-    let action = match event {
-        ClientEvent::Message(m) => Action::Message(m),
-        ClientEvent::Joined(j) => Action::Joined {
-            room: j.room,
-            kind: j.kind,
-            last_seq: j.last_seq,
-            online: j.online,
-            history: j.history,
-        },
-        ClientEvent::RejoinFailed { room, error } => {
-            let error = Action::Error(format!("could not rejoin #{room}: {error}"));
-            return vec![Action::Left(room), error];
-        }
-        ClientEvent::UserJoined { room, user } => Action::UserPresence {
-            room,
-            user,
-            online: true,
-        },
-        ClientEvent::UserLeft { room, user } => Action::UserPresence {
-            room,
-            user,
-            online: false,
-        },
-        ClientEvent::Typing { room, user, on } => Action::Typing { room, user, on },
-        // A large room became small again: the whole list, then per-user changes resume.
-        ClientEvent::Presence { room, online } => Action::Presence { room, online },
-        ClientEvent::OnlineCount { room, online } => Action::OnlineCount { room, online },
-        ClientEvent::State(state) => Action::Conn(match state {
-            ConnectionState::Connected(info) => ConnStatus::Connected { user: info.user },
-            ConnectionState::Disconnected(reason) => ConnStatus::Disconnected {
-                reason: reason.to_string(),
-            },
-            ConnectionState::Reconnecting { attempt, .. } => ConnStatus::Reconnecting { attempt },
-            ConnectionState::Closed(reason) => match untrusted(&reason) {
-                Some(reason) => {
-                    return vec![
-                        Action::Conn(ConnStatus::Untrusted { reason }),
-                        Action::Error(CA_FILE_HINT.into()),
-                    ];
-                }
-                None => ConnStatus::Closed {
-                    reason: reason.to_string(),
-                },
-            },
-            _ => return Vec::new(),
-        }),
-        _ => return Vec::new(),
-    };
-    vec![action]
-}
-
-/// Why the server's certificate was refused, when that is what made the client give up.
-fn untrusted(reason: &DisconnectReason) -> Option<String> {
-    match reason {
-        DisconnectReason::GaveUp(e) => match e.as_ref() {
-            Error::Tls {
-                reason,
-                certificate: true,
-                ..
-            } => Some(reason.clone()),
-            _ => None,
-        },
-        _ => None,
     }
 }
 

@@ -1,21 +1,17 @@
 //! The message pane: times, coloured senders, day separators, attachment blocks, the
 //! pending sends, and the typing line under it.
 
-use chatcore_client::{Message, MessageKind};
+use chatcore_client::Message;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
-use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::wrap::{width, wrap};
-use crate::app::blocks::{Block as MsgBlock, blocks};
-use crate::app::clock::{day, day_label, hhmm};
+use super::message::{message_lines, pending_lines};
+use super::wrap::width;
+use crate::app::clock::{day, day_label};
 use crate::app::{App, Pending, RoomView};
 use crate::theme::Theme;
-
-/// Width of the time column (`HH:MM `).
-const TIME_W: usize = 6;
 
 /// Draws the message pane of the current room.
 pub(super) fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
@@ -66,7 +62,7 @@ fn visible_lines<'a>(
             if new_day(i) {
                 out.push(separator(&day_label(day(m.ts)), t, w));
             }
-            out.extend(message_lines(m, t, w));
+            out.extend(marked(m, room, t, w));
         }
         out.truncate(rows);
         return out;
@@ -74,7 +70,8 @@ fn visible_lines<'a>(
     let anchor = messages.len().saturating_sub(1 + room.scroll);
     let mut out: Vec<Line<'_>> = Vec::new();
     if room.scroll == 0 {
-        for p in pending.iter().filter(|p| p.room == room.name).rev() {
+        let here = |p: &&Pending| p.room == room.name && p.reply_to.is_none();
+        for p in pending.iter().filter(here).rev() {
             out.extend(pending_lines(p, me, t, w).into_iter().rev());
         }
     }
@@ -85,7 +82,7 @@ fn visible_lines<'a>(
             break;
         }
         let m = messages[i];
-        out.extend(message_lines(m, t, w).into_iter().rev());
+        out.extend(marked(m, room, t, w).into_iter().rev());
         if new_day(i) {
             out.push(separator(&day_label(day(m.ts)), t, w));
         }
@@ -100,9 +97,22 @@ fn visible_lines<'a>(
     out.split_off(skip)
 }
 
+/// A message's lines, highlighted when it is the one selected.
+fn marked(m: &Message, room: &RoomView, t: &Theme, w: usize) -> Vec<Line<'static>> {
+    let lines = message_lines(m, t, w);
+    if room.selected == Some(m.seq) {
+        lines
+            .into_iter()
+            .map(|l| l.patch_style(t.selected))
+            .collect()
+    } else {
+        lines
+    }
+}
+
 /// What is above the oldest loaded message.
 fn top_note(room: &RoomView, me: &str, t: &Theme) -> Line<'static> {
-    let note = if room.messages.is_empty() && !room.has_more {
+    let note = if room.is_empty() && !room.has_more {
         "No messages yet. Press i and write the first one.".to_owned()
     } else if room.loading {
         "loading older messages…".to_owned()
@@ -119,103 +129,6 @@ fn separator(label: &str, t: &Theme, w: usize) -> Line<'static> {
     let side = w.saturating_sub(width(label) + 2) / 2;
     let bar = "─".repeat(side);
     Line::styled(format!("{bar} {label} {bar}"), t.dim)
-}
-
-/// A message as lines: time, sender, then its blocks wrapped under a hanging indent.
-pub(super) fn message_lines(m: &Message, t: &Theme, w: usize) -> Vec<Line<'static>> {
-    let emote = m.kind == MessageKind::Emote;
-    let sender = if emote {
-        format!("* {}", m.sender)
-    } else {
-        m.sender.clone()
-    };
-    let head = vec![
-        Span::styled(format!("{} ", hhmm(m.ts)), t.dim),
-        Span::styled(sender.clone(), t.sender(&m.sender)),
-        Span::raw(" "),
-    ];
-    let text_style = if emote {
-        Style::default().add_modifier(Modifier::ITALIC)
-    } else {
-        Style::default()
-    };
-    body_lines(
-        head,
-        TIME_W + width(&sender) + 1,
-        &blocks(&m.text),
-        text_style,
-        t,
-        w,
-    )
-}
-
-fn pending_lines(p: &Pending, me: &str, t: &Theme, w: usize) -> Vec<Line<'static>> {
-    let sender = if p.emote {
-        format!("* {me}")
-    } else {
-        me.to_owned()
-    };
-    let head = vec![
-        Span::styled("  …   ", t.dim),
-        Span::styled(sender.clone(), t.dim),
-        Span::raw(" "),
-    ];
-    let mut lines = body_lines(
-        head,
-        TIME_W + width(&sender) + 1,
-        &blocks(&p.text),
-        t.dim,
-        t,
-        w,
-    );
-    if let Some(last) = lines.last_mut() {
-        last.push_span(Span::styled(" (sending)", t.dim));
-    }
-    lines
-}
-
-fn body_lines(
-    head: Vec<Span<'static>>,
-    head_w: usize,
-    blocks: &[MsgBlock],
-    text_style: Style,
-    t: &Theme,
-    w: usize,
-) -> Vec<Line<'static>> {
-    let indent = " ".repeat(TIME_W);
-    let rest_w = w.saturating_sub(TIME_W);
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    let mut head = Some(head);
-    let mut push = |lines: &mut Vec<Line<'static>>, span: Span<'static>| match head.take() {
-        Some(mut h) => {
-            h.push(span);
-            lines.push(Line::from(h));
-        }
-        None => lines.push(Line::from(vec![Span::raw(indent.clone()), span])),
-    };
-    for block in blocks {
-        match block {
-            MsgBlock::Text(text) => {
-                for para in text.split('\n') {
-                    let first = if lines.is_empty() {
-                        w.saturating_sub(head_w)
-                    } else {
-                        rest_w
-                    };
-                    for piece in wrap(para, first, rest_w) {
-                        push(&mut lines, Span::styled(piece, text_style));
-                    }
-                }
-            }
-            MsgBlock::Image { name, .. } => {
-                push(
-                    &mut lines,
-                    Span::styled(format!("[image: {name}]"), t.highlight),
-                );
-            }
-        }
-    }
-    lines
 }
 
 /// Draws "… is typing" for the current room.

@@ -1,4 +1,4 @@
-//! The help overlay: every key, `:` command and slash command.
+//! The help overlay: every key, `:` command, slash command and room command.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -6,14 +6,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::app::App;
-use crate::app::command::{COLON_HELP, SLASH_HELP};
+use crate::app::command::{COLON_HELP, ROOM_HELP, SLASH_HELP};
 use crate::event::KEY_HELP;
 use crate::theme::Theme;
 
 /// Draws the overlay centred in `area`.
 pub(super) fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
-    let rows = KEY_HELP.len().max(COLON_HELP.len() + SLASH_HELP.len() + 3) + 4;
+    let left_rows = KEY_HELP.len() + ROOM_HELP.len() + 3;
+    let rows = left_rows.max(COLON_HELP.len() + SLASH_HELP.len() + 3) + 2;
     let h = u16::try_from(rows).unwrap_or(u16::MAX).min(area.height);
     let w = area.width.min(116);
     let popup = Rect::new(
@@ -33,6 +34,12 @@ pub(super) fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Layout::horizontal([Constraint::Percentage(54), Constraint::Percentage(46)]).areas(inner);
     let mut keys = vec![Line::styled("Keys (normal mode)", t.highlight)];
     keys.extend(entries(KEY_HELP, 17, t));
+    keys.push(Line::from(""));
+    keys.push(Line::styled(
+        "Room commands (insert mode, current room)",
+        t.highlight,
+    ));
+    keys.extend(entries(ROOM_HELP, 25, t));
     frame.render_widget(Paragraph::new(keys), left);
     let mut cmds = vec![Line::styled(": commands", t.highlight)];
     cmds.extend(entries(COLON_HELP, 17, t));

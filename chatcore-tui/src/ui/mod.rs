@@ -4,9 +4,12 @@ mod chat;
 mod help;
 mod input;
 pub mod layout;
+mod message;
 mod rooms;
+mod search;
 mod settings;
 mod status;
+mod thread;
 mod users;
 pub mod wrap;
 
@@ -26,6 +29,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     match app.view {
         View::Chat => chat::render(frame, a.chat, app),
         View::Settings => settings::render(frame, a.chat, app),
+        View::Thread { root } => thread::render(frame, a.chat, app, root),
+        View::Search => search::render(frame, a.chat, app),
     }
     chat::render_typing(frame, a.typing, app);
     input::render(frame, a.input, app);

@@ -17,6 +17,7 @@ pub(crate) fn conn_text(status: &ConnStatus) -> String {
         ConnStatus::Disconnected { reason } => format!("✕ disconnected: {reason}"),
         ConnStatus::Reconnecting { attempt } => format!("◌ reconnecting (attempt {attempt})"),
         ConnStatus::Untrusted { reason } => format!("✕ TLS: {reason}"),
+        ConnStatus::SignIn { user } => format!("◌ sign in as {user}"),
         ConnStatus::Closed { reason } => format!("✕ disconnected for good: {reason}"),
     }
 }
@@ -28,10 +29,13 @@ pub(super) fn render(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Mode::Normal => " NORMAL ",
         Mode::Insert => " INSERT ",
         Mode::Command => " COMMAND ",
+        Mode::Select => " SELECT ",
     };
     let conn_style = match app.conn {
         ConnStatus::Connected { .. } => t.ok,
-        ConnStatus::Connecting | ConnStatus::Reconnecting { .. } => t.warn,
+        ConnStatus::Connecting | ConnStatus::Reconnecting { .. } | ConnStatus::SignIn { .. } => {
+            t.warn
+        }
         ConnStatus::Disconnected { .. }
         | ConnStatus::Untrusted { .. }
         | ConnStatus::Closed { .. } => t.error,

@@ -10,6 +10,11 @@ use std::time::{Duration, Instant};
 
 use chatcore_testkit::{ChatServerProcess, free_port};
 
+mod peer;
+
+#[allow(unused_imports)] // each test binary uses a subset
+pub(crate) use peer::Peer;
+
 pub(crate) const DEADLINE: Duration = Duration::from_secs(15);
 
 /// The tmux binary, or `None` (after printing why) when the test should be skipped.

@@ -1,5 +1,9 @@
 //! `:` commands (command mode) and `/` slash commands (typed in the input line).
 
+mod rooms;
+
+pub use rooms::{ROOM_HELP, RoomCmd, parse_duration};
+
 use crate::config::Notifications;
 use crate::theme::ThemeName;
 
@@ -39,6 +43,25 @@ pub enum Command {
     Quit,
     /// `//text`: send text that starts with a slash.
     Say(String),
+    /// `/register NAME`: create an account (the password is asked for next).
+    Register(String),
+    /// `/login NAME`: sign in to an account (the password is asked for next).
+    Login(String),
+    /// `/logout`: sign out and forget the saved session.
+    Logout,
+    /// `/create ROOM [--private]`.
+    Create {
+        /// Room name.
+        room: String,
+        /// Invite-only.
+        private: bool,
+    },
+    /// A moderation command on the current room.
+    Room(RoomCmd),
+    /// `/block USER`: refuse their direct messages.
+    Block(String),
+    /// `/search TEXT`: full-text search over the readable rooms.
+    Search(String),
 }
 
 /// Every `:` command with its arguments, for the help overlay.
@@ -64,7 +87,18 @@ pub const SLASH_HELP: &[(&str, &str)] = &[
     ("/msg USER TEXT", "direct message"),
     ("/me TEXT", "emote: * you TEXT"),
     ("/nick NAME", "reconnect under another guest name"),
+    ("/register NAME", "create an account"),
+    ("/login NAME", "sign in (password asked)"),
+    ("/logout", "sign out, forget the session"),
+    ("/search TEXT", "search messages"),
     ("//TEXT", "send TEXT starting with /"),
+];
+
+/// Every command name, for Tab completion.
+pub const NAMES: &[&str] = &[
+    "ban", "block", "create", "deop", "help", "invite", "join", "kick", "leave", "login", "logout",
+    "me", "members", "msg", "mute", "nick", "op", "quit", "register", "search", "topic", "unban",
+    "unmute",
 ];
 
 /// Parses a `:` command line (without the `:`).
@@ -114,6 +148,9 @@ pub fn parse_slash(line: &str) -> Result<Command, String> {
 
 /// Commands both forms know.
 fn shared(word: &str, rest: &str, prefix: char) -> Result<Command, String> {
+    if let Some(parsed) = rooms::parse(word, rest) {
+        return parsed;
+    }
     match word {
         "join" | "j" => one_arg(rest, &format!("{prefix}join ROOM")).map(Command::Join),
         "leave" | "part" => Ok(Command::Leave(
@@ -121,6 +158,11 @@ fn shared(word: &str, rest: &str, prefix: char) -> Result<Command, String> {
         )),
         "nick" => one_arg(rest, &format!("{prefix}nick NAME")).map(Command::Nick),
         "help" | "h" => Ok(Command::Help),
+        "register" => one_arg(rest, &format!("{prefix}register NAME")).map(Command::Register),
+        "login" => one_arg(rest, &format!("{prefix}login NAME")).map(Command::Login),
+        "logout" => Ok(Command::Logout),
+        "search" if rest.is_empty() => Err(usage(&format!("{prefix}search TEXT"))),
+        "search" => Ok(Command::Search(rest.to_owned())),
         other => Err(format!(
             "unknown command {prefix}{other} (press ? for the list)"
         )),
@@ -160,87 +202,4 @@ fn split(line: &str) -> (&str, &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn colon_commands() {
-        assert_eq!(
-            parse_colon("join general"),
-            Ok(Command::Join("general".into()))
-        );
-        assert_eq!(parse_colon("  leave "), Ok(Command::Leave(None)));
-        assert_eq!(parse_colon("leave x"), Ok(Command::Leave(Some("x".into()))));
-        assert_eq!(parse_colon("q"), Ok(Command::Quit));
-        assert_eq!(parse_colon("quit"), Ok(Command::Quit));
-        assert_eq!(
-            parse_colon("theme light"),
-            Ok(Command::Theme(ThemeName::Light))
-        );
-        assert_eq!(
-            parse_colon("dm bob hi there"),
-            Ok(Command::Dm {
-                to: "bob".into(),
-                text: Some("hi there".into())
-            })
-        );
-        assert_eq!(
-            parse_colon("dm bob"),
-            Ok(Command::Dm {
-                to: "bob".into(),
-                text: None
-            })
-        );
-        assert_eq!(
-            parse_colon("notify off"),
-            Ok(Command::Notify(Notifications::Off))
-        );
-    }
-
-    #[test]
-    fn bad_colon_commands_are_errors() {
-        assert_eq!(parse_colon("join"), Err("usage: join ROOM".into()));
-        assert_eq!(parse_colon("join a b"), Err("usage: join ROOM".into()));
-        assert!(
-            parse_colon("theme neon")
-                .unwrap_err()
-                .contains("unknown theme")
-        );
-        assert_eq!(parse_colon("theme"), Err("usage: theme NAME".into()));
-        assert!(
-            parse_colon("frobnicate")
-                .unwrap_err()
-                .contains("unknown command :frobnicate")
-        );
-        assert!(parse_colon("").is_err());
-        assert!(parse_colon("dm").is_err());
-    }
-
-    #[test]
-    fn slash_commands() {
-        assert_eq!(parse_slash("join rust"), Ok(Command::Join("rust".into())));
-        assert_eq!(parse_slash("me waves"), Ok(Command::Me("waves".into())));
-        assert_eq!(
-            parse_slash("msg bob  hello  you"),
-            Ok(Command::Dm {
-                to: "bob".into(),
-                text: Some("hello  you".into())
-            })
-        );
-        assert_eq!(parse_slash("nick zed"), Ok(Command::Nick("zed".into())));
-        assert_eq!(parse_slash("leave"), Ok(Command::Leave(None)));
-        assert_eq!(
-            parse_slash("/etc/hosts"),
-            Ok(Command::Say("/etc/hosts".into()))
-        );
-        assert!(parse_slash("msg bob").is_err());
-        assert!(parse_slash("me").is_err());
-        assert!(parse_slash("nick").is_err());
-        assert!(
-            parse_slash("bogus x")
-                .unwrap_err()
-                .contains("unknown command /bogus")
-        );
-    }
-}
+mod tests;
