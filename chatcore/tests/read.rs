@@ -207,6 +207,31 @@ async fn read_positions_are_written_behind_and_at_shutdown() {
     assert_eq!(store.read_position("r", "ann").await.expect("position"), 3);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_new_session_knows_a_move_not_yet_written() {
+    let store = Arc::new(MemoryStore::new());
+    let hub = Hub::builder()
+        .shared_store(store.clone())
+        .build()
+        .await
+        .expect("hub");
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    ann.join("r").await;
+    for i in 0..3 {
+        ann.send("r", &format!("m{i}")).await;
+    }
+    let id = ann.request(read("r", 2)).await;
+    assert!(matches!(ann.reply(id).await, Event::Read { seq: 2, .. }));
+    assert_eq!(store.read_position("r", "ann").await.expect("position"), 0);
+    // The clock stands still: the move is not written yet when another session reads.
+    let mut phone = SessionProbe::connect(&hub, "ann").await;
+    let id = phone.request(read("r", 1)).await;
+    assert!(
+        matches!(phone.reply(id).await, Event::Read { seq: 2, .. }),
+        "the position never moves back"
+    );
+}
+
 #[tokio::test]
 async fn read_reaches_the_users_sessions_and_members_on_another_node() {
     let store = Arc::new(MemoryStore::new());

@@ -25,6 +25,9 @@ use crate::store::{ReadMark, Store};
 /// How often moved read positions are written to the store.
 pub(crate) const READ_FLUSH: Duration = Duration::from_millis(100);
 
+/// Most read positions written in one store command.
+const READ_CHUNK: usize = 64;
+
 /// How many [`READ_FLUSH`] ticks apart a room's receipts go out (one second): at most one
 /// receipt per user per room per second.
 pub(crate) const RECEIPT_SLOTS: usize = 10;
@@ -72,6 +75,14 @@ impl Reads {
         raise(&mut lock(&self.unwritten), room, user, seq);
     }
 
+    /// The newest move of `user` in `room` not yet stored, if any. Ask it **before** the
+    /// store: a move leaves this map only once it is stored, so one of the two has it.
+    pub(crate) fn unwritten(&self, room: &str, user: &str) -> Option<u64> {
+        lock(&self.unwritten)
+            .get(&(room.to_owned(), user.to_owned()))
+            .copied()
+    }
+
     /// `user`'s position in `room` moved to `seq` (here or on another node): to be shown to
     /// the room's members here at the room's next receipt tick.
     pub(crate) fn offer_receipt(&self, room: &str, user: &str, seq: u64) {
@@ -92,15 +103,12 @@ impl Reads {
         std::mem::take(&mut *unsent)
     }
 
-    /// Writes every move made so far to the store. A failed batch is kept (merged with later
-    /// moves) for the next flush, and logged.
+    /// Writes every move made so far to the store, [`READ_CHUNK`] at a time. A move stays in
+    /// the map until it is stored (so [`unwritten`](Self::unwritten) sees it meanwhile); a
+    /// failed chunk stays for the next flush, and is logged.
     pub(crate) async fn flush(&self, store: &dyn Store) {
         let _writing = self.writing.lock().await;
-        let moves = std::mem::take(&mut *lock(&self.unwritten));
-        if moves.is_empty() {
-            return;
-        }
-        let marks: Vec<ReadMark> = moves
+        let marks: Vec<ReadMark> = lock(&self.unwritten)
             .iter()
             .map(|((room, user), seq)| ReadMark {
                 room: room.clone(),
@@ -108,11 +116,20 @@ impl Reads {
                 seq: *seq,
             })
             .collect();
-        if let Err(e) = store.set_reads(&marks).await {
-            tracing::warn!(error = %e, moves = marks.len(), "writing read positions failed; retrying at the next flush");
+        // In chunks: each is one store command, so no commit of a large batch holds the
+        // messages queued behind it for long.
+        for chunk in marks.chunks(READ_CHUNK) {
+            if let Err(e) = store.set_reads(chunk).await {
+                tracing::warn!(error = %e, moves = chunk.len(), "writing read positions failed; retrying at the next flush");
+                continue;
+            }
             let mut unwritten = lock(&self.unwritten);
-            for ((room, user), seq) in moves {
-                raise(&mut unwritten, &room, &user, seq);
+            for m in chunk {
+                let key = (m.room.clone(), m.user.clone());
+                // A move made while this one was written stays for the next flush.
+                if unwritten.get(&key) == Some(&m.seq) {
+                    unwritten.remove(&key);
+                }
             }
         }
     }

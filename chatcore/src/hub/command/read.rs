@@ -35,7 +35,12 @@ pub(crate) async fn read(
     let seq = seq.min(newest);
     let known = match s.position(&room) {
         Some(known) => known,
-        None => s.raise_position(&room, core.store.read_position(&room, user).await?),
+        None => {
+            // A move of another session that is not stored yet counts too.
+            let unwritten = core.reads.unwritten(&room, user).unwrap_or(0);
+            let stored = core.store.read_position(&room, user).await?;
+            s.raise_position(&room, stored.max(unwritten))
+        }
     };
     if seq <= known {
         s.queue.send(Event::Read {
