@@ -52,22 +52,56 @@ async fn over_the_connection_cap_is_1013_until_a_slot_frees() {
         other => panic!("{other:?}"),
     }
     drop(first);
+    let mut bob = admitted_in_time(&server, "bob").await;
+    bob.join("general").await;
+}
+
+/// `hello` as guest `name`, then the welcome or how the connection ended.
+async fn try_guest(server: &TestServer, name: &str) -> Result<Client, Ended> {
+    let mut c = Client::connect(server).await;
+    let mut hello = chatcore::transport::framed::Hello::new(Codec::Json);
+    hello.user = Some(name.into());
+    c.hello(&hello).await;
+    match c.next().await {
+        Ok(Event::Welcome { .. }) => Ok(c),
+        Ok(other) => panic!("expected welcome or an end, got {other:?}"),
+        Err(end) => Err(end),
+    }
+}
+
+/// Tries `hello` as `name` every 20 ms until the server admits it, within [`BOUND`].
+async fn admitted_in_time(server: &TestServer, name: &str) -> Client {
     let retry = async {
         loop {
-            let mut c = Client::connect(&server).await;
-            let mut hello = chatcore::transport::framed::Hello::new(Codec::Json);
-            hello.user = Some("bob".into());
-            c.hello(&hello).await;
-            if let Ok(Event::Welcome { .. }) = c.next().await {
+            if let Ok(c) = try_guest(server, name).await {
                 return c;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    let mut bob = tokio::time::timeout(BOUND, retry)
+    tokio::time::timeout(BOUND, retry)
         .await
-        .expect("a slot frees");
-    bob.join("general").await;
+        .expect("a place frees")
+}
+
+#[tokio::test]
+async fn one_address_over_its_session_cap_is_4429_until_one_leaves() {
+    let limits = Limits::default()
+        .with_max_connections_per_ip(Some(2))
+        .expect("limits");
+    let server = TestServer::with(Hub::builder().limits(limits), TcpConfig::default()).await;
+    let first = Client::guest(&server, "ann", Codec::Json).await;
+    let mut second = Client::guest(&server, "bob", Codec::Json).await;
+    match try_guest(&server, "cat").await {
+        Err(Ended::Close(4429, reason)) => assert!(reason.contains("at most 2"), "{reason}"),
+        other => panic!("expected close 4429, got {:?}", other.err()),
+    }
+    // The refused hello left nothing behind: the two sessions work, and a place frees when
+    // one of them ends.
+    second.join("general").await;
+    drop(first);
+    let mut cat = admitted_in_time(&server, "cat").await;
+    cat.join("general").await;
 }
 
 #[tokio::test]
