@@ -182,8 +182,8 @@ async fn receipts_are_coalesced_to_one_per_second() {
     assert_eq!(receipts(&mut ann).await, [("bob".to_owned(), 51)]);
 }
 
-#[tokio::test]
-async fn read_positions_are_written_behind_and_at_shutdown() {
+/// A hub on a memory store where `ann` joined `r`, sent three messages and read to seq 2.
+async fn read_two_of_three() -> (Arc<MemoryStore>, Hub, SessionProbe) {
     let store = Arc::new(MemoryStore::new());
     let hub = Hub::builder()
         .shared_store(store.clone())
@@ -197,6 +197,12 @@ async fn read_positions_are_written_behind_and_at_shutdown() {
     }
     let id = ann.request(read("r", 2)).await;
     assert!(matches!(ann.reply(id).await, Event::Read { seq: 2, .. }));
+    (store, hub, ann)
+}
+
+#[tokio::test]
+async fn read_positions_are_written_behind_and_at_shutdown() {
+    let (store, hub, mut ann) = read_two_of_three().await;
     eventually(|| async { store.read_position("r", "ann").await.expect("position") == 2 }).await;
     // A move answered just before shutdown is written by it, not lost with the timer.
     let id = ann.request(read("r", 3)).await;
@@ -209,19 +215,7 @@ async fn read_positions_are_written_behind_and_at_shutdown() {
 
 #[tokio::test(start_paused = true)]
 async fn a_new_session_knows_a_move_not_yet_written() {
-    let store = Arc::new(MemoryStore::new());
-    let hub = Hub::builder()
-        .shared_store(store.clone())
-        .build()
-        .await
-        .expect("hub");
-    let mut ann = SessionProbe::connect(&hub, "ann").await;
-    ann.join("r").await;
-    for i in 0..3 {
-        ann.send("r", &format!("m{i}")).await;
-    }
-    let id = ann.request(read("r", 2)).await;
-    assert!(matches!(ann.reply(id).await, Event::Read { seq: 2, .. }));
+    let (store, hub, _ann) = read_two_of_three().await;
     assert_eq!(store.read_position("r", "ann").await.expect("position"), 0);
     // The clock stands still: the move is not written yet when another session reads.
     let mut phone = SessionProbe::connect(&hub, "ann").await;
