@@ -10,11 +10,17 @@ export function markRead(r) {
   if (document.hidden || state.current !== r.name) return;
   if (r.unread) { r.unread = 0; renderRooms(); updateTitle(); }
   if (!r.joined || r.maxSeq <= r.readSent || r.readTimer) return;
-  r.readTimer = setTimeout(() => {
-    r.readTimer = null;
-    if (!r.joined || r.maxSeq <= r.readSent) return;
-    if (request({ type: "read", room: r.name, seq: r.maxSeq }, { room: r.name, quiet: true }) !== null) r.readSent = r.maxSeq;
-  }, READ_DELAY_MS);
+  r.readTimer = setTimeout(() => flushRead(r), READ_DELAY_MS);
+}
+
+/** Leaving the shown room: a `read` still waiting for its coalescing delay goes now, so a
+ *  room list asked for next counts the room from where the user left it. */
+export function flushRead(r) {
+  if (!r.readTimer) return;
+  clearTimeout(r.readTimer);
+  r.readTimer = null;
+  if (!r.joined || r.maxSeq <= r.readSent) return;
+  if (request({ type: "read", room: r.name, seq: r.maxSeq }, { room: r.name, quiet: true }) !== null) r.readSent = r.maxSeq;
 }
 
 /** `read`: the user's position, from this session's `read` or another of their devices. */

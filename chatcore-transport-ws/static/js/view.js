@@ -7,7 +7,7 @@ import { setConn } from "./net.js";
 import { storeKey } from "./auth.js";
 import { join, loadOlder, renderTop } from "./rooms.js";
 import { refreshMembers, showMembers } from "./members.js";
-import { markRead } from "./reads.js";
+import { flushRead, markRead } from "./reads.js";
 import { stopTyping } from "./send.js";
 
 /** Shows room `name` (or none) in the chat column. */
@@ -17,6 +17,7 @@ export function showRoom(name) {
     const prev = room(state.current);
     prev.scrollTop = isNearBottom() ? null : scroller.scrollTop;
     prev.root.remove();
+    flushRead(prev);
   }
   if (state.typingRoom && state.typingRoom !== name) stopTyping();
   state.current = name;
