@@ -117,14 +117,7 @@ pub(super) fn spawn_join(
             Ok(j) => {
                 super::rooms::spawn_members(&client, &tx, j.room.clone());
                 super::rooms::spawn_badges(&client, &tx, j.room.clone());
-                let _ = tx.send(Action::Joined {
-                    room: j.room,
-                    kind: j.kind,
-                    last_seq: j.last_seq,
-                    online: j.online,
-                    history: j.history,
-                    current_to: j.current_to,
-                });
+                let _ = tx.send(super::events::joined(j));
             }
             Err(e) => {
                 let _ = tx.send(Action::Left(room.clone()));

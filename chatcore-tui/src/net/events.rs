@@ -1,22 +1,27 @@
 //! What the app sees of the client's events.
 
-use chatcore_client::{ClientEvent, ConnectionState, DisconnectReason, Error};
+use chatcore_client::{ClientEvent, ConnectionState, DisconnectReason, Error, Joined};
 
 use super::CA_FILE_HINT;
 use crate::app::{Action, ConnStatus};
+
+/// What the app sees of a join, whether it answered the app's `join` or the client rejoined.
+pub(crate) fn joined(j: Joined) -> Action {
+    Action::Joined {
+        room: j.room,
+        kind: j.kind,
+        last_seq: j.last_seq,
+        online: j.online,
+        history: j.history,
+        current_to: j.current_to,
+    }
+}
 
 /// What the app sees of one client event.
 pub fn actions(event: ClientEvent) -> Vec<Action> {
     let action = match event {
         ClientEvent::Message(m) => Action::Message(m),
-        ClientEvent::Joined(j) => Action::Joined {
-            room: j.room,
-            kind: j.kind,
-            last_seq: j.last_seq,
-            online: j.online,
-            history: j.history,
-            current_to: j.current_to,
-        },
+        ClientEvent::Joined(j) => joined(j),
         ClientEvent::RejoinFailed { room, error } => {
             let error = Action::Error(format!("could not rejoin #{room}: {error}"));
             return vec![Action::Left(room), error];
