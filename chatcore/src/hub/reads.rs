@@ -4,7 +4,7 @@
 //! position that moved is **written behind**: kept here and written to the store in one batch
 //! ([`Store::set_reads`]) every [`READ_FLUSH`], so 10,000 reads a second cost ten store
 //! commands, not 10,000 round trips. Whatever reads the positions back from the store
-//! ([`Store::unread`] for badges) calls [`Reads::flush`] first, and shutdown flushes what is
+//! ([`Store::unread`] for badges) writes the user's moves first ([`Reads::flush_user`]), and shutdown flushes what is
 //! left; a crash loses at most the last [`READ_FLUSH`] of moves (a badge shows a few messages
 //! unread again: never a message lost).
 //!
@@ -107,9 +107,20 @@ impl Reads {
     /// the map until it is stored (so [`unwritten`](Self::unwritten) sees it meanwhile); a
     /// failed chunk stays for the next flush, and is logged.
     pub(crate) async fn flush(&self, store: &dyn Store) {
+        self.write(store, None).await;
+    }
+
+    /// Writes `user`'s moves made so far (and waits for a flush under way), so that what
+    /// reads positions back for `user` sees every move answered before it.
+    pub(crate) async fn flush_user(&self, store: &dyn Store, user: &str) {
+        self.write(store, Some(user)).await;
+    }
+
+    async fn write(&self, store: &dyn Store, only: Option<&str>) {
         let _writing = self.writing.lock().await;
         let marks: Vec<ReadMark> = lock(&self.unwritten)
             .iter()
+            .filter(|((_, user), _)| only.is_none_or(|u| u == user))
             .map(|((room, user), seq)| ReadMark {
                 room: room.clone(),
                 user: user.clone(),
@@ -157,6 +168,14 @@ mod tests {
         reads.write_behind("r", "bob", 2);
         reads.write_behind("gone", "bob", 9);
         assert_eq!(store.read_position("r", "bob").await.expect("read"), 0);
+        reads.write_behind("r", "cat", 1);
+        reads.flush_user(&store, "cat").await;
+        assert_eq!(store.read_position("r", "cat").await.expect("read"), 1);
+        assert_eq!(
+            store.read_position("r", "bob").await.expect("read"),
+            0,
+            "cat's only"
+        );
         reads.flush(&store).await;
         assert_eq!(store.read_position("r", "bob").await.expect("read"), 3);
         assert!(lock(&reads.unwritten).is_empty(), "a room gone is skipped");

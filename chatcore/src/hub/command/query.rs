@@ -62,8 +62,8 @@ pub(crate) async fn list_rooms(core: &Core, viewer: Option<&str>) -> Result<Vec<
     let mut rooms: Vec<RoomSummary> = records.into_iter().map(|r| summary(core, r)).collect();
     if let Some(user) = viewer {
         let names: Vec<String> = rooms.iter().map(|r| r.name.clone()).collect();
-        // Badges count from the stored positions: store the moves made so far first.
-        core.reads.flush(&*core.store).await;
+        // Badges count from the stored positions: store the user's moves made so far first.
+        core.reads.flush_user(&*core.store, user).await;
         let counts = core.store.unread(user, &names).await?;
         for (room, counts) in rooms.iter_mut().zip(counts) {
             room.unread = counts.unread;
@@ -82,7 +82,7 @@ pub(crate) async fn room_info(
     let record = readable(core, room, viewer).await?;
     let mut info = summary(core, record);
     if let Some(user) = viewer {
-        core.reads.flush(&*core.store).await;
+        core.reads.flush_user(&*core.store, user).await;
         if let Some(counts) = core.store.unread(user, &[info.name.clone()]).await?.pop() {
             info.unread = counts.unread;
             info.mentions = counts.mentions;

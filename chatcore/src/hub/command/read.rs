@@ -84,20 +84,35 @@ pub(crate) fn moved_here(core: &Arc<Core>, room: &str, user: &str, seq: u64, exc
     core.reads.offer_receipt(room, user, seq);
 }
 
-/// Every [`READ_FLUSH`]: writes the moved positions, and sends the receipts of one slot of
-/// rooms (each room's once a second), until the hub is dropped.
+/// Every [`READ_FLUSH`]: writes the moved positions, and (on a task of its own, so a slow
+/// store never holds receipts up) sends the receipts of one slot of rooms, each room's once a
+/// second; until the hub is dropped.
 pub(crate) fn spawn_read_timers(core: &Arc<Core>) {
     let weak = Arc::downgrade(core);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(READ_FLUSH);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        for slot in 0.. {
+        let mut tick = every(READ_FLUSH);
+        loop {
             tick.tick().await;
             let Some(core) = weak.upgrade() else { return };
             core.reads.flush(&*core.store).await;
+        }
+    });
+    let weak = Arc::downgrade(core);
+    tokio::spawn(async move {
+        let mut tick = every(READ_FLUSH);
+        for slot in 0.. {
+            tick.tick().await;
+            let Some(core) = weak.upgrade() else { return };
             send_receipts(&core, core.reads.take_receipts(slot));
         }
     });
+}
+
+/// A timer that ticks every `period`, later rather than in bursts when it falls behind.
+fn every(period: std::time::Duration) -> tokio::time::Interval {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick
 }
 
 /// Receipts, each to every local member of its room (each frame encoded once). A room's
