@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use chatcore::protocol::Message;
+use chatcore::protocol::{Message, Receipt};
 use futures::Stream;
 use tokio::sync::mpsc;
 
@@ -87,15 +87,13 @@ pub enum ClientEvent {
         /// The stored read position.
         seq: u64,
     },
-    /// A member's read position (for a "seen by" line); coalesced by the server to at most
-    /// one per user per room per second.
-    Receipt {
+    /// Members' read positions (for a "seen by" line): the server sends a room's at most
+    /// once a second, with every member who read further in that second.
+    Receipts {
         /// Room name.
         room: String,
-        /// Whose position.
-        user: String,
-        /// Their read position.
-        seq: u64,
+        /// Who read how far, sorted by user.
+        reads: Vec<Receipt>,
     },
     /// This user was mentioned with `@name` in a room (whether or not it is joined here).
     Mention {

@@ -137,7 +137,7 @@ mod view;
 
 pub use chatcore::ErrorCode;
 pub use chatcore::protocol::{
-    Codec, Member, Message, MessageKind, Role, RoomKind, RoomSummary, SearchHit,
+    Codec, Member, Message, MessageKind, Receipt, Role, RoomKind, RoomSummary, SearchHit,
 };
 pub use client::Client;
 pub use config::{Auth, ClientConfig};

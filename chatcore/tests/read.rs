@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatcore::bus::{Bus, LocalNetwork};
-use chatcore::protocol::{Command, Event, LookupKind, RoomKind, RoomSummary};
+use chatcore::protocol::{Command, Event, LookupKind, Receipt, RoomKind, RoomSummary};
 use chatcore::store::{MemoryStore, Role, Store};
 use chatcore::{ErrorCode, Hub};
 use chatcore_testkit::{SessionProbe, eventually, memory_hub};
@@ -143,13 +143,16 @@ async fn read_never_moves_backwards_and_clamps_to_the_head() {
     assert_eq!(ann.error(id).await, ErrorCode::UnknownRoom);
 }
 
-/// The receipts `c` got until a ping is answered (everything queued before it).
-async fn receipts(c: &mut SessionProbe) -> Vec<(String, u64)> {
+/// The `receipts` frames `c` got until a ping is answered (everything queued before it),
+/// each as its (user, seq) pairs.
+async fn receipts(c: &mut SessionProbe) -> Vec<Vec<(String, u64)>> {
     let mut got = Vec::new();
     let id = c.request(Command::Ping {}).await;
     loop {
         match c.event().await {
-            Event::Receipt { user, seq, .. } => got.push((user, seq)),
+            Event::Receipts { reads, .. } => {
+                got.push(reads.into_iter().map(|r| (r.user, r.seq)).collect())
+            }
             Event::Pong { id: Some(p) } if p == id => return got,
             _ => {}
         }
@@ -157,29 +160,39 @@ async fn receipts(c: &mut SessionProbe) -> Vec<(String, u64)> {
 }
 
 #[tokio::test(start_paused = true)]
-async fn receipts_are_coalesced_to_one_per_second() {
+async fn receipts_are_coalesced_to_one_frame_per_room_per_second() {
     let hub = memory_hub().await;
     let mut ann = SessionProbe::connect(&hub, "ann").await;
     let mut bob = SessionProbe::connect(&hub, "bob").await;
-    ann.join("r").await;
-    bob.join("r").await;
+    let mut cat = SessionProbe::connect(&hub, "cat").await;
+    for c in [&mut ann, &mut bob, &mut cat] {
+        c.join("r").await;
+    }
     for i in 0..51 {
         ann.send("r", &format!("m{i}")).await;
     }
-    // 50 reads within one second: one receipt, the newest, at the room's next tick.
+    // 50 reads by bob and one by cat within one second: one frame, with bob's newest.
     for seq in 1..=50 {
         let id = bob.request(read("r", seq)).await;
         bob.reply(id).await;
     }
+    let id = cat.request(read("r", 7)).await;
+    cat.reply(id).await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    assert_eq!(receipts(&mut ann).await, [("bob".to_owned(), 50)]);
-    // A read that moves nothing shows nothing; the next move shows once more.
+    let both = vec![("bob".to_owned(), 50), ("cat".to_owned(), 7)];
+    assert_eq!(receipts(&mut ann).await, [both.clone()]);
+    assert_eq!(
+        receipts(&mut bob).await,
+        [both],
+        "the reader's own sessions too"
+    );
+    // A read that moves nothing shows nothing; the next move shows once more, alone.
     for seq in [30, 50, 51] {
         let id = bob.request(read("r", seq)).await;
         bob.reply(id).await;
     }
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    assert_eq!(receipts(&mut ann).await, [("bob".to_owned(), 51)]);
+    assert_eq!(receipts(&mut ann).await, [[("bob".to_owned(), 51)]]);
 }
 
 /// A hub on a memory store where `ann` joined `r`, sent three messages and read to seq 2.
@@ -253,13 +266,15 @@ async fn read_reaches_the_users_sessions_and_members_on_another_node() {
     bob_a.reply(id).await;
     let e = bob_b.until(|e| matches!(e, Event::Read { .. })).await;
     assert!(matches!(e, Event::Read { id: None, seq: s, .. } if s == seq));
-    let e = ann_b.until(|e| matches!(e, Event::Receipt { .. })).await;
+    let e = ann_b.until(|e| matches!(e, Event::Receipts { .. })).await;
     assert_eq!(
         e,
-        Event::Receipt {
+        Event::Receipts {
             room: "r".into(),
-            user: "bob".into(),
-            seq
+            reads: vec![Receipt {
+                user: "bob".into(),
+                seq
+            }],
         }
     );
 }

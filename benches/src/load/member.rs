@@ -162,7 +162,7 @@ pub async fn read_loop<S>(
                     on_stamp(stamp);
                 }
             }
-            FrameKind::Receipt => Counters::bump(&counters.receipts),
+            FrameKind::Receipts => Counters::bump(&counters.receipts),
             FrameKind::Read => Counters::bump(&counters.read_replies),
             FrameKind::Error => counters.error("error frame at a member"),
             _ => {}

@@ -104,7 +104,7 @@ async fn chatcore(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
                 e = events.recv() => e,
             };
             match event {
-                Some(ClientEvent::Receipt { .. }) => Counters::bump(&ctx.counters.receipts),
+                Some(ClientEvent::Receipts { .. }) => Counters::bump(&ctx.counters.receipts),
                 Some(ClientEvent::Message(m)) => {
                     Counters::bump(&ctx.counters.deliveries);
                     latest.fetch_max(m.seq, Ordering::Relaxed);

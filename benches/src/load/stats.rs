@@ -30,7 +30,7 @@ pub struct Counters {
     pub reads: AtomicU64,
     /// Answers to those `read` commands.
     pub read_replies: AtomicU64,
-    /// `receipt` frames received (other members' read positions).
+    /// `receipts` frames received (members' read positions, one frame per room per second).
     pub receipts: AtomicU64,
     errors_by_kind: Mutex<BTreeMap<String, u64>>,
 }

@@ -74,7 +74,7 @@ pub struct Summary {
     pub reads_per_s: f64,
     /// Answers to `read` per second.
     pub read_replies_per_s: f64,
-    /// `receipt` frames received per second (all connections together).
+    /// `receipts` frames received per second (all connections together).
     pub receipts_per_s: f64,
     /// Error frames, failed sends and skipped ticks.
     pub errors: u64,

@@ -19,8 +19,8 @@ pub enum FrameKind {
     Welcome,
     /// An error frame.
     Error,
-    /// A member's read position (`receipt`).
-    Receipt,
+    /// Members' read positions (`receipts`).
+    Receipts,
     /// The answer to this connection's `read`.
     Read,
     /// Anything else (presence, typing, pong, …).
@@ -65,7 +65,7 @@ fn kind_of(name: &[u8]) -> FrameKind {
         b"joined" => FrameKind::Joined,
         b"welcome" => FrameKind::Welcome,
         b"error" => FrameKind::Error,
-        b"receipt" => FrameKind::Receipt,
+        b"receipts" => FrameKind::Receipts,
         b"read" => FrameKind::Read,
         _ => FrameKind::Other,
     }
@@ -194,12 +194,14 @@ mod tests {
         assert_eq!(classify(b"garbage"), FrameKind::Other);
         assert_eq!(classify(b""), FrameKind::Other);
         assert_eq!(classify(br#"{"type":"pong","id":1}"#), FrameKind::Other);
-        let receipt = Event::Receipt {
+        let receipts = Event::Receipts {
             room: "r".into(),
-            user: "u".into(),
-            seq: 3,
+            reads: vec![chatcore::protocol::Receipt {
+                user: "u".into(),
+                seq: 3,
+            }],
         };
-        assert_eq!(all(&receipt), [FrameKind::Receipt; 2]);
+        assert_eq!(all(&receipts), [FrameKind::Receipts; 2]);
         let read = Event::Read {
             id: Some(2),
             room: "r".into(),

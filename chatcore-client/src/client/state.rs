@@ -330,9 +330,7 @@ impl State {
                 out.push(ClientEvent::RoomDeleted { room, by })
             }
             Event::Invited { room, by } => out.push(ClientEvent::Invited { room, by }),
-            Event::Receipt { room, user, seq } => {
-                out.push(ClientEvent::Receipt { room, user, seq })
-            }
+            Event::Receipts { room, reads } => out.push(ClientEvent::Receipts { room, reads }),
             Event::Mention {
                 room,
                 seq,
@@ -521,7 +519,7 @@ pub(crate) fn encode(codec: Codec, request: &Request) -> WsMessage {
 
 #[cfg(test)]
 mod tests {
-    use chatcore::protocol::{Message, RoomKind};
+    use chatcore::protocol::{Message, Receipt, RoomKind};
 
     use super::*;
 
@@ -706,14 +704,15 @@ mod tests {
                 seq: 4
             }]
         );
-        let receipt = st.on_event(Event::Receipt {
-            room: "r".into(),
+        let bob = Receipt {
             user: "bob".into(),
             seq: 3,
+        };
+        let receipts = st.on_event(Event::Receipts {
+            room: "r".into(),
+            reads: vec![bob.clone()],
         });
-        assert!(
-            matches!(&receipt[..], [ClientEvent::Receipt { user, seq: 3, .. }] if user == "bob")
-        );
+        assert!(matches!(&receipts[..], [ClientEvent::Receipts { reads, .. }] if reads == &[bob]));
         let mention = st.on_event(Event::Mention {
             room: "r".into(),
             seq: 5,

@@ -6,7 +6,7 @@ import { request, setConn, abandon } from "./net.js";
 import { hideLogin, remember, showMe, storeKey } from "./auth.js";
 import { join, onJoined, onLeft, onHistory, onRoomsList, renderTop, savedRooms } from "./rooms.js";
 import { renderOnline, renderRooms, renderTyping, showRoom, updateTitle, isNearBottom, scrollToBottom } from "./view.js";
-import { onReadPosition, onReceipt } from "./reads.js";
+import { onReadPosition, onReceipts } from "./reads.js";
 import { onMessage } from "./messages.js";
 import { onAck, onSendError } from "./send.js";
 import { onInvited, onMembers, onCreated, onRoomDeleted, refreshMembers } from "./members.js";
@@ -43,7 +43,7 @@ export function onEvent(ev) {
     case "typing": return onTyping(ev);
     case "pong": clearTimeout(state.pongTimer); return;
     case "read": return onReadPosition(ev);
-    case "receipt": return onReceipt(ev);
+    case "receipts": return onReceipts(ev);
     case "mention": return toast(`${ev.sender} in ${roomLabel(ev.room)}: ${ev.text}`, "mention", true);
     case "invited": return onInvited(ev);
     case "members": return onMembers(ev);

@@ -39,11 +39,11 @@ export function onReadPosition(ev) {
   updateTitle();
 }
 
-/** `receipt`: a member read up to a seq. */
-export function onReceipt(ev) {
+/** `receipts`: the members who read further in the last second, each with their position. */
+export function onReceipts(ev) {
   const r = state.rooms.get(ev.room);
   if (!r) return;
-  r.receipts.set(ev.user, Math.max(ev.seq, r.receipts.get(ev.user) || 0));
+  for (const { user, seq } of ev.reads) r.receipts.set(user, Math.max(seq, r.receipts.get(user) || 0));
   renderSeenBy(r);
 }
 

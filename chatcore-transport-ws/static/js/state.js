@@ -74,7 +74,7 @@ export class Room {
     this.unread = 0;
     this.readSent = 0;        // newest seq sent in a `read`
     this.readTimer = null;
-    this.receipts = new Map(); // user -> read seq (`receipt`)
+    this.receipts = new Map(); // user -> read seq (`receipts`)
     this.members = [];        // last `members` answer
     this.scrollTop = null;    // saved scroll position while another room is shown
     this.topEl = el("div", { class: "list-top" });

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use chatcore_client::{Message, RoomKind};
+use chatcore_client::{Message, Receipt, RoomKind};
 
 use super::NetCmd;
 
@@ -212,6 +212,13 @@ pub enum Action {
         room: String,
         /// The stored read position.
         seq: u64,
+    },
+    /// Members' read positions in a room (for "seen by").
+    Receipts {
+        /// Room name.
+        room: String,
+        /// Who read how far.
+        reads: Vec<Receipt>,
     },
     /// The members of a room (the answer to `/members`, and asked for after each join, for
     /// Tab completion of user names).

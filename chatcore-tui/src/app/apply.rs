@@ -122,6 +122,11 @@ impl App {
                     self.rooms[i].mark_read(seq, &me);
                 }
             }
+            Action::Receipts { room, reads } => {
+                if let Some(i) = self.find(&room) {
+                    self.rooms[i].receipts(reads);
+                }
+            }
             Action::Members { room, members } => {
                 if let Some(i) = self.find(&room) {
                     self.rooms[i].members = members.into_iter().collect();

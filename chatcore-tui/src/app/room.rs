@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use chatcore::names::dm_members;
-use chatcore_client::{Message, MessageKind, RoomKind};
+use chatcore_client::{Message, MessageKind, Receipt, RoomKind};
 
 /// How long a typing indicator lasts without being renewed. Senders renew every
 /// [`TYPING_RENEW`](super::TYPING_RENEW), so a lost "stopped typing" fades out by itself.
@@ -42,6 +42,8 @@ pub struct RoomView {
     /// How many are online, when the room is large (PROTOCOL.md, "Presence in large rooms");
     /// `None` while the room is small and [`online`](RoomView::online) is the whole list.
     pub online_count: Option<u64>,
+    /// Members' read positions from receipts: user → the newest seq they read.
+    pub read_by: BTreeMap<String, u64>,
     /// Users typing, with when their indicator expires.
     pub typing: BTreeMap<String, Instant>,
     /// Older messages exist on the server than the oldest loaded.
@@ -71,6 +73,7 @@ impl RoomView {
             online: BTreeSet::new(),
             members: BTreeSet::new(),
             online_count: None,
+            read_by: BTreeMap::new(),
             typing: BTreeMap::new(),
             has_more: false,
             loading: false,
@@ -178,6 +181,27 @@ impl RoomView {
         self.mentions = mentions.min(self.mentions);
     }
 
+    /// Takes in members' read positions (a position never moves back: moves made on two
+    /// nodes may arrive in either order).
+    pub fn receipts(&mut self, reads: Vec<Receipt>) {
+        for r in reads {
+            let seq = self.read_by.entry(r.user).or_insert(r.seq);
+            *seq = (*seq).max(r.seq);
+        }
+    }
+
+    /// Who else has read the newest message the chat shows, sorted ("seen by").
+    pub fn seen_by(&self, me: &str) -> Vec<&str> {
+        let Some(&newest) = self.shown.last() else {
+            return Vec::new();
+        };
+        self.read_by
+            .iter()
+            .filter(|(user, seq)| **seq >= newest && user.as_str() != me)
+            .map(|(user, _)| user.as_str())
+            .collect()
+    }
+
     /// The text of the newest kick or ban of `me`, if the room holds one (why they were
     /// removed).
     pub fn removal_of(&self, me: &str) -> Option<String> {
@@ -241,6 +265,30 @@ mod tests {
         let seqs: Vec<u64> = r.ordered().map(|m| m.seq).collect();
         assert_eq!(seqs, vec![1, 2]);
         assert_eq!(r.oldest_seq(), Some(1));
+    }
+
+    #[test]
+    fn seen_by_lists_others_who_read_the_newest_message() {
+        let mut r = RoomView::new("r", RoomKind::Public, "ann");
+        r.insert(msg(1));
+        r.insert(msg(2));
+        let read = |user: &str, seq| Receipt {
+            user: user.into(),
+            seq,
+        };
+        r.receipts(vec![read("ann", 2), read("bob", 2), read("cat", 1)]);
+        assert_eq!(r.seen_by("ann"), ["bob"], "not me, not who read less");
+        r.receipts(vec![read("bob", 1), read("cat", 5)]);
+        assert_eq!(
+            r.seen_by("ann"),
+            ["bob", "cat"],
+            "an older position does not undo"
+        );
+        r.insert(msg(6));
+        assert!(
+            r.seen_by("ann").is_empty(),
+            "a newer message is seen by nobody yet"
+        );
     }
 
     #[test]

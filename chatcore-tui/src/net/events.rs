@@ -39,6 +39,7 @@ pub fn actions(event: ClientEvent) -> Vec<Action> {
         ClientEvent::Typing { room, user, on } => Action::Typing { room, user, on },
         ClientEvent::Left { room } => Action::Removed(room),
         ClientEvent::Read { room, seq } => Action::Read { room, seq },
+        ClientEvent::Receipts { room, reads } => Action::Receipts { room, reads },
         ClientEvent::Invited { room, by } => Action::Invited { room, by },
         ClientEvent::RoomDeleted { room, by } => Action::RoomDeleted { room, by },
         // A large room became small again: the whole list, then per-user changes resume.

@@ -1,5 +1,5 @@
 //! The message pane: times, coloured senders, day separators, attachment blocks, the
-//! pending sends, and the typing line under it.
+//! pending sends, "seen by" under the newest, and the typing line under it.
 
 use chatcore_client::Message;
 use ratatui::Frame;
@@ -70,6 +70,9 @@ fn visible_lines<'a>(
     let anchor = messages.len().saturating_sub(1 + room.scroll);
     let mut out: Vec<Line<'_>> = Vec::new();
     if room.scroll == 0 {
+        if let Some(line) = seen_by(room, me, t) {
+            out.push(line);
+        }
         let here = |p: &&Pending| p.room == room.name && p.reply_to.is_none();
         for p in pending.iter().filter(here).rev() {
             out.extend(pending_lines(p, me, t, w).into_iter().rev());
@@ -108,6 +111,14 @@ fn marked(m: &Message, room: &RoomView, t: &Theme, w: usize) -> Vec<Line<'static
     } else {
         lines
     }
+}
+
+/// "seen by bob, cat" under the newest message, when others read it.
+fn seen_by(room: &RoomView, me: &str, t: &Theme) -> Option<Line<'static>> {
+    let who = room.seen_by(me);
+    (!who.is_empty()).then(|| {
+        Line::styled(format!("seen by {}", who.join(", ")), t.dim).alignment(Alignment::Right)
+    })
 }
 
 /// What is above the oldest loaded message.

@@ -195,6 +195,32 @@ fn typing_line_users_and_pending_sends() {
     assert!(text(&a, 120, 40).contains("ann on its way (sending)"));
 }
 
+#[test]
+fn seen_by_shows_under_the_newest_message() {
+    let mut a = app();
+    join(
+        &mut a,
+        "general",
+        vec![msg("general", 1, "ann", "lunch?", TS)],
+    );
+    let read = |user: &str| chatcore_client::Receipt {
+        user: user.into(),
+        seq: 1,
+    };
+    a.update(Action::Receipts {
+        room: "general".into(),
+        reads: vec![read("ann"), read("bob"), read("cy")],
+    });
+    let s = screen(&a, 80, 20);
+    let lunch = s.iter().position(|l| l.contains("ann lunch?")).unwrap();
+    assert!(s[lunch + 1].contains("  seen by bob, cy│"), "{s:#?}");
+    a.update(Action::Message(msg("general", 2, "bob", "yes", TS)));
+    assert!(
+        !text(&a, 80, 20).contains("seen by"),
+        "nobody read the new one yet"
+    );
+}
+
 /// A large room (PROTOCOL.md, "Presence in large rooms"): `joined` lists nobody and an
 /// `online_count` follows; the panel shows the count, not a list of one, and goes back to
 /// the names when the room is small again.

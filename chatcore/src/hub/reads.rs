@@ -9,9 +9,10 @@
 //! unread again: never a message lost).
 //!
 //! Receipts go out **once a second per room**: a move only records the newest seq of the
-//! (room, user) pair, and the room's tick sends every recorded pair and forgets it. So a
-//! user's receipts in a room leave at most once a second, a burst of reads costs one receipt
-//! (its newest), and a member's receipts of one tick reach its socket together, in one write.
+//! (room, user) pair, and the room's tick sends every recorded pair in one `receipts` frame
+//! and forgets them. So a user's receipts in a room leave at most once a second, a burst of
+//! reads costs one receipt (its newest), and a member gets one frame per room per second
+//! however many members read: in a room of n readers, n frames a second instead of n².
 //! The rooms are spread over [`RECEIPT_SLOTS`] ticks of [`READ_FLUSH`] (by a hash of the name),
 //! so a node with 10,000 busy rooms sends a tenth of their receipts every 100 ms instead of
 //! all of them in one burst that would hold up the messages behind it.

@@ -175,16 +175,14 @@ pub enum Event {
         /// The stored read position (it never moves backwards).
         seq: u64,
     },
-    /// A member's read position, for the "seen by" line: sent to the sessions that joined
-    /// the room, at most once per user per room per second (later moves within the second
-    /// are coalesced into one receipt with the newest seq).
-    Receipt {
+    /// Members' read positions, for the "seen by" line: sent to the sessions that joined
+    /// the room, at most once per room per second, with every user whose position moved in
+    /// that second (each with their newest seq).
+    Receipts {
         /// Room name.
         room: String,
-        /// Whose position.
-        user: String,
-        /// Their read position.
-        seq: u64,
+        /// Who read how far, sorted by user.
+        reads: Vec<Receipt>,
     },
     /// The user was mentioned with `@name` in a room message (sent to each of their
     /// sessions, whether or not it joined the room).
@@ -281,6 +279,15 @@ pub enum Event {
         /// The seq up to which the page shows current state, as in `joined`.
         current_to: u64,
     },
+}
+
+/// One member's read position, in a [`Event::Receipts`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Whose position.
+    pub user: String,
+    /// Their read position.
+    pub seq: u64,
 }
 
 /// One search result: the message and where its matching words are.

@@ -19,7 +19,7 @@ pub use codec::{Codec, DecodeError};
 pub use data::{MAX_DATA_DEPTH, encoded_len};
 pub(crate) use data::{check as check_data, dispose as dispose_data};
 pub(crate) use event::ceil_millis;
-pub use event::{Event, RoomSummary, SearchHit};
+pub use event::{Event, Receipt, RoomSummary, SearchHit};
 pub use frame::Frame;
 pub use message::{Data, MAX_KIND_BYTES, Message, MessageKind, RoomKind};
 pub use moderation::{Member, Moderation, Role};

@@ -14,7 +14,7 @@ use crate::bus::BusEvent;
 use crate::hub::core::Core;
 use crate::hub::reads::{READ_FLUSH, Receipts};
 use crate::hub::session::state::SessionState;
-use crate::protocol::{Event, RequestId};
+use crate::protocol::{Event, Receipt, RequestId};
 
 /// `read {room, seq}`.
 pub(crate) async fn read(
@@ -115,21 +115,17 @@ fn every(period: std::time::Duration) -> tokio::time::Interval {
     tick
 }
 
-/// Receipts, each to every local member of its room (each frame encoded once). A room's
-/// receipts are all queued before any writer runs, so a member gets them in one write.
+/// Each room's receipts, as one frame to every local member of the room (encoded once), so
+/// a member gets one frame per room per second however many members moved.
 fn send_receipts(core: &Core, due: Receipts) {
-    for (room, reads) in due {
+    for (room, users) in due {
         if let Some(loaded) = core.loaded(&room) {
-            for (user, seq) in reads {
-                loaded.broadcast_except(
-                    Event::Receipt {
-                        room: room.clone(),
-                        user,
-                        seq,
-                    },
-                    0,
-                );
-            }
+            let mut reads: Vec<Receipt> = users
+                .into_iter()
+                .map(|(user, seq)| Receipt { user, seq })
+                .collect();
+            reads.sort_unstable_by(|a, b| a.user.cmp(&b.user));
+            loaded.broadcast_except(Event::Receipts { room, reads }, 0);
         }
     }
 }
