@@ -25,7 +25,6 @@ use chatcore::transport::{Activity, RateLimiter};
 use chatcore::{Outbound, Session};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::TcpConfig;
@@ -34,6 +33,11 @@ use crate::TcpConfig;
 const MAX_DRAIN_BYTES: usize = 8 << 20;
 /// Transport-made frames (error replies) waiting for the writer.
 const CONTROL_QUEUE: usize = 32;
+
+/// The reader's end of the link to the writer.
+type ReaderLink = chatcore::transport::ReaderLink<Control, WriterState>;
+/// The writer's end of the link to the reader.
+type WriterLink = chatcore::transport::WriterLink<Control, WriterState>;
 
 /// Why a frame could not be read.
 #[derive(Debug)]
@@ -109,8 +113,7 @@ async fn read_frame<R: AsyncRead + Unpin>(
     }
 }
 
-/// What the reader asks of the writer. Kept to two words: the channel allocates its first
-/// block of [`CONTROL_QUEUE`] slots with every connection, whether or not anything is sent.
+/// What the reader asks of the writer (through the link).
 #[derive(Debug)]
 enum Control {
     /// End the connection: a close frame, then FIN (boxed: rare, and three words unboxed).
@@ -148,13 +151,11 @@ pub(crate) async fn run<S: Io>(
     let Conn { io, buf, .. } = conn;
     let (read_half, write_half) = tokio::io::split(io);
     let activity = Arc::new(Activity::new());
-    let (ctl_tx, ctl_rx) = mpsc::channel(CONTROL_QUEUE);
-    let (state_tx, state_rx) = watch::channel(WriterState::Running);
+    let (to_writer, to_reader) = chatcore::transport::link(WriterState::Running, CONTROL_QUEUE);
     let writer = writer::Writer {
         guard: chatcore::transport::WriteGuard::new(&outbound),
         outbound,
-        ctl: ctl_rx,
-        state: state_tx,
+        link: to_reader,
         activity: Arc::clone(&activity),
         config: Arc::clone(&config),
         out: BytesMut::new(),
@@ -163,8 +164,7 @@ pub(crate) async fn run<S: Io>(
     let mut session = session;
     let reader = reader::Reader {
         codec: session.codec(),
-        ctl: ctl_tx,
-        writer: state_rx,
+        link: to_writer,
         activity,
         limiter: RateLimiter::new(&config.rate_limit()),
         config,
@@ -202,21 +202,5 @@ async fn discard<R: AsyncRead + Unpin>(io: &mut R) {
             Ok(0) | Err(_) => return,
             Ok(n) => total += n,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Control;
-
-    #[test]
-    fn a_control_request_is_two_words_so_the_idle_channel_block_stays_small() {
-        // Every connection's control channel allocates a block of slots up front: a fatter
-        // `Control` costs every idle connection.
-        assert!(
-            std::mem::size_of::<Control>() <= 2 * std::mem::size_of::<usize>(),
-            "{} bytes",
-            std::mem::size_of::<Control>()
-        );
     }
 }

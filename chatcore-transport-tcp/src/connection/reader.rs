@@ -7,10 +7,9 @@ use chatcore::Session;
 use chatcore::protocol::{Codec, Frame};
 use chatcore::transport::{Activity, Admission, RateLimiter, close};
 use tokio::io::AsyncRead;
-use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::{CloseRequest, Control, ReadError, WriterState, discard, read_frame};
+use super::{CloseRequest, Control, ReadError, ReaderLink, WriterState, discard, read_frame};
 use crate::TcpConfig;
 
 /// How the read loop ended.
@@ -25,10 +24,9 @@ enum End {
 pub(super) struct Reader {
     /// The session's codec, to read request ids for refusals.
     pub(super) codec: Codec,
-    /// Requests to the writer (error replies, close).
-    pub(super) ctl: mpsc::Sender<Control>,
-    /// The writer's state: once it closed, reading only discards.
-    pub(super) writer: watch::Receiver<WriterState>,
+    /// Requests to the writer (error replies, close), and the writer's state: once it
+    /// closed, reading only discards.
+    pub(super) link: ReaderLink,
     /// Touched on every frame, for the writer's idle check.
     pub(super) activity: Arc<Activity>,
     /// This connection's rate limit.
@@ -48,21 +46,13 @@ impl Reader {
         session: &mut Session,
     ) {
         let end = self.pump(&mut io, &mut buf, session).await;
-        let Reader {
-            ctl,
-            mut writer,
-            config,
-            ..
-        } = self;
-        // Without a sender the writer closes the connection (after any close it was asked for).
-        drop(ctl);
+        let Reader { link, config, .. } = self;
         if matches!(end, End::PeerEnded) {
-            return;
+            return; // dropping the link closes the connection (after any close asked for)
         }
         let budget = config.write_timeout() + config.close_timeout();
-        let waited = tokio::time::timeout(budget, writer.wait_for(|s| *s != WriterState::Running));
-        // The watch guard is dropped here, before the next await.
-        let closed = matches!(waited.await, Ok(Ok(state)) if *state == WriterState::Closed);
+        let waited = tokio::time::timeout(budget, link.wait_for(|s| s != WriterState::Running));
+        let closed = matches!(waited.await, Ok(WriterState::Closed));
         if closed {
             let _ = tokio::time::timeout(config.close_timeout(), discard(&mut io)).await;
         }
@@ -76,17 +66,13 @@ impl Reader {
     ) -> End {
         let max = self.config.max_frame_bytes();
         loop {
-            if *self.writer.borrow_and_update() != WriterState::Running || self.closing {
+            // A writer task that is gone (it panicked) ends reading too.
+            if self.link.state() != (WriterState::Running, false) || self.closing {
                 return End::Closing;
             }
             let frame = tokio::select! {
                 biased;
-                changed = self.writer.changed() => {
-                    if changed.is_err() {
-                        return End::Closing; // the writer task is gone
-                    }
-                    continue;
-                }
+                () = self.link.changed() => continue,
                 frame = read_frame(io, buf, max) => frame,
             };
             let payload = match frame {
@@ -97,7 +83,7 @@ impl Reader {
                     return End::PeerEnded;
                 }
                 Err(ReadError::TooLarge(e)) => {
-                    self.close(close::TOO_BIG, &e.to_string()).await;
+                    self.close(close::TOO_BIG, &e.to_string());
                     return End::Closing;
                 }
             };
@@ -122,23 +108,21 @@ impl Reader {
             Admission::Handle => Box::pin(session.handle_frame(bytes)).await,
             // Dropped when the writer is far behind: the client is flooding, the error is advisory.
             Admission::Refuse(error) => {
-                let _ = self.ctl.try_send(Control::Reply(Frame::new(error)));
+                self.link.try_send(Control::Reply(Frame::new(error)));
             }
-            Admission::Close { code, reason } => self.close(code, reason).await,
+            Admission::Close { code, reason } => self.close(code, reason),
         }
     }
 
     /// Asks the writer to close the connection; no more frames are handled.
-    async fn close(&mut self, code: u16, reason: &str) {
+    fn close(&mut self, code: u16, reason: &str) {
         if self.closing {
             return;
         }
         self.closing = true;
         tracing::debug!(code, reason, "closing the TCP connection");
         let reason = close::reason_text(reason).to_owned();
-        let _ = self
-            .ctl
-            .send(Control::Close(Box::new(CloseRequest { code, reason })))
-            .await;
+        self.link
+            .send(Control::Close(Box::new(CloseRequest { code, reason })));
     }
 }

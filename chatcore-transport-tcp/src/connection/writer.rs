@@ -8,10 +8,9 @@ use chatcore::transport::framed::{self, Close};
 use chatcore::transport::{Activity, Guarded, WriteGuard, close};
 use chatcore::{Outbound, Outgoing};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::{Control, WriterState};
+use super::{Control, WriterLink, WriterState};
 use crate::TcpConfig;
 
 /// Most frames coalesced into one write, so keep-alives and control requests are never
@@ -22,10 +21,8 @@ const MAX_BATCH: usize = 256;
 pub(super) struct Writer {
     /// The session's queue.
     pub(super) outbound: Outbound,
-    /// Requests from the reader.
-    pub(super) ctl: mpsc::Receiver<Control>,
-    /// Tells the reader how writing ended.
-    pub(super) state: watch::Sender<WriterState>,
+    /// Requests from the reader; tells the reader how writing ended.
+    pub(super) link: WriterLink,
     /// When the peer last sent anything, for the idle timeout.
     pub(super) activity: Arc<Activity>,
     /// Keep-alive, write buffer and timeouts.
@@ -47,7 +44,7 @@ impl Writer {
     /// Writes until the session or the connection ends, then tells the reader how it ended.
     pub(super) async fn run(mut self, mut io: impl AsyncWrite + Unpin) {
         let end = self.pump(&mut io).await;
-        self.state.send_replace(end);
+        self.link.set_state(end);
     }
 
     async fn pump(&mut self, io: &mut (impl AsyncWrite + Unpin)) -> WriterState {
@@ -57,7 +54,7 @@ impl Writer {
         loop {
             let step = tokio::select! {
                 biased;
-                c = self.ctl.recv() => Step::Control(c),
+                c = self.link.recv() => Step::Control(c),
                 _ = tick.tick() => Step::Tick,
                 o = self.outbound.recv() => Step::Out(o),
             };

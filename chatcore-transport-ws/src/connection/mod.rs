@@ -10,8 +10,8 @@
 //! The reader runs on the connection's task; the writer on a task of its own, because one
 //! task `select!`-ing over both re-polls the read half on every delivery (measured at half
 //! the throughput). They share the socket through `futures`' split halves and talk through a
-//! small control channel (reader → writer) and a watch of the writer's state (writer →
-//! reader). When both are done the halves are reunited and the TCP connection is ended
+//! [`link`](chatcore::transport::link): control requests (reader → writer) and the writer's
+//! state (writer → reader). When both are done the halves are reunited and the TCP connection is ended
 //! gracefully: our FIN first, then the peer's remaining bytes are read and discarded (bounded),
 //! so a close frame is never lost to a TCP reset.
 
@@ -26,7 +26,6 @@ use chatcore::transport::Activity;
 use chatcore::{Outbound, Session};
 use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_util::task::AbortOnDropHandle;
@@ -40,6 +39,11 @@ const MAX_DRAIN_BYTES: usize = 8 << 20;
 /// Transport-generated frames (error replies) waiting for the writer.
 const CONTROL_QUEUE: usize = 32;
 
+/// The reader's end of the link to the writer.
+type ReaderLink = chatcore::transport::ReaderLink<Control, WriterState>;
+/// The writer's end of the link to the reader.
+type WriterLink = chatcore::transport::WriterLink<Control, WriterState>;
+
 /// What every connection shares with the transport.
 #[derive(Clone, Debug)]
 pub(crate) struct ConnContext {
@@ -47,8 +51,7 @@ pub(crate) struct ConnContext {
     pub(crate) metrics: Arc<Metrics>,
 }
 
-/// Reader → writer requests. Kept to two words: the channel allocates its first block of
-/// [`CONTROL_QUEUE`] slots with every connection, whether or not anything is ever sent.
+/// Reader → writer requests (through the link).
 #[derive(Debug)]
 enum Control {
     /// A frame made by the transport itself (a `bad_frame` or `rate_limited` error).
@@ -104,19 +107,12 @@ where
         WebSocketStream::from_raw_socket(io, Role::Server, Some(ctx.config.tungstenite())).await;
     let (sink, stream) = ws.split();
     let activity = Arc::new(Activity::new());
-    let (ctl_tx, ctl_rx) = mpsc::channel(CONTROL_QUEUE);
-    let (state_tx, state_rx) = watch::channel(WriterState::Running);
+    let (to_writer, to_reader) = chatcore::transport::link(WriterState::Running, CONTROL_QUEUE);
 
-    let writer = writer::Writer::new(
-        outbound,
-        ctl_rx,
-        state_tx,
-        Arc::clone(&activity),
-        ctx.clone(),
-    );
+    let writer = writer::Writer::new(outbound, to_reader, Arc::clone(&activity), ctx.clone());
     let mut writer = AbortOnDropHandle::new(tokio::spawn(writer.run(sink)));
     let mut session = session;
-    let reader = reader::Reader::new(session.codec(), ctl_tx, state_rx, activity, ctx.clone());
+    let reader = reader::Reader::new(session.codec(), to_writer, activity, ctx.clone());
     let (stream, read_end) = reader.run(stream, &mut session).await;
     let written = (&mut writer).await;
     tracing::debug!(

@@ -8,7 +8,6 @@ use chatcore::{ErrorCode, Session};
 use futures::StreamExt;
 use futures::stream::SplitStream;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
@@ -16,7 +15,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use chatcore::transport::Activity;
 
-use super::{CloseRequest, ConnContext, Control, WriterState};
+use super::{CloseRequest, ConnContext, Control, ReaderLink, WriterState};
 use crate::close;
 
 type Stream<S> = SplitStream<WebSocketStream<S>>;
@@ -45,8 +44,8 @@ enum Stop {
 /// Owns the read half and the per-connection rate limiter.
 pub(super) struct Reader {
     codec: Codec,
-    ctl: mpsc::Sender<Control>,
-    writer: watch::Receiver<WriterState>,
+    /// Requests to the writer; the writer's state.
+    link: ReaderLink,
     activity: Arc<Activity>,
     limiter: RateLimiter,
     ctx: ConnContext,
@@ -57,8 +56,7 @@ pub(super) struct Reader {
 impl Reader {
     pub(super) fn new(
         codec: Codec,
-        ctl: mpsc::Sender<Control>,
-        writer: watch::Receiver<WriterState>,
+        link: ReaderLink,
         activity: Arc<Activity>,
         ctx: ConnContext,
     ) -> Self {
@@ -66,8 +64,7 @@ impl Reader {
         let limiter = RateLimiter::new(&c.rate_limit);
         Self {
             codec,
-            ctl,
-            writer,
+            link,
             activity,
             limiter,
             ctx,
@@ -86,9 +83,9 @@ impl Reader {
     {
         let stop = self.pump(&mut stream, session).await;
         let timeout = self.ctx.config.close_timeout;
-        let Reader { ctl, activity, .. } = self;
-        // Without a sender the writer stops (after any close it was asked to send).
-        drop(ctl);
+        let Reader { link, activity, .. } = self;
+        // Without the reader's end the writer stops (after any close it was asked to send).
+        drop(link);
         let end = match stop {
             Stop::End(end) => end,
             // Reading on flushes our queued close reply (peer close) or receives the peer's
@@ -109,25 +106,23 @@ impl Reader {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         loop {
-            match *self.writer.borrow_and_update() {
-                WriterState::Running => {}
-                WriterState::CloseSent => return Stop::CloseSent,
-                WriterState::Dead | WriterState::Stopped => return Stop::End(ReadEnd::WriterDead),
+            match self.link.state() {
+                // The writer task is gone without saying why (it panicked).
+                (WriterState::Running, true) => return Stop::End(ReadEnd::WriterDead),
+                (WriterState::Running, false) => {}
+                (WriterState::CloseSent, _) => return Stop::CloseSent,
+                (WriterState::Dead | WriterState::Stopped, _) => {
+                    return Stop::End(ReadEnd::WriterDead);
+                }
             }
             let item = tokio::select! {
                 biased;
-                changed = self.writer.changed() => {
-                    if changed.is_err() && *self.writer.borrow() == WriterState::Running {
-                        // The writer task is gone without saying why (it panicked).
-                        return Stop::End(ReadEnd::WriterDead);
-                    }
-                    continue;
-                }
+                () = self.link.changed() => continue,
                 item = stream.next() => item,
             };
             let message = match item {
                 None => return Stop::End(ReadEnd::Closed),
-                Some(Err(e)) => return Stop::End(self.failed(e).await),
+                Some(Err(e)) => return Stop::End(self.failed(e)),
                 Some(Ok(m)) => m,
             };
             self.activity.touch();
@@ -138,7 +133,7 @@ impl Reader {
                 Message::Ping(_) | Message::Pong(_) => {
                     // Tungstenite answers pings itself; they still count against the rate.
                     if self.limiter.check(Instant::now()) == Verdict::Abuse {
-                        self.close(close::POLICY, ABUSE).await;
+                        self.close(close::POLICY, ABUSE);
                     }
                 }
                 Message::Close(_) => return Stop::PeerClosed,
@@ -167,7 +162,7 @@ impl Reader {
             }
             Admission::Close { code, reason } => {
                 self.ctx.metrics.rate_limited.increment(1);
-                self.close(code, reason).await;
+                self.close(code, reason);
                 return;
             }
         }
@@ -188,24 +183,22 @@ impl Reader {
     /// Queues a transport-made frame; dropped when the writer is far behind (the client is
     /// flooding us, and the error is advisory).
     fn reply(&self, event: Event) {
-        let _ = self.ctl.try_send(Control::Frame(Frame::new(event)));
+        self.link.try_send(Control::Frame(Frame::new(event)));
     }
 
     /// Asks the writer to close the connection; no more frames are handled.
-    async fn close(&mut self, code: u16, reason: &str) {
+    fn close(&mut self, code: u16, reason: &str) {
         if self.closing {
             return;
         }
         self.closing = true;
         let reason = chatcore::transport::close::reason_text(reason).to_owned();
-        let _ = self
-            .ctl
-            .send(Control::Close(Box::new(CloseRequest { code, reason })))
-            .await;
+        self.link
+            .send(Control::Close(Box::new(CloseRequest { code, reason })));
     }
 
     /// A read error: maps it to a close code when the peer can still be told.
-    async fn failed(&mut self, e: WsError) -> ReadEnd {
+    fn failed(&mut self, e: WsError) -> ReadEnd {
         let (code, reason) = match &e {
             WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => (
                 close::TOO_BIG,
@@ -227,7 +220,7 @@ impl Reader {
             other => (close::PROTOCOL_ERROR, other.to_string()),
         };
         tracing::debug!(code, %reason, "closing after a read error");
-        self.close(code, &reason).await;
+        self.close(code, &reason);
         ReadEnd::Failed
     }
 }

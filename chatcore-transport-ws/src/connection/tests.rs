@@ -305,18 +305,6 @@ async fn a_client_whose_socket_refuses_bytes_gets_its_backlog_then_eof() {
     drain.abort();
 }
 
-#[test]
-fn a_control_request_is_two_words_so_the_idle_channel_block_stays_small() {
-    // Every connection's control channel allocates a block of slots up front: a fatter
-    // `Control` costs every idle connection (see BENCHMARKS.md, memory of a joined idle
-    // connection).
-    assert!(
-        std::mem::size_of::<Control>() <= 2 * std::mem::size_of::<usize>(),
-        "{} bytes",
-        std::mem::size_of::<Control>()
-    );
-}
-
 #[tokio::test]
 async fn the_command_future_is_not_part_of_every_connection_task() {
     // An idle connection's task holds the whole `run` future: the command layer's future

@@ -8,7 +8,6 @@ use chatcore::{Outbound, Outgoing};
 use futures::SinkExt;
 use futures::stream::SplitSink;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -18,7 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, O
 
 use chatcore::transport::{Activity, Guarded, WriteGuard};
 
-use super::{ConnContext, Control, WriterState};
+use super::{ConnContext, Control, WriterLink, WriterState};
 use crate::close;
 
 type Sink<S> = SplitSink<WebSocketStream<S>, Message>;
@@ -30,8 +29,8 @@ const MAX_BATCH: u64 = 256;
 /// Owns the session's outbound queue and the write half.
 pub(super) struct Writer {
     outbound: Outbound,
-    ctl: mpsc::Receiver<Control>,
-    state: watch::Sender<WriterState>,
+    /// Requests from the reader; the writer's state for it.
+    link: WriterLink,
     activity: Arc<Activity>,
     ctx: ConnContext,
     /// Cuts off a client that stopped reading as soon as its socket refuses bytes for the
@@ -48,16 +47,14 @@ enum Step {
 impl Writer {
     pub(super) fn new(
         outbound: Outbound,
-        ctl: mpsc::Receiver<Control>,
-        state: watch::Sender<WriterState>,
+        link: WriterLink,
         activity: Arc<Activity>,
         ctx: ConnContext,
     ) -> Self {
         Self {
             guard: WriteGuard::new(&outbound),
             outbound,
-            ctl,
-            state,
+            link,
             activity,
             ctx,
         }
@@ -69,7 +66,7 @@ impl Writer {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let end = self.pump(&mut sink).await;
-        self.state.send_replace(end);
+        self.link.set_state(end);
         (sink, end)
     }
 
@@ -83,7 +80,7 @@ impl Writer {
         loop {
             let step = tokio::select! {
                 biased;
-                c = self.ctl.recv() => Step::Control(c),
+                c = self.link.recv() => Step::Control(c),
                 _ = ping.tick() => Step::Tick,
                 o = self.outbound.recv() => Step::Out(o),
             };

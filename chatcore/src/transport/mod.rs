@@ -1,6 +1,6 @@
 //! What every transport needs besides the [`Hub`](crate::Hub): the close codes a session ends
-//! with, a per-connection rate limiter, and the choice of [`Credentials`](crate::auth::Credentials)
-//! from what a client presented.
+//! with, a per-connection rate limiter, the [`link`] between a connection's reader and writer,
+//! and the choice of [`Credentials`](crate::auth::Credentials) from what a client presented.
 //!
 //! [`framed`] is the wire format of stream transports (length-prefixed frames, `hello`,
 //! `close`), shared by the TCP transport and the clients that speak it.
@@ -15,6 +15,7 @@ mod credentials;
 pub mod framed;
 mod handshakes;
 mod limits;
+mod link;
 mod rate;
 mod stall;
 
@@ -23,5 +24,6 @@ pub use credentials::{CredentialHints, choose_credentials};
 pub(crate) use handshakes::canonical;
 pub use handshakes::{HandshakeLimit, HandshakeSlot, Handshakes};
 pub use limits::{Keepalive, RateLimit};
+pub use link::{ReaderLink, WriterLink, link};
 pub use rate::{ABUSE, Admission, RateLimiter, Verdict};
 pub use stall::{Guarded, WriteGuard};
