@@ -54,7 +54,7 @@ impl Default for WsConfig {
     fn default() -> Self {
         Self {
             max_message_bytes: 64 * 1024,
-            read_buffer_bytes: 2 * 1024,
+            read_buffer_bytes: 1024,
             write_buffer_bytes: 16 * 1024,
             max_connections: 10_000,
             keepalive: Keepalive::default(),
@@ -87,12 +87,12 @@ impl WsConfig {
         self.max_message_bytes
     }
 
-    /// Read buffer of each connection, in bytes. Default is 2 KiB, because tungstenite
+    /// Read buffer of each connection, in bytes. Default is 1 KiB, because tungstenite
     /// allocates (and zero-fills) this buffer up front per connection: its own 128 KiB default
-    /// costs ~135 KiB per idle connection and measurably more CPU per message, and at 4 KiB it
+    /// costs ~135 KiB per idle connection and measurably more CPU per message, and at 2 KiB it
     /// was still the largest single part of an idle connection (BENCHMARKS.md, "Memory of a
-    /// joined idle connection"). Client requests are small; a larger message is read in
-    /// several reads.
+    /// joined idle connection"). Client requests are small (a `send` of a 100-byte text is
+    /// ~200 bytes); a larger message is read 1 KiB per read.
     pub fn read_buffer_bytes(&self) -> usize {
         self.read_buffer_bytes
     }
@@ -331,7 +331,7 @@ mod tests {
         assert!(c.read_buffer_bytes <= 8 * 1024);
         assert!(c.idle_timeout() > c.ping_interval());
         let t = c.tungstenite();
-        assert_eq!(t.read_buffer_size, 2 * 1024);
+        assert_eq!(t.read_buffer_size, 1024);
         assert_eq!(t.max_message_size, Some(64 * 1024));
         assert_eq!(t.max_frame_size, Some(64 * 1024));
     }
