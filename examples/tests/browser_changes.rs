@@ -149,8 +149,15 @@ async fn reactions_edits_deletes_threads_badges_and_search_reach_the_other_page(
     ann.type_and_send("this was a mistake").await;
     let mistake = seq_of(&bob, "ann", "this was a mistake").await;
     ann.eval("window.confirm = () => true").await;
-    ann.click(&format!("{} .actions button.delete", line(mistake)))
-        .await;
+    // Bob can see it before ann's page has her acknowledged line to act on.
+    let delete = format!("{} .actions button.delete", line(mistake));
+    ann.wait_for(
+        "ann's own line of it",
+        &format!("!!document.querySelector({})", js(&delete)),
+        WAIT,
+    )
+    .await;
+    ann.click(&delete).await;
     bob.wait_for(
         "bob sees the tombstone",
         &format!(
