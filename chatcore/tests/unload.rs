@@ -36,9 +36,11 @@ async fn use_once(hub: &Hub, ann: &mut SessionProbe, from: usize, n: usize) -> u
 }
 
 /// Memory returns: after 10,000 rooms were each used once and went, 10,000 more rooms cost
-/// the process only what the memory store keeps of them (a room record, one message and
-/// their indexes: 1.9 KiB per room measured), not what loaded rooms cost on top (5.0 KiB per
-/// room measured with the unloading switched off). The bound sits between the two.
+/// the process only what the memory store keeps of them (a room record, one message, the
+/// membership and their indexes: 2.9–3.1 KiB per room measured on 2026-12-05, 1.9 when the
+/// test was written, before rooms had roles, read positions and change events), not what
+/// loaded rooms cost on top (7.5 KiB per room measured with the unloading switched off, the
+/// same day). The bound sits between the two.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_rooms_used_once_are_all_unloaded_and_their_memory_reused() {
     const ROOMS: usize = 10_000;
@@ -58,7 +60,7 @@ async fn ten_thousand_rooms_used_once_are_all_unloaded_and_their_memory_reused()
     let per_room = grown * 1024 / ROOMS as u64;
     eprintln!("10,000 more rooms used once: +{grown} KiB, {per_room} B per room");
     assert!(
-        per_room <= 3 * 1024,
+        per_room <= 4 * 1024,
         "{per_room} B per room used once: more than the store keeps of it, so rooms that went \
          still hold memory"
     );
