@@ -7,7 +7,7 @@ use std::time::Duration;
 use chatcore::bus::{Bus, LocalNetwork};
 use chatcore::protocol::{Command, Event, LookupKind, Receipt, RoomKind, RoomSummary};
 use chatcore::store::{MemoryStore, Role, Store};
-use chatcore::{ErrorCode, Hub};
+use chatcore::{ErrorCode, Hub, Outgoing};
 use chatcore_testkit::{SessionProbe, eventually, memory_hub};
 
 fn read(room: &str, seq: u64) -> Command {
@@ -193,6 +193,40 @@ async fn receipts_are_coalesced_to_one_frame_per_room_per_second() {
     }
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     assert_eq!(receipts(&mut ann).await, [[("bob".to_owned(), 51)]]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_receipt_rides_along_with_the_next_frame_or_leaves_at_the_next_tick() {
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
+    ann.join("r").await;
+    bob.join("r").await;
+    let seq = ann.send("r", "lunch?").await;
+    assert!(receipts(&mut ann).await.is_empty(), "drained");
+    // Ann's write pump waits, as a transport's does.
+    let SessionProbe {
+        session: _ann, out, ..
+    } = ann;
+    let pump = tokio::spawn(async move {
+        let mut out = out;
+        match out.recv().await {
+            Outgoing::Frame(frame) => frame.event().clone(),
+            Outgoing::Closed(reason) => panic!("closed: {reason:?}"),
+        }
+    });
+    let id = bob.request(read("r", seq)).await;
+    bob.reply(id).await;
+    // The room's tick queued the receipts frame but woke nobody for it alone ...
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert!(!pump.is_finished(), "a receipt alone costs no write");
+    // ... and its next tick sends it, with or without new reads.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let event = pump.await.expect("pump");
+    assert!(
+        matches!(&event, Event::Receipts { reads, .. } if reads[0].user == "bob"),
+        "{event:?}"
+    );
 }
 
 /// A hub on a memory store where `ann` joined `r`, sent three messages and read to seq 2.

@@ -4,7 +4,7 @@
 //! takes them out through [`Outbound`]. It knows nothing of rooms or commands.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -59,6 +59,9 @@ pub(crate) struct Queue {
     taken: AtomicU64,
     /// Wakes the write pump: a frame arrived in an empty queue, or the session closed.
     wake: Notify,
+    /// The queue holds a frame pushed with [`Queue::push_lazy`] that nobody woke the write
+    /// pump for. Read and written under the `queue` lock.
+    parked: AtomicBool,
     stats: Arc<Stats>,
 }
 
@@ -81,6 +84,7 @@ impl Queue {
             close: OnceLock::new(),
             taken: AtomicU64::new(0),
             wake: Notify::new(),
+            parked: AtomicBool::new(false),
             stats,
         })
     }
@@ -93,6 +97,28 @@ impl Queue {
     /// any other frame that does not fit closes the session as a slow consumer, so one
     /// lagging reader never holds up a room. Returns `false` when the frame was not queued.
     pub(crate) fn push(&self, frame: Arc<Frame>) -> bool {
+        self.enqueue(frame, false)
+    }
+
+    /// Queues a frame that can wait for the next one: the write pump is not woken for it, so
+    /// it goes out in the same write as the next frame the session is sent. A second lazy
+    /// frame that finds the first still waiting wakes the pump, as does
+    /// [`wake_parked`](Self::wake_parked). Otherwise as [`push`](Self::push).
+    pub(crate) fn push_lazy(&self, frame: Arc<Frame>) -> bool {
+        self.enqueue(frame, true)
+    }
+
+    /// Wakes the write pump if a lazy frame waits for it (the bound on how long one waits).
+    pub(crate) fn wake_parked(&self) {
+        let queue = self.queue();
+        let parked = self.parked.swap(false, Relaxed);
+        drop(queue);
+        if parked {
+            self.wake.notify_one();
+        }
+    }
+
+    fn enqueue(&self, frame: Arc<Frame>, lazy: bool) -> bool {
         if self.close.get().is_some() {
             return false;
         }
@@ -110,12 +136,28 @@ impl Queue {
         }
         let was_empty = queue.is_empty();
         queue.push_back(frame);
+        let wake = self.wakes(was_empty, lazy);
         drop(queue);
-        if was_empty {
+        if wake {
             self.wake.notify_one();
         }
         self.stats.deliveries.fetch_add(1, Relaxed);
         true
+    }
+
+    /// Whether a frame just queued (`lazy` or not, into a queue that `was_empty` or not) must
+    /// wake the write pump; called under the queue lock. A queue that was not empty has its
+    /// pump woken already, unless what it holds is a parked lazy frame.
+    fn wakes(&self, was_empty: bool, lazy: bool) -> bool {
+        match (lazy, was_empty) {
+            (true, true) => {
+                self.parked.store(true, Relaxed);
+                false
+            }
+            (true, false) => self.parked.swap(false, Relaxed),
+            (false, true) => true,
+            (false, false) => self.parked.load(Relaxed) && self.parked.swap(false, Relaxed),
+        }
     }
 
     /// Queues a frame if it fits, without closing the session when it does not: the caller
@@ -130,8 +172,9 @@ impl Queue {
         }
         let was_empty = queue.is_empty();
         queue.push_back(frame);
+        let wake = self.wakes(was_empty, false);
         drop(queue);
-        if was_empty {
+        if wake {
             self.wake.notify_one();
         }
         self.stats.deliveries.fetch_add(1, Relaxed);
@@ -177,7 +220,13 @@ impl Queue {
 
     /// Takes the oldest frame out, counting it.
     fn pop(&self) -> Option<Arc<Frame>> {
-        let frame = self.queue().pop_front();
+        let mut queue = self.queue();
+        let frame = queue.pop_front();
+        if queue.is_empty() {
+            // Whatever was parked is on its way.
+            self.parked.store(false, Relaxed);
+        }
+        drop(queue);
         if frame.is_some() {
             self.taken.fetch_add(1, Relaxed);
         }
@@ -340,6 +389,50 @@ mod tests {
             .expect("woken")
             .expect("no panic");
         assert_eq!((first, second), (Some(1), Some(2)));
+    }
+
+    #[tokio::test]
+    async fn a_lazy_frame_waits_for_the_next_frame_or_a_second_lazy_one_or_a_wake() {
+        let (shared, mut out) = session(8);
+        let pump = |mut out: Outbound| {
+            tokio::spawn(async move {
+                let first = id_of(out.recv().await);
+                let second = out.try_next().and_then(|f| id_of(Outgoing::Frame(f)));
+                (first, second, out)
+            })
+        };
+        let settle = || tokio::time::sleep(Duration::from_millis(30));
+        // Rides along with the next frame: one wake, both in order. (A pump polled after a
+        // lazy frame arrived takes it at once: only a pump already waiting is not woken.)
+        let waiting = pump(out);
+        settle().await;
+        assert!(shared.push_lazy(pong(1)));
+        settle().await;
+        assert!(!waiting.is_finished(), "a lazy frame alone wakes nobody");
+        assert!(shared.push(pong(2)));
+        let (first, second, next) = waiting.await.expect("no panic");
+        assert_eq!((first, second), (Some(1), Some(2)));
+        out = next;
+        // A second lazy frame finding the first still there wakes the pump.
+        let waiting = pump(out);
+        settle().await;
+        assert!(shared.push_lazy(pong(3)));
+        settle().await;
+        assert!(!waiting.is_finished());
+        assert!(shared.push_lazy(pong(4)));
+        let (first, second, next) = waiting.await.expect("no panic");
+        assert_eq!((first, second), (Some(3), Some(4)));
+        out = next;
+        // So does `wake_parked`; with nothing parked it wakes nobody.
+        let waiting = pump(out);
+        settle().await;
+        shared.wake_parked();
+        settle().await;
+        assert!(!waiting.is_finished());
+        assert!(shared.push_lazy(pong(5)));
+        shared.wake_parked();
+        let (first, second, _out) = waiting.await.expect("no panic");
+        assert_eq!((first, second), (Some(5), None));
     }
 
     #[tokio::test]

@@ -12,7 +12,9 @@
 //! (room, user) pair, and the room's tick sends every recorded pair in one `receipts` frame
 //! and forgets them. So a user's receipts in a room leave at most once a second, a burst of
 //! reads costs one receipt (its newest), and a member gets one frame per room per second
-//! however many members read: in a room of n readers, n frames a second instead of n².
+//! however many members read: in a room of n readers, n frames a second instead of n². The
+//! frame waits for the next frame the member is sent, or the room's next tick
+//! (`Room::broadcast_lazy`), so in a busy room it costs no write of its own.
 //! The rooms are spread over [`RECEIPT_SLOTS`] ticks of [`READ_FLUSH`] (by a hash of the name),
 //! so a node with 10,000 busy rooms sends a tenth of their receipts every 100 ms instead of
 //! all of them in one burst that would hold up the messages behind it.

@@ -12,7 +12,7 @@ use super::query::readable;
 use crate::Result;
 use crate::bus::BusEvent;
 use crate::hub::core::Core;
-use crate::hub::reads::{READ_FLUSH, Receipts};
+use crate::hub::reads::{READ_FLUSH, RECEIPT_SLOTS, Receipts};
 use crate::hub::session::state::SessionState;
 use crate::protocol::{Event, Receipt, RequestId};
 
@@ -100,10 +100,14 @@ pub(crate) fn spawn_read_timers(core: &Arc<Core>) {
     let weak = Arc::downgrade(core);
     tokio::spawn(async move {
         let mut tick = every(READ_FLUSH);
+        // Per slot, the rooms whose receipts went out at its last tick: what may still wait.
+        let mut sent: Vec<Vec<String>> = vec![Vec::new(); RECEIPT_SLOTS];
         for slot in 0.. {
             tick.tick().await;
             let Some(core) = weak.upgrade() else { return };
-            send_receipts(&core, core.reads.take_receipts(slot));
+            let i = slot % RECEIPT_SLOTS;
+            let waiting = std::mem::take(&mut sent[i]);
+            sent[i] = send_receipts(&core, core.reads.take_receipts(slot), waiting);
         }
     });
 }
@@ -116,8 +120,18 @@ fn every(period: std::time::Duration) -> tokio::time::Interval {
 }
 
 /// Each room's receipts, as one frame to every local member of the room (encoded once), so
-/// a member gets one frame per room per second however many members moved.
-fn send_receipts(core: &Core, due: Receipts) {
+/// a member gets one frame per room per second however many members moved. The frame rides
+/// along with the next frame the member is sent anyway (`Room::broadcast_lazy`): in a busy
+/// room receipts cost no write of their own. What still waits from the room's last tick
+/// (`waiting`) goes out now, so a receipt waits at most one more second. Returns the rooms
+/// sent to.
+fn send_receipts(core: &Core, due: Receipts, waiting: Vec<String>) -> Vec<String> {
+    for room in waiting.iter().filter(|r| !due.contains_key(*r)) {
+        if let Some(loaded) = core.loaded(room) {
+            loaded.wake_parked();
+        }
+    }
+    let mut sent = Vec::with_capacity(due.len());
     for (room, users) in due {
         if let Some(loaded) = core.loaded(&room) {
             let mut reads: Vec<Receipt> = users
@@ -125,7 +139,12 @@ fn send_receipts(core: &Core, due: Receipts) {
                 .map(|(user, seq)| Receipt { user, seq })
                 .collect();
             reads.sort_unstable_by(|a, b| a.user.cmp(&b.user));
-            loaded.broadcast_except(Event::Receipts { room, reads }, 0);
+            loaded.broadcast_lazy(Event::Receipts {
+                room: room.clone(),
+                reads,
+            });
+            sent.push(room);
         }
     }
+    sent
 }

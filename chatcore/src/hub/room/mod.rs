@@ -5,6 +5,7 @@
 
 mod catchup;
 mod fanout;
+mod lazy;
 mod mutes;
 mod presence;
 mod repair;
