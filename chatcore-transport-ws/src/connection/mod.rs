@@ -11,9 +11,9 @@
 //! task `select!`-ing over both re-polls the read half on every delivery (measured at half
 //! the throughput). They share the socket through `futures`' split halves and talk through a
 //! [`link`](chatcore::transport::link): control requests (reader → writer) and the writer's
-//! state (writer → reader). When both are done the halves are reunited and the TCP connection is ended
-//! gracefully: our FIN first, then the peer's remaining bytes are read and discarded (bounded),
-//! so a close frame is never lost to a TCP reset.
+//! state (writer → reader). When both are done the halves are reunited and the TCP
+//! connection is ended gracefully: our FIN first, then the peer's remaining bytes are read
+//! and discarded (bounded), so a close frame is never lost to a TCP reset.
 
 mod reader;
 mod writer;

@@ -8,7 +8,7 @@
 //!   ├─ cluster.rs    bus events in; head announcements and presence leases out
 //!   ├─ core.rs       the registry: backends, limits, loaded rooms, live sessions
 //!   ├─ room/         ordering, fan-out, gap repair, presence (a value type)
-//!   └─ queue.rs      each session's bounded outbound queue, drained by the transport
+//!   └─ queue/        each session's bounded outbound queue, drained by the transport
 //! ```
 //!
 //! Each layer calls only the ones below it: a message goes down and never comes back.
