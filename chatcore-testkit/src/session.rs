@@ -60,6 +60,12 @@ impl SessionProbe {
         id
     }
 
+    /// Hands the session a command without a request id (fire-and-forget, as `typing` is
+    /// sent).
+    pub async fn notify(&mut self, command: Command) {
+        self.session.handle(Request { id: None, command }).await;
+    }
+
     /// The next event, decoded from the bytes a transport would write.
     pub async fn event(&mut self) -> Event {
         match tokio::time::timeout(BOUND, self.out.recv()).await {

@@ -143,6 +143,46 @@ async fn read_never_moves_backwards_and_clamps_to_the_head() {
     assert_eq!(ann.error(id).await, ErrorCode::UnknownRoom);
 }
 
+#[tokio::test]
+async fn an_id_less_read_moves_the_position_unanswered_but_a_failure_is_answered() {
+    let hub = memory_hub().await;
+    let mut phone = SessionProbe::connect(&hub, "bob").await;
+    let mut laptop = SessionProbe::connect(&hub, "bob").await;
+    phone.join("r").await;
+    let seq = phone.send("r", "hello").await;
+    phone.notify(read("r", seq)).await;
+    let pushed = laptop.until(|e| matches!(e, Event::Read { .. })).await;
+    assert_eq!(
+        pushed,
+        Event::Read {
+            id: None,
+            room: "r".into(),
+            seq
+        }
+    );
+    // Everything queued for the phone before the pong: no answer to its read.
+    let ping = phone.request(Command::Ping {}).await;
+    loop {
+        match phone.event().await {
+            Event::Pong { id } if id == Some(ping) => break,
+            e => assert!(!matches!(e, Event::Read { .. }), "answered: {e:?}"),
+        }
+    }
+    phone.notify(read("nowhere", 1)).await;
+    let refused = phone.until(|e| matches!(e, Event::Error { .. })).await;
+    assert!(
+        matches!(
+            refused,
+            Event::Error {
+                id: None,
+                code: ErrorCode::UnknownRoom,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+}
+
 /// The `receipts` frames `c` got until a ping is answered (everything queued before it),
 /// each as its (user, seq) pairs.
 async fn receipts(c: &mut SessionProbe) -> Vec<Vec<(String, u64)>> {

@@ -4,7 +4,9 @@
 //! A seq past the room's newest is clamped to the newest (a client that raced a new message
 //! still marks what exists as read); a seq at or below the known position changes nothing
 //! and is answered with that position. The answer comes from memory: the session's known
-//! position, and a move is written behind (`hub/reads.rs`).
+//! position, and a move is written behind (`hub/reads.rs`). A `read` without a request id is
+//! fire-and-forget, like `typing`: only a failure is answered, so the once-a-second read of
+//! every client in a room costs no frame back.
 
 use std::sync::Arc;
 
@@ -43,20 +45,12 @@ pub(crate) async fn read(
         }
     };
     if seq <= known {
-        s.queue.send(Event::Read {
-            id,
-            room,
-            seq: known,
-        });
+        answer(s, id, &room, known);
         return Ok(());
     }
     s.raise_position(&room, seq);
     core.reads.write_behind(&room, user, seq);
-    s.queue.send(Event::Read {
-        id,
-        room: room.clone(),
-        seq,
-    });
+    answer(s, id, &room, seq);
     core.bus.publish(BusEvent::Read {
         room: room.clone(),
         user: user.to_owned(),
@@ -64,6 +58,18 @@ pub(crate) async fn read(
     });
     moved_here(core, &room, user, seq, Some(s.id()));
     Ok(())
+}
+
+/// Answers a `read` that carried request `id` with the position now known; an id-less one
+/// is not answered.
+fn answer(s: &SessionState, id: Option<RequestId>, room: &str, seq: u64) {
+    if let Some(id) = id {
+        s.queue.send(Event::Read {
+            id: Some(id),
+            room: room.to_owned(),
+            seq,
+        });
+    }
 }
 
 /// `user`'s position in `room` moved to `seq` (here or on another node): tells their sessions
