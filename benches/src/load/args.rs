@@ -94,6 +94,12 @@ pub struct Args {
     #[arg(long)]
     pub read_every: Option<f64>,
 
+    /// Send each member's `read` with a request id, so that the server answers every one.
+    /// Without it the reads are fire-and-forget (no id, no answer), as a client that clears
+    /// its own badge sends them; publishers always wait for the answer.
+    #[arg(long)]
+    pub read_answered: bool,
+
     /// Wire codec (chatcore only).
     #[arg(long, value_enum, default_value_t = CodecArg::Json)]
     pub codec: CodecArg,

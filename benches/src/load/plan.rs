@@ -37,6 +37,8 @@ pub struct Plan {
     /// How often every connection sends a `read`; `None`: never.
     #[serde(serialize_with = "opt_secs")]
     pub read_every: Option<Duration>,
+    /// Whether members' reads carry a request id (and are answered).
+    pub read_answered: bool,
     /// Codec.
     pub codec: CodecArg,
     /// Publishing (or holding) time.
@@ -100,6 +102,7 @@ impl Plan {
             payload: args.payload.unwrap_or(p.payload),
             changes: args.changes.unwrap_or(p.changes),
             read_every: (read_every > 0.0).then(|| Duration::from_secs_f64(read_every)),
+            read_answered: args.read_answered,
             codec: args.codec,
             duration: Duration::try_from_secs_f64(args.duration)
                 .map_err(|_| "--duration must be a positive number of seconds".to_owned())?,
@@ -259,7 +262,12 @@ mod tests {
         let p = plan(&["--scenario", "rooms-changes"]).expect("plan");
         assert_eq!(p.offered_deliveries_per_s(), Some(10_000.0));
         assert_eq!((p.publishers, p.changes), (2_000, 0.1));
-        assert_eq!(p.read_every, Some(Duration::from_secs(1)));
+        assert_eq!(
+            (p.read_every, p.read_answered),
+            (Some(Duration::from_secs(1)), false)
+        );
+        let p = plan(&["--scenario", "rooms-changes", "--read-answered"]).expect("plan");
+        assert!(p.read_answered);
         let p = plan(&["--scenario", "rooms-changes", "--read-every", "0"]).expect("plan");
         assert_eq!(p.read_every, None);
     }

@@ -41,7 +41,8 @@ async fn started(ctx: &Ctx) -> bool {
 }
 
 /// The reads of lean member `i` over its raw socket; `latest` is kept up to date by its
-/// read loop. Their answers are counted by the read loop.
+/// read loop. Fire-and-forget unless the plan says `--read-answered`; answers are counted by
+/// the read loop.
 pub async fn lean<S>(ctx: &Ctx, i: usize, sink: &mut S, latest: &AtomicU64)
 where
     S: Sink<WsMessage> + Unpin,
@@ -62,6 +63,7 @@ where
             continue;
         }
         id += 1;
+        let id = ctx.plan.read_answered.then_some(id);
         if let Err(e) = sink.send(wire::read(ctx.plan.codec, id, &room, seq)).await {
             ctx.counters
                 .error(format!("read: {e}").chars().take(60).collect::<String>());

@@ -150,10 +150,11 @@ impl Summary {
                 let reads = p
                     .read_every
                     .map_or("no reads".to_owned(), |d| format!("a read every {d:?}"));
+                let answered = if p.read_answered { " (answered)" } else { "" };
                 rows.push((
                     "changes",
                     format!(
-                        "{:.0}% of ticks edit/react/unreact, {reads}",
+                        "{:.0}% of ticks edit/react/unreact, {reads}{answered}",
                         p.changes * 100.0
                     ),
                 ));

@@ -83,15 +83,16 @@ pub fn join(codec: CodecArg, id: u64, room: &str) -> WsMessage {
     frame(codec.codec(), req)
 }
 
-/// The `read` request moving the read position in `room` to `seq`.
-pub fn read(codec: CodecArg, id: u64, room: &str, seq: u64) -> WsMessage {
-    let req = Request::new(
+/// The `read` request moving the read position in `room` to `seq`; with `id`, the server
+/// answers it.
+pub fn read(codec: CodecArg, id: Option<u64>, room: &str, seq: u64) -> WsMessage {
+    let req = Request {
         id,
-        Command::Read {
+        command: Command::Read {
             room: room.to_owned(),
             seq,
         },
-    );
+    };
     frame(codec.codec(), req)
 }
 
