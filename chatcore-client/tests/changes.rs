@@ -3,7 +3,9 @@
 
 mod common;
 
-use chatcore_client::{Client, ErrorCode, HistoryQuery, MessageKind, OutgoingMessage, RoomView};
+use chatcore_client::{
+    Client, ClientEvent, ErrorCode, HistoryQuery, MessageKind, OutgoingMessage, RoomView,
+};
 use chatcore_testkit::*;
 use common::*;
 
@@ -68,4 +70,31 @@ async fn changes_reach_a_room_view_once_from_pages_and_live_events() {
     assert_eq!(refused.code(), Some(ErrorCode::Forbidden));
     let refused = bob.react("r", first.seq, "👍").await.expect_err("twice");
     assert_eq!(refused.code(), Some(ErrorCode::Invalid));
+}
+
+#[tokio::test]
+async fn a_read_marked_without_an_answer_reaches_the_users_other_device() {
+    let server = TestServer::start().await;
+    let (ann, _ann_events) = Client::connect(config(&server.url(""), "ann"))
+        .await
+        .expect("ann");
+    let (phone, _phone_events) = Client::connect(config(&server.url(""), "bob"))
+        .await
+        .expect("phone");
+    let (laptop, mut laptop_events) = Client::connect(config(&server.url(""), "bob"))
+        .await
+        .expect("laptop");
+    ann.join("r").await.expect("join");
+    phone.join("r").await.expect("join");
+    let sent = ann.send("r", "hi @bob").await.expect("send");
+    phone.mark_read("r", sent.seq).expect("mark");
+    let moved = next_matching(&mut laptop_events, |e| match e {
+        ClientEvent::Read { room, seq } => Some((room, seq)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(moved, ("r".to_owned(), sent.seq));
+    let badge = laptop.rooms().await.expect("rooms");
+    let r = badge.iter().find(|r| r.name == "r").expect("listed");
+    assert_eq!((r.unread, r.mentions), (0, 0));
 }

@@ -21,6 +21,18 @@ impl Client {
         }
     }
 
+    /// [`read`](Self::read) without waiting for an answer, and without asking for one: the
+    /// server moves the position (the user's other sessions see a
+    /// [`ClientEvent::Read`](crate::ClientEvent::Read)) and answers only a failure, which
+    /// this client logs (`tracing`, warn). For a client that clears its own badge, as a
+    /// [`typing`](Self::typing) is sent: nothing is sent while disconnected.
+    pub fn mark_read(&self, room: impl Into<String>, seq: u64) -> Result<()> {
+        self.shared().lock().fire(Command::Read {
+            room: room.into(),
+            seq,
+        })
+    }
+
     /// One page of full-text search over the messages this user may read, newest first
     /// (every word of `q` must match). `before` is the previous page's
     /// [`next`](SearchPage::next); `limit` defaults to 20.

@@ -41,8 +41,9 @@ pub(super) fn exec_change(cmd: NetCmd, client: &Client, tx: &UnboundedSender<Act
                 }
             }
             NetCmd::Read { room, seq } => {
-                // A badge that stays is the only harm of a lost read: no notice for it.
-                let _ = client.read(room, seq).await;
+                // A badge that stays is the only harm of a lost read: no notice for it, and
+                // no answer asked for (the view cleared its own badge).
+                let _ = client.mark_read(room, seq);
                 None
             }
             _ => None,
