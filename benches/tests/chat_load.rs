@@ -66,31 +66,47 @@ async fn loads_an_in_process_chatcore_server() {
 
 /// The `rooms-changes` mix, small: half of the ticks edit, react or unreact (each accepted by
 /// the server: no error), every connection reads 4 times a second, and the change events
-/// reach every member exactly like messages.
+/// reach every member exactly like messages. The reads are fire-and-forget (no answer, yet
+/// the receipts show they moved positions), or answered with `--read-answered`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_and_reads_against_an_in_process_chatcore_server() {
     let mut server = TestServer::serve(memory_hub().await, WsConfig::default()).await;
-    let extra = ["--changes", "0.5", "--read-every", "0.25"];
-
-    let summary = run::run(plan_with(server.addr, "chatcore", &extra), false)
-        .await
-        .expect("run");
-    let t = summary.table();
-    assert_eq!(summary.connected, 20, "{t}");
-    assert_eq!(summary.errors, 0, "{t}");
-    assert_eq!(summary.disconnects, 0, "{t}");
-    assert!(summary.changes >= 10, "{t}");
-    assert!(summary.changes < summary.sent, "{t}");
-    assert!(t.contains("changes, reads/s, answers/s, receipts/s"), "{t}");
-    // 20 connections, 4 reads/s each, for 2 s (phases spread over the first period).
-    assert!(summary.reads_per_s > 40.0, "{t}");
-    assert!(summary.read_replies_per_s > 40.0, "{t}");
-    assert!(summary.receipts_per_s > 0.0, "{t}");
-    assert_eq!(
-        summary.deliveries_total,
-        summary.acks_total * 10,
-        "every member gets every acknowledged message and change once: {t}"
-    );
+    for answered in [false, true] {
+        let mut extra = vec!["--changes", "0.5", "--read-every", "0.25"];
+        if answered {
+            // Users and rooms of their own: the first run's positions and history stay apart.
+            extra.extend([
+                "--read-answered",
+                "--user-prefix",
+                "ans",
+                "--room-prefix",
+                "ans",
+            ]);
+        }
+        let summary = run::run(plan_with(server.addr, "chatcore", &extra), false)
+            .await
+            .expect("run");
+        let t = summary.table();
+        assert_eq!(summary.connected, 20, "{t}");
+        assert_eq!(summary.errors, 0, "{t}");
+        assert_eq!(summary.disconnects, 0, "{t}");
+        assert!(summary.changes >= 10, "{t}");
+        assert!(summary.changes < summary.sent, "{t}");
+        assert!(t.contains("changes, reads/s, answers/s, receipts/s"), "{t}");
+        // 20 connections, 4 reads/s each, for 2 s (phases spread over the first period).
+        assert!(summary.reads_per_s > 40.0, "{t}");
+        if answered {
+            assert!(summary.read_replies_per_s > 40.0, "{t}");
+        } else {
+            assert_eq!(summary.read_replies_per_s, 0.0, "{t}");
+        }
+        assert!(summary.receipts_per_s > 0.0, "{t}");
+        assert_eq!(
+            summary.deliveries_total,
+            summary.acks_total * 10,
+            "every member gets every acknowledged message and change once: {t}"
+        );
+    }
 
     let _ = server.shutdown().await;
 }

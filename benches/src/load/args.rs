@@ -94,9 +94,9 @@ pub struct Args {
     #[arg(long)]
     pub read_every: Option<f64>,
 
-    /// Send each member's `read` with a request id, so that the server answers every one.
-    /// Without it the reads are fire-and-forget (no id, no answer), as a client that clears
-    /// its own badge sends them; publishers always wait for the answer.
+    /// Send each `read` with a request id, so that the server answers every one (publishers
+    /// then wait for the answer). Without it the reads are fire-and-forget (no id, no
+    /// answer), as a client that clears its own badge sends them.
     #[arg(long)]
     pub read_answered: bool,
 

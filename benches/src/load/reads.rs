@@ -33,6 +33,12 @@ async fn next_tick(ctx: &Ctx, ticks: &mut Interval) -> Option<()> {
     }
 }
 
+/// Counts a failed read, by the first 60 characters of its error.
+fn failed(ctx: &Ctx, e: impl Display) {
+    ctx.counters
+        .error(format!("read: {e}").chars().take(60).collect::<String>());
+}
+
 async fn started(ctx: &Ctx) -> bool {
     tokio::select! {
         () = ctx.stop.cancelled() => false,
@@ -65,16 +71,16 @@ where
         id += 1;
         let id = ctx.plan.read_answered.then_some(id);
         if let Err(e) = sink.send(wire::read(ctx.plan.codec, id, &room, seq)).await {
-            ctx.counters
-                .error(format!("read: {e}").chars().take(60).collect::<String>());
+            failed(ctx, e);
             return;
         }
         Counters::bump(&ctx.counters.reads);
     }
 }
 
-/// The reads of publisher `i` through its [`Client`]; `latest` is kept up to date by its
-/// event loop.
+/// The reads of publisher `i` through its [`Client`] (fire-and-forget with
+/// [`Client::mark_read`] unless the plan says `--read-answered`); `latest` is kept up to date
+/// by its event loop.
 pub async fn client(ctx: &Ctx, i: usize, client: &Client, room: &str, latest: &AtomicU64) {
     let Some(mut ticks) = ticker(ctx, i) else {
         return;
@@ -88,11 +94,15 @@ pub async fn client(ctx: &Ctx, i: usize, client: &Client, room: &str, latest: &A
             continue;
         }
         Counters::bump(&ctx.counters.reads);
+        if !ctx.plan.read_answered {
+            if let Err(e) = client.mark_read(room, seq) {
+                failed(ctx, e);
+            }
+            continue;
+        }
         match tokio::time::timeout(Duration::from_secs(10), client.read(room, seq)).await {
             Ok(Ok(_)) => Counters::bump(&ctx.counters.read_replies),
-            Ok(Err(e)) => ctx
-                .counters
-                .error(format!("read: {e}").chars().take(60).collect::<String>()),
+            Ok(Err(e)) => failed(ctx, e),
             Err(_) => ctx.counters.error("read: no answer in 10 s"),
         }
     }
