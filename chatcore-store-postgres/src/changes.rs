@@ -2,7 +2,7 @@
 //! checked against the target's state at commit, and the target's current state updated in
 //! the same transaction as the event is stored.
 //!
-//! A change is committed in a batch of its own (see writer.rs), after its room's row is
+//! A change is committed in a batch of its own (see writer/pipeline.rs), after its room's row is
 //! locked `FOR UPDATE`: changes to one room from any number of nodes are serialized by that
 //! lock, so the rules see every change committed before and the room's seq stays gapless.
 //!
