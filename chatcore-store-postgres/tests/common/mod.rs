@@ -1,12 +1,15 @@
-//! Shared fixture: a fresh PostgreSQL schema per test, dropped when the fixture is.
+//! Shared fixture: a fresh PostgreSQL schema per test, dropped when the fixture is; and the
+//! helpers the test files share.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use chatcore::protocol::RoomKind;
 use chatcore::store::Store;
 use chatcore_store_postgres::{PostgresConfig, PostgresStore};
+use chatcore_testkit::fixtures::create_room;
 
 /// The test server's URL, or `None` (test skipped) unless CI requires it.
 pub fn url() -> Option<String> {
@@ -120,4 +123,21 @@ impl Drop for PgFactory {
         });
         let _ = done.join();
     }
+}
+
+/// A [`PgFactory`] for this test, or returns from it (skipped) without a test server. Needs
+/// `PgFactory` in scope and `#[macro_use] mod common;`.
+#[allow(unused_macros)] // not every test target uses it
+macro_rules! factory {
+    () => {
+        match PgFactory::new().await {
+            Some(f) => f,
+            None => return,
+        }
+    };
+}
+
+/// Creates the public room `name`.
+pub async fn room(store: &impl Store, name: &str) {
+    create_room(store, name, RoomKind::Public).await;
 }
