@@ -2,7 +2,8 @@
 
 use chatcore::protocol::{Command, Event};
 
-use super::{Client, ack, unexpected};
+use super::Client;
+use super::replies::{ack, unexpected};
 use crate::error::Result;
 use crate::types::{Ack, HistoryPage};
 

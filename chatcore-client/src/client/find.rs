@@ -2,7 +2,8 @@
 
 use chatcore::protocol::{Command, Event, LookupKind, RoomSummary};
 
-use super::{Client, unexpected};
+use super::Client;
+use super::replies::unexpected;
 use crate::error::Result;
 use crate::types::SearchPage;
 

@@ -1,10 +1,13 @@
 //! [`Client`]: typed commands over one self-healing connection.
 
+mod call;
 mod changes;
 mod connection;
 mod find;
 mod link;
+mod messaging;
 mod moderation;
+mod replies;
 mod rooms;
 mod state;
 mod supervisor;
@@ -13,23 +16,18 @@ mod tcp;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chatcore::ErrorCode;
-use chatcore::protocol::{Command, Event, RoomSummary};
+use chatcore::protocol::{Command, Event};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::config::ClientConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::{ConnectionState, Events};
-use crate::types::{
-    Ack, HistoryPage, HistoryQuery, Joined, OutgoingMessage, SessionInfo, new_nonce,
-};
-use state::{JoinMode, State};
+use crate::types::SessionInfo;
+use replies::unexpected;
+use state::State;
 
 pub(crate) use connection::error_body;
-
-/// First wait before a command refused with `rate_limited` is sent again; doubles each time.
-const RATE_LIMIT_RETRY: Duration = Duration::from_millis(250);
 
 /// What the client's handles and tasks share.
 #[derive(Debug)]
@@ -97,9 +95,10 @@ impl Client {
     /// server's `welcome`, and starts the connection's tasks. Returns the client and its
     /// event stream.
     ///
-    /// Fails with [`Error::Connect`] when the server cannot be reached,
-    /// [`Error::Unauthorized`] when it refuses the credentials, [`Error::Refused`] for other
-    /// refusals (403 origin, 503 full). Reconnecting applies only once connected.
+    /// Fails with [`Error::Connect`](crate::Error::Connect) when the server cannot be
+    /// reached, [`Error::Unauthorized`](crate::Error::Unauthorized) when it refuses the
+    /// credentials, [`Error::Refused`](crate::Error::Refused) for other refusals (403 origin,
+    /// 503 full). Reconnecting applies only once connected.
     pub async fn connect(config: ClientConfig) -> Result<(Client, Events)> {
         let opened = connection::open(&config).await?;
         let status = ConnectionState::Connected(opened.session.clone());
@@ -181,140 +180,6 @@ impl Client {
         self.shared().lock().joined_rooms()
     }
 
-    /// Joins `room` (a public room is created when missing). The reply carries recent history;
-    /// the event stream yields every later message of the room. Joining a room already
-    /// joined fails with [`ErrorCode::Invalid`].
-    pub async fn join(&self, room: impl Into<String>) -> Result<Joined> {
-        let command = Command::Join {
-            room: room.into(),
-            resume_after: None,
-        };
-        let reply = self.call(command, Some(JoinMode::Fresh)).await?;
-        joined(reply)
-    }
-
-    /// Joins `room` and yields on the event stream every message with a seq above `seq`
-    /// (paging through history when there are many), then live ones: no gap, no duplicate.
-    /// The reply's `history` is empty.
-    pub async fn join_after(&self, room: impl Into<String>, seq: u64) -> Result<Joined> {
-        let command = Command::Join {
-            room: room.into(),
-            resume_after: Some(seq),
-        };
-        let reply = self.call(command, Some(JoinMode::After(seq))).await?;
-        joined(reply)
-    }
-
-    /// Leaves `room`: its messages stop, and the durable membership ends.
-    pub async fn leave(&self, room: impl Into<String>) -> Result<()> {
-        match self
-            .call(Command::Leave { room: room.into() }, None)
-            .await?
-        {
-            Event::Left { .. } => Ok(()),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Sends a text message to a joined room, with a fresh nonce. Resolves once the server
-    /// stored it.
-    pub async fn send(&self, room: impl Into<String>, text: impl Into<String>) -> Result<Ack> {
-        self.send_message(OutgoingMessage::new(room, text)).await
-    }
-
-    /// Sends a message with options (nonce, emote, reply-to). Resolves once the server stored
-    /// it; with a nonce used before, resolves with the original's ack (`duplicate: true`).
-    pub async fn send_message(&self, message: OutgoingMessage) -> Result<Ack> {
-        self.check_text(&message.text)?;
-        check_nonce(&message.nonce)?;
-        let OutgoingMessage {
-            room,
-            text,
-            nonce,
-            kind,
-            reply_to,
-            data,
-        } = message;
-        let command = Command::Send {
-            room,
-            text,
-            nonce: Some(nonce.clone()),
-            kind,
-            reply_to,
-            data,
-        };
-        ack(self.call(command, None).await?, nonce)
-    }
-
-    /// Sends a direct message to user `to` (in the room `dm:<a>:<b>`, which the server joins
-    /// this client to: a [`ClientEvent::Joined`](crate::ClientEvent::Joined) announces it).
-    pub async fn dm(&self, to: impl Into<String>, text: impl Into<String>) -> Result<Ack> {
-        let text = text.into();
-        self.check_text(&text)?;
-        let nonce = new_nonce();
-        let command = Command::Dm {
-            to: to.into(),
-            text,
-            nonce: Some(nonce.clone()),
-        };
-        ack(self.call(command, None).await?, nonce)
-    }
-
-    /// Starts (`on`) or stops the typing indicator in a joined room. Fire and forget: there is
-    /// no reply, and nothing is sent while disconnected.
-    pub fn typing(&self, room: impl Into<String>, on: bool) -> Result<()> {
-        self.shared().lock().fire(Command::Typing {
-            room: room.into(),
-            on,
-        })
-    }
-
-    /// A page of a room's history (public rooms, or rooms the user is a member of; joining is
-    /// not required).
-    pub async fn history(
-        &self,
-        room: impl Into<String>,
-        query: HistoryQuery,
-    ) -> Result<HistoryPage> {
-        let command = Command::History {
-            room: room.into(),
-            before: query.before,
-            after: query.after,
-            limit: query.limit,
-        };
-        match self.call(command, None).await? {
-            Event::History {
-                room,
-                messages,
-                has_more,
-                current_to,
-                ..
-            } => Ok(HistoryPage {
-                room,
-                messages,
-                has_more,
-                current_to: current_to.unwrap_or(0),
-            }),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Public rooms and the user's private and direct rooms, sorted by name.
-    pub async fn rooms(&self) -> Result<Vec<RoomSummary>> {
-        match self.call(Command::Rooms {}, None).await? {
-            Event::Rooms { rooms, .. } => Ok(rooms),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Users online in a room, sorted.
-    pub async fn who(&self, room: impl Into<String>) -> Result<Vec<String>> {
-        match self.call(Command::Who { room: room.into() }, None).await? {
-            Event::Presence { online, .. } => Ok(online),
-            other => Err(unexpected(&other)),
-        }
-    }
-
     /// An application-level round trip; returns its duration.
     pub async fn ping(&self) -> Result<Duration> {
         let start = Instant::now();
@@ -325,8 +190,9 @@ impl Client {
     }
 
     /// Closes the connection (a normal close frame, then waits briefly for the server's
-    /// answer) and stops reconnecting. Waiting commands fail with [`Error::Closed`]; the event
-    /// stream yields [`ConnectionState::Closed`] and ends. Closing twice is fine.
+    /// answer) and stops reconnecting. Waiting commands fail with
+    /// [`Error::Closed`](crate::Error::Closed); the event stream yields
+    /// [`ConnectionState::Closed`] and ends. Closing twice is fine.
     pub async fn close(&self) -> Result<()> {
         let shared = self.shared();
         shared.closing.send_replace(true);
@@ -337,120 +203,4 @@ impl Client {
             .await;
         Ok(())
     }
-
-    /// Sends a command and waits for its reply, retrying after `rate_limited`.
-    async fn call(&self, command: Command, join: Option<JoinMode>) -> Result<Event> {
-        let shared = self.shared();
-        let timeout = shared.config.request_timeout;
-        let deadline = Instant::now() + timeout;
-        let mut pause = RATE_LIMIT_RETRY;
-        loop {
-            let (id, reply) = shared.lock().call(command.clone(), join)?;
-            // Forgets the request however this future ends (answered, timed out, dropped).
-            let _forget = Forget { shared, id };
-            let outcome = match tokio::time::timeout_at(deadline, reply).await {
-                Err(_) => return Err(Error::Timeout(timeout)),
-                Ok(Err(_)) => {
-                    let closed = shared.lock().closed.clone();
-                    return Err(closed.map_or(Error::Closed, |r| state::closed_error(&r)));
-                }
-                Ok(Ok(outcome)) => outcome,
-            };
-            match outcome {
-                Err(Error::Server {
-                    code: ErrorCode::RateLimited,
-                    message,
-                }) => {
-                    if Instant::now() + pause >= deadline {
-                        return Err(Error::server(ErrorCode::RateLimited, message));
-                    }
-                    tracing::debug!(?pause, "rate limited; sending again after a pause");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(4));
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// Refuses blank text and text over the server's limit before sending.
-    fn check_text(&self, text: &str) -> Result<()> {
-        if text.trim().is_empty() {
-            return Err(Error::Invalid("the message text is blank".into()));
-        }
-        let limit = self.shared().lock().max_text_bytes;
-        if text.len() > limit {
-            return Err(Error::Invalid(format!(
-                "the message text has {} bytes; the server accepts at most {limit}",
-                text.len()
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// Removes a caller's pending request when dropped.
-struct Forget<'a> {
-    shared: &'a Shared,
-    id: u64,
-}
-
-impl Drop for Forget<'_> {
-    fn drop(&mut self) {
-        self.shared.lock().abandon(self.id);
-    }
-}
-
-fn check_nonce(nonce: &str) -> Result<()> {
-    if nonce.is_empty() || nonce.len() > 128 {
-        return Err(Error::Invalid("a nonce must have 1 to 128 bytes".into()));
-    }
-    Ok(())
-}
-
-fn joined(reply: Event) -> Result<Joined> {
-    match reply {
-        Event::Joined {
-            room,
-            kind,
-            last_seq,
-            online,
-            history,
-            current_to,
-            ..
-        } => Ok(Joined {
-            room,
-            kind,
-            last_seq,
-            online,
-            history,
-            current_to: current_to.unwrap_or(0),
-        }),
-        other => Err(unexpected(&other)),
-    }
-}
-
-fn ack(reply: Event, nonce: String) -> Result<Ack> {
-    match reply {
-        Event::Ack {
-            room,
-            seq,
-            msg_id,
-            ts,
-            duplicate,
-            ..
-        } => Ok(Ack {
-            room,
-            seq,
-            msg_id,
-            ts,
-            duplicate,
-            nonce,
-        }),
-        other => Err(unexpected(&other)),
-    }
-}
-
-fn unexpected(event: &Event) -> Error {
-    Error::Protocol(format!("unexpected reply {event:?}"))
 }

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use chatcore::protocol::{Command, Event, Member, Role, RoomKind, RoomSummary};
 
-use super::{Client, ack, unexpected};
+use super::Client;
+use super::replies::{ack, unexpected};
 use crate::error::Result;
 use crate::types::Ack;
 
