@@ -3,8 +3,10 @@
 
 use chatcore_client::{Ack, Auth};
 
+use crate::args::Cli;
+use crate::connect::{needs_identity, with_client};
+use crate::failure::Outcome;
 use crate::output::{print_json, print_line, print_message};
-use crate::{Cli, Outcome, needs_identity, with_client};
 
 /// A change to message `seq` of `room`.
 pub(crate) enum Change {

@@ -3,8 +3,10 @@
 use chatcore_client::{Auth, SearchHit};
 use clap::Subcommand;
 
+use crate::args::Cli;
+use crate::connect::{needs_identity, with_client};
+use crate::failure::Outcome;
 use crate::output::{print_json, print_line, printable};
-use crate::{Cli, Outcome, needs_identity, with_client};
 
 /// The commands of this family.
 #[derive(Debug, Subcommand)]

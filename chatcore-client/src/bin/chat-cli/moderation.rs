@@ -6,8 +6,10 @@ use std::time::Duration;
 use chatcore_client::{Ack, Auth, Client, Role, RoomKind};
 use clap::{Subcommand, ValueEnum};
 
+use crate::args::Cli;
+use crate::connect::{needs_identity, with_client};
+use crate::failure::Outcome;
 use crate::output::{print_json, print_line, print_room};
-use crate::{Cli, Outcome, needs_identity, with_client};
 
 /// Commands about rooms and users that are not room events.
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use chatcore_client::{Message, MessageKind, RoomSummary};
 
-use crate::{Failure, Outcome};
+use crate::failure::{Failure, Outcome};
 
 /// Resolves when nobody reads stdout any more (the reader of the pipe exited), so `tail … |
 /// head -n 1` ends right after its line instead of at the next message. Watches a duplicate

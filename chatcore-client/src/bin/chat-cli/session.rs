@@ -10,7 +10,7 @@ use chatcore_client::{RestClient, SessionGrant};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncBufReadExt;
 
-use crate::Failure;
+use crate::failure::Failure;
 
 /// What the session file holds.
 #[derive(Serialize, Deserialize)]
