@@ -1,0 +1,163 @@
+//! [`SqliteStore`]: the `Store` implementation that ties the writer thread and the reader
+//! pool together. Opening and the handle are here; the `Store` methods are in
+//! `store_trait.rs`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use chatcore::{Error, Result};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::indexer::{Indexer, Progress};
+use crate::reader::{JoinOnDrop, Readers};
+use crate::writer::{Command, Commands, Counters, Write, Writer, WriterStats};
+use crate::{SqliteConfig, checkpoint, schema};
+
+mod store_trait;
+#[cfg(test)]
+mod tests;
+
+/// A durable [`Store`](chatcore::store::Store) in one SQLite file.
+///
+/// Opening starts one writer thread (batched commits) and [`SqliteConfig::readers`] reader
+/// threads. Clones are cheap and share those threads and connections; the threads stop when
+/// the last clone is dropped, after committing every queued write (the drop waits for that
+/// commit).
+///
+/// See the [crate docs](crate) for how it works.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Set by `close`: new writes fail at once with `Error::Closed` instead of queueing
+    /// behind the close.
+    closed: AtomicBool,
+    // Field order matters: `writer` (the sender) drops before `threads` joins, so the
+    // thread sees its queue close, commits what is left and exits.
+    writer: Sender<Command>,
+    /// The writer thread, then the checkpoint and indexer threads.
+    threads: JoinOnDrop,
+    readers: Readers,
+    counters: Arc<Counters>,
+    /// What the search indexer has caught up with.
+    progress: Arc<Progress>,
+    config: SqliteConfig,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.config.path)
+            .field("closed", &self.inner.closed.load(Ordering::Relaxed))
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` with default settings.
+    ///
+    /// Blocks while it opens the file and applies schema migrations (milliseconds, or longer
+    /// the first time a large database is migrated). A database written by a newer version
+    /// fails with [`Error::SchemaTooNew`]; a SQLite file that is not a chatcore database
+    /// fails with [`Error::Config`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(SqliteConfig::new(path))
+    }
+
+    /// Opens (creating if needed) the database described by `config`; see
+    /// [`SqliteStore::open`].
+    pub fn open_with(config: SqliteConfig) -> Result<Self> {
+        Self::open_fed(config, |commands| commands)
+    }
+
+    /// [`SqliteStore::open_with`], the writer thread taking its commands through `feed`
+    /// (the identity in production; tests wrap the channel to hold the writer).
+    pub(crate) fn open_fed<C: Commands + Send + 'static>(
+        config: SqliteConfig,
+        feed: impl FnOnce(Receiver<Command>) -> C,
+    ) -> Result<Self> {
+        config.validate()?;
+        let mut write_conn = schema::open_writer(&config)?;
+        let index_conn = schema::open_index(&config, &schema::database_id(&write_conn)?)?;
+        let (indexer, progress) = Indexer::new(schema::open_reader(&config)?, index_conn)?;
+        let checkpointer = checkpoint::start(
+            &mut write_conn,
+            schema::open_checkpointer(&config)?,
+            config.checkpoint_pages,
+        )?;
+        let read_conns = (0..config.readers)
+            .map(|_| schema::open_reader(&config))
+            .collect::<Result<Vec<Connection>>>()?;
+        let readers = Readers::start(read_conns)?;
+        let counters = Arc::new(Counters::default());
+        let (writer, commands) = channel();
+        let commands = feed(commands);
+        let state = Writer::new(
+            write_conn,
+            config.max_batch,
+            Arc::clone(&counters),
+            Arc::clone(&progress),
+        );
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || state.run(commands))
+            .map_err(|e| Error::store(format!("cannot start the writer thread: {e}")))?;
+        let indexer = std::thread::Builder::new()
+            .name("sqlite-indexer".into())
+            .spawn(move || indexer.run())
+            .map_err(|e| Error::store(format!("cannot start the indexer thread: {e}")))?;
+        tracing::debug!(path = %config.path.display(), "sqlite store: opened");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                closed: AtomicBool::new(false),
+                writer,
+                // The writer first: the checkpointer stops when the write connection closes,
+                // the indexer when the writer has stopped.
+                threads: JoinOnDrop(vec![thread, checkpointer, indexer]),
+                readers,
+                counters,
+                progress,
+                config,
+            }),
+        })
+    }
+
+    /// The configuration the store was opened with.
+    pub fn config(&self) -> &SqliteConfig {
+        &self.inner.config
+    }
+
+    /// The writer's counters: commits, writes, batch sizes. Cheap; suitable for metrics.
+    pub fn stats(&self) -> WriterStats {
+        self.inner.counters.snapshot(&self.inner.progress)
+    }
+
+    /// Queues a command for the writer thread.
+    pub(crate) fn send(&self, command: Command) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        self.inner.writer.send(command).map_err(|_| Error::Closed)
+    }
+
+    /// The reader threads.
+    pub(crate) fn readers(&self) -> &Readers {
+        &self.inner.readers
+    }
+
+    /// Queues a write and waits for its reply.
+    pub(crate) async fn write<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T>>) -> Write,
+    ) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Write(make(tx)))?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+}

@@ -1,0 +1,201 @@
+//! When a commit fails (nothing burnt, the rest of the batch spared, caches forgotten),
+//! when an append resolves (only after its commit), and the checkpoint thread.
+
+use chatcore::Error;
+use chatcore::protocol::RoomKind;
+use chatcore::store::{HistoryQuery, NewRoom, Store};
+use rusqlite::Connection;
+
+use super::{Fixture, msg, room};
+use crate::{SqliteConfig, schema};
+
+#[tokio::test]
+async fn the_checkpoint_thread_copies_the_log_into_the_file() {
+    let f = Fixture::with(|c| c.with_checkpoint_pages(16).expect("pages"));
+    room(&f.store, "r").await;
+    let size = || std::fs::metadata(f.path()).map_or(0, |m| m.len());
+    let initial = size();
+    // SQLite's own automatic checkpoint is off (the WAL hook replaces it): only the
+    // checkpoint thread can grow the main file.
+    let body = "x".repeat(1000);
+    for _ in 0..10 {
+        let pending: Vec<_> = (0..100).map(|_| f.store.append(msg("r", &body))).collect();
+        for p in pending {
+            p.await.expect("append");
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < initial + 500_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes",
+            size()
+        );
+        // A checkpoint copies only what no reader still needs (the search indexer reads
+        // too); the next commit past the threshold signals another.
+        f.store.append(msg("r", "poke")).await.expect("append");
+        // Nothing else runs on this test's runtime: blocking it is fine.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn failed_transaction_burns_no_seq_and_spares_its_batch() {
+    let f = Fixture::new();
+    room(&f.store, "r").await;
+    assert_eq!(
+        f.store
+            .append(msg("r", "one"))
+            .await
+            .expect("one")
+            .message
+            .seq,
+        1
+    );
+    // A trigger makes any message saying "boom" fail inside SQLite, after the seq was
+    // taken from the cache and the row was (being) written.
+    f.raw()
+        .execute_batch(
+            "CREATE TRIGGER boom AFTER INSERT ON messages \
+             WHEN new.body = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+        )
+        .expect("trigger");
+
+    // Alone in its transaction.
+    let err = f.store.append(msg("r", "boom")).await.expect_err("boom");
+    assert!(matches!(err, Error::Store(_)), "{err:?}");
+    assert_eq!(
+        f.store
+            .append(msg("r", "two"))
+            .await
+            .expect("two")
+            .message
+            .seq,
+        2
+    );
+
+    // In the middle of a batch: the batch is rolled back and retried one by one.
+    let failed_before = f.store.stats().failed_commits;
+    let (a, boom, b) = f.gate.held(|| {
+        (
+            f.store.append(msg("r", "three")),
+            f.store.append(msg("r", "boom")),
+            f.store.append(msg("r", "four")),
+        )
+    });
+    assert_eq!(a.await.expect("three").message.seq, 3);
+    assert!(boom.await.is_err());
+    assert_eq!(b.await.expect("four").message.seq, 4);
+    assert!(f.store.stats().failed_commits >= failed_before + 2);
+
+    let page = f
+        .store
+        .history("r", HistoryQuery::latest(10))
+        .await
+        .expect("history");
+    let texts: Vec<_> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["one", "two", "three", "four"]);
+    let seqs: Vec<_> = page.messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+}
+
+/// The row of message `id` as another connection sees it: committed, or nothing.
+fn committed_body(raw: &Connection, id: &str) -> Option<String> {
+    raw.query_row("SELECT body FROM messages WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .ok()
+}
+
+/// An append resolves only once its commit is visible to another connection, under
+/// both `synchronous` settings, read back from a connection opened the way the writer's
+/// is; while the writer is held, the append neither resolves nor shows.
+#[tokio::test]
+async fn an_append_resolves_only_after_its_commit() {
+    use crate::config::Synchronous;
+    for (sync, pragma) in [(Synchronous::Normal, 1), (Synchronous::Full, 2)] {
+        let f = Fixture::with(|c| c.with_synchronous(sync));
+        let config = SqliteConfig::new(f.path()).with_synchronous(sync);
+        let writer = schema::open_writer(&config).expect("writer connection");
+        let read: i64 = writer
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("pragma");
+        assert_eq!(read, pragma, "{sync:?}");
+        drop(writer);
+        room(&f.store, "r").await;
+        let raw = f.raw();
+        let held = msg("r", "held");
+        let held_id = held.id.clone();
+        let mut pending = f.gate.held(|| {
+            let mut pending = f.store.append(held);
+            let waker = std::task::Waker::noop();
+            let polled = pending
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(waker));
+            assert!(polled.is_pending(), "resolved while the writer was held");
+            assert_eq!(committed_body(&raw, &held_id), None, "committed while held");
+            pending
+        });
+        let appended = (&mut pending).await.expect("append");
+        assert_eq!(committed_body(&raw, &held_id).as_deref(), Some("held"));
+        assert_eq!(appended.message.seq, 1);
+        for i in 0..50 {
+            let m = msg("r", &format!("m{i}"));
+            let id = m.id.clone();
+            let appended = f.store.append(m).await.expect("append");
+            assert_eq!(
+                committed_body(&raw, &id),
+                Some(format!("m{i}")),
+                "seq {} resolved before its commit",
+                appended.message.seq
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn room_created_in_a_failed_batch_is_forgotten() {
+    let f = Fixture::new();
+    f.raw()
+        .execute_batch(
+            "CREATE TRIGGER boom AFTER INSERT ON messages \
+             WHEN new.body = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+        )
+        .expect("trigger");
+    // One batch: create "r", append to it, fail. The retry runs each alone, so "r"
+    // exists afterwards; what matters is that the writer's caches agree with the file.
+    let store = f.store.clone();
+    let (create, ok, boom) = f.gate.held(|| {
+        let mut create = store.create_room(NewRoom {
+            name: "r".into(),
+            kind: RoomKind::Public,
+            creator: "ann".into(),
+            created: 1,
+        });
+        // One poll runs create_room up to its wait for the reply: the create is in the
+        // writer's queue, ahead of the appends, with no sleep to order them.
+        let waker = std::task::Waker::noop();
+        let polled = create
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker));
+        assert!(polled.is_pending(), "the writer is held");
+        (
+            create,
+            store.append(msg("r", "fine")),
+            store.append(msg("r", "boom")),
+        )
+    });
+    create.await.expect("create");
+    assert_eq!(ok.await.expect("fine").message.seq, 1);
+    assert!(boom.await.is_err());
+    assert_eq!(
+        f.store
+            .append(msg("r", "next"))
+            .await
+            .expect("next")
+            .message
+            .seq,
+        2
+    );
+    assert_eq!(f.store.last_seq("r").await.expect("last_seq"), 2);
+}
