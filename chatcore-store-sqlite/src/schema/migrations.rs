@@ -86,7 +86,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // range of the small (room_id, seq) index plus one lookup by `pos` per message.
     //
     // The full-text index moves to its own file, kept up by the indexer thread off the
-    // append path (see indexer.rs): it follows `pos` and rebuilds itself from the messages.
+    // append path (see indexer/): it follows `pos` and rebuilds itself from the messages.
     // `meta` names this database, so an index file can tell whether it was built from it.
     //
     // The nonce index leads with the nonce: clients make time-ordered nonces (ULIDs, as

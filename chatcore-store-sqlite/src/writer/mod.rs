@@ -8,7 +8,7 @@
 //!
 //! Every new message gets the next `pos` (its place in commit order across rooms, the
 //! table's primary key). The writer does not touch the full-text index: after each commit it
-//! tells the indexer thread the newest `pos` (see `indexer.rs`).
+//! tells the indexer thread the newest `pos` (see `indexer/`).
 //!
 //! A command that fails for a reason of its own (unknown room) writes nothing and does not
 //! disturb its batch. A database error aborts the whole transaction; the batch is then run
