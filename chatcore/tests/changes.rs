@@ -3,11 +3,13 @@
 //! live delivery of change events, resume after missing them, and the current state in
 //! `history` and `thread` answers.
 
+use std::sync::{Arc, Mutex};
+
 use chatcore::auth::Identity;
 use chatcore::protocol::{Codec, Command, Event, Message, MessageKind};
-use chatcore::store::Role;
+use chatcore::store::{MemoryStore, Role};
 use chatcore::{ErrorCode, Hub};
-use chatcore_testkit::{SessionProbe, memory_hub};
+use chatcore_testkit::{HookedStore, SessionProbe, StoreHook, memory_hub};
 
 fn edit(target: u64, text: &str) -> Command {
     Command::Edit {
@@ -292,4 +294,57 @@ async fn thread_pages_replies_by_cursor() {
     let summary = root.thread.expect("summary");
     assert_eq!((summary.replies, summary.last_seq), (3, replies[2]));
     assert_eq!(summary.participants, vec!["bob"]);
+}
+
+/// The store calls made, by `Store` method name.
+#[derive(Default)]
+struct Calls(Mutex<Vec<&'static str>>);
+
+impl Calls {
+    fn take(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.0.lock().expect("calls"))
+    }
+}
+
+impl StoreHook for Calls {
+    fn before(&self, op: &'static str) -> chatcore::Result<()> {
+        self.0.lock().expect("calls").push(op);
+        Ok(())
+    }
+}
+
+/// An edit, a reaction and its removal cost one store call each, the append that checks
+/// them (as a `send` does); even a refused one asks nothing more. A delete of another's
+/// message reads the target and the deleter's role first.
+#[tokio::test]
+async fn edits_and_reactions_ask_the_store_only_to_append() {
+    let hooked = Arc::new(HookedStore::new(
+        Arc::new(MemoryStore::new()),
+        Calls::default(),
+    ));
+    let hub = Hub::builder()
+        .shared_store(hooked.clone())
+        .build()
+        .await
+        .expect("hub");
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
+    ann.join("r").await;
+    bob.join("r").await;
+    let first = ann.send("r", "hello wrld").await;
+    hooked.hook().take();
+    for command in [
+        edit(first, "hello world"),
+        react(first, "👍"),
+        unreact(first, "👍"),
+    ] {
+        acked(&mut ann, command).await;
+        assert_eq!(hooked.hook().take(), ["append"]);
+    }
+    let id = bob.request(edit(first, "mine now")).await;
+    assert_eq!(bob.error(id).await, ErrorCode::Forbidden);
+    assert_eq!(hooked.hook().take(), ["append"]);
+    let id = bob.request(delete(first)).await;
+    assert_eq!(bob.error(id).await, ErrorCode::Forbidden);
+    assert_eq!(hooked.hook().take(), ["history", "member"]);
 }

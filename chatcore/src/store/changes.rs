@@ -42,7 +42,7 @@ pub struct ReactionState {
 ///
 /// Refusals: a missing, deleted or reserved-kind (change or moderation event) target is
 /// [`Error::Invalid`] on `target`; an edit of someone else's message is
-/// [`Error::Forbidden`]; a repeated `react`, an `unreact` of a reaction the sender does not
+/// [`Error::Forbidden`], deleted or not (checked before the target's state); a repeated `react`, an `unreact` of a reaction the sender does not
 /// have, or a new emoji past [`MAX_REACTION_EMOJI`] is [`Error::Invalid`] on `emoji`.
 pub fn check_change(
     change: &NewMessage,
@@ -67,6 +67,14 @@ pub fn check_change(
             format!("message {seq} is an event, not a message"),
         ));
     }
+    // Who may act comes before the target's state: another's message is `forbidden` to
+    // edit, deleted or not.
+    if change.kind == MessageKind::Edit && target.sender != change.sender {
+        return Err(Error::Forbidden(format!(
+            "message {seq} is {}'s; only its sender edits it",
+            target.sender
+        )));
+    }
     if target.deleted {
         return Err(Error::invalid(
             "target",
@@ -74,10 +82,6 @@ pub fn check_change(
         ));
     }
     match change.kind {
-        MessageKind::Edit if target.sender != change.sender => Err(Error::Forbidden(format!(
-            "message {seq} is {}'s; only its sender edits it",
-            target.sender
-        ))),
         MessageKind::React if reactions.mine => Err(Error::invalid(
             "emoji",
             format!("already reacted to message {seq} with it"),

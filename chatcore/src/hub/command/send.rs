@@ -11,7 +11,7 @@ use crate::hub::stats::Stats;
 use crate::policy::Draft;
 use crate::protocol::{Data, Event, MessageKind, RequestId, check_data, dispose_data};
 use crate::store::NewMessage;
-use crate::{Error, Result};
+use crate::{Error, ErrorCode, Result};
 
 /// What a client asked to post.
 #[derive(Debug)]
@@ -123,8 +123,15 @@ pub(super) fn commit(
                 s.queue.send(ack);
             }
             Err(e) => {
-                tracing::warn!(room = %room.name, error = %e, "append failed");
-                s.queue.send(Event::error(id, e.code(), e.to_string()));
+                // A change the store refused (deleted target, another's message, …) is the
+                // client's mistake, answered to it; only the store's own failure is ours.
+                let code = e.code();
+                if matches!(code, ErrorCode::Internal | ErrorCode::Unavailable) {
+                    tracing::warn!(room = %room.name, error = %e, "append failed");
+                } else {
+                    tracing::debug!(room = %room.name, error = %e, "append refused");
+                }
+                s.queue.send(Event::error(id, code, e.to_string()));
             }
         }
     });
