@@ -121,7 +121,7 @@ impl Reads {
 
     async fn write(&self, store: &dyn Store, only: Option<&str>) {
         let _writing = self.writing.lock().await;
-        let marks: Vec<ReadMark> = lock(&self.unwritten)
+        let mut marks: Vec<ReadMark> = lock(&self.unwritten)
             .iter()
             .filter(|((_, user), _)| only.is_none_or(|u| u == user))
             .map(|((room, user), seq)| ReadMark {
@@ -130,6 +130,10 @@ impl Reads {
                 seq: *seq,
             })
             .collect();
+        // Sorted, so that a chunk holds whole rooms: the store's rows of one room lie together
+        // (SQLite's primary key, PostgreSQL's index), and a commit rewrites a few pages
+        // instead of one per move.
+        marks.sort_unstable_by(|a, b| (&a.room, &a.user).cmp(&(&b.room, &b.user)));
         // In chunks: each is one store command, so no commit of a large batch holds the
         // messages queued behind it for long.
         for chunk in marks.chunks(READ_CHUNK) {
