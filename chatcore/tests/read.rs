@@ -26,6 +26,18 @@ fn search(q: &str, room: Option<&str>, before: Option<String>) -> Command {
     }
 }
 
+/// The next `read` pushed to `c` unasked (no request id): its room and position.
+async fn pushed_read(c: &mut SessionProbe) -> (String, u64) {
+    match c.until(|e| matches!(e, Event::Read { .. })).await {
+        Event::Read {
+            id: None,
+            room,
+            seq,
+        } => (room, seq),
+        e => panic!("a read with a request id: {e:?}"),
+    }
+}
+
 /// The caller's room list row of `room`.
 async fn badge(c: &mut SessionProbe, room: &str) -> RoomSummary {
     let id = c.request(Command::Rooms {}).await;
@@ -110,15 +122,7 @@ async fn read_syncs_other_device_and_clears_its_badge() {
         }
     );
     // Pushed to the other device at once, no request of its own.
-    let pushed = laptop.until(|e| matches!(e, Event::Read { .. })).await;
-    assert_eq!(
-        pushed,
-        Event::Read {
-            id: None,
-            room: "r".into(),
-            seq: last
-        }
-    );
+    assert_eq!(pushed_read(&mut laptop).await, ("r".to_owned(), last));
     let after = badge(&mut laptop, "r").await;
     assert_eq!((after.unread, after.mentions), (0, 0));
     // Own messages never count; change events of others would not either (kind rule,
@@ -151,15 +155,7 @@ async fn an_id_less_read_moves_the_position_unanswered_but_a_failure_is_answered
     phone.join("r").await;
     let seq = phone.send("r", "hello").await;
     phone.notify(read("r", seq)).await;
-    let pushed = laptop.until(|e| matches!(e, Event::Read { .. })).await;
-    assert_eq!(
-        pushed,
-        Event::Read {
-            id: None,
-            room: "r".into(),
-            seq
-        }
-    );
+    assert_eq!(pushed_read(&mut laptop).await, ("r".to_owned(), seq));
     // Everything queued for the phone before the pong: no answer to its read.
     let ping = phone.request(Command::Ping {}).await;
     loop {
