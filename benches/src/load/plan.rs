@@ -37,7 +37,7 @@ pub struct Plan {
     /// How often every connection sends a `read`; `None`: never.
     #[serde(serialize_with = "opt_secs")]
     pub read_every: Option<Duration>,
-    /// Whether members' reads carry a request id (and are answered).
+    /// Whether the reads (members' and publishers') carry a request id and are answered.
     pub read_answered: bool,
     /// Codec.
     pub codec: CodecArg,
