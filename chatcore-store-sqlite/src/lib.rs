@@ -77,9 +77,12 @@
 //! are run again one per transaction so only the faulty one fails.
 //!
 //! **Checkpoints.** Committed pages are copied from the WAL back into the database file by a
-//! third thread with its own connection, signalled by the writer's WAL hook once the log
-//! passes [`SqliteConfig::checkpoint_pages`], so the writer never stops for a checkpoint's
-//! copy and `fsync`.
+//! third thread with its own connection, signalled by the writer's WAL hook each time the log
+//! has grown by [`SqliteConfig::checkpoint_pages`], so the writer never stops for a
+//! checkpoint's bulk copy. Such a checkpoint cannot catch up with a busy writer, so once it
+//! has copied all it saw the writer copies the few frames appended since, between two
+//! batches, and the log starts over (two `fsync`s on the writer's thread per threshold's
+//! worth of log; no acknowledgement waits for them).
 //!
 //! **Sequence numbers** are assigned inside the commit from a per-room cache of the newest
 //! seq kept on the writer thread (loaded from the database on first use). When a transaction

@@ -164,9 +164,13 @@ impl Indexer {
             )?;
             let mut rows = stmt.query(params![self.done, target, CHUNK])?;
             while let Some(row) = rows.next()? {
-                let body = row.get_ref(1)?.as_str()?;
-                batch.push((row.get(0)?, search::index_text(body)));
+                batch.push((row.get(0)?, row.get(1)?));
             }
+        }
+        // Turned into index text after the read has ended: while it lasts, no checkpoint
+        // can copy the log past what it sees, and the log cannot start over.
+        for (_, body) in &mut batch {
+            *body = search::index_text(body);
         }
         // A short chunk read everything up to `target`.
         let upto = if (batch.len() as i64) < CHUNK {

@@ -14,7 +14,8 @@ use tokio::sync::oneshot;
 use crate::indexer::{Indexer, Progress};
 use crate::reader::{JoinOnDrop, Readers};
 use crate::writer::{Command, Commands, Counters, Write, Writer, WriterStats};
-use crate::{SqliteConfig, checkpoint, schema};
+use crate::checkpoint::{self, Checkpoints};
+use crate::{SqliteConfig, schema};
 
 mod store_trait;
 #[cfg(test)]
@@ -46,6 +47,8 @@ struct Inner {
     counters: Arc<Counters>,
     /// What the search indexer has caught up with.
     progress: Arc<Progress>,
+    /// Checkpoints run.
+    checkpoints: Arc<Checkpoints>,
     config: SqliteConfig,
 }
 
@@ -86,7 +89,7 @@ impl SqliteStore {
         let mut write_conn = schema::open_writer(&config)?;
         let index_conn = schema::open_index(&config, &schema::database_id(&write_conn)?)?;
         let (indexer, progress) = Indexer::new(schema::open_reader(&config)?, index_conn)?;
-        let checkpointer = checkpoint::start(
+        let (checkpointer, checkpoints) = checkpoint::start(
             &mut write_conn,
             schema::open_checkpointer(&config)?,
             config.checkpoint_pages,
@@ -103,6 +106,7 @@ impl SqliteStore {
             config.max_batch,
             Arc::clone(&counters),
             Arc::clone(&progress),
+            Arc::clone(&checkpoints),
         );
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -123,6 +127,7 @@ impl SqliteStore {
                 readers,
                 counters,
                 progress,
+                checkpoints,
                 config,
             }),
         })
@@ -135,7 +140,9 @@ impl SqliteStore {
 
     /// The writer's counters: commits, writes, batch sizes. Cheap; suitable for metrics.
     pub fn stats(&self) -> WriterStats {
-        self.inner.counters.snapshot(&self.inner.progress)
+        self.inner
+            .counters
+            .snapshot(&self.inner.progress, &self.inner.checkpoints)
     }
 
     /// Queues a command for the writer thread.

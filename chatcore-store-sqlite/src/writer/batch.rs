@@ -46,6 +46,8 @@ impl Writer {
                 next = commands.try_recv().ok();
             }
             self.process(&mut batch);
+            // After the replies: no ack waits for it.
+            self.checkpoints.finish(&self.conn);
             if close_reply.is_some() {
                 break;
             }

@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::Connection;
 
+use crate::checkpoint::Checkpoints;
 use crate::indexer::Progress;
 
 mod apply;
@@ -64,10 +65,14 @@ pub struct WriterStats {
     /// `messages` by tens of milliseconds; `messages - indexed` is the index's lag (after a
     /// restart the indexer may also index messages committed before the store opened).
     pub indexed: u64,
+    /// WAL checkpoints run (copies of the log into the database file, each ending in an
+    /// `fsync`): about two per [`SqliteConfig::checkpoint_pages`](crate::SqliteConfig)
+    /// pages of log written.
+    pub checkpoints: u64,
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self, progress: &Progress) -> WriterStats {
+    pub(crate) fn snapshot(&self, progress: &Progress, checkpoints: &Checkpoints) -> WriterStats {
         WriterStats {
             commits: self.commits.load(Ordering::Relaxed),
             writes: self.writes.load(Ordering::Relaxed),
@@ -75,6 +80,7 @@ impl Counters {
             largest_batch: self.largest_batch.load(Ordering::Relaxed),
             messages: self.messages.load(Ordering::Relaxed),
             indexed: progress.messages_indexed(),
+            checkpoints: checkpoints.count(),
         }
     }
 }
@@ -103,6 +109,8 @@ pub(crate) struct Writer {
     progress: Arc<Progress>,
     /// [`insert_sql`] for 1, 2, 4 … [`ROWS`] messages.
     inserts: Vec<String>,
+    /// Where the checkpoint thread asks the writer to finish its checkpoint.
+    checkpoints: Arc<Checkpoints>,
 }
 
 impl Writer {
@@ -111,6 +119,7 @@ impl Writer {
         max_batch: usize,
         counters: Arc<Counters>,
         progress: Arc<Progress>,
+        checkpoints: Arc<Checkpoints>,
     ) -> Self {
         Self {
             conn,
@@ -122,6 +131,7 @@ impl Writer {
             stored: 0,
             progress,
             inserts: (0..=ROWS.ilog2()).map(|k| insert_sql(1 << k)).collect(),
+            checkpoints,
         }
     }
 }

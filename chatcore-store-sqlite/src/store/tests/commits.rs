@@ -40,6 +40,49 @@ async fn the_checkpoint_thread_copies_the_log_into_the_file() {
 }
 
 #[tokio::test]
+async fn a_busy_writer_is_checkpointed_once_per_threshold_and_its_log_starts_over() {
+    const PAGES: u32 = 64;
+    let f = Fixture::with(|c| c.with_checkpoint_pages(PAGES).expect("pages"));
+    room(&f.store, "r").await;
+    let wal = f.path().with_extension("db-wal");
+    let body = "x".repeat(500);
+    let mut largest_log = 0;
+    // Four appends in flight at all times, as a client pipelining its sends: the writer
+    // never waits long enough for a checkpoint beside it to catch up.
+    let mut in_flight = std::collections::VecDeque::new();
+    for _ in 0..8_000 {
+        in_flight.push_back(f.store.append(msg("r", &body)));
+        if in_flight.len() == 4 {
+            if let Some(p) = in_flight.pop_front() {
+                p.await.expect("append");
+            }
+            largest_log = largest_log.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        }
+    }
+    for p in in_flight {
+        p.await.expect("append");
+    }
+    let stats = f.store.stats();
+    let log_bytes = u64::from(PAGES) * 4096;
+    // Each commit writes a few pages to the log: a threshold's worth (two checkpoints,
+    // the thread's and the writer's) takes about twenty commits. Signalled at every commit
+    // past the threshold, the checkpoint thread ran as often as it could.
+    assert!(
+        stats.checkpoints > 0 && stats.checkpoints * 4 <= stats.commits,
+        "{} checkpoints for {} commits",
+        stats.checkpoints,
+        stats.commits
+    );
+    // The writer finishes each checkpoint, so the log starts over instead of growing
+    // with everything written (about 36 MB here). It may grow past the threshold while a
+    // reader (the search indexer) holds on to older frames.
+    assert!(
+        largest_log <= 32 * log_bytes,
+        "the log grew to {largest_log} bytes (threshold {log_bytes})"
+    );
+}
+
+#[tokio::test]
 async fn failed_transaction_burns_no_seq_and_spares_its_batch() {
     let f = Fixture::new();
     room(&f.store, "r").await;
