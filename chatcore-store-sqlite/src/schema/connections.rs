@@ -1,5 +1,6 @@
 //! Opening the store's connections (writer, readers, checkpointer) with their settings.
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use super::versions::{check_version, migrate};
@@ -101,5 +102,13 @@ pub(super) fn common_pragmas(conn: &Connection, config: &SqliteConfig) -> Result
     conn.pragma_update(None, "cache_size", -i64::from(config.cache_kib))
         .map_err(Error::store)?;
     conn.set_prepared_statement_cache_capacity(64);
+    // A statement with a bound `LIMIT ?` (every page of history, search, thread) is
+    // compiled again at each run otherwise: the planner may pick another plan for another
+    // limit, so binding one expires the statement. With the query planner stability
+    // guarantee a cached statement keeps its plan. No plan is lost: the store never runs
+    // `ANALYZE`, so no statistics could choose between plans anyway. Measured: the
+    // re-compiling was 42 % of the readers' time while 5,000 clients joined a room.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(Error::store)?;
     Ok(())
 }

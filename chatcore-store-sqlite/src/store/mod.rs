@@ -11,10 +11,10 @@ use chatcore::{Error, Result};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::checkpoint::{self, Checkpoints};
 use crate::indexer::{Indexer, Progress};
 use crate::reader::{JoinOnDrop, Readers};
 use crate::writer::{Command, Commands, Counters, Write, Writer, WriterStats};
-use crate::checkpoint::{self, Checkpoints};
 use crate::{SqliteConfig, schema};
 
 mod store_trait;

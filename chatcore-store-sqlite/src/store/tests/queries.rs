@@ -133,3 +133,35 @@ async fn history_page_is_an_index_range_read() {
         "{plan}"
     );
 }
+
+#[tokio::test]
+async fn a_page_read_again_runs_its_compiled_statement_again() {
+    let f = Fixture::new();
+    room(&f.store, "r").await;
+    for i in 0..3 {
+        f.store
+            .append(msg("r", &format!("m{i}")))
+            .await
+            .expect("append");
+    }
+    let conn = crate::schema::open_reader(f.store.config()).expect("reader");
+    let sql = format!(
+        "SELECT {} FROM messages m \
+         WHERE m.room_id = (SELECT id FROM rooms WHERE name = ?1) AND m.seq < ?2 \
+         ORDER BY m.seq DESC LIMIT ?3",
+        crate::rows::MESSAGE_COLUMNS
+    );
+    for (round, limit) in [(1, 2), (2, 2), (3, 1)] {
+        let page = state::history(&conn, "r", HistoryQuery::latest(limit), None).expect("page");
+        assert_eq!(page.messages.len(), limit as usize);
+        // The page's statement, from the connection's cache: how often SQLite compiled it
+        // again. A bound `LIMIT ?` made it every time before the planner was told to keep
+        // its plans.
+        let stmt = conn.prepare_cached(&sql).expect("the page's statement");
+        assert_eq!(
+            stmt.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "round {round}"
+        );
+    }
+}
