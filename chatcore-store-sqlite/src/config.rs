@@ -76,10 +76,12 @@ pub struct SqliteConfig {
     /// Page cache of each connection, in KiB. Default 32768 (32 MiB): enough to keep the hot
     /// end of every index of a busy database in memory.
     pub cache_kib: u32,
-    /// WAL size, in pages (4 KiB each), at which the checkpoint thread copies the log back
-    /// into the database file. Default 4096 (a 16 MiB log): larger than SQLite's own default
-    /// of 1000, so pages that many commits rewrite (the right edge of each index) are copied
-    /// once per checkpoint rather than several times. At least 1.
+    /// Pages (4 KiB each) the WAL grows by between two checkpoints, which copy the log back
+    /// into the database file (the checkpoint thread copies the bulk, the writer the few
+    /// frames appended meanwhile, and the log starts over). Default 4096 (a 16 MiB log):
+    /// larger than SQLite's own default of 1000, so pages that many commits rewrite (the
+    /// right edge of each index) are copied once per checkpoint rather than several times.
+    /// At least 1.
     pub checkpoint_pages: u32,
     /// Bytes of the file each reader maps into memory (`PRAGMA mmap_size`), saving a copy per
     /// page read. Default 256 MiB; 0 turns memory mapping off.
