@@ -1,6 +1,6 @@
 //! Durability cases: `close` commits queued appends, and data survives close and reopen.
 
-use super::{append, fill, room};
+use super::helpers::{append, fill, room};
 use crate::protocol::RoomKind;
 use crate::store::Role;
 use crate::testing::StoreFactory;

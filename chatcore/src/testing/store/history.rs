@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{append, fill, room, seqs};
+use super::helpers::{append, fill, room, seqs};
 use crate::Error;
 use crate::protocol::{MessageKind, RoomKind};
 use crate::store::{HistoryQuery, MAX_PAGE};

@@ -2,9 +2,11 @@
 //! on a violation.
 //!
 //! The cases live in one file per theme and are re-exported here, so the contract macros name
-//! each one as `testing::store::<case>`. The helpers below are shared by several themes.
+//! each one as `testing::store::<case>`. The helpers several themes share are in `helpers.rs`
+//! (not here: this module re-exports the cases, so a case importing from it would be a cycle).
 
 mod durability;
+mod helpers;
 mod history;
 mod rooms;
 mod round_trip;
@@ -24,35 +26,3 @@ pub use round_trip::{custom_kinds_and_data_round_trip, hostile_strings_round_tri
 pub use search::{
     search_finds_words, search_rejects_nothing_to_find, search_survives_hostile_queries,
 };
-
-use std::sync::Arc;
-
-use super::fixtures::{create_room, new_message as msg};
-use crate::protocol::{Message, RoomKind};
-use crate::store::{NewMessage, Store};
-
-async fn room(store: &Arc<dyn Store>, name: &str, kind: RoomKind) {
-    create_room(store.as_ref(), name, kind).await;
-}
-
-async fn append(store: &Arc<dyn Store>, m: NewMessage) -> Message {
-    let appended = store.append(m).await.expect("append");
-    assert!(
-        !appended.duplicate,
-        "a fresh message must not be a duplicate"
-    );
-    appended.message
-}
-
-async fn fill(store: &Arc<dyn Store>, room: &str, n: u64) {
-    let pending: Vec<_> = (1..=n)
-        .map(|i| store.append(msg(room, "filler", &format!("message {i}"), None)))
-        .collect();
-    for p in pending {
-        p.await.expect("append");
-    }
-}
-
-fn seqs(messages: &[Message]) -> Vec<u64> {
-    messages.iter().map(|m| m.seq).collect()
-}

@@ -1,6 +1,6 @@
 //! Room and membership cases: creation, visibility, members and their read positions.
 
-use super::room;
+use super::helpers::room;
 use crate::Error;
 use crate::protocol::RoomKind;
 use crate::store::{NewRoom, Role};

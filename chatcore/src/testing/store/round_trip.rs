@@ -1,7 +1,7 @@
 //! Round-trip cases: custom kinds, their data and hostile strings are stored and read back
 //! exactly.
 
-use super::{append, room};
+use super::helpers::{append, room};
 use crate::protocol::{MessageKind, RoomKind};
 use crate::store::{HistoryQuery, Role};
 use crate::testing::StoreFactory;

@@ -1,6 +1,6 @@
 //! Search cases: word matching, empty queries and hostile query syntax.
 
-use super::{append, room, seqs};
+use super::helpers::{append, room, seqs};
 use crate::Error;
 use crate::protocol::RoomKind;
 use crate::store::SearchQuery;
