@@ -1,5 +1,5 @@
-//! The [`Store`] contract. Every case takes a [`StoreFactory`](super::StoreFactory) and panics
-//! on a violation.
+//! The [`Store`](crate::store::Store) contract. Every case takes a
+//! [`StoreFactory`](super::StoreFactory) and panics on a violation.
 //!
 //! The cases live in one file per theme and are re-exported here, so the contract macros name
 //! each one as `testing::store::<case>`. The helpers several themes share are in `helpers.rs`
