@@ -2,8 +2,8 @@
 //! faults and observations tests need (an outage, a slow or full disk, counting reads), so no
 //! test writes its own copy of every `Store` method.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chatcore::Result;
@@ -96,6 +96,36 @@ impl StoreHook for Outage {
         if self.down.load(Ordering::Relaxed) {
             return Err(chatcore::Error::store("database: connection refused"));
         }
+        Ok(())
+    }
+}
+
+/// A [`StoreHook`] that records the name of every `Store` method called, in order: what a
+/// test asserts about the store round trips a command costs.
+#[derive(Debug, Default)]
+pub struct CallLog {
+    calls: Mutex<Vec<&'static str>>,
+}
+
+impl CallLog {
+    /// The calls recorded since the last `take`, leaving the log empty.
+    pub fn take(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    /// How many calls of method `op` are recorded.
+    pub fn count(&self, op: &str) -> usize {
+        self.lock().iter().filter(|c| **c == op).count()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<&'static str>> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl StoreHook for CallLog {
+    fn before(&self, op: &'static str) -> Result<()> {
+        self.lock().push(op);
         Ok(())
     }
 }

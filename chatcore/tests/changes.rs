@@ -3,13 +3,13 @@
 //! live delivery of change events, resume after missing them, and the current state in
 //! `history` and `thread` answers.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chatcore::auth::Identity;
 use chatcore::protocol::{Codec, Command, Event, Message, MessageKind};
 use chatcore::store::{MemoryStore, Role};
 use chatcore::{ErrorCode, Hub};
-use chatcore_testkit::{HookedStore, SessionProbe, StoreHook, memory_hub};
+use chatcore_testkit::{CallLog, HookedStore, SessionProbe, memory_hub};
 
 fn edit(target: u64, text: &str) -> Command {
     Command::Edit {
@@ -296,23 +296,6 @@ async fn thread_pages_replies_by_cursor() {
     assert_eq!(summary.participants, vec!["bob"]);
 }
 
-/// The store calls made, by `Store` method name.
-#[derive(Default)]
-struct Calls(Mutex<Vec<&'static str>>);
-
-impl Calls {
-    fn take(&self) -> Vec<&'static str> {
-        std::mem::take(&mut *self.0.lock().expect("calls"))
-    }
-}
-
-impl StoreHook for Calls {
-    fn before(&self, op: &'static str) -> chatcore::Result<()> {
-        self.0.lock().expect("calls").push(op);
-        Ok(())
-    }
-}
-
 /// An edit, a reaction and its removal cost one store call each, the append that checks
 /// them (as a `send` does); even a refused one asks nothing more. A delete of another's
 /// message reads the target and the deleter's role first.
@@ -320,7 +303,7 @@ impl StoreHook for Calls {
 async fn edits_and_reactions_ask_the_store_only_to_append() {
     let hooked = Arc::new(HookedStore::new(
         Arc::new(MemoryStore::new()),
-        Calls::default(),
+        CallLog::default(),
     ));
     let hub = Hub::builder()
         .shared_store(hooked.clone())

@@ -3,7 +3,6 @@
 //! invitations in the room list.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chatcore::accounts::ADMIN_CLAIM;
@@ -11,7 +10,7 @@ use chatcore::auth::Identity;
 use chatcore::protocol::{Codec, Command, Event, MessageKind, RoomKind, RoomSummary};
 use chatcore::store::{MemoryStore, RoomAuthority, Store};
 use chatcore::{ErrorCode, Hub};
-use chatcore_testkit::{Fleet, HookedStore, SessionProbe, StoreHook, node, send};
+use chatcore_testkit::{CallLog, Fleet, HookedStore, SessionProbe, node, send};
 
 fn create(room: &str, kind: RoomKind, description: Option<&str>) -> Command {
     Command::Create {
@@ -193,19 +192,6 @@ async fn a_deleted_room_is_gone_on_every_node() {
     );
 }
 
-/// Counts the store's `mute` look-ups.
-#[derive(Default)]
-struct CountMutes(AtomicUsize);
-
-impl StoreHook for CountMutes {
-    fn before(&self, op: &'static str) -> chatcore::Result<()> {
-        if op == "mute" {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-}
-
 /// A mute issued on node a refuses bob's sends on node b as soon as b delivers the mute
 /// event (within a second), without a store read per send; a timed mute lapses by
 /// itself, an unmute lifts one at once, and a user muted before joining on a third node
@@ -213,7 +199,7 @@ impl StoreHook for CountMutes {
 #[tokio::test]
 async fn a_mute_on_one_node_holds_on_the_other_until_it_lapses() {
     let memory = Arc::new(MemoryStore::new());
-    let hooked = Arc::new(HookedStore::new(memory.clone(), CountMutes::default()));
+    let hooked = Arc::new(HookedStore::new(memory.clone(), CallLog::default()));
     let net = chatcore::bus::LocalNetwork::new();
     let a = node(memory.clone(), &net, "a").await;
     let b = Hub::builder()
@@ -277,7 +263,7 @@ async fn a_mute_on_one_node_holds_on_the_other_until_it_lapses() {
     let (code, _) = cy.refused(send("hush", "hi", None)).await;
     assert_eq!(code, ErrorCode::Forbidden);
     assert_eq!(
-        hooked.hook().0.load(Ordering::Relaxed),
+        hooked.hook().count("mute"),
         0,
         "no send read a mute from the store"
     );
