@@ -42,8 +42,9 @@ pub struct ReactionState {
 ///
 /// Refusals: a missing, deleted or reserved-kind (change or moderation event) target is
 /// [`Error::Invalid`] on `target`; an edit of someone else's message is
-/// [`Error::Forbidden`], deleted or not (checked before the target's state); a repeated `react`, an `unreact` of a reaction the sender does not
-/// have, or a new emoji past [`MAX_REACTION_EMOJI`] is [`Error::Invalid`] on `emoji`.
+/// [`Error::Forbidden`], deleted or not (checked before the target's state); a repeated
+/// `react`, an `unreact` of a reaction the sender does not have, or a new emoji past
+/// [`MAX_REACTION_EMOJI`] is [`Error::Invalid`] on `emoji`.
 pub fn check_change(
     change: &NewMessage,
     target: Option<TargetState<'_>>,

@@ -65,8 +65,10 @@ async fn a_busy_writer_is_checkpointed_once_per_threshold_and_its_log_starts_ove
     let stats = f.store.stats();
     let log_bytes = u64::from(PAGES) * 4096;
     // Each commit writes a few pages to the log: a threshold's worth (two checkpoints,
-    // the thread's and the writer's) takes about twenty commits. Signalled at every commit
-    // past the threshold, the checkpoint thread ran as often as it could.
+    // the thread's and the writer's) takes about twenty commits. A bound on the count
+    // only (a checkpoint per commit would break it); the old signal, checkpointing as
+    // often as the thread could, stayed under it here (450 for 2,556 commits on tmpfs),
+    // and the log's size below is what tells it apart.
     assert!(
         stats.checkpoints > 0 && stats.checkpoints * 4 <= stats.commits,
         "{} checkpoints for {} commits",
