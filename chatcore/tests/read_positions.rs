@@ -1,30 +1,18 @@
-//! Issue #13 items 6–8 through the hub: mentions, read positions and receipts, unread and
-//! mention badges, search and lookup.
+//! Issue #13 items 6–8 through the hub, part one: mentions, read positions (synced between a
+//! user's sessions and nodes, written behind) and unread and mention badges. Receipts are in
+//! `read_receipts.rs`, search and lookup in `read_search.rs`.
+
+mod read_common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chatcore::bus::{Bus, LocalNetwork};
-use chatcore::protocol::{Command, Event, LookupKind, Receipt, RoomKind, RoomSummary};
-use chatcore::store::{MemoryStore, Role, Store};
-use chatcore::{ErrorCode, Hub, Outgoing};
+use chatcore::protocol::{Command, Event, Receipt, RoomSummary};
+use chatcore::store::{MemoryStore, Store};
+use chatcore::{ErrorCode, Hub};
 use chatcore_testkit::{SessionProbe, eventually, memory_hub};
-
-fn read(room: &str, seq: u64) -> Command {
-    Command::Read {
-        room: room.into(),
-        seq,
-    }
-}
-
-fn search(q: &str, room: Option<&str>, before: Option<String>) -> Command {
-    Command::Search {
-        q: q.into(),
-        room: room.map(str::to_owned),
-        before,
-        limit: Some(2),
-    }
-}
+use read_common::read;
 
 /// The next `read` pushed to `c` unasked (no request id): its room and position.
 async fn pushed_read(c: &mut SessionProbe) -> (String, u64) {
@@ -179,92 +167,6 @@ async fn an_id_less_read_moves_the_position_unanswered_but_a_failure_is_answered
     );
 }
 
-/// The `receipts` frames `c` got until a ping is answered (everything queued before it),
-/// each as its (user, seq) pairs.
-async fn receipts(c: &mut SessionProbe) -> Vec<Vec<(String, u64)>> {
-    let mut got = Vec::new();
-    let id = c.request(Command::Ping {}).await;
-    loop {
-        match c.event().await {
-            Event::Receipts { reads, .. } => {
-                got.push(reads.into_iter().map(|r| (r.user, r.seq)).collect())
-            }
-            Event::Pong { id: Some(p) } if p == id => return got,
-            _ => {}
-        }
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn receipts_are_coalesced_to_one_frame_per_room_per_second() {
-    let hub = memory_hub().await;
-    let mut ann = SessionProbe::connect(&hub, "ann").await;
-    let mut bob = SessionProbe::connect(&hub, "bob").await;
-    let mut cat = SessionProbe::connect(&hub, "cat").await;
-    for c in [&mut ann, &mut bob, &mut cat] {
-        c.join("r").await;
-    }
-    for i in 0..51 {
-        ann.send("r", &format!("m{i}")).await;
-    }
-    // 50 reads by bob and one by cat within one second: one frame, with bob's newest.
-    for seq in 1..=50 {
-        let id = bob.request(read("r", seq)).await;
-        bob.reply(id).await;
-    }
-    let id = cat.request(read("r", 7)).await;
-    cat.reply(id).await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let both = vec![("bob".to_owned(), 50), ("cat".to_owned(), 7)];
-    assert_eq!(receipts(&mut ann).await, std::slice::from_ref(&both));
-    assert_eq!(
-        receipts(&mut bob).await,
-        [both],
-        "the reader's own sessions too"
-    );
-    // A read that moves nothing shows nothing; the next move shows once more, alone.
-    for seq in [30, 50, 51] {
-        let id = bob.request(read("r", seq)).await;
-        bob.reply(id).await;
-    }
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
-    assert_eq!(receipts(&mut ann).await, [[("bob".to_owned(), 51)]]);
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_receipt_rides_along_with_the_next_frame_or_leaves_at_the_next_tick() {
-    let hub = memory_hub().await;
-    let mut ann = SessionProbe::connect(&hub, "ann").await;
-    let mut bob = SessionProbe::connect(&hub, "bob").await;
-    ann.join("r").await;
-    bob.join("r").await;
-    let seq = ann.send("r", "lunch?").await;
-    assert!(receipts(&mut ann).await.is_empty(), "drained");
-    // Ann's write pump waits, as a transport's does.
-    let SessionProbe {
-        session: _ann, out, ..
-    } = ann;
-    let pump = tokio::spawn(async move {
-        let mut out = out;
-        match out.recv().await {
-            Outgoing::Frame(frame) => frame.event().clone(),
-            Outgoing::Closed(reason) => panic!("closed: {reason:?}"),
-        }
-    });
-    let id = bob.request(read("r", seq)).await;
-    bob.reply(id).await;
-    // The room's tick queued the receipts frame but woke nobody for it alone ...
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    assert!(!pump.is_finished(), "a receipt alone costs no write");
-    // ... and its next tick sends it, with or without new reads.
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
-    let event = pump.await.expect("pump");
-    assert!(
-        matches!(&event, Event::Receipts { reads, .. } if reads[0].user == "bob"),
-        "{event:?}"
-    );
-}
-
 /// A hub on a memory store where `ann` joined `r`, sent three messages and read to seq 2.
 async fn read_two_of_three() -> (Arc<MemoryStore>, Hub, SessionProbe) {
     let store = Arc::new(MemoryStore::new());
@@ -347,120 +249,4 @@ async fn read_reaches_the_users_sessions_and_members_on_another_node() {
             }],
         }
     );
-}
-
-#[tokio::test]
-async fn search_pages_highlights_and_respects_private_rooms() {
-    let hub = memory_hub().await;
-    hub.create_room("secret", RoomKind::Private)
-        .await
-        .expect("room");
-    hub.add_member("secret", "ann", Role::Member)
-        .await
-        .expect("member");
-    let mut ann = SessionProbe::connect(&hub, "ann").await;
-    let mut eve = SessionProbe::connect(&hub, "eve").await;
-    ann.join("secret").await;
-    ann.join("pub").await;
-    ann.send("secret", "the launch code is Banana").await;
-    for i in 0..3 {
-        ann.send("pub", &format!("banana bread {i}")).await;
-    }
-    // Eve finds the public hits only, newest first, two per page.
-    let id = eve.request(search("BANANA", None, None)).await;
-    let Event::SearchResults { hits, next, .. } = eve.reply(id).await else {
-        panic!("results")
-    };
-    let texts: Vec<&str> = hits.iter().map(|h| h.message.text.as_str()).collect();
-    assert_eq!(texts, ["banana bread 2", "banana bread 1"]);
-    assert_eq!(hits[0].highlights, [[0, 6]]);
-    let id = eve.request(search("banana", None, next)).await;
-    let Event::SearchResults { hits, next, .. } = eve.reply(id).await else {
-        panic!("results")
-    };
-    assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].message.text, "banana bread 0");
-    assert_eq!(next, None);
-    // Nothing of the private room, by word or by naming it.
-    let id = eve.request(search("launch code", None, None)).await;
-    assert!(matches!(eve.reply(id).await, Event::SearchResults { hits, .. } if hits.is_empty()));
-    let id = eve.request(search("launch", Some("secret"), None)).await;
-    assert_eq!(eve.error(id).await, ErrorCode::Forbidden);
-    // Ann, a member, finds it, with the highlight on the matching word.
-    let id = ann.request(search("banana", Some("secret"), None)).await;
-    let Event::SearchResults { hits, .. } = ann.reply(id).await else {
-        panic!("results")
-    };
-    assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].highlights, [[19, 25]]);
-}
-
-#[tokio::test]
-async fn hostile_search_queries_are_bad_query_and_harmless() {
-    let hub = memory_hub().await;
-    let mut ann = SessionProbe::connect(&hub, "ann").await;
-    ann.join("r").await;
-    ann.send("r", "near or not").await;
-    let big = "a".repeat(10 * 1024);
-    for q in ["", "\"", "*", "((", "\0", "a\0b", big.as_str()] {
-        let id = ann.request(search(q, None, None)).await;
-        assert_eq!(ann.error(id).await, ErrorCode::BadQuery, "{q:?}");
-    }
-    // FTS operators are plain words.
-    let id = ann.request(search("NEAR OR \"not\"*", None, None)).await;
-    assert!(matches!(ann.reply(id).await, Event::SearchResults { hits, .. } if hits.len() == 1));
-    let id = ann
-        .request(search("x", None, Some("not-a-cursor".into())))
-        .await;
-    assert_eq!(ann.error(id).await, ErrorCode::BadQuery);
-    // The session still works.
-    ann.send("r", "still here").await;
-}
-
-#[tokio::test]
-async fn lookup_finds_rooms_and_users_by_prefix() {
-    let hub = memory_hub().await;
-    hub.create_room("hidden", RoomKind::Private)
-        .await
-        .expect("room");
-    hub.add_member("hidden", "harriet", Role::Member)
-        .await
-        .expect("member");
-    let mut ann = SessionProbe::connect(&hub, "ann").await;
-    let mut hal = SessionProbe::connect(&hub, "Hal").await;
-    hal.join("help").await;
-    ann.join("Hello").await;
-    let id = ann
-        .request(Command::Lookup {
-            what: LookupKind::Rooms,
-            prefix: "he".into(),
-        })
-        .await;
-    let Event::Rooms { rooms, .. } = ann.reply(id).await else {
-        panic!("rooms")
-    };
-    let names: Vec<&str> = rooms.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["Hello", "help"]);
-    let id = ann
-        .request(Command::Lookup {
-            what: LookupKind::Users,
-            prefix: "h".into(),
-        })
-        .await;
-    assert_eq!(
-        ann.reply(id).await,
-        Event::Users {
-            id: Some(id),
-            users: vec!["Hal".into()]
-        }
-    );
-    for prefix in [String::new(), "\0".into(), "x".repeat(65)] {
-        let id = ann
-            .request(Command::Lookup {
-                what: LookupKind::Rooms,
-                prefix,
-            })
-            .await;
-        assert_eq!(ann.error(id).await, ErrorCode::BadQuery);
-    }
 }
