@@ -67,7 +67,7 @@ async fn a_join_storm_announces_each_user_only_up_to_the_limit() {
     let joins = count(&events, |e| matches!(e, Event::UserJoined { .. }));
     assert_eq!(joins, limit - 1, "u1..u9 announced, the 50 after them not");
     assert_eq!(online.len(), 60, "who still lists everyone");
-    // The coalesced count arrives within a presence tick (≤ 1 s), once, not 50 times.
+    // The coalesced count arrives within a second and a sweep, once, not 50 times.
     let got = first
         .until(|e| matches!(e, Event::OnlineCount { online: 60, .. }))
         .await;

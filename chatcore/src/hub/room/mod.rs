@@ -319,12 +319,13 @@ impl Room {
     }
 
     /// The presence tick: drops the users of nodes whose lease ran out (a node that died) and,
-    /// in a large room whose count changed, announces the count (coalesced: once per tick).
+    /// in a large room whose count changed, announces the count (coalesced: at most once per
+    /// [`COUNT_PERIOD`](presence::COUNT_PERIOD)).
     pub(crate) fn presence_tick(&self, now: Instant) {
         let mut st = self.lock();
         let changes = st.presence.expire(now);
         self.announce(&mut st, changes);
-        if let Some(online) = st.presence.take_count() {
+        if let Some(online) = st.presence.take_count(now) {
             let event = Event::OnlineCount {
                 room: self.name.clone(),
                 online: online as u64,

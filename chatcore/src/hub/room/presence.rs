@@ -13,7 +13,8 @@
 //! **Large rooms.** Announcing every join to every member makes filling a room of n members
 //! cost O(n²) frames. Past `limit` users online the room turns *large*: per-user
 //! `user_joined`/`user_left` stop, and the count is announced instead, coalesced
-//! ([`Presence::take_count`], at most once per presence tick). When it shrinks to half the
+//! ([`Presence::take_count`], at most once per [`COUNT_PERIOD`]: a storm of joins into a room
+//! of 5,000 is a handful of frames per member, not one per sweep). When it shrinks to half the
 //! limit or fewer it turns small again and the whole list is announced once (an unsolicited
 //! `presence`), after which per-user announcements resume. The gap between the two
 //! thresholds keeps a room near the limit from flapping.
@@ -39,7 +40,12 @@ pub(crate) struct Presence {
     large: bool,
     /// The count changed since [`Presence::take_count`] last reported it (large rooms).
     count_changed: bool,
+    /// When [`Presence::take_count`] last reported a count.
+    count_announced: Option<Instant>,
 }
+
+/// How often at most a large room's count is announced.
+pub(crate) const COUNT_PERIOD: Duration = Duration::from_secs(1);
 
 /// What another node told us about its users in this room.
 #[derive(Debug)]
@@ -70,6 +76,7 @@ impl Presence {
             limit: limit.max(2),
             large: false,
             count_changed: false,
+            count_announced: None,
         }
     }
 
@@ -130,10 +137,18 @@ impl Presence {
         self.large
     }
 
-    /// In a large room, the count if it changed since the last call.
-    pub(crate) fn take_count(&mut self) -> Option<usize> {
-        let changed = std::mem::take(&mut self.count_changed);
-        (self.large && changed).then_some(self.online.len())
+    /// In a large room, the count if it changed since it was last reported and that was at
+    /// least [`COUNT_PERIOD`] before `now` (a change seen sooner waits for a later call).
+    pub(crate) fn take_count(&mut self, now: Instant) -> Option<usize> {
+        let due = self
+            .count_announced
+            .is_none_or(|at| now.saturating_duration_since(at) >= COUNT_PERIOD);
+        if !(self.large && self.count_changed && due) {
+            return None;
+        }
+        self.count_changed = false;
+        self.count_announced = Some(now);
+        Some(self.online.len())
     }
 
     /// A user's presence changed on another node. Versions older than the last one applied
@@ -356,19 +371,27 @@ mod tests {
             let (_, c) = p.add_local(&user(name));
             assert_eq!(c.joined, [name], "small: every join is announced");
         }
+        let start = Instant::now();
         assert_eq!(
-            p.take_count(),
+            p.take_count(start),
             None,
             "small rooms announce users, not counts"
         );
         let (_, c) = p.add_local(&user("u5"));
         assert_eq!(c, Changes::default(), "the fifth user makes the room large");
         assert!(p.is_large());
-        assert_eq!(p.take_count(), Some(5));
-        assert_eq!(p.take_count(), None, "announced once until it changes");
+        assert_eq!(p.take_count(start), Some(5));
+        let later = start + COUNT_PERIOD;
+        assert_eq!(p.take_count(later), None, "announced once until it changes");
         p.remote_presence("b", "u6", true, 1, LEASE);
+        let soon = start + COUNT_PERIOD / 2;
+        assert_eq!(p.take_count(soon), None, "not again within the period");
         p.remove_local("u1");
-        assert_eq!(p.take_count(), Some(5), "two changes, one coalesced count");
+        assert_eq!(
+            p.take_count(later),
+            Some(5),
+            "two changes, one coalesced count, once the period is over"
+        );
         for name in ["u2", "u3"] {
             assert_eq!(p.remove_local(name).1, Changes::default());
         }
