@@ -1,6 +1,6 @@
-//! Shared fixture of the integration tests: the Redis under test and node factories with a
-//! random prefix per test. The inbox handler, bus messages and the private `redis-server` come
-//! from `chatcore-testkit`.
+//! Shared fixture of the integration tests: the Redis under test, node factories with a
+//! random prefix per test, and a bounded wait for a condition. The inbox handler, bus
+//! messages and the private `redis-server` come from `chatcore-testkit`.
 
 #![allow(dead_code, unreachable_pub)] // each test file uses a part
 
@@ -79,4 +79,19 @@ impl BusFactory for RedisFactory {
     async fn node(&self, node_id: &str) -> Arc<dyn Bus> {
         Arc::new(self.bus(node_id).await)
     }
+}
+
+/// Polls `done` every 20 ms, failing after 30 s.
+pub async fn wait_for<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let waited = tokio::time::timeout(Duration::from_secs(30), async {
+        while !done().await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "timed out waiting for {what}");
 }
