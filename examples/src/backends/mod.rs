@@ -3,12 +3,14 @@
 //! built with; a scheme whose feature is off gets an error saying how to rebuild.
 
 mod bus;
+mod opened;
 mod redact;
 mod store;
 
 pub use bus::{BusUrl, OpenedBus, default_node_id};
+pub use opened::OpenedStore;
 pub use redact::redact;
-pub use store::{OpenedStore, StoreUrl};
+pub use store::StoreUrl;
 
 #[cfg(test)]
 mod tests;

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chatcore::accounts::{Accounts, MemoryAccounts};
+use chatcore::accounts::MemoryAccounts;
 use chatcore::store::{MemoryStore, Store};
 
+use super::opened::OpenedStore;
 use super::redact::redact;
 use crate::error::{Result, StartupError};
 
@@ -78,21 +79,6 @@ impl StoreUrl {
             StoreUrl::Sqlite(path) => open_sqlite(path).await,
             StoreUrl::Postgres(url) => open_postgres(url).await,
         }
-    }
-}
-
-/// A store and the accounts in its database.
-#[derive(Clone)]
-pub struct OpenedStore {
-    /// Rooms and messages.
-    pub store: Arc<dyn Store>,
-    /// Accounts, sessions and invites.
-    pub accounts: Arc<dyn Accounts>,
-}
-
-impl std::fmt::Debug for OpenedStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenedStore").finish_non_exhaustive()
     }
 }
 
