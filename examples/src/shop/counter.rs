@@ -16,7 +16,7 @@ use chatcore::protocol::Message;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
-use super::order_of;
+use super::orders::order_of;
 
 /// One order's count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use chatcore::policy::Policy;
 use chatcore::protocol::RoomKind;
 use chatcore::{Error, Result};
 
-use super::{Orders, order_of};
+use super::orders::{Orders, order_of};
 
 /// Only an order's customer and the shop's staff (by name, or by a `role: "staff"` claim in
 /// their token) enter `order-N`; order rooms are opened by the shop, never by a client.
