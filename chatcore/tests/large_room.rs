@@ -2,6 +2,8 @@
 //! no longer announced one by one (filling a room of n would cost n² frames); members get a
 //! coalesced `online_count` and, when the room shrinks to half the limit, the whole list once.
 
+use std::time::{Duration, Instant};
+
 use chatcore::protocol::{Command, Event};
 use chatcore::{Hub, Limits};
 use chatcore_testkit::SessionProbe;
@@ -83,6 +85,34 @@ async fn a_join_storm_announces_each_user_only_up_to_the_limit() {
         count(&events, |e| matches!(e, Event::OnlineCount { .. })),
         0,
         "no count again while it does not change"
+    );
+}
+
+/// While a large room keeps filling, each member hears the count at most once a second
+/// (PROTOCOL.md, `online_count`), not at every presence sweep (every 175 ms with the default
+/// lease: eleven counts in two seconds).
+#[tokio::test]
+async fn a_room_filling_for_two_seconds_announces_its_count_at_most_once_a_second() {
+    let hub = hub(4).await;
+    let mut first = SessionProbe::connect(&hub, "u0").await;
+    first.join("big").await;
+    let mut others = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(2) {
+        let mut p = SessionProbe::connect(&hub, &format!("u{}", others.len() + 1)).await;
+        p.join("big").await;
+        others.push(p);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let filling = started.elapsed();
+    let (events, online) = drain(&mut first, "big").await;
+    assert_eq!(online.len(), others.len() + 1);
+    let counts = count(&events, |e| matches!(e, Event::OnlineCount { .. }));
+    // One per whole second of filling, and one more at either end of it.
+    let most = filling.as_secs() as usize + 2;
+    assert!(
+        (1..=most).contains(&counts),
+        "{counts} counts while the room filled for {filling:?} (at most {most})"
     );
 }
 
