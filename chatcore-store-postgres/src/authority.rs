@@ -6,7 +6,8 @@
 
 use chatcore::protocol::MessageKind;
 use chatcore::store::{
-    Action, Appended, AuditEntry, MAX_PAGE, NewMessage, Pending, Restriction, Role, RoomAuthority,
+    Action, Admission, Appended, AuditEntry, MAX_PAGE, NewMessage, Pending, Restriction, Role,
+    RoomAuthority,
 };
 use chatcore::{Error, Result};
 use deadpool_postgres::Transaction;
@@ -208,7 +209,7 @@ async fn apply(
     }
 }
 
-fn restriction(row: &Row) -> Result<Restriction> {
+pub(crate) fn restriction(row: &Row) -> Result<Restriction> {
     Ok(Restriction {
         user: codec::string(row, 0, "user_name")?,
         by: codec::string(row, 1, "by_user")?,
@@ -239,6 +240,16 @@ impl RoomAuthority for PostgresStore {
     fn moderate(&self, msg: NewMessage) -> Pending<Appended> {
         let store = self.clone();
         Box::pin(async move { store.moderate_now(msg).await })
+    }
+
+    async fn admit(
+        &self,
+        room: &str,
+        user: &str,
+        invite_only: bool,
+        now: i64,
+    ) -> Result<Admission> {
+        self.admit_now(room, user, invite_only, now).await
     }
 
     async fn ban(&self, room: &str, user: &str) -> Result<Option<Restriction>> {

@@ -167,6 +167,7 @@
 //! 2 cores, 2 and 4 pipelines performed alike and 8 worse.
 
 mod accounts;
+mod admission;
 mod authority;
 mod changes;
 mod codec;

@@ -5,7 +5,8 @@
 
 use chatcore::protocol::MessageKind;
 use chatcore::store::{
-    Action, Appended, AuditEntry, MAX_PAGE, NewMessage, Pending, Restriction, Role, RoomAuthority,
+    Action, Admission, Appended, AuditEntry, MAX_PAGE, NewMessage, Pending, Restriction, Role,
+    RoomAuthority,
 };
 use chatcore::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -169,7 +170,7 @@ fn restriction(
 }
 
 /// Reads `user, by_user, reason, until, since`.
-fn restriction_row(r: &Row<'_>) -> rusqlite::Result<Restriction> {
+pub(crate) fn restriction_row(r: &Row<'_>) -> rusqlite::Result<Restriction> {
     Ok(Restriction {
         user: r.get(0)?,
         by: r.get(1)?,
@@ -204,6 +205,24 @@ impl RoomAuthority for SqliteStore {
             sent?;
             rx.await.map_err(|_| Error::Closed)?
         })
+    }
+
+    async fn admit(
+        &self,
+        room: &str,
+        user: &str,
+        invite_only: bool,
+        now: i64,
+    ) -> Result<Admission> {
+        let (room, user) = (room.to_owned(), user.to_owned());
+        self.write(|reply| Write::Admit {
+            room,
+            user,
+            invite_only,
+            now,
+            reply,
+        })
+        .await
     }
 
     async fn ban(&self, room: &str, user: &str) -> Result<Option<Restriction>> {

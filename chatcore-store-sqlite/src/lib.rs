@@ -155,6 +155,7 @@
 //! None. SQLite is compiled in (rusqlite's `bundled` feature), with FTS5.
 
 mod accounts;
+mod admission;
 mod authority;
 mod changes;
 mod checkpoint;

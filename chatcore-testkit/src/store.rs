@@ -9,8 +9,8 @@ use std::time::Duration;
 use chatcore::Result;
 use chatcore::protocol::Message;
 use chatcore::store::{
-    Appended, AuditEntry, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom, Pending,
-    Restriction, Role, RoomAuthority, RoomRecord, SearchQuery, Store,
+    Admission, Appended, AuditEntry, HistoryPage, HistoryQuery, Member, NewMessage, NewRoom,
+    Pending, Restriction, Role, RoomAuthority, RoomRecord, SearchQuery, Store,
 };
 
 /// What a [`HookedStore`] does around the calls it forwards. Every method has a default that
@@ -32,6 +32,14 @@ pub trait StoreHook: Send + Sync + 'static {
     /// Sees every history page the inner store returns.
     fn history_read(&self, page: &HistoryPage) {
         let _ = page;
+    }
+
+    /// Awaited after the inner store admitted `user` to `room` and before the caller hears
+    /// of it, so a test can let something happen between a join's membership and its
+    /// attach. The default waits for nothing.
+    fn admitted(&self, room: &str, user: &str) -> Pending<()> {
+        let _ = (room, user);
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -269,6 +277,19 @@ impl<H: StoreHook> RoomAuthority for HookedStore<H> {
             Ok(()) => self.inner.moderate(event),
             Err(e) => Box::pin(async move { Err(e) }),
         }
+    }
+
+    async fn admit(
+        &self,
+        room: &str,
+        user: &str,
+        invite_only: bool,
+        now: i64,
+    ) -> Result<Admission> {
+        self.hook.before("admit")?;
+        let admission = self.inner.admit(room, user, invite_only, now).await?;
+        self.hook.admitted(room, user).await?;
+        Ok(admission)
     }
 
     async fn ban(&self, room: &str, user: &str) -> Result<Option<Restriction>> {

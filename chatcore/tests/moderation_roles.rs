@@ -4,14 +4,16 @@
 
 mod moderation_common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chatcore::ErrorCode;
 use chatcore::auth::Identity;
-use chatcore::protocol::{Codec, Command, Event, MessageKind, Role};
-use chatcore::store::{RoomAuthority, Store};
-use chatcore_testkit::{Fleet, SessionProbe};
+use chatcore::protocol::{Codec, Command, Event, MessageKind, Role, RoomKind};
+use chatcore::store::{MemoryStore, Pending, RoomAuthority, Store};
+use chatcore::{ErrorCode, Hub};
+use chatcore_testkit::{Fleet, HookedStore, SessionProbe, StoreHook};
 use moderation_common::*;
+use tokio::sync::{Notify, Semaphore};
 
 #[tokio::test]
 async fn nobody_acts_on_an_equal_or_higher_role() {
@@ -191,4 +193,92 @@ async fn a_muted_member_gets_forbidden_with_the_time_left() {
     eve.until(|e| matches!(e, Event::Message(m) if m.kind == MessageKind::Unmute))
         .await;
     eve.send("r", "thanks").await;
+}
+
+/// Holds bob's join between the store admitting him and the hub attaching his session.
+struct HoldBob {
+    admitted: Arc<Notify>,
+    release: Arc<Semaphore>,
+}
+
+impl HoldBob {
+    fn new() -> Self {
+        Self {
+            admitted: Arc::new(Notify::new()),
+            release: Arc::new(Semaphore::new(0)),
+        }
+    }
+}
+
+impl StoreHook for HoldBob {
+    fn admitted(&self, _room: &str, user: &str) -> Pending<()> {
+        let (admitted, release) = (Arc::clone(&self.admitted), Arc::clone(&self.release));
+        let bob = user == "bob";
+        Box::pin(async move {
+            if bob {
+                admitted.notify_one();
+                release
+                    .acquire()
+                    .await
+                    .map_err(chatcore::Error::store)?
+                    .forget();
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A ban that commits after bob's membership was written but before his session attached
+/// (the ban finds no session of his in the room yet) still keeps him out: the join is
+/// refused, he is no member, and nothing sent to the room reaches him.
+#[tokio::test]
+async fn a_ban_landing_while_a_join_is_under_way_keeps_the_user_out() {
+    let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let store = Arc::new(HookedStore::new(memory.clone(), HoldBob::new()));
+    let hub = Hub::builder()
+        .shared_store(store.clone())
+        .build()
+        .await
+        .expect("hub");
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    assert!(matches!(
+        ann.ask(create("r", RoomKind::Public)).await,
+        Event::Created { .. }
+    ));
+    ann.join("r").await;
+    let mut bob = SessionProbe::connect(&hub, "bob").await;
+    // The session handles the join inline: it waits in the store hook, so on a task.
+    let joining = tokio::spawn(async move {
+        let join = Command::Join {
+            room: "r".into(),
+            resume_after: None,
+        };
+        let reply = bob.ask(join).await;
+        (bob, reply)
+    });
+    tokio::time::timeout(Duration::from_secs(10), store.hook().admitted.notified())
+        .await
+        .expect("bob's join reached the store");
+    assert!(memory.member("r", "bob").await.expect("member").is_some());
+    ann.acked(ban("r", "bob")).await;
+    store.hook().release.add_permits(1);
+
+    let (mut bob, reply) = joining.await.expect("join task");
+    match reply {
+        Event::Error { code, message, .. } => assert_eq!(
+            (code, message.as_str()),
+            (
+                ErrorCode::Forbidden,
+                "forbidden: you were removed from r while joining"
+            )
+        ),
+        e => panic!("bob's join was not refused: {e:?}"),
+    }
+    assert_eq!(memory.member("r", "bob").await.expect("member"), None);
+    ann.send("r", "after the ban").await;
+    bob.quiet("r", 0).await;
+    let (code, _) = bob
+        .refused(chatcore_testkit::send("r", "let me in", None))
+        .await;
+    assert_eq!(code, ErrorCode::NotMember);
 }

@@ -36,6 +36,13 @@ impl Writer {
                     ])?;
                 Ok(Ok(Outcome::Done))
             }
+            Write::Admit {
+                room,
+                user,
+                invite_only,
+                now,
+                ..
+            } => self.admit(room, user, *invite_only, *now),
             Write::RemoveMember { room, user, .. } => {
                 if let Some(room_id) = self.room_id(room)? {
                     self.conn

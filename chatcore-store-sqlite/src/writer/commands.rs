@@ -4,7 +4,7 @@
 use std::sync::mpsc::{Receiver, RecvError, TryRecvError};
 
 use chatcore::protocol::Message;
-use chatcore::store::{Appended, AuditEntry, NewMessage, NewRoom, Role, RoomRecord};
+use chatcore::store::{Admission, Appended, AuditEntry, NewMessage, NewRoom, Role, RoomRecord};
 use chatcore::{Error, Result};
 use tokio::sync::oneshot;
 
@@ -56,6 +56,15 @@ pub(crate) enum Write {
         user: String,
         role: Role,
         reply: oneshot::Sender<Result<()>>,
+    },
+    /// Admit a joining user unless a ban or a missing invitation refuses them (see
+    /// `admission.rs`).
+    Admit {
+        room: String,
+        user: String,
+        invite_only: bool,
+        now: i64,
+        reply: oneshot::Sender<Result<Admission>>,
     },
     /// Remove a durable member.
     RemoveMember {
@@ -129,6 +138,8 @@ pub(crate) enum Outcome {
     Room(RoomRecord),
     /// The lease's token when granted.
     Lease(Option<u64>),
+    /// What a join's admission decided.
+    Admitted(Admission),
     /// A deleted room's last audit row.
     Deleted(AuditEntry),
     /// Nothing to report.
@@ -166,6 +177,12 @@ impl Write {
             Write::DeleteRoom { reply, .. } => {
                 let _ = reply.send(outcome.and_then(|o| match o {
                     Outcome::Deleted(entry) => Ok(entry),
+                    _ => mismatch(),
+                }));
+            }
+            Write::Admit { reply, .. } => {
+                let _ = reply.send(outcome.and_then(|o| match o {
+                    Outcome::Admitted(a) => Ok(a),
                     _ => mismatch(),
                 }));
             }

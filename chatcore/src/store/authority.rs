@@ -37,6 +37,19 @@ impl Restriction {
     }
 }
 
+/// What [`RoomAuthority::admit`] decided about a join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Admission {
+    /// The user is a durable member now (an existing member keeps their role).
+    Member,
+    /// This ban, active at the time given, keeps the user out; nothing was written.
+    Banned(Restriction),
+    /// The room is invite-only and the user is neither a member nor invited; nothing was
+    /// written.
+    Uninvited,
+}
+
 /// One row of a room's audit log: who did what to whom, when and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -176,6 +189,15 @@ pub trait RoomAuthority: Send + Sync + 'static {
     /// [`Error::UnknownRoom`], a role change of a non-member [`Error::NotMember`], an
     /// event that is no moderation event `invalid`.
     fn moderate(&self, event: NewMessage) -> Pending<Appended>;
+
+    /// Makes `user` a durable [`Role::Member`] of `room` the way a join does, checking in the
+    /// same transaction what may refuse it: a ban active at `now` (ms since the Unix epoch),
+    /// and with `invite_only` the lack of an invitation (an existing member is admitted as
+    /// they are). A ban or kick committed at the same time either finds the new membership
+    /// and ends it, or is found and refuses the join: a banned user never stays a member.
+    /// [`Error::UnknownRoom`] for an unknown or deleted room.
+    async fn admit(&self, room: &str, user: &str, invite_only: bool, now: i64)
+    -> Result<Admission>;
 
     /// The ban of `user` in `room`, if one is stored (it may have lapsed: see
     /// [`Restriction::active_at`]).

@@ -1,9 +1,9 @@
 //! [`RoomAuthority`] for [`MemoryStore`]: every moderation event is checked, applied,
 //! audited and appended under the store's one lock, so it is all or nothing.
 
-use super::authority::{Action, AuditEntry, Restriction, RoomAuthority};
+use super::authority::{Action, Admission, AuditEntry, Restriction, RoomAuthority};
 use super::memory::{Inner, MemoryStore, append_locked};
-use super::types::{Appended, MAX_PAGE, NewMessage, Pending, Role};
+use super::types::{Appended, MAX_PAGE, Member, NewMessage, Pending, Role};
 use crate::{Error, Result};
 
 fn key(room: &str, user: &str) -> (String, String) {
@@ -110,6 +110,41 @@ impl RoomAuthority for MemoryStore {
     fn moderate(&self, event: NewMessage) -> Pending<Appended> {
         let result = moderate_locked(&mut self.lock(), event);
         Box::pin(async move { result })
+    }
+
+    async fn admit(
+        &self,
+        room: &str,
+        user: &str,
+        invite_only: bool,
+        now: i64,
+    ) -> Result<Admission> {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let data = inner
+            .rooms
+            .get_mut(room)
+            .ok_or_else(|| Error::UnknownRoom(room.to_owned()))?;
+        let k = key(room, user);
+        if let Some(ban) = inner.authority.bans.get(&k).filter(|b| b.active_at(now)) {
+            return Ok(Admission::Banned(ban.clone()));
+        }
+        if data.members.contains_key(user) {
+            return Ok(Admission::Member);
+        }
+        if invite_only && !inner.authority.invites.contains(&k) {
+            return Ok(Admission::Uninvited);
+        }
+        data.members.insert(
+            user.to_owned(),
+            Member {
+                user: user.to_owned(),
+                role: Role::Member,
+                joined: crate::clock::now_millis(),
+            },
+        );
+        data.record.members = data.members.len() as u64;
+        Ok(Admission::Member)
     }
 
     async fn ban(&self, room: &str, user: &str) -> Result<Option<Restriction>> {

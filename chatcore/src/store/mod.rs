@@ -17,7 +17,7 @@ mod memory_tables;
 mod types;
 mod unread;
 
-pub use authority::{Action, AuditEntry, Restriction, RoomAuthority};
+pub use authority::{Action, Admission, AuditEntry, Restriction, RoomAuthority};
 pub use backend::Store;
 pub use changes::{MAX_REACTION_EMOJI, ReactionState, TargetState, check_change};
 pub use lease::{LeaseRecord, next_lease};

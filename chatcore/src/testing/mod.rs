@@ -12,6 +12,7 @@
 //! and may `return` early to skip when a service is not configured (see [`service_url`]).
 
 pub mod accounts;
+pub mod admission;
 pub mod bus;
 pub mod changes;
 pub mod fixtures;
@@ -168,6 +169,10 @@ macro_rules! __store_cases {
             refused_actions_write_nothing,
             moderation_and_appends_share_one_sequence,
             dm_blocks,
+        );
+        $crate::__contract_cases!(admission, $factory;
+            admission_checks_bans_and_invitations,
+            concurrent_bans_and_joins_never_both_win,
         );
         $crate::__contract_cases!(room_admin, $factory;
             invitations_are_listed,

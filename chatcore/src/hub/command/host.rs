@@ -235,6 +235,9 @@ pub(crate) async fn remove_member(core: &Core, room: &str, user: &str) -> Result
 
 /// Takes `user`'s sessions on this node out of `room`.
 pub(crate) async fn leave_here(core: &Core, room: &str, user: &str) -> Result<()> {
+    if let Some(loaded) = core.loaded(room) {
+        loaded.note_removal();
+    }
     for s in core.sessions_of(user) {
         if s.joined().contains_key(room) {
             join::leave(core, &s, room, None).await?;

@@ -7,11 +7,14 @@ use crate::hub::core::Core;
 use crate::hub::room::Room;
 use crate::hub::session::state::SessionState;
 use crate::protocol::{Event, RequestId, RoomKind};
-use crate::store::{HistoryQuery, NewRoom, Role};
+use crate::store::{Admission, HistoryQuery, NewRoom};
 use crate::{Error, Result, names};
 
 /// `join`: checks who may, creates a public room on first use, records the membership, then
-/// attaches. Everything that can refuse the join is checked before anything is written.
+/// attaches. Everything that can refuse the join is checked before anything is written; the
+/// ban and the invitation are checked again by the store in the step that writes the
+/// membership ([`RoomAuthority::admit`](crate::store::RoomAuthority::admit)), so a ban that
+/// lands meanwhile is never outrun.
 pub(crate) async fn join(
     core: &Core,
     s: &Arc<SessionState>,
@@ -32,8 +35,9 @@ pub(crate) async fn join(
         core.load_room(name, None).await?
     } else {
         names::validate_room(name)?;
-        super::restrict::refuse_banned(core, name, s.user()).await?;
         if core.loaded(name).is_none() {
+            // A refused join must not load the room.
+            super::restrict::refuse_banned(core, name, s.user()).await?;
             refuse_private_before_loading(core, s.user(), name).await?;
         }
         if let Some(policy) = &core.policy {
@@ -52,19 +56,26 @@ pub(crate) async fn join(
         };
         core.load_room(name, Some(create)).await?
     };
-    match room.kind {
-        RoomKind::Public => core.store.add_member(name, s.user(), Role::Member).await?,
-        RoomKind::Private => {
-            if core.store.member(name, s.user()).await?.is_none() {
-                if !core.store.invited(name, s.user()).await? {
-                    return Err(Error::Forbidden(format!("{name} is invite-only")));
-                }
-                core.store.add_member(name, s.user(), Role::Member).await?;
-            }
-        }
-        RoomKind::Direct => {}
+    if room.kind == RoomKind::Direct {
+        return attach(core, s, &room, resume_after, id).await;
     }
-    attach(core, s, &room, resume_after, id).await
+    // Counted before the membership is written: a kick or ban after it shows at attach.
+    let removals = room.removals();
+    let invite_only = room.kind == RoomKind::Private;
+    let now = crate::clock::now_millis();
+    match core.store.admit(name, s.user(), invite_only, now).await? {
+        Admission::Member => {}
+        Admission::Banned(ban) => return Err(super::restrict::banned(name, &ban, now)),
+        Admission::Uninvited => {
+            return Err(Error::Forbidden(format!("{name} is invite-only")));
+        }
+    }
+    let joining = Joining {
+        resume_after,
+        id,
+        removals: Some(removals),
+    };
+    attach_as(core, s, &room, joining).await
 }
 
 /// Refuses a join of a stored private room `user` is no member of, before the room is loaded:
@@ -109,6 +120,38 @@ pub(crate) async fn attach(
     resume_after: Option<u64>,
     id: Option<RequestId>,
 ) -> Result<()> {
+    let joining = Joining {
+        resume_after,
+        id,
+        removals: None,
+    };
+    attach_as(core, s, room, joining).await
+}
+
+/// How a session comes to attach.
+struct Joining {
+    /// Resume after this seq (history since), or `None` for the latest page.
+    resume_after: Option<u64>,
+    /// The request to answer.
+    id: Option<RequestId>,
+    /// The room's removal count before the membership was written (see `register`).
+    removals: Option<u64>,
+}
+
+/// [`attach`], for a join whose membership was written when the room had seen
+/// `joining.removals` removals: if a removal happened since, the session registers only if
+/// its membership still stands (a kick or ban ended it otherwise).
+async fn attach_as(
+    core: &Core,
+    s: &Arc<SessionState>,
+    room: &Arc<Room>,
+    joining: Joining,
+) -> Result<()> {
+    let Joining {
+        resume_after,
+        id,
+        mut removals,
+    } = joining;
     {
         let mut joined = s.joined();
         check_room_slot(core, &joined, &room.name)?;
@@ -136,7 +179,22 @@ pub(crate) async fn attach(
                 }
             }
         }
-        room.register(Arc::clone(&s.queue))
+        loop {
+            if let Some(snapshot) = room.register(Arc::clone(&s.queue), removals) {
+                break snapshot;
+            }
+            let seen = room.removals();
+            let member = core.store.member(&room.name, s.user()).await;
+            if !matches!(member, Ok(Some(_))) {
+                s.joined().remove(&room.name);
+                member?;
+                return Err(Error::Forbidden(format!(
+                    "you were removed from {} while joining",
+                    room.name
+                )));
+            }
+            removals = Some(seen);
+        }
     };
     if snapshot.came_online {
         core.publish_presence(&room.name, s.user(), true);

@@ -8,8 +8,16 @@ use crate::{Error, Result, names};
 
 /// Refuses a join of a user banned from `room` (the same name, account or guest).
 pub(crate) async fn refuse_banned(core: &Core, room: &str, user: &str) -> Result<()> {
-    let ban = core.store.ban(room, user).await?;
-    refuse_active(ban, &format!("banned from {room}"), "")
+    let now = crate::clock::now_millis();
+    match core.store.ban(room, user).await? {
+        Some(ban) if ban.active_at(now) => Err(banned(room, &ban, now)),
+        _ => Ok(()),
+    }
+}
+
+/// The refusal of a join by a user `ban` keeps out of `room`, saying for how long.
+pub(crate) fn banned(room: &str, ban: &Restriction, now: i64) -> Error {
+    Error::Forbidden(refusal(ban.until, now, &format!("banned from {room}"), ""))
 }
 
 /// Refuses a `send` of a muted user (saying for how long), or to a direct conversation
@@ -39,16 +47,6 @@ pub(crate) async fn refuse_blocked(core: &Core, from: &str, to: &str) -> Result<
         )));
     }
     Ok(())
-}
-
-/// `forbidden` "you are {state} for N more s" while a timed restriction lasts, "you are
-/// {state}{forever}" for one without an end; nothing when there is none or it lapsed.
-fn refuse_active(found: Option<Restriction>, state: &str, forever: &str) -> Result<()> {
-    let now = crate::clock::now_millis();
-    match found {
-        Some(r) if r.active_at(now) => Err(Error::Forbidden(refusal(r.until, now, state, forever))),
-        _ => Ok(()),
-    }
 }
 
 /// "you are {state} for N more s" (whole seconds left, rounded up) for a restriction

@@ -117,6 +117,9 @@ struct RoomState {
     head: u64,
     /// A gap repair task is scheduled.
     repairing: bool,
+    /// How many times a user was removed from the room (kick, ban, host removal) since it
+    /// was loaded: a join that started before a removal re-checks its membership.
+    removals: u64,
 }
 
 struct LocalMember {
@@ -151,6 +154,7 @@ impl Room {
                 pending: BTreeMap::new(),
                 head: last_seq,
                 repairing: false,
+                removals: 0,
             }),
             dirty: AtomicBool::new(false),
             mutes: Mutex::new(Mutes::default()),
@@ -163,9 +167,24 @@ impl Room {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a session in the joining state and announces its user if newly online.
-    pub(crate) fn register(&self, queue: Arc<Queue>) -> Snapshot {
+    /// How many removals the room has seen (see [`note_removal`](Self::note_removal)).
+    pub(crate) fn removals(&self) -> u64 {
+        self.lock().removals
+    }
+
+    /// Counts a removal of a user from the room, before their sessions are looked for: a
+    /// session that registers later sees the count changed.
+    pub(crate) fn note_removal(&self) {
+        self.lock().removals += 1;
+    }
+
+    /// Adds a session in the joining state and announces its user if newly online; `None`
+    /// (nothing changed) when `removals` is given and the room has seen more since.
+    pub(crate) fn register(&self, queue: Arc<Queue>, removals: Option<u64>) -> Option<Snapshot> {
         let mut st = self.lock();
+        if removals.is_some_and(|seen| seen != st.removals) {
+            return None;
+        }
         let (came_online, changes) = st.presence.add_local(&queue.user);
         self.announce(&mut st, changes);
         st.members.insert(
@@ -176,10 +195,10 @@ impl Room {
                 behind: None,
             },
         );
-        Snapshot {
+        Some(Snapshot {
             last_seq: st.delivered,
             came_online,
-        }
+        })
     }
 
     /// Queues the session's `joined` frame (and `count`, the `online_count` of a large room),
