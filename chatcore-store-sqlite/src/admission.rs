@@ -50,17 +50,7 @@ impl Writer {
                 return Ok(Ok(Outcome::Admitted(Admission::Uninvited)));
             }
         }
-        self.conn
-            .prepare_cached(
-                "INSERT INTO memberships (room_id, user, role, joined) \
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![
-                room_id,
-                user,
-                Role::Member.as_str(),
-                chatcore::now_millis()
-            ])?;
+        self.insert_member(room_id, user, Role::Member)?;
         Ok(Ok(Outcome::Admitted(Admission::Member)))
     }
 }

@@ -3,7 +3,7 @@
 //! event stream's leases and cursors; and the writer's caches of room ids and newest seqs.
 
 use chatcore::protocol::Message;
-use chatcore::store::{NewMessage, NewRoom};
+use chatcore::store::{NewMessage, NewRoom, Role};
 use chatcore::{Error, Result};
 use rusqlite::{OptionalExtension, params};
 
@@ -23,17 +23,7 @@ impl Writer {
                 let Some(room_id) = self.room_id(room)? else {
                     return Ok(Err(Error::UnknownRoom(room.clone())));
                 };
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO memberships (room_id, user, role, joined) \
-                         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                    )?
-                    .execute(params![
-                        room_id,
-                        user,
-                        role.as_str(),
-                        chatcore::now_millis()
-                    ])?;
+                self.insert_member(room_id, user, *role)?;
                 Ok(Ok(Outcome::Done))
             }
             Write::Admit {
@@ -206,6 +196,23 @@ impl Writer {
             self.room_ids.insert(name.to_owned(), id);
         }
         Ok(id)
+    }
+
+    /// Makes `user` a member of room `room_id` with `role`, joined now; an existing member
+    /// keeps their role.
+    pub(crate) fn insert_member(&self, room_id: i64, user: &str, role: Role) -> Result<(), Fatal> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO memberships (room_id, user, role, joined) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![
+                room_id,
+                user,
+                role.as_str(),
+                chatcore::now_millis()
+            ])?;
+        Ok(())
     }
 
     /// Raises `user`'s read position in `room` to `seq` (never lowers it); `false` when the
