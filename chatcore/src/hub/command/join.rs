@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::hub::core::Core;
-use crate::hub::room::Room;
+use crate::hub::room::{Room, Snapshot};
 use crate::hub::session::state::SessionState;
 use crate::protocol::{Event, RequestId, RoomKind};
 use crate::store::{Admission, HistoryQuery, NewRoom};
@@ -150,14 +150,14 @@ async fn attach_as(
     let Joining {
         resume_after,
         id,
-        mut removals,
+        removals,
     } = joining;
     {
         let mut joined = s.joined();
         check_room_slot(core, &joined, &room.name)?;
         joined.insert(room.name.clone(), Arc::clone(room));
     }
-    let snapshot = {
+    let registered = {
         let mut subscribed = room.subscription.lock().await;
         if !*subscribed {
             // Mutes are read after `last_seq`: while unsubscribed the room skipped events,
@@ -179,21 +179,14 @@ async fn attach_as(
                 }
             }
         }
-        loop {
-            if let Some(snapshot) = room.register(Arc::clone(&s.queue), removals) {
-                break snapshot;
-            }
-            let seen = room.removals();
-            let member = core.store.member(&room.name, s.user()).await;
-            if !matches!(member, Ok(Some(_))) {
-                s.joined().remove(&room.name);
-                member?;
-                return Err(Error::Forbidden(format!(
-                    "you were removed from {} while joining",
-                    room.name
-                )));
-            }
-            removals = Some(seen);
+        register(core, s, room, removals).await
+    };
+    let snapshot = match registered {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            s.joined().remove(&room.name);
+            maybe_unsubscribe(core, room).await;
+            return Err(e);
         }
     };
     if snapshot.came_online {
@@ -250,6 +243,29 @@ async fn attach_as(
     });
     room.activate(s.id(), joined, count);
     Ok(())
+}
+
+/// Registers the session in the room, unless a removal the room counted since `removals`
+/// ended the user's membership (then `forbidden`, nothing registered).
+async fn register(
+    core: &Core,
+    s: &SessionState,
+    room: &Room,
+    mut removals: Option<u64>,
+) -> Result<Snapshot> {
+    loop {
+        if let Some(snapshot) = room.register(Arc::clone(&s.queue), removals) {
+            return Ok(snapshot);
+        }
+        let seen = room.removals();
+        if core.store.member(&room.name, s.user()).await?.is_none() {
+            return Err(Error::Forbidden(format!(
+                "you were removed from {} while joining",
+                room.name
+            )));
+        }
+        removals = Some(seen);
+    }
 }
 
 /// `leave`: ends the live membership and, outside direct rooms, the durable one.
