@@ -1,11 +1,13 @@
 //! Rooms nobody is in are unloaded (contract 5: memory returns when they go, and is reused), and a room
 //! unloaded and loaded again goes on with the right seq, history and live delivery.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chatcore::Hub;
 use chatcore::protocol::{Command, Event};
-use chatcore_testkit::{SessionProbe, memory_hub, rss_anon_kib};
+use chatcore::store::{MemoryStore, Store};
+use chatcore_testkit::{HookedStore, SessionProbe, StoreHook, memory_hub, rss_anon_kib};
 
 /// Waits (up to a generous 10 s: the sweep runs at least once a second) until the hub holds
 /// at most `rooms` loaded rooms; returns how many it holds.
@@ -101,4 +103,35 @@ async fn a_room_in_use_stays_and_a_reloaded_room_keeps_its_seq() {
     assert_eq!(settle(&hub, 1).await, 1, "busy went too");
     let online = hub.online("r", Some("ann")).await.expect("online");
     assert_eq!(online, ["ann", "bob"], "r, in use, is the room that stayed");
+}
+
+/// Fails every history read: a join then fails after it subscribed the room to the bus.
+struct NoHistory;
+
+impl StoreHook for NoHistory {
+    fn before(&self, op: &'static str) -> chatcore::Result<()> {
+        match op {
+            "history_current" => Err(chatcore::Error::store("history is unreadable")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A join that fails after it subscribed the room (its history read failed) gives the
+/// subscription back, so the room nobody is in is unloaded like any other.
+#[tokio::test]
+async fn a_join_that_fails_at_its_history_leaves_no_room_loaded() {
+    let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let hub = Hub::builder()
+        .shared_store(Arc::new(HookedStore::new(memory, NoHistory)))
+        .build()
+        .await
+        .expect("hub");
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    let join = Command::Join {
+        room: "r".into(),
+        resume_after: None,
+    };
+    assert!(matches!(ann.ask(join).await, Event::Error { .. }));
+    assert_eq!(settle(&hub, 0).await, 0, "the room went");
 }

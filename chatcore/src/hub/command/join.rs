@@ -222,6 +222,7 @@ async fn attach_as(
             Err(e) => {
                 s.joined().remove(&room.name);
                 detach(core, s, room);
+                maybe_unsubscribe(core, room).await;
                 return Err(e);
             }
         },
