@@ -1,68 +1,13 @@
 //! `:` commands (command mode) and `/` slash commands (typed in the input line).
 
 mod rooms;
+mod types;
+mod words;
 
-pub use rooms::{ROOM_HELP, RoomCmd, parse_duration};
+pub use rooms::{ROOM_HELP, parse_duration};
+pub use types::{Command, RoomCmd};
 
-use crate::config::Notifications;
-use crate::theme::ThemeName;
-
-/// A parsed command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// `:join ROOM`, `/join ROOM`.
-    Join(String),
-    /// `:leave [ROOM]`, `/leave [ROOM]`: the current room when none is named.
-    Leave(Option<String>),
-    /// `:dm USER [TEXT]`, `/msg USER TEXT`: a direct message.
-    Dm {
-        /// Recipient.
-        to: String,
-        /// Text; without it the input line is prepared for one.
-        text: Option<String>,
-    },
-    /// `/me TEXT`: an emote in the current room.
-    Me(String),
-    /// `/nick NAME`, `:nick NAME`: reconnect as another guest.
-    Nick(String),
-    /// `:server URL`: connect to another server.
-    Server(String),
-    /// `:theme NAME`.
-    Theme(ThemeName),
-    /// `:notify bell|desktop|off`.
-    Notify(Notifications),
-    /// `:rooms`: list the server's rooms.
-    Rooms,
-    /// `:write`: save the settings to the config file.
-    Write,
-    /// `:settings`.
-    Settings,
-    /// `:help`, `/help`.
-    Help,
-    /// `:quit`, `:q`, `/quit`.
-    Quit,
-    /// `//text`: send text that starts with a slash.
-    Say(String),
-    /// `/register NAME`: create an account (the password is asked for next).
-    Register(String),
-    /// `/login NAME`: sign in to an account (the password is asked for next).
-    Login(String),
-    /// `/logout`: sign out and forget the saved session.
-    Logout,
-    /// `/create ROOM [--private]`.
-    Create {
-        /// Room name.
-        room: String,
-        /// Invite-only.
-        private: bool,
-    },
-    /// A moderation command on the current room.
-    Room(RoomCmd),
-    /// `/block USER`: refuse their direct messages.
-    Block(String),
-    /// `/search TEXT`: full-text search over the readable rooms.
-    Search(String),
-}
+use words::{split, usage};
 
 /// Every `:` command with its arguments, for the help overlay.
 pub const COLON_HELP: &[(&str, &str)] = &[
@@ -186,19 +131,6 @@ fn one_arg(rest: &str, form: &str) -> Result<String, String> {
         return Err(usage(form));
     }
     Ok(arg.to_owned())
-}
-
-fn usage(form: &str) -> String {
-    format!("usage: {}", form.trim_start_matches(':'))
-}
-
-/// The first word and the rest, both trimmed.
-fn split(line: &str) -> (&str, &str) {
-    let line = line.trim();
-    match line.split_once(char::is_whitespace) {
-        Some((w, r)) => (w, r.trim()),
-        None => (line, ""),
-    }
 }
 
 #[cfg(test)]

@@ -5,52 +5,8 @@ use std::time::Duration;
 
 use chatcore_client::Role;
 
-use super::{Command, split, usage};
-
-/// An action on the current room, as the server's "Rooms with authority" commands take it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RoomCmd {
-    /// `/invite USER`: let a user into a private room.
-    Invite(String),
-    /// `/kick USER [REASON]`.
-    Kick {
-        /// Whom.
-        user: String,
-        /// Why, shown to the room.
-        reason: Option<String>,
-    },
-    /// `/ban USER [DURATION] [REASON]`.
-    Ban {
-        /// Whom.
-        user: String,
-        /// How long; until `/unban` without it.
-        duration: Option<Duration>,
-        /// Why, shown to the room.
-        reason: Option<String>,
-    },
-    /// `/unban USER`.
-    Unban(String),
-    /// `/mute USER [DURATION]`.
-    Mute {
-        /// Whom.
-        user: String,
-        /// How long; until `/unmute` without it.
-        duration: Option<Duration>,
-    },
-    /// `/unmute USER`.
-    Unmute(String),
-    /// `/topic TEXT` (empty clears it).
-    Topic(String),
-    /// `/op USER` (moderator), `/deop USER` (member).
-    Role {
-        /// Whom.
-        user: String,
-        /// The new role.
-        role: Role,
-    },
-    /// `/members`: the member list with roles.
-    Members,
-}
+use super::types::{Command, RoomCmd};
+use super::words::{split, usage};
 
 /// Every room command, for the help overlay.
 pub const ROOM_HELP: &[(&str, &str)] = &[

@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use crate::config::Notifications;
+use crate::theme::ThemeName;
 
 #[test]
 fn colon_commands() {
