@@ -8,7 +8,7 @@ use chatcore_client::{Client, Error, RestClient, SessionGrant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
-use super::{Session, Target};
+use super::target::Target;
 use crate::app::{Action, Secret};
 use crate::session::{self, Saved};
 
@@ -41,6 +41,14 @@ impl Account {
             refresh_at: Instant::now() + life.max(MIN_REFRESH),
         }
     }
+}
+
+/// The account side of one client: where to refresh and log out, and the account, if any.
+pub(super) struct Session<'a> {
+    /// Where the account is.
+    pub(super) target: &'a Target,
+    /// The account signed in to, if any.
+    pub(super) account: &'a mut Option<Account>,
 }
 
 /// The server's own words for a refusal (`wrong user name or password`), else the error.

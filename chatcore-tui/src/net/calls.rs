@@ -6,6 +6,7 @@ use std::time::Duration;
 use chatcore_client::{Client, HistoryQuery, OutgoingMessage};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
+use super::join::spawn_join;
 use crate::app::{Action, NetCmd};
 
 /// Messages per history page when scrolling back.
@@ -98,43 +99,6 @@ pub(super) fn exec(
 /// Closes the client cleanly, or gives up waiting after [`CLOSE_TIMEOUT`].
 pub(super) async fn close(client: &Client) {
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, client.close()).await;
-}
-
-/// Joins `room` fresh, or after `seq`; a room that cannot be joined is dropped from the view.
-pub(super) fn spawn_join(
-    client: &Client,
-    tx: &UnboundedSender<Action>,
-    room: String,
-    seq: Option<u64>,
-) {
-    let (client, tx) = (client.clone(), tx.clone());
-    tokio::spawn(async move {
-        let result = match seq {
-            Some(seq) => client.join_after(room.clone(), seq).await,
-            None => client.join(room.clone()).await,
-        };
-        match result {
-            Ok(j) => {
-                super::rooms::spawn_members(&client, &tx, j.room.clone());
-                super::rooms::spawn_badges(&client, &tx, j.room.clone());
-                let _ = tx.send(super::events::joined(j));
-            }
-            Err(e) => {
-                let _ = tx.send(Action::Left(room.clone()));
-                let _ = tx.send(Action::Error(format!("cannot join #{room}: {e}")));
-            }
-        }
-    });
-}
-
-/// Asks who is online in `room` (presence is not replayed after a reconnect).
-pub(super) fn spawn_who(client: &Client, tx: &UnboundedSender<Action>, room: String) {
-    let (client, tx) = (client.clone(), tx.clone());
-    tokio::spawn(async move {
-        if let Ok(online) = client.who(room.clone()).await {
-            let _ = tx.send(Action::Presence { room, online });
-        }
-    });
 }
 
 /// Sends messages one after another, so they are stored in the order they were typed.

@@ -2,8 +2,11 @@
 
 use chatcore_client::{ClientEvent, ConnectionState, DisconnectReason, Error, Joined};
 
-use super::CA_FILE_HINT;
 use crate::app::{Action, ConnStatus};
+
+/// The notice under the status line when the server's certificate was refused: what to do.
+const CA_FILE_HINT: &str = "start chat-tui with --ca-file PATH (or CHATCORE_CA_FILE) \
+naming the CA that signed the server's certificate";
 
 /// What the app sees of a join, whether it answered the app's `join` or the client rejoined.
 pub(crate) fn joined(j: Joined) -> Action {

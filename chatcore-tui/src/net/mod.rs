@@ -8,87 +8,25 @@
 //! connected, asking for presence again after a reconnect, and replacing the client when
 //! `/nick` or `:server` changes who or where it is (rejoining the rooms of the old one).
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use chatcore_client::{Auth, Client, ClientConfig, ClientEvent, ConnectionState, Events};
+use chatcore_client::{Client, ClientEvent, ConnectionState, Events};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::app::{Action, ConnStatus, NetCmd};
-use crate::config::Settings;
 
 mod account;
 mod calls;
 mod changes;
 mod events;
+mod join;
 mod rooms;
+mod target;
 
 pub use events::actions;
+pub use target::Target;
 
-use account::Account;
-use calls::{close, exec, spawn_join, spawn_sender, spawn_who};
-
-/// First and longest wait between connection attempts: quick after a blip, and never more
-/// than 15 s behind a server that came back.
-const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(15));
-
-/// Where to connect and as whom.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// Server URL.
-    pub server: String,
-    /// Guest name (used without a token).
-    pub user: String,
-    /// Session token.
-    pub token: Option<String>,
-    /// PEM file of CA certificates trusted besides the built-in roots.
-    pub ca_file: Option<PathBuf>,
-    /// The account to sign in to (`--login`, `/login`): no client runs until it is.
-    pub login: Option<String>,
-}
-
-/// The notice under the status line when the server's certificate was refused: what to do.
-const CA_FILE_HINT: &str = "start chat-tui with --ca-file PATH (or CHATCORE_CA_FILE) \
-naming the CA that signed the server's certificate";
-
-impl Target {
-    /// Where and as whom `settings` say to connect.
-    pub fn from_settings(settings: &Settings) -> Target {
-        Target {
-            server: settings.server.clone(),
-            user: settings.user.clone(),
-            token: settings.token.clone(),
-            ca_file: settings.ca_file.clone(),
-            login: settings.login.clone(),
-        }
-    }
-
-    /// Reads the CA file, if one is set, so a missing or malformed one stops the client at
-    /// start-up with [`Error::Config`](chatcore_client::Error::Config) naming it. (With a server URL that is not valid, there
-    /// is nothing to check yet: that shows on the status line and `:server` can fix it.)
-    pub fn check_ca_file(&self) -> chatcore_client::Result<()> {
-        match (&self.ca_file, ClientConfig::new(self.server.clone())) {
-            (Some(path), Ok(config)) => config.with_ca_file(path).map(drop),
-            _ => Ok(()),
-        }
-    }
-
-    /// The client's configuration: as `account` when signed in, else with the token or as a
-    /// guest.
-    fn config(&self, account: Option<&Account>) -> chatcore_client::Result<ClientConfig> {
-        let auth = match (account, &self.token) {
-            (Some(a), _) => Auth::Token(a.access.clone()),
-            (None, Some(t)) => Auth::Token(t.clone()),
-            (None, None) => Auth::Guest(self.user.clone()),
-        };
-        let config = ClientConfig::new(self.server.clone())?;
-        let config = match &self.ca_file {
-            Some(path) => config.with_ca_file(path)?,
-            None => config,
-        };
-        config.with_auth(auth).with_backoff(BACKOFF.0, BACKOFF.1)
-    }
-}
+use account::{Account, Session};
+use calls::{close, exec, spawn_sender};
+use join::{spawn_join, spawn_who};
 
 /// A room to join once connected: fresh (`None`: with recent history) or resumed after a
 /// seq (the rooms of a client that was replaced, on the same server).
@@ -135,7 +73,7 @@ async fn run(
                 )
                 .await
             }
-            _ => match target.config(account.as_ref()) {
+            _ => match target.config(account.as_ref().map(|a| a.access.as_str())) {
                 Ok(config) => {
                     let (client, events) = Client::start(config);
                     let mut session = Session {
@@ -206,12 +144,6 @@ enum Sign {
     In(Account),
     /// Signed out: a guest (or the `--token`) next.
     Out,
-}
-
-/// The account side of one client: where to refresh and log out, and the account, if any.
-struct Session<'a> {
-    target: &'a Target,
-    account: &'a mut Option<Account>,
 }
 
 /// What ends a client: `None` to stop, or another target.

@@ -6,7 +6,7 @@ use chatcore_client::{Client, Member, Role, RoomKind};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::account::server_words;
-use super::calls::spawn_join;
+use super::join::spawn_join;
 use crate::app::command::RoomCmd;
 use crate::app::{Action, NetCmd};
 
@@ -63,36 +63,6 @@ pub(super) fn exec_room(cmd: NetCmd, client: &Client, tx: &UnboundedSender<Actio
         }
         _ => {}
     }
-}
-
-/// Asks for the members of `room` after a join, for Tab completion (quietly: a room whose
-/// members cannot be listed completes no names).
-pub(super) fn spawn_members(client: &Client, tx: &UnboundedSender<Action>, room: String) {
-    let (client, tx) = (client.clone(), tx.clone());
-    tokio::spawn(async move {
-        if let Ok(members) = client.members(room.clone()).await {
-            let members = members.into_iter().map(|m| m.user).collect();
-            let _ = tx.send(Action::Members { room, members });
-        }
-    });
-}
-
-/// Asks for the server's unread and mention badges of `room` (counted from the user's read
-/// position), after a join: messages that arrived while this client was away count too.
-pub(super) fn spawn_badges(client: &Client, tx: &UnboundedSender<Action>, room: String) {
-    let (client, tx) = (client.clone(), tx.clone());
-    tokio::spawn(async move {
-        let Ok(rooms) = client.lookup_rooms(room.clone()).await else {
-            return;
-        };
-        if let Some(r) = rooms.into_iter().find(|r| r.name == room) {
-            let _ = tx.send(Action::Badges {
-                room,
-                unread: usize::try_from(r.unread).unwrap_or(usize::MAX),
-                mentions: usize::try_from(r.mentions).unwrap_or(usize::MAX),
-            });
-        }
-    });
 }
 
 /// One moderation command; what to tell the app.
