@@ -129,37 +129,6 @@ impl Error {
     pub(crate) fn server(code: ErrorCode, message: String) -> Self {
         Error::Server { code, message }
     }
-
-    /// A failure to reach `url`: [`Error::Tls`] when TLS is what failed (found anywhere in
-    /// `e`'s chain of sources), [`Error::Connect`] otherwise.
-    pub(crate) fn unreachable(url: &str, e: &(dyn std::error::Error + 'static)) -> Self {
-        match crate::tls::tls_failure(e) {
-            Some((reason, certificate)) => Error::Tls {
-                url: url.to_owned(),
-                reason,
-                certificate,
-            },
-            None => Error::Connect {
-                url: url.to_owned(),
-                reason: with_causes(e),
-            },
-        }
-    }
-}
-
-/// `e` and the causes it wraps, each said once: HTTP clients often say only "error sending
-/// request" and keep the useful part ("Connection refused") in a source.
-fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text = format!("{text}: {said}");
-        }
-        next = cause.source();
-    }
-    text
 }
 
 /// Why a connection ended.
@@ -239,28 +208,6 @@ mod tests {
         assert!(full.is_connection() && !full.is_auth());
         assert!(Error::Timeout(Duration::from_secs(1)).is_connection());
         assert!(!Error::Closed.is_connection());
-    }
-
-    #[test]
-    fn connect_errors_say_their_causes_once() {
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
-        let e = Error::unreachable("http://h/api/rooms", &io);
-        assert_eq!(
-            e,
-            Error::Connect {
-                url: "http://h/api/rooms".into(),
-                reason: "Connection refused".into()
-            }
-        );
-        #[derive(Debug, thiserror::Error)]
-        #[error("error sending request")]
-        struct Outer(#[source] std::io::Error);
-        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        let e = Error::unreachable("u", &Outer(refused));
-        assert!(
-            e.to_string().ends_with("error sending request: refused"),
-            "{e}"
-        );
     }
 
     #[test]

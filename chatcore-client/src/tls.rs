@@ -1,6 +1,7 @@
 //! The TLS roots of `https://` and `wss://` connections: the Mozilla roots of `webpki-roots`
 //! plus the CA certificates of an optional PEM file, in one `rustls` configuration that the
-//! WebSocket and the REST client share.
+//! WebSocket and the REST client share; and a failure to reach a server, told apart as a TLS
+//! failure ([`Error::Tls`]) or another ([`Error::Connect`]).
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -143,6 +144,39 @@ fn describe(e: &rustls::Error) -> (String, bool) {
     (why, true)
 }
 
+impl Error {
+    /// A failure to reach `url`: [`Error::Tls`] when TLS is what failed (found anywhere in
+    /// `e`'s chain of sources), [`Error::Connect`] otherwise.
+    pub(crate) fn unreachable(url: &str, e: &(dyn StdError + 'static)) -> Self {
+        match tls_failure(e) {
+            Some((reason, certificate)) => Error::Tls {
+                url: url.to_owned(),
+                reason,
+                certificate,
+            },
+            None => Error::Connect {
+                url: url.to_owned(),
+                reason: with_causes(e),
+            },
+        }
+    }
+}
+
+/// `e` and the causes it wraps, each said once: HTTP clients often say only "error sending
+/// request" and keep the useful part ("Connection refused") in a source.
+fn with_causes(e: &(dyn StdError + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text = format!("{text}: {said}");
+        }
+        next = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +201,28 @@ mod tests {
         let (why, certificate) = tls_failure(&e).expect("a TLS failure");
         assert!(!certificate);
         assert!(why.starts_with("the TLS handshake failed"), "{why}");
+    }
+
+    #[test]
+    fn connect_errors_say_their_causes_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let e = Error::unreachable("http://h/api/rooms", &io);
+        assert_eq!(
+            e,
+            Error::Connect {
+                url: "http://h/api/rooms".into(),
+                reason: "Connection refused".into()
+            }
+        );
+        #[derive(Debug, thiserror::Error)]
+        #[error("error sending request")]
+        struct Outer(#[source] std::io::Error);
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = Error::unreachable("u", &Outer(refused));
+        assert!(
+            e.to_string().ends_with("error sending request: refused"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -7,8 +7,9 @@ use chatcore::ErrorCode;
 use chatcore::protocol::{Command, Event};
 use tokio::time::Instant;
 
+use super::Client;
+use super::shared::Shared;
 use super::state::{self, JoinMode};
-use super::{Client, Shared};
 use crate::error::{Error, Result};
 
 /// First wait before a command refused with `rate_limited` is sent again; doubles each time.

@@ -19,8 +19,8 @@ use tokio_tungstenite::{
     Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
 };
 
-use super::Shared;
 use super::link::{FrameSink, FrameStream, Incoming, Opened, session_info};
+use super::shared::Shared;
 use super::state::Outgoing;
 use crate::config::{Auth, ClientConfig};
 use crate::error::{DisconnectReason, Error, Result};

@@ -9,11 +9,12 @@ mod messaging;
 mod moderation;
 mod replies;
 mod rooms;
+mod shared;
 mod state;
 mod supervisor;
 mod tcp;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chatcore::protocol::{Command, Event};
@@ -25,45 +26,10 @@ use crate::error::Result;
 use crate::events::{ConnectionState, Events};
 use crate::types::SessionInfo;
 use replies::unexpected;
+use shared::Shared;
 use state::State;
 
 pub(crate) use connection::error_body;
-
-/// What the client's handles and tasks share.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    config: ClientConfig,
-    /// A newer token than the configuration's, set by [`Client::set_token`] (an account's
-    /// access token refreshed before it expires): the next reconnect presents it.
-    token: Mutex<Option<String>>,
-    state: Mutex<State>,
-    /// The connection state, for [`Client::state`].
-    status: watch::Sender<ConnectionState>,
-    /// `true` once [`Client::close`] was called or every handle dropped.
-    closing: watch::Sender<bool>,
-}
-
-impl Shared {
-    /// Locks the state. A poisoned lock is taken over: every critical section leaves the state
-    /// consistent between statements that could panic.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn is_closing(&self) -> bool {
-        *self.closing.borrow()
-    }
-
-    /// The configuration to (re)connect with: the newest token from [`Client::set_token`]
-    /// in place of the configured credentials, when one was set.
-    fn connect_config(&self) -> ClientConfig {
-        let token = self.token.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        match token {
-            Some(token) => self.config.clone().with_token(token),
-            None => self.config.clone(),
-        }
-    }
-}
 
 /// Closes the client when the last [`Client`] handle is dropped.
 #[derive(Debug)]

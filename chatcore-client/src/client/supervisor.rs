@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::Shared;
 use super::connection;
 use super::link::Opened;
+use super::shared::Shared;
 use crate::backoff::Backoff;
 use crate::error::{DisconnectReason, Error};
 use crate::events::{ClientEvent, ConnectionState};
