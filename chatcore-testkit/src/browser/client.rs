@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Page, js};
+use super::page::{Page, js};
 
 /// JavaScript listing the messages the chatcore browser client shows for its current room:
 /// `[{seq, sender, text, markup}]`, where `markup` counts element children of the text (0 for
