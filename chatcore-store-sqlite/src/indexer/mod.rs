@@ -26,8 +26,12 @@
 //! the cores is acknowledged at full speed and indexed right after. A waiting search never
 //! waits for [`SETTLE`]: it makes the indexer go at once.
 //!
-//! Here: the indexer thread and its tunables; the state it shares with the writer and with
-//! searches, and when it goes ahead, is in `progress.rs`.
+//! Here: the indexer thread and the tunables of its work; the state it shares with the writer
+//! and with searches, and when it goes ahead (with the tunables of that), is in `progress.rs`.
+//!
+//! [`SETTLE`]: progress::SETTLE
+//! [`BATCH`]: progress::BATCH
+//! [`MAX_DEFER`]: progress::MAX_DEFER
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -48,16 +52,6 @@ const CHUNK: i64 = 16_384;
 
 /// How long the indexer waits before retrying after a database error, at most.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-/// How long the indexer defers to a writer that never pauses before it indexes anyway.
-const MAX_DEFER: Duration = Duration::from_secs(10);
-
-/// How long commits gather before the indexer takes them in (unless a search waits, or
-/// [`BATCH`] messages do): one index transaction per gathering instead of one per commit.
-const SETTLE: Duration = Duration::from_millis(50);
-
-/// Unindexed messages (counted in `pos`) past which the indexer does not wait for [`SETTLE`].
-const BATCH: i64 = 1024;
 
 /// How many nice steps the indexer thread lowers its priority by.
 const NICE: i32 = 10;

@@ -1,5 +1,6 @@
 //! [`Progress`], what the writer, the indexer and searches share: how far commits and the
-//! index got, and when the indexer goes ahead (see the module docs of `indexer`).
+//! index got, and when the indexer goes ahead ([`SETTLE`], [`BATCH`], [`MAX_DEFER`]; see the
+//! module docs of `indexer`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -7,10 +8,18 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::{BATCH, MAX_DEFER, SETTLE};
-
 #[cfg(test)]
 mod tests;
+
+/// How long the indexer defers to a writer that never pauses before it indexes anyway.
+pub(super) const MAX_DEFER: Duration = Duration::from_secs(10);
+
+/// How long commits gather before the indexer takes them in (unless a search waits, or
+/// [`BATCH`] messages do): one index transaction per gathering instead of one per commit.
+pub(super) const SETTLE: Duration = Duration::from_millis(50);
+
+/// Unindexed messages (counted in `pos`) past which the indexer does not wait for [`SETTLE`].
+pub(super) const BATCH: i64 = 1024;
 
 /// What the writer has committed, and who is waiting.
 #[derive(Debug, Default)]

@@ -6,7 +6,8 @@ use std::sync::mpsc::TryRecvError;
 
 use chatcore::{Error, Result};
 
-use super::insert::{Inserts, ROWS, Row};
+use super::insert::{Inserts, Row};
+use super::insert_statements::ROWS;
 use super::{Command, Commands, Fatal, Outcome, Write, Writer, is_unique_violation};
 
 impl Writer {

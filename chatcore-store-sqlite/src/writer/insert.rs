@@ -3,6 +3,7 @@
 
 use chatcore::store::NewMessage;
 
+use super::insert_statements::{COLUMNS, ROWS};
 use super::{Fatal, Writer};
 use crate::rows::{self, to_sql_u64};
 
@@ -72,14 +73,6 @@ impl Writer {
     }
 }
 
-/// Messages per multi-row `INSERT` at most (see [`Writer::insert`]); a power of two.
-pub(super) const ROWS: usize = 32;
-
-/// Parameters per message in [`insert_sql`]. `pos` is not one: SQLite gives a new row one
-/// more than the largest, and a value of ours would make every multi-row insert keep a
-/// statement journal (an explicit key may fail to be an integer mid-statement).
-const COLUMNS: usize = 13;
-
 /// A new message planned for the open transaction.
 pub(super) struct Row<'m> {
     msg: &'m NewMessage,
@@ -94,17 +87,4 @@ pub(super) enum Inserts {
     Many,
     /// One per statement ([`Writer::append`]); a nonce conflict answers with the original.
     One,
-}
-
-/// `INSERT OR ROLLBACK INTO messages … VALUES (…), (…)` for `rows` messages, [`COLUMNS`]
-/// parameters each.
-pub(super) fn insert_sql(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT OR ROLLBACK INTO messages \
-         (room_id, seq, id, sender, kind, ts, nonce, reply_to, body, data, target, moderation, \
-          mentions) VALUES ",
-    );
-    let row = format!("({})", ["?"; COLUMNS].join(","));
-    sql.push_str(&vec![row; rows].join(","));
-    sql
 }

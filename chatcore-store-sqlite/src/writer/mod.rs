@@ -16,7 +16,8 @@
 //!
 //! Here: the writer's state and counters. The commands are in `commands.rs`, the batching
 //! loop and its transactions in `batch.rs`, the multi-row inserts of new messages in
-//! `insert.rs`, and what each command does inside the transaction in `apply.rs`.
+//! `insert.rs` (their SQL in `insert_statements.rs`), and what each command does inside the
+//! transaction in `apply.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,9 +32,10 @@ mod apply;
 mod batch;
 mod commands;
 mod insert;
+mod insert_statements;
 
 pub(crate) use commands::{Command, Commands, Outcome, Write};
-use insert::{ROWS, insert_sql};
+use insert_statements::{ROWS, insert_sql};
 
 /// Counters the writer keeps, read by [`SqliteStore::stats`](crate::SqliteStore::stats).
 #[derive(Debug, Default)]

@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
-use super::{Next, Pending, Progress};
-use crate::indexer::{BATCH, MAX_DEFER, SETTLE};
+use super::{BATCH, MAX_DEFER, Next, Pending, Progress, SETTLE};
 
 /// Runs `progress.next(done)` on a thread; its answer arrives on the returned channel.
 fn next_on_a_thread(progress: &Arc<Progress>, done: i64) -> std::sync::mpsc::Receiver<Option<i64>> {
