@@ -27,28 +27,27 @@
 //! retried too; nothing is retried once `COMMIT` was sent, because its outcome is then
 //! unknown (a client retry with its nonce is safe).
 //!
-//! The queues and counters are here; `pipeline` is the writer task's loop, retries and
-//! answers, and `transaction` is one attempt at a batch (steps 1 to 4, with their SQL).
+//! The queues are here and the counters in `stats`; `pipeline` is the writer task's loop,
+//! retries and answers, `transaction` is one attempt at a batch (steps 1 to 4, with their
+//! SQL), and `outcome` is what an attempt returns.
 
+mod outcome;
 mod pipeline;
+mod stats;
 mod transaction;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use chatcore::Error;
 use chatcore::store::{Appended, NewMessage, Pending};
-use chatcore::{Error, Result};
 use deadpool_postgres::Pool;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use self::pipeline::Pipeline;
+use self::pipeline::{Job, Pipeline};
+use self::stats::Counters;
+pub use self::stats::WriteStats;
 use crate::indexer::Signals;
-
-/// One queued append and where its result goes.
-struct Job {
-    msg: NewMessage,
-    reply: oneshot::Sender<Result<Appended>>,
-}
 
 /// The queues of all pipelines, and how to stop them.
 pub(crate) struct Writer {
@@ -61,36 +60,6 @@ pub(crate) struct Writer {
     stats: Arc<Counters>,
     /// Appends in flight and commits, for the search indexer.
     signals: Arc<Signals>,
-}
-
-/// Counters of the append path since the store opened (for metrics and benchmarks).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WriteStats {
-    /// Transactions committed by the writer pipelines.
-    pub batches: u64,
-    /// Appends answered from committed batches: new messages, duplicates and unknown rooms.
-    pub appends: u64,
-    /// Appends whose nonce had been used before (answered with the original).
-    pub duplicates: u64,
-    /// Attempts rolled back and planned again (nonce races, deadlocks, lost connections).
-    pub retries: u64,
-    /// Batches that failed, each failing all of its appends.
-    pub failed_batches: u64,
-    /// Committed batches that looked their nonces up before copying (the batch that hit a
-    /// stored nonce and the batches after it; see the crate docs, "Nonces").
-    pub lookups: u64,
-}
-
-/// The atomics behind [`WriteStats`]; relaxed, they are only read for reporting.
-#[derive(Debug, Default)]
-struct Counters {
-    batches: AtomicU64,
-    appends: AtomicU64,
-    duplicates: AtomicU64,
-    retries: AtomicU64,
-    failed_batches: AtomicU64,
-    lookups: AtomicU64,
 }
 
 impl Writer {

@@ -7,10 +7,10 @@ use std::sync::atomic::Ordering;
 use chatcore::store::{Appended, NewMessage};
 use chatcore::{BoxError, Error, Result};
 use deadpool_postgres::{Object, Pool};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-use super::transaction::{Failure, Outcome};
-use super::{Counters, Job};
+use super::outcome::{Failure, Outcome};
+use super::stats::Counters;
 use crate::error::{PostgresError, Shared};
 use crate::indexer::Signals;
 
@@ -23,6 +23,12 @@ const MAX_ATTEMPTS: u32 = 6;
 /// no stored nonce shows up). A conflict wastes one batch's copy, so a client that keeps
 /// sending stored nonces costs at most one wasted copy per this many batches.
 pub(crate) const LOOKUP_BATCHES: u32 = 16;
+
+/// One queued append and where its result goes.
+pub(super) struct Job {
+    pub(super) msg: NewMessage,
+    pub(super) reply: oneshot::Sender<Result<Appended>>,
+}
 
 /// One writer task.
 pub(super) struct Pipeline {

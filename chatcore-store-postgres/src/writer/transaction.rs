@@ -3,13 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chatcore::Result;
 use chatcore::protocol::Message;
 use chatcore::store::NewMessage;
-use chatcore::{BoxError, Error, Result};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 
+use super::outcome::{Failure, Outcome};
 use super::pipeline::Pipeline;
 use crate::changes;
 use crate::codec::{self, Lexemes, message_columns};
@@ -65,32 +66,6 @@ const COPY_TYPES: [Type; 15] = [
 
 /// The unique index whose violation means "another writer stored this nonce first".
 const NONCE_INDEX: &str = "messages_nonce_sender";
-
-/// What planning decided for one message of a batch.
-pub(super) enum Outcome {
-    /// Stored with this seq.
-    New(u64),
-    /// A nonce already stored before this batch: this is the original.
-    Original(Message),
-    /// A nonce used by the earlier message at this index of the same batch.
-    SameAs(usize),
-    /// The room does not exist.
-    UnknownRoom,
-    /// A change event its target's state refuses (see changes.rs); nothing stored.
-    Refused(Error),
-}
-
-/// Why an attempt failed.
-pub(super) enum Failure {
-    /// The unique index on `(nonce, sender)` rejected the copy: a nonce of the batch was
-    /// stored before (or by another node meanwhile). Nothing was committed; planning again
-    /// with the lookup finds the original. The connection is healthy.
-    NonceTaken(BoxError),
-    /// Nothing was committed; planning again may succeed.
-    Retry(BoxError),
-    /// Give up on this batch.
-    Fatal(BoxError),
-}
 
 /// A driver error before `COMMIT`: retried when another transaction got in the way or the
 /// connection broke (nothing was committed in either case).
