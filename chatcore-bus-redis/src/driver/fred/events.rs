@@ -4,7 +4,7 @@ use bytes::Bytes;
 use fred::types::{Message, Value};
 use tokio::sync::{broadcast, watch};
 
-use super::{Events, Incoming};
+use crate::driver::{Events, Incoming};
 
 pub(crate) struct FredEvents {
     pub(super) rx: broadcast::Receiver<Message>,

@@ -19,44 +19,27 @@
 
 mod errors;
 mod events;
+mod shared;
 mod subscriptions;
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use fred::clients::{Client, SubscriberClient};
 use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
 use fred::types::config::{Config, Options, ReconnectPolicy, UnresponsiveConfig};
 use fred::types::{Builder, Value};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-use super::{Driver, Events, Incoming, Outgoing};
+use super::{Driver, Outgoing};
 use crate::config::RedisBusConfig;
 use crate::error::redact_url;
 use crate::{Error, Result};
 
 use errors::{classify, is_transient, millis, tidy_reason};
 pub(crate) use events::FredEvents;
+use shared::Shared;
 use subscriptions::watch;
-
-/// How often wanted and confirmed subscriptions are compared outside reconnects (a
-/// `SUBSCRIBE` that timed out while connected is retried this late at worst).
-const RECONCILE_EVERY: Duration = Duration::from_secs(5);
-
-/// Channels per `SUBSCRIBE` when re-subscribing many at once.
-const SUBSCRIBE_CHUNK: usize = 512;
-
-/// Publishes `KEYS[i]`'s payload `ARGV[i]` for every `i`: a batch of `PUBLISH`es as one
-/// command. Redis still runs one `PUBLISH` per event, in order; the client builds, sends and
-/// awaits one command per batch instead of one per event, which is where a pipeline of
-/// `PUBLISH`es spends its time (about twice the throughput measured here, see
-/// BENCHMARKS.md). Used on a single Redis (or sentinel) with classic pub/sub; Redis Cluster
-/// refuses multi-slot scripts, so there batches stay pipelines of (S)PUBLISH.
-const PUBLISH_BATCH_SCRIPT: &str =
-    "for i = 1, #KEYS do redis.call('PUBLISH', KEYS[i], ARGV[i]) end return #KEYS";
 
 /// The Redis driver. Clones share the connections.
 #[derive(Clone)]
@@ -71,42 +54,6 @@ impl std::fmt::Debug for FredDriver {
             .field("connected", &self.is_connected())
             .finish_non_exhaustive()
     }
-}
-
-struct Shared {
-    /// Publishes (pipelined) and answers pings.
-    publisher: Client,
-    /// Subscribed to the room channels; nothing else.
-    subscriber: SubscriberClient,
-    sharded: bool,
-    /// Publish batches with [`PUBLISH_BATCH_SCRIPT`] rather than as pipelines.
-    scripted: bool,
-    /// Applied to every command we wait for: fail at once while disconnected (rather than
-    /// waiting in fred's unbounded retry buffer) and never wait longer than the timeout.
-    options: Options,
-    command_timeout: Duration,
-    /// Wanted and confirmed subscriptions. A tokio mutex, held across the (un)subscribe round
-    /// trip, so that subscribe, unsubscribe and reconciliation never interleave.
-    subs: tokio::sync::Mutex<Subs>,
-    reconnects: AtomicU64,
-    closed: AtomicBool,
-    /// The reconnect watcher; aborted by `close`. std mutex: never held across an await.
-    watcher: Mutex<Option<JoinHandle<()>>>,
-    /// Bumped each time the subscribed connection is back after a disconnect with every
-    /// wanted channel subscribed again; [`FredEvents`] turns it into
-    /// [`Incoming::Resubscribed`], so the hub repairs what was lost meanwhile.
-    resubscribed: watch::Sender<u64>,
-}
-
-#[derive(Debug, Default)]
-struct Subs {
-    /// Channels the bus wants to hear.
-    wanted: HashSet<String>,
-    /// Channels Redis confirmed on the current connection.
-    active: HashSet<String>,
-    /// The connection was lost since the last [`Incoming::Resubscribed`]: report one once
-    /// every wanted channel is subscribed again.
-    resync_pending: bool,
 }
 
 impl FredDriver {

@@ -5,14 +5,32 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
 use fred::types::{ClusterHash, CustomCommand, Value};
 use tokio::sync::broadcast;
 
 use super::errors::classify;
-use super::{Outgoing, PUBLISH_BATCH_SCRIPT, RECONCILE_EVERY, SUBSCRIBE_CHUNK, Shared};
+use super::shared::Shared;
 use crate::Result;
+use crate::driver::Outgoing;
+
+/// How often wanted and confirmed subscriptions are compared outside reconnects (a
+/// `SUBSCRIBE` that timed out while connected is retried this late at worst).
+const RECONCILE_EVERY: Duration = Duration::from_secs(5);
+
+/// Channels per `SUBSCRIBE` when re-subscribing many at once.
+const SUBSCRIBE_CHUNK: usize = 512;
+
+/// Publishes `KEYS[i]`'s payload `ARGV[i]` for every `i`: a batch of `PUBLISH`es as one
+/// command. Redis still runs one `PUBLISH` per event, in order; the client builds, sends and
+/// awaits one command per batch instead of one per event, which is where a pipeline of
+/// `PUBLISH`es spends its time (about twice the throughput measured here, see
+/// BENCHMARKS.md). Used on a single Redis (or sentinel) with classic pub/sub; Redis Cluster
+/// refuses multi-slot scripts, so there batches stay pipelines of (S)PUBLISH.
+const PUBLISH_BATCH_SCRIPT: &str =
+    "for i = 1, #KEYS do redis.call('PUBLISH', KEYS[i], ARGV[i]) end return #KEYS";
 
 impl Shared {
     /// Sends a `PING` on each connected connection without waiting for the answers.
