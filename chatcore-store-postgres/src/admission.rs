@@ -1,5 +1,5 @@
 //! [`RoomAuthority::admit`](chatcore::store::RoomAuthority::admit) for
-//! [`PostgresStore`](crate::PostgresStore): one transaction that first takes the room's row
+//! [`PostgresStore`]: one transaction that first takes the room's row
 //! `FOR SHARE`, then checks the ban and the invitation and adds the membership. Bans, kicks
 //! and room deletions lock the same row `FOR UPDATE`, so a join and a ban are serialized:
 //! whichever commits second sees the first. The checks are statements of their own, after
