@@ -1,28 +1,39 @@
-//! [`RoomAuthority::admit`](chatcore::store::RoomAuthority::admit) for
-//! [`PostgresStore`]: one transaction that first takes the room's row
-//! `FOR SHARE`, then checks the ban and the invitation and adds the membership. Bans, kicks
-//! and room deletions lock the same row `FOR UPDATE`, so a join and a ban are serialized:
-//! whichever commits second sees the first. The checks are statements of their own, after
-//! the lock: under `READ COMMITTED` each statement reads what was committed when it began,
-//! so a ban committed while the join waited for the lock is seen.
+//! [`RoomAuthority::admit`](chatcore::store::RoomAuthority::admit) for [`PostgresStore`]:
+//! one transaction that first takes the room's row `FOR SHARE`, then checks the ban and the
+//! invitation and adds the membership in one statement. Bans, kicks and room deletions lock
+//! the same row `FOR UPDATE`, so a join and a ban are serialized: whichever commits second
+//! sees the first. The check is a statement of its own, after the lock: under
+//! `READ COMMITTED` each statement reads what was committed when it began, so a ban
+//! committed while the join waited for the lock is seen. The two statements go out together
+//! (pipelined): three round trips in all, with `BEGIN` and `COMMIT`.
 
 use chatcore::store::{Admission, Role};
 use chatcore::{Error, Result};
 
 use crate::PostgresStore;
-use crate::authority::{Param, exec, restriction};
+use crate::authority::{Param, restriction};
 
 const SHARE_ROOM: &str = "SELECT id FROM rooms WHERE name = $1 AND deleted IS NULL FOR SHARE";
 
-const BAN: &str = "SELECT user_name, by_user, reason, until, since FROM room_bans \
-     WHERE room_id = $1 AND user_name = $2";
-
-const MAY_ENTER: &str = "SELECT EXISTS (SELECT 1 FROM memberships \
-         WHERE room_id = $1 AND user_name = $2) \
-     OR EXISTS (SELECT 1 FROM room_invites WHERE room_id = $1 AND user_name = $2)";
-
-const INSERT_MEMBER: &str = "INSERT INTO memberships (room_id, user_name, role, joined) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (room_id, user_name) DO NOTHING";
+/// `$1` room, `$2` user, `$3` now, `$4` invite-only, `$5` role, `$6` joined. One row: the
+/// active ban's `user_name, by_user, reason, until, since` (NULLs when none), whether the
+/// user may enter, and whether the room exists. Inserts the membership only when neither
+/// refuses.
+const ADMIT: &str = "WITH r AS (SELECT id FROM rooms WHERE name = $1 AND deleted IS NULL), \
+     ban AS (SELECT b.user_name, b.by_user, b.reason, b.until, b.since \
+         FROM room_bans b JOIN r ON b.room_id = r.id \
+         WHERE b.user_name = $2 AND (b.until IS NULL OR b.until > $3)), \
+     may AS (SELECT NOT $4 \
+         OR EXISTS (SELECT 1 FROM memberships m JOIN r ON m.room_id = r.id \
+             WHERE m.user_name = $2) \
+         OR EXISTS (SELECT 1 FROM room_invites i JOIN r ON i.room_id = r.id \
+             WHERE i.user_name = $2) AS ok), \
+     ins AS (INSERT INTO memberships (room_id, user_name, role, joined) \
+         SELECT r.id, $2, $5, $6 FROM r, may \
+         WHERE may.ok AND NOT EXISTS (SELECT 1 FROM ban) \
+         ON CONFLICT (room_id, user_name) DO NOTHING) \
+     SELECT ban.user_name, ban.by_user, ban.reason, ban.until, ban.since, may.ok, \
+         EXISTS (SELECT 1 FROM r) FROM may LEFT JOIN ban ON true";
 
 impl PostgresStore {
     /// The admission transaction (see the module docs); a refusal writes nothing.
@@ -35,33 +46,33 @@ impl PostgresStore {
     ) -> Result<Admission> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(Error::store)?;
-        let room_id: i64 = tx
-            .query_opt(SHARE_ROOM, &[&room.as_bytes()])
-            .await
-            .map_err(Error::store)?
-            .ok_or_else(|| Error::UnknownRoom(room.to_owned()))?
-            .try_get(0)
-            .map_err(Error::store)?;
-        let key: [Param<'_>; 2] = [&room_id, &user.as_bytes()];
-        let ban = tx.query_opt(BAN, &key).await.map_err(Error::store)?;
-        if let Some(ban) = ban.as_ref().map(restriction).transpose()? {
-            if ban.active_at(now) {
-                return Ok(Admission::Banned(ban));
-            }
-        }
-        if invite_only {
-            let allowed: bool = tx
-                .query_one(MAY_ENTER, &key)
-                .await
-                .and_then(|r| r.try_get(0))
-                .map_err(Error::store)?;
-            if !allowed {
-                return Ok(Admission::Uninvited);
-            }
-        }
+        let lock = tx.prepare_cached(SHARE_ROOM).await.map_err(Error::store)?;
+        let admit = tx.prepare_cached(ADMIT).await.map_err(Error::store)?;
         let joined = chatcore::now_millis();
-        let member: [Param<'_>; 4] = [&room_id, &user.as_bytes(), &Role::Member.as_str(), &joined];
-        exec(&tx, INSERT_MEMBER, &member).await?;
+        let params: [Param<'_>; 6] = [
+            &room.as_bytes(),
+            &user.as_bytes(),
+            &now,
+            &invite_only,
+            &Role::Member.as_str(),
+            &joined,
+        ];
+        let name: [Param<'_>; 1] = [&room.as_bytes()];
+        // Sent in this order, run in this order: the check after the lock.
+        let (_, row) = tokio::try_join!(tx.query_opt(&lock, &name), tx.query_one(&admit, &params))
+            .map_err(Error::store)?;
+        let exists: bool = row.try_get(6).map_err(Error::store)?;
+        if !exists {
+            return Err(Error::UnknownRoom(room.to_owned()));
+        }
+        let banned: Option<&[u8]> = row.try_get(0).map_err(Error::store)?;
+        if banned.is_some() {
+            return Ok(Admission::Banned(restriction(&row)?));
+        }
+        let may_enter: bool = row.try_get(5).map_err(Error::store)?;
+        if !may_enter {
+            return Ok(Admission::Uninvited);
+        }
         tx.commit().await.map_err(Error::store)?;
         Ok(Admission::Member)
     }
