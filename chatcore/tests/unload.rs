@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatcore::Hub;
+use chatcore::bus::LocalNetwork;
 use chatcore::protocol::{Command, Event};
 use chatcore::store::{MemoryStore, Store};
-use chatcore_testkit::{HookedStore, SessionProbe, StoreHook, memory_hub, rss_anon_kib};
+use chatcore_testkit::{HookedStore, SessionProbe, StoreHook, memory_hub, node, rss_anon_kib};
 
 /// Waits (up to a generous 10 s: the sweep runs at least once a second) until the hub holds
 /// at most `rooms` loaded rooms; returns how many it holds.
@@ -134,4 +135,50 @@ async fn a_join_that_fails_at_its_history_leaves_no_room_loaded() {
     };
     assert!(matches!(ann.ask(join).await, Event::Error { .. }));
     assert_eq!(settle(&hub, 0).await, 0, "the room went");
+}
+
+/// Fails every read of a room's mutes: a join then fails after it subscribed the room to
+/// the bus, before the room is marked subscribed.
+struct NoMutes;
+
+impl StoreHook for NoMutes {
+    fn before(&self, op: &'static str) -> chatcore::Result<()> {
+        match op {
+            "mutes" => Err(chatcore::Error::store("mutes are unreadable")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A join that fails between subscribing its room and reading the room's state gives the bus
+/// subscription back: the node hears nothing more of the room. Node b's room event (bob's
+/// presence) is followed by a node-wide one (carol's disconnection, which closes her session
+/// on a); by then node a has received only the latter.
+#[tokio::test]
+async fn a_join_that_fails_after_subscribing_leaves_no_bus_subscription() {
+    let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let net = LocalNetwork::new();
+    let a = Hub::builder()
+        .shared_store(Arc::new(HookedStore::new(memory.clone(), NoMutes)))
+        .bus(net.node("a"))
+        .build()
+        .await
+        .expect("a");
+    let b = node(memory, &net, "b").await;
+    let mut ann = SessionProbe::connect(&a, "ann").await;
+    let mut carol = SessionProbe::connect(&a, "carol").await;
+    let join = Command::Join {
+        room: "r".into(),
+        resume_after: None,
+    };
+    assert!(matches!(ann.ask(join).await, Event::Error { .. }));
+    let mut bob = SessionProbe::connect(&b, "bob").await;
+    bob.join("r").await;
+    b.disconnect_user("carol");
+    carol.closed().await;
+    assert_eq!(
+        a.stats().bus_received,
+        1,
+        "a heard only the node-wide event"
+    );
 }

@@ -164,8 +164,18 @@ async fn attach_as(
             // and any after `last_seq` arrive live and are applied again.
             let ready = async {
                 core.bus.subscribe(&room.name).await?;
-                let last = core.store.last_seq(&room.name).await?;
-                Ok::<_, Error>((last, core.store.mutes(&room.name).await?))
+                let state = async {
+                    let last = core.store.last_seq(&room.name).await?;
+                    Ok::<_, Error>((last, core.store.mutes(&room.name).await?))
+                };
+                let state = state.await;
+                if state.is_err() {
+                    // Not marked subscribed: nothing else would give the subscription back.
+                    if let Err(e) = core.bus.unsubscribe(&room.name).await {
+                        tracing::warn!(room = %room.name, error = %e, "bus unsubscribe failed");
+                    }
+                }
+                state
             };
             match ready.await {
                 Ok((last, mutes)) => {
