@@ -9,6 +9,12 @@
 #   SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh fanout
 #   BUILD=0 BIN=/dir/with/chat-load CHAT_SERVER=/older/chat-server benches/run-scenarios.sh storm
 #   PERF_STAT=1 SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh small
+#   POSTGRES_URL=postgres://postgres@127.0.0.1/test SERVERS=chatcore-postgres benches/run-scenarios.sh storm
+#
+# chatcore-postgres keeps each run's tables in a schema of its own (dropped afterwards when
+# `psql` is at hand). PostgreSQL itself is not pinned: it works on any core, the load
+# generator's included, so compare chatcore-postgres with itself (before/after), not with
+# the pinned servers.
 #
 # PERF_STAT=1 also counts, with `perf stat -p` on the server for the whole run, its CPU time,
 # context switches and socket/file write system calls, and prints them per delivery: CPU time
@@ -47,11 +53,12 @@ LOAD_CPU="${LOAD_CPU:-1}"
 
 if [ "${BUILD:-1}" = 1 ]; then
     cargo build --release -p chatcore-benches --bin chat-load --bin baseline-server
-    cargo build --release -p chatcore-examples --bin chat-server
+    cargo build --release -p chatcore-examples --bin chat-server --features postgres
 fi
 
 WORK="$(mktemp -d /var/tmp/chat-load.XXXXXX)"
 SERVER_PID=""
+SCHEMA=""
 cleanup() {
     if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
     rm -rf "$WORK"
@@ -74,9 +81,17 @@ fi
 
 start_server() { # $1 = server kind, $2 = port
     case "$1" in
-    chatcore-memory | chatcore-sqlite)
+    chatcore-memory | chatcore-sqlite | chatcore-postgres)
         local store="memory://"
         [ "$1" = chatcore-sqlite ] && store="sqlite://$WORK/chat-$2.db"
+        if [ "$1" = chatcore-postgres ]; then
+            [ -n "${POSTGRES_URL:-}" ] || {
+                echo "chatcore-postgres needs POSTGRES_URL=postgres://USER@HOST/DB" >&2
+                return 1
+            }
+            SCHEMA="bench_$$_$2"
+            store="$POSTGRES_URL?schema=$SCHEMA"
+        fi
         taskset -c "$SERVER_CPU" "$CHAT_SERVER" --listen "127.0.0.1:$2" --store "$store" \
             --max-connections 20000 --frames-per-second 100000 --log warn "${NO_LIMITS[@]}" \
             >"$WORK/server-$2.log" 2>&1 &
@@ -100,6 +115,10 @@ stop_server() {
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
+    if [ -n "${SCHEMA:-}" ] && command -v psql >/dev/null; then
+        psql -q "$POSTGRES_URL" -c "DROP SCHEMA $SCHEMA CASCADE" >/dev/null 2>&1 || true
+    fi
+    SCHEMA=""
 }
 
 for scenario in "${SCENARIOS[@]}"; do
