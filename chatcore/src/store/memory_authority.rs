@@ -3,7 +3,7 @@
 
 use super::authority::{Action, Admission, AuditEntry, Restriction, RoomAuthority};
 use super::memory::{Inner, MemoryStore, append_locked};
-use super::types::{Appended, MAX_PAGE, Member, NewMessage, Pending, Role};
+use super::types::{Appended, MAX_PAGE, NewMessage, Pending, Role};
 use crate::{Error, Result};
 
 fn key(room: &str, user: &str) -> (String, String) {
@@ -135,15 +135,7 @@ impl RoomAuthority for MemoryStore {
         if invite_only && !inner.authority.invites.contains(&k) {
             return Ok(Admission::Uninvited);
         }
-        data.members.insert(
-            user.to_owned(),
-            Member {
-                user: user.to_owned(),
-                role: Role::Member,
-                joined: crate::clock::now_millis(),
-            },
-        );
-        data.record.members = data.members.len() as u64;
+        data.add_member(user, Role::Member);
         Ok(Admission::Member)
     }
 

@@ -7,7 +7,7 @@ use crate::hub::core::Core;
 use crate::hub::room::{Room, Snapshot};
 use crate::hub::session::state::SessionState;
 use crate::protocol::{Event, RequestId, RoomKind};
-use crate::store::{Admission, HistoryQuery, NewRoom};
+use crate::store::{Admission, HistoryQuery, NewRoom, Restriction};
 use crate::{Error, Result, names};
 
 /// `join`: checks who may, creates a public room on first use, records the membership, then
@@ -164,11 +164,7 @@ async fn attach_as(
             // and any after `last_seq` arrive live and are applied again.
             let ready = async {
                 core.bus.subscribe(&room.name).await?;
-                let state = async {
-                    let last = core.store.last_seq(&room.name).await?;
-                    Ok::<_, Error>((last, core.store.mutes(&room.name).await?))
-                };
-                let state = state.await;
+                let state = stored_state(core, &room.name).await;
                 if state.is_err() {
                     // Not marked subscribed: nothing else would give the subscription back.
                     if let Err(e) = core.bus.unsubscribe(&room.name).await {
@@ -254,6 +250,12 @@ async fn attach_as(
     });
     room.activate(s.id(), joined, count);
     Ok(())
+}
+
+/// What a room that was not subscribed needs from the store: its newest seq, then its mutes.
+async fn stored_state(core: &Core, room: &str) -> Result<(u64, Vec<Restriction>)> {
+    let last = core.store.last_seq(room).await?;
+    Ok((last, core.store.mutes(room).await?))
 }
 
 /// Registers the session in the room, unless a removal the room counted since `removals`

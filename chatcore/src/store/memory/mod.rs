@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::lease::LeaseRecord;
 use super::memory_state::RoomState;
-use super::types::{Appended, Member, NewMessage, RoomRecord};
+use super::types::{Appended, Member, NewMessage, Role, RoomRecord};
 use crate::protocol::Message;
 use crate::{Error, Result};
 
@@ -50,6 +50,20 @@ pub(super) struct RoomData {
     reads: HashMap<String, u64>,
     /// Edits, tombstones, reactions and threads.
     state: RoomState,
+}
+
+impl RoomData {
+    /// Makes `user` a member with `role`, joined now; an existing member keeps their role.
+    pub(super) fn add_member(&mut self, user: &str, role: Role) {
+        self.members
+            .entry(user.to_owned())
+            .or_insert_with(|| Member {
+                user: user.to_owned(),
+                role,
+                joined: crate::clock::now_millis(),
+            });
+        self.record.members = self.members.len() as u64;
+    }
 }
 
 impl MemoryStore {

@@ -176,14 +176,7 @@ impl Store for MemoryStore {
             .rooms
             .get_mut(room)
             .ok_or_else(|| Error::UnknownRoom(room.to_owned()))?;
-        data.members
-            .entry(user.to_owned())
-            .or_insert_with(|| Member {
-                user: user.to_owned(),
-                role,
-                joined: crate::clock::now_millis(),
-            });
-        data.record.members = data.members.len() as u64;
+        data.add_member(user, role);
         Ok(())
     }
 
