@@ -220,14 +220,7 @@ async fn close_ends_the_stream_and_refuses_commands() {
         )))
     );
     assert!(matches!(ann.ping().await, Err(Error::Closed)));
-    eventually(|| async {
-        server
-            .hub
-            .online("general", None)
-            .await
-            .is_ok_and(|u| u.is_empty())
-    })
-    .await;
+    nobody_left_in(&server, "general").await;
 }
 
 #[tokio::test]
@@ -250,10 +243,15 @@ async fn dropping_every_handle_closes_the_client() {
         closed,
         ConnectionState::Disconnected(DisconnectReason::ClientClosed)
     );
+    nobody_left_in(&server, "general").await;
+}
+
+/// Waits until the server sees nobody online in `room` (the client's session ended).
+async fn nobody_left_in(server: &TestServer, room: &str) {
     eventually(|| async {
         server
             .hub
-            .online("general", None)
+            .online(room, None)
             .await
             .is_ok_and(|u| u.is_empty())
     })
