@@ -227,64 +227,59 @@ impl RoomAuthority for SqliteStore {
 
     async fn ban(&self, room: &str, user: &str) -> Result<Option<Restriction>> {
         let (room, user) = (room.to_owned(), user.to_owned());
-        self.readers()
-            .run(move |c| restriction(c, "room_bans", &room, &user))
+        self.read(move |c| restriction(c, "room_bans", &room, &user))
             .await
     }
 
     async fn mute(&self, room: &str, user: &str) -> Result<Option<Restriction>> {
         let (room, user) = (room.to_owned(), user.to_owned());
-        self.readers()
-            .run(move |c| restriction(c, "room_mutes", &room, &user))
+        self.read(move |c| restriction(c, "room_mutes", &room, &user))
             .await
     }
 
     async fn invited(&self, room: &str, user: &str) -> Result<bool> {
         let (room, user) = (room.to_owned(), user.to_owned());
-        self.readers()
-            .run(move |c| {
-                c.prepare_cached(
-                    "SELECT 1 FROM room_invites \
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT 1 FROM room_invites \
                      WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) AND user = ?2",
-                )
-                .and_then(|mut s| s.exists(params![room, user]))
-                .map_err(Error::store)
-            })
-            .await
+            )
+            .and_then(|mut s| s.exists(params![room, user]))
+            .map_err(Error::store)
+        })
+        .await
     }
 
     async fn audit(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<AuditEntry>> {
         let room = room.to_owned();
         let limit = i64::from(limit.min(MAX_PAGE));
         let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
-        self.readers()
-            .run(move |c| {
-                c.prepare_cached(
-                    "SELECT seq, actor, action, user, reason, role, until, ts FROM room_audit \
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT seq, actor, action, user, reason, role, until, ts FROM room_audit \
                      WHERE room_id = (SELECT id FROM rooms WHERE name = ?1) AND seq < ?3 \
                      ORDER BY seq DESC LIMIT ?2",
-                )
-                .and_then(|mut s| {
-                    s.query_map(params![room, limit, before], |r| audit_row(r, &room))?
-                        .collect()
-                })
-                .map_err(Error::store)
+            )
+            .and_then(|mut s| {
+                s.query_map(params![room, limit, before], |r| audit_row(r, &room))?
+                    .collect()
             })
-            .await
+            .map_err(Error::store)
+        })
+        .await
     }
 
     async fn mutes(&self, room: &str) -> Result<Vec<Restriction>> {
         let room = room.to_owned();
-        self.readers()
-            .run(move |c| {
-                c.prepare_cached(
-                    "SELECT user, by_user, reason, until, since FROM room_mutes \
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT user, by_user, reason, until, since FROM room_mutes \
                      WHERE room_id = (SELECT id FROM rooms WHERE name = ?1)",
-                )
-                .and_then(|mut s| s.query_map([room], restriction_row)?.collect())
-                .map_err(Error::store)
-            })
-            .await
+            )
+            .and_then(|mut s| s.query_map([room], restriction_row)?.collect())
+            .map_err(Error::store)
+        })
+        .await
     }
 
     async fn set_description(&self, room: &str, description: Option<&str>) -> Result<()> {
@@ -321,12 +316,11 @@ impl RoomAuthority for SqliteStore {
 
     async fn blocks(&self, user: &str, other: &str) -> Result<bool> {
         let (user, other) = (user.to_owned(), other.to_owned());
-        self.readers()
-            .run(move |c| {
-                c.prepare_cached("SELECT 1 FROM user_blocks WHERE user = ?1 AND blocked = ?2")
-                    .and_then(|mut s| s.exists(params![user, other]))
-                    .map_err(Error::store)
-            })
-            .await
+        self.read(move |c| {
+            c.prepare_cached("SELECT 1 FROM user_blocks WHERE user = ?1 AND blocked = ?2")
+                .and_then(|mut s| s.exists(params![user, other]))
+                .map_err(Error::store)
+        })
+        .await
     }
 }

@@ -2,7 +2,7 @@
 //! known batch. While the gate is held the writer takes no command; once released it takes
 //! everything queued meanwhile in one go (up to `max_batch`).
 
-use std::sync::mpsc::{Receiver, RecvError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvError, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::writer::{Command, Commands};
@@ -75,6 +75,12 @@ impl Commands for Gated {
     fn recv(&self) -> Result<Command, RecvError> {
         // Wait for a command first (the writer idles here), then for the gate.
         let command = self.commands.recv();
+        self.gate.pass();
+        command
+    }
+
+    fn recv_timeout(&self, timeout: std::time::Duration) -> Result<Command, RecvTimeoutError> {
+        let command = self.commands.recv_timeout(timeout);
         self.gate.pass();
         command
     }

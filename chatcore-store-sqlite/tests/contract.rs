@@ -10,12 +10,15 @@ use chatcore_store_sqlite::{SqliteConfig, SqliteStore};
 /// the file) is deleted when the factory is dropped at the end of the test.
 struct SqliteFactory {
     dir: tempfile::TempDir,
+    /// [`SqliteConfig::message_log`]: the suite runs with it (the default) and without.
+    log: bool,
 }
 
 impl SqliteFactory {
-    fn new() -> Self {
+    fn new(log: bool) -> Self {
         Self {
             dir: tempfile::tempdir().expect("temporary directory"),
+            log,
         }
     }
 
@@ -24,6 +27,7 @@ impl SqliteFactory {
         SqliteConfig::new(self.dir.path().join("chat.db"))
             .with_readers(2)
             .expect("readers")
+            .with_message_log(self.log)
     }
 }
 
@@ -40,7 +44,12 @@ impl StoreFactory for SqliteFactory {
     }
 }
 
-chatcore::store_contract_tests!(SqliteFactory::new());
+chatcore::store_contract_tests!(SqliteFactory::new(true));
+
+/// Every message in a transaction of its own, as before the message log.
+mod without_the_message_log {
+    chatcore::store_contract_tests!(super::SqliteFactory::new(false));
+}
 
 /// The accounts of a fresh database; the factory (one per test) owns its directory.
 struct SqliteAccountsFactory {

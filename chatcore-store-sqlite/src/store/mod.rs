@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use crate::checkpoint::{self, Checkpoints};
 use crate::indexer::{Indexer, Progress};
 use crate::reader::{JoinOnDrop, Readers};
-use crate::writer::{Command, Commands, Counters, Write, Writer, WriterStats};
+use crate::writer::{Command, Commands, Counters, MessageLog, Write, Writer, WriterStats, replay};
 use crate::{SqliteConfig, schema};
 
 mod store_trait;
@@ -87,7 +87,16 @@ impl SqliteStore {
     ) -> Result<Self> {
         config.validate()?;
         let mut write_conn = schema::open_writer(&config)?;
-        let index_conn = schema::open_index(&config, &schema::database_id(&write_conn)?)?;
+        let database_id = schema::database_id(&write_conn)?;
+        let log = match config.message_log {
+            true => Some(open_log(&config, &mut write_conn, &database_id)?),
+            false => {
+                // A log left by an earlier open with the log on still holds messages.
+                replay_log(&config, &mut write_conn, &database_id)?;
+                None
+            }
+        };
+        let index_conn = schema::open_index(&config, &database_id)?;
         let (indexer, progress) = Indexer::new(schema::open_reader(&config)?, index_conn)?;
         let (checkpointer, checkpoints) = checkpoint::start(
             &mut write_conn,
@@ -107,6 +116,7 @@ impl SqliteStore {
             Arc::clone(&counters),
             Arc::clone(&progress),
             Arc::clone(&checkpoints),
+            log,
         );
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -153,9 +163,31 @@ impl SqliteStore {
         self.inner.writer.send(command).map_err(|_| Error::Closed)
     }
 
-    /// The reader threads.
-    pub(crate) fn readers(&self) -> &Readers {
-        &self.inner.readers
+    /// Runs `f` on a reader connection, once SQLite has every message acknowledged so far
+    /// (messages still in the message log are applied first).
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.applied().await?;
+        self.inner.readers.run(f).await
+    }
+
+    /// Returns once SQLite has every message acknowledged so far: at once when the message
+    /// log holds none, else after the writer applied it.
+    pub(crate) async fn applied(&self) -> Result<()> {
+        if self.inner.counters.unapplied() == 0 {
+            return Ok(());
+        }
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Flush(tx))?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// How many reader threads are still running.
+    pub(crate) fn readers_alive(&self) -> usize {
+        self.inner.readers.alive()
     }
 
     /// Queues a write and waits for its reply.
@@ -167,4 +199,36 @@ impl SqliteStore {
         self.send(Command::Write(make(tx)))?;
         rx.await.map_err(|_| Error::Closed)?
     }
+}
+
+/// Replays the message log into the database, then opens it empty.
+fn open_log(config: &SqliteConfig, conn: &mut Connection, database_id: &str) -> Result<MessageLog> {
+    replay_log(config, conn, database_id)?;
+    MessageLog::create(
+        &config.log_path(),
+        database_id,
+        config.synchronous == crate::Synchronous::Full,
+    )
+}
+
+/// Writes whatever the message log holds into the database (a crash left it there).
+fn replay_log(config: &SqliteConfig, conn: &mut Connection, database_id: &str) -> Result<()> {
+    let path = config.log_path();
+    let replayed = replay(conn, &path, database_id)?;
+    if replayed > 0 {
+        tracing::info!(
+            messages = replayed,
+            path = %path.display(),
+            "sqlite store: replayed acknowledged messages from the message log"
+        );
+    }
+    if !config.message_log && path.exists() {
+        std::fs::remove_file(&path).map_err(|e| {
+            Error::store(format!(
+                "cannot remove the message log {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(())
 }

@@ -35,27 +35,19 @@ impl Store for SqliteStore {
 
     async fn room(&self, name: &str) -> Result<Option<RoomRecord>> {
         let name = name.to_owned();
-        self.inner
-            .readers
-            .run(move |c| queries::room(c, &name))
-            .await
+        self.read(move |c| queries::room(c, &name)).await
     }
 
     async fn list_rooms(&self, viewer: Option<&str>) -> Result<Vec<RoomRecord>> {
         let viewer = viewer.map(str::to_owned);
-        self.inner
-            .readers
-            .run(move |c| queries::list_rooms(c, viewer.as_deref()))
+        self.read(move |c| queries::list_rooms(c, viewer.as_deref()))
             .await
     }
 
     async fn history(&self, room: &str, query: HistoryQuery) -> Result<HistoryPage> {
         query.check()?;
         let room = room.to_owned();
-        self.inner
-            .readers
-            .run(move |c| queries::history(c, &room, query))
-            .await
+        self.read(move |c| queries::history(c, &room, query)).await
     }
 
     async fn history_current(
@@ -67,9 +59,7 @@ impl Store for SqliteStore {
         query.check()?;
         let room = room.to_owned();
         let viewer = viewer.map(str::to_owned);
-        self.inner
-            .readers
-            .run(move |c| state::history(c, &room, query, viewer.as_deref()))
+        self.read(move |c| state::history(c, &room, query, viewer.as_deref()))
             .await
     }
 
@@ -82,18 +72,13 @@ impl Store for SqliteStore {
     ) -> Result<HistoryPage> {
         let room = room.to_owned();
         let viewer = viewer.map(str::to_owned);
-        self.inner
-            .readers
-            .run(move |c| state::thread(c, &room, root, query, viewer.as_deref()))
+        self.read(move |c| state::thread(c, &room, root, query, viewer.as_deref()))
             .await
     }
 
     async fn last_seq(&self, room: &str) -> Result<u64> {
         let room = room.to_owned();
-        self.inner
-            .readers
-            .run(move |c| queries::last_seq(c, &room))
-            .await
+        self.read(move |c| queries::last_seq(c, &room)).await
     }
 
     async fn add_member(&self, room: &str, user: &str, role: Role) -> Result<()> {
@@ -115,23 +100,19 @@ impl Store for SqliteStore {
 
     async fn member(&self, room: &str, user: &str) -> Result<Option<Member>> {
         let (room, user) = (room.to_owned(), user.to_owned());
-        self.inner
-            .readers
-            .run(move |c| queries::member(c, &room, &user))
-            .await
+        self.read(move |c| queries::member(c, &room, &user)).await
     }
 
     async fn members(&self, room: &str) -> Result<Vec<Member>> {
         let room = room.to_owned();
-        self.inner
-            .readers
-            .run(move |c| queries::members(c, &room))
-            .await
+        self.read(move |c| queries::members(c, &room)).await
     }
 
     async fn search(&self, query: SearchQuery) -> Result<Vec<Message>> {
         let expression = search::match_expression(&query.text)?;
         let wait = self.inner.config.search_wait;
+        // The index follows SQLite: messages still in the message log go there first.
+        self.applied().await?;
         if !self.inner.progress.wait_indexed(wait).await {
             tracing::warn!(
                 ?wait,
@@ -139,9 +120,7 @@ impl Store for SqliteStore {
                  answering from what is indexed so far"
             );
         }
-        self.inner
-            .readers
-            .run(move |c| state::search(c, &expression, &query))
+        self.read(move |c| state::search(c, &expression, &query))
             .await
     }
 
@@ -163,22 +142,18 @@ impl Store for SqliteStore {
 
     async fn read_position(&self, room: &str, user: &str) -> Result<u64> {
         let (room, user) = (room.to_owned(), user.to_owned());
-        self.inner
-            .readers
-            .run(move |c| queries::read_position(c, &room, &user))
+        self.read(move |c| queries::read_position(c, &room, &user))
             .await
     }
 
     async fn unread(&self, user: &str, rooms: &[String]) -> Result<Vec<chatcore::store::Unread>> {
         let (user, rooms) = (user.to_owned(), rooms.to_vec());
-        self.inner
-            .readers
-            .run(move |c| crate::unread::unread(c, &user, &rooms))
+        self.read(move |c| crate::unread::unread(c, &user, &rooms))
             .await
     }
 
     async fn heads(&self) -> Result<Vec<(String, u64)>> {
-        self.inner.readers.run(crate::stream::heads).await
+        self.read(crate::stream::heads).await
     }
 
     async fn acquire_lease(&self, group: &str, holder: &str, ttl: Duration) -> Result<Option<u64>> {
@@ -194,10 +169,7 @@ impl Store for SqliteStore {
 
     async fn cursors(&self, group: &str) -> Result<Vec<(String, u64)>> {
         let group = group.to_owned();
-        self.inner
-            .readers
-            .run(move |c| crate::stream::cursors(c, &group))
-            .await
+        self.read(move |c| crate::stream::cursors(c, &group)).await
     }
 
     async fn commit_cursor(&self, group: &str, token: u64, room: &str, seq: u64) -> Result<()> {
@@ -217,16 +189,14 @@ impl Store for SqliteStore {
         if !closed && self.inner.threads.0.iter().any(|t| t.is_finished()) {
             return Err(Error::store("the sqlite writer thread stopped"));
         }
-        if self.inner.readers.alive() == 0 {
+        if self.readers_alive() == 0 {
             return Err(Error::store("no sqlite reader thread is running"));
         }
-        self.inner
-            .readers
-            .run(|c| {
-                c.query_row("SELECT 1", [], |_| Ok(()))
-                    .map_err(Error::store)
-            })
-            .await
+        self.read(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(Error::store)
+        })
+        .await
     }
 
     async fn close(&self) -> Result<()> {

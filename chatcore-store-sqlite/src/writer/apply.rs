@@ -250,7 +250,9 @@ impl Writer {
             .conn
             .prepare_cached("SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = ?1")?
             .query_row([room_id], |r| r.get(0))?;
-        let seq = from_sql_u64(seq);
+        // Messages in the message log are newer than any in the database.
+        let logged = self.log.as_ref().map_or(0, |log| log.last_seq(room_id));
+        let seq = from_sql_u64(seq).max(logged);
         self.last_seq.insert(room_id, seq);
         Ok(seq)
     }

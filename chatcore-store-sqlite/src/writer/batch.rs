@@ -2,12 +2,13 @@
 //! replies after the commit; a failed batch is rolled back and retried.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::TryRecvError;
+use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 
 use chatcore::{Error, Result};
 
 use super::insert::{Inserts, Row};
 use super::insert_statements::ROWS;
+use super::logged::APPLY_IDLE;
 use super::{Command, Commands, Fatal, Outcome, Write, Writer, is_unique_violation};
 
 impl Writer {
@@ -20,21 +21,20 @@ impl Writer {
             let first = match commands.try_recv() {
                 Ok(command) => command,
                 Err(TryRecvError::Disconnected) => break,
-                Err(TryRecvError::Empty) => {
-                    // The search indexer works while the writer waits.
-                    self.progress.writer_idle(true);
-                    let command = commands.recv();
-                    self.progress.writer_idle(false);
-                    match command {
-                        Ok(command) => command,
-                        Err(_) => break,
-                    }
-                }
+                Err(TryRecvError::Empty) => match self.wait(&commands) {
+                    Some(command) => command,
+                    None => break,
+                },
             };
+            let mut flush_reply = None;
             let mut next = Some(first);
             while let Some(command) = next.take() {
                 match command {
                     Command::Write(w) => batch.push(w),
+                    Command::Flush(reply) => {
+                        flush_reply = Some(reply);
+                        break;
+                    }
                     Command::Close(reply) => {
                         close_reply = Some(reply);
                         break;
@@ -46,13 +46,21 @@ impl Writer {
                 // Empty or disconnected: commit what we have.
                 next = commands.try_recv().ok();
             }
-            self.process(&mut batch);
+            match self.log.is_some() {
+                true => self.process_logged(&mut batch),
+                false => self.process(&mut batch),
+            }
+            if let Some(reply) = flush_reply {
+                let _ = reply.send(self.apply_log().map_err(Error::store));
+            }
             // After the replies: no ack waits for it.
             self.checkpoints.finish(&self.conn);
             if close_reply.is_some() {
                 break;
             }
         }
+        // Whatever a failed apply left in the log is replayed at the next open.
+        self.apply_log_or_warn();
         // Nothing more will be committed: the indexer stops (it catches up at the next open).
         self.progress.close();
         // Dropping the WAL hook drops its sender: the checkpoint thread stops.
@@ -70,8 +78,27 @@ impl Writer {
         // sees `Error::Closed`.
     }
 
+    /// Waits for the next command; `None` once every sender is gone. While messages wait
+    /// in the log, a pause of [`APPLY_IDLE`] applies them.
+    fn wait(&mut self, commands: &impl Commands) -> Option<Command> {
+        // The search indexer works while the writer waits.
+        self.progress.writer_idle(true);
+        let command = loop {
+            if self.log.as_ref().is_none_or(|log| log.pending.is_empty()) {
+                break commands.recv().ok();
+            }
+            match commands.recv_timeout(APPLY_IDLE) {
+                Ok(command) => break Some(command),
+                Err(RecvTimeoutError::Timeout) => self.apply_log_or_warn(),
+                Err(RecvTimeoutError::Disconnected) => break None,
+            }
+        };
+        self.progress.writer_idle(false);
+        command
+    }
+
     /// Commits `batch` (leaving it empty) and sends every reply.
-    fn process(&mut self, batch: &mut Vec<Write>) {
+    pub(super) fn process(&mut self, batch: &mut Vec<Write>) {
         if batch.is_empty() {
             return;
         }
@@ -125,7 +152,7 @@ impl Writer {
     }
 
     /// One try at committing `batch`; on failure rolls back and resets the caches.
-    fn attempt(
+    pub(super) fn attempt(
         &mut self,
         batch: &[Write],
         inserts: Inserts,
@@ -137,7 +164,8 @@ impl Writer {
                 self.counters
                     .messages
                     .fetch_add(self.stored, Ordering::Relaxed);
-                if self.stored > 0 {
+                let applied = self.log_applied();
+                if self.stored > 0 || applied {
                     if let Some(pos) = self.last_pos {
                         self.progress.committed(pos);
                     }
@@ -153,6 +181,8 @@ impl Writer {
                 self.room_ids.clear();
                 self.last_seq.clear();
                 self.last_pos = None;
+                // The log's messages stay pending for the next transaction.
+                self.applying = false;
             }
         }
         result
@@ -166,6 +196,8 @@ impl Writer {
         self.stored = 0;
         self.last_pos = None;
         self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        // What the message log acknowledged comes before anything queued after it.
+        self.insert_logged()?;
         let mut outcomes = Vec::with_capacity(batch.len());
         // New messages wait here to be inserted [`ROWS`] at a time.
         let mut rows: Vec<Row<'_>> = Vec::with_capacity(ROWS);

@@ -1,7 +1,8 @@
 //! What the store sends the writer thread: [`Command`]s (a [`Write`] or the close), where
 //! it takes them from ([`Commands`]), and how a write's [`Outcome`] becomes its reply.
 
-use std::sync::mpsc::{Receiver, RecvError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvError, RecvTimeoutError, TryRecvError};
+use std::time::Duration;
 
 use chatcore::protocol::Message;
 use chatcore::store::{Admission, Appended, AuditEntry, NewMessage, NewRoom, Role, RoomRecord};
@@ -12,6 +13,9 @@ use tokio::sync::oneshot;
 pub(crate) enum Command {
     /// A change, committed with the next batch.
     Write(Write),
+    /// Write everything queued before this into SQLite, the message log's messages
+    /// included, then reply: what a read waits for while the log holds messages.
+    Flush(oneshot::Sender<Result<()>>),
     /// Commit everything queued before this, close the connection, reply, stop.
     Close(oneshot::Sender<()>),
 }
@@ -24,6 +28,8 @@ pub(crate) trait Commands {
     fn try_recv(&self) -> Result<Command, TryRecvError>;
     /// The next command, waiting for it; `Err` once every sender is gone.
     fn recv(&self) -> Result<Command, RecvError>;
+    /// The next command, waiting for it at most `timeout`.
+    fn recv_timeout(&self, timeout: Duration) -> Result<Command, RecvTimeoutError>;
 }
 
 impl Commands for Receiver<Command> {
@@ -33,6 +39,10 @@ impl Commands for Receiver<Command> {
 
     fn recv(&self) -> Result<Command, RecvError> {
         Receiver::recv(self)
+    }
+
+    fn recv_timeout(&self, timeout: Duration) -> Result<Command, RecvTimeoutError> {
+        Receiver::recv_timeout(self, timeout)
     }
 }
 

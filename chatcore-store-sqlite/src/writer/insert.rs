@@ -7,6 +7,13 @@ use super::insert_statements::{COLUMNS, ROWS};
 use super::{Fatal, Writer};
 use crate::rows::{self, to_sql_u64};
 
+impl<'m> Row<'m> {
+    /// `msg` as the `seq`th message of room `room_id`.
+    pub(super) fn new(msg: &'m NewMessage, room_id: i64, seq: u64) -> Self {
+        Self { msg, room_id, seq }
+    }
+}
+
 impl Writer {
     /// Gives a message for a known room its seq, counting on its insert to succeed
     /// (see [`Writer::insert`]); `None` for an unknown room.

@@ -33,9 +33,12 @@ mod batch;
 mod commands;
 mod insert;
 mod insert_statements;
+mod log;
+mod logged;
 
 pub(crate) use commands::{Command, Commands, Outcome, Write};
 use insert_statements::{ROWS, insert_sql};
+pub(crate) use log::{MessageLog, replay};
 
 /// Counters the writer keeps, read by [`SqliteStore::stats`](crate::SqliteStore::stats).
 #[derive(Debug, Default)]
@@ -45,6 +48,9 @@ pub(crate) struct Counters {
     failed_commits: AtomicU64,
     largest_batch: AtomicU64,
     messages: AtomicU64,
+    logged: AtomicU64,
+    /// Messages in the message log that SQLite does not have yet: a read waits for them.
+    unapplied: AtomicU64,
 }
 
 /// A snapshot of the writer thread's counters.
@@ -61,8 +67,13 @@ pub struct WriterStats {
     pub failed_commits: u64,
     /// Most commands committed in one transaction so far.
     pub largest_batch: u64,
-    /// New messages committed (duplicates and failed appends not counted).
+    /// New messages made durable, in SQLite or in the message log (duplicates and failed
+    /// appends not counted).
     pub messages: u64,
+    /// Of those, the messages acknowledged from the message log (see
+    /// [`SqliteConfig::message_log`](crate::SqliteConfig::message_log)) rather than from
+    /// their own transaction.
+    pub logged: u64,
     /// Messages the search indexer has taken into the full-text index. It trails
     /// `messages` by tens of milliseconds; `messages - indexed` is the index's lag (after a
     /// restart the indexer may also index messages committed before the store opened).
@@ -81,9 +92,15 @@ impl Counters {
             failed_commits: self.failed_commits.load(Ordering::Relaxed),
             largest_batch: self.largest_batch.load(Ordering::Relaxed),
             messages: self.messages.load(Ordering::Relaxed),
+            logged: self.logged.load(Ordering::Relaxed),
             indexed: progress.messages_indexed(),
             checkpoints: checkpoints.count(),
         }
+    }
+
+    /// Messages logged and not yet in SQLite.
+    pub(crate) fn unapplied(&self) -> u64 {
+        self.unapplied.load(Ordering::Acquire)
     }
 }
 
@@ -113,6 +130,10 @@ pub(crate) struct Writer {
     inserts: Vec<String>,
     /// Where the checkpoint thread asks the writer to finish its checkpoint.
     checkpoints: Arc<Checkpoints>,
+    /// Where new messages are acknowledged from, when the store keeps a message log.
+    log: Option<MessageLog>,
+    /// Whether the open transaction took the log's pending messages.
+    applying: bool,
 }
 
 impl Writer {
@@ -122,6 +143,7 @@ impl Writer {
         counters: Arc<Counters>,
         progress: Arc<Progress>,
         checkpoints: Arc<Checkpoints>,
+        log: Option<MessageLog>,
     ) -> Self {
         Self {
             conn,
@@ -134,6 +156,8 @@ impl Writer {
             progress,
             inserts: (0..=ROWS.ilog2()).map(|k| insert_sql(1 << k)).collect(),
             checkpoints,
+            log,
+            applying: false,
         }
     }
 }

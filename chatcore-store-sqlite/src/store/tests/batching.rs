@@ -9,7 +9,7 @@ use super::{Fixture, msg, room};
 
 #[tokio::test]
 async fn appends_queued_together_commit_in_one_transaction() {
-    let f = Fixture::new();
+    let f = Fixture::without_log();
     room(&f.store, "r").await;
     let before = f.store.stats();
     let pending: Vec<_> = f.gate.held(|| {
@@ -32,10 +32,17 @@ fn nonced(room: &str, sender: &str, text: &str, nonce: &str) -> NewMessage {
 
 /// Nonces are checked by the unique index, not by a lookup before each insert: a repeat
 /// inside one batch, a repeat of a committed nonce, and a repeat naming another (or an
-/// unknown) room all answer with the original and burn no seq.
+/// unknown) room all answer with the original and burn no seq. The same with the message
+/// log, where the first repeat ends the logged part of the batch.
 #[tokio::test]
 async fn repeated_nonces_in_one_batch_store_once_and_burn_no_seq() {
-    let f = Fixture::new();
+    for log in [false, true] {
+        repeated_nonces_in_one_batch(Fixture::with(|c| c.with_message_log(log))).await;
+    }
+}
+
+async fn repeated_nonces_in_one_batch(f: Fixture) {
+    let log = f.store.config().message_log;
     room(&f.store, "r").await;
     room(&f.store, "s").await;
     let first = f
@@ -60,7 +67,11 @@ async fn repeated_nonces_in_one_batch_store_once_and_burn_no_seq() {
         got.push((a.duplicate, a.message.room, a.message.seq, a.message.text));
     }
     let after = f.store.stats();
-    assert_eq!(after.commits - before.commits, 1, "one batch");
+    match log {
+        // "two" from the log; the rest in one transaction once the log is applied.
+        true => assert_eq!(after.logged - before.logged, 1, "{after:?}"),
+        false => assert_eq!(after.commits - before.commits, 1, "one batch"),
+    }
     assert_eq!(after.messages - before.messages, 3, "three new messages");
     let want = [
         (false, "r", 2, "two"),
@@ -86,10 +97,17 @@ async fn repeated_nonces_in_one_batch_store_once_and_burn_no_seq() {
 }
 
 /// Appends are inserted 32 rows per statement; a repeated nonce in the middle of a
-/// large batch undoes only its own statement, and the numbers stay gapless.
+/// large batch undoes only its own statement, and the numbers stay gapless; with the
+/// message log, the messages after the repeat go the transaction's way, numbered on.
 #[tokio::test]
 async fn a_repeated_nonce_deep_in_a_batch_leaves_no_gap() {
-    let f = Fixture::new();
+    for log in [false, true] {
+        a_repeated_nonce_deep_in_a_batch(Fixture::with(|c| c.with_message_log(log))).await;
+    }
+}
+
+async fn a_repeated_nonce_deep_in_a_batch(f: Fixture) {
+    let log = f.store.config().message_log;
     room(&f.store, "r").await;
     room(&f.store, "s").await;
     let pending: Vec<_> = f.gate.held(|| {
@@ -119,7 +137,14 @@ async fn a_repeated_nonce_deep_in_a_batch_leaves_no_gap() {
     }
     assert_eq!(seqs["r"], (1..=49).collect::<Vec<u64>>());
     assert_eq!(seqs["s"], (1..=50).collect::<Vec<u64>>());
-    assert_eq!(f.store.stats().commits, 3, "two rooms and one batch");
+    let stats = f.store.stats();
+    match log {
+        true => assert_eq!(
+            stats.logged, 70,
+            "the messages before the repeat: {stats:?}"
+        ),
+        false => assert_eq!(stats.commits, 3, "two rooms and one batch"),
+    }
     let page = f
         .store
         .history("r", HistoryQuery::latest(100))
@@ -130,7 +155,11 @@ async fn a_repeated_nonce_deep_in_a_batch_leaves_no_gap() {
 
 #[tokio::test]
 async fn batches_are_capped_at_max_batch() {
-    let f = Fixture::with(|c| c.with_max_batch(10).expect("max_batch"));
+    let f = Fixture::with(|c| {
+        c.with_message_log(false)
+            .with_max_batch(10)
+            .expect("max_batch")
+    });
     room(&f.store, "r").await;
     let before = f.store.stats();
     let pending: Vec<_> = f.gate.held(|| {

@@ -11,7 +11,11 @@ use crate::{SqliteConfig, schema};
 
 #[tokio::test]
 async fn the_checkpoint_thread_copies_the_log_into_the_file() {
-    let f = Fixture::with(|c| c.with_checkpoint_pages(16).expect("pages"));
+    let f = Fixture::with(|c| {
+        c.with_message_log(false)
+            .with_checkpoint_pages(16)
+            .expect("pages")
+    });
     room(&f.store, "r").await;
     let size = || std::fs::metadata(f.path()).map_or(0, |m| m.len());
     let initial = size();
@@ -42,7 +46,11 @@ async fn the_checkpoint_thread_copies_the_log_into_the_file() {
 #[tokio::test]
 async fn a_busy_writer_is_checkpointed_once_per_threshold_and_its_log_starts_over() {
     const PAGES: u32 = 64;
-    let f = Fixture::with(|c| c.with_checkpoint_pages(PAGES).expect("pages"));
+    let f = Fixture::with(|c| {
+        c.with_message_log(false)
+            .with_checkpoint_pages(PAGES)
+            .expect("pages")
+    });
     room(&f.store, "r").await;
     let wal = f.path().with_extension("db-wal");
     let body = "x".repeat(500);
@@ -86,7 +94,7 @@ async fn a_busy_writer_is_checkpointed_once_per_threshold_and_its_log_starts_ove
 
 #[tokio::test]
 async fn failed_transaction_burns_no_seq_and_spares_its_batch() {
-    let f = Fixture::new();
+    let f = Fixture::without_log();
     room(&f.store, "r").await;
     assert_eq!(
         f.store
@@ -159,7 +167,7 @@ fn committed_body(raw: &Connection, id: &str) -> Option<String> {
 async fn an_append_resolves_only_after_its_commit() {
     use crate::config::Synchronous;
     for (sync, pragma) in [(Synchronous::Normal, 1), (Synchronous::Full, 2)] {
-        let f = Fixture::with(|c| c.with_synchronous(sync));
+        let f = Fixture::with(|c| c.with_message_log(false).with_synchronous(sync));
         let config = SqliteConfig::new(f.path()).with_synchronous(sync);
         let writer = schema::open_writer(&config).expect("writer connection");
         let read: i64 = writer
@@ -200,7 +208,7 @@ async fn an_append_resolves_only_after_its_commit() {
 
 #[tokio::test]
 async fn room_created_in_a_failed_batch_is_forgotten() {
-    let f = Fixture::new();
+    let f = Fixture::without_log();
     f.raw()
         .execute_batch(
             "CREATE TRIGGER boom AFTER INSERT ON messages \

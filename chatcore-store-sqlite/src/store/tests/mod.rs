@@ -13,6 +13,7 @@ use crate::gate::Gate;
 mod batching;
 mod commits;
 mod lifecycle;
+mod log;
 mod queries;
 mod search;
 
@@ -26,6 +27,12 @@ struct Fixture {
 impl Fixture {
     fn new() -> Self {
         Self::with(|c| c)
+    }
+
+    /// A store that commits every batch in a transaction of its own (no message log), for
+    /// tests of the transactions themselves.
+    fn without_log() -> Self {
+        Self::with(|c| c.with_message_log(false))
     }
 
     fn with(tune: impl FnOnce(SqliteConfig) -> SqliteConfig) -> Self {

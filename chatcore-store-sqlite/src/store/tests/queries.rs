@@ -136,7 +136,7 @@ async fn history_page_is_an_index_range_read() {
 
 #[tokio::test]
 async fn a_page_read_again_runs_its_compiled_statement_again() {
-    let f = Fixture::new();
+    let f = Fixture::without_log();
     room(&f.store, "r").await;
     for i in 0..3 {
         f.store
