@@ -99,8 +99,9 @@ pub struct SqliteConfig {
     /// Acknowledge new messages from a log file of their own instead of a SQLite
     /// transaction each (default `true`). The log sits beside the database (its path with
     /// `-msglog` appended); the writer appends a batch of messages to it with one `write`
-    /// and replies, then writes them into the database hundreds per transaction, within
-    /// 100 ms, and before any read runs, so a read sees every acknowledged message.
+    /// and replies (when the writer is free, on the caller's thread), then writes them into
+    /// the database hundreds per transaction, within 100 ms, and before any read runs, so a
+    /// read sees every acknowledged message.
     /// Durability is the same as a commit's under [`SqliteConfig::synchronous`] (the log is
     /// `fdatasync`ed under [`Synchronous::Full`]); opening the store replays what a crash
     /// left in the log. With few messages in flight this is what keeps a durable message

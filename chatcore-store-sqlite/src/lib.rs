@@ -30,7 +30,7 @@
 //!     })
 //!     .await?;
 //!
-//! // `append` queues at once; the future resolves when the message is committed.
+//! // `append` logs or queues at once; the future resolves when the message is durable.
 //! let pending = store.append(NewMessage {
 //!     room: "general".into(),
 //!     id: "01J0000000000000000000000".into(),
@@ -76,6 +76,27 @@
 //! does not disturb its batch; a database error rolls the transaction back, and its commands
 //! are run again one per transaction so only the faulty one fails.
 //!
+//! **The message log** ([`SqliteConfig::message_log`], on by default). With few messages in
+//! flight nearly every batch holds one message, and a transaction of its own (three or four
+//! WAL frames, the WAL's locks) cost several times the rest of that message's delivery. So
+//! a new message is acknowledged from a log file beside the database (`chatcore.db-msglog`)
+//! instead: one `write` per batch (and an `fdatasync` under [`Synchronous::Full`]), after
+//! which the message is as durable as a commit would have made it. The writer inserts what
+//! the log holds into SQLite hundreds of messages per transaction: 10 ms after the oldest was
+//! logged when nothing else keeps the writer busy, else at the latest 100 ms after it (or at
+//! 1,024 messages, or 1 MiB), at the start of any other transaction (an edit, a membership change: they see every message
+//! acknowledged before them) and before any read, so history, search and lookups always see
+//! every acknowledged message. After each such apply the file is cut back to its header.
+//! When nothing is queued for the writer and it is free, [`append`](chatcore::store::Store::append)
+//! logs the message on its caller's thread and returns with the reply ready: no hand-over to
+//! the writer thread and back (two thread switches, most of what a logged message still
+//! cost on one core). Not under [`Synchronous::Full`], whose `fdatasync` stays on the writer
+//! thread, shared by every message queued meanwhile. Opening the store replays whatever a crash left in the log (records are
+//! checksummed: one cut short by the crash was never acknowledged and ends the replay; a log
+//! whose header names another database is refused rather than replayed into the wrong
+//! file). Change events, retried nonces and messages for a room the writer does not know yet
+//! take the transaction's way.
+//!
 //! **Checkpoints.** Committed pages are copied from the WAL back into the database file by a
 //! third thread with its own connection, signalled by the writer's WAL hook each time the log
 //! has grown by [`SqliteConfig::checkpoint_pages`], so the writer never stops for a
@@ -84,15 +105,19 @@
 //! batches, and the log starts over (two `fsync`s on the writer's thread per threshold's
 //! worth of log; no acknowledgement waits for them).
 //!
-//! **Sequence numbers** are assigned inside the commit from a per-room cache of the newest
-//! seq kept on the writer thread (loaded from the database on first use). When a transaction
-//! fails the cache is dropped and reloaded from what was committed, so a failed write never
-//! burns a number: seqs stay 1, 2, 3… without gaps.
+//! **Sequence numbers** are assigned, when a message is logged or inside its commit, from a
+//! per-room cache of the newest seq kept by the writer (loaded from the database and the
+//! log on first use). When a transaction fails the cache is dropped and reloaded from what
+//! was committed and logged, so a failed write never burns a number: seqs stay 1, 2, 3…
+//! without gaps.
 //!
 //! **Durability.** `synchronous=NORMAL` by default: an acknowledged message survives a crash
-//! of the process; a power cut may take back the last commits (never corrupt the file).
-//! [`Synchronous::Full`] fsyncs the WAL at every commit, so acknowledged messages survive a
-//! power cut too, at the price of one fsync per batch.
+//! of the process (it is in the WAL or in the message log, both written before the ack); a
+//! power cut may take back the last commits and log writes (never corrupt the file).
+//! [`Synchronous::Full`] fsyncs the WAL at every commit and the log at every write, so
+//! acknowledged messages survive a power cut too, at the price of one fsync per batch. The
+//! database, its `-wal` and its `-msglog` belong together: copy, move or delete them
+//! together (the `-search` file can be rebuilt).
 //!
 //! **Schema.** Versioned migrations inside the crate, applied at open and recorded in
 //! `PRAGMA user_version` ([`SCHEMA_VERSION`]); a database written by a newer version is

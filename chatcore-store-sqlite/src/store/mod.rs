@@ -3,10 +3,11 @@
 //! `store_trait.rs`.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 
+use chatcore::store::NewMessage;
 use chatcore::{Error, Result};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -14,7 +15,9 @@ use tokio::sync::oneshot;
 use crate::checkpoint::{self, Checkpoints};
 use crate::indexer::{Indexer, Progress};
 use crate::reader::{JoinOnDrop, Readers};
-use crate::writer::{Command, Commands, Counters, MessageLog, Write, Writer, WriterStats, replay};
+use crate::writer::{
+    self, Command, Commands, Counters, MessageLog, Shared, Write, Writer, WriterStats, replay,
+};
 use crate::{SqliteConfig, schema};
 
 mod store_trait;
@@ -44,6 +47,8 @@ struct Inner {
     /// The writer thread, then the checkpoint and indexer threads.
     threads: JoinOnDrop,
     readers: Readers,
+    /// The writer's state, for appends logged on their caller's thread.
+    shared: Shared,
     counters: Arc<Counters>,
     /// What the search indexer has caught up with.
     progress: Arc<Progress>,
@@ -118,9 +123,11 @@ impl SqliteStore {
             Arc::clone(&checkpoints),
             log,
         );
+        let shared: Shared = Arc::new(Mutex::new(Some(state)));
+        let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || state.run(commands))
+            .spawn(move || writer::run(thread_shared, commands))
             .map_err(|e| Error::store(format!("cannot start the writer thread: {e}")))?;
         let indexer = std::thread::Builder::new()
             .name("sqlite-indexer".into())
@@ -135,6 +142,7 @@ impl SqliteStore {
                 // the indexer when the writer has stopped.
                 threads: JoinOnDrop(vec![thread, checkpointer, indexer]),
                 readers,
+                shared,
                 counters,
                 progress,
                 checkpoints,
@@ -160,7 +168,39 @@ impl SqliteStore {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
-        self.inner.writer.send(command).map_err(|_| Error::Closed)
+        let queued = &self.inner.counters.queued;
+        let counts = command.is_queued();
+        if counts {
+            queued.fetch_add(1, Ordering::AcqRel);
+        }
+        self.inner.writer.send(command).map_err(|_| {
+            if counts {
+                queued.fetch_sub(1, Ordering::AcqRel);
+            }
+            Error::Closed
+        })
+    }
+
+    /// Logs `msg` on this thread when the store keeps a message log, nothing is queued for
+    /// the writer and it is free (see `writer/thread.rs`): its seq. `None`: queue it.
+    ///
+    /// Not under [`Synchronous::Full`](crate::Synchronous): each write would wait for its
+    /// own `fdatasync` on the caller's (an async runtime's) thread, where the writer thread
+    /// shares one among every message queued meanwhile.
+    pub(crate) fn log_here(&self, msg: &NewMessage) -> Option<u64> {
+        let config = &self.inner.config;
+        if !config.message_log
+            || config.synchronous == crate::Synchronous::Full
+            || self.inner.closed.load(Ordering::Acquire)
+        {
+            return None;
+        }
+        let (seq, wake) = writer::log_here(&self.inner.shared, &self.inner.counters, msg)?;
+        if wake {
+            // Fails only once the writer has stopped, which applies the log as it goes.
+            let _ = self.send(Command::Wake);
+        }
+        Some(seq)
     }
 
     /// Runs `f` on a reader connection, once SQLite has every message acknowledged so far

@@ -19,8 +19,16 @@ use crate::{queries, search, state};
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     fn append(&self, msg: NewMessage) -> Pending<Appended> {
-        // Everything here runs before returning: the command is in the writer's FIFO queue
-        // when `append` returns, so appends called in sequence commit in that order.
+        // Everything here runs before returning: the message is in the log, or the command
+        // in the writer's FIFO queue, when `append` returns, so appends called in sequence
+        // are stored in that order.
+        if let Some(seq) = self.log_here(&msg) {
+            let appended = Appended {
+                message: msg.into_message(seq),
+                duplicate: false,
+            };
+            return Box::pin(std::future::ready(Ok(appended)));
+        }
         let (tx, rx) = oneshot::channel();
         let sent = self.send(Command::Write(Write::Append { msg, reply: tx }));
         Box::pin(async move {

@@ -1,102 +1,15 @@
-//! The writer thread's loop: takes a batch of queued commands, runs it in one transaction,
-//! replies after the commit; a failed batch is rolled back and retried.
+//! A batch of commands in one transaction, replies after the commit; a failed batch is
+//! rolled back and retried.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 
 use chatcore::{Error, Result};
 
 use super::insert::{Inserts, Row};
 use super::insert_statements::ROWS;
-use super::logged::APPLY_IDLE;
-use super::{Command, Commands, Fatal, Outcome, Write, Writer, is_unique_violation};
+use super::{Fatal, Outcome, Write, Writer, is_unique_violation};
 
 impl Writer {
-    /// The thread's body: runs until [`Command::Close`] or until every sender is gone,
-    /// committing everything received before either.
-    pub(crate) fn run(mut self, commands: impl Commands) {
-        let mut batch: Vec<Write> = Vec::with_capacity(self.max_batch);
-        let mut close_reply = None;
-        loop {
-            let first = match commands.try_recv() {
-                Ok(command) => command,
-                Err(TryRecvError::Disconnected) => break,
-                Err(TryRecvError::Empty) => match self.wait(&commands) {
-                    Some(command) => command,
-                    None => break,
-                },
-            };
-            let mut flush_reply = None;
-            let mut next = Some(first);
-            while let Some(command) = next.take() {
-                match command {
-                    Command::Write(w) => batch.push(w),
-                    Command::Flush(reply) => {
-                        flush_reply = Some(reply);
-                        break;
-                    }
-                    Command::Close(reply) => {
-                        close_reply = Some(reply);
-                        break;
-                    }
-                }
-                if batch.len() >= self.max_batch {
-                    break;
-                }
-                // Empty or disconnected: commit what we have.
-                next = commands.try_recv().ok();
-            }
-            match self.log.is_some() {
-                true => self.process_logged(&mut batch),
-                false => self.process(&mut batch),
-            }
-            if let Some(reply) = flush_reply {
-                let _ = reply.send(self.apply_log().map_err(Error::store));
-            }
-            // After the replies: no ack waits for it.
-            self.checkpoints.finish(&self.conn);
-            if close_reply.is_some() {
-                break;
-            }
-        }
-        // Whatever a failed apply left in the log is replayed at the next open.
-        self.apply_log_or_warn();
-        // Nothing more will be committed: the indexer stops (it catches up at the next open).
-        self.progress.close();
-        // Dropping the WAL hook drops its sender: the checkpoint thread stops.
-        let no_hook: Option<fn(&mut rusqlite::hooks::Wal, i32) -> rusqlite::Result<()>> = None;
-        if let Err(e) = self.conn.wal_hook(no_hook) {
-            tracing::warn!(error = %e, "sqlite store: removing the WAL hook failed");
-        }
-        if let Err((_, e)) = self.conn.close() {
-            tracing::warn!(error = %e, "sqlite store: closing the write connection failed");
-        }
-        if let Some(reply) = close_reply {
-            let _ = reply.send(());
-        }
-        // Dropping `commands` now fails every command queued after the close: its caller
-        // sees `Error::Closed`.
-    }
-
-    /// Waits for the next command; `None` once every sender is gone. While messages wait
-    /// in the log, a pause of [`APPLY_IDLE`] applies them.
-    fn wait(&mut self, commands: &impl Commands) -> Option<Command> {
-        // The search indexer works while the writer waits.
-        self.progress.writer_idle(true);
-        let command = loop {
-            if self.log.as_ref().is_none_or(|log| log.pending.is_empty()) {
-                break commands.recv().ok();
-            }
-            match commands.recv_timeout(APPLY_IDLE) {
-                Ok(command) => break Some(command),
-                Err(RecvTimeoutError::Timeout) => self.apply_log_or_warn(),
-                Err(RecvTimeoutError::Disconnected) => break None,
-            }
-        };
-        self.progress.writer_idle(false);
-        command
-    }
-
     /// Commits `batch` (leaving it empty) and sends every reply.
     pub(super) fn process(&mut self, batch: &mut Vec<Write>) {
         if batch.is_empty() {

@@ -13,11 +13,22 @@ use tokio::sync::oneshot;
 pub(crate) enum Command {
     /// A change, committed with the next batch.
     Write(Write),
+    /// Nothing to do: wakes the writer thread so that it applies the message log in time
+    /// (an append logged on its caller's thread sends it when the log was empty).
+    Wake,
     /// Write everything queued before this into SQLite, the message log's messages
     /// included, then reply: what a read waits for while the log holds messages.
     Flush(oneshot::Sender<Result<()>>),
     /// Commit everything queued before this, close the connection, reply, stop.
     Close(oneshot::Sender<()>),
+}
+
+impl Command {
+    /// Whether the command counts in [`Counters::queued`](super::Counters): everything but
+    /// a wake-up, which orders nothing.
+    pub(crate) fn is_queued(&self) -> bool {
+        !matches!(self, Command::Wake)
+    }
 }
 
 /// Where the writer thread takes its commands from: the store's channel. A seam so tests

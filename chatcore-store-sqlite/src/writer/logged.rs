@@ -50,6 +50,27 @@ impl Writer {
         self.process(&mut rest);
     }
 
+    /// Logs `msg` and writes it to the file at once (for an append on its caller's thread,
+    /// see `thread.rs`): its seq, and whether the log was empty before. `None` when it is
+    /// not a message the log takes, or the file could not be written: the caller queues it
+    /// for the writer thread, which reports the failure.
+    pub(super) fn log_now(&mut self, msg: &NewMessage) -> Option<(u64, bool)> {
+        let was_empty = self.log.as_ref()?.pending.is_empty();
+        let seq = self.try_log(msg)?;
+        let log = self.log.as_mut()?;
+        if let Err(e) = log.write() {
+            tracing::warn!(error = %e, "sqlite store: writing the message log failed");
+            self.last_seq.clear();
+            return None;
+        }
+        self.counters.messages.fetch_add(1, Ordering::Relaxed);
+        self.counters.logged.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .unapplied
+            .store(log.pending.len() as u64, Ordering::Release);
+        Some((seq, was_empty))
+    }
+
     /// Logs `msg` if it is a plain new message for a known room whose nonce is unused,
     /// returning its seq; `None` sends it the transaction's way (which also reports a
     /// database error met here).

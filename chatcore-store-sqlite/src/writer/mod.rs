@@ -14,8 +14,12 @@
 //! disturb its batch. A database error aborts the whole transaction; the batch is then run
 //! again one command per transaction, so only the command that really fails reports the error.
 //!
-//! Here: the writer's state and counters. The commands are in `commands.rs`, the batching
-//! loop and its transactions in `batch.rs`, the multi-row inserts of new messages in
+//! With the message log on (the default), new messages skip their own transaction: they
+//! are acknowledged from the log (`log.rs`, `logged.rs`), often on their caller's thread
+//! (`thread.rs`), and go into SQLite in large batches.
+//!
+//! Here: the writer's state and counters. The commands are in `commands.rs`, the thread's
+//! loop in `thread.rs`, a batch's transaction in `batch.rs`, the multi-row inserts of new messages in
 //! `insert.rs` (their SQL in `insert_statements.rs`), and what each command does inside the
 //! transaction in `apply.rs`.
 
@@ -35,10 +39,12 @@ mod insert;
 mod insert_statements;
 mod log;
 mod logged;
+mod thread;
 
 pub(crate) use commands::{Command, Commands, Outcome, Write};
 use insert_statements::{ROWS, insert_sql};
 pub(crate) use log::{MessageLog, replay};
+pub(crate) use thread::{Shared, log_here, run};
 
 /// Counters the writer keeps, read by [`SqliteStore::stats`](crate::SqliteStore::stats).
 #[derive(Debug, Default)]
@@ -51,6 +57,9 @@ pub(crate) struct Counters {
     logged: AtomicU64,
     /// Messages in the message log that SQLite does not have yet: a read waits for them.
     unapplied: AtomicU64,
+    /// Commands sent to the writer thread and not yet run (see `thread.rs`): while there
+    /// are any, an append queues behind them instead of logging on its caller's thread.
+    pub(crate) queued: AtomicU64,
 }
 
 /// A snapshot of the writer thread's counters.

@@ -144,3 +144,67 @@ async fn an_idle_writer_applies_the_log_on_its_own() {
     }
     assert_eq!(f.store.stats().logged, 1);
 }
+
+/// An append resolves only once its message is durable: in the message log file (read by
+/// another handle) or committed (seen by another connection), whichever way it went.
+#[tokio::test]
+async fn an_append_resolves_only_once_its_message_is_in_the_log_or_the_database() {
+    let f = Fixture::new();
+    room(&f.store, "r").await;
+    let raw = f.raw();
+    let log_path = f.store.config().log_path();
+    for i in 0..50 {
+        let m = msg("r", &format!("m{i}"));
+        let id = m.id.clone();
+        let appended = f.store.append(m).await.expect("append");
+        let in_log = std::fs::read(&log_path)
+            .expect("the log file")
+            .windows(id.len())
+            .any(|w| w == id.as_bytes());
+        let committed = raw
+            .query_row("SELECT 1 FROM messages WHERE id = ?1", [&id], |_| Ok(()))
+            .is_ok();
+        assert!(
+            in_log || committed,
+            "seq {} resolved before it was durable",
+            appended.message.seq
+        );
+    }
+    assert!(f.store.stats().logged > 0, "{:?}", f.store.stats());
+}
+
+/// With the writer thread held and nothing queued, an append logs on its caller's thread
+/// and is ready at once; under `Synchronous::Full` it waits for the writer thread, which
+/// syncs the log once for everything queued with it.
+#[tokio::test]
+async fn an_append_logs_on_its_callers_thread_unless_the_log_is_synced() {
+    use crate::Synchronous;
+    for sync in [Synchronous::Normal, Synchronous::Full] {
+        let f = Fixture::with(|c| c.with_synchronous(sync));
+        room(&f.store, "r").await;
+        let before = f.store.stats();
+        let (pending, ready) = f.gate.held(|| {
+            let mut pending = f.store.append(msg("r", "here"));
+            let waker = std::task::Waker::noop();
+            match pending
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(waker))
+            {
+                std::task::Poll::Ready(appended) => (None, Some(appended)),
+                std::task::Poll::Pending => (Some(pending), None),
+            }
+        });
+        assert_eq!(
+            ready.is_some(),
+            sync == Synchronous::Normal,
+            "{sync:?}: ready while the writer thread is held"
+        );
+        let appended = match (pending, ready) {
+            (_, Some(ready)) => ready.expect("append"),
+            (Some(pending), None) => pending.await.expect("append"),
+            (None, None) => unreachable!("one of the two"),
+        };
+        assert_eq!(appended.message.seq, 1);
+        assert_eq!(f.store.stats().logged - before.logged, 1, "{sync:?}");
+    }
+}
