@@ -5,9 +5,10 @@
 //! with an unused nonce (a change event, a room or membership change, a retried nonce, an
 //! unknown room): the appends before it are logged; the writes from there on commit as
 //! without a log ([`Writer::process`]), in a transaction that starts with the log's
-//! messages, so they see every message acknowledged before them. The log is also applied when it is [due](MessageLog::due),
-//! when the writer has had nothing to do for [`APPLY_IDLE`], before any read
-//! ([`Command::Flush`](super::Command::Flush)) and at close.
+//! messages, so they see every message acknowledged before them. The log is also applied
+//! when it is [due](MessageLog::due), once the writer thread has waited [`APPLY_IDLE`]
+//! with messages in it, before any read ([`Command::Flush`](super::Command::Flush)) and at
+//! close.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -16,12 +17,11 @@ use chatcore::store::NewMessage;
 use chatcore::{Error, Result};
 use rusqlite::OptionalExtension;
 
-use super::insert::Inserts;
-use super::insert::Row;
+use super::insert::{Inserts, Row};
 use super::log::MessageLog;
 use super::{Fatal, Outcome, Write, Writer};
 
-/// How long the writer waits for more commands before it applies the log.
+/// How long the writer thread waits, with messages in the log, before it applies them.
 pub(super) const APPLY_IDLE: Duration = Duration::from_millis(10);
 
 impl Writer {
@@ -57,17 +57,7 @@ impl Writer {
     pub(super) fn log_now(&mut self, msg: &NewMessage) -> Option<(u64, bool)> {
         let was_empty = self.log.as_ref()?.pending.is_empty();
         let seq = self.try_log(msg)?;
-        let log = self.log.as_mut()?;
-        if let Err(e) = log.write() {
-            tracing::warn!(error = %e, "sqlite store: writing the message log failed");
-            self.last_seq.clear();
-            return None;
-        }
-        self.counters.messages.fetch_add(1, Ordering::Relaxed);
-        self.counters.logged.fetch_add(1, Ordering::Relaxed);
-        self.counters
-            .unapplied
-            .store(log.pending.len() as u64, Ordering::Release);
+        self.write_log(1).ok()?;
         Some((seq, was_empty))
     }
 
@@ -106,27 +96,13 @@ impl Writer {
 
     /// Writes the logged `batch` to the file and replies: its seqs, or the write's error.
     fn reply_logged(&mut self, batch: &mut Vec<Write>, seqs: Vec<u64>) {
-        let Some(log) = self.log.as_mut() else {
-            return;
-        };
-        match log.write() {
+        match self.write_log(batch.len() as u64) {
             Ok(()) => {
-                let n = batch.len() as u64;
-                self.counters.messages.fetch_add(n, Ordering::Relaxed);
-                self.counters.logged.fetch_add(n, Ordering::Relaxed);
-                // Before the replies: a read that follows an acknowledgement must see it
-                // pending and have the log applied first.
-                self.counters
-                    .unapplied
-                    .store(log.pending.len() as u64, Ordering::Release);
                 for (write, seq) in batch.drain(..).zip(seqs) {
                     write.reply(Ok(Outcome::Stored(seq)));
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "sqlite store: writing the message log failed");
-                // The failed messages' seqs are free again.
-                self.last_seq.clear();
                 for write in batch.drain(..) {
                     write.reply(Err(Error::store(format!(
                         "cannot write the message log: {e}"
@@ -134,6 +110,27 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// Writes the records queued since the last write (`logged` messages) to the file and
+    /// counts them. On failure the log drops them and their seqs are free again.
+    fn write_log(&mut self, logged: u64) -> std::io::Result<()> {
+        let Some(log) = self.log.as_mut() else {
+            return Ok(());
+        };
+        if let Err(e) = log.write() {
+            tracing::warn!(error = %e, "sqlite store: writing the message log failed");
+            self.last_seq.clear();
+            return Err(e);
+        }
+        self.counters.messages.fetch_add(logged, Ordering::Relaxed);
+        self.counters.logged.fetch_add(logged, Ordering::Relaxed);
+        // Before the replies: a read that follows an acknowledgement must see it pending
+        // and have the log applied first.
+        self.counters
+            .unapplied
+            .store(log.pending.len() as u64, Ordering::Release);
+        Ok(())
     }
 
     /// [`Writer::apply_log`], logging a failure (the messages stay in the log and pending;
