@@ -1,6 +1,7 @@
-//! The bus's counters in `/metrics`: the transport renders the hub's counters (including
+//! The backends' counters in `/metrics`: the transport renders the hub's counters (including
 //! `chatcore_bus_events_received_total` and `chatcore_gaps_repaired_total`); a layer around
-//! its router appends those only the bus knows (published, dropped, reconnects, …).
+//! its router appends those only the bus knows (Redis: published, dropped, reconnects, …) or
+//! the store (SQLite: commits, the message log, checkpoints).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -11,14 +12,14 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 
-/// Renders a bus's counters in the Prometheus text format. Clones share the bus.
-pub type BusMetrics = Arc<dyn Fn() -> String + Send + Sync>;
+/// Renders a backend's counters in the Prometheus text format. Clones share the backend.
+pub type BackendMetrics = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Largest `/metrics` body the layer rewrites (far above what a transport renders).
 const MAX_BODY: usize = 16 << 20;
 
 /// `router` with `metrics` appended to every successful `GET /metrics` answer.
-pub(crate) fn layer(router: Router, metrics: BusMetrics) -> Router {
+pub(crate) fn layer(router: Router, metrics: BackendMetrics) -> Router {
     router.layer(axum::middleware::from_fn(
         move |request: Request, next: Next| {
             let metrics = Arc::clone(&metrics);
@@ -41,8 +42,20 @@ pub(crate) fn layer(router: Router, metrics: BusMetrics) -> Router {
     ))
 }
 
+/// The counters of two backends one after the other (either may have none).
+pub(crate) fn both(
+    first: Option<BackendMetrics>,
+    second: Option<BackendMetrics>,
+) -> Option<BackendMetrics> {
+    match (first, second) {
+        (Some(a), Some(b)) => Some(Arc::new(move || a() + &b())),
+        (one, None) | (None, one) => one,
+    }
+}
+
 /// One metric in the text format.
-#[cfg_attr(not(feature = "redis"), allow(dead_code))] // only the Redis bus has counters yet
+// Only the Redis bus and the SQLite store have counters of their own.
+#[cfg_attr(not(any(feature = "redis", feature = "sqlite")), allow(dead_code))]
 pub(crate) fn metric(out: &mut String, kind: &str, name: &str, help: &str, value: u64) {
     let _ = writeln!(
         out,
@@ -52,7 +65,7 @@ pub(crate) fn metric(out: &mut String, kind: &str, name: &str, help: &str, value
 
 /// The Redis bus's counters (feature `redis`).
 #[cfg(feature = "redis")]
-pub(crate) fn redis(bus: chatcore_bus_redis::RedisBus) -> BusMetrics {
+pub(crate) fn redis(bus: chatcore_bus_redis::RedisBus) -> BackendMetrics {
     Arc::new(move || {
         let s = bus.stats();
         let mut out = String::with_capacity(2048);
@@ -135,7 +148,7 @@ mod tests {
         let router = Router::new()
             .route("/metrics", axum::routing::get(|| async { "hub_total 1\n" }))
             .route("/other", axum::routing::get(|| async { "other" }));
-        let extra: BusMetrics = Arc::new(|| {
+        let extra: BackendMetrics = Arc::new(|| {
             let mut out = String::new();
             metric(&mut out, "counter", "bus_total", "Help.", 7);
             out

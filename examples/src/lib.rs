@@ -18,8 +18,8 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod backend_metrics;
 pub mod backends;
-pub mod bus_metrics;
 pub mod cli;
 pub mod embed;
 mod error;

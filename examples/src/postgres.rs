@@ -23,6 +23,7 @@ pub(crate) async fn open(url: &str) -> Result<OpenedStore> {
         Ok(store) => Ok(OpenedStore {
             store: Arc::new(store.clone()),
             accounts: Arc::new(store),
+            metrics: None,
         }),
         Err(chatcore::Error::SchemaTooNew { .. }) => Err(StartupError::Store(format!(
             "--store {}: the database was written by a newer chatcore; run a newer chat-server \

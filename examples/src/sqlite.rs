@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chatcore_store_sqlite::{SqliteConfig, SqliteStore};
 
+use crate::backend_metrics::{BackendMetrics, metric};
 use crate::backends::OpenedStore;
 use crate::error::{Result, StartupError};
 
@@ -22,6 +23,7 @@ pub(crate) async fn open(path: &Path) -> Result<OpenedStore> {
     .map_err(|e| StartupError::Store(format!("opening the SQLite store panicked: {e}")))?;
     match opened {
         Ok((store, accounts)) => Ok(OpenedStore {
+            metrics: Some(metrics(store.clone())),
             store: Arc::new(store),
             accounts: Arc::new(accounts),
         }),
@@ -36,4 +38,55 @@ pub(crate) async fn open(path: &Path) -> Result<OpenedStore> {
             path.display()
         ))),
     }
+}
+
+/// The SQLite store's counters for `/metrics`.
+fn metrics(store: SqliteStore) -> BackendMetrics {
+    Arc::new(move || {
+        let s = store.stats();
+        let mut out = String::with_capacity(1024);
+        let counters = [
+            (
+                "chatcore_sqlite_commits_total",
+                "SQLite transactions committed.",
+                s.commits,
+            ),
+            (
+                "chatcore_sqlite_failed_commits_total",
+                "SQLite transactions rolled back (their commands retried one by one).",
+                s.failed_commits,
+            ),
+            (
+                "chatcore_sqlite_messages_total",
+                "New messages made durable (in the message log or committed).",
+                s.messages,
+            ),
+            (
+                "chatcore_sqlite_logged_messages_total",
+                "New messages acknowledged from the message log.",
+                s.logged,
+            ),
+            (
+                "chatcore_sqlite_indexed_messages_total",
+                "Messages taken into the full-text search index.",
+                s.indexed,
+            ),
+            (
+                "chatcore_sqlite_checkpoints_total",
+                "WAL checkpoints run.",
+                s.checkpoints,
+            ),
+        ];
+        for (name, help, value) in counters {
+            metric(&mut out, "counter", name, help, value);
+        }
+        metric(
+            &mut out,
+            "gauge",
+            "chatcore_sqlite_unapplied_messages",
+            "Acknowledged messages in the message log that SQLite does not have yet.",
+            s.unapplied,
+        );
+        out
+    })
 }

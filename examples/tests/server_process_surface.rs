@@ -73,6 +73,50 @@ async fn answers_health_rooms_metrics_and_upgrades_ws() {
     server.kill().await;
 }
 
+/// With a SQLite store, `/metrics` also shows the store's own counters: the message taken
+/// from the message log, and the log emptied once a read needed it.
+#[tokio::test]
+async fn a_sqlite_servers_metrics_show_its_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = format!("sqlite://{}", dir.path().join("chat.db").display());
+    let mut server = start(&["--store", &store]).await;
+    let mut ws = connect(server.addr, "ann").await;
+    expect_frame(&mut ws, "welcome", None).await;
+    let join = json!({"type": "join", "id": 1, "room": "lobby"});
+    ws.send(WsMessage::text(join.to_string())).await.unwrap();
+    expect_frame(&mut ws, "joined", Some(1)).await;
+    let send = json!({"type": "send", "id": 2, "room": "lobby", "text": "hello"});
+    ws.send(WsMessage::text(send.to_string())).await.unwrap();
+    expect_frame(&mut ws, "ack", Some(2)).await;
+    let HttpResponse { status, body, .. } =
+        get(server.addr, "/api/rooms/lobby/messages?limit=10").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("hello"), "{body}");
+    let HttpResponse {
+        status,
+        body: metrics,
+        ..
+    } = get(server.addr, "/metrics").await;
+    assert_eq!(status, 200);
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("/metrics shows {name}:\n{metrics}"))
+    };
+    assert_eq!(value("chatcore_sqlite_messages_total"), 1);
+    assert_eq!(value("chatcore_sqlite_logged_messages_total"), 1);
+    assert_eq!(value("chatcore_sqlite_unapplied_messages"), 0);
+    assert!(value("chatcore_sqlite_commits_total") >= 1);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "# TYPE chatcore_sqlite_unapplied_messages gauge"),
+        "{metrics}"
+    );
+    server.kill().await;
+}
+
 /// A POST of a JSON body; returns the status and the body.
 async fn http_post_json(addr: SocketAddr, path: &str, body: &Value) -> (u16, String) {
     let r = http(addr, "POST", path, &[], Some(&body.to_string())).await;

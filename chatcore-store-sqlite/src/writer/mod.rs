@@ -83,6 +83,9 @@ pub struct WriterStats {
     /// [`SqliteConfig::message_log`](crate::SqliteConfig::message_log)) rather than from
     /// their own transaction.
     pub logged: u64,
+    /// Acknowledged messages in the message log that SQLite does not have yet (a gauge: a
+    /// read waits for them to be applied first).
+    pub unapplied: u64,
     /// Messages the search indexer has taken into the full-text index. It trails
     /// `messages` by tens of milliseconds; `messages - indexed` is the index's lag (after a
     /// restart the indexer may also index messages committed before the store opened).
@@ -102,6 +105,7 @@ impl Counters {
             largest_batch: self.largest_batch.load(Ordering::Relaxed),
             messages: self.messages.load(Ordering::Relaxed),
             logged: self.logged.load(Ordering::Relaxed),
+            unapplied: self.unapplied(),
             indexed: progress.messages_indexed(),
             checkpoints: checkpoints.count(),
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chatcore::bus::Bus;
 
 use super::redact::redact;
-use crate::bus_metrics::BusMetrics;
+use crate::backend_metrics::BackendMetrics;
 use crate::error::{Result, StartupError};
 
 /// A parsed `--bus` value.
@@ -80,7 +80,7 @@ pub struct OpenedBus {
     /// The bus to build the hub with; `None` for the hub's own in-process bus.
     pub bus: Option<Arc<dyn Bus>>,
     /// The bus's own counters for `/metrics`, when it has any.
-    pub metrics: Option<BusMetrics>,
+    pub metrics: Option<BackendMetrics>,
 }
 
 impl std::fmt::Debug for OpenedBus {
@@ -104,7 +104,7 @@ async fn open_redis(url: &str, node_id: &str, prefix: &str) -> Result<OpenedBus>
         .with_sharded(url.to_ascii_lowercase().starts_with("redis-cluster:"));
     match RedisBus::connect(config).await {
         Ok(bus) => Ok(OpenedBus {
-            metrics: Some(crate::bus_metrics::redis(bus.clone())),
+            metrics: Some(crate::backend_metrics::redis(bus.clone())),
             bus: Some(Arc::new(bus)),
         }),
         // Already one line naming the URL (password redacted) and what to check.

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use chatcore::accounts::Accounts;
 use chatcore::store::Store;
 
+use crate::backend_metrics::BackendMetrics;
+
 /// A store and the accounts in its database.
 #[derive(Clone)]
 pub struct OpenedStore {
@@ -14,6 +16,8 @@ pub struct OpenedStore {
     pub store: Arc<dyn Store>,
     /// Accounts, sessions and invites.
     pub accounts: Arc<dyn Accounts>,
+    /// The store's own counters for `/metrics`, when it has any.
+    pub metrics: Option<BackendMetrics>,
 }
 
 impl std::fmt::Debug for OpenedStore {

@@ -75,6 +75,7 @@ impl StoreUrl {
             StoreUrl::Memory => Ok(OpenedStore {
                 store: Arc::new(MemoryStore::new()),
                 accounts: Arc::new(MemoryAccounts::new()),
+                metrics: None,
             }),
             StoreUrl::Sqlite(path) => open_sqlite(path).await,
             StoreUrl::Postgres(url) => open_postgres(url).await,

@@ -14,8 +14,8 @@ use tokio::net::TcpListener;
 
 use crate::accounts::AccountsPlan;
 use crate::auth::{AuthPolicy, TokenProvider};
+use crate::backend_metrics::{self, BackendMetrics};
 use crate::backends::{BusUrl, OpenedStore, StoreUrl, default_node_id};
-use crate::bus_metrics::{self, BusMetrics};
 use crate::cli::ServerArgs;
 use crate::error::{Result, StartupError};
 use crate::tcp::TcpListening;
@@ -178,7 +178,7 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
         Some(addr) => Some(crate::tcp::bind(addr).await?),
         None => None,
     };
-    let (hub, bus_metrics, accounts) = open_hub(&plan).await?;
+    let (hub, backend_metrics, accounts) = open_hub(&plan).await?;
     tracing::info!(
         listen = %local,
         store = %plan.store.display(),
@@ -217,8 +217,8 @@ pub async fn run(plan: ServerPlan, shutdown: impl Future<Output = ()> + Send) ->
         None => Transport::new(hub, plan.ws),
     };
     let served = match &plan.tls {
-        Some(tls) => serve(tls.listener(listener), transport, bus_metrics, shutdown).await,
-        None => serve(listener, transport, bus_metrics, shutdown).await,
+        Some(tls) => serve(tls.listener(listener), transport, backend_metrics, shutdown).await,
+        None => serve(listener, transport, backend_metrics, shutdown).await,
     };
     // The hub is shut down: TCP sessions were closed with 1001 too.
     if let Ok(Some(tcp)) = stopped.await {
@@ -255,9 +255,11 @@ pub async fn build_hub(plan: &ServerPlan) -> Result<Hub> {
     open_hub(plan).await.map(|(hub, ..)| hub)
 }
 
-/// The hub, the bus's own counters for `/metrics` when it has any, and the account routes'
-/// settings when accounts are on.
-async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>, Option<AccountsConfig>)> {
+/// The hub, the store's and the bus's own counters for `/metrics` when they have any, and
+/// the account routes' settings when accounts are on.
+async fn open_hub(
+    plan: &ServerPlan,
+) -> Result<(Hub, Option<BackendMetrics>, Option<AccountsConfig>)> {
     if matches!(plan.bus, BusUrl::Redis(_)) && !matches!(plan.store, StoreUrl::Postgres(_)) {
         tracing::warn!(
             store = %plan.store.display(),
@@ -265,7 +267,11 @@ async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>, Option<
              own messages; give all nodes one --store postgres://…"
         );
     }
-    let OpenedStore { store, accounts } = plan.store.open_with_accounts().await?;
+    let OpenedStore {
+        store,
+        accounts,
+        metrics: store_metrics,
+    } = plan.store.open_with_accounts().await?;
     let opened = match plan.bus.open(&plan.node_id, &plan.bus_prefix).await {
         Ok(opened) => opened,
         Err(e) => {
@@ -295,18 +301,19 @@ async fn open_hub(plan: &ServerPlan) -> Result<(Hub, Option<BusMetrics>, Option<
         .build()
         .await
         .map_err(|e| StartupError::Bus(format!("cannot start the hub: {e}")))?;
-    Ok((hub, opened.metrics, accounts))
+    let metrics = backend_metrics::both(store_metrics, opened.metrics);
+    Ok((hub, metrics, accounts))
 }
 
-/// [`chatcore_transport_ws::serve`], with the bus's counters appended to `/metrics`.
+/// [`chatcore_transport_ws::serve`], with the backends' counters appended to `/metrics`.
 async fn serve(
     listener: impl Listener,
     transport: Transport,
-    bus_metrics: Option<BusMetrics>,
+    backend_metrics: Option<BackendMetrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
-    let router = match bus_metrics {
-        Some(metrics) => bus_metrics::layer(transport.router(), metrics),
+    let router = match backend_metrics {
+        Some(metrics) => backend_metrics::layer(transport.router(), metrics),
         None => transport.router(),
     };
     chatcore_transport_ws::serve_router(listener, transport, router, shutdown)
