@@ -56,11 +56,19 @@ pub(crate) fn both(
 /// One metric in the text format.
 // Only the Redis bus and the SQLite store have counters of their own.
 #[cfg_attr(not(any(feature = "redis", feature = "sqlite")), allow(dead_code))]
-pub(crate) fn metric(out: &mut String, kind: &str, name: &str, help: &str, value: u64) {
+fn metric(out: &mut String, kind: &str, name: &str, help: &str, value: u64) {
     let _ = writeln!(
         out,
         "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
     );
+}
+
+/// Metrics of one kind (`counter`, `gauge`), each `(name, help, value)`.
+#[cfg_attr(not(any(feature = "redis", feature = "sqlite")), allow(dead_code))]
+pub(crate) fn metrics(out: &mut String, kind: &str, list: &[(&str, &str, u64)]) {
+    for (name, help, value) in list {
+        metric(out, kind, name, help, *value);
+    }
 }
 
 /// The Redis bus's counters (feature `redis`).
@@ -111,9 +119,7 @@ pub(crate) fn redis(bus: chatcore_bus_redis::RedisBus) -> BackendMetrics {
                 s.reconnects,
             ),
         ];
-        for (name, help, value) in counters {
-            metric(&mut out, "counter", name, help, value);
-        }
+        metrics(&mut out, "counter", &counters);
         let gauges = [
             (
                 "chatcore_redis_connected",
@@ -131,9 +137,7 @@ pub(crate) fn redis(bus: chatcore_bus_redis::RedisBus) -> BackendMetrics {
                 s.rooms,
             ),
         ];
-        for (name, help, value) in gauges {
-            metric(&mut out, "gauge", name, help, value);
-        }
+        metrics(&mut out, "gauge", &gauges);
         out
     })
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chatcore_store_sqlite::{SqliteConfig, SqliteStore};
 
-use crate::backend_metrics::{BackendMetrics, metric};
+use crate::backend_metrics::{BackendMetrics, metrics};
 use crate::backends::OpenedStore;
 use crate::error::{Result, StartupError};
 
@@ -23,7 +23,7 @@ pub(crate) async fn open(path: &Path) -> Result<OpenedStore> {
     .map_err(|e| StartupError::Store(format!("opening the SQLite store panicked: {e}")))?;
     match opened {
         Ok((store, accounts)) => Ok(OpenedStore {
-            metrics: Some(metrics(store.clone())),
+            metrics: Some(store_metrics(store.clone())),
             store: Arc::new(store),
             accounts: Arc::new(accounts),
         }),
@@ -41,7 +41,7 @@ pub(crate) async fn open(path: &Path) -> Result<OpenedStore> {
 }
 
 /// The SQLite store's counters for `/metrics`.
-fn metrics(store: SqliteStore) -> BackendMetrics {
+fn store_metrics(store: SqliteStore) -> BackendMetrics {
     Arc::new(move || {
         let s = store.stats();
         let mut out = String::with_capacity(1024);
@@ -77,15 +77,15 @@ fn metrics(store: SqliteStore) -> BackendMetrics {
                 s.checkpoints,
             ),
         ];
-        for (name, help, value) in counters {
-            metric(&mut out, "counter", name, help, value);
-        }
-        metric(
+        metrics(&mut out, "counter", &counters);
+        metrics(
             &mut out,
             "gauge",
-            "chatcore_sqlite_unapplied_messages",
-            "Acknowledged messages in the message log that SQLite does not have yet.",
-            s.unapplied,
+            &[(
+                "chatcore_sqlite_unapplied_messages",
+                "Acknowledged messages in the message log that SQLite does not have yet.",
+                s.unapplied,
+            )],
         );
         out
     })

@@ -9,7 +9,7 @@ mod server_process_common;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 
-use chatcore_testkit::{HttpResponse, get, http};
+use chatcore_testkit::{HttpResponse, Ws, get, http};
 use futures::SinkExt;
 use serde_json::{Value, json};
 use server_process_common::*;
@@ -28,14 +28,7 @@ async fn answers_health_rooms_metrics_and_upgrades_ws() {
     assert_eq!(status, 200);
     assert!(page.contains("<html"), "the browser client is served at /");
 
-    let mut ws = connect(server.addr, "ann").await;
-    expect_frame(&mut ws, "welcome", None).await;
-    let join = json!({"type": "join", "id": 1, "room": "lobby"});
-    ws.send(WsMessage::text(join.to_string())).await.unwrap();
-    expect_frame(&mut ws, "joined", Some(1)).await;
-    let send = json!({"type": "send", "id": 2, "room": "lobby", "text": "hello"});
-    ws.send(WsMessage::text(send.to_string())).await.unwrap();
-    let ack = expect_frame(&mut ws, "ack", Some(2)).await;
+    let (_ws, ack) = hello_in_lobby(server.addr).await;
     assert_eq!(ack["seq"], 1);
 
     let HttpResponse { status, body, .. } = get(server.addr, "/api/rooms").await;
@@ -80,14 +73,7 @@ async fn a_sqlite_servers_metrics_show_its_store() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = format!("sqlite://{}", dir.path().join("chat.db").display());
     let mut server = start(&["--store", &store]).await;
-    let mut ws = connect(server.addr, "ann").await;
-    expect_frame(&mut ws, "welcome", None).await;
-    let join = json!({"type": "join", "id": 1, "room": "lobby"});
-    ws.send(WsMessage::text(join.to_string())).await.unwrap();
-    expect_frame(&mut ws, "joined", Some(1)).await;
-    let send = json!({"type": "send", "id": 2, "room": "lobby", "text": "hello"});
-    ws.send(WsMessage::text(send.to_string())).await.unwrap();
-    expect_frame(&mut ws, "ack", Some(2)).await;
+    let _ws = hello_in_lobby(server.addr).await;
     let HttpResponse { status, body, .. } =
         get(server.addr, "/api/rooms/lobby/messages?limit=10").await;
     assert_eq!(status, 200, "{body}");
@@ -115,6 +101,19 @@ async fn a_sqlite_servers_metrics_show_its_store() {
         "{metrics}"
     );
     server.kill().await;
+}
+
+/// Ann joins "lobby" and sends "hello": her socket (still open) and the ack.
+async fn hello_in_lobby(addr: SocketAddr) -> (Ws, Value) {
+    let mut ws = connect(addr, "ann").await;
+    expect_frame(&mut ws, "welcome", None).await;
+    let join = json!({"type": "join", "id": 1, "room": "lobby"});
+    ws.send(WsMessage::text(join.to_string())).await.unwrap();
+    expect_frame(&mut ws, "joined", Some(1)).await;
+    let send = json!({"type": "send", "id": 2, "room": "lobby", "text": "hello"});
+    ws.send(WsMessage::text(send.to_string())).await.unwrap();
+    let ack = expect_frame(&mut ws, "ack", Some(2)).await;
+    (ws, ack)
 }
 
 /// A POST of a JSON body; returns the status and the body.

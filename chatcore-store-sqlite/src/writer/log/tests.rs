@@ -10,46 +10,51 @@ use rusqlite::Connection;
 use super::*;
 use crate::{SqliteConfig, SqliteStore};
 
-/// A database with room "r" holding one applied message (seq 1), closed; and its id and
-/// the room's id.
-async fn closed_database(dir: &Path) -> (SqliteConfig, String, i64) {
-    let config = SqliteConfig::new(dir.join("t.db"));
-    let store = SqliteStore::open_with(config.clone()).expect("open");
-    create_room(&store, "r", RoomKind::Public).await;
-    store
-        .append(new_message("r", "ann", "applied", Some("n-1")))
-        .await
-        .expect("append");
-    store.close().await.expect("close");
-    drop(store);
-    let conn = Connection::open(&config.path).expect("raw");
-    let id: String = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'database_id'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("database id");
-    let room: i64 = conn
-        .query_row("SELECT id FROM rooms WHERE name = 'r'", [], |r| r.get(0))
-        .expect("room id");
-    (config, id, room)
+/// A closed database with room "r" holding one applied message (seq 1), and messages left
+/// in its log unapplied, as a killed process leaves them.
+struct Crashed {
+    _dir: tempfile::TempDir,
+    config: SqliteConfig,
+    database_id: String,
 }
 
-/// Writes `messages` (seqs from `first`) to the log the way the writer does, and leaves
-/// them there unapplied, as a killed process would.
-fn leave_in_log(
-    config: &SqliteConfig,
-    database_id: &str,
-    room: i64,
-    first: u64,
-    messages: Vec<NewMessage>,
-) {
-    let mut log = MessageLog::create(&config.log_path(), database_id, false).expect("log");
-    for (i, m) in messages.into_iter().enumerate() {
-        log.push(m, room, first + i as u64);
+impl Crashed {
+    /// `messages` (seqs from `first`) written to the log the way the writer does, under the
+    /// database's own id, or under `foreign_id` for a log of another database.
+    async fn new(first: u64, messages: Vec<NewMessage>, foreign_id: Option<&str>) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = SqliteConfig::new(dir.path().join("t.db"));
+        let store = SqliteStore::open_with(config.clone()).expect("open");
+        create_room(&store, "r", RoomKind::Public).await;
+        store
+            .append(new_message("r", "ann", "applied", Some("n-1")))
+            .await
+            .expect("append");
+        store.close().await.expect("close");
+        drop(store);
+        let conn = Connection::open(&config.path).expect("raw");
+        let database_id: String = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'database_id'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("database id");
+        let room: i64 = conn
+            .query_row("SELECT id FROM rooms WHERE name = 'r'", [], |r| r.get(0))
+            .expect("room id");
+        let log_id = foreign_id.unwrap_or(&database_id);
+        let mut log = MessageLog::create(&config.log_path(), log_id, false).expect("log");
+        for (i, m) in messages.into_iter().enumerate() {
+            log.push(m, room, first + i as u64);
+        }
+        log.write().expect("write");
+        Self {
+            _dir: dir,
+            config,
+            database_id,
+        }
     }
-    log.write().expect("write");
 }
 
 async fn history(store: &SqliteStore) -> Vec<(u64, String)> {
@@ -65,18 +70,16 @@ async fn history(store: &SqliteStore) -> Vec<(u64, String)> {
 
 #[tokio::test]
 async fn messages_left_in_the_log_are_replayed_at_the_next_open() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (config, id, room) = closed_database(dir.path()).await;
     let mut rich = new_message("r", "bob", "with @ann", Some("n-2"));
     rich.mentions = vec!["ann".into()];
     rich.reply_to = Some(1);
-    leave_in_log(
-        &config,
-        &id,
-        room,
+    let crashed = Crashed::new(
         2,
         vec![rich.clone(), new_message("r", "ann", "third", None)],
-    );
+        None,
+    )
+    .await;
+    let (config, id) = (crashed.config.clone(), crashed.database_id.clone());
     let store = SqliteStore::open_with(config.clone()).expect("reopen");
     let log_len = std::fs::metadata(config.log_path()).expect("log").len();
     assert_eq!(log_len, header(&id).len() as u64, "the log starts over");
@@ -114,18 +117,16 @@ async fn messages_left_in_the_log_are_replayed_at_the_next_open() {
 /// replay; the whole ones before it are kept.
 #[tokio::test]
 async fn a_torn_record_ends_the_replay() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (config, id, room) = closed_database(dir.path()).await;
-    leave_in_log(
-        &config,
-        &id,
-        room,
+    let crashed = Crashed::new(
         2,
         vec![
             new_message("r", "ann", "whole", None),
             new_message("r", "ann", "torn", None),
         ],
-    );
+        None,
+    )
+    .await;
+    let config = crashed.config.clone();
     let path = config.log_path();
     let len = std::fs::metadata(&path).expect("log").len();
     OpenOptions::new()
@@ -144,15 +145,13 @@ async fn a_torn_record_ends_the_replay() {
 /// changes nothing.
 #[tokio::test]
 async fn replaying_what_the_database_has_changes_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (config, id, room) = closed_database(dir.path()).await;
-    leave_in_log(
-        &config,
-        &id,
-        room,
+    let crashed = Crashed::new(
         1,
         vec![new_message("r", "ann", "applied again", Some("n-1"))],
-    );
+        None,
+    )
+    .await;
+    let config = crashed.config.clone();
     let store = SqliteStore::open_with(config).expect("reopen");
     assert_eq!(history(&store).await, [(1, "applied".into())]);
 }
@@ -161,15 +160,13 @@ async fn replaying_what_the_database_has_changes_nothing() {
 /// acknowledged messages of that database.
 #[tokio::test]
 async fn a_log_of_another_database_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (config, _, room) = closed_database(dir.path()).await;
-    leave_in_log(
-        &config,
-        "some-other-database",
-        room,
+    let crashed = Crashed::new(
         2,
         vec![new_message("r", "ann", "elsewhere", None)],
-    );
+        Some("some-other-database"),
+    )
+    .await;
+    let config = crashed.config.clone();
     let before = std::fs::read(config.log_path()).expect("log");
     let refused = SqliteStore::open_with(config.clone()).expect_err("a foreign log");
     assert!(
@@ -185,15 +182,8 @@ async fn a_log_of_another_database_is_refused() {
 /// Turning the log off replays what it holds and removes the file.
 #[tokio::test]
 async fn a_store_opened_without_the_log_replays_it_and_removes_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (config, id, room) = closed_database(dir.path()).await;
-    leave_in_log(
-        &config,
-        &id,
-        room,
-        2,
-        vec![new_message("r", "ann", "kept", None)],
-    );
+    let crashed = Crashed::new(2, vec![new_message("r", "ann", "kept", None)], None).await;
+    let config = crashed.config.clone();
     let store = SqliteStore::open_with(config.clone().with_message_log(false)).expect("reopen");
     assert_eq!(
         history(&store).await,
