@@ -15,9 +15,8 @@ use tokio::sync::oneshot;
 use crate::checkpoint::{self, Checkpoints};
 use crate::indexer::{Indexer, Progress};
 use crate::reader::{JoinOnDrop, Readers};
-use crate::writer::{
-    self, Command, Commands, Counters, MessageLog, Shared, Write, Writer, WriterStats, replay,
-};
+use crate::writer::thread::{self as writer_thread, Shared};
+use crate::writer::{Command, Commands, Counters, MessageLog, Write, Writer, WriterStats, replay};
 use crate::{SqliteConfig, schema};
 
 mod store_trait;
@@ -127,7 +126,7 @@ impl SqliteStore {
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer::run(thread_shared, commands))
+            .spawn(move || writer_thread::run(thread_shared, commands))
             .map_err(|e| Error::store(format!("cannot start the writer thread: {e}")))?;
         let indexer = std::thread::Builder::new()
             .name("sqlite-indexer".into())
@@ -195,7 +194,7 @@ impl SqliteStore {
         {
             return None;
         }
-        let (seq, wake) = writer::log_here(&self.inner.shared, &self.inner.counters, msg)?;
+        let (seq, wake) = writer_thread::log_here(&self.inner.shared, &self.inner.counters, msg)?;
         if wake {
             // Fails only once the writer has stopped, which applies the log as it goes.
             let _ = self.send(Command::Wake);

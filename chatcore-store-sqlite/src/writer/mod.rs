@@ -39,12 +39,11 @@ mod insert;
 mod insert_statements;
 mod log;
 mod logged;
-mod thread;
+pub(crate) mod thread;
 
 pub(crate) use commands::{Command, Commands, Outcome, Write};
 use insert_statements::{ROWS, insert_sql};
 pub(crate) use log::{MessageLog, replay};
-pub(crate) use thread::{Shared, log_here, run};
 
 /// Counters the writer keeps, read by [`SqliteStore::stats`](crate::SqliteStore::stats).
 #[derive(Debug, Default)]
