@@ -92,13 +92,15 @@ impl SqliteStore {
         config.validate()?;
         let mut write_conn = schema::open_writer(&config)?;
         let database_id = schema::database_id(&write_conn)?;
+        // Also with the log off: one left by an earlier open may still hold messages.
+        replay_log(&config, &mut write_conn, &database_id)?;
         let log = match config.message_log {
-            true => Some(open_log(&config, &mut write_conn, &database_id)?),
-            false => {
-                // A log left by an earlier open with the log on still holds messages.
-                replay_log(&config, &mut write_conn, &database_id)?;
-                None
-            }
+            true => Some(MessageLog::create(
+                &config.log_path(),
+                &database_id,
+                config.synchronous == crate::Synchronous::Full,
+            )?),
+            false => None,
         };
         let index_conn = schema::open_index(&config, &database_id)?;
         let (indexer, progress) = Indexer::new(schema::open_reader(&config)?, index_conn)?;
@@ -240,17 +242,8 @@ impl SqliteStore {
     }
 }
 
-/// Replays the message log into the database, then opens it empty.
-fn open_log(config: &SqliteConfig, conn: &mut Connection, database_id: &str) -> Result<MessageLog> {
-    replay_log(config, conn, database_id)?;
-    MessageLog::create(
-        &config.log_path(),
-        database_id,
-        config.synchronous == crate::Synchronous::Full,
-    )
-}
-
-/// Writes whatever the message log holds into the database (a crash left it there).
+/// Writes whatever the message log holds into the database (a crash left it there); with
+/// the log turned off, removes the file afterwards.
 fn replay_log(config: &SqliteConfig, conn: &mut Connection, database_id: &str) -> Result<()> {
     let path = config.log_path();
     let replayed = replay(conn, &path, database_id)?;

@@ -80,8 +80,9 @@ pub(crate) struct MessageLog {
     /// Messages logged (the first `written` of them in the file) and not applied.
     pub(super) pending: Vec<Logged>,
     written: usize,
-    /// `(nonce, sender)` of the pending messages.
-    nonces: HashSet<(String, String)>,
+    /// Nonce → senders, of the pending messages (looked up by borrowed strings: no
+    /// allocation per append).
+    nonces: HashMap<String, HashSet<String>>,
     /// Room id → newest pending seq.
     last_seq: HashMap<i64, u64>,
     /// When the oldest pending message was logged.
@@ -118,7 +119,7 @@ impl MessageLog {
             buf: Vec::new(),
             pending: Vec::new(),
             written: 0,
-            nonces: HashSet::new(),
+            nonces: HashMap::new(),
             last_seq: HashMap::new(),
             since: None,
         })
@@ -145,9 +146,7 @@ impl MessageLog {
             mentions: mentions.as_deref(),
         };
         encode(&record, &mut self.buf);
-        if let Some(nonce) = &msg.nonce {
-            self.nonces.insert((nonce.clone(), msg.sender.clone()));
-        }
+        note_nonce(&mut self.nonces, &msg);
         self.last_seq.insert(room_id, seq);
         self.since.get_or_insert_with(Instant::now);
         self.pending.push(Logged { msg, room_id, seq });
@@ -155,7 +154,9 @@ impl MessageLog {
 
     /// Whether a pending message has this `(nonce, sender)`.
     pub(super) fn has_nonce(&self, nonce: &str, sender: &str) -> bool {
-        self.nonces.contains(&(nonce.to_owned(), sender.to_owned()))
+        self.nonces
+            .get(nonce)
+            .is_some_and(|senders| senders.contains(sender))
     }
 
     /// The newest pending seq of room `room_id` (0 when none is pending).
@@ -227,9 +228,7 @@ impl MessageLog {
         self.nonces.clear();
         self.last_seq.clear();
         for p in &self.pending {
-            if let Some(nonce) = &p.msg.nonce {
-                self.nonces.insert((nonce.clone(), p.msg.sender.clone()));
-            }
+            note_nonce(&mut self.nonces, &p.msg);
             self.last_seq.insert(p.room_id, p.seq);
         }
         if self.pending.is_empty() {
@@ -238,8 +237,18 @@ impl MessageLog {
     }
 }
 
+/// Records `msg`'s `(nonce, sender)`, if it has a nonce.
+fn note_nonce(nonces: &mut HashMap<String, HashSet<String>>, msg: &NewMessage) {
+    if let Some(nonce) = &msg.nonce {
+        nonces
+            .entry(nonce.clone())
+            .or_default()
+            .insert(msg.sender.clone());
+    }
+}
+
 /// Pending messages that make an apply due.
-pub(super) const APPLY_MESSAGES: usize = 1024;
+const APPLY_MESSAGES: usize = 1024;
 /// Logged bytes that make an apply due.
 const APPLY_BYTES: u64 = 1024 * 1024;
 /// How long a logged message waits for its apply at most while the writer is busy.

@@ -235,3 +235,22 @@ fn records_read_back_as_written_and_garbage_reads_as_nothing() {
     assert!(decode(&[9; 4096]).is_empty());
     assert!(decode(&[]).is_empty());
 }
+
+/// An apply is due at 1,024 pending messages, or once the oldest has waited 100 ms.
+#[test]
+fn an_apply_is_due_by_count_or_by_age() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = MessageLog::create(&dir.path().join("t.db-msglog"), "db", false).expect("log");
+    assert!(!log.due(), "empty");
+    for seq in 1..APPLY_MESSAGES as u64 {
+        log.push(new_message("r", "ann", "x", None), 1, seq);
+    }
+    assert!(!log.due(), "one short of the count, and young");
+    log.push(new_message("r", "ann", "x", None), 1, APPLY_MESSAGES as u64);
+    assert!(log.due(), "the count");
+    log.applied();
+    log.push(new_message("r", "ann", "x", None), 1, 1);
+    assert!(!log.due(), "one young message");
+    std::thread::sleep(APPLY_AGE);
+    assert!(log.due(), "the oldest has waited {APPLY_AGE:?}");
+}
