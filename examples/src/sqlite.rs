@@ -67,6 +67,11 @@ fn store_metrics(store: SqliteStore) -> BackendMetrics {
                 s.logged,
             ),
             (
+                "chatcore_sqlite_nonce_lookups_total",
+                "Nonces looked up in the database before a message was logged (retries, and the nonce filter's false positives).",
+                s.nonce_lookups,
+            ),
+            (
                 "chatcore_sqlite_indexed_messages_total",
                 "Messages taken into the full-text search index.",
                 s.indexed,

@@ -93,6 +93,8 @@ async fn a_sqlite_servers_metrics_show_its_store() {
     assert_eq!(value("chatcore_sqlite_messages_total"), 1);
     assert_eq!(value("chatcore_sqlite_logged_messages_total"), 1);
     assert_eq!(value("chatcore_sqlite_unapplied_messages"), 0);
+    // One message: its nonce read at most once (before the nonce filter is loaded).
+    assert!(value("chatcore_sqlite_nonce_lookups_total") <= 1);
     assert!(value("chatcore_sqlite_commits_total") >= 1);
     assert!(
         metrics

@@ -16,7 +16,9 @@ use crate::checkpoint::{self, Checkpoints};
 use crate::indexer::{Indexer, Progress};
 use crate::reader::{JoinOnDrop, Readers};
 use crate::writer::thread::{self as writer_thread, Shared};
-use crate::writer::{Command, Commands, Counters, MessageLog, Write, Writer, WriterStats, replay};
+use crate::writer::{
+    Command, Commands, Counters, MessageLog, Nonces, Write, Writer, WriterStats, replay,
+};
 use crate::{SqliteConfig, schema};
 
 mod store_trait;
@@ -109,6 +111,14 @@ impl SqliteStore {
             schema::open_checkpointer(&config)?,
             config.checkpoint_pages,
         )?;
+        // Only the log asks whether a nonce is used before storing (see `writer/nonces.rs`).
+        let (nonces, loader) = match config.message_log {
+            true => {
+                let (nonces, loader) = Nonces::load(schema::open_reader(&config)?)?;
+                (Some(nonces), Some(loader))
+            }
+            false => (None, None),
+        };
         let read_conns = (0..config.readers)
             .map(|_| schema::open_reader(&config))
             .collect::<Result<Vec<Connection>>>()?;
@@ -123,6 +133,7 @@ impl SqliteStore {
             Arc::clone(&progress),
             Arc::clone(&checkpoints),
             log,
+            nonces,
         );
         let shared: Shared = Arc::new(Mutex::new(Some(state)));
         let thread_shared = Arc::clone(&shared);
@@ -141,7 +152,13 @@ impl SqliteStore {
                 writer,
                 // The writer first: the checkpointer stops when the write connection closes,
                 // the indexer when the writer has stopped.
-                threads: JoinOnDrop(vec![thread, checkpointer, indexer]),
+                // The nonce loader stops when the writer has stopped.
+                threads: JoinOnDrop(
+                    [thread, checkpointer, indexer]
+                        .into_iter()
+                        .chain(loader)
+                        .collect(),
+                ),
                 readers,
                 shared,
                 counters,

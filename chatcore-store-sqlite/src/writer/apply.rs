@@ -104,6 +104,7 @@ impl Writer {
             return Ok(Err(refused));
         }
         let seq = self.last_seq(room_id)? + 1;
+        self.remember_nonce(msg);
         let inserted = self.conn.prepare_cached(INSERT_ONE)?.execute(params![
             room_id,
             to_sql_u64(seq),

@@ -24,6 +24,7 @@ impl Writer {
         let seq = self.last_seq(room_id)? + 1;
         self.last_seq.insert(room_id, seq);
         self.stored += 1;
+        self.remember_nonce(msg);
         Ok(Some(Row { msg, room_id, seq }))
     }
 

@@ -74,18 +74,32 @@ impl Writer {
                 .log
                 .as_ref()
                 .is_some_and(|log| log.has_nonce(nonce, &msg.sender));
-            if pending || self.nonce_stored(nonce, &msg.sender).ok()? {
+            let may_be_stored = self
+                .nonces
+                .as_ref()
+                .is_none_or(|n| n.may_be_stored(nonce, &msg.sender));
+            if pending || (may_be_stored && self.nonce_stored(nonce, &msg.sender).ok()?) {
                 return None;
             }
         }
         let seq = self.last_seq(room_id).ok()? + 1;
         self.last_seq.insert(room_id, seq);
+        self.remember_nonce(msg);
         self.log.as_mut()?.push(msg.clone(), room_id, seq);
         Some(seq)
     }
 
+    /// Notes `msg`'s nonce, if it has one, as stored (see `nonces.rs`): called for every
+    /// message before it is logged or inserted.
+    pub(super) fn remember_nonce(&mut self, msg: &NewMessage) {
+        if let (Some(nonces), Some(nonce)) = (self.nonces.as_mut(), &msg.nonce) {
+            nonces.note(nonce, &msg.sender);
+        }
+    }
+
     /// Whether a stored message has this `(nonce, sender)`.
     fn nonce_stored(&self, nonce: &str, sender: &str) -> Result<bool, Fatal> {
+        self.counters.nonce_lookups.fetch_add(1, Ordering::Relaxed);
         Ok(self
             .conn
             .prepare_cached("SELECT 1 FROM messages WHERE nonce = ?1 AND sender = ?2")?

@@ -39,11 +39,13 @@ mod insert;
 mod insert_statements;
 mod log;
 mod logged;
+mod nonces;
 pub(crate) mod thread;
 
 pub(crate) use commands::{Command, Commands, Outcome, Write};
 use insert_statements::{ROWS, insert_sql};
 pub(crate) use log::{MessageLog, replay};
+pub(crate) use nonces::Nonces;
 
 /// Counters the writer keeps, read by [`SqliteStore::stats`](crate::SqliteStore::stats).
 #[derive(Debug, Default)]
@@ -54,6 +56,8 @@ pub(crate) struct Counters {
     largest_batch: AtomicU64,
     messages: AtomicU64,
     logged: AtomicU64,
+    /// Reads of the database for a nonce, before logging a message.
+    nonce_lookups: AtomicU64,
     /// Messages in the message log that SQLite does not have yet: a read waits for them.
     unapplied: AtomicU64,
     /// Commands sent to the writer thread and not yet run (see `thread.rs`): while there
@@ -85,6 +89,10 @@ pub struct WriterStats {
     /// Acknowledged messages in the message log that SQLite does not have yet (a gauge: a
     /// read waits for them to be applied first).
     pub unapplied: u64,
+    /// Times a message's nonce was looked up in the database before it was logged: a
+    /// retried nonce, a false positive of the nonce filter (about 1 in 100), or any nonce
+    /// while the filter is still being loaded after the store opened.
+    pub nonce_lookups: u64,
     /// Messages the search indexer has taken into the full-text index. It trails
     /// `messages` by tens of milliseconds; `messages - indexed` is the index's lag (after a
     /// restart the indexer may also index messages committed before the store opened).
@@ -105,6 +113,7 @@ impl Counters {
             messages: self.messages.load(Ordering::Relaxed),
             logged: self.logged.load(Ordering::Relaxed),
             unapplied: self.unapplied(),
+            nonce_lookups: self.nonce_lookups.load(Ordering::Relaxed),
             indexed: progress.messages_indexed(),
             checkpoints: checkpoints.count(),
         }
@@ -144,6 +153,8 @@ pub(crate) struct Writer {
     checkpoints: Arc<Checkpoints>,
     /// Where new messages are acknowledged from, when the store keeps a message log.
     log: Option<MessageLog>,
+    /// Which nonces may be stored, so that logging a fresh one reads nothing (with the log).
+    nonces: Option<Nonces>,
     /// Whether the open transaction took the log's pending messages.
     applying: bool,
 }
@@ -156,6 +167,7 @@ impl Writer {
         progress: Arc<Progress>,
         checkpoints: Arc<Checkpoints>,
         log: Option<MessageLog>,
+        nonces: Option<Nonces>,
     ) -> Self {
         Self {
             conn,
@@ -169,6 +181,7 @@ impl Writer {
             inserts: (0..=ROWS.ilog2()).map(|k| insert_sql(1 << k)).collect(),
             checkpoints,
             log,
+            nonces,
             applying: false,
         }
     }

@@ -14,6 +14,7 @@ mod batching;
 mod commits;
 mod lifecycle;
 mod log;
+mod nonces;
 mod queries;
 mod search;
 
