@@ -262,13 +262,20 @@ fn header(database_id: &str) -> Vec<u8> {
 }
 
 fn encode(record: &Record<&str>, out: &mut Vec<u8>) {
+    // Straight into `out` (which keeps its capacity from batch to batch), the length and
+    // checksum filled in after: no buffer of its own per record.
+    let start = out.len();
+    out.extend_from_slice(&[0; 8]);
     // A struct of strings and integers always encodes.
-    let Ok(payload) = rmp_serde::to_vec(record) else {
+    if rmp_serde::encode::write(out, record).is_err() {
+        out.truncate(start);
         return;
-    };
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    }
+    let payload = &out[start + 8..];
+    let len = (payload.len() as u32).to_le_bytes();
+    let crc = crc32fast::hash(payload).to_le_bytes();
+    out[start..start + 4].copy_from_slice(&len);
+    out[start + 4..start + 8].copy_from_slice(&crc);
 }
 
 /// The whole records in `bytes` (the file after its header), in order; stops at the first
