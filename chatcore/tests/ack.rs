@@ -197,3 +197,27 @@ async fn a_member_sender_sees_its_message_before_its_ack() {
     let ack = ann.reply(id).await;
     assert!(matches!(ack, Event::Ack { seq: 1, .. }), "{ack:?}");
 }
+
+/// A store that has the message durable when `append` returns (the memory store here; a
+/// SQLite store that logged it on the caller's thread) gets it delivered and acked before
+/// the request returns: no task spawned and waited for per message. A store that is not
+/// done yet (`no_ack_before_commit_and_acked_message_is_stored`) still acks later.
+#[tokio::test]
+async fn an_append_durable_at_once_is_delivered_and_acked_before_the_request_returns() {
+    let hub = memory_hub().await;
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    ann.join("r").await;
+    let id = ann.send_nowait("r", "hi", None).await;
+    let codec = ann.out.codec();
+    let queued: Vec<Event> = std::iter::from_fn(|| ann.out.try_next())
+        .map(|f| codec.decode_event(f.encoded(codec)).expect("valid frame"))
+        .collect();
+    assert!(
+        matches!(
+            queued.as_slice(),
+            [Event::Message(m), Event::Ack { id: Some(acked), seq: 1, .. }]
+                if m.seq == 1 && *acked == id
+        ),
+        "{queued:?}"
+    );
+}

@@ -234,6 +234,11 @@ async fn read_reaches_the_users_sessions_and_members_on_another_node() {
     bob_a.join("r").await;
     let seq = ann_b.send("r", "hi @bob").await;
     bob_b.until(|e| matches!(e, Event::Mention { .. })).await;
+    // bob marks read on node a what node a delivered to him (a read is capped at the
+    // newest seq the node knows, and the message reaches node a over the bus).
+    bob_a
+        .until(|e| matches!(e, Event::Message(m) if m.seq == seq))
+        .await;
     let id = bob_a.request(read("r", seq)).await;
     bob_a.reply(id).await;
     let e = bob_b.until(|e| matches!(e, Event::Read { .. })).await;

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use futures::FutureExt;
+
 use crate::bus::BusEvent;
 use crate::hub::core::Core;
 use crate::hub::room::Room;
@@ -10,7 +12,7 @@ use crate::hub::session::state::SessionState;
 use crate::hub::stats::Stats;
 use crate::policy::Draft;
 use crate::protocol::{Data, Event, MessageKind, RequestId, check_data, dispose_data};
-use crate::store::NewMessage;
+use crate::store::{Appended, NewMessage};
 use crate::{Error, ErrorCode, Result};
 
 /// What a client asked to post.
@@ -92,8 +94,11 @@ impl Post {
 }
 
 /// Queues `message` (a send's, or a change event) for the store; once committed it is
-/// delivered, its mentions are notified, and the sender gets the ack — on a task of its own,
-/// so the session keeps reading while appends still commit in the order queued.
+/// delivered, its mentions are notified, and the sender gets the ack. When the store has
+/// it durable already (a SQLite store logged it on this thread, the memory store) and no
+/// earlier append to the room waits on its task, that happens here and now; otherwise on a
+/// task of its own, so the session keeps reading while appends still commit in the order
+/// queued.
 pub(super) fn commit(
     core: &Arc<Core>,
     s: &Arc<SessionState>,
@@ -101,40 +106,60 @@ pub(super) fn commit(
     id: Option<RequestId>,
     message: NewMessage,
 ) {
-    let pending = core.store.append(message);
+    let mut pending = core.store.append(message);
+    if !room.appends_waiting() {
+        if let Some(result) = (&mut pending).now_or_never() {
+            finish(core, s, &room, id, result);
+            return;
+        }
+    }
+    room.append_waits();
     let tasks = core.in_flight.clone();
     let (core, s) = (Arc::clone(core), Arc::clone(s));
     tasks.spawn(async move {
-        match pending.await {
-            Ok(appended) => {
-                let m = &appended.message;
-                let ack = Event::Ack {
-                    id,
-                    room: m.room.clone(),
-                    seq: m.seq,
-                    msg_id: m.id.clone(),
-                    ts: m.ts,
-                    duplicate: appended.duplicate,
-                };
-                if !appended.duplicate {
-                    super::mention::notify(&core, &appended.message);
-                    deliver(&core, &room, appended.message);
-                }
-                s.queue.send(ack);
-            }
-            Err(e) => {
-                // A change the store refused (deleted target, another's message, …) is the
-                // client's mistake, answered to it; only the store's own failure is ours.
-                let code = e.code();
-                if matches!(code, ErrorCode::Internal | ErrorCode::Unavailable) {
-                    tracing::warn!(room = %room.name, error = %e, "append failed");
-                } else {
-                    tracing::debug!(room = %room.name, error = %e, "append refused");
-                }
-                s.queue.send(Event::error(id, code, e.to_string()));
-            }
-        }
+        let result = pending.await;
+        finish(&core, &s, &room, id, result);
+        room.append_done();
     });
+}
+
+/// Acks, notifies and delivers an append the store answered, or tells the sender why not.
+fn finish(
+    core: &Core,
+    s: &SessionState,
+    room: &Arc<Room>,
+    id: Option<RequestId>,
+    result: Result<Appended>,
+) {
+    match result {
+        Ok(appended) => {
+            let m = &appended.message;
+            let ack = Event::Ack {
+                id,
+                room: m.room.clone(),
+                seq: m.seq,
+                msg_id: m.id.clone(),
+                ts: m.ts,
+                duplicate: appended.duplicate,
+            };
+            if !appended.duplicate {
+                super::mention::notify(core, &appended.message);
+                deliver(core, room, appended.message);
+            }
+            s.queue.send(ack);
+        }
+        Err(e) => {
+            // A change the store refused (deleted target, another's message, …) is the
+            // client's mistake, answered to it; only the store's own failure is ours.
+            let code = e.code();
+            if matches!(code, ErrorCode::Internal | ErrorCode::Unavailable) {
+                tracing::warn!(room = %room.name, error = %e, "append failed");
+            } else {
+                tracing::debug!(room = %room.name, error = %e, "append refused");
+            }
+            s.queue.send(Event::error(id, code, e.to_string()));
+        }
+    }
 }
 
 /// A message committed on this node: count it, tell the other nodes, deliver it to the room's

@@ -12,7 +12,7 @@ mod presence;
 mod repair;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -46,6 +46,10 @@ pub(crate) struct Room {
     /// mutex, taken inside the state lock or alone, never across an await: a `send` checks
     /// it without waiting for a fan-out.
     mutes: Mutex<Mutes>,
+    /// Appends to this room whose delivery waits on a task of its own (see
+    /// `command/send.rs`): while there are any, a later one waits on a task too, so the room
+    /// delivers in the order the store numbered them.
+    waiting: AtomicUsize,
     ctx: Arc<RoomContext>,
 }
 
@@ -157,6 +161,7 @@ impl Room {
                 removals: 0,
             }),
             dirty: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
             mutes: Mutex::new(Mutes::default()),
             subscription: tokio::sync::Mutex::new(false),
             ctx,
@@ -276,6 +281,21 @@ impl Room {
                 m.queue.push(frame.clone());
             }
         }
+    }
+
+    /// Whether an append to this room still waits on its task to be delivered.
+    pub(crate) fn appends_waiting(&self) -> bool {
+        self.waiting.load(Relaxed) > 0
+    }
+
+    /// An append to this room waits on a task (until [`Room::append_done`]).
+    pub(crate) fn append_waits(&self) {
+        self.waiting.fetch_add(1, Relaxed);
+    }
+
+    /// A waiting append was delivered (or failed).
+    pub(crate) fn append_done(&self) {
+        self.waiting.fetch_sub(1, Relaxed);
     }
 
     /// A message this node committed: deliver it and list the room for the next head
