@@ -45,8 +45,12 @@ struct Inner {
     // Field order matters: `writer` (the sender) drops before `threads` joins, so the
     // thread sees its queue close, commits what is left and exits.
     writer: Sender<Command>,
-    /// The writer thread, then the checkpoint and indexer threads.
+    /// The writer thread, then the checkpoint and indexer threads: all run until the store
+    /// closes (`ping` fails when one stopped).
     threads: JoinOnDrop,
+    /// The nonce filter's loader (with the message log): done soon after the open, and
+    /// stopped early once the writer has stopped.
+    loader: JoinOnDrop,
     readers: Readers,
     /// The writer's state, for appends logged on their caller's thread.
     shared: Shared,
@@ -152,13 +156,8 @@ impl SqliteStore {
                 writer,
                 // The writer first: the checkpointer stops when the write connection closes,
                 // the indexer when the writer has stopped.
-                // The nonce loader stops when the writer has stopped.
-                threads: JoinOnDrop(
-                    [thread, checkpointer, indexer]
-                        .into_iter()
-                        .chain(loader)
-                        .collect(),
-                ),
+                threads: JoinOnDrop(vec![thread, checkpointer, indexer]),
+                loader: JoinOnDrop(loader.into_iter().collect()),
                 readers,
                 shared,
                 counters,
