@@ -50,7 +50,7 @@ struct Inner {
     threads: JoinOnDrop,
     /// The nonce filter's loader (with the message log): done soon after the open, and
     /// stopped early once the writer has stopped.
-    loader: JoinOnDrop,
+    _loader: JoinOnDrop,
     readers: Readers,
     /// The writer's state, for appends logged on their caller's thread.
     shared: Shared,
@@ -157,7 +157,7 @@ impl SqliteStore {
                 // The writer first: the checkpointer stops when the write connection closes,
                 // the indexer when the writer has stopped.
                 threads: JoinOnDrop(vec![thread, checkpointer, indexer]),
-                loader: JoinOnDrop(loader.into_iter().collect()),
+                _loader: JoinOnDrop(loader.into_iter().collect()),
                 readers,
                 shared,
                 counters,

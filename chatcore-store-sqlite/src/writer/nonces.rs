@@ -93,6 +93,8 @@ impl Nonces {
             );
             self.dropped = true;
             self.since_open = GrowableBloom::new(ERROR_RATE, 1);
+            // The loaded filter goes too (a loader still scanning stops, finding no owner).
+            self.before_open = Arc::new(Loaded::new());
         }
     }
 

@@ -55,7 +55,7 @@ async fn fresh_nonces_read_nothing_and_retried_ones_find_their_original_across_a
         assert_eq!(send(&store, &format!("old-{i}")).await, (*seq, true));
     }
     wait_for_the_filter(&store).await;
-    while !store.inner.loader.0.iter().all(|t| t.is_finished()) {
+    while !store.inner._loader.0.iter().all(|t| t.is_finished()) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // The loader's thread is done, and that is no stopped store thread.

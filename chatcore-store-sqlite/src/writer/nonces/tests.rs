@@ -36,6 +36,7 @@ fn past_its_bound_the_filter_is_dropped_and_every_nonce_read() {
     nonces.note("one-too-many", "ann");
     assert!(nonces.may_be_stored("fresh", "ann"));
     assert!(nonces.since_open.is_empty(), "its memory is given back");
+    assert!(nonces.loaded().is_none(), "the loaded filter's too");
 }
 
 #[test]
