@@ -221,3 +221,51 @@ async fn an_append_durable_at_once_is_delivered_and_acked_before_the_request_ret
         "{queued:?}"
     );
 }
+
+/// The first append is numbered at once but resolves only once released, as a store's
+/// writer thread answers an append it queued.
+struct HeldFirst {
+    hold: std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+}
+
+impl StoreHook for HeldFirst {
+    fn append(&self, inner: &Arc<dyn Store>, msg: NewMessage) -> Pending<Appended> {
+        let appended = inner.append(msg);
+        match self.hold.lock().expect("hold").take() {
+            Some(release) => Box::pin(async move {
+                let _ = release.await;
+                appended.await
+            }),
+            None => appended,
+        }
+    }
+}
+
+/// An append that resolves at once does not overtake an earlier one to the same room whose
+/// task has not run yet (the store answered it, the task is still queued): the room would
+/// have to hold the later message back for the gap, and its ack would come first.
+#[tokio::test]
+async fn an_append_durable_at_once_waits_behind_an_earlier_one_still_on_its_task() {
+    let (release, hold) = tokio::sync::oneshot::channel();
+    let hook = HeldFirst {
+        hold: std::sync::Mutex::new(Some(hold)),
+    };
+    let store = HookedStore::new(Arc::new(MemoryStore::new()), hook);
+    let hub = Hub::builder().store(store).build().await.expect("hub");
+    let mut ann = SessionProbe::connect(&hub, "ann").await;
+    ann.join("r").await;
+    let first = ann.send_nowait("r", "one", None).await;
+    release.send(()).expect("the first append waits");
+    let second = ann.send_nowait("r", "two", None).await;
+    let mut order = Vec::new();
+    while order.len() < 4 {
+        match ann.event().await {
+            Event::Message(m) => order.push(format!("message {}", m.seq)),
+            Event::Ack { id, seq, .. } if id == Some(first) || id == Some(second) => {
+                order.push(format!("ack {seq}"));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(order, ["message 1", "ack 1", "message 2", "ack 2"]);
+}

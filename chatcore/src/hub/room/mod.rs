@@ -47,8 +47,10 @@ pub(crate) struct Room {
     /// it without waiting for a fan-out.
     mutes: Mutex<Mutes>,
     /// Appends to this room whose delivery waits on a task of its own (see
-    /// `command/send.rs`): while there are any, a later one waits on a task too, so the room
-    /// delivers in the order the store numbered them.
+    /// `command/send.rs`): while there are any, a later one waits on a task too, queued
+    /// behind them, instead of overtaking one the store has answered but whose task has not
+    /// run yet (the room would hold the later message back for the gap, and its ack would go
+    /// first).
     waiting: AtomicUsize,
     ctx: Arc<RoomContext>,
 }
