@@ -74,23 +74,25 @@ impl Writer {
                 .log
                 .as_ref()
                 .is_some_and(|log| log.has_nonce(nonce, &msg.sender));
+            // Noted before it is known to be logged: a nonce noted that is then not stored
+            // only costs a lookup later.
             let may_be_stored = self
                 .nonces
-                .as_ref()
-                .is_none_or(|n| n.may_be_stored(nonce, &msg.sender));
+                .as_mut()
+                .is_none_or(|n| n.note(nonce, &msg.sender));
             if pending || (may_be_stored && self.nonce_stored(nonce, &msg.sender).ok()?) {
                 return None;
             }
         }
         let seq = self.last_seq(room_id).ok()? + 1;
         self.last_seq.insert(room_id, seq);
-        self.remember_nonce(msg);
         self.log.as_mut()?.push(msg.clone(), room_id, seq);
         Some(seq)
     }
 
     /// Notes `msg`'s nonce, if it has one, as stored (see `nonces.rs`): called for every
-    /// message before it is logged or inserted.
+    /// message inserted the transaction's way (a logged one was noted when its nonce was
+    /// checked).
     pub(super) fn remember_nonce(&mut self, msg: &NewMessage) {
         if let (Some(nonces), Some(nonce)) = (self.nonces.as_mut(), &msg.nonce) {
             nonces.note(nonce, &msg.sender);

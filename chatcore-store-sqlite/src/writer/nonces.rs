@@ -79,12 +79,14 @@ impl Nonces {
         }
     }
 
-    /// Notes a nonce the writer stores.
-    pub(super) fn note(&mut self, nonce: &str, sender: &str) {
+    /// Notes a nonce the writer is about to store, and answers whether a stored message may
+    /// already have it: `false` when certainly none does, `true` when one may (the database
+    /// says). One probe of each filter: the note is the lookup.
+    pub(super) fn note(&mut self, nonce: &str, sender: &str) -> bool {
         if self.dropped {
-            return;
+            return true;
         }
-        self.since_open.insert((nonce, sender));
+        let seen = !self.since_open.insert((nonce, sender));
         let loaded = self.loaded().map_or(0, GrowableBloom::len);
         if self.since_open.len() + loaded > self.max {
             tracing::info!(
@@ -95,19 +97,10 @@ impl Nonces {
             self.since_open = GrowableBloom::new(ERROR_RATE, 1);
             // The loaded filter goes too (a loader still scanning stops, finding no owner).
             self.before_open = Arc::new(Loaded::new());
-        }
-    }
-
-    /// `false` when no stored message can have this `(nonce, sender)`; `true` when one may
-    /// (the database says).
-    pub(super) fn may_be_stored(&self, nonce: &str, sender: &str) -> bool {
-        if self.dropped {
             return true;
         }
         match self.before_open.get() {
-            Some(Some(before)) => {
-                before.contains((nonce, sender)) || self.since_open.contains((nonce, sender))
-            }
+            Some(Some(before)) => seen || before.contains((nonce, sender)),
             // Still loading, or no filter could be made.
             Some(None) | None => true,
         }
