@@ -204,6 +204,18 @@ impl Queue {
         }
     }
 
+    /// Wakes the write pump before the frames it will find are queued, by the caller, in
+    /// the same turn: a sender's, ahead of its room's fan-out. A runtime runs woken tasks in
+    /// the order they were woken, or (tokio's multi-thread scheduler) the last one woken
+    /// first and then the rest in order, so this pump writes first or second among the
+    /// room's members, and the ack queued behind the sender's own copy reaches it without
+    /// waiting for every other member's write: with few messages in flight it sends its
+    /// next one that much sooner. A pump that runs before the frames arrive finds nothing
+    /// and waits again; they wake it as usual.
+    pub(crate) fn wake_first(&self) {
+        self.wake.notify_one();
+    }
+
     /// Queues an event meant for this session only.
     pub(crate) fn send(&self, event: Event) -> bool {
         self.push(Frame::new(event))

@@ -147,3 +147,49 @@ async fn a_close_wakes_a_waiting_pump() {
         .expect("no panic");
     assert!(matches!(got, Outgoing::Closed(CloseReason::Policy)));
 }
+
+/// `wake_first` (a sender's pump, before its room's fan-out): on a runtime that runs woken
+/// tasks in order (this test's), the pump woken first reads the frames queued after the
+/// wake before a pump woken by its own frame in the same turn; a pump that runs before its
+/// frames arrive finds nothing and still gets them. Without the wake, bob's pump (woken by
+/// the first frame queued) would write first.
+#[tokio::test]
+async fn a_pump_woken_first_reads_before_the_others_and_misses_nothing() {
+    let (ann, ann_out) = session(8);
+    let (bob, bob_out) = session(8);
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let pump = |name: &'static str, mut out: Outbound, frames: usize| {
+        let order = Arc::clone(&order);
+        tokio::spawn(async move {
+            for _ in 0..frames {
+                let id = id_of(out.recv().await);
+                order.lock().expect("order").push((name, id));
+            }
+        })
+    };
+    let ann_pump = pump("ann", ann_out, 3);
+    let bob_pump = pump("bob", bob_out, 1);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // One turn, as a send's commit runs it: the sender's wake, the fan-out, the ack.
+    ann.wake_first();
+    assert!(bob.push(pong(10)));
+    assert!(ann.push(pong(1)));
+    assert!(ann.push(pong(2)));
+    tokio::time::timeout(Duration::from_secs(5), bob_pump)
+        .await
+        .expect("bob woken")
+        .expect("no panic");
+    assert_eq!(
+        *order.lock().expect("order"),
+        [("ann", Some(1)), ("ann", Some(2)), ("bob", Some(10))]
+    );
+    // Woken with nothing queued yet: the pump runs, finds nothing, and waits again.
+    ann.wake_first();
+    tokio::task::yield_now().await;
+    assert!(ann.push(pong(3)));
+    tokio::time::timeout(Duration::from_secs(5), ann_pump)
+        .await
+        .expect("ann woken")
+        .expect("no panic");
+    assert_eq!(order.lock().expect("order").last(), Some(&("ann", Some(3))));
+}
