@@ -266,6 +266,10 @@ fn edit_delete_react_thread_and_search_with_keys() {
             if m.kind == MessageKind::Delete && m.target == Some(mine.seq))
     });
     tmux.keys(&["Escape"]);
+    // Read apart from the next key: an Escape the terminal reads together with the `/`
+    // after it is Alt+/ (a key select mode ignores), and the search text would be typed as
+    // select-mode keys.
+    tmux.wait_text(" NORMAL ");
 
     // Search finds the current text only; Enter opens the hit's room.
     tmux.keys(&["/"]);
