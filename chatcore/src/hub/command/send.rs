@@ -145,7 +145,7 @@ fn finish(
             if !appended.duplicate {
                 super::mention::notify(core, &appended.message);
                 // The sender's writer is woken before the members' (see `wake_first`): its
-                // own copy and the ack go out first or second, not behind the whole room.
+                // own copy and the ack go out among the first, not behind the whole room.
                 s.queue.wake_first();
                 deliver(core, room, appended.message);
             }

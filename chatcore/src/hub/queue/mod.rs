@@ -208,10 +208,12 @@ impl Queue {
     /// the same turn: a sender's, ahead of its room's fan-out. A runtime runs woken tasks in
     /// the order they were woken, or (tokio's multi-thread scheduler) the last one woken
     /// first and then the rest in order, so this pump writes first or second among the
-    /// room's members, and the ack queued behind the sender's own copy reaches it without
-    /// waiting for every other member's write: with few messages in flight it sends its
-    /// next one that much sooner. A pump that runs before the frames arrive finds nothing
-    /// and waits again; they wake it as usual.
+    /// room's members while their wakes fit the worker's run queue (tokio's holds 256; past
+    /// that it moves the oldest half to its shared queue, and the pump is among the early
+    /// ones rather than first). The ack queued behind the sender's own copy reaches it
+    /// without waiting for every other member's write: with few messages in flight it sends
+    /// its next one that much sooner. A pump that runs before the frames arrive finds
+    /// nothing and waits again; they wake it as usual.
     pub(crate) fn wake_first(&self) {
         self.wake.notify_one();
     }
