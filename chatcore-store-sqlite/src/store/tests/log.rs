@@ -182,6 +182,8 @@ async fn an_append_logs_on_its_callers_thread_unless_the_log_is_synced() {
     for sync in [Synchronous::Normal, Synchronous::Full] {
         let f = Fixture::with(|c| c.with_synchronous(sync));
         room(&f.store, "r").await;
+        // The room's batch is over: its reply came from inside it.
+        f.writer_idle().await;
         let before = f.store.stats();
         let (pending, ready) = f.gate.held(|| {
             let mut pending = f.store.append(msg("r", "here"));

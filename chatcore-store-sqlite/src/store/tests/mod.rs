@@ -52,6 +52,27 @@ impl Fixture {
         self.dir.path().join("t.db")
     }
 
+    /// Waits until the writer thread has finished its last batch: nothing queued for it and
+    /// its lock free. A write's reply goes out inside the batch, so an awaited write does
+    /// not mean that yet.
+    async fn writer_idle(&self) {
+        let inner = &self.store.inner;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while inner
+            .counters
+            .queued
+            .load(std::sync::atomic::Ordering::Acquire)
+            > 0
+            || inner.shared.try_lock().is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer is still busy after 5 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+
     /// A second, independent connection, for sabotage.
     fn raw(&self) -> Connection {
         Connection::open(self.path()).expect("raw connection")
