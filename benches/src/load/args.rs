@@ -117,11 +117,13 @@ pub struct Args {
     #[arg(long, default_value_t = 64)]
     pub handshakes: usize,
 
-    /// Local (source) address for the connections, e.g. 127.0.0.2, to spread several load
-    /// processes over more source ports (loopback only). Binding makes the kernel search a
-    /// free port per connection: slow beyond ~10,000 connections per address.
-    #[arg(long)]
-    pub bind: Option<IpAddr>,
+    /// Local (source) addresses for the connections, comma separated (loopback only):
+    /// connection i uses the (i mod n)-th. Binding makes the kernel search a free port per
+    /// connection, slow beyond ~10,000 connections per address; so is connecting from one
+    /// address without binding past ~14,000 (the kernel prefers half the port range for
+    /// connect). Spread more connections over more addresses: 127.0.0.1,127.0.0.2,…
+    #[arg(long, value_delimiter = ',')]
+    pub bind: Vec<IpAddr>,
 
     /// Process id of the server: its CPU time and memory (/proc/PID) are reported, and CPU per
     /// delivery is computed.

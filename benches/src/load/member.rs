@@ -58,7 +58,7 @@ pub async fn open_and_join(ctx: &Ctx, i: usize) -> Option<Socket> {
         let path = wire::socket_path(plan.target, &plan.user(i), &room);
         let mut ws = conn::open(
             plan.server,
-            plan.bind,
+            plan.bind_of(i),
             &path,
             wire::subprotocol(plan.target, plan.codec),
         )

@@ -48,8 +48,8 @@ pub struct Plan {
     pub ramp_rate: Option<f64>,
     /// Concurrent handshakes.
     pub handshakes: usize,
-    /// Source address.
-    pub bind: Option<IpAddr>,
+    /// Source addresses, used in turn (none: the kernel picks).
+    pub bind: Vec<IpAddr>,
     /// Server process to observe.
     pub server_pid: Option<u32>,
     /// User name prefix.
@@ -108,7 +108,7 @@ impl Plan {
                 .map_err(|_| "--duration must be a positive number of seconds".to_owned())?,
             ramp_rate: Some(args.ramp_rate).filter(|r| *r > 0.0),
             handshakes: args.handshakes,
-            bind: args.bind,
+            bind: args.bind.clone(),
             server_pid: args.server_pid,
             user_prefix: args.user_prefix.clone(),
             room_prefix: args.room_prefix.clone(),
@@ -134,7 +134,7 @@ impl Plan {
                 self.server
             ));
         }
-        if let Some(ip) = self.bind {
+        for &ip in &self.bind {
             if !ip.is_loopback() {
                 return Err(format!("--bind {ip} is not a loopback address"));
             }
@@ -188,6 +188,11 @@ impl Plan {
         format!("{}{i}", self.user_prefix)
     }
 
+    /// Source address of connection `i`, when `--bind` gave any.
+    pub fn bind_of(&self, i: usize) -> Option<IpAddr> {
+        (!self.bind.is_empty()).then(|| self.bind[i % self.bind.len()])
+    }
+
     /// Room of connection `i`.
     pub fn room_of(&self, i: usize) -> String {
         format!("{}{}", self.room_prefix, i % self.rooms)
@@ -229,6 +234,24 @@ mod tests {
         assert!(plan(&["--bind", "10.1.1.1"]).is_err());
         assert!(plan(&["--bind", "127.0.0.2"]).is_ok());
         assert!(plan(&["--bind", "::1"]).is_err(), "IP versions differ");
+        assert!(
+            plan(&["--bind", "127.0.0.2,10.1.1.1"]).is_err(),
+            "every address is checked"
+        );
+        assert!(
+            plan(&["--bind", "127.0.0.2,"]).is_err(),
+            "an empty address is refused"
+        );
+    }
+
+    #[test]
+    fn connections_take_the_bind_addresses_in_turn() {
+        let p = plan(&["--bind", "127.0.0.2,127.0.0.3"]).expect("plan");
+        let ip = |s: &str| Some(s.parse::<IpAddr>().expect("address"));
+        assert_eq!(p.bind_of(0), ip("127.0.0.2"));
+        assert_eq!(p.bind_of(1), ip("127.0.0.3"));
+        assert_eq!(p.bind_of(4), ip("127.0.0.2"));
+        assert_eq!(plan(&[]).expect("plan").bind_of(3), None);
     }
 
     #[test]
