@@ -97,9 +97,10 @@ impl WsConfig {
         self.read_buffer_bytes
     }
 
-    /// Bytes the writer collects before it writes to the socket. Default is 16 KiB, because
-    /// coalesced bursts of small chat frames then go out in one system call, while an idle
-    /// connection does not hold a large buffer. Every batch is flushed regardless.
+    /// Bytes the writer gathers into one socket write, at most: it stops adding queued
+    /// frames to a write once past this. Default is 16 KiB, because coalesced bursts of small
+    /// chat frames then go out in one system call, while an idle connection does not hold a
+    /// large buffer (the writer keeps at most 4 KiB of it between writes).
     pub fn write_buffer_bytes(&self) -> usize {
         self.write_buffer_bytes
     }
@@ -314,7 +315,9 @@ impl WsConfig {
     pub(crate) fn tungstenite(&self) -> WebSocketConfig {
         WebSocketConfig::default()
             .read_buffer_size(self.read_buffer_bytes)
-            .write_buffer_size(self.write_buffer_bytes)
+            // It writes only control frames (pongs, a close reply), which go to the writer at
+            // once; the writer gathers data frames itself.
+            .write_buffer_size(0)
             .max_message_size(Some(self.max_message_bytes))
             .max_frame_size(Some(self.max_message_bytes))
     }

@@ -1,21 +1,27 @@
 //! One WebSocket connection: a reader task, a writer task, and the close handshake.
 //!
 //! ```text
-//! socket ──read──> Reader ── decode ──> Session::handle_frame ──> hub
-//!                    │  (error frames, close requests: Control)
-//!                    v
-//! socket <─write── Writer <── Outbound (session queue), pings, Control
+//! socket ──read half──> ReadSide ──> tungstenite ──> Reader ── decode ──> Session::handle_frame
+//!                                      │ (pongs, close reply)   │ (error frames, close requests)
+//!                                      v                        v
+//! socket <──write half── Writer <──────────── link (Control) ───┘
+//!                          ^
+//!                          └── Outbound (session queue), pings
 //! ```
 //!
 //! The reader runs on the connection's task; the writer on a task of its own, because one
 //! task `select!`-ing over both re-polls the read half on every delivery (measured at half
-//! the throughput). They share the socket through `futures`' split halves and talk through a
-//! [`link`](chatcore::transport::link): control requests (reader → writer) and the writer's
-//! state (writer → reader). When both are done the halves are reunited and the TCP
+//! the throughput). The socket is split at the byte level: tungstenite reads and parses from
+//! the read half, and the writer alone writes to the write half, framing data frames itself
+//! ([`wire`]). What tungstenite writes (pongs, the reply to a peer's close) reaches the writer
+//! through the [`link`](chatcore::transport::link) with the reader's control requests, so it
+//! takes its turn between whole frames. When both are done the halves are reunited and the TCP
 //! connection is ended gracefully: our FIN first, then the peer's remaining bytes are read
 //! and discarded (bounded), so a close frame is never lost to a TCP reset.
 
 mod reader;
+mod socket;
+mod wire;
 mod writer;
 
 use std::sync::Arc;
@@ -24,7 +30,6 @@ use std::time::Duration;
 use chatcore::protocol::Frame;
 use chatcore::transport::Activity;
 use chatcore::{Outbound, Session};
-use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -43,6 +48,8 @@ const CONTROL_QUEUE: usize = 32;
 type ReaderLink = chatcore::transport::ReaderLink<Control, WriterState>;
 /// The writer's end of the link to the reader.
 type WriterLink = chatcore::transport::WriterLink<Control, WriterState>;
+/// The socket adapter's way in to the writer.
+type LinkSender = chatcore::transport::LinkSender<Control, WriterState>;
 
 /// What every connection shares with the transport.
 #[derive(Clone, Debug)]
@@ -58,6 +65,9 @@ enum Control {
     Frame(Arc<Frame>),
     /// Send a close frame, then stop (boxed: rare, and three words unboxed).
     Close(Box<CloseRequest>),
+    /// Whole frames tungstenite wrote (pongs, a close reply), to send as they are; after a
+    /// close reply (`closes`) nothing more is sent.
+    Raw { bytes: Vec<u8>, closes: bool },
 }
 
 /// A close frame the reader asks the writer to send.
@@ -103,14 +113,15 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let _open = OpenGuard::new(&ctx.metrics);
-    let ws =
-        WebSocketStream::from_raw_socket(io, Role::Server, Some(ctx.config.tungstenite())).await;
-    let (sink, stream) = ws.split();
-    let activity = Arc::new(Activity::new());
+    let (read, write) = tokio::io::split(io);
     let (to_writer, to_reader) = chatcore::transport::link(WriterState::Running, CONTROL_QUEUE);
+    let read = socket::ReadSide::new(read, to_writer.sender());
+    let stream =
+        WebSocketStream::from_raw_socket(read, Role::Server, Some(ctx.config.tungstenite())).await;
+    let activity = Arc::new(Activity::new());
 
     let writer = writer::Writer::new(outbound, to_reader, Arc::clone(&activity), ctx.clone());
-    let mut writer = AbortOnDropHandle::new(tokio::spawn(writer.run(sink)));
+    let mut writer = AbortOnDropHandle::new(tokio::spawn(writer.run(write)));
     let mut session = session;
     let reader = reader::Reader::new(session.codec(), to_writer, activity, ctx.clone());
     let (stream, read_end) = reader.run(stream, &mut session).await;
@@ -123,14 +134,15 @@ where
     );
     drop(session);
 
-    let Ok((sink, write_end)) = written else {
+    let Ok((write, write_end)) = written else {
         return;
     };
     if write_end == WriterState::Dead || read_end == reader::ReadEnd::WriterDead {
         return; // the socket cannot take writes: just drop it
     }
-    if let Ok(ws) = stream.reunite(sink) {
-        finish(ws.into_inner(), ctx.config.close_timeout).await;
+    let read = stream.into_inner().into_inner();
+    if read.is_pair_of(&write) {
+        finish(read.unsplit(write), ctx.config.close_timeout).await;
     }
 }
 

@@ -6,8 +6,7 @@ use chatcore::protocol::{Codec, Event, Frame};
 use chatcore::transport::{ABUSE, Admission, RateLimiter, Verdict};
 use chatcore::{ErrorCode, Session};
 use futures::StreamExt;
-use futures::stream::SplitStream;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::AsyncRead;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
@@ -15,10 +14,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use chatcore::transport::Activity;
 
+use super::socket::ReadSide;
 use super::{CloseRequest, ConnContext, Control, ReaderLink, WriterState};
 use crate::close;
 
-type Stream<S> = SplitStream<WebSocketStream<S>>;
+type Stream<S> = WebSocketStream<ReadSide<S>>;
 
 /// How reading ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,23 +73,19 @@ impl Reader {
     }
 
     /// Reads until the connection is over, and hands the read half back for reuniting.
-    pub(super) async fn run<S>(
+    pub(super) async fn run<S: AsyncRead>(
         mut self,
         mut stream: Stream<S>,
         session: &mut Session,
-    ) -> (Stream<S>, ReadEnd)
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    ) -> (Stream<S>, ReadEnd) {
         let stop = self.pump(&mut stream, session).await;
         let timeout = self.ctx.config.close_timeout;
         let Reader { link, activity, .. } = self;
-        // Without the reader's end the writer stops (after any close it was asked to send).
-        drop(link);
         let end = match stop {
             Stop::End(end) => end,
-            // Reading on flushes our queued close reply (peer close) or receives the peer's
-            // (our close); either way tungstenite then ends the stream.
+            // Reading on hands the writer tungstenite's close reply (peer close; the writer
+            // stops after sending it) or receives the peer's close (ours was sent); either
+            // way tungstenite then ends the stream.
             Stop::PeerClosed | Stop::CloseSent => {
                 let deadline = Instant::now() + timeout;
                 while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, stream.next()).await {
@@ -98,13 +94,12 @@ impl Reader {
                 ReadEnd::Closed
             }
         };
+        // Without the reader's end the writer stops (after any close it was asked to send).
+        drop(link);
         (stream, end)
     }
 
-    async fn pump<S>(&mut self, stream: &mut Stream<S>, session: &mut Session) -> Stop
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    async fn pump<S: AsyncRead>(&mut self, stream: &mut Stream<S>, session: &mut Session) -> Stop {
         loop {
             match self.link.state() {
                 // The writer task is gone without saying why (it panicked).

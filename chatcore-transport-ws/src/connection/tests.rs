@@ -14,6 +14,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::*;
 
+mod raw;
+
 const BOUND: Duration = Duration::from_secs(30);
 
 struct Pair {
@@ -27,7 +29,12 @@ async fn hub(limits: Limits) -> Hub {
     Hub::builder().limits(limits).build().await.expect("hub")
 }
 
-async fn pair(hub: &Hub, config: WsConfig, pipe: usize) -> Pair {
+/// Runs a connection for guest `ann` over an in-memory pipe; returns the client's end.
+async fn serve(
+    hub: &Hub,
+    config: WsConfig,
+    pipe: usize,
+) -> (DuplexStream, JoinHandle<()>, Arc<Metrics>) {
     let me = hub
         .authenticate(&Credentials::Guest("ann".into()))
         .await
@@ -40,6 +47,11 @@ async fn pair(hub: &Hub, config: WsConfig, pipe: usize) -> Pair {
         metrics: Arc::clone(&metrics),
     };
     let server = tokio::spawn(run(server_io, session, outbound, ctx));
+    (client_io, server, metrics)
+}
+
+async fn pair(hub: &Hub, config: WsConfig, pipe: usize) -> Pair {
+    let (client_io, server, metrics) = serve(hub, config, pipe).await;
     let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
     Pair {
         client,

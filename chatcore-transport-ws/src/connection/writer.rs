@@ -1,30 +1,26 @@
 //! The write pump: session queue → coalesced socket writes, keep-alive pings, close frames.
+//! It frames what it sends itself ([`wire`]) into one buffer per batch and is the only
+//! writer of the socket.
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use chatcore::protocol::{Codec, Frame};
 use chatcore::{Outbound, Outgoing};
-use futures::SinkExt;
-use futures::stream::SplitSink;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncWrite, AsyncWriteExt, WriteHalf};
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 
 use chatcore::transport::{Activity, Guarded, WriteGuard};
 
+use super::wire::{self, Opcode};
 use super::{ConnContext, Control, WriterLink, WriterState};
 use crate::close;
 
-type Sink<S> = SplitSink<WebSocketStream<S>, Message>;
-
-/// Most frames coalesced into one flush, so pings and control requests are never starved by
+/// Most frames coalesced into one write, so pings and control requests are never starved by
 /// a long burst.
 const MAX_BATCH: u64 = 256;
+/// The batch buffer's capacity kept between writes, at most: a burst's larger buffer is
+/// given back, so an idle connection does not hold it.
+const KEEP_BUFFER: usize = 4096;
 
 /// Owns the session's outbound queue and the write half.
 pub(super) struct Writer {
@@ -36,6 +32,8 @@ pub(super) struct Writer {
     /// Cuts off a client that stopped reading as soon as its socket refuses bytes for the
     /// hub's `slow_consumer_after` while frames wait (`chatcore::transport::WriteGuard`).
     guard: WriteGuard,
+    /// The frames of one write.
+    out: Vec<u8>,
 }
 
 enum Step {
@@ -57,23 +55,21 @@ impl Writer {
             link,
             activity,
             ctx,
+            out: Vec::new(),
         }
     }
 
     /// Writes until the session or the connection ends; returns the write half for reuniting.
-    pub(super) async fn run<S>(mut self, mut sink: Sink<S>) -> (Sink<S>, WriterState)
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    pub(super) async fn run<S: AsyncWrite>(
+        mut self,
+        mut sink: WriteHalf<S>,
+    ) -> (WriteHalf<S>, WriterState) {
         let end = self.pump(&mut sink).await;
         self.link.set_state(end);
         (sink, end)
     }
 
-    async fn pump<S>(&mut self, sink: &mut Sink<S>) -> WriterState
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    async fn pump<S: AsyncWrite>(&mut self, sink: &mut WriteHalf<S>) -> WriterState {
         let every = self.ctx.config.ping_interval();
         let mut ping = tokio::time::interval_at(Instant::now() + every, every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -101,6 +97,14 @@ impl Writer {
                     }
                     return self.close(sink, close.code, &close.reason).await;
                 }
+                Step::Control(Some(Control::Raw { bytes, closes })) => {
+                    self.out.extend_from_slice(&bytes);
+                    let written = self.write(sink, 0, 0).await;
+                    if closes && written {
+                        return WriterState::CloseSent;
+                    }
+                    written
+                }
                 Step::Control(None) => return WriterState::Stopped,
                 Step::Tick => {
                     if self.activity.idle() >= self.ctx.config.idle_timeout() {
@@ -121,36 +125,51 @@ impl Writer {
         }
     }
 
-    /// Writes `first` and, when coalescing, every frame already queued behind it, then
-    /// flushes once; all within the write timeout.
-    async fn frames<S>(&mut self, sink: &mut Sink<S>, first: Arc<Frame>, coalesce: bool) -> bool
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
+    /// Writes `first` and, when coalescing, every frame already queued behind it (up to the
+    /// write buffer size), in one write within the write timeout.
+    async fn frames<S: AsyncWrite>(
+        &mut self,
+        sink: &mut WriteHalf<S>,
+        first: Arc<Frame>,
+        coalesce: bool,
+    ) -> bool {
         let codec = self.outbound.codec();
-        let outbound = &mut self.outbound;
+        let limit = self.ctx.config.write_buffer_bytes();
+        let mut frames = 1;
+        let mut bytes = push_frame(&mut self.out, &first, codec);
+        while coalesce && frames < MAX_BATCH && self.out.len() < limit {
+            let Some(next) = self.outbound.try_next() else {
+                break;
+            };
+            frames += 1;
+            bytes += push_frame(&mut self.out, &next, codec);
+        }
+        self.write(sink, frames, bytes).await
+    }
+
+    /// Writes the buffer (`frames` data frames of `bytes` payload bytes) within the write
+    /// timeout, and empties it.
+    async fn write<S: AsyncWrite>(
+        &mut self,
+        sink: &mut WriteHalf<S>,
+        frames: u64,
+        bytes: u64,
+    ) -> bool {
         let started = Instant::now();
-        let batch = async {
-            let mut frames = 1;
-            let mut bytes = first.encoded(codec).len() as u64;
-            sink.feed(message(&first, codec)).await?;
-            while coalesce && frames < MAX_BATCH {
-                let Some(next) = outbound.try_next() else {
-                    break;
-                };
-                frames += 1;
-                bytes += next.encoded(codec).len() as u64;
-                sink.feed(message(&next, codec)).await?;
-            }
-            sink.flush().await?;
-            Ok::<_, tokio_tungstenite::tungstenite::Error>((frames, bytes))
-        };
+        let write = sink.write_all(&self.out);
+        let done = self.guard.write(self.ctx.config.write_timeout, write).await;
+        self.out.clear();
+        if self.out.capacity() > KEEP_BUFFER {
+            self.out = Vec::new();
+        }
         let m = &self.ctx.metrics;
-        match self.guard.write(self.ctx.config.write_timeout, batch).await {
-            Guarded::Done(Ok((frames, bytes))) => {
-                m.frames_sent.increment(frames);
-                m.bytes_sent.increment(bytes);
-                m.write_took(started.elapsed());
+        match done {
+            Guarded::Done(Ok(())) => {
+                if frames > 0 {
+                    m.frames_sent.increment(frames);
+                    m.bytes_sent.increment(bytes);
+                    m.write_took(started.elapsed());
+                }
                 true
             }
             Guarded::Done(Err(e)) => {
@@ -171,55 +190,43 @@ impl Writer {
         }
     }
 
-    async fn ping<S>(&mut self, sink: &mut Sink<S>) -> bool
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        let timeout = self.ctx.config.write_timeout;
-        match tokio::time::timeout(timeout, sink.send(Message::Ping(Bytes::new()))).await {
-            Ok(Ok(())) => true,
-            Ok(Err(_)) => false,
-            Err(_) => {
-                self.ctx.metrics.write_timeouts.increment(1);
-                false
-            }
-        }
+    async fn ping<S: AsyncWrite>(&mut self, sink: &mut WriteHalf<S>) -> bool {
+        wire::push(&mut self.out, Opcode::Ping, &[]);
+        self.write(sink, 0, 0).await
     }
 
     /// Sends a close frame; the reader then waits for the peer's.
-    async fn close<S>(&mut self, sink: &mut Sink<S>, code: u16, reason: &str) -> WriterState
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        let frame = CloseFrame {
-            code: CloseCode::from(code),
-            reason: chatcore::transport::close::reason_text(reason).into(),
-        };
-        let timeout = self.ctx.config.write_timeout;
-        match tokio::time::timeout(timeout, sink.send(Message::Close(Some(frame)))).await {
-            Ok(Ok(())) => {
-                self.ctx.metrics.closed(code);
-                WriterState::CloseSent
-            }
-            Ok(Err(e)) => {
-                tracing::debug!(code, error = %e, "close frame not sent");
-                WriterState::Dead
-            }
-            Err(_) => {
-                self.ctx.metrics.write_timeouts.increment(1);
-                WriterState::Dead
-            }
+    async fn close<S: AsyncWrite>(
+        &mut self,
+        sink: &mut WriteHalf<S>,
+        code: u16,
+        reason: &str,
+    ) -> WriterState {
+        let reason = chatcore::transport::close::reason_text(reason);
+        wire::push(
+            &mut self.out,
+            Opcode::Close,
+            &wire::close_payload(code, reason),
+        );
+        if self.write(sink, 0, 0).await {
+            self.ctx.metrics.closed(code);
+            WriterState::CloseSent
+        } else {
+            tracing::debug!(code, "close frame not sent");
+            WriterState::Dead
         }
     }
 }
 
-/// The WebSocket message for a frame: the shared encoded bytes, never copied. JSON goes out as
-/// a text frame built directly, since the codec's output is UTF-8 by construction and
-/// re-validating it for every recipient would be wasted work.
-fn message(frame: &Frame, codec: Codec) -> Message {
-    let bytes = frame.encoded(codec).clone();
-    match codec {
-        Codec::MsgPack => Message::Binary(bytes),
-        Codec::Json => Message::Frame(WsFrame::message(bytes, OpCode::Data(Data::Text), true)),
-    }
+/// Appends the WebSocket frame for `frame` to `out`: the shared encoded bytes, as a binary
+/// frame for MessagePack and a text frame for JSON (the codec's output is UTF-8 by
+/// construction). Returns the payload's length.
+fn push_frame(out: &mut Vec<u8>, frame: &Frame, codec: Codec) -> u64 {
+    let payload = frame.encoded(codec);
+    let opcode = match codec {
+        Codec::MsgPack => Opcode::Binary,
+        Codec::Json => Opcode::Text,
+    };
+    wire::push(out, opcode, payload);
+    payload.len() as u64
 }

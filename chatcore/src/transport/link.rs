@@ -79,15 +79,16 @@ impl<C, S: Copy> ReaderLink<C, S> {
     }
 
     fn push(&self, request: C, always: bool) -> bool {
-        let mut requests = lock(&self.shared.requests);
-        if !always && requests.len() >= self.shared.capacity {
-            return false;
+        self.shared.push(request, always)
+    }
+
+    /// A second way in to the writer, for a part of the reader that lives apart from it (the
+    /// WebSocket transport's socket adapter, which hands the writer the control frames its
+    /// protocol library answers with). Dropping it tells the writer nothing.
+    pub fn sender(&self) -> LinkSender<C, S> {
+        LinkSender {
+            shared: Arc::clone(&self.shared),
         }
-        requests.push_back(request);
-        self.shared.queued.fetch_add(1, Ordering::Release);
-        drop(requests);
-        self.shared.to_writer.wake();
-        true
     }
 
     /// The writer's state, and whether the writer is gone (its end dropped).
@@ -132,6 +133,45 @@ impl<C, S> Drop for ReaderLink<C, S> {
     fn drop(&mut self) {
         self.shared.reader_gone.store(true, Ordering::Release);
         self.shared.to_writer.wake();
+    }
+}
+
+impl<C, S> Shared<C, S> {
+    fn push(&self, request: C, always: bool) -> bool {
+        let mut requests = lock(&self.requests);
+        if !always && requests.len() >= self.capacity {
+            return false;
+        }
+        requests.push_back(request);
+        self.queued.fetch_add(1, Ordering::Release);
+        drop(requests);
+        self.to_writer.wake();
+        true
+    }
+}
+
+/// Sends requests to the writer like its [`ReaderLink`] (see [`ReaderLink::sender`]); once
+/// the writer is gone, what it sends is dropped rather than kept for nobody.
+#[derive(Debug)]
+pub struct LinkSender<C, S> {
+    shared: Arc<Shared<C, S>>,
+}
+
+impl<C, S> LinkSender<C, S> {
+    /// As [`ReaderLink::try_send`]; also `false` when the writer is gone.
+    pub fn try_send(&self, request: C) -> bool {
+        !self.writer_gone() && self.shared.push(request, false)
+    }
+
+    /// As [`ReaderLink::send`], unless the writer is gone.
+    pub fn send(&self, request: C) {
+        if !self.writer_gone() {
+            self.shared.push(request, true);
+        }
+    }
+
+    fn writer_gone(&self) -> bool {
+        self.shared.writer_gone.load(Ordering::Acquire)
     }
 }
 
@@ -240,6 +280,28 @@ mod tests {
         });
         drop(writer);
         assert_eq!(waiting.await.expect("reader"), (0, true));
+    }
+
+    #[tokio::test]
+    async fn a_sender_reaches_the_writer_in_order_and_only_while_it_is_there() {
+        let (reader, writer) = link::<u32, u8>(0, 2);
+        let sender = reader.sender();
+        assert!(reader.try_send(1));
+        sender.send(2);
+        assert!(!sender.try_send(3), "past the capacity");
+        drop(sender);
+        assert_eq!(writer.recv().await, Some(1));
+        assert_eq!(writer.recv().await, Some(2));
+        assert!(reader.try_send(4), "dropping a sender ended nothing");
+        assert_eq!(writer.recv().await, Some(4));
+        let sender = reader.sender();
+        drop(writer);
+        sender.send(5);
+        assert!(!sender.try_send(6), "the writer is gone");
+        assert!(
+            lock(&reader.shared.requests).is_empty(),
+            "nothing kept for nobody"
+        );
     }
 
     #[test]

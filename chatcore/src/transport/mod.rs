@@ -24,6 +24,6 @@ pub use credentials::{CredentialHints, choose_credentials};
 pub(crate) use handshakes::canonical;
 pub use handshakes::{HandshakeLimit, HandshakeSlot, Handshakes};
 pub use limits::{Keepalive, RateLimit};
-pub use link::{ReaderLink, WriterLink, link};
+pub use link::{LinkSender, ReaderLink, WriterLink, link};
 pub use rate::{ABUSE, Admission, RateLimiter, Verdict};
 pub use stall::{Guarded, WriteGuard};
