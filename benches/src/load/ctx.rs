@@ -4,7 +4,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::load::plan::Plan;
-use crate::load::stats::Counters;
+use crate::load::stats::{Counters, Latencies};
 
 /// The plan, the counters, and the phase signals of one run.
 #[derive(Debug)]
@@ -13,6 +13,8 @@ pub struct Ctx {
     pub plan: Plan,
     /// Shared counters.
     pub counters: Counters,
+    /// Latency histograms, one pair per thread of the runtime.
+    pub latencies: Latencies,
     /// Bounds the handshakes in progress.
     pub handshakes: Semaphore,
     /// Cancelled when every connection is ready: publishers start.
@@ -31,6 +33,9 @@ impl Ctx {
             handshakes: Semaphore::new(plan.handshakes),
             plan,
             counters: Counters::default(),
+            latencies: Latencies::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            ),
             go: CancellationToken::new(),
             stop_publishing: CancellationToken::new(),
             stop: CancellationToken::new(),

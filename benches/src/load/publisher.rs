@@ -21,14 +21,14 @@ use crate::load::args::Target;
 use crate::load::changes::{Mix, Op};
 use crate::load::ctx::Ctx;
 use crate::load::payload::{self, Stamp};
-use crate::load::stats::{Counters, Recorder};
+use crate::load::stats::Counters;
 use crate::load::{member, reads};
 
 /// Sends in flight at most in fixed-rate mode (beyond it a tick is skipped and counted).
 const MAX_IN_FLIGHT: usize = 1024;
 
-/// Connection `i` as publisher number `n` of `publishers`.
-pub async fn run(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
+/// Connection `i` as publisher number `n` of `publishers`, recording latencies into the run's.
+pub async fn run(ctx: Arc<Ctx>, i: usize, n: usize) {
     match ctx.plan.target {
         Target::Chatcore => chatcore(ctx, i, n).await,
         Target::Baseline => baseline(ctx, i, n).await,
@@ -62,7 +62,7 @@ fn stamp_now(id: u32) -> Stamp {
     }
 }
 
-async fn chatcore(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
+async fn chatcore(ctx: Arc<Ctx>, i: usize, n: usize) {
     let plan = &ctx.plan;
     let room = plan.room_of(i);
     let setup = async {
@@ -90,14 +90,13 @@ async fn chatcore(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
         }
         Err(e) => {
             ctx.counters.connect_failed(e);
-            return Recorder::new();
+            return;
         }
     };
     let me = plan.user(i);
     let mix = Mutex::new(Mix::new(plan.changes, i as u64));
     let latest = AtomicU64::new(0);
     let receive = async {
-        let mut rec = Recorder::new();
         loop {
             let event = tokio::select! {
                 () = ctx.stop.cancelled() => break,
@@ -112,7 +111,8 @@ async fn chatcore(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
                         lock(&mix).seen(m.seq, m.sender == me);
                     }
                     if let Some(s) = payload::find(m.text.as_bytes()) {
-                        rec.delivery(payload::now_us().saturating_sub(s.sent_us));
+                        ctx.latencies
+                            .delivery(payload::now_us().saturating_sub(s.sent_us));
                     }
                 }
                 Some(ClientEvent::State(ConnectionState::Disconnected(r)))
@@ -129,16 +129,13 @@ async fn chatcore(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
                 None => break,
             }
         }
-        rec
     };
-    let (mut rec, acks, ()) = tokio::join!(
+    tokio::join!(
         receive,
         chatcore_sends(&ctx, &client, &room, i, n, &mix),
         reads::client(&ctx, i, &client, &room, &latest),
     );
-    rec.merge(&acks);
     let _ = tokio::time::timeout(Duration::from_millis(500), client.close()).await;
-    rec
 }
 
 /// The mix, locked (by this publisher's own task only: never contended).
@@ -147,7 +144,7 @@ fn lock(mix: &Mutex<Mix>) -> std::sync::MutexGuard<'_, Mix> {
 }
 
 /// The send loop of a chatcore publisher: each tick sends, or makes the change `mix` says.
-/// Returns the ack latencies.
+/// Records the ack latencies.
 async fn chatcore_sends(
     ctx: &Ctx,
     client: &Client,
@@ -155,8 +152,7 @@ async fn chatcore_sends(
     i: usize,
     n: usize,
     mix: &Mutex<Mix>,
-) -> Recorder {
-    let mut rec = Recorder::new();
+) {
     let id = ctx.publisher_id(i);
     let counters = &ctx.counters;
     let issue = |stamp: Stamp| {
@@ -178,7 +174,7 @@ async fn chatcore_sends(
         }
     };
     tokio::select! {
-        () = ctx.stop.cancelled() => return rec,
+        () = ctx.stop.cancelled() => return,
         () = ctx.go.cancelled() => {}
     }
     let mut in_flight = FuturesUnordered::new();
@@ -202,7 +198,7 @@ async fn chatcore_sends(
                 match result {
                     Ok(_) => {
                         Counters::bump(&counters.acks);
-                        rec.ack(payload::now_us().saturating_sub(sent_us));
+                        ctx.latencies.ack(payload::now_us().saturating_sub(sent_us));
                     }
                     Err(e) => counters.error(format!("send: {e}").chars().take(60).collect::<String>()),
                 }
@@ -217,22 +213,20 @@ async fn chatcore_sends(
             }
         }
     }
-    rec
 }
 
-async fn baseline(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
-    let mut rec = Recorder::new();
+async fn baseline(ctx: Arc<Ctx>, i: usize, n: usize) {
     let Some(ws) = member::open_and_join(&ctx, i).await else {
-        return rec;
+        return;
     };
     let id = ctx.publisher_id(i);
     let (mut sink, mut stream) = ws.split();
     let window = Semaphore::new(ctx.plan.window);
-    let mut acks = Recorder::new();
-    let receive = member::read_loop(&ctx, &mut stream, &mut rec, &ctx.stop, None, |s| {
+    let receive = member::read_loop(&ctx, &mut stream, &ctx.stop, None, |s| {
         if s.publisher == id {
             Counters::bump(&ctx.counters.acks);
-            acks.ack(payload::now_us().saturating_sub(s.sent_us));
+            ctx.latencies
+                .ack(payload::now_us().saturating_sub(s.sent_us));
             window.add_permits(1);
         }
     });
@@ -268,7 +262,5 @@ async fn baseline(ctx: Arc<Ctx>, i: usize, n: usize) -> Recorder {
         }
     };
     tokio::join!(receive, send);
-    rec.merge(&acks);
     let _ = tokio::time::timeout(Duration::from_millis(200), sink.close()).await;
-    rec
 }

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use crate::load::ctx::Ctx;
 use crate::load::plan::Plan;
 use crate::load::procstat::{self, Sample};
-use crate::load::stats::{Counters, Percentiles, Recorder};
+use crate::load::stats::{Counters, Percentiles};
 use crate::load::summary::{ServerStats, Summary, fmt_count};
 use crate::load::{member, publisher};
 
@@ -110,14 +110,7 @@ pub async fn run(plan: Plan, progress: bool) -> Result<Summary, String> {
         last = now;
     }
     ctx.stop.cancel();
-    let mut rec = Recorder::new();
-    let collect = async {
-        while let Some(done) = tasks.join_next().await {
-            if let Ok(r) = done {
-                rec.merge(&r);
-            }
-        }
-    };
+    let collect = async { while tasks.join_next().await.is_some() {} };
     if tokio::time::timeout(Duration::from_secs(15), collect)
         .await
         .is_err()
@@ -125,6 +118,7 @@ pub async fn run(plan: Plan, progress: bool) -> Result<Summary, String> {
         tasks.abort_all();
     }
     bar.finish_and_clear();
+    let rec = ctx.latencies.merged();
 
     let total = Snapshot::take(counters);
     let d = end.minus(&start);

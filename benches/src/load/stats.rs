@@ -1,9 +1,10 @@
 //! What the connections count: shared counters (relaxed atomics, read live by the progress
-//! bar), latency histograms (one per task, merged at the end), and a tally of error kinds.
+//! bar), latency histograms (one pair per load-generator thread, merged at the end), and a
+//! tally of error kinds.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use hdrhistogram::Histogram;
 
@@ -106,9 +107,9 @@ impl Default for Recorder {
 
 fn histogram() -> Histogram<u64> {
     // Auto-resizing: it starts at 16 KiB and grows to the largest value recorded. With its
-    // range fixed at 1 µs to 60 s each histogram took 139 KiB up front, two per connection,
-    // and zeroing them for 10,000 connections was most of the load generator's work while
-    // they connected (it, not the server, set the pace of every ramp).
+    // range fixed at 1 µs to 60 s each histogram took 139 KiB up front, two per connection
+    // then, and zeroing them for 10,000 connections was most of the load generator's work
+    // while they connected (it, not the server, set the pace of every ramp).
     Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are accepted"))
 }
 
@@ -143,6 +144,59 @@ impl Recorder {
         // Both sides resize automatically, so adding cannot fail.
         let _ = self.delivery.add(&other.delivery);
         let _ = self.ack.add(&other.ack);
+    }
+}
+
+/// The latencies of one run, recorded by every task: one [`Recorder`] per load-generator
+/// thread, so that a task records into histograms its thread used a moment ago. With a pair
+/// per connection, `fanout`'s 1,000 pairs (tens of KiB each) did not fit the caches, and
+/// recording a delivery was 11 % of the load generator's CPU, the run's bottleneck.
+#[derive(Debug)]
+pub struct Latencies {
+    shards: Vec<Mutex<Recorder>>,
+}
+
+/// Numbers the threads that record, in the order they first do.
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's number.
+    static THREAD: usize = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Latencies {
+    /// Histograms for `threads` recording threads (a thread past them shares one).
+    pub fn new(threads: usize) -> Self {
+        Self {
+            shards: (0..threads.max(1))
+                .map(|_| Mutex::new(Recorder::new()))
+                .collect(),
+        }
+    }
+
+    /// The calling thread's histograms (uncontended unless threads outnumber them).
+    fn mine(&self) -> MutexGuard<'_, Recorder> {
+        let i = THREAD.with(|t| *t) % self.shards.len();
+        self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a delivery latency.
+    pub fn delivery(&self, us: u64) {
+        self.mine().delivery(us);
+    }
+
+    /// Records an ack latency.
+    pub fn ack(&self, us: u64) {
+        self.mine().ack(us);
+    }
+
+    /// Every thread's samples together.
+    pub fn merged(&self) -> Recorder {
+        let mut all = Recorder::new();
+        for shard in &self.shards {
+            all.merge(&shard.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+        all
     }
 }
 
@@ -231,6 +285,30 @@ mod tests {
         r.delivery(30_000_000);
         assert!(r.delivery.distinct_values() > 2_048);
         assert!(Percentiles::of(&r.delivery).max >= 29_990_000);
+    }
+
+    #[test]
+    fn latencies_from_every_thread_are_merged() {
+        let l = std::sync::Arc::new(Latencies::new(2));
+        let threads: Vec<_> = (0..3u64)
+            .map(|t| {
+                let l = std::sync::Arc::clone(&l);
+                std::thread::spawn(move || {
+                    for us in 1..=100 {
+                        l.delivery(us * (t + 1));
+                    }
+                    l.ack(7);
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("recording thread");
+        }
+        let all = l.merged();
+        let p = Percentiles::of(&all.delivery);
+        assert_eq!(p.count, 300, "three threads into two shards");
+        assert!((299..=301).contains(&p.max), "{p:?}");
+        assert_eq!(Percentiles::of(&all.ack).count, 3);
     }
 
     #[test]
