@@ -158,10 +158,7 @@ impl Writer {
         let started = Instant::now();
         let write = sink.write_all(&self.out);
         let done = self.guard.write(self.ctx.config.write_timeout, write).await;
-        self.out.clear();
-        if self.out.capacity() > KEEP_BUFFER {
-            self.out = Vec::new();
-        }
+        recycle(&mut self.out);
         let m = &self.ctx.metrics;
         match done {
             Guarded::Done(Ok(())) => {
@@ -218,6 +215,15 @@ impl Writer {
     }
 }
 
+/// Empties the batch buffer for the next write, giving back a burst's capacity past
+/// [`KEEP_BUFFER`].
+fn recycle(out: &mut Vec<u8>) {
+    out.clear();
+    if out.capacity() > KEEP_BUFFER {
+        *out = Vec::new();
+    }
+}
+
 /// Appends the WebSocket frame for `frame` to `out`: the shared encoded bytes, as a binary
 /// frame for MessagePack and a text frame for JSON (the codec's output is UTF-8 by
 /// construction). Returns the payload's length.
@@ -229,4 +235,22 @@ fn push_frame(out: &mut Vec<u8>, frame: &Frame, codec: Codec) -> u64 {
     };
     wire::push(out, opcode, payload);
     payload.len() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_buffer_keeps_a_small_capacity_and_gives_back_a_bursts() {
+        let mut out = Vec::with_capacity(1024);
+        out.extend_from_slice(&[1; 100]);
+        recycle(&mut out);
+        assert!(out.is_empty());
+        assert_eq!(out.capacity(), 1024, "kept for the next write");
+        out.extend_from_slice(&[1; 64 * 1024]);
+        recycle(&mut out);
+        assert!(out.is_empty());
+        assert!(out.capacity() <= KEEP_BUFFER, "{}", out.capacity());
+    }
 }
