@@ -86,6 +86,7 @@ async fn one_message(room: &mut Room, i: u64, text: &str) {
                 std::hint::black_box(f.encoded(out.codec()).len());
             }
             Outgoing::Closed(r) => panic!("member closed: {r:?}"),
+            Outgoing::Flush => panic!("no direct sink is attached here"),
         }
     }
     // The sender's echo and ack.

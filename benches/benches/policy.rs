@@ -80,6 +80,7 @@ async fn one_message(
                 std::hint::black_box(f.encoded(out.codec()).len());
             }
             Outgoing::Closed(r) => panic!("member closed: {r:?}"),
+            Outgoing::Flush => panic!("no direct sink is attached here"),
         }
     }
     let mut seen = 0;

@@ -57,7 +57,7 @@ async fn member(
     loop {
         match outbound.recv().await {
             Outgoing::Frame(frame) if matches!(frame.event(), Event::Joined { .. }) => break,
-            Outgoing::Frame(_) => {}
+            Outgoing::Frame(_) | Outgoing::Flush => {}
             Outgoing::Closed(reason) => return Err(format!("closed: {reason:?}").into()),
         }
     }

@@ -74,6 +74,7 @@ impl SessionProbe {
                 codec.decode_event(f.encoded(codec)).expect("valid frame")
             }
             Ok(Outgoing::Closed(r)) => panic!("session closed: {r:?}"),
+            Ok(Outgoing::Flush) => panic!("a flush, but no direct sink is attached here"),
             Err(_) => panic!("no event within {BOUND:?}"),
         }
     }
@@ -82,7 +83,7 @@ impl SessionProbe {
     pub async fn closed(&mut self) -> CloseReason {
         loop {
             match tokio::time::timeout(BOUND, self.out.recv()).await {
-                Ok(Outgoing::Frame(_)) => {}
+                Ok(Outgoing::Frame(_) | Outgoing::Flush) => {}
                 Ok(Outgoing::Closed(r)) => return r,
                 Err(_) => panic!("session not closed within {BOUND:?}"),
             }

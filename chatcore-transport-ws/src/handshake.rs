@@ -11,7 +11,9 @@
 //! read, and only the raw socket can drain the rest so the 1009 close frame is not lost to a
 //! TCP reset. Only HTTP/1.1 upgrades are supported.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +32,7 @@ use http::{HeaderValue, StatusCode};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
+use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
@@ -132,10 +135,25 @@ async fn accept(shared: &Arc<Shared>, request: &mut Request) -> Result<Response,
                 let Some(upgraded) = upgraded(on_upgrade, upgrade_timeout).await else {
                     return;
                 };
-                let run = connection::run(TokioIo::new(upgraded), session, outbound, ctx);
+                // Plain TCP lets the hub write to the socket itself (`connection::direct`).
+                let run: Pin<Box<dyn Future<Output = ()> + Send>> =
+                    match upgraded.downcast::<TokioIo<TcpStream>>() {
+                        // Copied: the bytes hyper read past the request (usually none) are a
+                        // view of its whole read buffer, which would stay allocated.
+                        Ok(parts) => Box::pin(connection::run_tcp(
+                            parts.io.into_inner(),
+                            parts.read_buf.to_vec(),
+                            session,
+                            outbound,
+                            ctx,
+                        )),
+                        Err(upgraded) => {
+                            Box::pin(connection::run(TokioIo::new(upgraded), session, outbound, ctx))
+                        }
+                    };
                 tokio::select! {
                     () = kill.cancelled() => tracing::debug!("connection dropped at the end of shutdown"),
-                    () = Box::pin(run) => {}
+                    () = run => {}
                 }
             });
         }

@@ -80,6 +80,7 @@ async fn a_receipt_rides_along_with_the_next_frame_or_leaves_at_the_next_tick() 
         match out.recv().await {
             Outgoing::Frame(frame) => frame.event().clone(),
             Outgoing::Closed(reason) => panic!("closed: {reason:?}"),
+            Outgoing::Flush => panic!("no direct sink is attached here"),
         }
     });
     let id = bob.request(read("r", seq)).await;

@@ -216,6 +216,7 @@ async fn seed(hub: &Hub, room: &str, first: u64, last: u64) {
                 _ => {}
             },
             Outgoing::Closed(reason) => panic!("seed session closed: {reason:?}"),
+            Outgoing::Flush => panic!("no direct sink is attached here"),
         }
     }
 }

@@ -92,6 +92,8 @@ impl Writer {
                     let (code, text) = close::for_reason(reason);
                     return self.close(io, code, text).await;
                 }
+                // Only for a transport that lets the hub write to its socket; this one does not.
+                Step::Out(Outgoing::Flush) => true,
             };
             if !written {
                 return WriterState::Dead;

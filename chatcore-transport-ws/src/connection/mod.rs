@@ -18,19 +18,27 @@
 //! takes its turn between whole frames. When both are done the halves are reunited and the TCP
 //! connection is ended gracefully: our FIN first, then the peer's remaining bytes are read
 //! and discarded (bounded), so a close frame is never lost to a TCP reset.
+//!
+//! Over plain TCP ([`run_tcp`]) the hub writes to the socket too, while the writer is idle:
+//! what a reader's turn queued for a session (a reply, a small room's messages) goes out from
+//! that reader's task at the end of its turn, without waking the writer ([`direct`]).
 
+mod direct;
 mod reader;
 mod socket;
 mod wire;
 mod writer;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chatcore::protocol::Frame;
 use chatcore::transport::Activity;
 use chatcore::{Outbound, Session};
+use futures::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_util::task::AbortOnDropHandle;
@@ -106,14 +114,76 @@ impl Drop for OpenGuard {
     }
 }
 
-/// Runs a connection whose HTTP upgrade is done, until it is closed. The session is dropped
-/// (its user goes offline) once the writer has finished.
-pub(crate) async fn run<S>(io: S, session: Session, outbound: Outbound, ctx: ConnContext)
+/// Runs a connection whose HTTP upgrade is done, until it is closed, over any stream (TLS,
+/// a test's pipe). The session is dropped (its user goes offline) once the writer has
+/// finished.
+///
+/// Not an `async fn`: its arguments would stay in the connection's task beside the copies
+/// `serve` holds, for as long as the connection lives; `then` holds one future at a time.
+pub(crate) fn run<S>(
+    io: S,
+    session: Session,
+    outbound: Outbound,
+    ctx: ConnContext,
+) -> impl Future<Output = ()> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let _open = OpenGuard::new(&ctx.metrics);
+    let open = OpenGuard::new(&ctx.metrics);
     let (read, write) = tokio::io::split(io);
+    let budget = ctx.config.close_timeout;
+    serve(read, write, session, outbound, ctx).then(move |halves| async move {
+        let _open = open;
+        if let Some((read, write)) = halves {
+            if read.is_pair_of(&write) {
+                finish(read.unsplit(write), budget).await;
+            }
+        }
+    })
+}
+
+/// As [`run`], over a plain TCP connection whose socket the hub may write to itself
+/// ([`direct`]); `early` holds what the HTTP server read past the upgrade request.
+pub(crate) fn run_tcp(
+    tcp: TcpStream,
+    early: Vec<u8>,
+    session: Session,
+    outbound: Outbound,
+    ctx: ConnContext,
+) -> impl Future<Output = ()> + Send {
+    let open = OpenGuard::new(&ctx.metrics);
+    let (read, write) = tcp.into_split();
+    let write = Arc::new(write);
+    let sink = direct::TcpSink::new(Arc::clone(&write), Arc::clone(&ctx.metrics));
+    outbound.attach(Box::new(sink));
+    let read = std::io::Cursor::new(early).chain(read);
+    let budget = ctx.config.close_timeout;
+    serve(read, write, session, outbound, ctx).then(move |halves| async move {
+        let _open = open;
+        let Some((read, write)) = halves else {
+            return;
+        };
+        let (_, read) = read.into_inner();
+        // The writer detached the sink, so the pump held the last reference.
+        if let Ok(Ok(tcp)) = Arc::try_unwrap(write).map(|write| read.reunite(write)) {
+            finish(tcp, budget).await;
+        }
+    })
+}
+
+/// Reads and writes until the connection is over; returns the halves when the socket can
+/// still be ended politely ([`finish`]).
+async fn serve<R, W>(
+    read: R,
+    write: W,
+    session: Session,
+    outbound: Outbound,
+    ctx: ConnContext,
+) -> Option<(R, W)>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: direct::Sink,
+{
     let (to_writer, to_reader) = chatcore::transport::link(WriterState::Running, CONTROL_QUEUE);
     let read = socket::ReadSide::new(read, to_writer.sender());
     let stream =
@@ -124,7 +194,12 @@ where
     let mut writer = AbortOnDropHandle::new(tokio::spawn(writer.run(write)));
     let mut session = session;
     let reader = reader::Reader::new(session.codec(), to_writer, activity, ctx.clone());
-    let (stream, read_end) = reader.run(stream, &mut session).await;
+    // Frames the reader's requests queue go out at the end of each of its turns, written by
+    // this task where the socket allows it (`chatcore::transport::poll_corked`).
+    let (stream, read_end) = {
+        let mut reading = std::pin::pin!(reader.run(stream, &mut session));
+        std::future::poll_fn(|cx| chatcore::transport::poll_corked(reading.as_mut(), cx)).await
+    };
     let written = (&mut writer).await;
     tracing::debug!(
         session = session.id(),
@@ -134,16 +209,11 @@ where
     );
     drop(session);
 
-    let Ok((write, write_end)) = written else {
-        return;
-    };
+    let (write, write_end) = written.ok()?;
     if write_end == WriterState::Dead || read_end == reader::ReadEnd::WriterDead {
-        return; // the socket cannot take writes: just drop it
+        return None; // the socket cannot take writes: just drop it
     }
-    let read = stream.into_inner().into_inner();
-    if read.is_pair_of(&write) {
-        finish(read.unsplit(write), ctx.config.close_timeout).await;
-    }
+    Some((stream.into_inner().into_inner(), write))
 }
 
 /// Ends the TCP connection politely: FIN first, then read (and discard) whatever the peer

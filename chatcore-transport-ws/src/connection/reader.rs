@@ -73,7 +73,7 @@ impl Reader {
     }
 
     /// Reads until the connection is over, and hands the read half back for reuniting.
-    pub(super) async fn run<S: AsyncRead>(
+    pub(super) async fn run<S: AsyncRead + Unpin>(
         mut self,
         mut stream: Stream<S>,
         session: &mut Session,
@@ -99,7 +99,11 @@ impl Reader {
         (stream, end)
     }
 
-    async fn pump<S: AsyncRead>(&mut self, stream: &mut Stream<S>, session: &mut Session) -> Stop {
+    async fn pump<S: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut Stream<S>,
+        session: &mut Session,
+    ) -> Stop {
         loop {
             match self.link.state() {
                 // The writer task is gone without saying why (it panicked).

@@ -7,28 +7,28 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::{Control, LinkSender, wire};
 
 /// The read half, and a way to hand the writer what the library writes.
-pub(super) struct ReadSide<S> {
-    read: ReadHalf<S>,
+pub(super) struct ReadSide<R> {
+    read: R,
     to_writer: LinkSender,
 }
 
-impl<S> ReadSide<S> {
-    pub(super) fn new(read: ReadHalf<S>, to_writer: LinkSender) -> Self {
+impl<R> ReadSide<R> {
+    pub(super) fn new(read: R, to_writer: LinkSender) -> Self {
         Self { read, to_writer }
     }
 
     /// The read half back, for ending the connection.
-    pub(super) fn into_inner(self) -> ReadHalf<S> {
+    pub(super) fn into_inner(self) -> R {
         self.read
     }
 }
 
-impl<S: AsyncRead> AsyncRead for ReadSide<S> {
+impl<R: AsyncRead + Unpin> AsyncRead for ReadSide<R> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -38,7 +38,7 @@ impl<S: AsyncRead> AsyncRead for ReadSide<S> {
     }
 }
 
-impl<S> AsyncWrite for ReadSide<S> {
+impl<R: Unpin> AsyncWrite for ReadSide<R> {
     /// Takes all of `buf` at once: the library writes whole frames, so each request holds
     /// whole frames. A close reply always gets through; a pong is dropped when the writer is
     /// far behind (the peer pings faster than it reads, and a pong is only a courtesy).

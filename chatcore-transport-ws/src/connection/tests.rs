@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::*;
 
 mod raw;
+mod tcp;
 
 const BOUND: Duration = Duration::from_secs(30);
 
@@ -66,7 +67,9 @@ fn text(req: &Request) -> Message {
 }
 
 /// The next protocol event, skipping pings; `Err` carries the close frame or stream end.
-async fn next_event(client: &mut WebSocketStream<DuplexStream>) -> Result<Event, Option<u16>> {
+async fn next_event<S: AsyncRead + AsyncWrite + Unpin>(
+    client: &mut WebSocketStream<S>,
+) -> Result<Event, Option<u16>> {
     loop {
         let item = tokio::time::timeout(BOUND, client.next())
             .await
@@ -82,7 +85,7 @@ async fn next_event(client: &mut WebSocketStream<DuplexStream>) -> Result<Event,
     }
 }
 
-async fn welcome(client: &mut WebSocketStream<DuplexStream>) {
+async fn welcome<S: AsyncRead + AsyncWrite + Unpin>(client: &mut WebSocketStream<S>) {
     let ev = next_event(client).await.expect("welcome");
     assert!(matches!(ev, Event::Welcome { .. }), "{ev:?}");
 }
@@ -332,15 +335,24 @@ async fn the_command_future_is_not_part_of_every_connection_task() {
         .authenticate(&Credentials::Guest("bob".into()))
         .await
         .expect("guest");
-    let (session, outbound) = hub.connect(me, Codec::Json).expect("connect");
+    let (session, outbound) = hub.connect(me.clone(), Codec::Json).expect("connect");
     let (server_io, _client_io) = tokio::io::duplex(1024);
     let ctx = ConnContext {
         config: Arc::new(WsConfig::default()),
         metrics: Arc::new(Metrics::new()),
     };
-    let connection = std::mem::size_of_val(&run(server_io, session, outbound, ctx));
+    let connection = std::mem::size_of_val(&run(server_io, session, outbound, ctx.clone()));
     assert!(
         connection < command,
         "connection future {connection} bytes, command future {command} bytes"
+    );
+    // The same over plain TCP, where the hub may write to the socket.
+    let (session, outbound) = hub.connect(me, Codec::Json).expect("connect");
+    let (server, _client) = tcp::tcp_pair().await;
+    let early = Vec::<u8>::new();
+    let connection = std::mem::size_of_val(&run_tcp(server, early, session, outbound, ctx));
+    assert!(
+        connection < command,
+        "TCP connection future {connection} bytes, command future {command} bytes"
     );
 }

@@ -1,16 +1,18 @@
 //! The write pump: session queue → coalesced socket writes, keep-alive pings, close frames.
-//! It frames what it sends itself ([`wire`]) into one buffer per batch and is the only
-//! writer of the socket.
+//! It frames what it sends itself ([`wire`]) into one buffer per batch. Over TCP the hub
+//! also writes to the socket while the pump is idle ([`direct`](super::direct)); every write
+//! of the pump is bracketed by `Outbound::begin_write` and `end_write` so the two never
+//! interleave, and starts with what a direct write left unwritten.
 
 use std::sync::Arc;
 
-use chatcore::protocol::{Codec, Frame};
+use chatcore::protocol::Frame;
 use chatcore::{Outbound, Outgoing};
-use tokio::io::{AsyncWrite, AsyncWriteExt, WriteHalf};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use chatcore::transport::{Activity, Guarded, WriteGuard};
 
+use super::direct::Sink;
 use super::wire::{self, Opcode};
 use super::{ConnContext, Control, WriterLink, WriterState};
 use crate::close;
@@ -18,9 +20,6 @@ use crate::close;
 /// Most frames coalesced into one write, so pings and control requests are never starved by
 /// a long burst.
 const MAX_BATCH: u64 = 256;
-/// The batch buffer's capacity kept between writes, at most: a burst's larger buffer is
-/// given back, so an idle connection does not hold it.
-const KEEP_BUFFER: usize = 4096;
 
 /// Owns the session's outbound queue and the write half.
 pub(super) struct Writer {
@@ -60,16 +59,14 @@ impl Writer {
     }
 
     /// Writes until the session or the connection ends; returns the write half for reuniting.
-    pub(super) async fn run<S: AsyncWrite>(
-        mut self,
-        mut sink: WriteHalf<S>,
-    ) -> (WriteHalf<S>, WriterState) {
+    pub(super) async fn run<W: Sink>(mut self, mut sink: W) -> (W, WriterState) {
         let end = self.pump(&mut sink).await;
+        self.outbound.detach();
         self.link.set_state(end);
         (sink, end)
     }
 
-    async fn pump<S: AsyncWrite>(&mut self, sink: &mut WriteHalf<S>) -> WriterState {
+    async fn pump<W: Sink>(&mut self, sink: &mut W) -> WriterState {
         let every = self.ctx.config.ping_interval();
         let mut ping = tokio::time::interval_at(Instant::now() + every, every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -81,7 +78,9 @@ impl Writer {
                 o = self.outbound.recv() => Step::Out(o),
             };
             let written = match step {
-                Step::Control(Some(Control::Frame(frame))) => self.frames(sink, frame, false).await,
+                Step::Control(Some(Control::Frame(frame))) => {
+                    self.frames(sink, Some(frame), false).await
+                }
                 Step::Control(Some(Control::Close(close))) => {
                     // Frames queued so far answer requests handled before the violation:
                     // deliver them (not what keeps arriving) before the close.
@@ -91,13 +90,17 @@ impl Writer {
                             break;
                         };
                         backlog -= 1;
-                        if !self.frames(sink, frame, false).await {
+                        if !self.frames(sink, Some(frame), false).await {
                             return WriterState::Dead;
                         }
                     }
                     return self.close(sink, close.code, &close.reason).await;
                 }
                 Step::Control(Some(Control::Raw { bytes, closes })) => {
+                    if closes {
+                        self.outbound.detach();
+                    }
+                    self.begin();
                     self.out.extend_from_slice(&bytes);
                     let written = self.write(sink, 0, 0).await;
                     if closes && written {
@@ -113,7 +116,8 @@ impl Writer {
                     }
                     self.ping(sink).await
                 }
-                Step::Out(Outgoing::Frame(frame)) => self.frames(sink, frame, true).await,
+                Step::Out(Outgoing::Frame(frame)) => self.frames(sink, Some(frame), true).await,
+                Step::Out(Outgoing::Flush) => self.frames(sink, None, true).await,
                 Step::Out(Outgoing::Closed(reason)) => {
                     let (code, text) = close::for_reason(reason);
                     return self.close(sink, code, text).await;
@@ -125,43 +129,51 @@ impl Writer {
         }
     }
 
-    /// Writes `first` and, when coalescing, every frame already queued behind it (up to the
-    /// write buffer size), in one write within the write timeout.
-    async fn frames<S: AsyncWrite>(
+    /// Starts a write: no direct write cuts in until it is done, and what the last one left
+    /// unwritten goes first.
+    fn begin(&mut self) {
+        if let Some(rest) = self.outbound.begin_write() {
+            self.out.extend_from_slice(&rest);
+        }
+    }
+
+    /// Writes `first` (if any) and, when coalescing, every frame already queued behind it
+    /// (up to the write buffer size), in one write within the write timeout.
+    async fn frames<W: Sink>(
         &mut self,
-        sink: &mut WriteHalf<S>,
-        first: Arc<Frame>,
+        sink: &mut W,
+        first: Option<Arc<Frame>>,
         coalesce: bool,
     ) -> bool {
+        self.begin();
         let codec = self.outbound.codec();
         let limit = self.ctx.config.write_buffer_bytes();
-        let mut frames = 1;
-        let mut bytes = push_frame(&mut self.out, &first, codec);
+        let (mut frames, mut bytes) = (0, 0);
+        if let Some(first) = first {
+            frames += 1;
+            bytes += wire::push_data(&mut self.out, &first, codec);
+        }
         while coalesce && frames < MAX_BATCH && self.out.len() < limit {
             let Some(next) = self.outbound.try_next() else {
                 break;
             };
             frames += 1;
-            bytes += push_frame(&mut self.out, &next, codec);
+            bytes += wire::push_data(&mut self.out, &next, codec);
         }
         self.write(sink, frames, bytes).await
     }
 
     /// Writes the buffer (`frames` data frames of `bytes` payload bytes) within the write
     /// timeout, and empties it.
-    async fn write<S: AsyncWrite>(
-        &mut self,
-        sink: &mut WriteHalf<S>,
-        frames: u64,
-        bytes: u64,
-    ) -> bool {
+    async fn write<W: Sink>(&mut self, sink: &mut W, frames: u64, bytes: u64) -> bool {
         let started = Instant::now();
         let write = sink.write_all(&self.out);
         let done = self.guard.write(self.ctx.config.write_timeout, write).await;
-        recycle(&mut self.out);
+        wire::recycle(&mut self.out);
         let m = &self.ctx.metrics;
         match done {
             Guarded::Done(Ok(())) => {
+                self.outbound.end_write();
                 if frames > 0 {
                     m.frames_sent.increment(frames);
                     m.bytes_sent.increment(bytes);
@@ -187,18 +199,16 @@ impl Writer {
         }
     }
 
-    async fn ping<S: AsyncWrite>(&mut self, sink: &mut WriteHalf<S>) -> bool {
+    async fn ping<W: Sink>(&mut self, sink: &mut W) -> bool {
+        self.begin();
         wire::push(&mut self.out, Opcode::Ping, &[]);
         self.write(sink, 0, 0).await
     }
 
     /// Sends a close frame; the reader then waits for the peer's.
-    async fn close<S: AsyncWrite>(
-        &mut self,
-        sink: &mut WriteHalf<S>,
-        code: u16,
-        reason: &str,
-    ) -> WriterState {
+    async fn close<W: Sink>(&mut self, sink: &mut W, code: u16, reason: &str) -> WriterState {
+        self.outbound.detach();
+        self.begin();
         let reason = chatcore::transport::close::reason_text(reason);
         wire::push(
             &mut self.out,
@@ -212,45 +222,5 @@ impl Writer {
             tracing::debug!(code, "close frame not sent");
             WriterState::Dead
         }
-    }
-}
-
-/// Empties the batch buffer for the next write, giving back a burst's capacity past
-/// [`KEEP_BUFFER`].
-fn recycle(out: &mut Vec<u8>) {
-    out.clear();
-    if out.capacity() > KEEP_BUFFER {
-        *out = Vec::new();
-    }
-}
-
-/// Appends the WebSocket frame for `frame` to `out`: the shared encoded bytes, as a binary
-/// frame for MessagePack and a text frame for JSON (the codec's output is UTF-8 by
-/// construction). Returns the payload's length.
-fn push_frame(out: &mut Vec<u8>, frame: &Frame, codec: Codec) -> u64 {
-    let payload = frame.encoded(codec);
-    let opcode = match codec {
-        Codec::MsgPack => Opcode::Binary,
-        Codec::Json => Opcode::Text,
-    };
-    wire::push(out, opcode, payload);
-    payload.len() as u64
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_buffer_keeps_a_small_capacity_and_gives_back_a_bursts() {
-        let mut out = Vec::with_capacity(1024);
-        out.extend_from_slice(&[1; 100]);
-        recycle(&mut out);
-        assert!(out.is_empty());
-        assert_eq!(out.capacity(), 1024, "kept for the next write");
-        out.extend_from_slice(&[1; 64 * 1024]);
-        recycle(&mut out);
-        assert!(out.is_empty());
-        assert!(out.capacity() <= KEEP_BUFFER, "{}", out.capacity());
     }
 }

@@ -1,5 +1,7 @@
 //! What every transport needs besides the [`Hub`](crate::Hub): the close codes a session ends
 //! with, a per-connection rate limiter, the [`link`] between a connection's reader and writer,
+//! the [`DirectSink`] through which the hub writes to an idle connection's socket itself, and
+//! the cork ([`poll_corked`]) under which a connection's reader has its frames written that way,
 //! and the choice of [`Credentials`](crate::auth::Credentials) from what a client presented.
 //!
 //! [`framed`] is the wire format of stream transports (length-prefixed frames, `hello`,
@@ -12,6 +14,7 @@
 mod activity;
 pub mod close;
 mod credentials;
+mod direct;
 pub mod framed;
 mod handshakes;
 mod limits;
@@ -19,8 +22,10 @@ mod link;
 mod rate;
 mod stall;
 
+pub use crate::hub::cork::poll_corked;
 pub use activity::Activity;
 pub use credentials::{CredentialHints, choose_credentials};
+pub use direct::{Direct, DirectSink};
 pub(crate) use handshakes::canonical;
 pub use handshakes::{HandshakeLimit, HandshakeSlot, Handshakes};
 pub use limits::{Keepalive, RateLimit};

@@ -1,9 +1,14 @@
 //! The bounded outbound queue of one session, and how a transport drains it.
 //!
 //! The bottom of the hub: rooms push shared frames into a [`Queue`], the transport's write pump
-//! takes them out through [`Outbound`]. It knows nothing of rooms or commands.
+//! takes them out through [`Outbound`]. Frames queued under a [`cork`] go out at the end of
+//! the corked task's turn, written by that task where the transport allows it
+//! ([`DirectSink`](crate::transport::DirectSink)). It knows nothing of rooms or commands.
 
-use std::collections::VecDeque;
+pub(crate) mod cork;
+mod lane;
+mod outbound;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
@@ -12,6 +17,8 @@ use tokio::sync::Notify;
 
 use super::stats::Stats;
 use crate::protocol::{Codec, Event, Frame};
+use lane::{Lane, Through};
+pub use outbound::{Outbound, Outgoing};
 
 /// Why a session ended. Transports map each to a documented close code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,10 +52,11 @@ pub(crate) struct Queue {
     pub(crate) id: u64,
     pub(crate) user: Arc<str>,
     pub(crate) codec: Codec,
-    /// The outbound queue. A plain deque under a std mutex: a fan-out push is one
-    /// uncontended lock, and the write pump is woken only when the queue stops being empty
-    /// (a bounded tokio channel cost a quarter of the server's CPU in fan-out profiles).
-    queue: Mutex<VecDeque<Arc<Frame>>>,
+    /// The outbound queue and the direct way to the socket. A plain deque under a std
+    /// mutex: a fan-out push is one uncontended lock, and the write pump is woken only when
+    /// the queue stops being empty (a bounded tokio channel cost a quarter of the server's
+    /// CPU in fan-out profiles).
+    lane: Mutex<Lane>,
     capacity: usize,
     /// How long a write may be stuck, or a full queue untouched, before the session is a
     /// slow consumer (`Limits::slow_consumer_after`).
@@ -59,8 +67,8 @@ pub(crate) struct Queue {
     taken: AtomicU64,
     /// Wakes the write pump: a frame arrived in an empty queue, or the session closed.
     wake: Notify,
-    /// The queue holds a frame pushed with [`Queue::push_lazy`] that nobody woke the write
-    /// pump for. Read and written under the `queue` lock.
+    /// The queue holds a frame pushed with [`Queue::push_lazy`] (or under a cork) that nobody
+    /// woke the write pump for. Read and written under the `lane` lock.
     parked: AtomicBool,
     stats: Arc<Stats>,
 }
@@ -78,7 +86,7 @@ impl Queue {
             id,
             user,
             codec,
-            queue: Mutex::new(VecDeque::new()),
+            lane: Mutex::new(Lane::default()),
             capacity,
             stall,
             close: OnceLock::new(),
@@ -89,60 +97,87 @@ impl Queue {
         })
     }
 
-    fn queue(&self) -> MutexGuard<'_, VecDeque<Arc<Frame>>> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    fn lane(&self) -> MutexGuard<'_, Lane> {
+        self.lane.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues a frame. Ephemeral frames are dropped when the queue is three-quarters full;
-    /// any other frame that does not fit closes the session as a slow consumer, so one
-    /// lagging reader never holds up a room. Returns `false` when the frame was not queued.
-    pub(crate) fn push(&self, frame: Arc<Frame>) -> bool {
-        self.enqueue(frame, false)
+    /// Queues a frame and wakes the write pump, or, under a [`cork`], leaves it for the end
+    /// of the corked task's turn. Ephemeral frames are dropped when the queue is
+    /// three-quarters full; any other frame that does not fit closes the session as a slow
+    /// consumer, so one lagging reader never holds up a room. Returns `false` when the frame
+    /// was not queued.
+    pub(crate) fn push(self: &Arc<Self>, frame: Arc<Frame>) -> bool {
+        self.enqueue(frame, Push::Corked)
+    }
+
+    /// As [`push`](Self::push), but never corked: for a big room's fan-out, whose members'
+    /// write pumps run in parallel and coalesce, where writing every member's socket in turn
+    /// from one task would not.
+    pub(crate) fn push_queued(self: &Arc<Self>, frame: Arc<Frame>) -> bool {
+        self.enqueue(frame, Push::Wake)
     }
 
     /// Queues a frame that can wait for the next one: the write pump is not woken for it, so
     /// it goes out in the same write as the next frame the session is sent. A second lazy
     /// frame that finds the first still waiting wakes the pump, as does
     /// [`wake_parked`](Self::wake_parked). Otherwise as [`push`](Self::push).
-    pub(crate) fn push_lazy(&self, frame: Arc<Frame>) -> bool {
-        self.enqueue(frame, true)
+    pub(crate) fn push_lazy(self: &Arc<Self>, frame: Arc<Frame>) -> bool {
+        self.enqueue(frame, Push::Lazy)
     }
 
     /// Wakes the write pump if a lazy frame waits for it (the bound on how long one waits).
     pub(crate) fn wake_parked(&self) {
-        let queue = self.queue();
+        let lane = self.lane();
         let parked = self.parked.swap(false, Relaxed);
-        drop(queue);
+        drop(lane);
         if parked {
             self.wake.notify_one();
         }
     }
 
-    fn enqueue(&self, frame: Arc<Frame>, lazy: bool) -> bool {
+    fn enqueue(self: &Arc<Self>, frame: Arc<Frame>, push: Push) -> bool {
         if self.close.get().is_some() {
             return false;
         }
-        let mut queue = self.queue();
-        let free = self.capacity.saturating_sub(queue.len());
+        let lane = self.lane();
+        let free = self.capacity.saturating_sub(lane.frames.len());
         if frame.is_droppable() && free < self.capacity / 4 {
-            drop(queue);
+            drop(lane);
             self.stats.dropped_ephemeral.fetch_add(1, Relaxed);
             return false;
         }
         if free == 0 {
-            drop(queue);
+            drop(lane);
             self.close_slow();
             return false;
         }
-        let was_empty = queue.is_empty();
-        queue.push_back(frame);
-        let wake = self.wakes(was_empty, lazy);
-        drop(queue);
+        self.admit(lane, frame, push);
+        true
+    }
+
+    /// Adds `frame` to the waiting ones and wakes the write pump, unless `push` lets a cork
+    /// hold it (frames left in an empty queue are marked parked, so a push from elsewhere
+    /// wakes the pump rather than wait for the cork) or it is lazy.
+    fn admit(self: &Arc<Self>, mut lane: MutexGuard<'_, Lane>, frame: Arc<Frame>, push: Push) {
+        let was_empty = lane.frames.is_empty();
+        lane.frames.push_back(frame);
+        let held = push == Push::Corked && {
+            let lane = &mut *lane;
+            cork::hold(self, &mut lane.corked, false)
+        };
+        let wake = if held {
+            if was_empty {
+                self.parked.store(true, Relaxed);
+            }
+            false
+        } else {
+            self.wakes(was_empty, push == Push::Lazy)
+        };
+        drop(lane);
         if wake {
             self.wake.notify_one();
         }
         self.stats.deliveries.fetch_add(1, Relaxed);
-        true
     }
 
     /// Whether a frame just queued (`lazy` or not, into a queue that `was_empty` or not) must
@@ -161,29 +196,24 @@ impl Queue {
     }
 
     /// Queues a frame if it fits, without closing the session when it does not: the caller
-    /// (a room catching the member up from the store) keeps what did not fit.
-    pub(crate) fn offer(&self, frame: Arc<Frame>) -> Offer {
+    /// (a room catching the member up from the store) keeps what did not fit. `corked`:
+    /// as [`push`](Self::push), else as [`push_queued`](Self::push_queued).
+    pub(crate) fn offer(self: &Arc<Self>, frame: Arc<Frame>, corked: bool) -> Offer {
         if self.close.get().is_some() {
             return Offer::Closed;
         }
-        let mut queue = self.queue();
-        if queue.len() >= self.capacity {
+        let lane = self.lane();
+        if lane.frames.len() >= self.capacity {
             return Offer::Full;
         }
-        let was_empty = queue.is_empty();
-        queue.push_back(frame);
-        let wake = self.wakes(was_empty, false);
-        drop(queue);
-        if wake {
-            self.wake.notify_one();
-        }
-        self.stats.deliveries.fetch_add(1, Relaxed);
+        let push = if corked { Push::Corked } else { Push::Wake };
+        self.admit(lane, frame, push);
         Offer::Queued
     }
 
     /// Room left in the queue, in frames.
     pub(crate) fn free(&self) -> usize {
-        self.capacity.saturating_sub(self.queue().len())
+        self.capacity.saturating_sub(self.lane().frames.len())
     }
 
     /// The queue's capacity, in frames.
@@ -213,13 +243,43 @@ impl Queue {
     /// ones rather than first). The ack queued behind the sender's own copy reaches it
     /// without waiting for every other member's write: with few messages in flight it sends
     /// its next one that much sooner. A pump that runs before the frames arrive finds
-    /// nothing and waits again; they wake it as usual.
-    pub(crate) fn wake_first(&self) {
-        self.wake.notify_one();
+    /// nothing and waits again; they wake it as usual. Under a [`cork`] the queue is put
+    /// first among those the cork writes instead.
+    pub(crate) fn wake_first(self: &Arc<Self>) {
+        let held = {
+            let mut lane = self.lane();
+            cork::hold(self, &mut lane.corked, true)
+        };
+        if !held {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The end of a cork's turn: writes what waits through the transport's sink if the pump
+    /// is idle, else wakes the pump for what the cork held.
+    fn uncork(&self) {
+        let mut lane = self.lane();
+        lane.corked = false;
+        if lane.frames.is_empty() {
+            return;
+        }
+        let wake = match lane.write_through(self.codec) {
+            Through::Took(n) => {
+                // Whatever was parked went with it.
+                self.parked.store(false, Relaxed);
+                self.taken.fetch_add(n as u64, Relaxed);
+                lane.rest.is_some()
+            }
+            Through::Refused => self.parked.swap(false, Relaxed),
+        };
+        drop(lane);
+        if wake {
+            self.wake.notify_one();
+        }
     }
 
     /// Queues an event meant for this session only.
-    pub(crate) fn send(&self, event: Event) -> bool {
+    pub(crate) fn send(self: &Arc<Self>, event: Event) -> bool {
         self.push(Frame::new(event))
     }
 
@@ -232,24 +292,51 @@ impl Queue {
         first
     }
 
-    /// Takes the oldest frame out, counting it.
-    fn pop(&self) -> Option<Arc<Frame>> {
-        let mut queue = self.queue();
-        let frame = queue.pop_front();
-        if queue.is_empty() {
+    /// Takes the oldest frame out for the write pump, counting it; from then on the pump
+    /// is writing (until [`Outbound::end_write`]). [`Next::Flush`] first while a direct
+    /// write's rest waits.
+    fn pop(&self) -> Next {
+        let mut lane = self.lane();
+        if lane.rest.is_some() {
+            return Next::Flush;
+        }
+        let frame = lane.frames.pop_front();
+        if lane.frames.is_empty() {
             // Whatever was parked is on its way.
             self.parked.store(false, Relaxed);
         }
-        drop(queue);
-        if frame.is_some() {
-            self.taken.fetch_add(1, Relaxed);
-        }
-        frame
+        let Some(frame) = frame else {
+            return Next::Empty;
+        };
+        lane.writing = true;
+        drop(lane);
+        self.taken.fetch_add(1, Relaxed);
+        Next::Frame(frame)
     }
 
     pub(crate) fn close_reason(&self) -> Option<CloseReason> {
         self.close.get().copied()
     }
+}
+
+/// How a frame enters the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Push {
+    /// Held by the thread's cork if one is active, else as `Wake`.
+    Corked,
+    /// Queued, the pump woken.
+    Wake,
+    /// Queued; the pump is woken by the next frame ([`Queue::push_lazy`]).
+    Lazy,
+}
+
+/// What the write pump finds in the queue.
+#[derive(Debug)]
+enum Next {
+    Frame(Arc<Frame>),
+    /// A direct write's rest waits to be written.
+    Flush,
+    Empty,
 }
 
 /// What became of a frame offered to a queue.
@@ -261,90 +348,6 @@ pub(crate) enum Offer {
     Full,
     /// The session is closed.
     Closed,
-}
-
-/// What a transport's write pump receives next.
-#[derive(Debug, Clone)]
-pub enum Outgoing {
-    /// A frame to write.
-    Frame(Arc<Frame>),
-    /// The session is over: write a close with this reason and stop.
-    Closed(CloseReason),
-}
-
-/// The receiving end of a session's outbound queue, drained by one transport write pump.
-#[derive(Debug)]
-pub struct Outbound {
-    shared: Arc<Queue>,
-}
-
-impl Outbound {
-    pub(crate) fn new(shared: Arc<Queue>) -> Self {
-        Self { shared }
-    }
-
-    /// The codec frames must be written in.
-    pub fn codec(&self) -> Codec {
-        self.shared.codec
-    }
-
-    /// Waits for the next frame, or for the end of the session. After a draining close
-    /// ([`CloseReason::drains`]) queued frames still come first.
-    pub async fn recv(&mut self) -> Outgoing {
-        loop {
-            if let Some(next) = self.next_now() {
-                return next;
-            }
-            // A frame or a close that lands between the check and this wait leaves a
-            // permit, so the wait returns at once.
-            self.shared.wake.notified().await;
-        }
-    }
-
-    /// What `recv` would return without waiting; `None` when it would wait.
-    fn next_now(&mut self) -> Option<Outgoing> {
-        let reason = self.shared.close_reason();
-        if let Some(reason) = reason {
-            if !reason.drains() {
-                return Some(Outgoing::Closed(reason));
-            }
-        }
-        match self.shared.pop() {
-            Some(frame) => Some(Outgoing::Frame(frame)),
-            None => reason.map(Outgoing::Closed),
-        }
-    }
-
-    /// A frame already queued, without waiting; `None` when the queue is empty or the session
-    /// closed without draining. Write pumps use it to coalesce several frames into one write.
-    pub fn try_next(&mut self) -> Option<Arc<Frame>> {
-        match self.shared.close_reason() {
-            Some(reason) if !reason.drains() => None,
-            _ => self.shared.pop(),
-        }
-    }
-
-    /// The session's queue, for a transport's write guard (`crate::transport::WriteGuard`).
-    pub(crate) fn shared(&self) -> &Arc<Queue> {
-        &self.shared
-    }
-
-    /// Frames waiting in the queue.
-    pub fn len(&self) -> usize {
-        self.shared.queue().len()
-    }
-
-    /// `true` when no frame waits.
-    pub fn is_empty(&self) -> bool {
-        self.shared.queue().is_empty()
-    }
-}
-
-impl Drop for Outbound {
-    fn drop(&mut self) {
-        // The transport is gone: nothing will drain the queue any more.
-        self.shared.close(CloseReason::Normal);
-    }
 }
 
 #[cfg(test)]

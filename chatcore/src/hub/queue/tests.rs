@@ -35,6 +35,7 @@ fn id_of(out: Outgoing) -> Option<u64> {
             other => panic!("unexpected {other:?}"),
         },
         Outgoing::Closed(reason) => panic!("closed: {reason:?}"),
+        Outgoing::Flush => panic!("a flush"),
     }
 }
 
@@ -193,3 +194,5 @@ async fn a_pump_woken_first_reads_before_the_others_and_misses_nothing() {
         .expect("no panic");
     assert_eq!(order.lock().expect("order").last(), Some(&("ann", Some(3))));
 }
+
+mod cork;

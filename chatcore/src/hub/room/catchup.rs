@@ -110,13 +110,13 @@ impl Room {
 
 /// Queues the page's messages that follow `given` without a gap and are not past
 /// `delivered`, until the queue is full; returns the new `given`.
-fn feed(queue: &Queue, mut given: u64, delivered: u64, page: Vec<Message>) -> u64 {
+fn feed(queue: &Arc<Queue>, mut given: u64, delivered: u64, page: Vec<Message>) -> u64 {
     for message in page {
         let seq = message.seq;
         if seq != given + 1 || seq > delivered {
             break;
         }
-        if queue.offer(Frame::new(Event::Message(message))) != Offer::Queued {
+        if queue.offer(Frame::new(Event::Message(message)), false) != Offer::Queued {
             break;
         }
         given = seq;

@@ -235,7 +235,7 @@ impl Room {
             if seq.is_some_and(|s| behind.is_some_and(|b| s > b)) {
                 continue; // comes from the store, after the one that did not fit
             }
-            if member.queue.offer(frame) == Offer::Full {
+            if member.queue.offer(frame, false) == Offer::Full {
                 if let Some(seq) = seq {
                     behind = Some(seq - 1);
                 }
@@ -278,9 +278,14 @@ impl Room {
     pub(crate) fn broadcast_except(&self, event: Event, except: u64) {
         let frame = Frame::new(event);
         let st = self.lock();
+        let corked = fanout::corks(st.members.len());
         for (id, m) in &st.members {
             if *id != except && m.joining.is_none() {
-                m.queue.push(frame.clone());
+                if corked {
+                    m.queue.push(frame.clone());
+                } else {
+                    m.queue.push_queued(frame.clone());
+                }
             }
         }
     }

@@ -1,0 +1,112 @@
+//! Corking: frames queued while a connection's reader runs wait for the end of its turn, and
+//! then go out together, written by the reader's own task where the transport allows it
+//! ([`DirectSink`](crate::transport::DirectSink)).
+//!
+//! A request's ack, a small room's message to each member, replies: each would otherwise wake
+//! a write pump, a task of its own, per frame and per member. Under a cork the reader handles
+//! every request it has already read (four messages in flight make four), queuing their
+//! frames without waking anyone; when its turn ends (its socket has nothing more, or it
+//! waits for something else) each queue it touched is written once, all its frames in one
+//! write, by this task. What cannot be written at once (a busy pump, a full socket, a
+//! transport without a sink) wakes the pump as usual. The turn is one poll of the reader's
+//! future, so nothing waits on a cork longer than the reader takes to handle what it has.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::Queue;
+
+/// The queues touched during the current corked poll on this thread.
+#[derive(Default)]
+struct Cork {
+    active: bool,
+    touched: Vec<Arc<Queue>>,
+}
+
+thread_local! {
+    static CORK: RefCell<Cork> = RefCell::new(Cork::default());
+}
+
+/// Polls `future` once under a cork: frames it queues through the hub for any session (a
+/// reply, a small room's message to each member) wait for the end of this poll, and then
+/// each session's frames go out in one write, made by this task through the session's
+/// [`DirectSink`](crate::transport::DirectSink) when its write pump is idle, or else by the
+/// pump, woken then. A transport polls a connection's reader this way, so that a turn
+/// handles every request already read before anything is written:
+///
+/// ```
+/// # async fn reader() {}
+/// # async fn serve() {
+/// let mut reading = std::pin::pin!(reader());
+/// std::future::poll_fn(|cx| chatcore::transport::poll_corked(reading.as_mut(), cx)).await;
+/// # }
+/// ```
+///
+/// (A wrapper future taking the reader by value would hold it twice in the connection's
+/// task: 1 KiB more per idle connection, measured.) Nested corks belong to the outermost
+/// one.
+pub fn poll_corked<F: Future + ?Sized>(
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    let _turn = Turn::begin();
+    future.poll(cx)
+}
+
+/// Registers `queue` with this thread's cork, unless none is active or the queue already is;
+/// `first` puts it ahead of those touched so far. Returns whether a cork holds the queue's
+/// frames (the caller then neither writes nor wakes).
+pub(super) fn hold(queue: &Arc<Queue>, registered: &mut bool, first: bool) -> bool {
+    CORK.with_borrow_mut(|cork| {
+        if !cork.active {
+            return false;
+        }
+        if !*registered {
+            *registered = true;
+            if first {
+                cork.touched.insert(0, Arc::clone(queue));
+            } else {
+                cork.touched.push(Arc::clone(queue));
+            }
+        }
+        true
+    })
+}
+
+/// One poll under a cork; dropping it (even in a panic) ends the turn and sends the frames.
+struct Turn {
+    outermost: bool,
+}
+
+impl Turn {
+    fn begin() -> Self {
+        let outermost = CORK.with_borrow_mut(|cork| !std::mem::replace(&mut cork.active, true));
+        Self { outermost }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if !self.outermost {
+            return;
+        }
+        let touched = CORK.with_borrow_mut(|cork| {
+            cork.active = false;
+            std::mem::take(&mut cork.touched)
+        });
+        for queue in &touched {
+            queue.uncork();
+        }
+        // Keep the list's allocation for the next turn.
+        let mut touched = touched;
+        touched.clear();
+        CORK.with_borrow_mut(|cork| {
+            if cork.touched.is_empty() {
+                cork.touched = touched;
+            }
+        });
+    }
+}
