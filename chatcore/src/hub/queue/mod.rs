@@ -256,14 +256,20 @@ impl Queue {
     }
 
     /// The end of a cork's turn: writes what waits through the transport's sink if the pump
-    /// is idle, else wakes the pump for what the cork held.
+    /// is idle, else wakes the pump for what the cork held (a closed session's pump decides
+    /// what still goes out).
     fn uncork(&self) {
         let mut lane = self.lane();
         lane.corked = false;
         if lane.frames.is_empty() {
             return;
         }
-        let wake = match lane.write_through(self.codec) {
+        let through = if self.close.get().is_some() {
+            Through::Refused
+        } else {
+            lane.write_through(self.codec)
+        };
+        let wake = match through {
             Through::Took(n) => {
                 // Whatever was parked went with it.
                 self.parked.store(false, Relaxed);

@@ -272,3 +272,19 @@ async fn a_panic_in_a_corked_turn_still_ends_it() {
     assert!(ann.push(pong(2)), "no cork is left behind on this thread");
     assert_eq!(id_of(out.recv().await), Some(2));
 }
+
+#[tokio::test]
+async fn a_session_closed_during_the_turn_is_left_to_its_pump() {
+    let writes = Writes::default();
+    let (ann, mut out, _) = attached("ann", &writes);
+    corked(async {
+        assert!(ann.push(pong(1)));
+        ann.close(CloseReason::Policy);
+    })
+    .await;
+    assert!(writes.lock().expect("writes").is_empty());
+    assert!(matches!(
+        out.recv().await,
+        Outgoing::Closed(CloseReason::Policy)
+    ));
+}
