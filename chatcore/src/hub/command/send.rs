@@ -142,14 +142,23 @@ fn finish(
                 ts: m.ts,
                 duplicate: appended.duplicate,
             };
-            if !appended.duplicate {
-                super::mention::notify(core, &appended.message);
-                // The sender's writer is woken before the members' (see `wake_first`): its
-                // own copy and the ack go out among the first, not behind the whole room.
-                s.queue.wake_first();
-                deliver(core, room, appended.message);
+            if appended.duplicate {
+                s.queue.send(ack);
+                return;
             }
-            s.queue.send(ack);
+            super::mention::notify(core, &appended.message);
+            // The sender's own copy and the ack go out among the room's first writes, not
+            // behind the whole room (see `wake_first`): in a small room at the head of the
+            // reader's cork, in a big one by the sender's write pump, woken first, as the
+            // members' are by their own pumps.
+            let corked = room.corks();
+            s.queue.wake_first(corked);
+            deliver(core, room, appended.message);
+            if corked {
+                s.queue.send(ack);
+            } else {
+                s.queue.send_queued(ack);
+            }
         }
         Err(e) => {
             // A change the store refused (deleted target, another's message, …) is the

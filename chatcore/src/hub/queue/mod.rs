@@ -243,10 +243,10 @@ impl Queue {
     /// ones rather than first). The ack queued behind the sender's own copy reaches it
     /// without waiting for every other member's write: with few messages in flight it sends
     /// its next one that much sooner. A pump that runs before the frames arrive finds
-    /// nothing and waits again; they wake it as usual. Under a [`cork`] the queue is put
-    /// first among those the cork writes instead.
-    pub(crate) fn wake_first(self: &Arc<Self>) {
-        let held = {
+    /// nothing and waits again; they wake it as usual. With `corked` (the room's frames are
+    /// corked), under a [`cork`], the queue is put first among those the cork writes instead.
+    pub(crate) fn wake_first(self: &Arc<Self>, corked: bool) {
+        let held = corked && {
             let mut lane = self.lane();
             cork::hold(self, &mut lane.corked, true)
         };
@@ -287,6 +287,11 @@ impl Queue {
     /// Queues an event meant for this session only.
     pub(crate) fn send(self: &Arc<Self>, event: Event) -> bool {
         self.push(Frame::new(event))
+    }
+
+    /// As [`send`](Self::send), never corked ([`push_queued`](Self::push_queued)).
+    pub(crate) fn send_queued(self: &Arc<Self>, event: Event) -> bool {
+        self.push_queued(Frame::new(event))
     }
 
     /// Marks the session closed; the first reason wins. Returns `true` if this call closed it.

@@ -172,7 +172,7 @@ async fn a_pump_woken_first_reads_before_the_others_and_misses_nothing() {
     let bob_pump = pump("bob", bob_out, 1);
     tokio::time::sleep(Duration::from_millis(20)).await;
     // One turn, as a send's commit runs it: the sender's wake, the fan-out, the ack.
-    ann.wake_first();
+    ann.wake_first(false);
     assert!(bob.push(pong(10)));
     assert!(ann.push(pong(1)));
     assert!(ann.push(pong(2)));
@@ -185,7 +185,7 @@ async fn a_pump_woken_first_reads_before_the_others_and_misses_nothing() {
         [("ann", Some(1)), ("ann", Some(2)), ("bob", Some(10))]
     );
     // Woken with nothing queued yet: the pump runs, finds nothing, and waits again.
-    ann.wake_first();
+    ann.wake_first(false);
     tokio::task::yield_now().await;
     assert!(ann.push(pong(3)));
     tokio::time::timeout(Duration::from_secs(5), ann_pump)

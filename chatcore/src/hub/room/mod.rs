@@ -263,6 +263,11 @@ impl Room {
         self.lock().members.len()
     }
 
+    /// Whether the room's fan-out is corked (see `fanout::corks`): it has few local members.
+    pub(crate) fn corks(&self) -> bool {
+        fanout::corks(self.local_members())
+    }
+
     /// With no local member yet, skips ahead to the store's newest seq: nobody here is owed
     /// the messages in between (they are history).
     pub(crate) fn fast_forward(&self, last_seq: u64) {

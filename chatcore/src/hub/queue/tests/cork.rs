@@ -248,7 +248,7 @@ async fn a_queue_woken_first_is_written_first() {
     let (bob, _bob_out, _) = attached("bob", &writes);
     corked(async {
         assert!(bob.push(pong(10)));
-        ann.wake_first();
+        ann.wake_first(true);
         assert!(ann.push(pong(1)));
     })
     .await;
