@@ -50,7 +50,7 @@ use crate::store::{HistoryPage, HistoryQuery, MemoryStore, Role, RoomRecord, Sto
 use crate::{Error, Result};
 use cluster::HubBusHandler;
 pub(crate) use queue::Queue;
-pub(crate) use queue::cork;
+pub(crate) use queue::{cork, sink};
 use session::state::SessionState;
 
 /// The chat engine of one node. Cheap to clone: clones share everything.

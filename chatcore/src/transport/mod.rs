@@ -14,7 +14,6 @@
 mod activity;
 pub mod close;
 mod credentials;
-mod direct;
 pub mod framed;
 mod handshakes;
 mod limits;
@@ -23,9 +22,9 @@ mod rate;
 mod stall;
 
 pub use crate::hub::cork::poll_corked;
+pub use crate::hub::sink::{Direct, DirectSink};
 pub use activity::Activity;
 pub use credentials::{CredentialHints, choose_credentials};
-pub use direct::{Direct, DirectSink};
 pub(crate) use handshakes::canonical;
 pub use handshakes::{HandshakeLimit, HandshakeSlot, Handshakes};
 pub use limits::{Keepalive, RateLimit};

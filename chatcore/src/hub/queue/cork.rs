@@ -15,9 +15,11 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll};
 
 use super::Queue;
+use super::lane::Through;
 
 /// The queues touched during the current corked poll on this thread.
 #[derive(Default)]
@@ -108,5 +110,36 @@ impl Drop for Turn {
                 cork.touched = touched;
             }
         });
+    }
+}
+
+impl Queue {
+    /// The end of a cork's turn: writes what waits through the transport's sink if the pump
+    /// is idle, else wakes the pump for what the cork held (a closed session's pump decides
+    /// what still goes out).
+    pub(super) fn uncork(&self) {
+        let mut lane = self.lane();
+        lane.corked = false;
+        if lane.frames.is_empty() {
+            return;
+        }
+        let through = if self.close.get().is_some() {
+            Through::Refused
+        } else {
+            lane.write_through(self.codec)
+        };
+        let wake = match through {
+            Through::Took(n) => {
+                // Whatever was parked went with it.
+                self.parked.store(false, Relaxed);
+                self.taken.fetch_add(n as u64, Relaxed);
+                lane.rest.is_some()
+            }
+            Through::Refused => self.parked.swap(false, Relaxed),
+        };
+        drop(lane);
+        if wake {
+            self.wake.notify_one();
+        }
     }
 }

@@ -5,8 +5,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::sink::{Direct, DirectSink};
 use crate::protocol::{Codec, Frame};
-use crate::transport::{Direct, DirectSink};
 
 /// Most frames one direct write takes. A queue longer than that is a busy one: its write
 /// pump coalesces up to its write buffer and waits for a full socket.
@@ -55,4 +55,35 @@ impl Lane {
         self.frames.clear();
         Through::Took(n)
     }
+}
+
+/// How a frame enters the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Push {
+    /// Held by the thread's cork if one is active, else as `Wake`.
+    Corked,
+    /// Queued, the pump woken.
+    Wake,
+    /// Queued; the pump is woken by the next frame (`Queue::push_lazy`).
+    Lazy,
+}
+
+/// What the write pump finds in the queue.
+#[derive(Debug)]
+pub(super) enum Next {
+    Frame(Arc<Frame>),
+    /// A direct write's rest waits to be written.
+    Flush,
+    Empty,
+}
+
+/// What became of a frame offered to a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offer {
+    /// It was queued.
+    Queued,
+    /// The queue is full; nothing changed.
+    Full,
+    /// The session is closed.
+    Closed,
 }

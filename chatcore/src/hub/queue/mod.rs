@@ -5,9 +5,10 @@
 //! the corked task's turn, written by that task where the transport allows it
 //! ([`DirectSink`](crate::transport::DirectSink)). It knows nothing of rooms or commands.
 
+mod close;
 pub(crate) mod cork;
 mod lane;
-mod outbound;
+pub(crate) mod sink;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -17,33 +18,10 @@ use tokio::sync::Notify;
 
 use super::stats::Stats;
 use crate::protocol::{Codec, Event, Frame};
-use lane::{Lane, Through};
-pub use outbound::{Outbound, Outgoing};
-
-/// Why a session ended. Transports map each to a documented close code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CloseReason {
-    /// The client or the embedder ended the session.
-    Normal,
-    /// The server is shutting down; queued frames are delivered first.
-    GoingAway,
-    /// The session stopped taking frames: its full queue untouched, or its socket refusing
-    /// bytes, for `Limits::slow_consumer_after`. It should reconnect and resume.
-    SlowConsumer,
-    /// The client broke the protocol badly enough to be dropped.
-    Policy,
-    /// The account's session was revoked (logout, password change, a replayed refresh
-    /// token, a deleted account): the client must sign in again.
-    Revoked,
-}
-
-impl CloseReason {
-    /// `true` when frames already queued should still be written before closing.
-    pub fn drains(self) -> bool {
-        matches!(self, CloseReason::Normal | CloseReason::GoingAway)
-    }
-}
+pub use close::CloseReason;
+pub(crate) use lane::Offer;
+use lane::{Lane, Next, Push};
+use sink::DirectSink;
 
 /// The outbound queue of one session, shared by its owner, the rooms it joined and its
 /// in-flight acks.
@@ -255,35 +233,6 @@ impl Queue {
         }
     }
 
-    /// The end of a cork's turn: writes what waits through the transport's sink if the pump
-    /// is idle, else wakes the pump for what the cork held (a closed session's pump decides
-    /// what still goes out).
-    fn uncork(&self) {
-        let mut lane = self.lane();
-        lane.corked = false;
-        if lane.frames.is_empty() {
-            return;
-        }
-        let through = if self.close.get().is_some() {
-            Through::Refused
-        } else {
-            lane.write_through(self.codec)
-        };
-        let wake = match through {
-            Through::Took(n) => {
-                // Whatever was parked went with it.
-                self.parked.store(false, Relaxed);
-                self.taken.fetch_add(n as u64, Relaxed);
-                lane.rest.is_some()
-            }
-            Through::Refused => self.parked.swap(false, Relaxed),
-        };
-        drop(lane);
-        if wake {
-            self.wake.notify_one();
-        }
-    }
-
     /// Queues an event meant for this session only.
     pub(crate) fn send(self: &Arc<Self>, event: Event) -> bool {
         self.push(Frame::new(event))
@@ -330,35 +279,125 @@ impl Queue {
     }
 }
 
-/// How a frame enters the queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Push {
-    /// Held by the thread's cork if one is active, else as `Wake`.
-    Corked,
-    /// Queued, the pump woken.
-    Wake,
-    /// Queued; the pump is woken by the next frame ([`Queue::push_lazy`]).
-    Lazy,
-}
-
-/// What the write pump finds in the queue.
-#[derive(Debug)]
-enum Next {
+/// What a transport's write pump receives next.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    /// A frame to write.
     Frame(Arc<Frame>),
-    /// A direct write's rest waits to be written.
+    /// The session is over: write a close with this reason and stop.
+    Closed(CloseReason),
+    /// A direct write left the rest of its frames: write what
+    /// [`Outbound::begin_write`] returns. Only a transport that attached a
+    /// [`DirectSink`] receives it.
     Flush,
-    Empty,
 }
 
-/// What became of a frame offered to a queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Offer {
-    /// It was queued.
-    Queued,
-    /// The queue is full; nothing changed.
-    Full,
-    /// The session is closed.
-    Closed,
+/// The receiving end of a session's outbound queue, drained by one transport write pump.
+#[derive(Debug)]
+pub struct Outbound {
+    shared: Arc<Queue>,
+}
+
+impl Outbound {
+    pub(crate) fn new(shared: Arc<Queue>) -> Self {
+        Self { shared }
+    }
+
+    /// The codec frames must be written in.
+    pub fn codec(&self) -> Codec {
+        self.shared.codec
+    }
+
+    /// Waits for the next frame, or for the end of the session. After a draining close
+    /// ([`CloseReason::drains`]) queued frames still come first.
+    pub async fn recv(&mut self) -> Outgoing {
+        loop {
+            if let Some(next) = self.next_now() {
+                return next;
+            }
+            // A frame or a close that lands between the check and this wait leaves a
+            // permit, so the wait returns at once.
+            self.shared.wake.notified().await;
+        }
+    }
+
+    /// What `recv` would return without waiting; `None` when it would wait.
+    fn next_now(&mut self) -> Option<Outgoing> {
+        let reason = self.shared.close_reason();
+        if let Some(reason) = reason {
+            if !reason.drains() {
+                return Some(Outgoing::Closed(reason));
+            }
+        }
+        match self.shared.pop() {
+            Next::Frame(frame) => Some(Outgoing::Frame(frame)),
+            Next::Flush => Some(Outgoing::Flush),
+            Next::Empty => reason.map(Outgoing::Closed),
+        }
+    }
+
+    /// A frame already queued, without waiting; `None` when the queue is empty, the session
+    /// closed without draining, or a direct write's rest waits ([`Outgoing::Flush`]). Write
+    /// pumps use it to coalesce several frames into one write.
+    pub fn try_next(&mut self) -> Option<Arc<Frame>> {
+        match self.shared.close_reason() {
+            Some(reason) if !reason.drains() => None,
+            _ => match self.shared.pop() {
+                Next::Frame(frame) => Some(frame),
+                Next::Flush | Next::Empty => None,
+            },
+        }
+    }
+
+    /// Lets the hub write this session's frames straight to `sink` while the write pump is
+    /// idle (see [`DirectSink`] for what the pump must do in return).
+    pub fn attach(&self, sink: Box<dyn DirectSink>) {
+        self.shared.lane().sink = Some(sink);
+    }
+
+    /// Ends direct writes and drops the sink: before a close frame, and when the pump
+    /// stops. Waits for a direct write in progress.
+    pub fn detach(&self) {
+        let sink = self.shared.lane().sink.take();
+        drop(sink);
+    }
+
+    /// Marks the pump as writing, so that no direct write cuts in, and returns the rest of
+    /// an earlier direct write, which must be written first. Taking a frame out
+    /// ([`recv`](Self::recv), [`try_next`](Self::try_next)) marks it writing too.
+    pub fn begin_write(&self) -> Option<Vec<u8>> {
+        let mut lane = self.shared.lane();
+        lane.writing = true;
+        lane.rest.take()
+    }
+
+    /// The pump's write is done: direct writes may go again once the queue is empty.
+    pub fn end_write(&self) {
+        self.shared.lane().writing = false;
+    }
+
+    /// The session's queue, for a transport's write guard (`crate::transport::WriteGuard`).
+    pub(crate) fn shared(&self) -> &Arc<Queue> {
+        &self.shared
+    }
+
+    /// Frames waiting in the queue.
+    pub fn len(&self) -> usize {
+        self.shared.lane().frames.len()
+    }
+
+    /// `true` when no frame waits.
+    pub fn is_empty(&self) -> bool {
+        self.shared.lane().frames.is_empty()
+    }
+}
+
+impl Drop for Outbound {
+    fn drop(&mut self) {
+        // The transport is gone: nothing will drain the queue any more, or write to it.
+        self.shared.close(CloseReason::Normal);
+        self.detach();
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! [`DirectSink`]: a socket the hub may write to itself, from the task that queued a frame,
-//! while the connection's write pump is idle.
+//! while the connection's write pump is idle. Transports see it as
+//! `chatcore::transport::DirectSink`.
 
 use std::fmt::Debug;
 use std::sync::Arc;
