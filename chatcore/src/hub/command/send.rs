@@ -154,11 +154,7 @@ fn finish(
             let corked = room.corks();
             s.queue.wake_first(corked);
             deliver(core, room, appended.message);
-            if corked {
-                s.queue.send(ack);
-            } else {
-                s.queue.send_queued(ack);
-            }
+            s.queue.send_with(ack, corked);
         }
         Err(e) => {
             // A change the store refused (deleted target, another's message, …) is the

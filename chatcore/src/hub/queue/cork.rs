@@ -95,21 +95,15 @@ impl Drop for Turn {
         if !self.outermost {
             return;
         }
-        let touched = CORK.with_borrow_mut(|cork| {
+        let mut touched = CORK.with_borrow_mut(|cork| {
             cork.active = false;
             std::mem::take(&mut cork.touched)
         });
-        for queue in &touched {
+        for queue in touched.drain(..) {
             queue.uncork();
         }
-        // Keep the list's allocation for the next turn.
-        let mut touched = touched;
-        touched.clear();
-        CORK.with_borrow_mut(|cork| {
-            if cork.touched.is_empty() {
-                cork.touched = touched;
-            }
-        });
+        // The list's allocation, kept for the next turn (nothing registers while inactive).
+        CORK.with_borrow_mut(|cork| cork.touched = touched);
     }
 }
 

@@ -68,6 +68,13 @@ pub(super) enum Push {
     Lazy,
 }
 
+impl Push {
+    /// `Corked` or `Wake`.
+    pub(super) fn from_corked(corked: bool) -> Self {
+        if corked { Push::Corked } else { Push::Wake }
+    }
+}
+
 /// What the write pump finds in the queue.
 #[derive(Debug)]
 pub(super) enum Next {

@@ -88,11 +88,11 @@ impl Queue {
         self.enqueue(frame, Push::Corked)
     }
 
-    /// As [`push`](Self::push), but never corked: for a big room's fan-out, whose members'
-    /// write pumps run in parallel and coalesce, where writing every member's socket in turn
-    /// from one task would not.
-    pub(crate) fn push_queued(self: &Arc<Self>, frame: Arc<Frame>) -> bool {
-        self.enqueue(frame, Push::Wake)
+    /// As [`push`](Self::push) when `corked`, else never corked: for a big room's fan-out,
+    /// whose members' write pumps run in parallel and coalesce, where writing every member's
+    /// socket in turn from one task would not.
+    pub(crate) fn push_with(self: &Arc<Self>, frame: Arc<Frame>, corked: bool) -> bool {
+        self.enqueue(frame, Push::from_corked(corked))
     }
 
     /// Queues a frame that can wait for the next one: the write pump is not woken for it, so
@@ -174,8 +174,8 @@ impl Queue {
     }
 
     /// Queues a frame if it fits, without closing the session when it does not: the caller
-    /// (a room catching the member up from the store) keeps what did not fit. `corked`:
-    /// as [`push`](Self::push), else as [`push_queued`](Self::push_queued).
+    /// (a room catching the member up from the store) keeps what did not fit. `corked`: as
+    /// in [`push_with`](Self::push_with).
     pub(crate) fn offer(self: &Arc<Self>, frame: Arc<Frame>, corked: bool) -> Offer {
         if self.close.get().is_some() {
             return Offer::Closed;
@@ -184,8 +184,7 @@ impl Queue {
         if lane.frames.len() >= self.capacity {
             return Offer::Full;
         }
-        let push = if corked { Push::Corked } else { Push::Wake };
-        self.admit(lane, frame, push);
+        self.admit(lane, frame, Push::from_corked(corked));
         Offer::Queued
     }
 
@@ -238,9 +237,9 @@ impl Queue {
         self.push(Frame::new(event))
     }
 
-    /// As [`send`](Self::send), never corked ([`push_queued`](Self::push_queued)).
-    pub(crate) fn send_queued(self: &Arc<Self>, event: Event) -> bool {
-        self.push_queued(Frame::new(event))
+    /// As [`send`](Self::send), corked or not as in [`push_with`](Self::push_with).
+    pub(crate) fn send_with(self: &Arc<Self>, event: Event, corked: bool) -> bool {
+        self.push_with(Frame::new(event), corked)
     }
 
     /// Marks the session closed; the first reason wins. Returns `true` if this call closed it.

@@ -56,11 +56,8 @@ impl Room {
         let corked = corks(st.members.len());
         for member in st.members.values_mut() {
             match &mut member.joining {
-                None if corked => {
-                    member.queue.push(Arc::clone(frame));
-                }
                 None => {
-                    member.queue.push_queued(Arc::clone(frame));
+                    member.queue.push_with(Arc::clone(frame), corked);
                 }
                 Some(buffer) if buffer.len() < self.ctx.queue_capacity => {
                     buffer.push(Arc::clone(frame))

@@ -286,11 +286,7 @@ impl Room {
         let corked = fanout::corks(st.members.len());
         for (id, m) in &st.members {
             if *id != except && m.joining.is_none() {
-                if corked {
-                    m.queue.push(frame.clone());
-                } else {
-                    m.queue.push_queued(frame.clone());
-                }
+                m.queue.push_with(frame.clone(), corked);
             }
         }
     }

@@ -227,7 +227,7 @@ async fn a_push_from_outside_the_cork_wakes_the_pump_for_what_the_cork_holds() {
         // Another thread's push, not under this cork, while the cork's turn goes on (this
         // poll blocks): the pump, on the other worker, must not wait for the cork.
         let other = Arc::clone(&ann);
-        std::thread::spawn(move || assert!(other.push_queued(pong(2))))
+        std::thread::spawn(move || assert!(other.push_with(pong(2), false)))
             .join()
             .expect("no panic");
         let first = seen.recv_timeout(Duration::from_secs(5));
