@@ -30,23 +30,33 @@ async fn hub(limits: Limits) -> Hub {
     Hub::builder().limits(limits).build().await.expect("hub")
 }
 
+/// A JSON session of guest `user`.
+async fn guest(hub: &Hub, user: &str) -> (Session, Outbound) {
+    let me = hub
+        .authenticate(&Credentials::Guest(user.into()))
+        .await
+        .expect("guest");
+    hub.connect(me, Codec::Json).expect("connect")
+}
+
+/// What a connection shares with the transport, with `config` and metrics of its own.
+fn context(config: WsConfig) -> ConnContext {
+    ConnContext {
+        config: Arc::new(config),
+        metrics: Arc::new(Metrics::new()),
+    }
+}
+
 /// Runs a connection for guest `ann` over an in-memory pipe; returns the client's end.
 async fn serve(
     hub: &Hub,
     config: WsConfig,
     pipe: usize,
 ) -> (DuplexStream, JoinHandle<()>, Arc<Metrics>) {
-    let me = hub
-        .authenticate(&Credentials::Guest("ann".into()))
-        .await
-        .expect("guest");
-    let (session, outbound) = hub.connect(me, Codec::Json).expect("connect");
+    let (session, outbound) = guest(hub, "ann").await;
     let (server_io, client_io) = tokio::io::duplex(pipe);
-    let metrics = Arc::new(Metrics::new());
-    let ctx = ConnContext {
-        config: Arc::new(config),
-        metrics: Arc::clone(&metrics),
-    };
+    let ctx = context(config);
+    let metrics = Arc::clone(&ctx.metrics);
     let server = tokio::spawn(run(server_io, session, outbound, ctx));
     (client_io, server, metrics)
 }
@@ -325,29 +335,18 @@ async fn the_command_future_is_not_part_of_every_connection_task() {
     // An idle connection's task holds the whole `run` future: the command layer's future
     // (join, history, send …) must be boxed per request, not inlined in it.
     let hub = hub(Limits::default()).await;
-    let me = hub
-        .authenticate(&Credentials::Guest("ann".into()))
-        .await
-        .expect("guest");
-    let (mut session, _outbound) = hub.connect(me, Codec::Json).expect("connect");
+    let (mut session, _outbound) = guest(&hub, "ann").await;
     let command = std::mem::size_of_val(&session.handle_frame(b"{}"));
-    let me = hub
-        .authenticate(&Credentials::Guest("bob".into()))
-        .await
-        .expect("guest");
-    let (session, outbound) = hub.connect(me.clone(), Codec::Json).expect("connect");
+    let (session, outbound) = guest(&hub, "bob").await;
     let (server_io, _client_io) = tokio::io::duplex(1024);
-    let ctx = ConnContext {
-        config: Arc::new(WsConfig::default()),
-        metrics: Arc::new(Metrics::new()),
-    };
+    let ctx = context(WsConfig::default());
     let connection = std::mem::size_of_val(&run(server_io, session, outbound, ctx.clone()));
     assert!(
         connection < command,
         "connection future {connection} bytes, command future {command} bytes"
     );
     // The same over plain TCP, where the hub may write to the socket.
-    let (session, outbound) = hub.connect(me, Codec::Json).expect("connect");
+    let (session, outbound) = guest(&hub, "bob").await;
     let (server, _client) = tcp::tcp_pair().await;
     let early = Vec::<u8>::new();
     let connection = std::mem::size_of_val(&run_tcp(server, early, session, outbound, ctx));

@@ -105,11 +105,7 @@ async fn nothing_follows_the_reply_to_a_peer_close() {
     // The reply tungstenite wrote, handed to the writer while the session's queue holds
     // frames (its welcome): the writer sends the reply and stops there.
     let hub = hub(Limits::default()).await;
-    let me = hub
-        .authenticate(&Credentials::Guest("ann".into()))
-        .await
-        .expect("guest");
-    let (_session, outbound) = hub.connect(me, Codec::Json).expect("connect");
+    let (_session, outbound) = guest(&hub, "ann").await;
     assert!(!outbound.is_empty(), "the welcome waits");
     let (to_writer, to_reader) = chatcore::transport::link(WriterState::Running, CONTROL_QUEUE);
     let mut reply = Vec::new();
@@ -124,11 +120,12 @@ async fn nothing_follows_the_reply_to_a_peer_close() {
     });
     let (server_io, mut client_io) = tokio::io::duplex(64 * 1024);
     let (_read, write) = tokio::io::split(server_io);
-    let ctx = ConnContext {
-        config: Arc::new(WsConfig::default()),
-        metrics: Arc::new(Metrics::new()),
-    };
-    let writer = writer::Writer::new(outbound, to_reader, Arc::new(Activity::new()), ctx);
+    let writer = writer::Writer::new(
+        outbound,
+        to_reader,
+        Arc::new(Activity::new()),
+        context(WsConfig::default()),
+    );
     let (write, end) = tokio::time::timeout(Duration::from_secs(5), writer.run(write))
         .await
         .expect("the writer stops after the close reply");

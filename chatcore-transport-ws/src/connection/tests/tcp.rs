@@ -81,18 +81,10 @@ async fn corked_replies_that_outrun_a_stalled_client_arrive_whole_and_in_order()
         .with_max_text_bytes(64 * 1024)
         .expect("limits");
     let hub = hub(limits).await;
-    let me = hub
-        .authenticate(&Credentials::Guest("ann".into()))
-        .await
-        .expect("guest");
-    let (session, outbound) = hub.connect(me, Codec::Json).expect("connect");
+    let (session, outbound) = guest(&hub, "ann").await;
     let (server, client) = tcp_pair().await;
-    let metrics = Arc::new(Metrics::new());
     let config = WsConfig::default().with_rate_limit(100_000, 100_000, 1_000);
-    let ctx = ConnContext {
-        config: Arc::new(config.expect("config")),
-        metrics: Arc::clone(&metrics),
-    };
+    let ctx = context(config.expect("config"));
     let server = tokio::spawn(run_tcp(server, Vec::<u8>::new(), session, outbound, ctx));
     let mut client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
     welcome(&mut client).await;
@@ -147,16 +139,12 @@ async fn corked_replies_that_outrun_a_stalled_client_arrive_whole_and_in_order()
 #[tokio::test]
 async fn the_tcp_writer_task_is_no_bigger_than_the_split_one() {
     let hub = hub(Limits::default()).await;
-    let me = hub
-        .authenticate(&Credentials::Guest("bob".into()))
-        .await
-        .expect("guest");
-    let ctx = ConnContext {
-        config: Arc::new(WsConfig::default()),
-        metrics: Arc::new(Metrics::new()),
-    };
-    let writer = || {
-        let (_, outbound) = hub.connect(me.clone(), Codec::Json).expect("connect");
+    let ctx = context(WsConfig::default());
+    let (_s1, first) = guest(&hub, "bob").await;
+    let (_s2, second) = guest(&hub, "bob").await;
+    let mut outbounds = [second, first].into_iter();
+    let mut writer = || {
+        let outbound = outbounds.next().expect("two");
         let (_, to_reader) = chatcore::transport::link(WriterState::Running, CONTROL_QUEUE);
         writer::Writer::new(outbound, to_reader, Arc::new(Activity::new()), ctx.clone())
     };
