@@ -147,14 +147,17 @@ fn finish(
                 return;
             }
             super::mention::notify(core, &appended.message);
-            // The sender's own copy and the ack go out among the room's first writes, not
-            // behind the whole room (see `wake_first`): in a small room at the head of the
-            // reader's cork, in a big one by the sender's write pump, woken first, as the
+            // The sender's own copy and the ack go out ahead of the room, not behind it
+            // (see `wake_first`): its client sends its next message when the ack comes. In
+            // a small room they are written now, before the reader handles its next request,
+            // and the members' frames wait for the end of the reader's turn to go out
+            // together; in a big one the sender's write pump is woken first, as the
             // members' are by their own pumps.
             let corked = room.corks();
             s.queue.wake_first(corked);
             deliver(core, room, appended.message);
             s.queue.send_with(ack, corked);
+            s.queue.flush_corked();
         }
         Err(e) => {
             // A change the store refused (deleted target, another's message, …) is the

@@ -108,6 +108,16 @@ impl Drop for Turn {
 }
 
 impl Queue {
+    /// Writes what a cork holds for this queue now rather than at the end of the turn (as
+    /// the turn's end would: through the sink, or by the woken pump); nothing when no cork
+    /// holds it. For a sender's ack: its client waits for it before it sends the next
+    /// message, while the room's members' frames can wait to go out together.
+    pub(crate) fn flush_corked(&self) {
+        if self.lane().corked {
+            self.uncork();
+        }
+    }
+
     /// The end of a cork's turn: writes what waits through the transport's sink if the pump
     /// is idle, else wakes the pump for what the cork held (a closed session's pump decides
     /// what still goes out).

@@ -257,6 +257,43 @@ async fn a_queue_woken_first_is_written_first() {
 }
 
 #[tokio::test]
+async fn a_flush_writes_what_the_cork_holds_for_one_queue_at_once() {
+    let writes = Writes::default();
+    let (ann, _ann_out, _) = attached("ann", &writes);
+    let (bob, _bob_out, _) = attached("bob", &writes);
+    corked(async {
+        assert!(bob.push(pong(10)));
+        assert!(ann.push(pong(1)));
+        ann.flush_corked();
+        assert_eq!(
+            *writes.lock().expect("writes"),
+            [("ann", bytes(&[pong(1)]))],
+            "before the turn ends, and only ann's"
+        );
+        assert!(ann.push(pong(2)), "held again");
+    })
+    .await;
+    assert_eq!(
+        *writes.lock().expect("writes"),
+        [
+            ("ann", bytes(&[pong(1)])),
+            ("bob", bytes(&[pong(10)])),
+            ("ann", bytes(&[pong(2)]))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_flush_without_a_cork_leaves_the_frame_to_the_woken_pump() {
+    let writes = Writes::default();
+    let (ann, mut out, _) = attached("ann", &writes);
+    assert!(ann.push(pong(1)));
+    ann.flush_corked();
+    assert!(writes.lock().expect("writes").is_empty());
+    assert_eq!(id_of(out.recv().await), Some(1));
+}
+
+#[tokio::test]
 async fn a_panic_in_a_corked_turn_still_ends_it() {
     let writes = Writes::default();
     let (ann, mut out, _) = attached("ann", &writes);

@@ -1,0 +1,108 @@
+//! What a reader's corked turn writes, and when (issue #16): in a small room the sender's own
+//! copy and its ack are written while the turn goes on, since its client sends its next
+//! message when the ack comes; the members' frames wait for the end of the turn and go out
+//! together, one write per member however many messages the turn handled.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use chatcore::protocol::{Codec, Event, Frame};
+use chatcore::transport::{Direct, DirectSink, poll_corked};
+use chatcore_testkit::{SessionProbe, memory_hub};
+
+/// Each write a [`Recorder`] took, as the events it carried.
+type Writes = Arc<Mutex<Vec<Vec<Event>>>>;
+
+/// A socket stand-in that takes every write whole and keeps it, decoded.
+#[derive(Debug)]
+struct Recorder(Writes);
+
+impl DirectSink for Recorder {
+    fn try_write(&self, frames: &[Arc<Frame>], codec: Codec) -> Direct {
+        let events = frames
+            .iter()
+            .map(|f| codec.decode_event(f.encoded(codec)).expect("valid frame"))
+            .collect();
+        self.0.lock().expect("writes").push(events);
+        Direct::Written
+    }
+}
+
+/// What each write carried: the message texts, and `ack` for an ack.
+fn shapes(writes: &Writes) -> Vec<Vec<String>> {
+    let writes = writes.lock().expect("writes");
+    writes
+        .iter()
+        .map(|events| {
+            events
+                .iter()
+                .map(|e| match e {
+                    Event::Message(m) => m.text.clone(),
+                    Event::Ack { .. } => "ack".to_owned(),
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A member of room `small`.
+async fn member(hub: &chatcore::Hub, user: &str) -> SessionProbe {
+    let mut p = SessionProbe::connect(hub, user).await;
+    p.join("small").await;
+    p
+}
+
+/// Drops what `p` was sent so far (the joins' notices) and records its frames from now on,
+/// as a transport's sink would write them.
+fn record(p: &mut SessionProbe) -> Writes {
+    while p.out.try_next().is_some() {}
+    // As a pump does once it has written what it took.
+    p.out.end_write();
+    let writes = Writes::default();
+    p.out.attach(Box::new(Recorder(Arc::clone(&writes))));
+    writes
+}
+
+/// Polls `turn` once under a cork, as a transport polls its reader; it must finish in
+/// that one poll (the memory store answers at once), so everything it did was one turn.
+fn one_corked_turn(turn: impl Future<Output = ()>) {
+    let mut turn = pin!(turn);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert_eq!(
+        poll_corked(turn.as_mut(), &mut cx),
+        Poll::Ready(()),
+        "the turn took one poll"
+    );
+}
+
+#[tokio::test]
+async fn in_a_small_room_the_ack_leaves_during_the_turn_and_members_get_one_write_at_its_end() {
+    let hub = memory_hub().await;
+    let mut ann = member(&hub, "ann").await;
+    let mut bob = member(&hub, "bob").await;
+    let (ann_writes, bob_writes) = (record(&mut ann), record(&mut bob));
+
+    let (ann_seen, bob_seen) = (Arc::clone(&ann_writes), Arc::clone(&bob_writes));
+    one_corked_turn(async {
+        ann.send_nowait("small", "one", None).await;
+        assert_eq!(
+            shapes(&ann_seen),
+            [["one", "ack"]],
+            "the sender's copy and ack, written before the next request"
+        );
+        assert!(
+            shapes(&bob_seen).is_empty(),
+            "the members' wait for the turn"
+        );
+        ann.send_nowait("small", "two", None).await;
+        assert_eq!(shapes(&ann_seen), [["one", "ack"], ["two", "ack"]]);
+        assert!(shapes(&bob_seen).is_empty());
+    });
+
+    assert_eq!(shapes(&bob_writes), [["one", "two"]], "one write for both");
+    assert_eq!(shapes(&ann_writes).len(), 2, "nothing more for the sender");
+    assert!(ann.out.try_next().is_none() && bob.out.try_next().is_none());
+}
