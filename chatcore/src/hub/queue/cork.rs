@@ -10,6 +10,8 @@
 //! write, by this task. What cannot be written at once (a busy pump, a full socket, a
 //! transport without a sink) wakes the pump as usual. The turn is one poll of the reader's
 //! future, so nothing waits on a cork longer than the reader takes to handle what it has.
+//! One queue can be written before the turn ends (`Queue::flush_corked`): a sender's own
+//! copy and ack, which its client waits for before it sends its next message.
 
 use std::cell::RefCell;
 use std::future::Future;
