@@ -157,7 +157,9 @@ fn finish(
             s.queue.wake_first(corked);
             deliver(core, room, appended.message);
             s.queue.send_with(ack, corked);
-            s.queue.flush_corked();
+            if corked {
+                s.queue.flush_corked();
+            }
         }
         Err(e) => {
             // A change the store refused (deleted target, another's message, …) is the

@@ -16,12 +16,12 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, MutexGuard};
 use std::task::{Context, Poll};
 
 use super::Queue;
-use super::lane::Through;
+use super::lane::{Lane, Through};
 
 /// The queues touched during the current corked poll on this thread.
 #[derive(Default)]
@@ -60,21 +60,22 @@ pub fn poll_corked<F: Future + ?Sized>(
     future.poll(cx)
 }
 
-/// Registers `queue` with this thread's cork, unless none is active or the queue already is;
-/// `first` puts it ahead of those touched so far. Returns whether a cork holds the queue's
-/// frames (the caller then neither writes nor wakes).
-pub(super) fn hold(queue: &Arc<Queue>, registered: &mut bool, first: bool) -> bool {
+/// Whether a cork is active on this thread.
+pub(super) fn active() -> bool {
+    CORK.with_borrow(|cork| cork.active)
+}
+
+/// Registers `queue` with this thread's cork, unless none is active or the queue already is.
+/// Returns whether a cork holds the queue's frames (the caller then neither writes nor
+/// wakes).
+pub(super) fn hold(queue: &Arc<Queue>, registered: &mut bool) -> bool {
     CORK.with_borrow_mut(|cork| {
         if !cork.active {
             return false;
         }
         if !*registered {
             *registered = true;
-            if first {
-                cork.touched.insert(0, Arc::clone(queue));
-            } else {
-                cork.touched.push(Arc::clone(queue));
-            }
+            cork.touched.push(Arc::clone(queue));
         }
         true
     })
@@ -115,16 +116,20 @@ impl Queue {
     /// holds it. For a sender's ack: its client waits for it before it sends the next
     /// message, while the room's members' frames can wait to go out together.
     pub(crate) fn flush_corked(&self) {
-        if self.lane().corked {
-            self.uncork();
+        let lane = self.lane();
+        if lane.corked {
+            self.uncork_locked(lane);
         }
     }
 
     /// The end of a cork's turn: writes what waits through the transport's sink if the pump
     /// is idle, else wakes the pump for what the cork held (a closed session's pump decides
     /// what still goes out).
-    pub(super) fn uncork(&self) {
-        let mut lane = self.lane();
+    fn uncork(&self) {
+        self.uncork_locked(self.lane());
+    }
+
+    fn uncork_locked(&self, mut lane: MutexGuard<'_, Lane>) {
         lane.corked = false;
         if lane.frames.is_empty() {
             return;

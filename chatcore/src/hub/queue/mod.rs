@@ -141,7 +141,7 @@ impl Queue {
         lane.frames.push_back(frame);
         let held = push == Push::Corked && {
             let lane = &mut *lane;
-            cork::hold(self, &mut lane.corked, false)
+            cork::hold(self, &mut lane.corked)
         };
         let wake = if held {
             if was_empty {
@@ -221,13 +221,10 @@ impl Queue {
     /// without waiting for every other member's write: with few messages in flight it sends
     /// its next one that much sooner. A pump that runs before the frames arrive finds
     /// nothing and waits again; they wake it as usual. With `corked` (the room's frames are
-    /// corked), under a [`cork`], the queue is put first among those the cork writes instead.
-    pub(crate) fn wake_first(self: &Arc<Self>, corked: bool) {
-        let held = corked && {
-            let mut lane = self.lane();
-            cork::hold(self, &mut lane.corked, true)
-        };
-        if !held {
+    /// corked) under a [`cork`], nothing: the caller writes the sender's frames itself as
+    /// soon as they are queued ([`flush_corked`](Self::flush_corked)).
+    pub(crate) fn wake_first(&self, corked: bool) {
+        if !(corked && cork::active()) {
             self.wake.notify_one();
         }
     }

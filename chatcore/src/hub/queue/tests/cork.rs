@@ -242,21 +242,6 @@ async fn a_push_from_outside_the_cork_wakes_the_pump_for_what_the_cork_holds() {
 }
 
 #[tokio::test]
-async fn a_queue_woken_first_is_written_first() {
-    let writes = Writes::default();
-    let (ann, _ann_out, _) = attached("ann", &writes);
-    let (bob, _bob_out, _) = attached("bob", &writes);
-    corked(async {
-        assert!(bob.push(pong(10)));
-        ann.wake_first(true);
-        assert!(ann.push(pong(1)));
-    })
-    .await;
-    let order: Vec<_> = writes.lock().expect("writes").iter().map(|w| w.0).collect();
-    assert_eq!(order, ["ann", "bob"]);
-}
-
-#[tokio::test]
 async fn a_flush_writes_what_the_cork_holds_for_one_queue_at_once() {
     let writes = Writes::default();
     let (ann, _ann_out, _) = attached("ann", &writes);
