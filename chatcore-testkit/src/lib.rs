@@ -76,7 +76,7 @@ pub use process::{ChatServerProcess, PrivateRedis, free_port, unique_name};
 pub use proxy::Proxy;
 pub use rng::SimRng;
 pub use server::{TestServer, ws_config};
-pub use session::{SessionProbe, memory_hub};
+pub use session::{SessionProbe, guest, guest_session, memory_hub};
 pub use store::{CallLog, FlakyStore, HookedStore, Outage, StoreHook};
 pub use token::{SECRET, admin_token, b64url, jwt, token};
 pub use wait::{BOUND, eventually, services_required, within};

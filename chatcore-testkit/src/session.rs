@@ -29,11 +29,7 @@ impl SessionProbe {
 
     /// A guest `user` on `hub` speaking `codec`, welcome frame read.
     pub async fn connect_with(hub: &Hub, user: &str, codec: Codec) -> Self {
-        let id: Identity = hub
-            .authenticate(&Credentials::Guest(user.into()))
-            .await
-            .expect("guest");
-        Self::connect_as(hub, id, codec).await
+        Self::connect_as(hub, guest(hub, user).await, codec).await
     }
 
     /// A session of `identity` (claims and all, as an authenticator made it) on `hub`
@@ -220,6 +216,20 @@ impl SessionProbe {
             }
         }
     }
+}
+
+/// Guest `user`'s identity on `hub`.
+pub async fn guest(hub: &Hub, user: &str) -> Identity {
+    hub.authenticate(&Credentials::Guest(user.into()))
+        .await
+        .expect("guest")
+}
+
+/// A JSON session of guest `user` on `hub` and its outbound queue, nothing read yet (for a
+/// test that runs a transport on it, or reads the queue itself).
+pub async fn guest_session(hub: &Hub, user: &str) -> (Session, Outbound) {
+    hub.connect(guest(hub, user).await, Codec::Json)
+        .expect("connect")
 }
 
 /// An in-memory hub with default settings that lets guests in.

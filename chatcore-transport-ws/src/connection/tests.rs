@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use chatcore::auth::Credentials;
 use chatcore::protocol::{Codec, Command, Event, Request};
 use chatcore::{ErrorCode, Hub, Limits};
+use chatcore_testkit::guest_session;
 use futures::{SinkExt, StreamExt};
 use tokio::io::DuplexStream;
 use tokio::task::JoinHandle;
@@ -30,15 +30,6 @@ async fn hub(limits: Limits) -> Hub {
     Hub::builder().limits(limits).build().await.expect("hub")
 }
 
-/// A JSON session of guest `user`.
-async fn guest(hub: &Hub, user: &str) -> (Session, Outbound) {
-    let me = hub
-        .authenticate(&Credentials::Guest(user.into()))
-        .await
-        .expect("guest");
-    hub.connect(me, Codec::Json).expect("connect")
-}
-
 /// What a connection shares with the transport, with `config` and metrics of its own.
 fn context(config: WsConfig) -> ConnContext {
     ConnContext {
@@ -53,7 +44,7 @@ async fn serve(
     config: WsConfig,
     pipe: usize,
 ) -> (DuplexStream, JoinHandle<()>, Arc<Metrics>) {
-    let (session, outbound) = guest(hub, "ann").await;
+    let (session, outbound) = guest_session(hub, "ann").await;
     let (server_io, client_io) = tokio::io::duplex(pipe);
     let ctx = context(config);
     let metrics = Arc::clone(&ctx.metrics);
@@ -284,11 +275,7 @@ async fn a_client_whose_socket_refuses_bytes_gets_its_backlog_then_eof() {
     ));
 
     // A chatty in-process member fills the pipe, then the queue.
-    let bob = hub
-        .authenticate(&Credentials::Guest("bob".into()))
-        .await
-        .expect("guest");
-    let (mut bob, mut bob_out) = hub.connect(bob, Codec::Json).expect("connect");
+    let (mut bob, mut bob_out) = guest_session(&hub, "bob").await;
     bob.handle(Request::new(1, join)).await;
     let drain =
         tokio::spawn(
@@ -335,9 +322,9 @@ async fn the_command_future_is_not_part_of_every_connection_task() {
     // An idle connection's task holds the whole `run` future: the command layer's future
     // (join, history, send …) must be boxed per request, not inlined in it.
     let hub = hub(Limits::default()).await;
-    let (mut session, _outbound) = guest(&hub, "ann").await;
+    let (mut session, _outbound) = guest_session(&hub, "ann").await;
     let command = std::mem::size_of_val(&session.handle_frame(b"{}"));
-    let (session, outbound) = guest(&hub, "bob").await;
+    let (session, outbound) = guest_session(&hub, "bob").await;
     let (server_io, _client_io) = tokio::io::duplex(1024);
     let ctx = context(WsConfig::default());
     let connection = std::mem::size_of_val(&run(server_io, session, outbound, ctx.clone()));
@@ -346,7 +333,7 @@ async fn the_command_future_is_not_part_of_every_connection_task() {
         "connection future {connection} bytes, command future {command} bytes"
     );
     // The same over plain TCP, where the hub may write to the socket.
-    let (session, outbound) = guest(&hub, "bob").await;
+    let (session, outbound) = guest_session(&hub, "bob").await;
     let (server, _client) = tcp::tcp_pair().await;
     let early = Vec::<u8>::new();
     let connection = std::mem::size_of_val(&run_tcp(server, early, session, outbound, ctx));

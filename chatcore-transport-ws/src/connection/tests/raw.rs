@@ -105,7 +105,7 @@ async fn nothing_follows_the_reply_to_a_peer_close() {
     // The reply tungstenite wrote, handed to the writer while the session's queue holds
     // frames (its welcome): the writer sends the reply and stops there.
     let hub = hub(Limits::default()).await;
-    let (_session, outbound) = guest(&hub, "ann").await;
+    let (_session, outbound) = guest_session(&hub, "ann").await;
     assert!(!outbound.is_empty(), "the welcome waits");
     let (to_writer, to_reader) = chatcore::transport::link(WriterState::Running, CONTROL_QUEUE);
     let mut reply = Vec::new();

@@ -81,7 +81,7 @@ async fn corked_replies_that_outrun_a_stalled_client_arrive_whole_and_in_order()
         .with_max_text_bytes(64 * 1024)
         .expect("limits");
     let hub = hub(limits).await;
-    let (session, outbound) = guest(&hub, "ann").await;
+    let (session, outbound) = guest_session(&hub, "ann").await;
     let (server, client) = tcp_pair().await;
     let config = WsConfig::default().with_rate_limit(100_000, 100_000, 1_000);
     let ctx = context(config.expect("config"));
@@ -140,8 +140,8 @@ async fn corked_replies_that_outrun_a_stalled_client_arrive_whole_and_in_order()
 async fn the_tcp_writer_task_is_no_bigger_than_the_split_one() {
     let hub = hub(Limits::default()).await;
     let ctx = context(WsConfig::default());
-    let (_s1, first) = guest(&hub, "bob").await;
-    let (_s2, second) = guest(&hub, "bob").await;
+    let (_s1, first) = guest_session(&hub, "bob").await;
+    let (_s2, second) = guest_session(&hub, "bob").await;
     let mut outbounds = [second, first].into_iter();
     let mut writer = || {
         let outbound = outbounds.next().expect("two");
