@@ -1,12 +1,15 @@
 //! What a reader's corked turn writes, and when (issue #16): in a small room the sender's own
 //! copy and its ack are written while the turn goes on, since its client sends its next
 //! message when the ack comes; the members' frames wait for the end of the turn and go out
-//! together, one write per member however many messages the turn handled.
+//! together, one write per member however many messages the turn handled. A big room's
+//! messages are corked only on a one-worker runtime and while the room is quiet; otherwise
+//! its members' write pumps write them.
 
 use std::future::Future;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
+use std::time::Duration;
 
 use chatcore::protocol::{Codec, Event, Frame};
 use chatcore::transport::{Direct, DirectSink, poll_corked};
@@ -50,9 +53,43 @@ fn shapes(writes: &Writes) -> Vec<Vec<String>> {
 
 /// A member of room `small`.
 async fn member(hub: &chatcore::Hub, user: &str) -> SessionProbe {
+    member_of(hub, "small", user).await
+}
+
+/// A member of `room`.
+async fn member_of(hub: &chatcore::Hub, room: &str, user: &str) -> SessionProbe {
     let mut p = SessionProbe::connect(hub, user).await;
-    p.join("small").await;
+    p.join(room).await;
     p
+}
+
+/// More members than a room corks every message for (64), each recording its writes; the
+/// first is the sender.
+async fn big_room(hub: &chatcore::Hub) -> Vec<(SessionProbe, Writes)> {
+    let mut members = Vec::new();
+    for i in 0..70 {
+        members.push(member_of(hub, "big", &format!("u{i}")).await);
+    }
+    members
+        .into_iter()
+        .map(|mut p| {
+            let writes = record(&mut p);
+            (p, writes)
+        })
+        .collect()
+}
+
+/// The message texts waiting in `p`'s queue for its write pump, taken out as the pump would.
+fn queued(p: &mut SessionProbe) -> Vec<String> {
+    let mut texts = Vec::new();
+    while let Some(frame) = p.out.try_next() {
+        match p.out.codec().decode_event(frame.encoded(p.out.codec())) {
+            Ok(Event::Message(m)) => texts.push(m.text),
+            other => texts.push(format!("{other:?}")),
+        }
+    }
+    p.out.end_write();
+    texts
 }
 
 /// Drops what `p` was sent so far (the joins' notices) and records its frames from now on,
@@ -105,4 +142,54 @@ async fn in_a_small_room_the_ack_leaves_during_the_turn_and_members_get_one_writ
     assert_eq!(shapes(&bob_writes), [["one", "two"]], "one write for both");
     assert_eq!(shapes(&ann_writes).len(), 2, "nothing more for the sender");
     assert!(ann.out.try_next().is_none() && bob.out.try_next().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_one_worker_a_quiet_big_rooms_message_is_corked_and_a_busy_ones_waits_for_the_pumps() {
+    let hub = memory_hub().await;
+    let mut room = big_room(&hub).await;
+    let turn = |room: &mut Vec<(SessionProbe, Writes)>, text: &'static str| {
+        let sender = &mut room[0].0;
+        one_corked_turn(async move {
+            sender.send_nowait("big", text, None).await;
+        });
+    };
+
+    turn(&mut room, "one");
+    for (p, writes) in &mut room[1..] {
+        assert_eq!(
+            shapes(writes),
+            [["one"]],
+            "quiet: written at the turn's end"
+        );
+        assert!(queued(p).is_empty());
+    }
+
+    // The clock stands still: the room's last message went out no time ago.
+    turn(&mut room, "two");
+    for (p, writes) in &mut room[1..] {
+        assert_eq!(shapes(writes), [["one"]], "busy: not written by the turn");
+        assert_eq!(queued(p), ["two"], "left to the member's pump");
+    }
+
+    // 70 members × 10 µs after the last message, the room is quiet again.
+    tokio::time::advance(Duration::from_micros(700)).await;
+    turn(&mut room, "three");
+    for (_, writes) in &room[1..] {
+        assert_eq!(shapes(writes), [["one"], ["three"]]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_workers_a_big_rooms_message_waits_for_the_pumps_even_when_quiet() {
+    let hub = memory_hub().await;
+    let mut room = big_room(&hub).await;
+    let sender = &mut room[0].0;
+    one_corked_turn(async move {
+        sender.send_nowait("big", "one", None).await;
+    });
+    for (p, writes) in &mut room[1..] {
+        assert!(shapes(writes).is_empty(), "nothing written by the turn");
+        assert_eq!(queued(p), ["one"]);
+    }
 }

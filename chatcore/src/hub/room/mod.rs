@@ -71,6 +71,9 @@ pub(crate) struct RoomContext {
     /// Rooms with local commits since the last `Head` announcement: the announcer visits
     /// only these, not every loaded room. A std mutex: held for a push or a swap.
     committed: Mutex<Vec<Arc<Room>>>,
+    /// The hub's runtime polls one task at a time (one worker, or a current-thread
+    /// runtime): a big room's write pumps cannot run in parallel there (`fanout.rs`).
+    one_worker: bool,
 }
 
 impl RoomContext {
@@ -90,6 +93,8 @@ impl RoomContext {
             slow_consumer_after,
             presence_limit,
             committed: Mutex::new(Vec::new()),
+            one_worker: tokio::runtime::Handle::try_current()
+                .is_ok_and(|runtime| runtime.metrics().num_workers() == 1),
         }
     }
 
@@ -126,6 +131,9 @@ struct RoomState {
     /// How many times a user was removed from the room (kick, ban, host removal) since it
     /// was loaded: a join that started before a removal re-checks its membership.
     removals: u64,
+    /// When the room's last message was fanned out, noted only where it decides whether the
+    /// next one is corked (a big room on a one-worker runtime, `fanout.rs`).
+    last_message: Option<tokio::time::Instant>,
 }
 
 struct LocalMember {
@@ -161,6 +169,7 @@ impl Room {
                 head: last_seq,
                 repairing: false,
                 removals: 0,
+                last_message: None,
             }),
             dirty: AtomicBool::new(false),
             waiting: AtomicUsize::new(0),
@@ -263,9 +272,9 @@ impl Room {
         self.lock().members.len()
     }
 
-    /// Whether the room's fan-out is corked (see `fanout::corks`): it has few local members.
+    /// Whether the room's next message is corked (see `RoomState::message_corked`).
     pub(crate) fn corks(&self) -> bool {
-        fanout::corks(self.local_members())
+        self.lock().message_corked(self.ctx.one_worker)
     }
 
     /// With no local member yet, skips ahead to the store's newest seq: nobody here is owed
