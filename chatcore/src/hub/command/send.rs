@@ -150,10 +150,10 @@ fn finish(
             // The sender's own copy and the ack go out ahead of the room, not behind it
             // (see `wake_first`): its client sends its next message when the ack comes. In
             // a room whose frames are corked (a small one, or a quiet one on a one-worker
-            // runtime: `RoomState::message_corked`) they are written now, before the reader handles
-            // its next request, and the members' frames wait for the end of the reader's
-            // turn to go out together; otherwise the sender's write pump is woken first, as
-            // the members' are by their own pumps.
+            // runtime: `RoomState::message_corked`) they are written now, before the reader
+            // handles its next request, and the members' frames wait for the end of the
+            // reader's turn to go out together; otherwise the sender's write pump is woken
+            // first, as the members' are by their own pumps.
             let corked = room.corks();
             s.queue.wake_first(corked);
             deliver(core, room, appended.message);
