@@ -22,6 +22,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
+use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -80,9 +81,12 @@ pub(crate) struct MessageLog {
     /// Messages logged (the first `written` of them in the file) and not applied.
     pub(super) pending: Vec<Logged>,
     written: usize,
-    /// Nonce → senders, of the pending messages (looked up by borrowed strings: no
-    /// allocation per append).
-    nonces: HashMap<String, HashSet<String>>,
+    /// Hashes of the pending messages' `(nonce, sender)` ([`nonce_key`]): a miss is
+    /// certain, a hit is checked against the pending messages. No string is copied per
+    /// append, and clearing keeps the set's memory.
+    nonces: HashSet<u64>,
+    /// Seeds the hash of [`nonce_key`].
+    keys: RandomState,
     /// Room id → newest pending seq.
     last_seq: HashMap<i64, u64>,
     /// When the oldest pending message was logged.
@@ -119,7 +123,8 @@ impl MessageLog {
             buf: Vec::new(),
             pending: Vec::new(),
             written: 0,
-            nonces: HashMap::new(),
+            nonces: HashSet::new(),
+            keys: RandomState::new(),
             last_seq: HashMap::new(),
             since: None,
         })
@@ -146,7 +151,7 @@ impl MessageLog {
             mentions: mentions.as_deref(),
         };
         encode(&record, &mut self.buf);
-        note_nonce(&mut self.nonces, &msg);
+        note_nonce(&mut self.nonces, &self.keys, &msg);
         self.last_seq.insert(room_id, seq);
         self.since.get_or_insert_with(Instant::now);
         self.pending.push(Logged { msg, room_id, seq });
@@ -154,9 +159,11 @@ impl MessageLog {
 
     /// Whether a pending message has this `(nonce, sender)`.
     pub(super) fn has_nonce(&self, nonce: &str, sender: &str) -> bool {
-        self.nonces
-            .get(nonce)
-            .is_some_and(|senders| senders.contains(sender))
+        self.nonces.contains(&nonce_key(&self.keys, nonce, sender))
+            && self
+                .pending
+                .iter()
+                .any(|p| p.msg.nonce.as_deref() == Some(nonce) && p.msg.sender == sender)
     }
 
     /// The newest pending seq of room `room_id` (0 when none is pending).
@@ -228,7 +235,7 @@ impl MessageLog {
         self.nonces.clear();
         self.last_seq.clear();
         for p in &self.pending {
-            note_nonce(&mut self.nonces, &p.msg);
+            note_nonce(&mut self.nonces, &self.keys, &p.msg);
             self.last_seq.insert(p.room_id, p.seq);
         }
         if self.pending.is_empty() {
@@ -237,14 +244,16 @@ impl MessageLog {
     }
 }
 
-/// Records `msg`'s `(nonce, sender)`, if it has a nonce.
-fn note_nonce(nonces: &mut HashMap<String, HashSet<String>>, msg: &NewMessage) {
+/// Records `msg`'s `(nonce, sender)` in `nonces`, if it has a nonce.
+fn note_nonce(nonces: &mut HashSet<u64>, keys: &RandomState, msg: &NewMessage) {
     if let Some(nonce) = &msg.nonce {
-        nonces
-            .entry(nonce.clone())
-            .or_default()
-            .insert(msg.sender.clone());
+        nonces.insert(nonce_key(keys, nonce, &msg.sender));
     }
+}
+
+/// The key of a `(nonce, sender)` in [`MessageLog`]'s set of them.
+fn nonce_key(keys: &RandomState, nonce: &str, sender: &str) -> u64 {
+    keys.hash_one((nonce, sender))
 }
 
 /// Pending messages that make an apply due.

@@ -254,3 +254,19 @@ fn an_apply_is_due_by_count_or_by_age() {
     std::thread::sleep(APPLY_AGE);
     assert!(log.due(), "the oldest has waited {APPLY_AGE:?}");
 }
+
+/// A pending message's `(nonce, sender)` is found; another sender's, another nonce, and
+/// any once the log is applied are not.
+#[test]
+fn pending_nonces_are_found_by_nonce_and_sender() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = MessageLog::create(&dir.path().join("t.db-msglog"), "db", false).expect("log");
+    log.push(new_message("r", "ann", "x", Some("n-1")), 1, 1);
+    log.push(new_message("r", "bob", "y", None), 1, 2);
+    assert!(log.has_nonce("n-1", "ann"));
+    assert!(!log.has_nonce("n-1", "bob"), "another sender's");
+    assert!(!log.has_nonce("n-2", "ann"), "another nonce");
+    assert!(!log.has_nonce("", "bob"), "a message without one");
+    log.applied();
+    assert!(!log.has_nonce("n-1", "ann"), "applied: SQLite has it now");
+}
