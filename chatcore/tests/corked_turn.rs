@@ -2,8 +2,9 @@
 //! copy and its ack are written while the turn goes on, since its client sends its next
 //! message when the ack comes; the members' frames wait for the end of the turn and go out
 //! together, one write per member however many messages the turn handled. A big room's
-//! messages are corked only on a one-worker runtime and while the room is quiet; otherwise
-//! its members' write pumps write them.
+//! messages are corked only on a one-worker runtime and while the room is quiet (no message
+//! of its own, and no corked turn's writes on that thread, for a while); otherwise its
+//! members' write pumps write them.
 
 use std::future::Future;
 use std::pin::pin;
@@ -115,6 +116,13 @@ fn one_corked_turn(turn: impl Future<Output = ()>) {
     );
 }
 
+/// `sender` posts `text` to `room` in one corked turn.
+fn post_in_turn(sender: &mut SessionProbe, room: &str, text: &str) {
+    one_corked_turn(async move {
+        sender.send_nowait(room, text, None).await;
+    });
+}
+
 #[tokio::test]
 async fn in_a_small_room_the_ack_leaves_during_the_turn_and_members_get_one_write_at_its_end() {
     let hub = memory_hub().await;
@@ -148,14 +156,8 @@ async fn in_a_small_room_the_ack_leaves_during_the_turn_and_members_get_one_writ
 async fn on_one_worker_a_quiet_big_rooms_message_is_corked_and_a_busy_ones_waits_for_the_pumps() {
     let hub = memory_hub().await;
     let mut room = big_room(&hub).await;
-    let turn = |room: &mut Vec<(SessionProbe, Writes)>, text: &'static str| {
-        let sender = &mut room[0].0;
-        one_corked_turn(async move {
-            sender.send_nowait("big", text, None).await;
-        });
-    };
 
-    turn(&mut room, "one");
+    post_in_turn(&mut room[0].0, "big", "one");
     for (p, writes) in &mut room[1..] {
         assert_eq!(
             shapes(writes),
@@ -166,7 +168,7 @@ async fn on_one_worker_a_quiet_big_rooms_message_is_corked_and_a_busy_ones_waits
     }
 
     // The clock stands still: the room's last message went out no time ago.
-    turn(&mut room, "two");
+    post_in_turn(&mut room[0].0, "big", "two");
     for (p, writes) in &mut room[1..] {
         assert_eq!(shapes(writes), [["one"]], "busy: not written by the turn");
         assert_eq!(queued(p), ["two"], "left to the member's pump");
@@ -174,9 +176,34 @@ async fn on_one_worker_a_quiet_big_rooms_message_is_corked_and_a_busy_ones_waits
 
     // 70 members × 10 µs after the last message, the room is quiet again.
     tokio::time::advance(Duration::from_micros(700)).await;
-    turn(&mut room, "three");
+    post_in_turn(&mut room[0].0, "big", "three");
     for (_, writes) in &room[1..] {
         assert_eq!(shapes(writes), [["one"], ["three"]]);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_one_worker_a_big_rooms_message_right_after_a_turn_that_wrote_is_not_quiet() {
+    let hub = memory_hub().await;
+    let mut room = big_room(&hub).await;
+    let mut cy = member_of(&hub, "side", "cy").await;
+    let cy_writes = record(&mut cy);
+
+    post_in_turn(&mut room[0].0, "big", "one");
+    // 70 members × 10 µs since the room's last message; then another connection's turn
+    // writes, as a corked message's own writes to every member would have taken that long.
+    tokio::time::advance(Duration::from_micros(700)).await;
+    post_in_turn(&mut cy, "side", "aside");
+    assert_eq!(shapes(&cy_writes), [["aside", "ack"]]);
+
+    post_in_turn(&mut room[0].0, "big", "two");
+    for (p, writes) in &mut room[1..] {
+        assert_eq!(
+            shapes(writes),
+            [["one"]],
+            "this thread was writing until now: not quiet"
+        );
+        assert_eq!(queued(p), ["two"], "left to the member's pump");
     }
 }
 

@@ -20,6 +20,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, MutexGuard};
 use std::task::{Context, Poll};
 
+use tokio::time::Instant;
+
 use super::Queue;
 use super::lane::{Lane, Through};
 
@@ -28,6 +30,8 @@ use super::lane::{Lane, Through};
 struct Cork {
     active: bool,
     touched: Vec<Arc<Queue>>,
+    /// When the last turn that queued frames ended, its writes done.
+    ended: Option<Instant>,
 }
 
 thread_local! {
@@ -63,6 +67,13 @@ pub fn poll_corked<F: Future + ?Sized>(
 /// Whether a cork is active on this thread.
 pub(super) fn active() -> bool {
     CORK.with_borrow(|cork| cork.active)
+}
+
+/// When the last corked turn on this thread that queued frames ended, its writes done: on a
+/// one-worker runtime this thread was busy until then (a big room measures its quiet from
+/// it, `room/fanout.rs`).
+pub(crate) fn last_turn_end() -> Option<Instant> {
+    CORK.with_borrow(|cork| cork.ended)
 }
 
 /// Registers `queue` with this thread's cork, unless none is active or the queue already is.
@@ -102,11 +113,16 @@ impl Drop for Turn {
             cork.active = false;
             std::mem::take(&mut cork.touched)
         });
+        let queued = !touched.is_empty();
         for queue in touched.drain(..) {
             queue.uncork();
         }
+        let ended = queued.then(Instant::now);
         // The list's allocation, kept for the next turn (nothing registers while inactive).
-        CORK.with_borrow_mut(|cork| cork.touched = touched);
+        CORK.with_borrow_mut(|cork| {
+            cork.touched = touched;
+            cork.ended = ended.or(cork.ended);
+        });
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Room, RoomState};
-use crate::hub::queue::Offer;
+use crate::hub::queue::{Offer, cork};
 use crate::protocol::Frame;
 
 /// Whether a room with this many local members has its frames corked (`Queue::push`):
@@ -24,12 +24,17 @@ pub(super) fn corks(members: usize) -> bool {
 /// See [`corks`].
 const CORKED_MEMBERS: usize = 64;
 
-/// A big room's message counts as quiet when the room's previous one went out at least
-/// this long ago per local member: about what a delivery at a low rate costs the server
-/// (6.8 µs of CPU in BENCHMARKS.md's "quiet morning", 9–12 µs on the slower machine of
-/// "A quiet big room, corked"), so the previous message's writes are done or nearly. The
-/// rooms it tells apart are far from it: a room of 1,000 at 20 messages a second has 50 ms
-/// between messages against this 10 ms, one with 4 in flight (`fanout`) about 1.2 ms.
+/// A big room's message counts as quiet when the room's previous one went out, and this
+/// thread last wrote a corked turn's frames, at least this long ago per local member: about
+/// what a delivery at a low rate costs the server (6.8 µs of CPU in BENCHMARKS.md's "quiet
+/// morning", 9–12 µs on the slower machine of "A quiet big room, corked"), so the previous
+/// message's writes are done or nearly. The rooms it tells apart are far from it: a room of
+/// 1,000 at 20 messages a second has 50 ms between messages against this 10 ms, one with 4
+/// in flight (`fanout`) about 1.2 ms. Measured from the fan-out alone, a corked message's
+/// own writes (a member each, at the end of the sender's turn) would count as quiet: in
+/// `fanout` on the slower machine they took about 10 ms, so every message looked quiet and
+/// was corked, its frames written a turn at a time instead of coalesced by the pumps (2.2
+/// µs of CPU per delivery instead of 0.9: "A busy big room is not quiet" in BENCHMARKS.md).
 const QUIET_PER_MEMBER: Duration = Duration::from_micros(10);
 
 impl RoomState {
@@ -57,11 +62,12 @@ impl RoomState {
         quiet
     }
 
-    /// Whether the room's last message went out long enough before `now` (see
-    /// [`QUIET_PER_MEMBER`]).
+    /// Whether the room's last message went out, and this thread's last corked turn
+    /// ended, long enough before `now` (see [`QUIET_PER_MEMBER`]).
     fn quiet(&self, now: Instant) -> bool {
         let members = u32::try_from(self.members.len()).unwrap_or(u32::MAX);
         self.last_message
+            .max(cork::last_turn_end())
             .is_none_or(|last| now.duration_since(last) >= QUIET_PER_MEMBER * members)
     }
 }
