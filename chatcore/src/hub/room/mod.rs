@@ -1,4 +1,5 @@
-//! [`Room`]: local members, presence, and in-order delivery of committed messages.
+//! [`Room`]: local members, presence, and in-order delivery of committed messages (`order.rs`,
+//! `fanout.rs`).
 //!
 //! The room owns ordering and fan-out. It pushes shared frames into its members' queues
 //! (`super::queue`) and never calls back into sessions, commands or the registry.
@@ -8,17 +9,18 @@ mod fanout;
 mod lazy;
 mod mutes;
 mod online;
+mod order;
 mod presence;
 mod repair;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::queue::{Offer, Queue};
 use super::stats::Stats;
-use crate::protocol::{Event, Frame, Message, MessageKind, RoomKind};
+use crate::protocol::{Event, Frame, Message, RoomKind};
 use crate::store::Store;
 use mutes::Mutes;
 use presence::Presence;
@@ -315,43 +317,6 @@ impl Room {
         self.waiting.fetch_sub(1, Relaxed);
     }
 
-    /// A message this node committed: deliver it and list the room for the next head
-    /// announcement.
-    pub(crate) fn on_local_commit(self: &Arc<Self>, message: Message) {
-        self.on_committed(message);
-        if !self.dirty.swap(true, Relaxed) {
-            self.ctx
-                .committed
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(Arc::clone(self));
-        }
-    }
-
-    /// A message was committed (here or on another node): deliver it in seq order.
-    pub(crate) fn on_committed(self: &Arc<Self>, message: Message) {
-        let repair = {
-            let mut st = self.lock();
-            self.accept(&mut st, message);
-            st.start_repair()
-        };
-        if repair {
-            self.spawn_repair();
-        }
-    }
-
-    /// Another node announced its newest seq: anything up to it not seen here is missing.
-    pub(crate) fn on_head(self: &Arc<Self>, seq: u64) {
-        let repair = {
-            let mut st = self.lock();
-            st.head = st.head.max(seq);
-            st.start_repair()
-        };
-        if repair {
-            self.spawn_repair();
-        }
-    }
-
     /// `Some(until)` while `user` is muted here at `now` (ms since the Unix epoch; `until`
     /// `None`: until lifted).
     pub(crate) fn muted(&self, user: &str, now: i64) -> Option<Option<i64>> {
@@ -369,40 +334,5 @@ impl Room {
     /// Highest seq known to be committed (delivered here or waiting for an earlier one).
     pub(crate) fn head(&self) -> u64 {
         self.lock().head
-    }
-
-    /// Puts one message in order and delivers every message that became contiguous.
-    fn accept(self: &Arc<Self>, st: &mut RoomState, message: Message) {
-        if message.seq <= st.delivered {
-            return; // already delivered: a duplicate from the bus or a repair
-        }
-        st.head = st.head.max(message.seq);
-        st.pending.insert(message.seq, message);
-        let started = Instant::now();
-        let mut fanned = 0;
-        while let Some(entry) = st.pending.first_entry() {
-            if *entry.key() != st.delivered + 1 {
-                break;
-            }
-            let message = entry.remove();
-            let seq = message.seq;
-            st.delivered = seq;
-            if matches!(message.kind, MessageKind::Mute | MessageKind::Unmute) {
-                self.mutes
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .apply(&message);
-            }
-            let frame = Frame::new(Event::Message(message));
-            self.fan_out_message(st, &frame, seq);
-            fanned += 1;
-        }
-        if fanned > 0 {
-            self.ctx
-                .stats
-                .fanout_nanos
-                .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
-            self.ctx.stats.fanouts.fetch_add(fanned, Relaxed);
-        }
     }
 }
