@@ -9,12 +9,17 @@
 #   SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh fanout
 #   BUILD=0 BIN=/dir/with/chat-load CHAT_SERVER=/older/chat-server benches/run-scenarios.sh storm
 #   PERF_STAT=1 SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh small
+#   ROUNDS=3 DURATION=4 SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh small fanout
 #   POSTGRES_URL=postgres://postgres@127.0.0.1/test SERVERS=chatcore-postgres benches/run-scenarios.sh storm
 #
 # chatcore-postgres keeps each run's tables in a schema of its own (dropped afterwards when
 # `psql` is at hand). PostgreSQL itself is not pinned: it works on any core, the load
 # generator's included, so compare chatcore-postgres with itself (before/after), not with
 # the pinned servers.
+#
+# ROUNDS=N runs every scenario N times, each round every server in turn, and adds a table of
+# the median over the rounds of each round's chatcore ÷ baseline ratio: on a noisy machine a
+# ratio taken from runs a few seconds apart moves much less than either run's figures.
 #
 # PERF_STAT=1 also counts, with `perf stat -p` on the server for the whole run, its CPU time,
 # context switches and socket/file write system calls, and prints them per delivery: CPU time
@@ -48,6 +53,7 @@ OUT="${OUT:-/var/tmp/chat-load-results.jsonl}"
 SERVERS="${SERVERS:-chatcore-memory chatcore-sqlite baseline}"
 SCENARIOS=("$@")
 [ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=(fanout small small100 rooms acks idle storm latency latency20)
+ROUNDS="${ROUNDS:-1}"
 SERVER_CPU="${SERVER_CPU:-0}"
 LOAD_CPU="${LOAD_CPU:-1}"
 
@@ -140,33 +146,37 @@ for scenario in "${SCENARIOS[@]}"; do
     rooms-edits) args=(--scenario rooms-changes --read-every 0) ;;
     rooms-reads) args=(--scenario rooms-changes --changes 0) ;;
     esac
-    for server in $SERVERS; do
-        # Edits, reactions and reads are chatcore commands: the baseline has none.
-        case "$scenario" in rooms-changes | rooms-edits | rooms-reads)
-            [ "$server" = baseline ] && continue ;;
-        esac
-        target=chatcore
-        [ "$server" = baseline ] && target=baseline
-        port="$(free_port)"
-        start_server "$server" "$port"
-        echo "== $scenario / $server (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-        PERF_PID=""
-        if [ "${PERF_STAT:-0}" = 1 ]; then
-            perf stat -x, -o "$OUT.perf.$scenario.$server" -p "$SERVER_PID" -e task-clock,context-switches,syscalls:sys_enter_sendto,syscalls:sys_enter_write 2>/dev/null &
-            PERF_PID=$!
-        fi
-        if ! taskset -c "$LOAD_CPU" "$BIN/chat-load" "${args[@]}" --target "$target" \
-            --server "127.0.0.1:$port" \
-            --server-pid "$SERVER_PID" --duration "$DURATION" --json \
-            --label "$scenario/$server" >>"$OUT"; then
-            echo "chat-load failed for $scenario/$server" >&2
-        fi
-        if [ -n "$PERF_PID" ]; then
-            kill -INT "$PERF_PID" 2>/dev/null || true
-            wait "$PERF_PID" 2>/dev/null || true
-        fi
-        stop_server
-        sleep 1
+    for round in $(seq "$ROUNDS"); do
+        for server in $SERVERS; do
+            # Edits, reactions and reads are chatcore commands: the baseline has none.
+            case "$scenario" in rooms-changes | rooms-edits | rooms-reads)
+                [ "$server" = baseline ] && continue ;;
+            esac
+            label="$scenario/$server"
+            [ "$ROUNDS" -gt 1 ] && label="$label@$round"
+            target=chatcore
+            [ "$server" = baseline ] && target=baseline
+            port="$(free_port)"
+            start_server "$server" "$port"
+            echo "== $label (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+            PERF_PID=""
+            if [ "${PERF_STAT:-0}" = 1 ]; then
+                perf stat -x, -o "$OUT.perf.${label//\//.}" -p "$SERVER_PID" -e task-clock,context-switches,syscalls:sys_enter_sendto,syscalls:sys_enter_write 2>/dev/null &
+                PERF_PID=$!
+            fi
+            if ! taskset -c "$LOAD_CPU" "$BIN/chat-load" "${args[@]}" --target "$target" \
+                --server "127.0.0.1:$port" \
+                --server-pid "$SERVER_PID" --duration "$DURATION" --json \
+                --label "$label" >>"$OUT"; then
+                echo "chat-load failed for $label" >&2
+            fi
+            if [ -n "$PERF_PID" ]; then
+                kill -INT "$PERF_PID" 2>/dev/null || true
+                wait "$PERF_PID" 2>/dev/null || true
+            fi
+            stop_server
+            sleep 1
+        done
     done
 done
 
@@ -205,13 +215,32 @@ print()
 print("ratios chatcore ÷ baseline (same scenario, same run)")
 print(f"{'scenario/store':<28}{'deliv/s':>9}{'p50':>8}{'p99':>8}{'µs/deliv':>9}{'KiB/conn':>9}{'conn/s':>8}")
 def ratio(a, b): return a / b if b else float('nan')
-for r in runs:
-    scen, srv = r["label"].split("/", 1)
-    b = by.get(f"{scen}/baseline")
-    if srv == "baseline" or not b: continue
+def ratios(r, b):
     s, bs = r.get("server") or {}, b.get("server") or {}
-    print(f"{r['label']:<28}{ratio(r['deliveries_per_s'], b['deliveries_per_s']):>9.2f}"
-          f"{ratio(r['latency_us']['p50'], b['latency_us']['p50']):>8.2f}{ratio(r['latency_us']['p99'], b['latency_us']['p99']):>8.2f}"
-          f"{ratio(s.get('cpu_us_per_delivery') or 0, bs.get('cpu_us_per_delivery') or 0):>9.2f}"
-          f"{ratio(s.get('rss_per_connection_kib',0), bs.get('rss_per_connection_kib',0)):>9.2f}{ratio(r['connect_rate'], b['connect_rate']):>8.2f}")
+    return [ratio(r['deliveries_per_s'], b['deliveries_per_s']),
+            ratio(r['latency_us']['p50'], b['latency_us']['p50']), ratio(r['latency_us']['p99'], b['latency_us']['p99']),
+            ratio(s.get('cpu_us_per_delivery') or 0, bs.get('cpu_us_per_delivery') or 0),
+            ratio(s.get('rss_per_connection_kib', 0), bs.get('rss_per_connection_kib', 0)), ratio(r['connect_rate'], b['connect_rate'])]
+def row(label, v):
+    print(f"{label:<28}{v[0]:>9.2f}{v[1]:>8.2f}{v[2]:>8.2f}{v[3]:>9.2f}{v[4]:>9.2f}{v[5]:>8.2f}")
+rounds = {}
+for r in runs:
+    label, _, rnd = r["label"].partition("@")
+    scen, srv = label.split("/", 1)
+    b = by.get(f"{scen}/baseline" + (f"@{rnd}" if rnd else ""))
+    if srv == "baseline" or not b: continue
+    v = ratios(r, b)
+    row(r["label"], v)
+    rounds.setdefault(label, []).append(v)
+if any(len(v) > 1 for v in rounds.values()):
+    print()
+    print("median over the rounds of each round's ratio (ROUNDS)")
+    print(f"{'scenario/store':<28}{'deliv/s':>9}{'p50':>8}{'p99':>8}{'µs/deliv':>9}{'KiB/conn':>9}{'conn/s':>8}")
+    def median(xs):
+        xs = sorted(x for x in xs if x == x)
+        if not xs: return float('nan')
+        m = len(xs) // 2
+        return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+    for label, vs in rounds.items():
+        row(f"{label} ×{len(vs)}", [median([v[i] for v in vs]) for i in range(6)])
 EOF
