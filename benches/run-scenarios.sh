@@ -11,6 +11,10 @@
 #   PERF_STAT=1 SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh small
 #   ROUNDS=3 DURATION=4 SERVERS="chatcore-sqlite baseline" benches/run-scenarios.sh small fanout
 #   POSTGRES_URL=postgres://postgres@127.0.0.1/test SERVERS=chatcore-postgres benches/run-scenarios.sh storm
+#   SERVERS="chatcore-sqlite chatcore-tcp baseline" benches/run-scenarios.sh small fanout
+#
+# chatcore-tcp is chatcore-sqlite with the load on chat-server's TCP transport (--tcp-listen)
+# instead of its WebSocket listener; the publishers' chatcore clients connect over tcp:// too.
 #
 # chatcore-postgres keeps each run's tables in a schema of its own (dropped afterwards when
 # `psql` is at hand). PostgreSQL itself is not pinned: it works on any core, the load
@@ -87,9 +91,11 @@ fi
 
 start_server() { # $1 = server kind, $2 = port
     case "$1" in
-    chatcore-memory | chatcore-sqlite | chatcore-postgres)
+    chatcore-memory | chatcore-sqlite | chatcore-postgres | chatcore-tcp)
         local store="memory://"
-        [ "$1" = chatcore-sqlite ] && store="sqlite://$WORK/chat-$2.db"
+        local tcp=()
+        case "$1" in chatcore-sqlite | chatcore-tcp) store="sqlite://$WORK/chat-$2.db" ;; esac
+        [ "$1" = chatcore-tcp ] && tcp=(--tcp-listen "127.0.0.1:$TCP_PORT")
         if [ "$1" = chatcore-postgres ]; then
             [ -n "${POSTGRES_URL:-}" ] || {
                 echo "chatcore-postgres needs POSTGRES_URL=postgres://USER@HOST/DB" >&2
@@ -99,7 +105,7 @@ start_server() { # $1 = server kind, $2 = port
             store="$POSTGRES_URL?schema=$SCHEMA"
         fi
         taskset -c "$SERVER_CPU" "$CHAT_SERVER" --listen "127.0.0.1:$2" --store "$store" \
-            --max-connections 20000 --frames-per-second 100000 --log warn "${NO_LIMITS[@]}" \
+            --max-connections 20000 --frames-per-second 100000 --log warn "${NO_LIMITS[@]}" "${tcp[@]}" \
             >"$WORK/server-$2.log" 2>&1 &
         ;;
     baseline)
@@ -108,8 +114,10 @@ start_server() { # $1 = server kind, $2 = port
         ;;
     esac
     SERVER_PID=$!
+    local ready="$2"
+    [ "$1" = chatcore-tcp ] && ready="$TCP_PORT"
     for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$ready") 2>/dev/null; then return 0; fi
         sleep 0.1
     done
     echo "server $1 did not start:" >&2
@@ -157,7 +165,11 @@ for scenario in "${SCENARIOS[@]}"; do
             target=chatcore
             [ "$server" = baseline ] && target=baseline
             port="$(free_port)"
+            TCP_PORT="$(free_port)"
             start_server "$server" "$port"
+            # chatcore-tcp: the load connects to the TCP transport's port.
+            transport=(--server "127.0.0.1:$port")
+            [ "$server" = chatcore-tcp ] && transport=(--transport tcp --server "127.0.0.1:$TCP_PORT")
             echo "== $label (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
             PERF_PID=""
             if [ "${PERF_STAT:-0}" = 1 ]; then
@@ -165,7 +177,7 @@ for scenario in "${SCENARIOS[@]}"; do
                 PERF_PID=$!
             fi
             if ! taskset -c "$LOAD_CPU" "$BIN/chat-load" "${args[@]}" --target "$target" \
-                --server "127.0.0.1:$port" \
+                "${transport[@]}" \
                 --server-pid "$SERVER_PID" --duration "$DURATION" --json \
                 --label "$label" >>"$OUT"; then
                 echo "chat-load failed for $label" >&2

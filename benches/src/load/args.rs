@@ -15,7 +15,8 @@ pub use crate::load::scenario::Scenario;
     about = "End-to-end load generator for chatcore (and the baseline-server it is compared with).",
     long_about = "End-to-end load generator for chatcore and for the baseline-server it is \
                   compared with.\n\n\
-                  It opens --connections WebSocket connections (ramp-up paced by --ramp-rate), \
+                  It opens --connections WebSocket connections (or, with --transport tcp, \
+                  connections to chatcore's TCP transport; ramp-up paced by --ramp-rate), \
                   joins them round-robin to --rooms rooms, then lets the first --publishers \
                   connections publish --payload-byte messages for --duration, either at --rate \
                   messages/s each or, with --rate 0, as fast as acks allow (--window sends in \
@@ -51,6 +52,11 @@ pub struct Args {
     /// chatcore-transport-ws) or `baseline` (baseline-server: text in, broadcast out).
     #[arg(long, value_enum, default_value_t = Target::Chatcore)]
     pub target: Target,
+
+    /// How chatcore is reached: `ws` (WebSocket, at --server) or `tcp` (chatcore's TCP
+    /// transport, at --server: chat-server's --tcp-listen address). chatcore only.
+    #[arg(long, value_enum, default_value_t = Transport::Ws)]
+    pub transport: Transport,
 
     /// Preset to start from; the other flags override its values.
     #[arg(long, value_enum)]
@@ -155,6 +161,16 @@ pub enum Target {
     Chatcore,
     /// baseline-server: every text frame is broadcast to the connections of the same room.
     Baseline,
+}
+
+/// How the connections reach a chatcore server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// WebSocket.
+    Ws,
+    /// chatcore's TCP transport (length-prefixed frames after a hello).
+    Tcp,
 }
 
 /// The wire codec.

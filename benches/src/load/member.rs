@@ -1,5 +1,5 @@
 //! A receiving connection on the lean path: one task, raw tokio-tungstenite with a 4 KiB
-//! read buffer, no decoding. It finds a frame's kind from its leading `type` field and the
+//! read buffer (or chatcore's TCP transport, `tcp.rs`), no decoding. It finds a frame's kind from its leading `type` field and the
 //! send time with one substring search, so a member costs little CPU per delivery.
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::{SinkExt, Stream, StreamExt};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
-use crate::load::args::Target;
+use crate::load::args::{Target, Transport};
 use crate::load::conn::{self, Socket};
 use crate::load::ctx::Ctx;
 use crate::load::payload::{self, Stamp};
@@ -30,7 +30,7 @@ pub async fn run(ctx: Arc<Ctx>, i: usize) {
     if ctx.plan.read_every.is_none() {
         // The socket stays whole: no split lock on the path every delivery takes.
         read_loop(&ctx, &mut ws, &stop, None, |_| {}).await;
-        let _ = tokio::time::timeout(Duration::from_millis(200), ws.close(None)).await;
+        let _ = tokio::time::timeout(Duration::from_millis(200), ws.close()).await;
         return;
     }
     let latest = AtomicU64::new(0);
@@ -53,14 +53,17 @@ pub async fn open_and_join(ctx: &Ctx, i: usize) -> Option<Socket> {
             .map_err(|_| "closed".to_owned())?;
         let plan = &ctx.plan;
         let room = plan.room_of(i);
-        let path = wire::socket_path(plan.target, &plan.user(i), &room);
-        let mut ws = conn::open(
-            plan.server,
-            plan.bind_of(i),
-            &path,
-            wire::subprotocol(plan.target, plan.codec),
-        )
-        .await?;
+        let mut ws = match plan.transport {
+            Transport::Ws => {
+                let path = wire::socket_path(plan.target, &plan.user(i), &room);
+                let subprotocol = wire::subprotocol(plan.target, plan.codec);
+                conn::open(plan.server, plan.bind_of(i), &path, subprotocol).await?
+            }
+            Transport::Tcp => {
+                let codec = plan.codec.codec();
+                conn::open_tcp(plan.server, plan.bind_of(i), codec, &plan.user(i)).await?
+            }
+        };
         if plan.target == Target::Chatcore {
             wait_for(&mut ws, FrameKind::Welcome).await?;
             ws.send(wire::join(plan.codec, 1, &room))

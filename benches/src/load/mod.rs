@@ -1,12 +1,12 @@
-//! `chat-load`, the end-to-end load generator: opens many WebSocket connections to a chatcore
-//! server (or the `baseline-server`), joins them to rooms, publishes timestamped messages and
+//! `chat-load`, the end-to-end load generator: opens many WebSocket (or chatcore TCP
+//! transport) connections to a chatcore server (or the `baseline-server`), joins them to rooms, publishes timestamped messages and
 //! measures what arrives.
 //!
 //! Each module holds one idea: [`args`] (flags), [`plan`] (validated settings), [`scenario`] (the presets),
 //! [`changes`] (which ticks edit or react, and on what), [`reads`] (the `read` every
 //! connection sends), [`payload`]
 //! (the timestamp carried in every message), [`wire`] (frames of both targets), [`conn`]
-//! (opening a socket), [`ctx`] (what the tasks of a run share), [`member`] (a lean receiving connection), [`publisher`] (a sending
+//! (opening a socket), [`tcp`] (chatcore's TCP transport as a socket), [`ctx`] (what the tasks of a run share), [`member`] (a lean receiving connection), [`publisher`] (a sending
 //! connection), [`stats`] (counters and histograms), [`procstat`] (CPU and memory from
 //! `/proc`), [`run`] (the ramp, run and drain phases) and [`summary`] (the report).
 
@@ -24,4 +24,5 @@ pub mod run;
 pub mod scenario;
 pub mod stats;
 pub mod summary;
+pub mod tcp;
 pub mod wire;

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crate::load::args::{Args, CodecArg, Scenario, Target};
+use crate::load::args::{Args, CodecArg, Scenario, Target, Transport};
 use crate::load::payload;
 use crate::load::scenario::preset;
 
@@ -18,6 +18,8 @@ pub struct Plan {
     pub server: SocketAddr,
     /// Server kind.
     pub target: Target,
+    /// How chatcore is reached.
+    pub transport: Transport,
     /// Preset used, if any.
     pub scenario: Option<Scenario>,
     /// Connections to open.
@@ -93,6 +95,7 @@ impl Plan {
         let plan = Plan {
             server: args.server,
             target: args.target,
+            transport: args.transport,
             scenario: args.scenario,
             connections: args.connections.unwrap_or(p.connections),
             rooms: args.rooms.unwrap_or(p.rooms),
@@ -175,6 +178,12 @@ impl Plan {
         }
         if self.target == Target::Baseline && (self.changes > 0.0 || self.read_every.is_some()) {
             return Err("--changes and --read-every need a chatcore target".into());
+        }
+        if self.target == Target::Baseline && self.transport == Transport::Tcp {
+            return Err(
+                "--transport tcp needs a chatcore target (baseline-server speaks WebSocket only)"
+                    .into(),
+            );
         }
         if self.duration.is_zero() {
             return Err("--duration must be greater than zero".into());
@@ -314,6 +323,8 @@ mod tests {
             &["--changes", "-0.1"],
             &["--read-every", "-1"],
             &["--target", "baseline", "--changes", "0.1"],
+            &["--target", "baseline", "--transport", "tcp"],
+            &["--transport", "quic"],
         ] {
             assert!(plan(bad).is_err(), "{bad:?} accepted");
         }

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::load::args::Target;
+use crate::load::args::{Target, Transport};
 use crate::load::changes::{Mix, Op};
 use crate::load::ctx::Ctx;
 use crate::load::payload::{self, Stamp};
@@ -67,7 +67,11 @@ async fn chatcore(ctx: Arc<Ctx>, i: usize, n: usize) {
     let room = plan.room_of(i);
     let setup = async {
         let _permit = ctx.handshakes.acquire().await.map_err(|e| e.to_string())?;
-        let config = ClientConfig::new(format!("http://{}", plan.server))
+        let scheme = match plan.transport {
+            Transport::Ws => "http",
+            Transport::Tcp => "tcp",
+        };
+        let config = ClientConfig::new(format!("{scheme}://{}", plan.server))
             .and_then(|c| c.with_rate_limit(None))
             .and_then(|c| c.with_event_buffer(8192))
             .map_err(|e| e.to_string())?
