@@ -113,7 +113,9 @@ pub async fn open_tcp(
     user: &str,
 ) -> Result<Socket, String> {
     let stream = connect(server, bind).await?;
-    Ok(Socket::Tcp(Framed::hello(stream, codec, user).await?))
+    Ok(Socket::Tcp(
+        Framed::hello(stream, codec, user, READ_BUFFER).await?,
+    ))
 }
 
 /// A TCP connection to `server` from `bind` (when given), with `TCP_NODELAY` and a zero

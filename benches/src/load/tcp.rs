@@ -16,8 +16,6 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
-use crate::load::conn::READ_BUFFER;
-
 /// Largest frame accepted from the server.
 const MAX_FRAME: usize = 1 << 20;
 
@@ -29,12 +27,19 @@ pub struct Framed {
     read: BytesMut,
     /// Frames to write, not written yet.
     write: BytesMut,
+    /// How much the read buffer grows by when it is full.
+    chunk: usize,
 }
 
 impl Framed {
-    /// Sends the hello (`codec`, as guest `user`) on `tcp`; the server's first frame is
-    /// then `welcome` (or a close frame).
-    pub async fn hello(mut tcp: TcpStream, codec: Codec, user: &str) -> Result<Self, String> {
+    /// Sends the hello (`codec`, as guest `user`) on `tcp`, which is then read `chunk`
+    /// bytes at a time; the server's first frame is `welcome` (or a close frame).
+    pub async fn hello(
+        mut tcp: TcpStream,
+        codec: Codec,
+        user: &str,
+        chunk: usize,
+    ) -> Result<Self, String> {
         let mut hello = Hello::new(codec);
         hello.user = Some(user.to_owned());
         let mut write = BytesMut::new();
@@ -45,8 +50,9 @@ impl Framed {
         write.clear();
         Ok(Self {
             tcp,
-            read: BytesMut::with_capacity(READ_BUFFER),
+            read: BytesMut::with_capacity(chunk),
             write,
+            chunk,
         })
     }
 
@@ -88,8 +94,8 @@ impl Stream for Framed {
                 Ok(None) => {}
                 Err(e) => return Poll::Ready(Some(Err(io_error(e)))),
             }
-            if this.read.capacity() - this.read.len() < READ_BUFFER / 4 {
-                this.read.reserve(READ_BUFFER);
+            if this.read.capacity() - this.read.len() < this.chunk / 4 {
+                this.read.reserve(this.chunk);
             }
             if let Err(e) = ready!(this.tcp.poll_read_ready(cx)) {
                 return Poll::Ready(Some(Err(WsError::Io(e))));
@@ -157,7 +163,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let client = TcpStream::connect(listener.local_addr().expect("addr"));
         let (client, accepted) = tokio::join!(client, listener.accept());
-        let framed = Framed::hello(client.expect("connect"), Codec::Json, "ann")
+        let framed = Framed::hello(client.expect("connect"), Codec::Json, "ann", 4096)
             .await
             .expect("hello");
         let (mut server, _) = accepted.expect("accept");
