@@ -1,6 +1,7 @@
 //! A receiving connection on the lean path: one task, raw tokio-tungstenite with a 4 KiB
-//! read buffer (or chatcore's TCP transport, `tcp.rs`), no decoding. It finds a frame's kind from its leading `type` field and the
-//! send time with one substring search, so a member costs little CPU per delivery.
+//! read buffer (or chatcore's TCP transport, `tcp.rs`), no decoding. It finds a frame's kind
+//! from its leading `type` field and the send time with one substring search, so a member
+//! costs little CPU per delivery.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
