@@ -24,7 +24,7 @@ pub const READ_BUFFER: usize = 4 * 1024;
 #[derive(Debug)]
 pub enum Socket {
     /// A WebSocket.
-    Ws(Box<WebSocketStream<TcpStream>>),
+    Ws(WebSocketStream<TcpStream>),
     /// chatcore's TCP transport.
     Tcp(Framed),
 }
@@ -34,7 +34,7 @@ impl Stream for Socket {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         match self.get_mut() {
-            Socket::Ws(ws) => Pin::new(ws.as_mut()).poll_next(cx),
+            Socket::Ws(ws) => Pin::new(ws).poll_next(cx),
             Socket::Tcp(tcp) => Pin::new(tcp).poll_next(cx),
         }
     }
@@ -45,28 +45,28 @@ impl Sink<WsMessage> for Socket {
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
         match self.get_mut() {
-            Socket::Ws(ws) => Pin::new(ws.as_mut()).poll_ready(cx),
+            Socket::Ws(ws) => Pin::new(ws).poll_ready(cx),
             Socket::Tcp(tcp) => Pin::new(tcp).poll_ready(cx),
         }
     }
 
     fn start_send(self: Pin<&mut Self>, item: WsMessage) -> Result<(), WsError> {
         match self.get_mut() {
-            Socket::Ws(ws) => Pin::new(ws.as_mut()).start_send(item),
+            Socket::Ws(ws) => Pin::new(ws).start_send(item),
             Socket::Tcp(tcp) => Pin::new(tcp).start_send(item),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
         match self.get_mut() {
-            Socket::Ws(ws) => Pin::new(ws.as_mut()).poll_flush(cx),
+            Socket::Ws(ws) => Pin::new(ws).poll_flush(cx),
             Socket::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
         }
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
         match self.get_mut() {
-            Socket::Ws(ws) => Pin::new(ws.as_mut()).poll_close(cx),
+            Socket::Ws(ws) => Pin::new(ws).poll_close(cx),
             Socket::Tcp(tcp) => Pin::new(tcp).poll_close(cx),
         }
     }
@@ -101,7 +101,7 @@ pub async fn open(
     let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config()))
         .await
         .map_err(|e| format!("handshake: {}", short(&e.to_string())))?;
-    Ok(Socket::Ws(Box::new(ws)))
+    Ok(Socket::Ws(ws))
 }
 
 /// Connects to chatcore's TCP transport at `server`, from `bind` when given, and says hello
