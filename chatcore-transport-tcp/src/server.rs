@@ -5,10 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatcore::Hub;
 use chatcore::transport::{HandshakeSlot, Handshakes, close};
+use chatcore::{Hub, Outbound, Session};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio_util::future::FutureExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -151,6 +152,8 @@ impl TcpTransport {
         }
     }
 
+    /// Runs a connection's handshakes on a task of its own; its session then runs on another
+    /// ([`serve_conn`]).
     fn spawn(&self, stream: TcpStream, peer: SocketAddr) {
         let Some(slot) = self.shared.handshakes.try_start(peer.ip()) else {
             tracing::debug!(%peer, "too many unfinished handshakes; connection closed");
@@ -253,7 +256,9 @@ async fn serve_stream(
 /// A slot under the connection cap, or the sign that there was none.
 type Permit = std::result::Result<OwnedSemaphorePermit, TryAcquireError>;
 
-/// Runs a connection on its stream (plain or TLS): the `hello`, then the session.
+/// Runs a connection's `hello` on its stream (plain or TLS), then starts its session on a
+/// task of its own: the task an open connection holds for its whole life is the session's
+/// alone, not sized for the handshakes too (the TLS handshake's future is kilobytes).
 async fn serve_conn<S: Io>(
     conn: Conn<S>,
     peer: SocketAddr,
@@ -261,7 +266,7 @@ async fn serve_conn<S: Io>(
     slot: HandshakeSlot,
     shared: &Shared,
 ) {
-    let Ok(_permit) = permit else {
+    let Ok(permit) = permit else {
         let reason = format!(
             "the server is at its limit of {} connections; retry later",
             shared.config.max_connections()
@@ -272,8 +277,24 @@ async fn serve_conn<S: Io>(
     let accepted = handshake::accept(conn, peer, &shared.hub, &shared.config).await;
     drop(slot);
     if let Some((conn, session, outbound)) = accepted {
-        connection::run(conn, session, outbound, Arc::clone(&shared.config)).await;
+        let task = session_task(conn, session, outbound, permit, shared);
+        shared.tracker.spawn(task);
     }
+}
+
+/// A session's task: the connection until it ends, or (`None`) until the end of a shutdown
+/// drops it. A plain adapter, not an `async` block, which would hold the connection's future
+/// twice.
+fn session_task<S: Io>(
+    conn: Conn<S>,
+    session: Session,
+    outbound: Outbound,
+    permit: OwnedSemaphorePermit,
+    shared: &Shared,
+) -> impl Future<Output = Option<()>> + Send + 'static {
+    let config = Arc::clone(&shared.config);
+    connection::run(conn, session, outbound, config, permit)
+        .with_cancellation_token_owned(shared.kill.clone())
 }
 
 /// Serves `hub` over TCP on `listener` until `shutdown` resolves, then shuts down gracefully:
@@ -305,5 +326,36 @@ mod tests {
         let (server_side, peer) = accept_next(&listener).await.expect("accept");
         assert_eq!(peer, client.local_addr().expect("client addr"));
         assert!(server_side.nodelay().expect("read TCP_NODELAY"));
+    }
+
+    /// Issue #16: an idle connection's task held 11.8 KB, sized for the TLS handshake and
+    /// the `hello` it had finished long before (BENCHMARKS.md, "The TCP transport's memory
+    /// per connection"). Its session now runs on a task of its own, holding the session's
+    /// state alone: the command layer's future is boxed per request, the handshakes are not
+    /// part of it.
+    #[tokio::test]
+    async fn an_open_connections_task_holds_the_session_alone() {
+        let hub = chatcore_testkit::memory_hub().await;
+        let transport = TcpTransport::new(hub, TcpConfig::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let _client = TcpStream::connect(addr).await.expect("connect");
+        let (stream, _) = accept_next(&listener).await.expect("accept");
+        let (mut session, outbound) = chatcore_testkit::guest_session(transport.hub(), "ann").await;
+        let command = std::mem::size_of_val(&session.handle_frame(b"{}"));
+        let conn = Conn::new(stream, transport.config());
+        let permit = Arc::clone(&transport.shared.permits)
+            .try_acquire_owned()
+            .expect("a slot");
+        let task = session_task(conn, session, outbound, permit, &transport.shared);
+        let size = std::mem::size_of_val(&task);
+        assert!(
+            size < command,
+            "session task {size} bytes, command {command}"
+        );
+        assert!(
+            size <= 1280,
+            "session task {size} bytes (1,088 when written)"
+        );
     }
 }

@@ -25,6 +25,7 @@ use chatcore::transport::{Activity, RateLimiter};
 use chatcore::{Outbound, Session};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::TcpConfig;
@@ -141,12 +142,14 @@ enum WriterState {
 }
 
 /// Runs a connection whose handshake is done until it is closed. The session is dropped (its
-/// user goes offline) once the writer has finished.
+/// user goes offline) once the writer has finished; `slot`, the connection's place under the
+/// connection cap, with it.
 pub(crate) async fn run<S: Io>(
     conn: Conn<S>,
     session: Session,
     outbound: Outbound,
     config: Arc<TcpConfig>,
+    slot: OwnedSemaphorePermit,
 ) {
     let Conn { io, buf, .. } = conn;
     let (read_half, write_half) = tokio::io::split(io);
@@ -177,6 +180,7 @@ pub(crate) async fn run<S: Io>(
         user = session.user(),
         "TCP connection ended"
     );
+    drop(slot);
 }
 
 /// Ends the connection politely: FIN, then read and discard whatever the peer still sends

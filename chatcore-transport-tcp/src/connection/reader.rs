@@ -91,6 +91,7 @@ impl Reader {
             if !payload.is_empty() {
                 self.data(session, &payload).await;
             }
+            shrink(buf, payload.len(), self.config.read_buffer_bytes());
         }
     }
 
@@ -124,5 +125,57 @@ impl Reader {
         let reason = close::reason_text(reason).to_owned();
         self.link
             .send(Control::Close(Box::new(CloseRequest { code, reason })));
+    }
+}
+
+/// Gives back the read buffer's larger allocation after a frame over `keep` bytes (the frame
+/// shared it) or once the buffer grew past `keep`, when nothing else waits in it: an idle
+/// connection holds `keep` bytes, whatever it read before.
+fn shrink(buf: &mut BytesMut, frame: usize, keep: usize) {
+    if buf.is_empty() && (frame > keep || buf.capacity() > keep) {
+        *buf = BytesMut::with_capacity(keep);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chatcore::transport::framed;
+
+    use super::*;
+
+    /// Reads `frame` out of a buffer that held it whole, as the pump does.
+    fn read_one(buf: &mut BytesMut, payload: &[u8]) -> bytes::Bytes {
+        framed::encode(payload, buf).expect("encode");
+        framed::decode(buf, 1 << 20).expect("size").expect("whole")
+    }
+
+    #[test]
+    fn a_large_frames_buffer_is_given_back_once_it_was_handled() {
+        let mut buf = BytesMut::with_capacity(1024);
+        let frame = read_one(&mut buf, &[7; 64 * 1024]);
+        shrink(&mut buf, frame.len(), 1024);
+        assert_eq!(buf.capacity(), 1024);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn a_small_frame_keeps_the_buffer_and_what_follows_it() {
+        let mut buf = BytesMut::with_capacity(1024);
+        let frame = read_one(&mut buf, &[7; 200]);
+        let before = buf.capacity();
+        shrink(&mut buf, frame.len(), 1024);
+        assert_eq!(buf.capacity(), before, "no new allocation per frame");
+        // A large frame with the next one already behind it: that one is not thrown away.
+        let mut buf = BytesMut::with_capacity(1024);
+        framed::encode(&[7; 4096], &mut buf).expect("encode");
+        framed::encode(b"next", &mut buf).expect("encode");
+        let frame = framed::decode(&mut buf, 1 << 20)
+            .expect("size")
+            .expect("whole");
+        shrink(&mut buf, frame.len(), 1024);
+        let next = framed::decode(&mut buf, 1 << 20)
+            .expect("size")
+            .expect("whole");
+        assert_eq!(&next[..], b"next");
     }
 }

@@ -16,6 +16,9 @@ use crate::TcpConfig;
 /// Most frames coalesced into one write, so keep-alives and control requests are never
 /// starved by a long burst.
 const MAX_BATCH: usize = 256;
+/// The batch buffer's capacity kept between writes, at most: a burst's (or a join's history
+/// page's) larger buffer is given back, so an idle connection does not hold it.
+const KEEP_BUFFER: usize = 4096;
 
 /// Owns the session's outbound queue and the write half.
 pub(super) struct Writer {
@@ -27,7 +30,8 @@ pub(super) struct Writer {
     pub(super) activity: Arc<Activity>,
     /// Keep-alive, write buffer and timeouts.
     pub(super) config: Arc<TcpConfig>,
-    /// Bytes of the batch being written, reused between batches.
+    /// Bytes of the batch being written; empty between writes, keeping at most
+    /// [`KEEP_BUFFER`] of capacity.
     pub(super) out: BytesMut,
     /// Cuts off a client that stopped reading as soon as its socket refuses bytes for the
     /// hub's `slow_consumer_after` while frames wait.
@@ -84,7 +88,6 @@ impl Writer {
                         let reason = "idle timeout: nothing received, not even a keep-alive";
                         return self.close(io, close::IDLE_TIMEOUT, reason).await;
                     }
-                    self.out.clear();
                     self.push(&[]) && self.write(io).await
                 }
                 Step::Out(Outgoing::Frame(frame)) => self.frames(io, frame, true).await,
@@ -110,7 +113,6 @@ impl Writer {
         coalesce: bool,
     ) -> bool {
         let codec = self.outbound.codec();
-        self.out.clear();
         if !self.push(first.encoded(codec)) {
             return false;
         }
@@ -132,13 +134,14 @@ impl Writer {
         framed::encode(payload, &mut self.out).is_ok()
     }
 
-    /// Writes the batch within the write timeout.
+    /// Writes the batch within the write timeout, then empties it.
     async fn write(&mut self, io: &mut (impl AsyncWrite + Unpin)) -> bool {
-        match self
+        let written = self
             .guard
             .write(self.config.write_timeout(), io.write_all(&self.out))
-            .await
-        {
+            .await;
+        self.recycle();
+        match written {
             Guarded::Done(Ok(())) => true,
             Guarded::Done(Err(e)) => {
                 tracing::debug!(error = %e, "write failed");
@@ -157,6 +160,15 @@ impl Writer {
         }
     }
 
+    /// Empties the batch buffer for the next write, giving back a burst's capacity past
+    /// [`KEEP_BUFFER`].
+    fn recycle(&mut self) {
+        self.out.clear();
+        if self.out.capacity() > KEEP_BUFFER {
+            self.out = BytesMut::new();
+        }
+    }
+
     /// Sends the close frame and ends our side of the connection (FIN).
     async fn close(
         &mut self,
@@ -165,7 +177,6 @@ impl Writer {
         reason: &str,
     ) -> WriterState {
         let codec: Codec = self.outbound.codec();
-        self.out.clear();
         if !self.push(&Close::new(code, reason).encode(codec)) || !self.write(io).await {
             return WriterState::Dead;
         }
