@@ -117,7 +117,13 @@ start_server() { # $1 = server kind, $2 = port
     local ready="$2"
     [ "$1" = chatcore-tcp ] && ready="$TCP_PORT"
     for _ in $(seq 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$ready") 2>/dev/null; then return 0; fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$ready") 2>/dev/null; then
+            # The probe holds one of chatcore's 64 handshake slots per IP until the server
+            # reads its end; chat-load opens 64 handshakes at once, so give it that moment
+            # (else, now and then, one storm connection is refused as the 65th).
+            sleep 0.3
+            return 0
+        fi
         sleep 0.1
     done
     echo "server $1 did not start:" >&2
