@@ -123,6 +123,15 @@ fn post_in_turn(sender: &mut SessionProbe, room: &str, text: &str) {
     });
 }
 
+/// Every member of `room` but its sender has had "one" written by a turn and holds "two"
+/// for its pump: the turn that posted "two" did not write it (`why`).
+fn assert_two_left_to_the_pumps(room: &mut [(SessionProbe, Writes)], why: &str) {
+    for (p, writes) in &mut room[1..] {
+        assert_eq!(shapes(writes), [["one"]], "{why}");
+        assert_eq!(queued(p), ["two"], "left to the member's pump");
+    }
+}
+
 #[tokio::test]
 async fn in_a_small_room_the_ack_leaves_during_the_turn_and_members_get_one_write_at_its_end() {
     let hub = memory_hub().await;
@@ -169,10 +178,7 @@ async fn on_one_worker_a_quiet_big_rooms_message_is_corked_and_a_busy_ones_waits
 
     // The clock stands still: the room's last message went out no time ago.
     post_in_turn(&mut room[0].0, "big", "two");
-    for (p, writes) in &mut room[1..] {
-        assert_eq!(shapes(writes), [["one"]], "busy: not written by the turn");
-        assert_eq!(queued(p), ["two"], "left to the member's pump");
-    }
+    assert_two_left_to_the_pumps(&mut room, "busy: not written by the turn");
 
     // 70 members × 10 µs after the last message, the room is quiet again.
     tokio::time::advance(Duration::from_micros(700)).await;
@@ -197,14 +203,7 @@ async fn on_one_worker_a_big_rooms_message_right_after_a_turn_that_wrote_is_not_
     assert_eq!(shapes(&cy_writes), [["aside", "ack"]]);
 
     post_in_turn(&mut room[0].0, "big", "two");
-    for (p, writes) in &mut room[1..] {
-        assert_eq!(
-            shapes(writes),
-            [["one"]],
-            "this thread was writing until now: not quiet"
-        );
-        assert_eq!(queued(p), ["two"], "left to the member's pump");
-    }
+    assert_two_left_to_the_pumps(&mut room, "this thread was writing until now: not quiet");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
