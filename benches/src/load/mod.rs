@@ -1,6 +1,6 @@
 //! `chat-load`, the end-to-end load generator: opens many WebSocket (or chatcore TCP
-//! transport) connections to a chatcore server (or the `baseline-server`), joins them to rooms, publishes timestamped messages and
-//! measures what arrives.
+//! transport) connections to a chatcore server (or the `baseline-server`), joins them to
+//! rooms, publishes timestamped messages and measures what arrives.
 //!
 //! Each module holds one idea: [`args`] (flags), [`plan`] (validated settings), [`scenario`] (the presets),
 //! [`changes`] (which ticks edit or react, and on what), [`reads`] (the `read` every
