@@ -96,3 +96,44 @@ mod tests {
         assert_eq!(reply_id(&Event::Pong { id: None }), None);
     }
 }
+
+/// What a sender gets back for a run of sends in a room of its own: the acks and its own
+/// copies, gathered as they arrive ([`SentBack::take`]), then checked whole and in order.
+#[derive(Debug, Default)]
+pub struct SentBack {
+    acks: Vec<u64>,
+    copies: Vec<Message>,
+}
+
+impl SentBack {
+    /// Nothing received yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps `event` if it is an ack or a message; anything else is skipped.
+    pub fn take(&mut self, event: Event) {
+        match event {
+            Event::Ack { id, .. } => self.acks.push(id.expect("an ack carries its request id")),
+            Event::Message(m) => self.copies.push(m),
+            _ => {}
+        }
+    }
+
+    /// Whether the acks and copies of `sends` sends are all in.
+    pub fn has(&self, sends: u64) -> bool {
+        self.acks.len() as u64 >= sends && self.copies.len() as u64 >= sends
+    }
+
+    /// Asserts that send `i` (of request id `first_id + i`, text `body(i)`) was acked in
+    /// order and came back whole as seq `i + 1`.
+    pub fn assert_in_order(&self, sends: u64, first_id: u64, body: impl Fn(u64) -> String) {
+        let expected: Vec<u64> = (0..sends).map(|i| first_id + i).collect();
+        assert_eq!(self.acks, expected, "acks in order");
+        assert_eq!(self.copies.len() as u64, sends, "one copy per send");
+        for (i, m) in (0..sends).zip(&self.copies) {
+            assert_eq!(m.seq, i + 1);
+            assert!(m.text == body(i), "copy {i} whole");
+        }
+    }
+}

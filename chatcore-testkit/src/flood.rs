@@ -57,3 +57,17 @@ pub async fn still_open_after(streams: Vec<TcpStream>, bound: Duration) -> usize
         .filter(|open| *open)
         .count()
 }
+
+/// A connected pair of real loopback sockets: (server side, client side), the client's
+/// receive buffer fixed at 64 KiB so that a client that does not read fills it soon (a
+/// server's writes then fall short or would block: what direct writes must survive).
+pub async fn tcp_pair() -> (TcpStream, TcpStream) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(64 * 1024).expect("SO_RCVBUF");
+    let client = socket.connect(listener.local_addr().expect("addr"));
+    let (client, accepted) = tokio::join!(client, listener.accept());
+    (accepted.expect("accept").0, client.expect("connect"))
+}

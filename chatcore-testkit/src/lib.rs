@@ -9,11 +9,13 @@
 //!   requests and reads events with bounded waits; [`SessionProbe`] does the same with a
 //!   [`chatcore::Session`] in process, without a socket;
 //! - tokens ([`token`], [`jwt`], [`b64url`] to forge one by hand);
+//! - commands and replies ([`send`], [`reply_id`], [`SentBack`]: a sender's acks and own
+//!   copies, checked whole and in order);
 //! - HTTP calls on hyper-util's client ([`http`], [`get`], [`get_as`], [`post_json`],
 //!   [`try_http_from`] from another loopback address);
 //! - a server with accounts ([`account_server`]), [`register`] and [`login`];
 //! - [`half_open`] sockets that never finish their handshake, from many [`loopback`] peers,
-//!   and [`still_open_after`];
+//!   and [`still_open_after`]; a connected [`tcp_pair`] whose client side fills up soon;
 //! - this process's memory ([`rss_kib`], [`rss_anon_kib`]) for tests that bound a server's;
 //! - [`Proxy`], a TCP proxy that cuts connections or swallows what the server sends;
 //! - [`FlakyBus`], a local bus whose readiness can be switched off, and which under a
@@ -66,9 +68,9 @@ pub use bus::FlakyBus;
 pub use chaos::{BusChaos, BusFaults, Fate};
 pub use chatcore::testing::fixtures;
 pub use error::Error;
-pub use events::{dm, error_code, reply_id, send, send_card, seqs};
+pub use events::{SentBack, dm, error_code, reply_id, send, send_card, seqs};
 pub use fleet::{Fleet, node};
-pub use flood::{half_open, loopback, still_open_after};
+pub use flood::{half_open, loopback, still_open_after, tcp_pair};
 pub use http::{HttpResponse, get, get_as, http, post_json, try_get, try_http, try_http_from};
 pub use memory::{proc_status_kib, rss_anon_kib, rss_kib};
 pub use probe::{Probe, Ws, open, open_from, refusal, still_serves};

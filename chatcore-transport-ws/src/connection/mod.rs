@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatcore::protocol::Frame;
-use chatcore::transport::Activity;
+use chatcore::transport::{Activity, PumpWrite, SocketSink, Split};
 use chatcore::{Outbound, Session};
 use futures::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -132,9 +132,9 @@ where
     let open = OpenGuard::new(&ctx.metrics);
     let (read, write) = tokio::io::split(io);
     let budget = ctx.config.close_timeout;
-    serve(read, write, session, outbound, ctx).then(move |halves| async move {
+    serve(read, Split(write), session, outbound, ctx).then(move |halves| async move {
         let _open = open;
-        if let Some((read, write)) = halves {
+        if let Some((read, Split(write))) = halves {
             if read.is_pair_of(&write) {
                 finish(read.unsplit(write), budget).await;
             }
@@ -153,9 +153,9 @@ pub(crate) fn run_tcp(
 ) -> impl Future<Output = ()> + Send {
     let open = OpenGuard::new(&ctx.metrics);
     let (read, write) = tcp.into_split();
-    let write = Arc::new(write);
-    let sink = direct::TcpSink::new(Arc::clone(&write), Arc::clone(&ctx.metrics));
-    outbound.attach(Box::new(sink));
+    let write = Arc::new(direct::TcpWrite(write));
+    let framing = direct::WsFraming::new(Arc::clone(&ctx.metrics));
+    outbound.attach(Box::new(SocketSink::new(Arc::clone(&write), framing)));
     let read = std::io::Cursor::new(early).chain(read);
     let budget = ctx.config.close_timeout;
     serve(read, write, session, outbound, ctx).then(move |halves| async move {
@@ -165,7 +165,7 @@ pub(crate) fn run_tcp(
         };
         let (_, read) = read.into_inner();
         // The writer detached the sink, so the pump held the last reference.
-        if let Ok(Ok(tcp)) = Arc::try_unwrap(write).map(|write| read.reunite(write)) {
+        if let Ok(Ok(tcp)) = Arc::try_unwrap(write).map(|write| read.reunite(write.0)) {
             finish(tcp, budget).await;
         }
     })
@@ -182,7 +182,7 @@ async fn serve<R, W>(
 ) -> Option<(R, W)>
 where
     R: AsyncRead + Unpin + Send + 'static,
-    W: direct::Sink,
+    W: PumpWrite,
 {
     let (to_writer, to_reader) = chatcore::transport::link(WriterState::Running, CONTROL_QUEUE);
     let read = socket::ReadSide::new(read, to_writer.sender());

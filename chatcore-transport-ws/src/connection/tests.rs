@@ -334,7 +334,7 @@ async fn the_command_future_is_not_part_of_every_connection_task() {
     );
     // The same over plain TCP, where the hub may write to the socket.
     let (session, outbound) = guest_session(&hub, "bob").await;
-    let (server, _client) = tcp::tcp_pair().await;
+    let (server, _client) = chatcore_testkit::tcp_pair().await;
     let early = Vec::<u8>::new();
     let connection = std::mem::size_of_val(&run_tcp(server, early, session, outbound, ctx));
     assert!(

@@ -4,10 +4,6 @@
 
 use chatcore::protocol::{Codec, Frame};
 
-/// The batch buffer's capacity kept between writes, at most: a burst's larger buffer is
-/// given back, so an idle connection (or a thread's direct writes) does not hold it.
-pub(super) const KEEP_BUFFER: usize = 4096;
-
 /// Opcodes the writer sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Opcode {
@@ -47,15 +43,6 @@ pub(super) fn push_data(out: &mut Vec<u8>, frame: &Frame, codec: Codec) -> u64 {
     };
     push(out, opcode, payload);
     payload.len() as u64
-}
-
-/// Empties a buffer of frames for the next write, giving back a burst's capacity past
-/// [`KEEP_BUFFER`].
-pub(super) fn recycle(out: &mut Vec<u8>) {
-    out.clear();
-    if out.capacity() > KEEP_BUFFER {
-        *out = Vec::new();
-    }
 }
 
 /// The payload of a close frame: the code, then the reason (already cut to fit, see
@@ -129,19 +116,6 @@ mod tests {
             assert_eq!(frame.payload().len(), len);
             assert!(!holds_close(&out), "{len}");
         }
-    }
-
-    #[test]
-    fn the_buffer_keeps_a_small_capacity_and_gives_back_a_bursts() {
-        let mut out = Vec::with_capacity(1024);
-        out.extend_from_slice(&[1; 100]);
-        recycle(&mut out);
-        assert!(out.is_empty());
-        assert_eq!(out.capacity(), 1024, "kept for the next write");
-        out.extend_from_slice(&[1; 64 * 1024]);
-        recycle(&mut out);
-        assert!(out.is_empty());
-        assert!(out.capacity() <= KEEP_BUFFER, "{}", out.capacity());
     }
 
     #[test]

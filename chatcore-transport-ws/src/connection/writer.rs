@@ -10,9 +10,8 @@ use chatcore::protocol::Frame;
 use chatcore::{Outbound, Outgoing};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use chatcore::transport::{Activity, Guarded, WriteGuard};
+use chatcore::transport::{Activity, Guarded, PumpWrite, WriteGuard, recycle};
 
-use super::direct::Sink;
 use super::wire::{self, Opcode};
 use super::{ConnContext, Control, WriterLink, WriterState};
 use crate::close;
@@ -59,14 +58,14 @@ impl Writer {
     }
 
     /// Writes until the session or the connection ends; returns the write half for reuniting.
-    pub(super) async fn run<W: Sink>(mut self, mut sink: W) -> (W, WriterState) {
+    pub(super) async fn run<W: PumpWrite>(mut self, mut sink: W) -> (W, WriterState) {
         let end = self.pump(&mut sink).await;
         self.outbound.detach();
         self.link.set_state(end);
         (sink, end)
     }
 
-    async fn pump<W: Sink>(&mut self, sink: &mut W) -> WriterState {
+    async fn pump<W: PumpWrite>(&mut self, sink: &mut W) -> WriterState {
         let every = self.ctx.config.ping_interval();
         let mut ping = tokio::time::interval_at(Instant::now() + every, every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -139,7 +138,7 @@ impl Writer {
 
     /// Writes `first` (if any) and, when coalescing, every frame already queued behind it
     /// (up to the write buffer size), in one write within the write timeout.
-    async fn frames<W: Sink>(
+    async fn frames<W: PumpWrite>(
         &mut self,
         sink: &mut W,
         first: Option<Arc<Frame>>,
@@ -165,11 +164,11 @@ impl Writer {
 
     /// Writes the buffer (`frames` data frames of `bytes` payload bytes) within the write
     /// timeout, and empties it.
-    async fn write<W: Sink>(&mut self, sink: &mut W, frames: u64, bytes: u64) -> bool {
+    async fn write<W: PumpWrite>(&mut self, sink: &mut W, frames: u64, bytes: u64) -> bool {
         let started = Instant::now();
         let write = sink.write_all(&self.out);
         let done = self.guard.write(self.ctx.config.write_timeout, write).await;
-        wire::recycle(&mut self.out);
+        recycle(&mut self.out);
         let m = &self.ctx.metrics;
         match done {
             Guarded::Done(Ok(())) => {
@@ -199,14 +198,14 @@ impl Writer {
         }
     }
 
-    async fn ping<W: Sink>(&mut self, sink: &mut W) -> bool {
+    async fn ping<W: PumpWrite>(&mut self, sink: &mut W) -> bool {
         self.begin();
         wire::push(&mut self.out, Opcode::Ping, &[]);
         self.write(sink, 0, 0).await
     }
 
     /// Sends a close frame; the reader then waits for the peer's.
-    async fn close<W: Sink>(&mut self, sink: &mut W, code: u16, reason: &str) -> WriterState {
+    async fn close<W: PumpWrite>(&mut self, sink: &mut W, code: u16, reason: &str) -> WriterState {
         self.outbound.detach();
         self.begin();
         let reason = chatcore::transport::close::reason_text(reason);

@@ -37,12 +37,11 @@ pub struct FrameTooLarge {
 ///
 /// Payloads over `u32::MAX` bytes cannot be framed; every chatcore limit is far below it,
 /// and such a payload is refused with [`FrameTooLarge`] rather than cut.
-pub fn encode(payload: &[u8], out: &mut BytesMut) -> Result<(), FrameTooLarge> {
+pub fn encode(payload: &[u8], out: &mut impl BufMut) -> Result<(), FrameTooLarge> {
     let len = u32::try_from(payload.len()).map_err(|_| FrameTooLarge {
         size: payload.len(),
         limit: u32::MAX as usize,
     })?;
-    out.reserve(HEADER_BYTES + payload.len());
     out.put_u32(len);
     out.put_slice(payload);
     Ok(())

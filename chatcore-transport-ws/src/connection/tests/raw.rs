@@ -2,6 +2,7 @@
 //! between them, and nothing after the reply to a peer's close (RFC 6455 §5.5.1), which the
 //! writer must see to because it, not the WebSocket library, writes data frames.
 
+use chatcore::transport::Split;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control as Ctl, Data, OpCode};
@@ -126,7 +127,7 @@ async fn nothing_follows_the_reply_to_a_peer_close() {
         Arc::new(Activity::new()),
         context(WsConfig::default()),
     );
-    let (write, end) = tokio::time::timeout(Duration::from_secs(5), writer.run(write))
+    let (write, end) = tokio::time::timeout(Duration::from_secs(5), writer.run(Split(write)))
         .await
         .expect("the writer stops after the close reply");
     assert_eq!(end, WriterState::CloseSent);

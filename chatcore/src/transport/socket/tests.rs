@@ -1,0 +1,33 @@
+//! The batch buffer and the length-prefixed framing (direct writes over real sockets:
+//! `tests/direct_socket.rs`).
+
+use super::*;
+use crate::ErrorCode;
+use crate::protocol::Event;
+
+#[test]
+fn the_buffer_keeps_a_small_capacity_and_gives_back_a_bursts() {
+    let mut out = Vec::with_capacity(KEEP_BUFFER);
+    out.extend_from_slice(&[1; 100]);
+    recycle(&mut out);
+    assert!(out.is_empty());
+    assert_eq!(out.capacity(), KEEP_BUFFER, "kept");
+    out.extend_from_slice(&[1; KEEP_BUFFER * 4]);
+    recycle(&mut out);
+    assert_eq!(out.capacity(), 0, "a burst's buffer given back");
+}
+
+#[test]
+fn length_prefixed_frames_read_back_whole() {
+    let frame = Frame::new(Event::error(Some(7), ErrorCode::BadFrame, "nope"));
+    let mut out = Vec::new();
+    let n = LengthPrefixed
+        .push(&mut out, &frame, Codec::Json)
+        .expect("framed");
+    let mut buf = bytes::BytesMut::from(&out[..]);
+    let payload = crate::transport::framed::decode(&mut buf, 1 << 20)
+        .expect("size")
+        .expect("whole");
+    assert_eq!(payload.len() as u64, n);
+    assert_eq!(&payload[..], frame.encoded(Codec::Json));
+}
