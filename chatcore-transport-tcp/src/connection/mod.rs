@@ -2,29 +2,40 @@
 //!
 //! ```text
 //! socket ──frames──> Reader ── rate limit ──> Session::handle_frame ──> hub
-//!                      │  (error replies, close requests: Control)
-//!                      v
-//! socket <─frames─── Writer <── Outbound (session queue), keep-alives, Control
+//!                      │  (error replies, close requests: Control)      │ (plain TCP: a
+//!                      v                                                │  turn's frames,
+//! socket <─frames─── Writer <── Outbound (session queue), keep-alives,  │  written directly)
+//!    ^                          Control                                 │
+//!    └──────────────────────────────────────────────────────────────────┘
 //! ```
 //!
 //! As on WebSocket, the reader runs on the connection's task and the writer on its own, and
-//! the writer coalesces queued frames into one socket write. A connection ends with a close
-//! frame from the writer, then our FIN; the reader then reads and discards what the peer still
-//! sends (bounded in time and bytes) so the close frame is not destroyed by a TCP reset.
+//! the writer coalesces queued frames into one socket write. The reader is polled under a
+//! cork (`chatcore::transport::poll_corked`): the frames its requests queue (an ack, a small
+//! room's messages) wait for the end of its turn, and on plain TCP they then go out from its
+//! task while the writer is idle, without waking it ([`Io`] for `TcpStream`). A connection
+//! ends with a close frame from the writer, then our FIN; the reader then reads and discards
+//! what the peer still sends (bounded in time and bytes) so the close frame is not destroyed
+//! by a TCP reset.
 
 mod reader;
 mod writer;
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use chatcore::protocol::{Codec, Frame};
 use chatcore::transport::framed::{self, Close, FrameTooLarge};
-use chatcore::transport::{Activity, RateLimiter};
+use chatcore::transport::{
+    Activity, LengthPrefixed, PumpWrite, RateLimiter, SharedSocket, SocketSink,
+};
 use chatcore::{Outbound, Session};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::task::AbortOnDropHandle;
 
@@ -49,11 +60,63 @@ pub(crate) enum ReadError {
     Io(std::io::Error),
 }
 
-/// A byte stream a connection runs on: a plain [`TcpStream`] or, with the `tls` feature, a
-/// TLS stream over one. The connection code is written once, for any of them.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+/// A plain TCP connection's write half, written by its writer and by the hub.
+#[derive(Debug)]
+pub(crate) struct TcpWrite(OwnedWriteHalf);
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for S {}
+impl SharedSocket for TcpWrite {
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.try_write(buf)
+    }
+
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.0.as_ref().poll_write_ready(cx)
+    }
+}
+
+/// A byte stream a connection runs on: a plain [`TcpStream`] or, with the `tls` feature, a
+/// TLS stream over one. The connection code is written once, for any of them; only how the
+/// stream is split for the reader and the writer differs.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sized + 'static {
+    /// The reader's half.
+    type Read: AsyncRead + Unpin + Send + 'static;
+    /// The writer's half.
+    type Write: PumpWrite;
+
+    /// Splits the stream for the reader and the writer of `outbound`'s session.
+    fn split(self, outbound: &Outbound) -> (Self::Read, Self::Write);
+}
+
+/// Plain TCP: the hub writes to the socket too, while the writer is idle (a
+/// `chatcore::transport::SocketSink` attached to the session's queue): what a reader's turn
+/// queued for a session (a reply, a small room's messages) goes out from that reader's task
+/// at the end of its turn, without waking the writer.
+impl Io for TcpStream {
+    type Read = OwnedReadHalf;
+    type Write = Arc<TcpWrite>;
+
+    fn split(self, outbound: &Outbound) -> (OwnedReadHalf, Arc<TcpWrite>) {
+        let (read, write) = self.into_split();
+        let write = Arc::new(TcpWrite(write));
+        outbound.attach(Box::new(SocketSink::new(
+            Arc::clone(&write),
+            LengthPrefixed,
+        )));
+        (read, write)
+    }
+}
+
+/// TLS: the writer alone writes, through a split half.
+#[cfg(feature = "tls")]
+impl Io for tokio_rustls::server::TlsStream<TcpStream> {
+    type Read = tokio::io::ReadHalf<Self>;
+    type Write = chatcore::transport::Split<tokio::io::WriteHalf<Self>>;
+
+    fn split(self, _: &Outbound) -> (Self::Read, Self::Write) {
+        let (read, write) = tokio::io::split(self);
+        (read, chatcore::transport::Split(write))
+    }
+}
 
 /// A socket with its read buffer.
 #[derive(Debug)]
@@ -143,28 +206,39 @@ enum WriterState {
 
 /// Runs a connection whose handshake is done until it is closed. The session is dropped (its
 /// user goes offline) once the writer has finished; `slot`, the connection's place under the
-/// connection cap, with it.
-pub(crate) async fn run<S: Io>(
+/// connection cap, with it. Not an `async fn`, which would hold its arguments beside the
+/// copies the connection's future holds.
+pub(crate) fn run<S: Io>(
     conn: Conn<S>,
     session: Session,
     outbound: Outbound,
     config: Arc<TcpConfig>,
     slot: OwnedSemaphorePermit,
-) {
+) -> impl Future<Output = ()> + Send {
     let Conn { io, buf, .. } = conn;
-    let (read_half, write_half) = tokio::io::split(io);
+    let halves = io.split(&outbound);
+    serve(halves, buf, session, outbound, config, slot)
+}
+
+/// Reads (corked: `chatcore::transport::poll_corked`) and writes until the connection is
+/// over, then lets `slot` go.
+async fn serve(
+    (read, write): (impl AsyncRead + Unpin, impl PumpWrite),
+    buf: BytesMut,
+    mut session: Session,
+    outbound: Outbound,
+    config: Arc<TcpConfig>,
+    slot: OwnedSemaphorePermit,
+) {
     let activity = Arc::new(Activity::new());
     let (to_writer, to_reader) = chatcore::transport::link(WriterState::Running, CONTROL_QUEUE);
-    let writer = writer::Writer {
-        guard: chatcore::transport::WriteGuard::new(&outbound),
+    let writer = writer::Writer::new(
         outbound,
-        link: to_reader,
-        activity: Arc::clone(&activity),
-        config: Arc::clone(&config),
-        out: BytesMut::new(),
-    };
-    let mut writer = AbortOnDropHandle::new(tokio::spawn(writer.run(write_half)));
-    let mut session = session;
+        to_reader,
+        Arc::clone(&activity),
+        Arc::clone(&config),
+    );
+    let mut writer = AbortOnDropHandle::new(tokio::spawn(writer.run(write)));
     let reader = reader::Reader {
         codec: session.codec(),
         link: to_writer,
@@ -173,7 +247,10 @@ pub(crate) async fn run<S: Io>(
         config,
         closing: false,
     };
-    reader.run(read_half, buf, &mut session).await;
+    {
+        let mut reading = std::pin::pin!(reader.run(read, buf, &mut session));
+        std::future::poll_fn(|cx| chatcore::transport::poll_corked(reading.as_mut(), cx)).await;
+    }
     let _ = (&mut writer).await;
     tracing::debug!(
         session = session.id(),
@@ -208,3 +285,6 @@ async fn discard<R: AsyncRead + Unpin>(io: &mut R) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

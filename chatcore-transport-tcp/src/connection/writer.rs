@@ -1,13 +1,15 @@
-//! The write pump: session queue → coalesced socket writes, keep-alives, the close frame.
+//! The write pump: session queue → coalesced socket writes, keep-alives, the close frame. On
+//! plain TCP the hub also writes to the socket while the pump is idle
+//! (`chatcore::transport::SocketSink`): every write of the pump is bracketed by
+//! `Outbound::begin_write` and `end_write` so the two never interleave, and starts with what a
+//! direct write left unwritten.
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use chatcore::protocol::{Codec, Frame};
 use chatcore::transport::framed::{self, Close};
-use chatcore::transport::{Activity, Guarded, WriteGuard, close};
+use chatcore::transport::{Activity, Guarded, PumpWrite, WriteGuard, close, recycle};
 use chatcore::{Outbound, Outgoing};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::{Control, WriterLink, WriterState};
@@ -16,26 +18,23 @@ use crate::TcpConfig;
 /// Most frames coalesced into one write, so keep-alives and control requests are never
 /// starved by a long burst.
 const MAX_BATCH: usize = 256;
-/// The batch buffer's capacity kept between writes, at most: a burst's (or a join's history
-/// page's) larger buffer is given back, so an idle connection does not hold it.
-const KEEP_BUFFER: usize = 4096;
 
 /// Owns the session's outbound queue and the write half.
 pub(super) struct Writer {
     /// The session's queue.
-    pub(super) outbound: Outbound,
+    outbound: Outbound,
     /// Requests from the reader; tells the reader how writing ended.
-    pub(super) link: WriterLink,
+    link: WriterLink,
     /// When the peer last sent anything, for the idle timeout.
-    pub(super) activity: Arc<Activity>,
+    activity: Arc<Activity>,
     /// Keep-alive, write buffer and timeouts.
-    pub(super) config: Arc<TcpConfig>,
+    config: Arc<TcpConfig>,
     /// Bytes of the batch being written; empty between writes, keeping at most
-    /// [`KEEP_BUFFER`] of capacity.
-    pub(super) out: BytesMut,
+    /// `chatcore::transport::KEEP_BUFFER` of capacity.
+    out: Vec<u8>,
     /// Cuts off a client that stopped reading as soon as its socket refuses bytes for the
     /// hub's `slow_consumer_after` while frames wait.
-    pub(super) guard: WriteGuard,
+    guard: WriteGuard,
 }
 
 enum Step {
@@ -45,13 +44,32 @@ enum Step {
 }
 
 impl Writer {
+    pub(super) fn new(
+        outbound: Outbound,
+        link: WriterLink,
+        activity: Arc<Activity>,
+        config: Arc<TcpConfig>,
+    ) -> Self {
+        Self {
+            guard: WriteGuard::new(&outbound),
+            outbound,
+            link,
+            activity,
+            config,
+            out: Vec::new(),
+        }
+    }
+
     /// Writes until the session or the connection ends, then tells the reader how it ended.
-    pub(super) async fn run(mut self, mut io: impl AsyncWrite + Unpin) {
+    pub(super) async fn run(mut self, mut io: impl PumpWrite) {
         let end = self.pump(&mut io).await;
+        self.outbound.detach();
+        // A shared plain TCP socket sends our FIN with its last reference, this one now.
+        drop(io);
         self.link.set_state(end);
     }
 
-    async fn pump(&mut self, io: &mut (impl AsyncWrite + Unpin)) -> WriterState {
+    async fn pump(&mut self, io: &mut impl PumpWrite) -> WriterState {
         let every = self.config.keepalive().interval();
         let mut tick = tokio::time::interval_at(Instant::now() + every, every);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -63,7 +81,9 @@ impl Writer {
                 o = self.outbound.recv() => Step::Out(o),
             };
             let written = match step {
-                Step::Control(Some(Control::Reply(frame))) => self.frames(io, frame, false).await,
+                Step::Control(Some(Control::Reply(frame))) => {
+                    self.frames(io, Some(frame), false).await
+                }
                 Step::Control(Some(Control::Close(close))) => {
                     // Frames queued so far answer requests handled before the violation:
                     // deliver them (not what keeps arriving) before the close.
@@ -72,7 +92,7 @@ impl Writer {
                         let Some(frame) = self.outbound.try_next() else {
                             break;
                         };
-                        if !self.frames(io, frame, false).await {
+                        if !self.frames(io, Some(frame), false).await {
                             return WriterState::Dead;
                         }
                     }
@@ -88,15 +108,15 @@ impl Writer {
                         let reason = "idle timeout: nothing received, not even a keep-alive";
                         return self.close(io, close::IDLE_TIMEOUT, reason).await;
                     }
+                    self.begin();
                     self.push(&[]) && self.write(io).await
                 }
-                Step::Out(Outgoing::Frame(frame)) => self.frames(io, frame, true).await,
+                Step::Out(Outgoing::Frame(frame)) => self.frames(io, Some(frame), true).await,
                 Step::Out(Outgoing::Closed(reason)) => {
                     let (code, text) = close::for_reason(reason);
                     return self.close(io, code, text).await;
                 }
-                // Only for a transport that lets the hub write to its socket; this one does not.
-                Step::Out(Outgoing::Flush) => true,
+                Step::Out(Outgoing::Flush) => self.frames(io, None, true).await,
             };
             if !written {
                 return WriterState::Dead;
@@ -108,15 +128,19 @@ impl Writer {
     /// buffer size), in one write.
     async fn frames(
         &mut self,
-        io: &mut (impl AsyncWrite + Unpin),
-        first: Arc<Frame>,
+        io: &mut impl PumpWrite,
+        first: Option<Arc<Frame>>,
         coalesce: bool,
     ) -> bool {
+        self.begin();
         let codec = self.outbound.codec();
-        if !self.push(first.encoded(codec)) {
-            return false;
+        let mut frames = 0;
+        if let Some(first) = first {
+            if !self.push(first.encoded(codec)) {
+                return false;
+            }
+            frames += 1;
         }
-        let mut frames = 1;
         while coalesce && frames < MAX_BATCH && self.out.len() < self.config.write_buffer_bytes() {
             let Some(next) = self.outbound.try_next() else {
                 break;
@@ -129,20 +153,31 @@ impl Writer {
         self.write(io).await
     }
 
+    /// Starts a write: no direct write cuts in until it is done, and what the last one left
+    /// unwritten goes first.
+    fn begin(&mut self) {
+        if let Some(rest) = self.outbound.begin_write() {
+            self.out.extend_from_slice(&rest);
+        }
+    }
+
     /// Appends one frame to the batch; `false` when it cannot be framed.
     fn push(&mut self, payload: &[u8]) -> bool {
         framed::encode(payload, &mut self.out).is_ok()
     }
 
     /// Writes the batch within the write timeout, then empties it.
-    async fn write(&mut self, io: &mut (impl AsyncWrite + Unpin)) -> bool {
+    async fn write(&mut self, io: &mut impl PumpWrite) -> bool {
         let written = self
             .guard
             .write(self.config.write_timeout(), io.write_all(&self.out))
             .await;
-        self.recycle();
+        recycle(&mut self.out);
         match written {
-            Guarded::Done(Ok(())) => true,
+            Guarded::Done(Ok(())) => {
+                self.outbound.end_write();
+                true
+            }
             Guarded::Done(Err(e)) => {
                 tracing::debug!(error = %e, "write failed");
                 false
@@ -160,23 +195,12 @@ impl Writer {
         }
     }
 
-    /// Empties the batch buffer for the next write, giving back a burst's capacity past
-    /// [`KEEP_BUFFER`].
-    fn recycle(&mut self) {
-        self.out.clear();
-        if self.out.capacity() > KEEP_BUFFER {
-            self.out = BytesMut::new();
-        }
-    }
-
-    /// Sends the close frame and ends our side of the connection (FIN).
-    async fn close(
-        &mut self,
-        io: &mut (impl AsyncWrite + Unpin),
-        code: u16,
-        reason: &str,
-    ) -> WriterState {
+    /// Sends the close frame and ends our side of the connection (FIN; on a shared plain TCP
+    /// socket when [`Writer::run`] lets it go).
+    async fn close(&mut self, io: &mut impl PumpWrite, code: u16, reason: &str) -> WriterState {
         let codec: Codec = self.outbound.codec();
+        self.outbound.detach();
+        self.begin();
         if !self.push(&Close::new(code, reason).encode(codec)) || !self.write(io).await {
             return WriterState::Dead;
         }
