@@ -355,7 +355,7 @@ mod tests {
         );
         assert!(
             size <= 1280,
-            "session task {size} bytes (1,088 when written)"
+            "session task {size} bytes (1,048 when last measured)"
         );
     }
 }

@@ -3,12 +3,8 @@
 
 mod common;
 
-use chatcore::protocol::{Codec, Request};
-use chatcore::transport::RateLimit;
-use chatcore::transport::framed;
-use chatcore::{Hub, Limits};
+use chatcore::protocol::Codec;
 use chatcore_testkit::SentBack;
-use chatcore_transport_tcp::TcpConfig;
 use common::*;
 use tokio::io::AsyncWriteExt;
 
@@ -20,22 +16,12 @@ use tokio::io::AsyncWriteExt;
 #[tokio::test]
 async fn corked_replies_that_outrun_a_client_that_does_not_read_arrive_whole_and_in_order() {
     const SENDS: u64 = 400;
-    let limits = Limits::default()
-        .without_rate_limits()
-        .with_max_text_bytes(64 * 1024)
-        .expect("limits");
-    let fast = RateLimit::new(100_000, 100_000, 1_000).expect("limit");
-    let config = TcpConfig::default().with_rate_limit(fast);
-    let server = TestServer::with(Hub::builder().limits(limits), config).await;
+    let (hub, config) = unthrottled();
+    let server = TestServer::with(hub, config).await;
     let mut ann = Client::guest(&server, "ann", Codec::Json).await;
     ann.join("r").await;
     let body = |i: u64| format!("{i:08}{}", "y".repeat(60_000));
-    let mut requests = Vec::new();
-    for i in 0..SENDS {
-        let send = chatcore_testkit::send("r", &body(i), None);
-        let payload = Codec::Json.encode(&Request::new(1_000 + i, send));
-        framed::encode(&payload, &mut requests).expect("frame");
-    }
+    let requests = framed_sends("r", SENDS, 1_000, body);
     tokio::time::timeout(BOUND, ann.stream.write_all(&requests))
         .await
         .expect("the server reads on while its replies wait")

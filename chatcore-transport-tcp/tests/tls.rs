@@ -1,14 +1,16 @@
-//! TLS on the TCP transport (feature `tls`) over real sockets: the same frames inside TLS, and
-//! a peer that never finishes its TLS handshake dropped after the handshake timeout.
+//! TLS on the TCP transport (feature `tls`) over real sockets: the same frames inside TLS, a
+//! peer that never finishes its TLS handshake dropped after the handshake timeout, and
+//! replies that outrun a client that does not read.
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatcore::Hub;
-use chatcore::protocol::{Codec, Event};
+use chatcore::protocol::{Codec, Command, Event, Request};
 use chatcore::transport::framed::{self, Hello};
+use chatcore::{Hub, HubBuilder};
+use chatcore_testkit::SentBack;
 use chatcore_transport_tcp::rustls::pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName,
 };
@@ -46,8 +48,15 @@ fn pki() -> (Arc<ServerConfig>, Arc<ClientConfig>) {
 }
 
 async fn tls_server(config: TcpConfig) -> (TestServer, Arc<ClientConfig>) {
+    tls_server_with(Hub::builder(), config).await
+}
+
+async fn tls_server_with(
+    builder: HubBuilder,
+    config: TcpConfig,
+) -> (TestServer, Arc<ClientConfig>) {
     let (server, client) = pki();
-    let hub = Hub::builder().build().await.expect("hub");
+    let hub = builder.build().await.expect("hub");
     let transport = TcpTransport::with_tls(hub, config, server);
     assert!(transport.is_tls());
     (TestServer::serving(transport).await, client)
@@ -55,16 +64,20 @@ async fn tls_server(config: TcpConfig) -> (TestServer, Arc<ClientConfig>) {
 
 /// The next non-empty frame's event.
 async fn event(io: &mut (impl AsyncRead + Unpin)) -> Event {
-    let mut buf = bytes::BytesMut::new();
+    next_event(io, &mut bytes::BytesMut::new()).await
+}
+
+/// The next non-empty frame's event, `buf` holding what was read past the last one.
+async fn next_event(io: &mut (impl AsyncRead + Unpin), buf: &mut bytes::BytesMut) -> Event {
     loop {
-        if let Some(frame) = framed::decode(&mut buf, 1 << 20).expect("frame") {
+        if let Some(frame) = framed::decode(buf, 1 << 20).expect("frame") {
             if !frame.is_empty() {
                 return serde_json::from_slice(&frame)
                     .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&frame)));
             }
             continue;
         }
-        let n = io.read_buf(&mut buf).await.expect("read");
+        let n = io.read_buf(buf).await.expect("read");
         assert!(n > 0, "the server ended the TLS stream");
     }
 }
@@ -128,4 +141,39 @@ async fn a_stalled_tls_handshake_is_dropped_without_delaying_others() {
     })
     .await
     .expect("the stalled connection's slot returns");
+}
+
+/// Over TLS the writer alone writes, through a split half (corked, without direct writes).
+/// A client that writes 400 sends of 60 KB before it reads a byte fills both sockets with
+/// replies (24 MB): the writer's writes block on the full socket, and every reply still
+/// arrives, whole and in order, once the client reads.
+#[tokio::test]
+async fn replies_that_outrun_a_tls_client_that_does_not_read_arrive_whole_and_in_order() {
+    const SENDS: u64 = 400;
+    let (hub, config) = common::unthrottled();
+    let (server, client) = tls_server_with(hub, config).await;
+    let mut tls = welcomed(&server, client, "ann").await;
+    let mut buf = bytes::BytesMut::new();
+    let join = Command::Join {
+        room: "r".into(),
+        resume_after: None,
+    };
+    let mut out = Vec::new();
+    framed::encode(&Codec::Json.encode(&Request::new(1, join)), &mut out).expect("frame");
+    tls.write_all(&out).await.expect("join");
+    while !matches!(next_event(&mut tls, &mut buf).await, Event::Joined { .. }) {}
+    let body = |i: u64| format!("{i:08}{}", "y".repeat(60_000));
+    let requests = common::framed_sends("r", SENDS, 1_000, body);
+    tokio::time::timeout(BOUND, tls.write_all(&requests))
+        .await
+        .expect("the server reads on while its replies wait")
+        .expect("write");
+    let mut back = SentBack::new();
+    while !back.has(SENDS) {
+        let event = tokio::time::timeout(BOUND, next_event(&mut tls, &mut buf))
+            .await
+            .expect("every reply in time");
+        back.take(event);
+    }
+    back.assert_in_order(SENDS, 1_000, body);
 }

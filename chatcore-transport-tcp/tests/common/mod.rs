@@ -230,3 +230,34 @@ pub fn error_code(event: &Event) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// A hub and a transport that take bursts of sends of up to 64 KB of text at full speed (no
+/// rate limits), for tests that fill sockets.
+pub fn unthrottled() -> (HubBuilder, TcpConfig) {
+    let limits = chatcore::Limits::default()
+        .without_rate_limits()
+        .with_max_text_bytes(64 * 1024)
+        .expect("limits");
+    let fast = chatcore::transport::RateLimit::new(100_000, 100_000, 1_000).expect("limit");
+    (
+        Hub::builder().limits(limits),
+        TcpConfig::default().with_rate_limit(fast),
+    )
+}
+
+/// `count` framed JSON `send`s to `room`, request ids from `first_id`, send `i` carrying
+/// `body(i)`: to be written at once.
+pub fn framed_sends(
+    room: &str,
+    count: u64,
+    first_id: u64,
+    body: impl Fn(u64) -> String,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..count {
+        let send = chatcore_testkit::send(room, &body(i), None);
+        let payload = Codec::Json.encode(&Request::new(first_id + i, send));
+        framed::encode(&payload, &mut out).expect("frame");
+    }
+    out
+}

@@ -60,7 +60,9 @@ pub trait PumpWrite: Send + 'static {
     fn shutdown(&mut self) -> impl Future<Output = io::Result<()>> + Send + '_;
 }
 
-/// A stream's write half that its pump writes alone (TLS, a test's pipe).
+/// A stream's write half that its pump writes alone (TLS, a test's pipe). Each write ends
+/// with a flush: a TLS stream can take the plaintext while its records still wait for a full
+/// socket, and nothing else would push them out.
 #[derive(Debug)]
 pub struct Split<W>(pub W);
 

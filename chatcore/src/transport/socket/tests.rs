@@ -1,5 +1,5 @@
-//! The batch buffer and the length-prefixed framing (direct writes over real sockets:
-//! `tests/direct_socket.rs`).
+//! The batch buffer, the length-prefixed framing and a split half's writes (direct writes
+//! over real sockets: `tests/direct_socket.rs`).
 
 use super::*;
 use crate::ErrorCode;
@@ -30,4 +30,26 @@ fn length_prefixed_frames_read_back_whole() {
         .expect("whole");
     assert_eq!(payload.len() as u64, n);
     assert_eq!(&payload[..], frame.encoded(Codec::Json));
+}
+
+/// A stream that buffers what it is given (rustls does: a write can take the plaintext while
+/// its records wait for the socket) sends it only when flushed: a pump's write must flush,
+/// or the end of a burst waits for a write that may never come. `BufWriter` buffers the
+/// same way.
+#[tokio::test]
+async fn a_split_halfs_write_reaches_the_peer_through_a_buffering_stream() {
+    use tokio::io::AsyncReadExt;
+
+    let (ours, mut theirs) = tokio::io::duplex(1024);
+    let mut half = Split(tokio::io::BufWriter::new(ours));
+    half.write_all(b"hello").await.expect("write");
+    let mut got = [0u8; 5];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        theirs.read_exact(&mut got),
+    )
+    .await
+    .expect("the bytes arrive without another write")
+    .expect("read");
+    assert_eq!(&got, b"hello");
 }
